@@ -1,0 +1,192 @@
+/**
+ * The Database: tables, transactions, and the life of the engine. Every
+ * method throws (or rejects with) CLOSED after `close()`.
+ */
+import { MAX_TABLES } from './constants.js';
+import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
+import { validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
+import { defineTable } from './schema/schema.js';
+import type { TableDef } from './schema/types.js';
+import { Table } from './table.js';
+import { TableStore } from './table/table_store.js';
+import { Transaction } from './transaction.js';
+import { Engine, type Isolation } from './txn/engine.js';
+
+export interface TransactionOptions {
+  isolation?: Isolation;
+  /** Re-runs after a conflict (transaction() and transactionSync() only). Defaults to options.retries of open(). */
+  retries?: number;
+}
+
+export interface TableStats {
+  name: string;
+  rows: number;
+  /** Bytes of every row version in the arena, header included. */
+  bytesInUse: number;
+  /** Bytes of versions no snapshot can reach any more (reclaimed by the cleaner of a later release). */
+  deadBytes: number;
+  /** Bytes reserved for the arena's segments. */
+  reservedBytes: number;
+  /** Bytes of the primary index's slots. */
+  indexBytes: number;
+}
+
+export interface DatabaseStats {
+  commits: number;
+  aborts: number;
+  conflicts: number;
+  /** The newest commitTs. */
+  commitTs: number;
+  openTransactions: number;
+  tables: TableStats[];
+}
+
+export class Database {
+  readonly #engine: Engine;
+  readonly #options: FilledOptions;
+  readonly #handles = new Map<string, Table>();
+
+  /** @internal Use `open()`. */
+  constructor(options: FilledOptions) {
+    this.#options = options;
+    this.#engine = new Engine(options.logSink, options.isolation);
+  }
+
+  /** Creates a table from its definition; INVALID_SCHEMA or TABLE_EXISTS if it cannot. */
+  createTable(def: TableDef): Table {
+    const engine = this.#engine;
+    engine.checkOpen();
+    const schema = defineTable(def);
+    if (engine.tablesByName.has(schema.name)) throw new TidemarkError(ErrorCode.TABLE_EXISTS, `table "${schema.name}" already exists`);
+    if (engine.tables.length >= MAX_TABLES) throw new TidemarkError(ErrorCode.LIMIT_EXCEEDED, `a database holds at most ${MAX_TABLES} tables`);
+    const store = new TableStore(engine.tables.length, schema);
+    engine.tables.push(store);
+    engine.tablesByName.set(schema.name, store);
+    return this.table(schema.name);
+  }
+
+  /** The table named `name`; UNKNOWN_TABLE if there is none. */
+  table(name: string): Table {
+    this.#engine.checkOpen();
+    let handle = this.#handles.get(name);
+    if (handle === undefined) {
+      handle = new Table(this.#engine, this.#engine.table(name));
+      this.#handles.set(name, handle);
+    }
+    return handle;
+  }
+
+  /** Names of every table, in creation order. */
+  tableNames(): string[] {
+    this.#engine.checkOpen();
+    return this.#engine.tables.map((t) => t.name);
+  }
+
+  /** Starts an interactive transaction; commit or abort it. */
+  begin(options: TransactionOptions = {}): Transaction {
+    const isolation = options.isolation === undefined ? this.#engine.isolation : validateIsolation(options.isolation, 'options.isolation');
+    return new Transaction(this.#engine, isolation);
+  }
+
+  /**
+   * Runs `fn` in a transaction and commits it; resolves with fn's result once
+   * durable. `fn` may be synchronous or async. On a conflict the whole
+   * callback runs again, up to `retries` times.
+   */
+  transaction<T>(fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.retry(async () => {
+      const tx = this.begin(options);
+      try {
+        const value = await fn(tx);
+        await tx.commit();
+        return value;
+      } finally {
+        tx.abort();
+      }
+    }, options);
+  }
+
+  /**
+   * Runs a synchronous `fn` in a transaction and commits it without a
+   * promise; returns fn's result. TXN_NOT_SYNC if fn returns a promise.
+   */
+  transactionSync<T>(fn: (tx: Transaction) => T, options: TransactionOptions = {}): T {
+    const retries = this.#retries(options);
+    for (let attempt = 0; ; attempt++) {
+      const tx = this.begin(options);
+      try {
+        const value = fn(tx);
+        if (value !== null && typeof (value as { then?: unknown })?.then === 'function') {
+          throw new TidemarkError(ErrorCode.TXN_NOT_SYNC, 'transactionSync() callback returned a promise; use transaction()');
+        }
+        tx.commitSync();
+        return value;
+      } catch (error) {
+        if (attempt >= retries || !isTidemarkError(error, ErrorCode.CONFLICT)) throw error;
+      } finally {
+        tx.abort();
+      }
+    }
+  }
+
+  /** Calls `fn` again after a retryable error (a conflict), up to `retries` times. */
+  async retry<T>(fn: () => Promise<T> | T, options: { retries?: number } = {}): Promise<T> {
+    const retries = this.#retries(options);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt >= retries || !(error instanceof TidemarkError) || !error.retryable) throw error;
+      }
+    }
+  }
+
+  /** Resolves once everything committed so far is durable. */
+  flush(): Promise<void> {
+    const engine = this.#engine;
+    if (engine.closed) return Promise.reject(new TidemarkError(ErrorCode.CLOSED, 'the database is closed'));
+    return engine.sink.whenDurable(engine.clock.now);
+  }
+
+  stats(): DatabaseStats {
+    const engine = this.#engine;
+    engine.checkOpen();
+    return {
+      ...engine.counters,
+      commitTs: engine.clock.now,
+      openTransactions: engine.snapshots.active,
+      tables: engine.tables.map((t) => ({
+        name: t.name,
+        rows: t.liveRows,
+        bytesInUse: t.arena.bytesInUse,
+        deadBytes: t.arena.deadBytes,
+        reservedBytes: t.arena.reservedBytes,
+        indexBytes: t.primary.bytes,
+      })),
+    };
+  }
+
+  get closed(): boolean {
+    return this.#engine.closed;
+  }
+
+  /** Waits for the log, then closes. Later calls fail with CLOSED; closing twice does nothing. */
+  async close(): Promise<void> {
+    const engine = this.#engine;
+    if (engine.closed) return;
+    engine.closed = true;
+    await engine.sink.close();
+  }
+
+  #retries(options: { retries?: number }): number {
+    return options.retries === undefined ? this.#options.retries : validateRetries(options.retries, 'options.retries');
+  }
+}
+
+/** Opens a database. Rejects with INVALID_OPTION (naming `options.x`) or INVALID_SCHEMA. */
+export async function open(options?: OpenOptions): Promise<Database> {
+  const filled = validateOptions(options);
+  const db = new Database(filled);
+  for (const def of filled.tables) db.createTable(def);
+  return db;
+}

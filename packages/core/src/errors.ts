@@ -1,0 +1,58 @@
+/**
+ * Every failure a caller, their data or the disk can cause is a TidemarkError
+ * with a stable `code`. Codes never change meaning; new ones are only added.
+ * A call that throws one of these leaves the database as it was.
+ */
+export const ErrorCode = {
+  /** An option is missing, of the wrong type or out of range; the message names `options.x`. */
+  INVALID_OPTION: 'TM_INVALID_OPTION',
+  /** A table definition is malformed (bad column type, empty primary key, bad default, ...). */
+  INVALID_SCHEMA: 'TM_INVALID_SCHEMA',
+  /** A value does not fit its column's type or a non-nullable column is missing; the message names the column. */
+  SCHEMA_VIOLATION: 'TM_SCHEMA_VIOLATION',
+  /** An insert found a live row with the same primary key, or a unique index already holds the value. */
+  DUPLICATE_KEY: 'TM_DUPLICATE_KEY',
+  /** An update or delete named a primary key with no live row. */
+  NOT_FOUND: 'TM_NOT_FOUND',
+  /** The named table does not exist. */
+  UNKNOWN_TABLE: 'TM_UNKNOWN_TABLE',
+  /** The named column does not exist in the table. */
+  UNKNOWN_COLUMN: 'TM_UNKNOWN_COLUMN',
+  /** The named index does not exist on the table. */
+  UNKNOWN_INDEX: 'TM_UNKNOWN_INDEX',
+  /** A table with that name already exists. */
+  TABLE_EXISTS: 'TM_TABLE_EXISTS',
+  /** Another transaction committed a conflicting change first. Retryable: run the transaction again. */
+  CONFLICT: 'TM_CONFLICT',
+  /** An encoded row is larger than the engine's row limit. */
+  ROW_TOO_LARGE: 'TM_ROW_TOO_LARGE',
+  /** The database was closed. */
+  CLOSED: 'TM_CLOSED',
+  /** The transaction already committed or aborted. */
+  TXN_FINISHED: 'TM_TXN_FINISHED',
+  /** A synchronous transaction callback returned a promise; use an async transaction instead. */
+  TXN_NOT_SYNC: 'TM_TXN_NOT_SYNC',
+  /** A write was attempted in a read-only transaction. */
+  READ_ONLY: 'TM_READ_ONLY',
+  /** An engine limit was reached (too many tables, a table's memory, the commit clock). */
+  LIMIT_EXCEEDED: 'TM_LIMIT_EXCEEDED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class TidemarkError extends Error {
+  override name = 'TidemarkError';
+  readonly code: ErrorCode;
+  /** Whether running the same operation again may succeed (true for conflicts). */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.retryable = code === ErrorCode.CONFLICT;
+  }
+}
+
+export function isTidemarkError(error: unknown, code?: ErrorCode): error is TidemarkError {
+  return error instanceof TidemarkError && (code === undefined || error.code === code);
+}

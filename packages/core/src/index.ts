@@ -1,0 +1,14 @@
+/**
+ * @tidemark/core: a durable in-memory OLTP engine for Node.js.
+ * The public API is this list; everything else is internal and may change.
+ */
+export { open, Database } from './database.js';
+export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
+export { Table } from './table.js';
+export { Transaction } from './transaction.js';
+export type { ReadOptions, ScanRequest, TableRef, TransactionState } from './transaction.js';
+export { TidemarkError, ErrorCode, isTidemarkError } from './errors.js';
+export type { OpenOptions } from './options.js';
+export type { ColumnDef, ColumnType, IndexDef, IndexKind, Row, TableDef, TableSchema } from './schema/types.js';
+export type { LogSink } from './txn/sink.js';
+export type { Isolation } from './txn/engine.js';

@@ -1,0 +1,98 @@
+/**
+ * A table handle: autocommit calls, each its own transaction at the newest
+ * commit. Writes resolve with the commitTs once durable and reject with a
+ * TidemarkError (the table unchanged) when they fail.
+ */
+import type { Row, TableSchema } from './schema/types.js';
+import type { TableStore } from './table/table_store.js';
+import { commitWrites } from './txn/commit.js';
+import type { Engine } from './txn/engine.js';
+import { findRows, readRow, scanRows } from './txn/reads.js';
+import type { WriteSet } from './txn/write_set.js';
+import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
+import type { ReadOptions, ScanRequest } from './transaction.js';
+
+/** The view of one autocommit call: the shared write set, at the newest commit. */
+class AutoView implements TxnView {
+  snapshot = 0;
+  readonly reads = null;
+  constructor(readonly ws: WriteSet) {}
+}
+
+export class Table {
+  readonly #engine: Engine;
+  readonly #store: TableStore;
+  readonly #view: AutoView;
+
+  /** @internal Use `db.table(name)`. */
+  constructor(engine: Engine, store: TableStore) {
+    this.#engine = engine;
+    this.#store = store;
+    this.#view = new AutoView(engine.autoWrites);
+  }
+
+  get name(): string {
+    return this.#store.name;
+  }
+
+  get schema(): TableSchema {
+    return this.#store.schema;
+  }
+
+  /** Live rows at the newest commit. */
+  get size(): number {
+    return this.#store.liveRows;
+  }
+
+  get(key: unknown, options?: ReadOptions): Row | undefined {
+    return readRow(this.#store, this.#read(), key, this.#store.columnPositions(options?.columns));
+  }
+
+  find(index: string, key: unknown, options?: ReadOptions): Row[] {
+    const store = this.#store;
+    return findRows(store, this.#read(), store.index(index), key, store.columnPositions(options?.columns));
+  }
+
+  scan(request: ScanRequest = {}): Row[] {
+    const store = this.#store;
+    const ix = request.index === undefined ? null : store.index(request.index);
+    return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns));
+  }
+
+  insert(row: Row): Promise<number> {
+    return this.#write(stageInsert, row);
+  }
+
+  upsert(row: Row): Promise<number> {
+    return this.#write(stageUpsert, row);
+  }
+
+  update(key: unknown, patch: Row): Promise<number> {
+    return this.#write((store, view) => stageUpdate(store, view, key, patch), undefined);
+  }
+
+  delete(key: unknown): Promise<number> {
+    return this.#write(stageDelete, key);
+  }
+
+  #read(): AutoView {
+    this.#engine.checkOpen();
+    const view = this.#view;
+    view.ws.clear();
+    view.snapshot = this.#engine.clock.now;
+    return view;
+  }
+
+  #write<A>(stage: (store: TableStore, view: TxnView, arg: A) => void, arg: A): Promise<number> {
+    let commitTs: number;
+    try {
+      const view = this.#read();
+      stage(this.#store, view, arg);
+      commitTs = commitWrites(this.#engine, view.ws, view.snapshot, null);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const sink = this.#engine.sink;
+    return commitTs <= sink.durableTs ? Promise.resolve(commitTs) : sink.whenDurable(commitTs).then(() => commitTs);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * A transaction: reads see the snapshot taken at `begin` plus the
+ * transaction's own writes; writes stay private until commit, which
+ * validates them (write-write conflicts always, the read set too when
+ * serializable) and installs all or none. A failed read or write call throws
+ * a TidemarkError and leaves the transaction as it was; a failed commit
+ * aborts it.
+ */
+import { ErrorCode, TidemarkError } from './errors.js';
+import type { Row } from './schema/types.js';
+import type { TableStore } from './table/table_store.js';
+import { commitWrites } from './txn/commit.js';
+import type { Engine, Isolation } from './txn/engine.js';
+import { ReadSet } from './txn/read_set.js';
+import { findRows, readRow, scanRows, type ScanOptions } from './txn/reads.js';
+import { WriteSet } from './txn/write_set.js';
+import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
+
+/** A table by name, or a Table handle. */
+export type TableRef = string | { readonly name: string };
+
+export interface ReadOptions {
+  /** Decode only these columns. */
+  columns?: string[];
+}
+
+export interface ScanRequest extends ScanOptions, ReadOptions {
+  /** An ordered index to scan in order; without it every row, in no set order. */
+  index?: string;
+}
+
+export type TransactionState = 'open' | 'committed' | 'aborted';
+
+export class Transaction {
+  readonly snapshot: number;
+  readonly isolation: Isolation;
+  readonly #view: TxnView;
+  #engine: Engine;
+  #state: TransactionState = 'open';
+
+  /** @internal Use `db.begin()`. */
+  constructor(engine: Engine, isolation: Isolation) {
+    engine.checkOpen();
+    this.#engine = engine;
+    this.isolation = isolation;
+    this.snapshot = engine.clock.now;
+    this.#view = { ws: new WriteSet(), snapshot: this.snapshot, reads: isolation === 'serializable' ? new ReadSet() : null };
+    engine.snapshots.acquire(this.snapshot);
+  }
+
+  get state(): TransactionState {
+    return this.#state;
+  }
+
+  get(table: TableRef, key: unknown, options?: ReadOptions): Row | undefined {
+    const store = this.#store(table);
+    return readRow(store, this.#view, key, store.columnPositions(options?.columns));
+  }
+
+  /** Rows whose columns in index `index` equal `key`. */
+  find(table: TableRef, index: string, key: unknown, options?: ReadOptions): Row[] {
+    const store = this.#store(table);
+    return findRows(store, this.#view, store.index(index), key, store.columnPositions(options?.columns));
+  }
+
+  /** Rows of an ordered index within bounds, in order; or every row without `index`. */
+  scan(table: TableRef, request: ScanRequest = {}): Row[] {
+    const store = this.#store(table);
+    const ix = request.index === undefined ? null : store.index(request.index);
+    return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns));
+  }
+
+  insert(table: TableRef, row: Row): void {
+    stageInsert(this.#store(table), this.#view, row);
+  }
+
+  upsert(table: TableRef, row: Row): void {
+    stageUpsert(this.#store(table), this.#view, row);
+  }
+
+  update(table: TableRef, key: unknown, patch: Row): void {
+    stageUpdate(this.#store(table), this.#view, key, patch);
+  }
+
+  delete(table: TableRef, key: unknown): void {
+    stageDelete(this.#store(table), this.#view, key);
+  }
+
+  /** Commits; resolves with the commitTs once the change is durable. Rejects (and aborts) on conflict. */
+  commit(): Promise<number> {
+    let commitTs: number;
+    try {
+      commitTs = this.commitSync();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const sink = this.#engine.sink;
+    return commitTs <= sink.durableTs ? Promise.resolve(commitTs) : sink.whenDurable(commitTs).then(() => commitTs);
+  }
+
+  /**
+   * Commits without allocating a promise; returns the commitTs. The change is
+   * visible at once and durable once `db.flush()` (or a later durable commit)
+   * resolves.
+   */
+  commitSync(): number {
+    this.#checkOpen();
+    try {
+      return commitWrites(this.#engine, this.#view.ws, this.snapshot, this.#view.reads);
+    } catch (error) {
+      this.#finish('aborted');
+      throw error;
+    } finally {
+      if (this.#state === 'open') this.#finish('committed');
+    }
+  }
+
+  /** Discards the writes. Aborting a finished transaction does nothing. */
+  abort(): void {
+    if (this.#state !== 'open') return;
+    this.#engine.counters.aborts++;
+    this.#finish('aborted');
+  }
+
+  #finish(state: TransactionState): void {
+    this.#state = state;
+    this.#engine.snapshots.release(this.snapshot);
+    this.#view.ws.clear();
+    if (!this.#engine.closed) this.#engine.collectGarbage();
+  }
+
+  #checkOpen(): void {
+    this.#engine.checkOpen();
+    if (this.#state !== 'open') throw new TidemarkError(ErrorCode.TXN_FINISHED, `the transaction is already ${this.#state}`);
+  }
+
+  #store(table: TableRef): TableStore {
+    this.#checkOpen();
+    return this.#engine.table(typeof table === 'string' ? table : table.name);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The state every transaction shares: the clock, the open snapshots, the
+ * garbage queue, the log sink and the tables. One per Database; main thread
+ * only, so nothing here is locked.
+ */
+import { ErrorCode, TidemarkError } from '../errors.js';
+import type { TableStore } from '../table/table_store.js';
+import { Garbage } from './garbage.js';
+import type { LogSink } from './sink.js';
+import { Clock, Snapshots } from './snapshots.js';
+import { WriteSet } from './write_set.js';
+
+export type Isolation = 'snapshot' | 'serializable';
+
+export interface EngineCounters {
+  commits: number;
+  aborts: number;
+  conflicts: number;
+}
+
+export class Engine {
+  readonly clock = new Clock();
+  readonly snapshots = new Snapshots();
+  readonly garbage = new Garbage();
+  readonly tables: TableStore[] = [];
+  readonly tablesByName = new Map<string, TableStore>();
+  /** Reused by every autocommit call: they run start to finish without yielding. */
+  readonly autoWrites = new WriteSet();
+  readonly counters: EngineCounters = { commits: 0, aborts: 0, conflicts: 0 };
+  closed = false;
+
+  constructor(
+    readonly sink: LogSink,
+    readonly isolation: Isolation,
+  ) {}
+
+  checkOpen(): void {
+    if (this.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the database is closed');
+  }
+
+  table(name: string): TableStore {
+    const table = this.tablesByName.get(name);
+    if (table === undefined) throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `no table named "${name}"`);
+    return table;
+  }
+
+  /** Retires what the oldest open snapshot no longer needs. */
+  collectGarbage(): void {
+    if (this.garbage.pending > 0) this.garbage.collect(this.snapshots.oldest());
+  }
+}

@@ -1,0 +1,54 @@
+// One esbuild build for every package. Library entry points keep their npm
+// dependencies external; every worker entry point is a bundle of its own so a
+// worker thread loads one file. `--types` also emits declaration files.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const withTypes = process.argv.includes('--types');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  packages: 'external',
+};
+
+/** Worker entry points: every file in packages/workers/src/entries. */
+function workerEntries() {
+  const dir = join(root, 'packages/workers/src/entries');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+}
+
+const targets = [
+  { pkg: 'core', entries: ['src/index.ts'] },
+  { pkg: 'workers', entries: ['src/index.ts'] },
+  { pkg: 'bench', entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts'] },
+];
+
+const started = Date.now();
+for (const { pkg, entries } of targets) {
+  const dir = join(root, 'packages', pkg);
+  rmSync(join(dir, 'dist'), { recursive: true, force: true });
+  const present = entries.map((e) => join(dir, e)).filter((e) => existsSync(e));
+  await build({ ...common, entryPoints: present, outdir: join(dir, 'dist') });
+}
+const workers = workerEntries();
+if (workers.length > 0) {
+  // A worker bundle carries everything it needs, the engine's modules included.
+  await build({ ...common, packages: undefined, entryPoints: workers, outdir: join(root, 'packages/workers/dist/entries') });
+}
+if (withTypes) {
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  for (const { pkg } of targets) {
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'packages', pkg, 'tsconfig.build.json')], { stdio: 'inherit' });
+  }
+}
+console.log(`build: ${targets.length} packages, ${workers.length} worker bundles${withTypes ? ', declarations' : ''} in ${Date.now() - started} ms`);
