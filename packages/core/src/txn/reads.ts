@@ -127,7 +127,9 @@ function mergeOwn(
   }));
   for (const entry of own) {
     const ws = view.ws;
-    const key = ix.keyCodec.valuesFromRow(table.codec.decodeColumns(ws.buf, ws.dv, ws.offsets[entry]!, ws.lengths[entry]!, ix.def.columns));
+    const values = table.codec.decodeColumns(ws.buf, ws.dv, ws.offsets[entry]!, ws.lengths[entry]!, ix.def.columns);
+    // Index entries end with a versionId; any number stands in for it against the bounds.
+    const key = [...ix.keyCodec.valuesFromRow(values), 0];
     if (compareKeys(key, low) >= 0 && compareKeys(key, high) <= 0) all.push({ key, row: ownRow(table, view, entry, columns) });
   }
   const sign = options.reverse === true ? -1 : 1;
