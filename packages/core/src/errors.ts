@@ -32,8 +32,6 @@ export const ErrorCode = {
   TXN_FINISHED: 'TM_TXN_FINISHED',
   /** A synchronous transaction callback returned a promise; use an async transaction instead. */
   TXN_NOT_SYNC: 'TM_TXN_NOT_SYNC',
-  /** A write was attempted in a read-only transaction. */
-  READ_ONLY: 'TM_READ_ONLY',
   /** An engine limit was reached (too many tables, a table's memory, the commit clock). */
   LIMIT_EXCEEDED: 'TM_LIMIT_EXCEEDED',
 } as const;

@@ -15,6 +15,7 @@ import type { ReadOptions, ScanRequest } from './transaction.js';
 /** The view of one autocommit call: the shared write set, at the newest commit. */
 class AutoView implements TxnView {
   snapshot = 0;
+  epoch = 0;
   readonly reads = null;
   constructor(readonly ws: WriteSet) {}
 }
@@ -80,6 +81,7 @@ export class Table {
     const view = this.#view;
     view.ws.clear();
     view.snapshot = this.#engine.clock.now;
+    view.epoch = this.#engine.epoch;
     return view;
   }
 
@@ -88,7 +90,7 @@ export class Table {
     try {
       const view = this.#read();
       stage(this.#store, view, arg);
-      commitTs = commitWrites(this.#engine, view.ws, view.snapshot, null);
+      commitTs = commitWrites(this.#engine, view.ws, view.snapshot, view.epoch, null);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -13,7 +13,6 @@ import { commitWrites } from './txn/commit.js';
 import type { Engine, Isolation } from './txn/engine.js';
 import { ReadSet } from './txn/read_set.js';
 import { findRows, readRow, scanRows, type ScanOptions } from './txn/reads.js';
-import { WriteSet } from './txn/write_set.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
 
 /** A table by name, or a Table handle. */
@@ -44,7 +43,7 @@ export class Transaction {
     this.#engine = engine;
     this.isolation = isolation;
     this.snapshot = engine.clock.now;
-    this.#view = { ws: new WriteSet(), snapshot: this.snapshot, reads: isolation === 'serializable' ? new ReadSet() : null };
+    this.#view = { ws: engine.takeWriteSet(), snapshot: this.snapshot, epoch: engine.epoch, reads: isolation === 'serializable' ? new ReadSet() : null };
     engine.snapshots.acquire(this.snapshot);
   }
 
@@ -106,7 +105,7 @@ export class Transaction {
   commitSync(): number {
     this.#checkOpen();
     try {
-      return commitWrites(this.#engine, this.#view.ws, this.snapshot, this.#view.reads);
+      return commitWrites(this.#engine, this.#view.ws, this.snapshot, this.#view.epoch, this.#view.reads);
     } catch (error) {
       this.#finish('aborted');
       throw error;
@@ -125,7 +124,7 @@ export class Transaction {
   #finish(state: TransactionState): void {
     this.#state = state;
     this.#engine.snapshots.release(this.snapshot);
-    this.#view.ws.clear();
+    this.#engine.returnWriteSet(this.#view.ws);
     if (!this.#engine.closed) this.#engine.collectGarbage();
   }
 

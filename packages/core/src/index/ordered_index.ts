@@ -106,6 +106,16 @@ function rank(v: unknown): number {
 }
 
 export function compareValues(a: unknown, b: unknown): number {
+  // Fast path: two values of the same primitive type (the common case by far).
+  const ta = typeof a;
+  if (ta === typeof b) {
+    if (ta === 'number') {
+      if (a === b) return 0;
+      if (a !== a || b !== b) return a !== a ? (b !== b ? 0 : 1) : -1; // NaN sorts last
+      return (a as number) < (b as number) ? -1 : 1;
+    }
+    if (ta === 'string' || ta === 'bigint') return a === b ? 0 : (a as string) < (b as string) ? -1 : 1;
+  }
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;

@@ -33,11 +33,20 @@ import {
 } from './codegen.js';
 import type { Column, Row, TableSchema } from './types.js';
 
+/**
+ * Encodes and decodes the rows of one table. Every `u8`/`dv` pair must view the
+ * same bytes from the same start (`new DataView(u8.buffer, u8.byteOffset, u8.byteLength)`).
+ */
 export interface RowCodec {
   readonly schema: TableSchema;
   /**
    * Validate a full row (applying defaults for absent columns that have one) and
-   * return the payload size in bytes. Stashes per-call state for encodeMeasured.
+   * return the payload size in bytes. Stashes per-call state (string lengths,
+   * JSON text) for encodeMeasured. Throws TidemarkError: SCHEMA_VIOLATION (the
+   * message names the column and what was wrong), UNKNOWN_COLUMN (an own
+   * enumerable property that is not a column; the message names it),
+   * ROW_TOO_LARGE (the row is over MAX_ROW_BYTES, or its primary key or an index
+   * key is over MAX_KEY_BYTES). An absent column is one whose value is undefined.
    */
   measure(row: Row): number;
   /** Write the row passed to the last measure() at u8[offset...]; returns bytes written (== measured size). */
@@ -106,7 +115,7 @@ export function makeRowCodec(schema: TableSchema): RowCodec {
 }
 
 /** Closure variables holding what measure() found for encodeMeasured(). */
-export function stashSource(columns: readonly Column[]): string {
+function stashSource(columns: readonly Column[]): string {
   const names = columns.flatMap((c) => [`v${c.index} = null`, ...(c.fixedBytes === 0 ? [`l${c.index} = 0`] : []), ...(c.type === 'json' ? [`t${c.index} = ''`] : [])]);
   return `let ${names.join(', ')};`;
 }
@@ -117,8 +126,10 @@ function measureSource(schema: TableSchema, layout: Layout): string {
   const blocks = schema.columns.map((c) => {
     const acc = inKey.has(c.index) ? 'ks' : 'size';
     const absent = c.hasDefault ? `v = D[${c.index}];` : c.nullable ? 'v = null;' : `throw H.missing(${c.index});`;
+    // A null variable-width column still takes its zero length byte.
+    const onNull = c.fixedBytes === 0 ? ` else ${acc} += 1;` : '';
     const present = c.nullable
-      ? `if (v !== null) { ${measureValueSource(c, acc, true, false)} }`
+      ? `if (v !== null) { ${measureValueSource(c, acc, true, false)} }${onNull}`
       : `if (v === null) throw H.isNull(${c.index});\n${measureValueSource(c, acc, true, false)}`;
     return `v = ${propSource(c, 'row')};\nif (v === undefined) { ${absent} } else seen++;\n${present}\nv${c.index} = v;`;
   });
@@ -246,7 +257,9 @@ export interface KeyCodec {
   /**
    * Validate key values and return the encoded size. A single-column key is the
    * bare value or a 1-element array; a multi-column key an array in key order or
-   * an object with the column names. Stashes state for encodeMeasured.
+   * an object with the column names (other properties are ignored). Throws
+   * SCHEMA_VIOLATION (naming the column) for a bad value, a wrong arity or a
+   * missing column, ROW_TOO_LARGE over MAX_KEY_BYTES. Stashes state for encodeMeasured.
    */
   measure(key: unknown): number;
   encodeMeasured(u8: Uint8Array, dv: DataView, offset: number): number;

@@ -11,7 +11,8 @@
  *   allocates a place to keep them.
  * - `n` is a scratch length, `H` the helper object (errors, defaults).
  * Every snippet is straight-line code for one column; no generated function
- * loops over column descriptors.
+ * loops over column descriptors (decodeColumns loops over the positions it is
+ * asked for, each one a `switch` case of straight-line code).
  */
 import { AssertionError } from '../assert.js';
 import { MAX_KEY_BYTES, MAX_ROW_BYTES } from '../constants.js';
@@ -116,8 +117,8 @@ export function measureValueSource(c: Column, acc: string, check: boolean, keyNu
     case 'bytes':
       return `${test}l${i} = v.length; ${acc} += ${varSize(`l${i}`)};`;
     case 'json': {
-      // JSON null is stored as SQL null, so every null reads back the same way.
-      const onNull = c.nullable ? 'v = null;' : `throw H.badJson(${i}, v);`;
+      // JSON null is stored as SQL null (a zero length byte), so every null reads back the same way.
+      const onNull = c.nullable ? `v = null; ${acc} += 1;` : `throw H.badJson(${i}, v);`;
       return `t${i} = jsonText(v);
 if (t${i} === undefined) throw H.badJson(${i}, v);
 if (t${i} === 'null') { ${onNull} } else { l${i} = utf8Length(t${i}); ${acc} += ${varSize(`l${i}`)}; }`;
@@ -165,9 +166,9 @@ export function writeKeySource(c: Column): string {
 export function writeRowSource(c: Column): string {
   const body = writeValueSource(c, false);
   if (!c.nullable) return body;
+  // One zero byte is a null boolean or the zero length of a null variable-width column.
   const zeros =
-    c.fixedBytes === 0 ? 'u8[p++] = 0;'
-    : c.fixedBytes === 1 ? 'u8[p++] = 0;'
+    c.fixedBytes <= 1 ? 'u8[p++] = 0;'
     : c.fixedBytes === 4 ? 'dv.setInt32(p, 0, true); p += 4;'
     : 'dv.setInt32(p, 0, true); dv.setInt32(p + 4, 0, true); p += 8;';
   return `if (v${c.index} === null) { ${zeros} } else { ${body} }`;

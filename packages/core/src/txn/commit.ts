@@ -18,24 +18,30 @@ import type { ReadSet } from './read_set.js';
 import { checkUniqueIndexes } from './unique.js';
 import { DELETE, type WriteSet } from './write_set.js';
 
-/** Newest version of each write's key, found during validation (reused: commits never nest). */
-const heads: number[] = [];
-
-/** Commits the write set read at `snapshot`; returns the commitTs (the snapshot if nothing was written). */
-export function commitWrites(engine: Engine, ws: WriteSet, snapshot: number, reads: ReadSet | null): number {
+/**
+ * Commits the write set read at `snapshot` (taken at `epoch`); returns the
+ * commitTs, or the snapshot if nothing was written.
+ */
+export function commitWrites(engine: Engine, ws: WriteSet, snapshot: number, epoch: number, reads: ReadSet | null): number {
   engine.checkOpen();
+  // With no snapshot open, nothing can see the versions a write replaces:
+  // they are retired at once instead of queued. Collect what is queued first
+  // (it moves the epoch, so staged heads are looked up again).
+  const retireNow = engine.snapshots.active === 0;
+  if (retireNow) engine.collectGarbage();
   try {
     if (reads !== null) reads.validate(snapshot);
     if (ws.count === 0) return snapshot;
-    findHeads(ws, snapshot);
-    checkUniqueIndexes(ws, heads);
+    // Nothing committed or collected since the snapshot: the staged heads are current and nothing can conflict.
+    if (epoch !== engine.epoch) findHeads(ws, snapshot);
+    checkUniqueIndexes(ws, ws.heads);
     checkRoom(engine, ws);
   } catch (error) {
     engine.counters.aborts++;
     if (error instanceof TidemarkError && error.code === ErrorCode.CONFLICT) engine.counters.conflicts++;
     throw error;
   }
-  return install(engine, ws);
+  return install(engine, ws, retireNow);
 }
 
 function findHeads(ws: WriteSet, snapshot: number): void {
@@ -48,7 +54,7 @@ function findHeads(ws: WriteSet, snapshot: number): void {
         `a row of "${table.name}" written by this transaction was changed by another transaction that committed first`,
       );
     }
-    heads[i] = head;
+    ws.heads[i] = head;
   }
 }
 
@@ -60,13 +66,11 @@ function checkRoom(engine: Engine, ws: WriteSet): void {
   }
 }
 
-function install(engine: Engine, ws: WriteSet): number {
+function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
   const sink = engine.sink;
   const commitTs = engine.clock.now + ws.count;
-  // With no snapshot open, nothing can see the versions a write replaces:
-  // they are retired at once instead of queued.
-  const retireNow = engine.snapshots.active === 0;
-  if (retireNow) engine.collectGarbage();
+  engine.epoch++;
+  const heads = ws.heads;
   sink.begin(commitTs);
   let versionId = engine.clock.now;
   for (let i = 0; i < ws.count; i++) {

@@ -28,6 +28,15 @@ export class Engine {
   readonly autoWrites = new WriteSet();
   readonly counters: EngineCounters = { commits: 0, aborts: 0, conflicts: 0 };
   closed = false;
+  /**
+   * Moves whenever a primary index may have changed (a commit, a garbage
+   * collection). While it stands still, the heads a transaction found when
+   * staging its writes are still the newest versions, and commit skips
+   * looking them up again.
+   */
+  epoch = 0;
+  /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */
+  private readonly spareWrites: WriteSet[] = [];
 
   constructor(
     readonly sink: LogSink,
@@ -44,8 +53,19 @@ export class Engine {
     return table;
   }
 
+  takeWriteSet(): WriteSet {
+    return this.spareWrites.pop() ?? new WriteSet();
+  }
+
+  returnWriteSet(ws: WriteSet): void {
+    ws.clear();
+    if (this.spareWrites.length < 64) this.spareWrites.push(ws);
+  }
+
   /** Retires what the oldest open snapshot no longer needs. */
   collectGarbage(): void {
-    if (this.garbage.pending > 0) this.garbage.collect(this.snapshots.oldest());
+    if (this.garbage.pending === 0) return;
+    this.garbage.collect(this.snapshots.oldest());
+    this.epoch++;
   }
 }

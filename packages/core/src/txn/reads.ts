@@ -13,13 +13,13 @@ import type { SecondaryIndex, TableStore } from '../table/table_store.js';
 import { VERSION_HEADER_BYTES } from '../constants.js';
 import { encodeIndexKey, indexKeyEquals } from './unique.js';
 import { PUT } from './write_set.js';
-import { visibleAt, type TxnView } from './writes.js';
+import { headAt, type TxnView } from './writes.js';
 
 export function readRow(table: TableStore, view: TxnView, key: unknown, columns?: readonly number[]): Row | undefined {
   const keyLength = table.encodeKey(key);
   const ws = view.ws;
   if (ws.count > 0) {
-    const entry = ws.find(table, table.keyBuf, 0, keyLength);
+    const entry = ws.find(table, hashBytes(table.keyBuf, 0, keyLength), table.keyBuf, 0, keyLength);
     if (entry >= 0) {
       if (ws.kinds[entry] !== PUT) return undefined;
       const [offset, length] = [ws.offsets[entry]!, ws.lengths[entry]!];
@@ -28,7 +28,8 @@ export function readRow(table: TableStore, view: TxnView, key: unknown, columns?
         : table.codec.decodeColumns(ws.buf, ws.dv, offset, length, columns);
     }
   }
-  const ptr = visibleAt(table, view, table.keyBuf, 0, keyLength, hashBytes(table.keyBuf, 0, keyLength));
+  const head = headAt(table, view, table.keyBuf, 0, keyLength, hashBytes(table.keyBuf, 0, keyLength));
+  const ptr = table.visible(head, view.snapshot);
   return ptr === 0 ? undefined : table.read(ptr, columns);
 }
 
@@ -176,7 +177,7 @@ function ownRow(table: TableStore, view: TxnView, entry: number, columns?: reado
 }
 
 function ownedByWrites(table: TableStore, ws: TxnView['ws'], ptr: number): boolean {
-  return ws.find(table, table.arena.u8s[segmentOf(ptr)]!, offsetOf(ptr) + VERSION_HEADER_BYTES, table.keyLengthAt(ptr)) >= 0;
+  return ws.find(table, table.hashAt(ptr), table.arena.u8s[segmentOf(ptr)]!, offsetOf(ptr) + VERSION_HEADER_BYTES, table.keyLengthAt(ptr)) >= 0;
 }
 
 /** A lookup key as a row of the index's columns: a bare value for one column, an array (or row object) for several. */

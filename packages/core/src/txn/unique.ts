@@ -21,7 +21,7 @@ export function checkUniqueIndexes(ws: WriteSet, heads: readonly number[]): void
     for (const ix of table.secondary) {
       if (!ix.def.unique) continue;
       const values = table.codec.decodeColumns(ws.buf, ws.dv, ws.offsets[i]!, ws.lengths[i]!, ix.def.columns);
-      if (Object.values(values).some((v) => v === null)) continue;
+      if (hasNull(values)) continue;
       const key = encodeIndexKey(ix, values);
       if (ws.count > 1) {
         seen ??= new Set();
@@ -33,6 +33,11 @@ export function checkUniqueIndexes(ws: WriteSet, heads: readonly number[]): void
       if (owner !== 0 && owner !== heads[i] && !rewrittenHere(ws, table, owner)) throw duplicate(table, ix, values);
     }
   }
+}
+
+function hasNull(values: Row): boolean {
+  for (const key in values) if (values[key] === null) return true;
+  return false;
 }
 
 export function encodeIndexKey(ix: SecondaryIndex, values: Row): Uint8Array {
@@ -67,7 +72,7 @@ export function indexKeyEquals(table: TableStore, ix: SecondaryIndex, ptr: numbe
 /** Whether this transaction also writes the row that `ptr` belongs to (then its new value is what counts). */
 function rewrittenHere(ws: WriteSet, table: TableStore, ptr: number): boolean {
   const u8 = table.arena.u8s[segmentOf(ptr)]!;
-  return ws.find(table, u8, offsetOf(ptr) + VERSION_HEADER_BYTES, table.keyLengthAt(ptr)) >= 0;
+  return ws.find(table, table.hashAt(ptr), u8, offsetOf(ptr) + VERSION_HEADER_BYTES, table.keyLengthAt(ptr)) >= 0;
 }
 
 function duplicate(table: TableStore, ix: SecondaryIndex, values: Row): TidemarkError {

@@ -16,6 +16,8 @@ export interface TxnView {
   readonly ws: WriteSet;
   readonly snapshot: number;
   readonly reads: ReadSet | null;
+  /** Engine.epoch when the snapshot was taken: while it holds, staged heads are still the newest versions. */
+  readonly epoch: number;
 }
 
 export function stageInsert(table: TableStore, view: TxnView, row: Row): void {
@@ -34,14 +36,17 @@ function stagePut(table: TableStore, view: TxnView, row: Row, mustBeAbsent: bool
   table.codec.encodeMeasured(ws.buf, ws.dv, offset);
   const keyLength = table.codec.keyLength(ws.buf, ws.dv, offset);
   const hash = hashBytes(ws.buf, offset, keyLength);
-  const entry = ws.find(table, ws.buf, offset, keyLength);
-  if (mustBeAbsent) {
-    const exists = entry >= 0 ? ws.kinds[entry] === PUT : visibleAt(table, view, ws.buf, offset, keyLength, hash) !== 0;
-    if (exists) throw duplicateKey(table, ws.buf, ws.dv, offset);
+  const entry = ws.find(table, hash, ws.buf, offset, keyLength);
+  if (entry >= 0) {
+    if (mustBeAbsent && ws.kinds[entry] === PUT) throw duplicateKey(table, ws.buf, ws.dv, offset);
+    ws.used += length;
+    ws.replace(entry, PUT, offset, length);
+    return;
   }
+  const head = headAt(table, view, ws.buf, offset, keyLength, hash);
+  if (mustBeAbsent && table.visible(head, view.snapshot) !== 0) throw duplicateKey(table, ws.buf, ws.dv, offset);
   ws.used += length;
-  if (entry >= 0) ws.replace(entry, PUT, offset, length);
-  else ws.add(table, PUT, offset, length, keyLength, hash);
+  ws.add(table, PUT, offset, length, keyLength, hash, head);
 }
 
 /** Applies `patch` to the row with `key`; NOT_FOUND if there is none. Primary key columns cannot change. */
@@ -68,7 +73,7 @@ export function stageUpdate(table: TableStore, view: TxnView, key: unknown, patc
   }
   ws.used += length;
   if (current.entry >= 0) ws.replace(current.entry, PUT, offset, length);
-  else ws.add(table, PUT, offset, length, keyLength, current.hash);
+  else ws.add(table, PUT, offset, length, keyLength, current.hash, current.head);
 }
 
 /** Deletes the row with `key`; NOT_FOUND if there is none. */
@@ -76,15 +81,16 @@ export function stageDelete(table: TableStore, view: TxnView, key: unknown): voi
   const keyLength = table.encodeKey(key);
   const ws = view.ws;
   const hash = hashBytes(table.keyBuf, 0, keyLength);
-  const entry = ws.find(table, table.keyBuf, 0, keyLength);
-  const exists = entry >= 0 ? ws.kinds[entry] === PUT : visibleAt(table, view, table.keyBuf, 0, keyLength, hash) !== 0;
+  const entry = ws.find(table, hash, table.keyBuf, 0, keyLength);
+  const head = entry >= 0 ? 0 : headAt(table, view, table.keyBuf, 0, keyLength, hash);
+  const exists = entry >= 0 ? ws.kinds[entry] === PUT : table.visible(head, view.snapshot) !== 0;
   if (!exists) throw notFound(table, key);
   ws.reserve(keyLength);
   const offset = ws.used;
   ws.buf.set(table.keyBuf.subarray(0, keyLength), offset);
   ws.used += keyLength;
   if (entry >= 0) ws.replace(entry, DELETE, offset, keyLength);
-  else ws.add(table, DELETE, offset, keyLength, keyLength, hash);
+  else ws.add(table, DELETE, offset, keyLength, keyLength, hash, head);
 }
 
 interface Current {
@@ -92,6 +98,7 @@ interface Current {
   entry: number;
   keyLength: number;
   hash: number;
+  head: number;
 }
 
 /** The row with `key` as the transaction sees it, leaving its encoded key in table.keyBuf. */
@@ -99,19 +106,21 @@ function readForWrite(table: TableStore, view: TxnView, key: unknown): Current |
   const keyLength = table.encodeKey(key);
   const hash = hashBytes(table.keyBuf, 0, keyLength);
   const ws = view.ws;
-  const entry = ws.find(table, table.keyBuf, 0, keyLength);
+  const entry = ws.find(table, hash, table.keyBuf, 0, keyLength);
   if (entry >= 0) {
     if (ws.kinds[entry] !== PUT) return undefined;
-    return { row: table.codec.decode(ws.buf, ws.dv, ws.offsets[entry]!, ws.lengths[entry]!), entry, keyLength, hash };
+    const row = table.codec.decode(ws.buf, ws.dv, ws.offsets[entry]!, ws.lengths[entry]!);
+    return { row, entry, keyLength, hash, head: 0 };
   }
-  const ptr = visibleAt(table, view, table.keyBuf, 0, keyLength, hash);
-  return ptr === 0 ? undefined : { row: table.read(ptr), entry, keyLength, hash };
+  const head = headAt(table, view, table.keyBuf, 0, keyLength, hash);
+  const ptr = table.visible(head, view.snapshot);
+  return ptr === 0 ? undefined : { row: table.read(ptr), entry, keyLength, hash, head };
 }
 
-/** The committed version of a key that the view's snapshot sees (0: none); recorded for serializable checks. */
-export function visibleAt(table: TableStore, view: TxnView, u8: Uint8Array, offset: number, length: number, hash: number): number {
+/** The newest committed version of a key (0: none); recorded for serializable checks. */
+export function headAt(table: TableStore, view: TxnView, u8: Uint8Array, offset: number, length: number, hash: number): number {
   if (view.reads !== null) view.reads.addKey(table, u8, offset, length, hash);
-  return table.visible(table.primary.find(hash, u8, offset, length), view.snapshot);
+  return table.primary.find(hash, u8, offset, length);
 }
 
 export function duplicateKey(table: TableStore, u8: Uint8Array, dv: DataView, offset: number): TidemarkError {
