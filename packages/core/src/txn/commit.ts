@@ -12,7 +12,6 @@
 import { VERSION_FLAG_DELETED, VERSION_HEADER_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { offsetOf, segmentOf } from '../table/arena.js';
-import type { TableStore } from '../table/table_store.js';
 import type { Engine } from './engine.js';
 import type { ReadSet } from './read_set.js';
 import { checkUniqueIndexes } from './unique.js';
@@ -79,12 +78,12 @@ function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
     const head = heads[i]!;
     const headLive = head !== 0 && !table.arena.isDeleted(head);
     if (ws.kinds[i] === DELETE) {
-      if (headLive) installDelete(engine, table, ws, i, head, versionId, retireNow, commitTs);
+      if (headLive) installDelete(engine, ws, i, versionId, retireNow, commitTs);
       continue;
     }
     if (headLive) sink.delete(table.id, table.arena.versionId(head), ws.buf, ws.offsets[i]!, ws.keyLengths[i]!);
     else table.liveRows++;
-    installPut(engine, table, ws, i, head, versionId, retireNow, commitTs);
+    installPut(engine, ws, i, versionId, retireNow, commitTs);
   }
   engine.clock.now = commitTs;
   sink.end();
@@ -92,16 +91,10 @@ function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
   return commitTs;
 }
 
-function installPut(
-  engine: Engine,
-  table: TableStore,
-  ws: WriteSet,
-  i: number,
-  head: number,
-  versionId: number,
-  retireNow: boolean,
-  commitTs: number,
-): void {
+/** Installs write i of the set as a new version over `ws.heads[i]`. */
+function installPut(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number): void {
+  const table = ws.tables[i]!;
+  const head = ws.heads[i]!;
   const arena = table.arena;
   const length = ws.lengths[i]!;
   const ptr = arena.append(length, versionId, retireNow ? 0 : head, 0);
@@ -117,16 +110,10 @@ function installPut(
   else engine.garbage.push(commitTs, table, ptr);
 }
 
-function installDelete(
-  engine: Engine,
-  table: TableStore,
-  ws: WriteSet,
-  i: number,
-  head: number,
-  versionId: number,
-  retireNow: boolean,
-  commitTs: number,
-): void {
+/** Ends the live version `ws.heads[i]` with a delete marker, or drops the row if no snapshot needs it. */
+function installDelete(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number): void {
+  const table = ws.tables[i]!;
+  const head = ws.heads[i]!;
   const keyLength = ws.keyLengths[i]!;
   engine.sink.delete(table.id, table.arena.versionId(head), ws.buf, ws.offsets[i]!, keyLength);
   table.liveRows--;
