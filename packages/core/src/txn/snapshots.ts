@@ -9,6 +9,7 @@
  * timestamp is stored, and a version's end is the id of its successor.
  */
 import { MAX_VERSION_ID } from '../constants.js';
+import { assert } from '../assert.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 
 export class Clock {
@@ -24,12 +25,15 @@ export class Clock {
 }
 
 /**
- * Open snapshots, oldest first. Snapshots are taken in non-decreasing order,
- * so the oldest is found by skipping released ones at the front.
+ * Open snapshots, oldest first, as a deque of (timestamp, count) pairs.
+ * Snapshots are taken in non-decreasing order, so a new one joins the back
+ * (or adds to the back's count), a release finds its pair by binary search,
+ * and empty pairs are dropped from either end. The usual life of a short
+ * transaction — acquire, release — touches only the back: no Map, no allocation.
  */
 export class Snapshots {
-  private readonly counts = new Map<number, number>();
-  private readonly order: number[] = [];
+  private readonly stamps: number[] = [];
+  private readonly counts: number[] = [];
   private head = 0;
   private open = 0;
 
@@ -38,28 +42,50 @@ export class Snapshots {
   }
 
   acquire(ts: number): void {
-    const n = this.counts.get(ts);
-    if (n === undefined) {
-      this.counts.set(ts, 1);
-      this.order.push(ts);
-    } else this.counts.set(ts, n + 1);
+    const last = this.stamps.length - 1;
+    if (last >= this.head && this.stamps[last] === ts) this.counts[last]!++;
+    else {
+      this.stamps.push(ts);
+      this.counts.push(1);
+    }
     this.open++;
   }
 
   release(ts: number): void {
-    const n = this.counts.get(ts)!;
-    if (n === 1) this.counts.delete(ts);
-    else this.counts.set(ts, n - 1);
+    const at = this.find(ts);
+    this.counts[at]!--;
     this.open--;
+    // Drop empty pairs at the back (the common case) and at the front.
+    while (this.stamps.length > this.head && this.counts[this.stamps.length - 1] === 0) {
+      this.stamps.pop();
+      this.counts.pop();
+    }
+    while (this.head < this.stamps.length && this.counts[this.head] === 0) this.head++;
+    if (this.head === this.stamps.length) {
+      this.stamps.length = 0;
+      this.counts.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.stamps.length) {
+      this.stamps.splice(0, this.head);
+      this.counts.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   /** The oldest open snapshot, or Infinity when none is open. */
   oldest(): number {
-    while (this.head < this.order.length && !this.counts.has(this.order[this.head]!)) this.head++;
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order.splice(0, this.head);
-      this.head = 0;
+    return this.open === 0 ? Infinity : this.stamps[this.head]!;
+  }
+
+  private find(ts: number): number {
+    let low = this.head;
+    let high = this.stamps.length - 1;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.stamps[mid]! < ts) low = mid + 1;
+      else high = mid;
     }
-    return this.head < this.order.length ? this.order[this.head]! : Infinity;
+    assert(this.stamps[low] === ts && this.counts[low]! > 0, 'released snapshot is open');
+    return low;
   }
 }

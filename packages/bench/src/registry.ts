@@ -1,0 +1,11 @@
+/** Every workload, by name, in the order a run of all of them takes. */
+import type { Workload } from './workload.js';
+import { autocommitWorkload } from './workloads/autocommit.js';
+import { buildWorkload } from './workloads/build.js';
+import { readsWorkload } from './workloads/reads.js';
+
+export const workloads: readonly Workload[] = [buildWorkload, autocommitWorkload, readsWorkload];
+
+export function findWorkload(name: string): Workload | undefined {
+  return workloads.find((w) => w.name === name);
+}

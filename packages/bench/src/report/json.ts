@@ -1,0 +1,83 @@
+/**
+ * A workload's result as a JSON document: the machine, the parameters, every
+ * figure with its ratio and whether its target was met, counts and notes.
+ * Written to `<dir>/<workload>.json`; by default `dir` is
+ * `bench-results/<YYYY-MM-DD>` under the current directory.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gcExposed } from '../measure.js';
+import { ratioOf, targetMet, type Figure, type WorkloadParams, type WorkloadResult } from '../workload.js';
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  totalMemoryBytes: number;
+  platform: string;
+  osRelease: string;
+  node: string;
+  v8: string;
+  gcExposed: boolean;
+}
+
+export interface ResultDocument {
+  workload: string;
+  description: string;
+  startedAt: string;
+  machine: MachineInfo;
+  parameters: WorkloadParams;
+  figures: Array<Figure & { ratio: number | null; met: boolean | null }>;
+  counts: Record<string, number>;
+  notes: string[];
+}
+
+export function machineInfo(): MachineInfo {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+    cores: cpu.length,
+    totalMemoryBytes: totalmem(),
+    platform: platform(),
+    osRelease: release(),
+    node: process.version,
+    v8: process.versions.v8,
+    gcExposed: gcExposed(),
+  };
+}
+
+/** The date as YYYY-MM-DD in local time, for the results folder. */
+export function localDate(date: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
+}
+
+export function defaultOutDir(date: Date): string {
+  return resolve(process.cwd(), 'bench-results', localDate(date));
+}
+
+export function resultDocument(
+  workload: { name: string; description: string },
+  params: WorkloadParams,
+  result: WorkloadResult,
+  startedAt: Date,
+): ResultDocument {
+  return {
+    workload: workload.name,
+    description: workload.description,
+    startedAt: startedAt.toISOString(),
+    machine: machineInfo(),
+    parameters: params,
+    figures: result.figures.map((f) => ({ ...f, ratio: ratioOf(f), met: targetMet(f) })),
+    counts: result.counts,
+    notes: result.notes,
+  };
+}
+
+/** Writes the document; returns the file's path. */
+export function writeResult(doc: ResultDocument, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${doc.workload}.json`);
+  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
+  return path;
+}

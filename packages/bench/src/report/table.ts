@@ -1,0 +1,62 @@
+/**
+ * A workload's figures as an aligned text table: figure, unit, Tidemark,
+ * baseline, ratio (Tidemark / baseline), target, and whether it was met.
+ * ASCII only, so it pastes into notes and logs unchanged.
+ */
+import { ratioOf, targetMet, type Figure, type Target } from '../workload.js';
+
+const HEADER = ['figure', 'unit', 'tidemark', 'baseline', 'ratio', 'target', 'met?'];
+/** Columns aligned right (numbers); the others align left. */
+const RIGHT = [false, false, true, true, true, false, false];
+
+/** A figure's value: grouped integers when large, more decimals when small. */
+export function formatNumber(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '-';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (magnitude >= 10) return value.toFixed(1);
+  return value.toFixed(3);
+}
+
+export function formatRatio(ratio: number | null): string {
+  return ratio === null ? '-' : `${ratio.toFixed(2)}x`;
+}
+
+export function formatTarget(target: Target | null): string {
+  if (target === null) return '-';
+  const sign = target.compare === 'atLeast' ? '>=' : '<=';
+  if (target.on === 'ratio') return `${sign} ${target.value.toFixed(2)}x baseline`;
+  return `${sign} ${Number.isInteger(target.value) ? target.value.toLocaleString('en-US') : formatNumber(target.value)}`;
+}
+
+function formatMet(met: boolean | null): string {
+  if (met === null) return '-';
+  return met ? 'yes' : 'NO';
+}
+
+function cells(figure: Figure): string[] {
+  return [
+    figure.name,
+    figure.unit,
+    formatNumber(figure.tidemark),
+    formatNumber(figure.baseline),
+    formatRatio(ratioOf(figure)),
+    formatTarget(figure.target),
+    formatMet(targetMet(figure)),
+  ];
+}
+
+function pad(text: string, width: number, right: boolean): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/** The table as lines of text, a title line first and the notes last. */
+export function formatTable(title: string, figures: Figure[], notes: string[] = []): string {
+  const rows = [HEADER, ...figures.map(cells)];
+  const widths = HEADER.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]): string => row.map((cell, c) => pad(cell, widths[c]!, RIGHT[c]!)).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const body = [line(HEADER), rule, ...rows.slice(1).map(line)];
+  const foot = notes.map((note) => `  ${note}`);
+  return [title, ...body, ...(foot.length > 0 ? ['', ...foot] : [])].join('\n');
+}
