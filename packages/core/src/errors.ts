@@ -34,6 +34,12 @@ export const ErrorCode = {
   TXN_NOT_SYNC: 'TM_TXN_NOT_SYNC',
   /** An engine limit was reached (too many tables, a table's memory, the commit clock). */
   LIMIT_EXCEEDED: 'TM_LIMIT_EXCEEDED',
+  /** A file failed its checks (checksum, magic, bounds); the message names the file and offset. */
+  CORRUPT: 'TM_CORRUPT',
+  /** Another live process holds the database directory's LOCK file. */
+  LOCKED: 'TM_LOCKED',
+  /** The operating system failed a file operation (EIO, ENOSPC, ...); the message names the file and the cause. */
+  IO_ERROR: 'TM_IO_ERROR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

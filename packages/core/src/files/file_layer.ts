@@ -1,0 +1,128 @@
+/**
+ * Every file operation of the engine goes through this interface, so tests
+ * can substitute a simulated file system that fails, tears and loses unsynced
+ * writes. It is synchronous: it is called from worker threads, and on the
+ * main thread only while opening or closing a database, never on the commit
+ * path.
+ *
+ * Writes are positional and must be complete: `writeAll` turns a short write
+ * into an error instead of silently accepting fewer bytes.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, TidemarkError } from '../errors.js';
+
+export interface FileLayer {
+  /** Opens `path` for reading and writing, creating it if asked; returns a handle. */
+  open(path: string, create: boolean): number;
+  /** Writes up to `length` bytes at `position`; returns how many were written. */
+  write(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number;
+  /** Reads up to `length` bytes at `position`; returns how many were read. */
+  read(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number;
+  fdatasync(fd: number): void;
+  close(fd: number): void;
+  size(path: string): number;
+  exists(path: string): boolean;
+  /** Names in a directory. */
+  list(dir: string): string[];
+  mkdir(dir: string): void;
+  rename(from: string, to: string): void;
+  unlink(path: string): void;
+  /** Makes the directory's entries (creates, renames, unlinks) durable. */
+  fsyncDir(dir: string): void;
+}
+
+/** The real file system, through Node's synchronous fs calls. */
+export class NodeFileLayer implements FileLayer {
+  open(path: string, create: boolean): number {
+    return io(path, () => fs.openSync(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, 0o644));
+  }
+  write(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number {
+    return io(`fd ${fd}`, () => fs.writeSync(fd, bytes, offset, length, position));
+  }
+  read(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number {
+    return io(`fd ${fd}`, () => fs.readSync(fd, bytes, offset, length, position));
+  }
+  fdatasync(fd: number): void {
+    io(`fd ${fd}`, () => fs.fdatasyncSync(fd));
+  }
+  close(fd: number): void {
+    io(`fd ${fd}`, () => fs.closeSync(fd));
+  }
+  size(path: string): number {
+    return io(path, () => fs.statSync(path).size);
+  }
+  exists(path: string): boolean {
+    return fs.existsSync(path);
+  }
+  list(dir: string): string[] {
+    return io(dir, () => fs.readdirSync(dir));
+  }
+  mkdir(dir: string): void {
+    io(dir, () => fs.mkdirSync(dir, { recursive: true }));
+  }
+  rename(from: string, to: string): void {
+    io(from, () => fs.renameSync(from, to));
+  }
+  unlink(path: string): void {
+    io(path, () => fs.unlinkSync(path));
+  }
+  fsyncDir(dir: string): void {
+    io(dir, () => {
+      const fd = fs.openSync(dir, fs.constants.O_RDONLY);
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+  }
+}
+
+/** Runs a file operation, turning an OS error into IO_ERROR naming the file (the cause keeps errno/code). */
+function io<T>(what: string, operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new TidemarkError(ErrorCode.IO_ERROR, `${code} on ${what}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Writes all `length` bytes at `position`, looping over partial writes; a write that makes no progress is an error. */
+export function writeAll(layer: FileLayer, fd: number, path: string, bytes: Uint8Array, offset: number, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const n = layer.write(fd, bytes, offset + done, length - done, position + done);
+    if (!(n > 0)) {
+      throw new TidemarkError(ErrorCode.IO_ERROR, `short write to ${path} at offset ${position + done}: ${done} of ${length} bytes written`);
+    }
+    done += n;
+  }
+}
+
+/** Reads exactly `length` bytes at `position`, or fewer only at the end of the file; returns how many. */
+export function readAll(layer: FileLayer, fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = layer.read(fd, bytes, offset + done, length - done, position + done);
+    if (n <= 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Creates `path` with `bytes` durably: write to a temp name, fdatasync, rename, fsync the directory. */
+export function writeFileDurably(layer: FileLayer, dir: string, name: string, bytes: Uint8Array): void {
+  const temp = join(dir, `${name}.tmp`);
+  if (layer.exists(temp)) layer.unlink(temp);
+  const fd = layer.open(temp, true);
+  try {
+    writeAll(layer, fd, temp, bytes, 0, bytes.length, 0);
+    layer.fdatasync(fd);
+  } finally {
+    layer.close(fd);
+  }
+  layer.rename(temp, join(dir, name));
+  layer.fsyncDir(dir);
+}

@@ -1,0 +1,148 @@
+/**
+ * Appends batches of log records to WAL segments (runs in the log writer
+ * worker; a pure module over the file layer so tests drive it directly).
+ * A batch is built in memory, written with one positional write, and made
+ * durable by `sync()` (one fdatasync for the whole group of commits).
+ * Segments are created pre-allocated — zero-filled to their full size and
+ * synced, directory included — so appends never extend a file.
+ */
+import { join } from 'node:path';
+import { assert } from '../assert.js';
+import { writeAll, type FileLayer } from '../files/file_layer.js';
+import { RECORD_PREFIX_BYTES } from './record.js';
+import {
+  alignBatch,
+  BATCH_HEADER_BYTES,
+  encodeSegmentHeader,
+  SEGMENT_HEADER_BYTES,
+  sealBatch,
+  segmentName,
+} from './wal_format.js';
+
+const ZERO_CHUNK_BYTES = 1024 * 1024;
+
+export interface WalWriterOptions {
+  segmentBytes: number;
+  databaseId: bigint;
+  /** Segment to write in (created if absent) and the offset to continue at. */
+  seq: number;
+  offset: number;
+}
+
+export class WalWriter {
+  private fd = -1;
+  private seq: number;
+  private offset: number;
+  private readonly batch: Uint8Array;
+  private batchBytes = 0;
+  private batchRecords = 0;
+  private firstTs = 0;
+  private lastTs = 0;
+  /** Bytes written since the writer started, batch headers and padding included. */
+  bytesWritten = 0;
+  batchesWritten = 0;
+  segmentsCreated = 0;
+
+  constructor(
+    private readonly layer: FileLayer,
+    private readonly dir: string,
+    private readonly options: WalWriterOptions,
+  ) {
+    this.seq = options.seq;
+    this.offset = options.offset;
+    this.batch = new Uint8Array(options.segmentBytes - SEGMENT_HEADER_BYTES);
+    this.openSegment(this.seq, this.offset === 0);
+  }
+
+  /** The largest record a segment can hold. */
+  get maxRecordBytes(): number {
+    return this.options.segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8;
+  }
+
+  /** Adds a record (u32 length prefix included) to the current batch; writes the batch first if the segment is full. */
+  add(record: Uint8Array, offset: number, length: number, commitTs: number): void {
+    assert(length <= this.maxRecordBytes, 'record fits a segment');
+    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + length) > this.options.segmentBytes) {
+      this.writeBatch();
+      this.rollover();
+    }
+    this.batch.set(record.subarray(offset, offset + length), BATCH_HEADER_BYTES + this.batchBytes);
+    if (this.batchRecords === 0) this.firstTs = commitTs;
+    this.lastTs = commitTs;
+    this.batchBytes += length;
+    this.batchRecords++;
+  }
+
+  /** Writes the batch built so far (if any) and fdatasyncs; returns the newest commitTs now durable (0 if none). */
+  sync(): number {
+    const last = this.batchRecords > 0 ? this.lastTs : 0;
+    this.writeBatch();
+    this.layer.fdatasync(this.fd);
+    return last;
+  }
+
+  close(): void {
+    if (this.fd >= 0) this.layer.close(this.fd);
+    this.fd = -1;
+  }
+
+  private writeBatch(): void {
+    if (this.batchRecords === 0) return;
+    const size = sealBatch(this.batch, 0, this.batchBytes, this.batchRecords, this.firstTs, this.lastTs);
+    writeAll(this.layer, this.fd, this.path(this.seq), this.batch, 0, size, this.offset);
+    this.offset += size;
+    this.bytesWritten += size;
+    this.batchesWritten++;
+    this.batchBytes = 0;
+    this.batchRecords = 0;
+  }
+
+  private rollover(): void {
+    this.layer.fdatasync(this.fd);
+    this.layer.close(this.fd);
+    this.seq++;
+    this.offset = 0;
+    this.openSegment(this.seq, true);
+  }
+
+  /** Opens a segment, creating it first when it is new. */
+  private openSegment(seq: number, fresh: boolean): void {
+    const path = this.path(seq);
+    if (fresh || !this.layer.exists(path)) this.createSegment(seq, path);
+    this.fd = this.layer.open(path, false);
+    if (this.offset === 0) this.offset = SEGMENT_HEADER_BYTES;
+  }
+
+  /**
+   * A segment is built under a temporary name — zero-filled to full size so
+   * its space is really reserved, header written, synced — and renamed into
+   * place, so a crash never leaves a half-made segment under a WAL name.
+   */
+  private createSegment(seq: number, path: string): void {
+    const temp = `${path}.tmp`;
+    if (this.layer.exists(temp)) this.layer.unlink(temp);
+    const fd = this.layer.open(temp, true);
+    try {
+      const size = this.options.segmentBytes;
+      const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, size));
+      for (let at = 0; at < size; at += zeros.length) writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
+      const header = encodeSegmentHeader({ seq, databaseId: this.options.databaseId, segmentBytes: size });
+      writeAll(this.layer, fd, temp, header, 0, header.length, 0);
+      this.layer.fdatasync(fd);
+    } finally {
+      this.layer.close(fd);
+    }
+    this.layer.rename(temp, path);
+    this.layer.fsyncDir(this.dir);
+    this.segmentsCreated++;
+  }
+
+  private path(seq: number): string {
+    return join(this.dir, segmentName(seq));
+  }
+}
+
+/** The commitTs stored in a record (u32 length prefix at `offset`). */
+export function recordCommitTs(view: DataView, offset: number): number {
+  return view.getFloat64(offset + RECORD_PREFIX_BYTES + 4, true);
+}
