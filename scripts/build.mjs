@@ -20,7 +20,7 @@ const common = {
   packages: 'external',
 };
 
-/** Worker entry points: every file in packages/workers/src/entries. */
+/** Worker entry points: every file in packages/workers/src/entries, each bundled on its own. */
 function workerEntries() {
   const dir = join(root, 'packages/workers/src/entries');
   if (!existsSync(dir)) return [];
@@ -28,7 +28,7 @@ function workerEntries() {
 }
 
 const targets = [
-  { pkg: 'core', entries: ['src/index.ts'] },
+  { pkg: 'core', entries: ['src/index.ts', 'src/internal.ts'] },
   { pkg: 'workers', entries: ['src/index.ts'] },
   { pkg: 'bench', entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts'] },
 ];
@@ -43,7 +43,8 @@ for (const { pkg, entries } of targets) {
 const workers = workerEntries();
 if (workers.length > 0) {
   // A worker bundle carries everything it needs, the engine's modules included.
-  await build({ ...common, packages: undefined, entryPoints: workers, outdir: join(root, 'packages/workers/dist/entries') });
+  // Bundled into core's dist, where `open()` finds them; sources resolve through the `source` condition.
+  await build({ ...common, packages: undefined, conditions: ['source'], entryPoints: workers, outdir: join(root, 'packages/core/dist/workers') });
 }
 if (withTypes) {
   const tsc = join(root, 'node_modules/typescript/bin/tsc');

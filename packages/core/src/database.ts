@@ -4,16 +4,21 @@
  */
 import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
-import { validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
+import { validateDurability, validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
+import { DurableLog, type RecoveryReport } from './log/durable_log.js';
+import { definitionOf, definitionToJson } from './schema/definition_json.js';
+import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
 import type { TableDef } from './schema/types.js';
 import { Table } from './table.js';
 import { TableStore } from './table/table_store.js';
 import { Transaction } from './transaction.js';
-import { Engine, type Isolation } from './txn/engine.js';
+import { Engine, type Durability, type Isolation } from './txn/engine.js';
 
 export interface TransactionOptions {
   isolation?: Isolation;
+  /** 'durable' (commit resolves once fdatasync'd) or 'delayed' (at once). Defaults to options.durability of open(). */
+  durability?: Durability;
   /** Re-runs after a conflict (transaction() and transactionSync() only). Defaults to options.retries of open(). */
   retries?: number;
 }
@@ -46,23 +51,57 @@ export class Database {
   readonly #options: FilledOptions;
   readonly #handles = new Map<string, Table>();
 
+  #log: DurableLog | null = null;
+
   /** @internal Use `open()`. */
   constructor(options: FilledOptions) {
     this.#options = options;
-    this.#engine = new Engine(options.logSink, options.isolation);
+    this.#engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
+    if (options.dir !== null) {
+      this.#log = DurableLog.open(this.#engine, { dir: options.dir, walSegmentBytes: options.walSegmentBytes, ringBytes: options.ringBytes });
+      this.#engine.sink = this.#log.sink;
+    }
   }
 
-  /** Creates a table from its definition; INVALID_SCHEMA or TABLE_EXISTS if it cannot. */
+  /** What the last open replayed from the log (null without a directory). */
+  get recovery(): RecoveryReport | null {
+    return this.#log?.recovery ?? null;
+  }
+
+  /** Creates a table from its definition (logged like a commit); INVALID_SCHEMA or TABLE_EXISTS if it cannot. */
   createTable(def: TableDef): Table {
     const engine = this.#engine;
-    engine.checkOpen();
+    engine.checkWritable();
     const schema = defineTable(def);
     if (engine.tablesByName.has(schema.name)) throw new TidemarkError(ErrorCode.TABLE_EXISTS, `table "${schema.name}" already exists`);
     if (engine.tables.length >= MAX_TABLES) throw new TidemarkError(ErrorCode.LIMIT_EXCEEDED, `a database holds at most ${MAX_TABLES} tables`);
+    engine.clock.checkRoom(1);
     const store = new TableStore(engine.tables.length, schema);
+    const definition = new TextEncoder().encode(definitionToJson(definitionOf(schema)));
+    const commitTs = engine.clock.now + 1;
+    engine.sink.begin(commitTs);
+    engine.sink.createTable(store.id, definition);
+    engine.sink.end();
+    engine.clock.now = commitTs;
+    engine.loggedTs = commitTs;
+    engine.epoch++;
     engine.tables.push(store);
     engine.tablesByName.set(schema.name, store);
     return this.table(schema.name);
+  }
+
+  /** Creates the table, or checks that the existing one has the same definition. */
+  /** @internal */
+  ensureTable(def: TableDef): void {
+    const existing = this.#engine.tablesByName.get(def?.name);
+    if (existing === undefined) {
+      this.createTable(def);
+      return;
+    }
+    const wanted = definitionToJson(definitionOf(defineTable(def)));
+    if (wanted !== definitionToJson(definitionOf(existing.schema))) {
+      throw new TidemarkError(ErrorCode.INVALID_SCHEMA, `table "${def.name}" exists in the database with a different definition`);
+    }
   }
 
   /** The table named `name`; UNKNOWN_TABLE if there is none. */
@@ -84,8 +123,10 @@ export class Database {
 
   /** Starts an interactive transaction; commit or abort it. */
   begin(options: TransactionOptions = {}): Transaction {
-    const isolation = options.isolation === undefined ? this.#engine.isolation : validateIsolation(options.isolation, 'options.isolation');
-    return new Transaction(this.#engine, isolation);
+    const engine = this.#engine;
+    const isolation = options.isolation === undefined ? engine.isolation : validateIsolation(options.isolation, 'options.isolation');
+    const durability = options.durability === undefined ? engine.durability : validateDurability(options.durability, 'options.durability');
+    return new Transaction(engine, isolation, durability);
   }
 
   /**
@@ -145,7 +186,7 @@ export class Database {
   flush(): Promise<void> {
     const engine = this.#engine;
     if (engine.closed) return Promise.reject(new TidemarkError(ErrorCode.CLOSED, 'the database is closed'));
-    return engine.sink.whenDurable(engine.clock.now);
+    return engine.sink.whenDurable(engine.loggedTs);
   }
 
   stats(): DatabaseStats {
@@ -170,12 +211,16 @@ export class Database {
     return this.#engine.closed;
   }
 
-  /** Waits for the log, then closes. Later calls fail with CLOSED; closing twice does nothing. */
+  /**
+   * Waits until everything committed is durable, stops the log writer and
+   * releases the directory. Later calls fail with CLOSED; closing twice does nothing.
+   */
   async close(): Promise<void> {
     const engine = this.#engine;
     if (engine.closed) return;
     engine.closed = true;
-    await engine.sink.close();
+    if (this.#log !== null) await this.#log.close();
+    else await engine.sink.close();
   }
 
   #retries(options: { retries?: number }): number {
@@ -183,10 +228,20 @@ export class Database {
   }
 }
 
-/** Opens a database. Rejects with INVALID_OPTION (naming `options.x`) or INVALID_SCHEMA. */
+/**
+ * Opens a database: in memory, or in `options.dir`, replaying its log.
+ * Rejects with INVALID_OPTION (naming `options.x`), INVALID_SCHEMA, LOCKED
+ * (another live process has the directory), CORRUPT (naming file and
+ * offset) or IO_ERROR; nothing stays open when it rejects.
+ */
 export async function open(options?: OpenOptions): Promise<Database> {
   const filled = validateOptions(options);
   const db = new Database(filled);
-  for (const def of filled.tables) db.createTable(def);
+  try {
+    for (const def of filled.tables) db.ensureTable(def);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   return db;
 }

@@ -34,6 +34,8 @@ export const ErrorCode = {
   TXN_NOT_SYNC: 'TM_TXN_NOT_SYNC',
   /** An engine limit was reached (too many tables, a table's memory, the commit clock). */
   LIMIT_EXCEEDED: 'TM_LIMIT_EXCEEDED',
+  /** The log is behind by more than options.maxBacklogBytes; retry once earlier commits are durable. Retryable. */
+  BUSY: 'TM_BUSY',
   /** A file failed its checks (checksum, magic, bounds); the message names the file and offset. */
   CORRUPT: 'TM_CORRUPT',
   /** Another live process holds the database directory's LOCK file. */
@@ -47,13 +49,13 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class TidemarkError extends Error {
   override name = 'TidemarkError';
   readonly code: ErrorCode;
-  /** Whether running the same operation again may succeed (true for conflicts). */
+  /** Whether running the same operation again may succeed (conflicts, a busy log). */
   readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.retryable = code === ErrorCode.CONFLICT;
+    this.retryable = code === ErrorCode.CONFLICT || code === ErrorCode.BUSY;
   }
 }
 

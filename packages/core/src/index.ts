@@ -5,10 +5,12 @@
 export { open, Database } from './database.js';
 export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
 export { Table } from './table.js';
+export type { WriteOptions } from './table.js';
+export type { RecoveryReport } from './log/durable_log.js';
 export { Transaction } from './transaction.js';
 export type { ReadOptions, ScanRequest, TableRef, TransactionState } from './transaction.js';
 export { TidemarkError, ErrorCode, isTidemarkError } from './errors.js';
 export type { OpenOptions } from './options.js';
 export type { ColumnDef, ColumnType, IndexDef, IndexKind, Row, TableDef, TableSchema } from './schema/types.js';
 export type { LogSink } from './txn/sink.js';
-export type { Isolation } from './txn/engine.js';
+export type { Durability, Isolation } from './txn/engine.js';

@@ -4,32 +4,50 @@
  */
 import { ErrorCode, TidemarkError } from './errors.js';
 import type { TableDef } from './schema/types.js';
-import type { Isolation } from './txn/engine.js';
-import { DiscardSink, type LogSink } from './txn/sink.js';
+import type { Durability, Isolation } from './txn/engine.js';
+import type { LogSink } from './txn/sink.js';
 
 export interface OpenOptions {
-  /** Tables to create at open, as if passed to `db.createTable` one by one. */
+  /**
+   * The database directory (created if missing). Every commit is logged
+   * there and replayed at the next open. Without it the database lives in
+   * memory only.
+   */
+  dir?: string;
+  /** Tables to create at open if they do not exist yet; an existing table must have the same definition. */
   tables?: TableDef[];
   /** Isolation of transactions that do not choose one. Default 'snapshot'. */
   isolation?: Isolation;
+  /** Durability of commits that do not choose one. Default 'durable'. */
+  durability?: Durability;
   /** How often `db.transaction` re-runs a callback after a conflict. Default 3; 0 to 100. */
   retries?: number;
-  /**
-   * Where committed changes are handed. Default: discarded — the durable
-   * write-ahead log is the next step of the project; until then Tidemark
-   * keeps data in memory only.
-   */
+  /** Size of each pre-allocated WAL segment. Default 64 MiB; 64 KiB to 1 GiB. */
+  walSegmentBytes?: number;
+  /** Size of the log ring between the main thread and the log writer. Power of two; default 16 MiB; 64 KiB to 1 GiB. */
+  ringBytes?: number;
+  /** Log records waiting for room in the ring, at most; past it writes fail with TM_BUSY. Default 256 MiB. */
+  maxBacklogBytes?: number;
+  /** Where committed changes go instead of the log (tests and benchmarks); not with `dir`. */
   logSink?: LogSink;
 }
 
 export interface FilledOptions {
+  readonly dir: string | null;
   readonly tables: readonly TableDef[];
   readonly isolation: Isolation;
+  readonly durability: Durability;
   readonly retries: number;
-  readonly logSink: LogSink;
+  readonly walSegmentBytes: number;
+  readonly ringBytes: number;
+  readonly maxBacklogBytes: number;
+  readonly logSink: LogSink | null;
 }
 
-const known = new Set(['tables', 'isolation', 'retries', 'logSink']);
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -40,26 +58,50 @@ export function validateIsolation(value: unknown, name: string): Isolation {
   return value;
 }
 
+export function validateDurability(value: unknown, name: string): Durability {
+  if (value !== 'durable' && value !== 'delayed') throw invalid(`${name} must be 'durable' or 'delayed'`);
+  return value;
+}
+
 export function validateRetries(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100) {
-    throw invalid(`${name} must be an integer from 0 to 100`);
+  return integerIn(value, name, 0, 100);
+}
+
+function integerIn(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+function sizeOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
+  return o[key] === undefined ? fallback : integerIn(o[key], `options.${key}`, min, max);
 }
 
 export function validateOptions(options: unknown = {}): FilledOptions {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object');
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!known.has(key)) throw invalid(`options.${key} is not an option`);
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) throw invalid('options.dir must be a non-empty path');
   if (o.tables !== undefined && !Array.isArray(o.tables)) throw invalid('options.tables must be an array of table definitions');
   const sink = o.logSink;
   if (sink !== undefined && (sink === null || typeof (sink as LogSink).begin !== 'function')) {
     throw invalid('options.logSink must implement LogSink');
   }
+  if (sink !== undefined && o.dir !== undefined) throw invalid('options.logSink and options.dir cannot be used together');
+  const ringBytes = sizeOption(o, 'ringBytes', 16 * MiB, 64 * KiB, GiB);
+  if ((ringBytes & (ringBytes - 1)) !== 0) throw invalid('options.ringBytes must be a power of two');
+  const walSegmentBytes = sizeOption(o, 'walSegmentBytes', 64 * MiB, 64 * KiB, GiB);
+  if (walSegmentBytes % 8 !== 0) throw invalid('options.walSegmentBytes must be a multiple of 8');
   return {
+    dir: (o.dir as string | undefined) ?? null,
     tables: (o.tables as TableDef[] | undefined) ?? [],
     isolation: o.isolation === undefined ? 'snapshot' : validateIsolation(o.isolation, 'options.isolation'),
+    durability: o.durability === undefined ? 'durable' : validateDurability(o.durability, 'options.durability'),
     retries: o.retries === undefined ? 3 : validateRetries(o.retries, 'options.retries'),
-    logSink: (sink as LogSink | undefined) ?? new DiscardSink(),
+    walSegmentBytes,
+    ringBytes,
+    maxBacklogBytes: sizeOption(o, 'maxBacklogBytes', 256 * MiB, 0, 16 * GiB),
+    logSink: (sink as LogSink | undefined) ?? null,
   };
 }

@@ -6,11 +6,17 @@
 import type { Row, TableSchema } from './schema/types.js';
 import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
-import type { Engine } from './txn/engine.js';
+import type { Durability, Engine } from './txn/engine.js';
+import { validateDurability } from './options.js';
 import { findRows, readRow, scanRows } from './txn/reads.js';
 import type { WriteSet } from './txn/write_set.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
 import type { ReadOptions, ScanRequest } from './transaction.js';
+
+export interface WriteOptions {
+  /** 'durable' (default of open()) or 'delayed'. */
+  durability?: Durability;
+}
 
 /** The view of one autocommit call: the shared write set, at the newest commit. */
 class AutoView implements TxnView {
@@ -60,20 +66,20 @@ export class Table {
     return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns));
   }
 
-  insert(row: Row): Promise<number> {
-    return this.#write(stageInsert, row);
+  insert(row: Row, options?: WriteOptions): Promise<number> {
+    return this.#write(stageInsert, row, options);
   }
 
-  upsert(row: Row): Promise<number> {
-    return this.#write(stageUpsert, row);
+  upsert(row: Row, options?: WriteOptions): Promise<number> {
+    return this.#write(stageUpsert, row, options);
   }
 
-  update(key: unknown, patch: Row): Promise<number> {
-    return this.#write((store, view) => stageUpdate(store, view, key, patch), undefined);
+  update(key: unknown, patch: Row, options?: WriteOptions): Promise<number> {
+    return this.#write((store, view) => stageUpdate(store, view, key, patch), undefined, options);
   }
 
-  delete(key: unknown): Promise<number> {
-    return this.#write(stageDelete, key);
+  delete(key: unknown, options?: WriteOptions): Promise<number> {
+    return this.#write(stageDelete, key, options);
   }
 
   #read(): AutoView {
@@ -85,16 +91,17 @@ export class Table {
     return view;
   }
 
-  #write<A>(stage: (store: TableStore, view: TxnView, arg: A) => void, arg: A): Promise<number> {
+  #write<A>(stage: (store: TableStore, view: TxnView, arg: A) => void, arg: A, options: WriteOptions | undefined): Promise<number> {
     let commitTs: number;
+    let durability: Durability;
     try {
+      durability = options?.durability === undefined ? this.#engine.durability : validateDurability(options.durability, 'options.durability');
       const view = this.#read();
       stage(this.#store, view, arg);
       commitTs = commitWrites(this.#engine, view.ws, view.snapshot, view.epoch, null);
     } catch (error) {
       return Promise.reject(error);
     }
-    const sink = this.#engine.sink;
-    return commitTs <= sink.durableTs ? Promise.resolve(commitTs) : sink.whenDurable(commitTs).then(() => commitTs);
+    return this.#engine.acknowledge(commitTs, durability);
   }
 }

@@ -10,7 +10,7 @@ import { ErrorCode, TidemarkError } from './errors.js';
 import type { Row } from './schema/types.js';
 import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
-import type { Engine, Isolation } from './txn/engine.js';
+import type { Durability, Engine, Isolation } from './txn/engine.js';
 import { ReadSet } from './txn/read_set.js';
 import { findRows, readRow, scanRows, type ScanOptions } from './txn/reads.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
@@ -33,15 +33,17 @@ export type TransactionState = 'open' | 'committed' | 'aborted';
 export class Transaction {
   readonly snapshot: number;
   readonly isolation: Isolation;
+  readonly durability: Durability;
   readonly #view: TxnView;
   #engine: Engine;
   #state: TransactionState = 'open';
 
   /** @internal Use `db.begin()`. */
-  constructor(engine: Engine, isolation: Isolation) {
+  constructor(engine: Engine, isolation: Isolation, durability: Durability) {
     engine.checkOpen();
     this.#engine = engine;
     this.isolation = isolation;
+    this.durability = durability;
     this.snapshot = engine.clock.now;
     this.#view = { ws: engine.takeWriteSet(), snapshot: this.snapshot, epoch: engine.epoch, reads: isolation === 'serializable' ? new ReadSet() : null };
     engine.snapshots.acquire(this.snapshot);
@@ -85,7 +87,10 @@ export class Transaction {
     stageDelete(this.#store(table), this.#view, key);
   }
 
-  /** Commits; resolves with the commitTs once the change is durable. Rejects (and aborts) on conflict. */
+  /**
+   * Commits; resolves with the commitTs once the change is durable (at once
+   * with `delayed` durability). Rejects (and aborts) on conflict.
+   */
   commit(): Promise<number> {
     let commitTs: number;
     try {
@@ -93,8 +98,7 @@ export class Transaction {
     } catch (error) {
       return Promise.reject(error);
     }
-    const sink = this.#engine.sink;
-    return commitTs <= sink.durableTs ? Promise.resolve(commitTs) : sink.whenDurable(commitTs).then(() => commitTs);
+    return this.#engine.acknowledge(commitTs, this.durability);
   }
 
   /**

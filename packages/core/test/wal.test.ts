@@ -33,7 +33,7 @@ function write(dir: string, first: number, last: number, perBatch: number, at?: 
     const p = payload(ts);
     b.op(OP_INSERT, 1, ts, p, 0, p.length);
     b.end();
-    writer.add(b.bytes, 0, b.length, ts);
+    writer.add(b.bytes, 4, b.length - 4);
     if ((ts - first + 1) % perBatch === 0) writer.sync();
   }
   writer.sync();

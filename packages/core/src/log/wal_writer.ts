@@ -34,6 +34,7 @@ export class WalWriter {
   private seq: number;
   private offset: number;
   private readonly batch: Uint8Array;
+  private readonly view: DataView;
   private batchBytes = 0;
   private batchRecords = 0;
   private firstTs = 0;
@@ -51,6 +52,7 @@ export class WalWriter {
     this.seq = options.seq;
     this.offset = options.offset;
     this.batch = new Uint8Array(options.segmentBytes - SEGMENT_HEADER_BYTES);
+    this.view = new DataView(this.batch.buffer);
     this.openSegment(this.seq, this.offset === 0);
   }
 
@@ -59,17 +61,25 @@ export class WalWriter {
     return this.options.segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8;
   }
 
-  /** Adds a record (u32 length prefix included) to the current batch; writes the batch first if the segment is full. */
-  add(record: Uint8Array, offset: number, length: number, commitTs: number): void {
-    assert(length <= this.maxRecordBytes, 'record fits a segment');
-    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + length) > this.options.segmentBytes) {
+  /**
+   * Adds a record body to the current batch, behind its u32 length; writes
+   * the batch first if the segment cannot hold it too. The commitTs is read
+   * from the body.
+   */
+  add(body: Uint8Array, offset: number, length: number): void {
+    const framed = RECORD_PREFIX_BYTES + length;
+    assert(framed <= this.maxRecordBytes, 'record fits a segment');
+    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) > this.options.segmentBytes) {
       this.writeBatch();
       this.rollover();
     }
-    this.batch.set(record.subarray(offset, offset + length), BATCH_HEADER_BYTES + this.batchBytes);
+    const at = BATCH_HEADER_BYTES + this.batchBytes;
+    this.view.setUint32(at, length, true);
+    this.batch.set(body.subarray(offset, offset + length), at + RECORD_PREFIX_BYTES);
+    const commitTs = this.view.getFloat64(at + RECORD_PREFIX_BYTES + 4, true);
     if (this.batchRecords === 0) this.firstTs = commitTs;
     this.lastTs = commitTs;
-    this.batchBytes += length;
+    this.batchBytes += framed;
     this.batchRecords++;
   }
 
@@ -140,9 +150,4 @@ export class WalWriter {
   private path(seq: number): string {
     return join(this.dir, segmentName(seq));
   }
-}
-
-/** The commitTs stored in a record (u32 length prefix at `offset`). */
-export function recordCommitTs(view: DataView, offset: number): number {
-  return view.getFloat64(offset + RECORD_PREFIX_BYTES + 4, true);
 }

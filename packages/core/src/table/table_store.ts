@@ -36,12 +36,15 @@ export class TableStore {
   readonly keyView = new DataView(this.keyBuf.buffer);
   /** Rows live at the newest commit. */
   liveRows = 0;
+  /** Whether the table's changes go to the log (false for schemaOnly tables). */
+  readonly logged: boolean;
 
   constructor(
     readonly id: number,
     readonly schema: TableSchema,
   ) {
     this.codec = makeRowCodec(schema);
+    this.logged = schema.durability !== 'schemaOnly';
     this.arena = new Arena(schema.name);
     this.primary = new PrimaryIndex(this.arena, (ptr) => this.hashAt(ptr));
     this.secondary = schema.indexes.map((def, i) => ({

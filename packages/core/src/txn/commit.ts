@@ -11,6 +11,7 @@
  */
 import { VERSION_FLAG_DELETED, VERSION_HEADER_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
+import { BODY_HEADER_BYTES, OP_HEADER_BYTES } from '../log/record.js';
 import { offsetOf, segmentOf } from '../table/arena.js';
 import type { Engine } from './engine.js';
 import type { ReadSet } from './read_set.js';
@@ -31,6 +32,7 @@ export function commitWrites(engine: Engine, ws: WriteSet, snapshot: number, epo
   try {
     if (reads !== null) reads.validate(snapshot);
     if (ws.count === 0) return snapshot;
+    engine.checkWritable();
     // Nothing committed or collected since the snapshot: the staged heads are current and nothing can conflict.
     if (epoch !== engine.epoch) findHeads(ws, snapshot);
     checkUniqueIndexes(ws, ws.heads);
@@ -59,9 +61,25 @@ function findHeads(ws: WriteSet, snapshot: number): void {
 
 function checkRoom(engine: Engine, ws: WriteSet): void {
   engine.clock.checkRoom(ws.count);
+  const sink = engine.sink;
+  if (sink.backlogBytes > engine.maxBacklogBytes) {
+    throw new TidemarkError(
+      ErrorCode.BUSY,
+      `the log is ${sink.backlogBytes} bytes behind (options.maxBacklogBytes is ${engine.maxBacklogBytes}); retry once earlier commits are durable`,
+    );
+  }
+  // An upper bound of the log record: every write may also end an older version.
+  let recordBytes = BODY_HEADER_BYTES;
   for (let i = 0; i < ws.count; i++) {
     // One check per write is conservative and cheap; commits are small.
     ws.tables[i]!.arena.checkRoom(ws.lengths[i]! + VERSION_HEADER_BYTES);
+    recordBytes += 2 * OP_HEADER_BYTES + ws.lengths[i]! + ws.keyLengths[i]!;
+  }
+  if (recordBytes > sink.maxRecordBytes) {
+    throw new TidemarkError(
+      ErrorCode.LIMIT_EXCEEDED,
+      `the transaction's log record may reach ${recordBytes} bytes, more than the log ring takes (${sink.maxRecordBytes}; see options.ringBytes)`,
+    );
   }
 }
 
@@ -70,29 +88,38 @@ function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
   const commitTs = engine.clock.now + ws.count;
   engine.epoch++;
   const heads = ws.heads;
-  sink.begin(commitTs);
+  let logged = false;
   let versionId = engine.clock.now;
   for (let i = 0; i < ws.count; i++) {
     versionId++;
     const table = ws.tables[i]!;
+    // schemaOnly tables are never logged; the record starts with the first logged write.
+    const log = table.logged;
+    if (log && !logged) {
+      sink.begin(commitTs);
+      logged = true;
+    }
     const head = heads[i]!;
     const headLive = head !== 0 && !table.arena.isDeleted(head);
     if (ws.kinds[i] === DELETE) {
-      if (headLive) installDelete(engine, ws, i, versionId, retireNow, commitTs);
+      if (headLive) installDelete(engine, ws, i, versionId, retireNow, commitTs, log);
       continue;
     }
-    if (headLive) sink.delete(table.id, table.arena.versionId(head), ws.buf, ws.offsets[i]!, ws.keyLengths[i]!);
-    else table.liveRows++;
-    installPut(engine, ws, i, versionId, retireNow, commitTs);
+    if (headLive && log) sink.delete(table.id, table.arena.versionId(head), ws.buf, ws.offsets[i]!, ws.keyLengths[i]!);
+    if (!headLive) table.liveRows++;
+    installPut(engine, ws, i, versionId, retireNow, commitTs, log);
   }
   engine.clock.now = commitTs;
-  sink.end();
+  if (logged) {
+    sink.end();
+    engine.loggedTs = commitTs;
+  }
   engine.counters.commits++;
   return commitTs;
 }
 
 /** Installs write i of the set as a new version over `ws.heads[i]`. */
-function installPut(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number): void {
+function installPut(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number, log: boolean): void {
   const table = ws.tables[i]!;
   const head = ws.heads[i]!;
   const arena = table.arena;
@@ -104,18 +131,18 @@ function installPut(engine: Engine, ws: WriteSet, i: number, versionId: number, 
   if (head === 0) table.primary.insert(ws.hashes[i]!, ptr);
   else table.primary.replace(ws.hashes[i]!, head, ptr);
   table.indexVersion(ptr);
-  engine.sink.insert(table.id, versionId, u8, at, length);
+  if (log) engine.sink.insert(table.id, versionId, u8, at, length);
   if (head === 0) return;
   if (retireNow) table.retireChain(head);
   else engine.garbage.push(commitTs, table, ptr);
 }
 
 /** Ends the live version `ws.heads[i]` with a delete marker, or drops the row if no snapshot needs it. */
-function installDelete(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number): void {
+function installDelete(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number, log: boolean): void {
   const table = ws.tables[i]!;
   const head = ws.heads[i]!;
   const keyLength = ws.keyLengths[i]!;
-  engine.sink.delete(table.id, table.arena.versionId(head), ws.buf, ws.offsets[i]!, keyLength);
+  if (log) engine.sink.delete(table.id, table.arena.versionId(head), ws.buf, ws.offsets[i]!, keyLength);
   table.liveRows--;
   if (retireNow) {
     // No snapshot needs the row: drop it without writing a delete marker.

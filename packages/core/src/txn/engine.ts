@@ -11,6 +11,8 @@ import { Clock, Snapshots } from './snapshots.js';
 import { WriteSet } from './write_set.js';
 
 export type Isolation = 'snapshot' | 'serializable';
+/** 'durable': a commit resolves once its record is fdatasync'd; 'delayed': at once, flushed with the next batch. */
+export type Durability = 'durable' | 'delayed';
 
 export interface EngineCounters {
   commits: number;
@@ -38,13 +40,36 @@ export class Engine {
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */
   private readonly spareWrites: WriteSet[] = [];
 
+  /** The commitTs of the newest commit handed to the sink: what a later commit's durability waits for. */
+  loggedTs = 0;
+  /** Set when the log writer failed: nothing more can be made durable, so writes are refused. */
+  failure: Error | null = null;
+
   constructor(
-    readonly sink: LogSink,
+    public sink: LogSink,
     readonly isolation: Isolation,
+    readonly durability: Durability,
+    readonly maxBacklogBytes: number,
   ) {}
+
+  /** Resolves with `commitTs` once every logged commit up to it is durable (at once when `delayed`). */
+  acknowledge(commitTs: number, durability: Durability): Promise<number> {
+    const sink = this.sink;
+    const wait = Math.min(commitTs, this.loggedTs);
+    if (durability === 'delayed' || wait <= sink.durableTs) return Promise.resolve(commitTs);
+    return sink.whenDurable(wait).then(() => commitTs);
+  }
 
   checkOpen(): void {
     if (this.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the database is closed');
+  }
+
+  /** Writes need a working log too. */
+  checkWritable(): void {
+    this.checkOpen();
+    if (this.failure !== null) {
+      throw new TidemarkError(ErrorCode.IO_ERROR, `the database is read-only after a log failure: ${this.failure.message}`, { cause: this.failure });
+    }
   }
 
   table(name: string): TableStore {

@@ -1,0 +1,167 @@
+/**
+ * The durable log sink, on the main thread. Each commit's record is built
+ * once (RecordBuilder) and copied into the log ring; the ring is published
+ * once per event-loop turn (a microtask), so the log writer wakes once per
+ * batch of commits, not once per record. The main thread never blocks:
+ *
+ * - Ring full: records queue here in commit order (the backlog) and are
+ *   moved into the ring as the writer frees space. The backlog is bounded by
+ *   the engine (commits fail with TM_BUSY past `maxBacklogBytes`).
+ * - Durability: one Atomics.waitAsync on the DURABLE_TS cell; when it moves,
+ *   every pending commit at or below it resolves in one pass. Log order is
+ *   commit order, so a resolved commit implies all earlier ones are durable.
+ * - Writer failure: every pending and later durability wait rejects with the
+ *   writer's error.
+ */
+import { assert } from '../assert.js';
+import { RingProducer } from '../ring/ring.js';
+import type { LogSink } from '../txn/sink.js';
+import { DURABLE_TS } from './log_control.js';
+import { OP_CREATE_TABLE, OP_DELETE, OP_INSERT, RECORD_PREFIX_BYTES, RecordBuilder } from './record.js';
+
+type WaitAsync = (typed: BigInt64Array, index: number, value: bigint) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export class DurableSink implements LogSink {
+  durableTs: number;
+  readonly maxRecordBytes: number;
+  backlogBytes = 0;
+  private readonly builder = new RecordBuilder();
+  private readonly backlog: Uint8Array[] = [];
+  private publishQueued = false;
+  private draining = false;
+  private armed = false;
+  private failure: Error | null = null;
+  private readonly pendingTs: number[] = [];
+  private readonly pendingDone: Array<[() => void, (e: Error) => void]> = [];
+  private pendingHead = 0;
+
+  constructor(
+    private readonly ring: RingProducer,
+    private readonly cells: BigInt64Array,
+  ) {
+    this.durableTs = Number(Atomics.load(cells, DURABLE_TS));
+    this.maxRecordBytes = ring.maxRecordBytes;
+  }
+
+  begin(commitTs: number): void {
+    this.builder.begin(commitTs);
+  }
+
+  insert(tableId: number, versionId: number, bytes: Uint8Array, offset: number, length: number): void {
+    this.builder.op(OP_INSERT, tableId, versionId, bytes, offset, length);
+  }
+
+  delete(tableId: number, versionId: number, key: Uint8Array, offset: number, length: number): void {
+    this.builder.op(OP_DELETE, tableId, versionId, key, offset, length);
+  }
+
+  createTable(tableId: number, definition: Uint8Array): void {
+    this.builder.op(OP_CREATE_TABLE, tableId, 0, definition, 0, definition.length);
+  }
+
+  end(): void {
+    const b = this.builder;
+    b.end();
+    const length = b.length - RECORD_PREFIX_BYTES;
+    assert(length <= this.maxRecordBytes, 'record fits the ring (checked before install)');
+    if (this.backlog.length === 0) {
+      const at = this.ring.reserve(length);
+      if (at >= 0) {
+        this.ring.bytes.set(b.bytes.subarray(RECORD_PREFIX_BYTES, b.length), at);
+        this.queuePublish();
+        return;
+      }
+    }
+    this.backlog.push(b.bytes.slice(RECORD_PREFIX_BYTES, b.length));
+    this.backlogBytes += length;
+    this.queuePublish();
+    void this.drain();
+  }
+
+  whenDurable(commitTs: number): Promise<void> {
+    if (commitTs <= this.durableTs) return Promise.resolve();
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pendingTs.push(commitTs);
+      this.pendingDone.push([resolve, reject]);
+      this.arm();
+    });
+  }
+
+  /** Called when the writer reports a failure: nothing pending can become durable. */
+  fail(error: Error): void {
+    this.failure ??= error;
+    for (let i = this.pendingHead; i < this.pendingDone.length; i++) this.pendingDone[i]![1](this.failure);
+    this.pendingTs.length = 0;
+    this.pendingDone.length = 0;
+    this.pendingHead = 0;
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Moves the backlog into the ring and closes it; the writer drains it and stops. */
+  async close(): Promise<void> {
+    while (this.backlog.length > 0 && this.failure === null) await this.drain();
+    this.ring.publish();
+    this.ring.close();
+  }
+
+  private queuePublish(): void {
+    if (this.publishQueued) return;
+    this.publishQueued = true;
+    queueMicrotask(() => {
+      this.publishQueued = false;
+      this.ring.publish();
+    });
+  }
+
+  /** Moves queued records into the ring as space frees, in order. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.backlog.length > 0 && this.failure === null) {
+        const record = this.backlog[0]!;
+        const at = this.ring.reserve(record.length);
+        if (at < 0) {
+          this.ring.publish();
+          await this.ring.waitForSpace(record.length);
+          if (this.ring.closed) return;
+          continue;
+        }
+        this.ring.bytes.set(record, at);
+        this.backlog.shift();
+        this.backlogBytes -= record.length;
+        this.queuePublish();
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    const result = waitAsync(this.cells, DURABLE_TS, BigInt(this.durableTs));
+    if (result.async) void (result.value as Promise<string>).then(() => this.onDurable());
+    else queueMicrotask(() => this.onDurable());
+  }
+
+  private onDurable(): void {
+    this.armed = false;
+    this.durableTs = Number(Atomics.load(this.cells, DURABLE_TS));
+    let i = this.pendingHead;
+    while (i < this.pendingTs.length && this.pendingTs[i]! <= this.durableTs) this.pendingDone[i++]![0]();
+    if (i === this.pendingTs.length) {
+      this.pendingTs.length = 0;
+      this.pendingDone.length = 0;
+      this.pendingHead = 0;
+    } else {
+      this.pendingHead = i;
+      if (this.failure === null) this.arm();
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The log writer's shared cells, declared once for both threads: a
+ * BigInt64Array over a small SharedArrayBuffer. The main thread keeps one
+ * Atomics.waitAsync on DURABLE_TS and resolves every commit at or below it
+ * in one pass.
+ */
+/** The newest commitTs whose record is durable (written and fdatasync'd). */
+export const DURABLE_TS = 0;
+/** WRITER_RUNNING, WRITER_FAILED or WRITER_STOPPED. */
+export const WRITER_STATE = 1;
+export const CONTROL_CELLS = 4;
+
+export const WRITER_RUNNING = 0n;
+export const WRITER_FAILED = 1n;
+export const WRITER_STOPPED = 2n;
+
+export function createLogControl(durableTs: number): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(CONTROL_CELLS * 8);
+  new BigInt64Array(sab)[DURABLE_TS] = BigInt(durableTs);
+  return sab;
+}
+
+/** Publishes a new durable commitTs and wakes the main thread's waiter. */
+export function publishDurable(cells: BigInt64Array, commitTs: number): void {
+  Atomics.store(cells, DURABLE_TS, BigInt(commitTs));
+  Atomics.notify(cells, DURABLE_TS);
+}

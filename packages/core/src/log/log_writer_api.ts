@@ -1,0 +1,25 @@
+/** What the main thread and the log writer worker say to each other (through comlink). */
+export interface LogWriterData {
+  ring: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  dir: string;
+  segmentBytes: number;
+  /** As a decimal string: bigint does not survive every transfer path. */
+  databaseId: string;
+  seq: number;
+  offset: number;
+}
+
+export interface LogWriterStats {
+  batches: number;
+  bytes: number;
+  syncs: number;
+  segmentsCreated: number;
+  durableTs: number;
+}
+
+export interface LogWriterApi {
+  stats(): LogWriterStats;
+  /** Drains the ring (closed by the main thread first), syncs, closes files; resolves with the final stats. */
+  stop(): Promise<LogWriterStats>;
+}

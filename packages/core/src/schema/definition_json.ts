@@ -1,0 +1,51 @@
+/**
+ * Table definitions as JSON, for the log's create-table op: `int64` defaults
+ * are written as decimal strings and `bytes` defaults as base64, since JSON
+ * has neither bigint nor binary. Reading converts them back by column type.
+ */
+import type { ColumnDef, TableDef, TableSchema } from './types.js';
+
+export function definitionOf(schema: TableSchema): TableDef {
+  return {
+    name: schema.name,
+    columns: schema.columns.map((c) => {
+      const column: ColumnDef = { name: c.name, type: c.type };
+      if (c.nullable) column.nullable = true;
+      if (c.hasDefault) column.default = c.defaultValue;
+      return column;
+    }),
+    primaryKey: schema.primaryKey.map((i) => schema.columns[i]!.name),
+    indexes: schema.indexes.map((ix) => ({
+      name: ix.name,
+      columns: ix.columns.map((i) => schema.columns[i]!.name),
+      kind: ix.kind,
+      unique: ix.unique,
+    })),
+    durability: schema.durability,
+  };
+}
+
+export function definitionToJson(def: TableDef): string {
+  return JSON.stringify({
+    ...def,
+    columns: def.columns.map((c) => {
+      if (!('default' in c) || c.default === undefined || c.default === null) return c;
+      if (c.type === 'int64') return { ...c, default: String(c.default) };
+      if (c.type === 'bytes') return { ...c, default: Buffer.from(c.default as Uint8Array).toString('base64') };
+      return c;
+    }),
+  });
+}
+
+export function definitionFromJson(value: unknown): TableDef {
+  const def = value as TableDef;
+  return {
+    ...def,
+    columns: def.columns.map((c) => {
+      if (!('default' in c) || c.default === undefined || c.default === null) return c;
+      if (c.type === 'int64') return { ...c, default: BigInt(c.default as string) };
+      if (c.type === 'bytes') return { ...c, default: new Uint8Array(Buffer.from(c.default as string, 'base64')) };
+      return c;
+    }),
+  };
+}
