@@ -101,5 +101,6 @@ function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control
     databaseId: String(position.databaseId ?? randomBytes(8).readBigUInt64LE()),
     seq: fresh ? 0 : position.seq,
     offset: fresh ? 0 : position.offset,
+    zeroUntil: position.dirtyUntil,
   };
 }

@@ -8,6 +8,8 @@ export interface LogWriterData {
   databaseId: string;
   seq: number;
   offset: number;
+  /** Zero [offset, zeroUntil) before appending: what is left of a torn batch. */
+  zeroUntil: number;
 }
 
 export interface LogWriterStats {

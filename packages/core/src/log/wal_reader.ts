@@ -36,6 +36,8 @@ export interface WalPosition {
   lastCommitTs: number;
   /** Where a torn tail was cut, if one was. */
   tornTail: { file: string; offset: number } | null;
+  /** After a cut: the segment holds non-zero bytes up to here; the writer zeroes them before appending. */
+  dirtyUntil: number;
   segments: number;
   bytesReplayed: number;
 }
@@ -53,7 +55,7 @@ export function listSegments(layer: FileLayer, dir: string): number[] {
 export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallback): WalPosition {
   const seqs = listSegments(layer, dir);
   const files = seqs.map((seq) => ({ seq, path: join(dir, `wal-${seq.toString(16).padStart(16, '0')}`) }));
-  const position: WalPosition = { seq: -1, offset: 0, databaseId: null, lastCommitTs: 0, tornTail: null, segments: seqs.length, bytesReplayed: 0 };
+  const position: WalPosition = { seq: -1, offset: 0, databaseId: null, lastCommitTs: 0, tornTail: null, dirtyUntil: 0, segments: seqs.length, bytesReplayed: 0 };
   let contents = files.map(() => null as Uint8Array | null);
   const load = (i: number): Uint8Array => (contents[i] ??= readFile(layer, files[i]!.path));
   for (let i = 0; i < files.length; i++) {
@@ -79,6 +81,9 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
         throw new TidemarkError(ErrorCode.CORRUPT, `${path}: bad WAL batch at offset ${end.offset}, followed by valid newer batches`);
       }
       position.tornTail = { file: path, offset: end.offset };
+      let dirty = bytes.length;
+      while (dirty > end.offset && bytes[dirty - 1] === 0) dirty--;
+      position.dirtyUntil = dirty;
       break;
     }
     contents[i] = null; // keep one segment in memory at a time

@@ -27,6 +27,8 @@ export interface WalWriterOptions {
   /** Segment to write in (created if absent) and the offset to continue at. */
   seq: number;
   offset: number;
+  /** Bytes of a cut torn tail, [offset, zeroUntil), to zero before appending; 0 if none. */
+  zeroUntil?: number;
 }
 
 export class WalWriter {
@@ -54,6 +56,19 @@ export class WalWriter {
     this.batch = new Uint8Array(options.segmentBytes - SEGMENT_HEADER_BYTES);
     this.view = new DataView(this.batch.buffer);
     this.openSegment(this.seq, this.offset === 0);
+    if ((options.zeroUntil ?? 0) > this.offset) this.zeroTornTail(options.zeroUntil!);
+  }
+
+  /**
+   * The rest of a torn batch would read as a bad batch after the new ones
+   * (and be reported as another torn tail): zero it, durably, first.
+   */
+  private zeroTornTail(until: number): void {
+    const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, until - this.offset));
+    for (let at = this.offset; at < until; at += zeros.length) {
+      writeAll(this.layer, this.fd, this.path(this.seq), zeros, 0, Math.min(zeros.length, until - at), at);
+    }
+    this.layer.fdatasync(this.fd);
   }
 
   /** The largest record a segment can hold. */

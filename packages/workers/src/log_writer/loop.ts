@@ -36,6 +36,7 @@ export class LogWriterLoop {
       databaseId: BigInt(data.databaseId),
       seq: data.seq,
       offset: data.offset,
+      zeroUntil: data.zeroUntil,
     });
   }
 
