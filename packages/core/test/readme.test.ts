@@ -1,6 +1,6 @@
 /**
- * The README's API tour is run as written: the first ```ts block is taken
- * out, pointed at this package's source, and run; what it prints is checked
+ * The README's examples are run as written: each ```ts block is taken out,
+ * pointed at this package's source, and run; what it prints is checked
  * against the comments beside each console.log.
  */
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -13,13 +13,17 @@ import * as assert from 'uvu/assert';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-test('the README example runs and prints what its comments say', async () => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const match = /```ts\n([\s\S]*?)```/.exec(readme);
-  assert.ok(match, 'README has a ts example');
-  const source = match![1]!.replace("'@tidemark/core'", JSON.stringify(pathToFileURL(join(root, 'packages/core/src/index.ts')).href));
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+test('the README has examples', () => {
+  assert.ok(examples.length >= 2, `${examples.length} ts examples`);
+});
+
+examples.forEach((example, n) => test(`README example ${n + 1} runs and prints what its comments say`, async () => {
+  const source = example.replace("'@tidemark/core'", JSON.stringify(pathToFileURL(join(root, 'packages/core/src/index.ts')).href));
   const expected = [...source.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => m[1]!);
-  const file = join(tmpdir(), `tidemark-readme-${process.pid}.mts`);
+  const file = join(tmpdir(), `tidemark-readme-${process.pid}-${n}.mts`);
   writeFileSync(file, source);
   const printed: string[] = [];
   const log = console.log;
@@ -32,7 +36,7 @@ test('the README example runs and prints what its comments say', async () => {
   }
   assert.is(printed.length, expected.length, `printed: ${JSON.stringify(printed)}`);
   printed.forEach((line, i) => assert.ok(line.endsWith(expected[i]!), `line ${i}: "${line}" should end with "${expected[i]}"`));
-});
+}));
 
 /** The comments are written the way Node's console prints a value, on one line. */
 function inspectLike(value: unknown): string {
