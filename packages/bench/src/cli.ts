@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [workload ...] [--rows N] [--ops N] [--seconds S] [--out DIR]`:
+ * `pnpm bench [workload ...] [--rows N] [--ops N] [--seconds S] [--out DIR] [--dir DIR]`:
  * parses the command line and hands it to the runner. Exit status 2 for a
  * usage mistake, 1 for a failure; a missed target is not a failure.
  */
@@ -12,7 +12,8 @@ function usage(): string {
   return [
     'usage: pnpm bench [workload ...] [options]',
     '',
-    'Runs each named workload at its full size, side by side with a plain Map baseline,',
+    'Runs each named workload at its full size, side by side with a baseline (a plain Map;',
+    'for durable, the disk\'s own fdatasync rate and the in-memory rate),',
     'prints a table and writes JSON. With no name, runs every workload at a quick size;',
     '"all" runs every workload at its full size.',
     '',
@@ -22,8 +23,9 @@ function usage(): string {
     'options:',
     '  --rows N      rows to build, insert or read from (overrides each workload\'s default)',
     '  --ops N       updates or gets per measured loop (overrides each workload\'s default)',
-    '  --seconds S   stop each measured loop after S seconds, even if ops remain',
+    '  --seconds S   stop each measured loop after S seconds, even if ops remain (durable has a default)',
     '  --out DIR     folder for the JSON results (default bench-results/<YYYY-MM-DD>)',
+    '  --dir DIR     existing folder for the temporary databases of workloads that write (default the OS temp folder)',
     '  --seed N      seed of the generated rows (default fixed)',
     '  --help        this text',
     '',
@@ -48,6 +50,7 @@ function parse(argv: string[]): RunOptions | 'help' {
       ops: { type: 'string' },
       seconds: { type: 'string' },
       out: { type: 'string' },
+      dir: { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -64,6 +67,7 @@ function parse(argv: string[]): RunOptions | 'help' {
   if (seconds !== undefined) options.seconds = seconds;
   if (seed !== undefined) options.seed = seed;
   if (values.out !== undefined) options.outDir = values.out;
+  if (values.dir !== undefined) options.dir = values.dir;
   return options;
 }
 

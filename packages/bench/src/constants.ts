@@ -39,6 +39,33 @@ export const TARGET_BUILD_SPEEDUP = 2;
 export const TARGET_BYTES_PER_ROW = 64;
 export const TARGET_COMMITS_PER_SECOND = 1_000_000;
 export const TARGET_GETS_PER_SECOND = 1_000_000;
+/** Durable commits with one in flight, as a share of the disk's own fdatasync rate. */
+export const TARGET_SINGLE_COMMIT_SYNC_RATIO = 0.8;
+/** Durable commits per second once at least TARGET_DURABLE_FROM_IN_FLIGHT commits are in flight. */
+export const TARGET_DURABLE_COMMITS_PER_SECOND = 500_000;
+export const TARGET_DURABLE_FROM_IN_FLIGHT = 256;
+/** 99th percentile of one durable commit, from call to resolve. */
+export const TARGET_COMMIT_P99_MS = 3;
+/** Delayed-durability commits per second, as a share of the in-memory rate. */
+export const TARGET_DELAYED_RATIO = 0.9;
+
+/**
+ * Durable commits kept in flight, one measured loop each. The largest bounds
+ * the promises (and async lanes) a loop holds at once.
+ */
+export const DURABLE_IN_FLIGHT: readonly number[] = [1, 16, 256, 4096];
+/** Bytes of one write of the fdatasync probe: about one small log record. */
+export const SYNC_PROBE_WRITE_BYTES = 64;
+/** The probe's file, written full of zeros first; its writes wrap around inside it. */
+export const SYNC_PROBE_FILE_BYTES = 4 * 1024 * 1024;
+/** Significant digits of every latency histogram (0.1% resolution). */
+export const LATENCY_SIGNIFICANT_DIGITS = 3;
+/** Sampling interval of monitorEventLoopDelay. */
+export const EVENT_LOOP_RESOLUTION_MS = 1;
+/** The in-flight level during which the main thread's event-loop delay is sampled. */
+export const EVENT_LOOP_IN_FLIGHT = 256;
+/** How long the idle event loop is sampled, for the baseline of its delay. */
+export const EVENT_LOOP_IDLE_MS = 500;
 
 function check(condition: boolean, message: string): void {
   if (!condition) throw new Error(`bench constants: ${message}`);
@@ -48,4 +75,9 @@ check(MAX_ROWS < 2 ** 31, 'ids fit int32');
 check(BUILD_BATCH_ROWS > 0 && BUILD_BATCH_ROWS <= MAX_ROWS, 'a build batch fits a data set');
 check(COMMIT_CHUNK_OPS > 0 && COMMIT_CHUNK_OPS <= BUILD_BATCH_ROWS, 'a commit chunk is smaller than a build batch');
 check(READ_CHUNK_OPS > 0 && WARMUP_OPS <= MAX_OPS, 'chunks and warm-up fit the op bound');
+check(SYNC_PROBE_FILE_BYTES % SYNC_PROBE_WRITE_BYTES === 0, 'probe writes tile the probe file');
+check(DURABLE_IN_FLIGHT[0] === 1, 'one commit in flight is measured: the fdatasync ratio needs it');
+check(DURABLE_IN_FLIGHT.every((k, i) => Number.isInteger(k) && (i === 0 || k > DURABLE_IN_FLIGHT[i - 1]!)), 'in-flight levels ascend');
+check(DURABLE_IN_FLIGHT.includes(TARGET_DURABLE_FROM_IN_FLIGHT), 'the throughput target names a measured level');
+check(DURABLE_IN_FLIGHT.includes(EVENT_LOOP_IN_FLIGHT), 'the event loop is watched during a measured level');
 check(GC_PASSES >= 1 && GC_SETTLE_PASSES >= 2, 'at least one gc call, and a second sample to compare with');

@@ -99,9 +99,13 @@ export function randomBalances(count: number, seed: number): Float64Array {
   return balances;
 }
 
-/** A database holding the empty accounts table; the log sink discards (the default). */
-export function openAccounts(): Promise<Database> {
-  return open({ tables: [ACCOUNTS] });
+/**
+ * A database holding the empty accounts table. Without `dir` it lives in
+ * memory and the log sink discards (the default); with `dir` every commit is
+ * logged there.
+ */
+export function openAccounts(dir?: string): Promise<Database> {
+  return open(dir === undefined ? { tables: [ACCOUNTS] } : { dir, tables: [ACCOUNTS] });
 }
 
 /** Row i as a fresh object, as both sides receive it. */

@@ -4,8 +4,9 @@
  * runs with --expose-gc; without it samples include garbage and the harness
  * says so once.
  */
+import { build, type Histogram } from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GC_PASSES, GC_SETTLE_BYTES, GC_SETTLE_MS, GC_SETTLE_PASSES } from './constants.js';
+import { GC_PASSES, GC_SETTLE_BYTES, GC_SETTLE_MS, GC_SETTLE_PASSES, LATENCY_SIGNIFICANT_DIGITS } from './constants.js';
 
 type GcFunction = () => void;
 
@@ -107,4 +108,27 @@ export function rssBytesPerRow(before: MemorySample, after: MemorySample, rows: 
 /** Operations per second. */
 export function rate(ops: number, seconds: number): number {
   return seconds > 0 ? ops / seconds : 0;
+}
+
+/** A histogram of latencies in whole microseconds; it grows to fit the largest value recorded. */
+export function latencyHistogram(): Histogram {
+  return build({ numberOfSignificantValueDigits: LATENCY_SIGNIFICANT_DIGITS });
+}
+
+/** Records a latency given in milliseconds (performance.now() differences) as whole microseconds. */
+export function recordMs(histogram: Histogram, ms: number): void {
+  histogram.recordValue(Math.max(0, Math.round(ms * 1000)));
+}
+
+/** Percentiles of a latency histogram, in milliseconds. */
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+}
+
+export function latencySummary(histogram: Histogram): LatencySummary {
+  const ms = (percentile: number): number => histogram.getValueAtPercentile(percentile) / 1000;
+  return { count: histogram.totalCount, p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9) };
 }

@@ -7,6 +7,8 @@
  * validateRunOptions() (messages name the option, `options.rows` or `--rows`)
  * -> FilledRunOptions.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_SEED, MAX_OPS, MAX_ROWS, MAX_SECONDS } from './constants.js';
 import { warnIfNoGc } from './measure.js';
 import { findWorkload, workloads } from './registry.js';
@@ -25,6 +27,8 @@ export interface RunOptions {
   seconds?: number;
   /** Folder for the JSON results; default bench-results/<YYYY-MM-DD> under the current directory. */
   outDir?: string;
+  /** Existing folder under which workloads that write files make their temporary folders; default the OS temp folder. */
+  dir?: string;
   /** Whether to write JSON at all. Default true. */
   write?: boolean;
   seed?: number;
@@ -39,6 +43,7 @@ export interface FilledRunOptions {
   readonly ops: number | null;
   readonly seconds: number | null;
   readonly outDir: string | null;
+  readonly dir: string | null;
   readonly write: boolean;
   readonly seed: number;
   readonly log: (line: string) => void;
@@ -53,6 +58,15 @@ function integerIn(value: number | undefined, name: string, min: number, max: nu
     throw new UsageError(`${name} must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`);
   }
   return value;
+}
+
+/** The folder as an absolute path, once it is known to exist and to be a folder. */
+function directoryIn(value: string | undefined, name: string): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || value === '') throw new UsageError(`${name} must be a non-empty path`);
+  const stats = statSync(value, { throwIfNoEntry: false });
+  if (stats === undefined || !stats.isDirectory()) throw new UsageError(`${name} must be an existing directory, not "${value}"`);
+  return resolve(value);
 }
 
 export function validateRunOptions(options: RunOptions, prefix = 'options.'): FilledRunOptions {
@@ -75,6 +89,7 @@ export function validateRunOptions(options: RunOptions, prefix = 'options.'): Fi
     ops: integerIn(options.ops, `${prefix}ops`, 1, MAX_OPS),
     seconds: seconds ?? null,
     outDir: options.outDir ?? null,
+    dir: directoryIn(options.dir, `${prefix}dir`),
     write: options.write ?? true,
     seed: integerIn(options.seed, `${prefix}seed`, 0, 2 ** 32 - 1) ?? DEFAULT_SEED,
     log: options.log ?? ((line: string) => console.log(line)),
@@ -87,16 +102,19 @@ export function resolveParams(workload: Workload, options: FilledRunOptions): Wo
   return {
     rows: options.rows ?? sizes.rows,
     ops: options.ops ?? sizes.ops,
-    secondsLimit: options.seconds,
+    secondsLimit: options.seconds ?? sizes.seconds ?? null,
     seed: options.seed,
+    dir: options.dir,
   };
 }
 
 function title(workload: Workload, params: WorkloadParams): string {
-  const sizes = [`rows=${params.rows.toLocaleString('en-US')}`];
+  const sizes: string[] = [];
+  if (workload.sizes.full.rows > 0) sizes.push(`rows=${params.rows.toLocaleString('en-US')}`);
   if (workload.sizes.full.ops > 0) sizes.push(`ops=${params.ops.toLocaleString('en-US')}`);
   if (params.secondsLimit !== null) sizes.push(`limit=${params.secondsLimit}s per loop`);
-  return `== ${workload.name}: ${sizes.join(', ')}; baseline = Map<number, object>, ratio = tidemark / baseline`;
+  const baseline = workload.baseline ?? 'Map<number, object>';
+  return `== ${workload.name}: ${sizes.join(', ')}; baseline = ${baseline}, ratio = tidemark / baseline`;
 }
 
 /** Runs one workload; prints its table and, unless told not to, writes its JSON. */

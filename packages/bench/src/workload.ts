@@ -7,16 +7,25 @@
 
 /** How many rows and operations a workload uses. */
 export interface Sizes {
-  /** Rows built or inserted into the table. */
+  /** Rows built or inserted into the table; 0 where a workload has none (`durable` counts commits in ops). */
   rows: number;
   /** Operations of the measured loops (updates, gets); unused by `build`. */
   ops: number;
+  /**
+   * Default time limit of each measured loop at this size, for workloads
+   * whose loops run at the disk's pace; `--seconds` overrides it. None: no limit.
+   */
+  seconds?: number;
 }
 
-export interface WorkloadParams extends Sizes {
+export interface WorkloadParams {
+  rows: number;
+  ops: number;
   /** Each measured loop stops after this many seconds, even if ops remain; null: no limit. */
   secondsLimit: number | null;
   seed: number;
+  /** Folder under which a workload that writes files makes its temporary folder; null: the OS temp folder. */
+  dir: string | null;
 }
 
 /**
@@ -49,6 +58,8 @@ export interface WorkloadResult {
 export interface Workload {
   readonly name: string;
   readonly description: string;
+  /** What the baseline column holds, for the table's title; default a Map of JS objects. */
+  readonly baseline?: string;
   /** Sizes of a named run, and of the quick run of every workload (no name given). */
   readonly sizes: { readonly full: Sizes; readonly quick: Sizes };
   run(params: WorkloadParams, log: (line: string) => void): Promise<WorkloadResult>;

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -28,9 +28,16 @@ const accounts: TableDef = {
 };
 const scratch: TableDef = { name: 'scratch', columns: [{ name: 'k', type: 'string' }], primaryKey: ['k'], durability: 'schemaOnly' };
 
+const made: string[] = [];
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'tidemark-durable-'));
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-durable-'));
+  made.push(dir);
+  return dir;
 }
+
+test.after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A hash of every row of every table, in key order. */
 function contentHash(db: Database): string {

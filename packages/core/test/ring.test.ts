@@ -7,7 +7,19 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { AssertionError } from '../src/assert.js';
 import { ErrorCode, isTidemarkError } from '../src/errors.js';
-import { CONTROL_BYTES, RING_MAX_CAPACITY_BYTES, SLOT_HEAD, SLOT_TAIL, WRAP_MARKER, isValidCapacity, recordBytes } from '../src/ring/layout.js';
+import {
+  CONTROL_BYTES,
+  RING_MAX_CAPACITY_BYTES,
+  SLOT_CONSUMER_SLEEPING,
+  SLOT_DATA_SEQ,
+  SLOT_HEAD,
+  SLOT_PRODUCER_WANTS_SPACE,
+  SLOT_SPACE_SEQ,
+  SLOT_TAIL,
+  WRAP_MARKER,
+  isValidCapacity,
+  recordBytes,
+} from '../src/ring/layout.js';
 import { createRingBuffer, RingConsumer, RingProducer } from '../src/ring/ring.js';
 import { checkRecord, fillRecord } from './fixtures/ring_records.js';
 
@@ -171,6 +183,33 @@ test('waitForSpace: at once when it fits, after a release when not, and on close
   const never = producer.waitForSpace(producer.maxRecordBytes);
   producer.close();
   await never;
+});
+
+test('signals only a sleeping peer, once per publish or release', () => {
+  const { producer, consumer, sab } = ring();
+  const control = new Int32Array(sab, 0, CONTROL_BYTES / 4);
+  put(producer, 1, 0);
+  put(producer, 2, 1);
+  producer.publish();
+  assert.is(control[SLOT_DATA_SEQ], 0, 'the consumer was awake: no signal');
+  control[SLOT_CONSUMER_SLEEPING] = 1; // as waitForData leaves it while blocked
+  put(producer, 3, 2);
+  put(producer, 4, 3);
+  producer.publish();
+  producer.publish();
+  assert.is(control[SLOT_DATA_SEQ], 1, 'one signal for two records and two publishes');
+  assert.is(control[SLOT_CONSUMER_SLEEPING], 0, 'the producer takes the flag down with its signal');
+  consumer.read(() => {});
+  consumer.release();
+  assert.is(control[SLOT_SPACE_SEQ], 0, 'the producer did not ask for space: no signal');
+  control[SLOT_PRODUCER_WANTS_SPACE] = 1; // as waitForSpace leaves it while waiting
+  put(producer, 5, 4);
+  producer.publish();
+  consumer.read(() => {});
+  consumer.release();
+  consumer.release();
+  assert.is(control[SLOT_SPACE_SEQ], 1);
+  assert.is(control[SLOT_PRODUCER_WANTS_SPACE], 0);
 });
 
 type Op = { kind: 'put'; length: number } | { kind: 'publish' } | { kind: 'read'; max: number } | { kind: 'release' };

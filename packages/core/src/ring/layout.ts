@@ -4,11 +4,11 @@
  *
  * One SharedArrayBuffer holds a control block and a data region:
  *
- *   byte 0                                   CONTROL_BYTES          CONTROL_BYTES + capacity
- *   +----+----+--------+---------+----+----+------+---------------------------------+
- *   |HEAD|TAIL|DATA_SEQ|SPACE_SEQ|SLP |WANT|CLOSED| ... | data region (capacity bytes) |
- *   +----+----+--------+---------+----+----+------+---------------------------------+
- *    Int32 slots, one per index below               records, oldest at TAIL, newest ending at HEAD
+ *   byte 0    4    8         12         16   20   24       28 ... 64              64 + capacity
+ *   +----+----+----------+----------+----+----+--------+---------+-------------------+
+ *   |HEAD|TAIL| DATA_SEQ |SPACE_SEQ |SLP |WANT| CLOSED | (zero)  |   data region     |
+ *   +----+----+----------+----------+----+----+--------+---------+-------------------+
+ *    Int32 slots (SLP = CONSUMER_SLEEPING, WANT = PRODUCER_WANTS_SPACE)
  *
  * The data region, as the cursors see it (offset = cursor & (capacity - 1)):
  *

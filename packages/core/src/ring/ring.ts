@@ -24,7 +24,7 @@
  *   producer, waitForSpace                 consumer, release
  *   s1 seq = load(SPACE_SEQ)               r1 store(TAIL, read)
  *   s2 store(PRODUCER_WANTS_SPACE, 1)      r2 if load(PRODUCER_WANTS_SPACE) == 1:
- *   s3 if the record fits (load TAIL): done r3     store(PRODUCER_WANTS_SPACE, 0)
+ *   s3 if fits(length) (loads TAIL): done  r3     store(PRODUCER_WANTS_SPACE, 0)
  *   s4 await Atomics.waitAsync(SPACE_SEQ)  r4     add(SPACE_SEQ, 1); notify(SPACE_SEQ)
  *
  * The producer never clears its own flag: with two waiters, clearing could hide
@@ -77,6 +77,19 @@ export function createRingBuffer(capacityBytes: number, optionName = 'capacityBy
   return new SharedArrayBuffer(CONTROL_BYTES + capacityBytes);
 }
 
+/**
+ * The two places in each handshake where the other thread may act: before the
+ * sleeper raises its flag, and after its re-check, just before it sleeps.
+ * There the windows are nanoseconds wide, so tests pass `onRaceWindow` to
+ * stall in them; a handshake that can lose a wake-up then fails every run
+ * instead of once in a million. Production code passes nothing.
+ */
+export type RaceWindow = 'before-flag' | 'before-sleep';
+
+export interface RingEndOptions {
+  onRaceWindow?: (window: RaceWindow) => void;
+}
+
 /** The views both ends build over one ring buffer. */
 class RingViews {
   readonly capacity: number;
@@ -88,8 +101,9 @@ class RingViews {
   /** The data region as length words (records are 4-byte aligned). */
   protected readonly words: Uint32Array;
   protected readonly mask: number;
+  protected readonly race: ((window: RaceWindow) => void) | undefined;
 
-  constructor(sab: SharedArrayBuffer) {
+  constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     assert(sab instanceof SharedArrayBuffer, 'a ring lives in a SharedArrayBuffer');
     const capacity = sab.byteLength - CONTROL_BYTES;
     assert(isValidCapacity(capacity), `not a ring buffer: ${sab.byteLength} bytes`);
@@ -100,6 +114,7 @@ class RingViews {
     this.bytes = new Uint8Array(sab, CONTROL_BYTES, capacity);
     this.view = new DataView(sab, CONTROL_BYTES, capacity);
     this.words = new Uint32Array(sab, CONTROL_BYTES, capacity / 4);
+    this.race = options.onRaceWindow;
   }
 
   get closed(): boolean {
@@ -117,8 +132,8 @@ export class RingProducer extends RingViews {
   /** Only the producer writes CLOSED, so it keeps its own copy off the shared cache line. */
   #closed: boolean;
 
-  constructor(sab: SharedArrayBuffer) {
-    super(sab);
+  constructor(sab: SharedArrayBuffer, options: RingEndOptions = {}) {
+    super(sab, options);
     this.#closed = this.closed;
     this.#reserved = this.#published = Atomics.load(this.control, SLOT_HEAD) >>> 0;
     this.#tail = Atomics.load(this.control, SLOT_TAIL) >>> 0;
@@ -186,9 +201,11 @@ export class RingProducer extends RingViews {
     for (;;) {
       if (this.fits(length) || this.#closed) return;
       const seq = Atomics.load(this.control, SLOT_SPACE_SEQ);
+      this.race?.('before-flag');
       Atomics.store(this.control, SLOT_PRODUCER_WANTS_SPACE, 1);
       // The consumer may have released between the check above and the flag; it then saw no flag.
       if (this.fits(length)) return;
+      this.race?.('before-sleep');
       const result = waitAsync(this.control, SLOT_SPACE_SEQ, seq);
       if (result.async) await result.value;
     }
@@ -219,8 +236,8 @@ export class RingConsumer extends RingViews {
   /** TAIL as last stored. */
   #released: number;
 
-  constructor(sab: SharedArrayBuffer) {
-    super(sab);
+  constructor(sab: SharedArrayBuffer, options: RingEndOptions = {}) {
+    super(sab, options);
     this.#read = this.#released = Atomics.load(this.control, SLOT_TAIL) >>> 0;
   }
 
@@ -275,10 +292,12 @@ export class RingConsumer extends RingViews {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const seq = Atomics.load(this.control, SLOT_DATA_SEQ);
+      this.race?.('before-flag');
       Atomics.store(this.control, SLOT_CONSUMER_SLEEPING, 1);
       state = this.#poll();
       const leftMs = deadline - performance.now();
       if (state === null && leftMs > 0) {
+        this.race?.('before-sleep');
         Atomics.wait(this.control, SLOT_DATA_SEQ, seq, leftMs);
         state = this.#poll();
       }
