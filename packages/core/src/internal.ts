@@ -8,3 +8,6 @@ export { WalWriter, type WalWriterOptions } from './log/wal_writer.js';
 export { DURABLE_TS, WRITER_STATE, WRITER_FAILED, WRITER_RUNNING, WRITER_STOPPED, publishDurable } from './log/log_control.js';
 export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writer_api.js';
 export { endpointOf } from './log/endpoint.js';
+export { createLogControl } from './log/log_control.js';
+export { OP_INSERT, OP_DELETE, OP_CREATE_TABLE, RecordBuilder, visitRecord, type RecordVisitor } from './log/record.js';
+export { replayWal, type WalPosition } from './log/wal_reader.js';

@@ -1,0 +1,61 @@
+/**
+ * The log writer's loop driven on the main thread: records published in the
+ * ring land in the WAL as one batch per step, the durable cell moves to the
+ * newest commitTs, and a closed ring stops the loop once drained.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  createLogControl,
+  createRingBuffer,
+  DURABLE_TS,
+  NodeFileLayer,
+  OP_INSERT,
+  RecordBuilder,
+  replayWal,
+  RingProducer,
+  visitRecord,
+} from '@tidemark/core/internal';
+import { LogWriterLoop } from '../src/index.js';
+
+test('records published in the ring become one durable batch per step', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-writer-'));
+  const ring = createRingBuffer(64 * 1024);
+  const control = createLogControl(0);
+  const producer = new RingProducer(ring);
+  const loop = new LogWriterLoop(new NodeFileLayer(), {
+    ring, control, dir, segmentBytes: 256 * 1024, databaseId: '42', seq: 0, offset: 0, zeroUntil: 0,
+  });
+  const builder = new RecordBuilder();
+  const publish = (from: number, to: number): void => {
+    for (let ts = from; ts <= to; ts++) {
+      builder.begin(ts);
+      builder.op(OP_INSERT, 0, ts, new Uint8Array([ts & 255]), 0, 1);
+      builder.end();
+      const at = producer.reserve(builder.length - 4);
+      producer.bytes.set(builder.bytes.subarray(4, builder.length), at);
+    }
+    producer.publish();
+  };
+  const cells = new BigInt64Array(control);
+  assert.is(loop.step(0), 'idle');
+  publish(1, 50);
+  assert.is(loop.step(0), 'wrote');
+  assert.is(Atomics.load(cells, DURABLE_TS), 50n);
+  publish(51, 60);
+  assert.is(loop.step(0), 'wrote');
+  assert.equal(loop.stats(), { batches: 2, bytes: loop.stats().bytes, syncs: 2, segmentsCreated: 1, durableTs: 60 });
+  producer.close();
+  assert.is(loop.step(0), 'closed');
+  loop.close();
+  const seen: number[] = [];
+  const visitor = { commit: () => {}, insert: () => {}, delete: () => {}, createTable: () => {}, end: (ts: number) => void seen.push(ts) };
+  replayWal(new NodeFileLayer(), dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where));
+  assert.equal(seen, Array.from({ length: 60 }, (_, i) => i + 1));
+  rmSync(dir, { recursive: true });
+});
+
+test.run();
