@@ -58,7 +58,7 @@ export class Database {
     this.#options = options;
     this.#engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
     if (options.dir !== null) {
-      this.#log = DurableLog.open(this.#engine, { dir: options.dir, walSegmentBytes: options.walSegmentBytes, ringBytes: options.ringBytes });
+      this.#log = DurableLog.open(this.#engine, { dir: options.dir, walSegmentBytes: options.walSegmentBytes, ringBytes: options.ringBytes, maxDelayMs: options.maxDelayMs });
       this.#engine.sink = this.#log.sink;
     }
   }

@@ -20,6 +20,8 @@ export interface OpenOptions {
   isolation?: Isolation;
   /** Durability of commits that do not choose one. Default 'durable'. */
   durability?: Durability;
+  /** Commits nobody waits on (`delayed`) are made durable within this many milliseconds. Default 10; 0 to 10,000. */
+  maxDelayMs?: number;
   /** How often `db.transaction` re-runs a callback after a conflict. Default 3; 0 to 100. */
   retries?: number;
   /** Size of each pre-allocated WAL segment. Default 64 MiB; 64 KiB to 1 GiB. */
@@ -37,6 +39,7 @@ export interface FilledOptions {
   readonly tables: readonly TableDef[];
   readonly isolation: Isolation;
   readonly durability: Durability;
+  readonly maxDelayMs: number;
   readonly retries: number;
   readonly walSegmentBytes: number;
   readonly ringBytes: number;
@@ -47,7 +50,7 @@ export interface FilledOptions {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink']);
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -98,6 +101,7 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     tables: (o.tables as TableDef[] | undefined) ?? [],
     isolation: o.isolation === undefined ? 'snapshot' : validateIsolation(o.isolation, 'options.isolation'),
     durability: o.durability === undefined ? 'durable' : validateDurability(o.durability, 'options.durability'),
+    maxDelayMs: o.maxDelayMs === undefined ? 10 : integerIn(o.maxDelayMs, 'options.maxDelayMs', 0, 10_000),
     retries: o.retries === undefined ? 3 : validateRetries(o.retries, 'options.retries'),
     walSegmentBytes,
     ringBytes,

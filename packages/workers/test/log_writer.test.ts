@@ -18,6 +18,7 @@ import {
   replayWal,
   RingProducer,
   visitRecord,
+  WAITED_TS,
 } from '@tidemark/core/internal';
 import { LogWriterLoop } from '../src/index.js';
 
@@ -27,7 +28,7 @@ test('records published in the ring become one durable batch per step', () => {
   const control = createLogControl(0);
   const producer = new RingProducer(ring);
   const loop = new LogWriterLoop(new NodeFileLayer(), {
-    ring, control, dir, segmentBytes: 256 * 1024, databaseId: '42', seq: 0, offset: 0, zeroUntil: 0,
+    ring, control, dir, segmentBytes: 256 * 1024, databaseId: '42', seq: 0, offset: 0, zeroUntil: 0, maxDelayMs: 0,
   });
   const builder = new RecordBuilder();
   const publish = (from: number, to: number): void => {
@@ -55,6 +56,45 @@ test('records published in the ring become one durable batch per step', () => {
   const visitor = { commit: () => {}, insert: () => {}, delete: () => {}, createTable: () => {}, end: (ts: number) => void seen.push(ts) };
   replayWal(new NodeFileLayer(), dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where));
   assert.equal(seen, Array.from({ length: 60 }, (_, i) => i + 1));
+  rmSync(dir, { recursive: true });
+});
+
+test('records nobody waits on are synced within maxDelayMs; a waiter gets an immediate sync', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-writer-'));
+  const ring = createRingBuffer(64 * 1024);
+  const control = createLogControl(0);
+  const cells = new BigInt64Array(control);
+  const producer = new RingProducer(ring);
+  let clock = 0;
+  const loop = new LogWriterLoop(
+    new NodeFileLayer(),
+    { ring, control, dir, segmentBytes: 256 * 1024, databaseId: '1', seq: 0, offset: 0, zeroUntil: 0, maxDelayMs: 100 },
+    () => clock,
+  );
+  const builder = new RecordBuilder();
+  const publish = (ts: number): void => {
+    builder.begin(ts);
+    builder.end();
+    producer.bytes.set(builder.bytes.subarray(4, builder.length), producer.reserve(builder.length - 4));
+    producer.publish();
+  };
+  publish(1);
+  assert.is(loop.step(0), 'wrote');
+  assert.is(Atomics.load(cells, DURABLE_TS), 0n, 'written, not yet synced: nobody waits');
+  clock = 50;
+  publish(2);
+  loop.step(0);
+  assert.is(Atomics.load(cells, DURABLE_TS), 0n);
+  clock = 101;
+  loop.step(0);
+  assert.is(Atomics.load(cells, DURABLE_TS), 2n, 'synced once maxDelayMs passed since the first unsynced write');
+  publish(3);
+  Atomics.store(cells, WAITED_TS, 3n);
+  loop.step(0);
+  assert.is(Atomics.load(cells, DURABLE_TS), 3n, 'a waiter gets its sync at once');
+  producer.close();
+  assert.is(loop.step(0), 'closed');
+  loop.close();
   rmSync(dir, { recursive: true });
 });
 

@@ -32,6 +32,7 @@ export interface DurableLogOptions {
   dir: string;
   walSegmentBytes: number;
   ringBytes: number;
+  maxDelayMs: number;
 }
 
 export class DurableLog {
@@ -102,5 +103,6 @@ function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control
     seq: fresh ? 0 : position.seq,
     offset: fresh ? 0 : position.offset,
     zeroUntil: position.dirtyUntil,
+    maxDelayMs: options.maxDelayMs,
   };
 }

@@ -16,7 +16,7 @@
 import { assert } from '../assert.js';
 import { RingProducer } from '../ring/ring.js';
 import type { LogSink } from '../txn/sink.js';
-import { DURABLE_TS } from './log_control.js';
+import { DURABLE_TS, WAITED_TS } from './log_control.js';
 import { OP_CREATE_TABLE, OP_DELETE, OP_INSERT, RECORD_PREFIX_BYTES, RecordBuilder } from './record.js';
 
 type WaitAsync = (typed: BigInt64Array, index: number, value: bigint) => { async: boolean; value: Promise<string> | string };
@@ -35,6 +35,7 @@ export class DurableSink implements LogSink {
   private readonly pendingTs: number[] = [];
   private readonly pendingDone: Array<[() => void, (e: Error) => void]> = [];
   private pendingHead = 0;
+  private waitedTs = 0;
 
   constructor(
     private readonly ring: RingProducer,
@@ -82,6 +83,11 @@ export class DurableSink implements LogSink {
   whenDurable(commitTs: number): Promise<void> {
     if (commitTs <= this.durableTs) return Promise.resolve();
     if (this.failure !== null) return Promise.reject(this.failure);
+    // Tell the writer someone waits: it syncs at once instead of within maxDelayMs.
+    if (commitTs > this.waitedTs) {
+      this.waitedTs = commitTs;
+      Atomics.store(this.cells, WAITED_TS, BigInt(commitTs));
+    }
     return new Promise((resolve, reject) => {
       this.pendingTs.push(commitTs);
       this.pendingDone.push([resolve, reject]);

@@ -8,6 +8,12 @@
 export const DURABLE_TS = 0;
 /** WRITER_RUNNING, WRITER_FAILED or WRITER_STOPPED. */
 export const WRITER_STATE = 1;
+/**
+ * The newest commitTs a caller waits on (a durable commit, a flush). The
+ * writer syncs at once while it is above DURABLE_TS; records nobody waits
+ * for (delayed durability) are synced within maxDelayMs.
+ */
+export const WAITED_TS = 2;
 export const CONTROL_CELLS = 4;
 
 export const WRITER_RUNNING = 0n;

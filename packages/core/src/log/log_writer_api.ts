@@ -10,6 +10,8 @@ export interface LogWriterData {
   offset: number;
   /** Zero [offset, zeroUntil) before appending: what is left of a torn batch. */
   zeroUntil: number;
+  /** Records nobody waits on are synced within this many milliseconds. */
+  maxDelayMs: number;
 }
 
 export interface LogWriterStats {

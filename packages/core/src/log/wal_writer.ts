@@ -100,11 +100,20 @@ export class WalWriter {
 
   /** Writes the batch built so far (if any) and fdatasyncs; returns the newest commitTs now durable (0 if none). */
   sync(): number {
-    const last = this.batchRecords > 0 ? this.lastTs : 0;
-    this.writeBatch();
+    this.flush();
     this.layer.fdatasync(this.fd);
-    return last;
+    const durable = this.writtenTs;
+    return durable;
   }
+
+  /** Writes the batch built so far without syncing (a later sync covers it). */
+  flush(): void {
+    if (this.batchRecords > 0) this.writtenTs = this.lastTs;
+    this.writeBatch();
+  }
+
+  /** The newest commitTs written, synced or not. */
+  writtenTs = 0;
 
   close(): void {
     if (this.fd >= 0) this.layer.close(this.fd);

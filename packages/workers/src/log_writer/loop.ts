@@ -1,13 +1,15 @@
 /**
  * The log writer's work, as a pure module the tests can drive on one thread:
  * take every record published in the ring, append them to the WAL as one
- * batch, fdatasync once (group commit), publish the newest durable commitTs
- * and release the ring space.
+ * batch, and fdatasync once for the group — at once when a caller waits on a
+ * commit (WAITED_TS above DURABLE_TS), otherwise within `maxDelayMs` (delayed
+ * durability) — then publish the newest durable commitTs.
  */
 import {
   DURABLE_TS,
   publishDurable,
   RingConsumer,
+  WAITED_TS,
   WalWriter,
   WRITER_FAILED,
   WRITER_STATE,
@@ -26,11 +28,19 @@ export class LogWriterLoop {
   private readonly consumer: RingConsumer;
   private readonly cells: BigInt64Array;
   private readonly writer: WalWriter;
+  private readonly maxDelayMs: number;
   private syncs = 0;
+  /** When the oldest written-but-unsynced batch was written (-1: none). */
+  private unsyncedSince = -1;
 
-  constructor(layer: FileLayer, data: LogWriterData) {
+  constructor(
+    layer: FileLayer,
+    data: LogWriterData,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.consumer = new RingConsumer(data.ring);
     this.cells = new BigInt64Array(data.control);
+    this.maxDelayMs = data.maxDelayMs;
     this.writer = new WalWriter(layer, data.dir, {
       segmentBytes: data.segmentBytes,
       databaseId: BigInt(data.databaseId),
@@ -40,20 +50,37 @@ export class LogWriterLoop {
     });
   }
 
-  /** Waits up to `waitMs` for records, then writes and syncs what it found. */
+  /** Waits up to `waitMs` for records (less if unsynced ones are due), writes them, syncs when due. */
   step(waitMs: number): StepResult {
-    const state = this.consumer.waitForData(waitMs);
-    if (state === 'closed') return 'closed';
-    if (state === 'timeout') return 'idle';
-    const writer = this.writer;
-    const count = this.consumer.read((bytes, offset, length) => writer.add(bytes, offset, length), MAX_RECORDS_PER_BATCH);
-    // The records are copied into the batch buffer: the ring can take more while we sync.
-    this.consumer.release();
-    if (count === 0) return 'idle';
-    const durableTs = writer.sync();
+    const due = this.unsyncedSince < 0 ? waitMs : Math.max(0, Math.min(waitMs, this.unsyncedSince + this.maxDelayMs - this.now()));
+    const state = this.consumer.waitForData(due);
+    if (state === 'closed') {
+      if (this.unsyncedSince >= 0) this.sync();
+      return 'closed';
+    }
+    let count = 0;
+    if (state === 'data') {
+      const writer = this.writer;
+      count = this.consumer.read((bytes, offset, length) => writer.add(bytes, offset, length), MAX_RECORDS_PER_BATCH);
+      // The records are copied into the batch buffer: the ring can take more while we write and sync.
+      this.consumer.release();
+      writer.flush();
+      if (count > 0 && this.unsyncedSince < 0) this.unsyncedSince = this.now();
+    }
+    if (this.unsyncedSince >= 0 && this.syncIsDue()) this.sync();
+    return count > 0 ? 'wrote' : 'idle';
+  }
+
+  private syncIsDue(): boolean {
+    const waited = Atomics.load(this.cells, WAITED_TS) > Atomics.load(this.cells, DURABLE_TS);
+    return waited || this.now() - this.unsyncedSince >= this.maxDelayMs;
+  }
+
+  private sync(): void {
+    const durableTs = this.writer.sync();
+    if (BigInt(durableTs) > Atomics.load(this.cells, DURABLE_TS)) publishDurable(this.cells, durableTs);
     this.syncs++;
-    publishDurable(this.cells, durableTs);
-    return 'wrote';
+    this.unsyncedSince = -1;
   }
 
   stats(): LogWriterStats {
