@@ -186,7 +186,7 @@ export class Database {
   flush(): Promise<void> {
     const engine = this.#engine;
     if (engine.closed) return Promise.reject(new TidemarkError(ErrorCode.CLOSED, 'the database is closed'));
-    return engine.sink.whenDurable(engine.loggedTs);
+    return engine.sink.whenDurable(engine.loggedTs).then(() => undefined);
   }
 
   stats(): DatabaseStats {

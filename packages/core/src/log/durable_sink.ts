@@ -33,7 +33,7 @@ export class DurableSink implements LogSink {
   private armed = false;
   private failure: Error | null = null;
   private readonly pendingTs: number[] = [];
-  private readonly pendingDone: Array<[() => void, (e: Error) => void]> = [];
+  private readonly pendingDone: Array<[(commitTs: number) => void, (e: Error) => void]> = [];
   private pendingHead = 0;
   private waitedTs = 0;
 
@@ -80,8 +80,8 @@ export class DurableSink implements LogSink {
     void this.drain();
   }
 
-  whenDurable(commitTs: number): Promise<void> {
-    if (commitTs <= this.durableTs) return Promise.resolve();
+  whenDurable(commitTs: number): Promise<number> {
+    if (commitTs <= this.durableTs) return Promise.resolve(commitTs);
     if (this.failure !== null) return Promise.reject(this.failure);
     // Tell the writer someone waits: it syncs at once instead of within maxDelayMs.
     if (commitTs > this.waitedTs) {
@@ -160,7 +160,10 @@ export class DurableSink implements LogSink {
     this.armed = false;
     this.durableTs = Number(Atomics.load(this.cells, DURABLE_TS));
     let i = this.pendingHead;
-    while (i < this.pendingTs.length && this.pendingTs[i]! <= this.durableTs) this.pendingDone[i++]![0]();
+    while (i < this.pendingTs.length && this.pendingTs[i]! <= this.durableTs) {
+      this.pendingDone[i]![0](this.pendingTs[i]!);
+      i++;
+    }
     if (i === this.pendingTs.length) {
       this.pendingTs.length = 0;
       this.pendingDone.length = 0;

@@ -57,7 +57,8 @@ export class Engine {
     const sink = this.sink;
     const wait = Math.min(commitTs, this.loggedTs);
     if (durability === 'delayed' || wait <= sink.durableTs) return Promise.resolve(commitTs);
-    return sink.whenDurable(wait).then(() => commitTs);
+    // A logged commit waits for itself; an unlogged one (schemaOnly) for the commits logged before it.
+    return wait === commitTs ? sink.whenDurable(commitTs) : sink.whenDurable(wait).then(() => commitTs);
   }
 
   checkOpen(): void {

@@ -21,8 +21,8 @@ export interface LogSink {
   createTable(tableId: number, definition: Uint8Array): void;
   /** Ends the record. */
   end(): void;
-  /** Resolves once every change up to `commitTs` is durable; rejects if it never can be. */
-  whenDurable(commitTs: number): Promise<void>;
+  /** Resolves with `commitTs` once every change up to it is durable; rejects if it never can be. */
+  whenDurable(commitTs: number): Promise<number>;
   /** Waits for everything handed over so far, then releases resources. */
   close(): Promise<void>;
 }
@@ -39,8 +39,8 @@ export class DiscardSink implements LogSink {
   delete(): void {}
   createTable(): void {}
   end(): void {}
-  whenDurable(): Promise<void> {
-    return done;
+  whenDurable(commitTs: number): Promise<number> {
+    return Promise.resolve(commitTs);
   }
   close(): Promise<void> {
     return done;
