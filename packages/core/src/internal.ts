@@ -5,7 +5,7 @@
 export { NodeFileLayer, writeAll, readAll, type FileLayer } from './files/file_layer.js';
 export { RingConsumer, RingProducer, createRingBuffer } from './ring/ring.js';
 export { WalWriter, type WalWriterOptions } from './log/wal_writer.js';
-export { DURABLE_TS, WAITED_TS, WRITER_STATE, WRITER_FAILED, WRITER_RUNNING, WRITER_STOPPED, publishDurable } from './log/log_control.js';
+export { DURABLE_TS, WAITED_TS, publishDurable } from './log/log_control.js';
 export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writer_api.js';
 export { endpointOf } from './log/endpoint.js';
 export { createLogControl } from './log/log_control.js';

@@ -6,19 +6,13 @@
  */
 /** The newest commitTs whose record is durable (written and fdatasync'd). */
 export const DURABLE_TS = 0;
-/** WRITER_RUNNING, WRITER_FAILED or WRITER_STOPPED. */
-export const WRITER_STATE = 1;
 /**
  * The newest commitTs a caller waits on (a durable commit, a flush). The
  * writer syncs at once while it is above DURABLE_TS; records nobody waits
  * for (delayed durability) are synced within maxDelayMs.
  */
-export const WAITED_TS = 2;
-export const CONTROL_CELLS = 4;
-
-export const WRITER_RUNNING = 0n;
-export const WRITER_FAILED = 1n;
-export const WRITER_STOPPED = 2n;
+export const WAITED_TS = 1;
+export const CONTROL_CELLS = 2;
 
 export function createLogControl(durableTs: number): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(CONTROL_CELLS * 8);

@@ -45,6 +45,8 @@ export class WalWriter {
   bytesWritten = 0;
   batchesWritten = 0;
   segmentsCreated = 0;
+  /** The newest commitTs written, synced or not. */
+  writtenTs = 0;
 
   constructor(
     private readonly layer: FileLayer,
@@ -102,8 +104,7 @@ export class WalWriter {
   sync(): number {
     this.flush();
     this.layer.fdatasync(this.fd);
-    const durable = this.writtenTs;
-    return durable;
+    return this.writtenTs;
   }
 
   /** Writes the batch built so far without syncing (a later sync covers it). */
@@ -112,8 +113,6 @@ export class WalWriter {
     this.writeBatch();
   }
 
-  /** The newest commitTs written, synced or not. */
-  writtenTs = 0;
 
   close(): void {
     if (this.fd >= 0) this.layer.close(this.fd);

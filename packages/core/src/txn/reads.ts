@@ -17,9 +17,10 @@ import { headAt, type TxnView } from './writes.js';
 
 export function readRow(table: TableStore, view: TxnView, key: unknown, columns?: readonly number[]): Row | undefined {
   const keyLength = table.encodeKey(key);
+  const hash = hashBytes(table.keyBuf, 0, keyLength);
   const ws = view.ws;
   if (ws.count > 0) {
-    const entry = ws.find(table, hashBytes(table.keyBuf, 0, keyLength), table.keyBuf, 0, keyLength);
+    const entry = ws.find(table, hash, table.keyBuf, 0, keyLength);
     if (entry >= 0) {
       if (ws.kinds[entry] !== PUT) return undefined;
       const [offset, length] = [ws.offsets[entry]!, ws.lengths[entry]!];
@@ -28,7 +29,7 @@ export function readRow(table: TableStore, view: TxnView, key: unknown, columns?
         : table.codec.decodeColumns(ws.buf, ws.dv, offset, length, columns);
     }
   }
-  const head = headAt(table, view, table.keyBuf, 0, keyLength, hashBytes(table.keyBuf, 0, keyLength));
+  const head = headAt(table, view, table.keyBuf, 0, keyLength, hash);
   const ptr = table.visible(head, view.snapshot);
   return ptr === 0 ? undefined : table.read(ptr, columns);
 }

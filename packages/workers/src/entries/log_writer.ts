@@ -24,7 +24,6 @@ const finished = (async () => {
       if (result === 'idle' || ++batches % YIELD_EVERY_BATCHES === 0) await yieldTurn();
     }
   } catch (error) {
-    loop.fail();
     parentPort!.postMessage({ type: 'log-writer-failed', message: (error as Error).message, code: (error as { code?: string }).code });
     throw error;
   }

@@ -11,9 +11,6 @@ import {
   RingConsumer,
   WAITED_TS,
   WalWriter,
-  WRITER_FAILED,
-  WRITER_STATE,
-  WRITER_STOPPED,
   type FileLayer,
   type LogWriterData,
   type LogWriterStats,
@@ -93,12 +90,7 @@ export class LogWriterLoop {
     };
   }
 
-  fail(): void {
-    Atomics.store(this.cells, WRITER_STATE, WRITER_FAILED);
-  }
-
   close(): void {
     this.writer.close();
-    Atomics.store(this.cells, WRITER_STATE, WRITER_STOPPED);
   }
 }
