@@ -5,7 +5,10 @@
 import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
 import { validateDurability, validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
-import { DurableLog, type RecoveryReport } from './log/durable_log.js';
+import { DurableLog, type LogStats, type RecoveryReport } from './log/durable_log.js';
+import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
+import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
+import { NodeFileLayer } from './files/file_layer.js';
 import { definitionOf, definitionToJson } from './schema/definition_json.js';
 import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
@@ -58,12 +61,26 @@ export class Database {
     this.#options = options;
     this.#engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
     if (options.dir !== null) {
-      this.#log = DurableLog.open(this.#engine, { dir: options.dir, walSegmentBytes: options.walSegmentBytes, ringBytes: options.ringBytes, maxDelayMs: options.maxDelayMs });
+      this.#log = DurableLog.open(this.#engine, {
+        dir: options.dir,
+        walSegmentBytes: options.walSegmentBytes,
+        ringBytes: options.ringBytes,
+        maxDelayMs: options.maxDelayMs,
+        dataFileSizeBytes: options.dataFileSizeBytes,
+        checkpointWalBytes: options.checkpointWalBytes,
+        checkpointIntervalMs: options.checkpointIntervalMs,
+        precreatedFiles: options.precreatedFiles,
+      });
       this.#engine.sink = this.#log.sink;
     }
   }
 
-  /** What the last open replayed from the log (null without a directory). */
+  /** The database directory (null for an in-memory database). */
+  get dir(): string | null {
+    return this.#options.dir;
+  }
+
+  /** What the last open loaded and replayed (null without a directory). */
   get recovery(): RecoveryReport | null {
     return this.#log?.recovery ?? null;
   }
@@ -189,6 +206,38 @@ export class Database {
     return engine.sink.whenDurable(engine.loggedTs).then(() => undefined);
   }
 
+  /**
+   * Checkpoints now: streams every commit durable so far into the checkpoint
+   * files, fsyncs them and publishes a new root file; WAL segments wholly
+   * before it become free. Resolves with what was published (null if nothing
+   * changed since the last checkpoint). NO_DIRECTORY for an in-memory database.
+   */
+  checkpoint(): Promise<CheckpointResult | null> {
+    return this.#durableLog().then((log) => log.checkpoint());
+  }
+
+  /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */
+  async checkpointFiles(): Promise<CheckpointFile[]> {
+    const log = await this.#durableLog();
+    return inventoryRows(new NodeFileLayer(), this.#options.dir!, await log.inventory());
+  }
+
+  /** Statistics of the log writer and the checkpoint streamer. NO_DIRECTORY in memory. */
+  async logStats(): Promise<LogStats> {
+    return (await this.#durableLog()).stats();
+  }
+
+  /** @internal Resolves once the log writer and the checkpoint streamer answer (open() waits for it). */
+  async started(): Promise<void> {
+    await this.#log?.started();
+  }
+
+  async #durableLog(): Promise<DurableLog> {
+    this.#engine.checkOpen();
+    if (this.#log === null) throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
+    return this.#log;
+  }
+
   stats(): DatabaseStats {
     const engine = this.#engine;
     engine.checkOpen();
@@ -238,6 +287,7 @@ export async function open(options?: OpenOptions): Promise<Database> {
   const filled = validateOptions(options);
   const db = new Database(filled);
   try {
+    await db.started();
     for (const def of filled.tables) db.ensureTable(def);
   } catch (error) {
     await db.close();

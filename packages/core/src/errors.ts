@@ -40,6 +40,8 @@ export const ErrorCode = {
   CORRUPT: 'TM_CORRUPT',
   /** Another live process holds the database directory's LOCK file. */
   LOCKED: 'TM_LOCKED',
+  /** The operation needs a database directory (open with options.dir); this database lives in memory only. */
+  NO_DIRECTORY: 'TM_NO_DIRECTORY',
   /** The operating system failed a file operation (EIO, ENOSPC, ...); the message names the file and the cause. */
   IO_ERROR: 'TM_IO_ERROR',
 } as const;

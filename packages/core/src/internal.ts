@@ -5,9 +5,14 @@
 export { NodeFileLayer, writeAll, readAll, type FileLayer } from './files/file_layer.js';
 export { RingConsumer, RingProducer, createRingBuffer } from './ring/ring.js';
 export { WalWriter, type WalWriterOptions } from './log/wal_writer.js';
-export { DURABLE_TS, WAITED_TS, publishDurable } from './log/log_control.js';
+export { DURABLE_TS, FIRST_NEEDED_SEQ, WAITED_TS, publishDurable } from './log/log_control.js';
 export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writer_api.js';
-export { endpointOf } from './log/endpoint.js';
+export { endpointOf } from './threads/endpoint.js';
 export { createLogControl } from './log/log_control.js';
 export { OP_INSERT, OP_DELETE, OP_CREATE_TABLE, RecordBuilder, visitRecord, type RecordVisitor } from './log/record.js';
 export { replayWal, type WalPosition } from './log/wal_reader.js';
+export { CheckpointWriter, type CheckpointResult, type CheckpointWriterOptions } from './checkpoint/checkpoint_writer.js';
+export { WalTail } from './checkpoint/wal_tail.js';
+export type { StreamerApi, StreamerData, StreamerInventory, StreamerStats } from './checkpoint/streamer_api.js';
+export { readNewestRoot, decodeRoot, type RootBody, type CfpEntry } from './checkpoint/root_format.js';
+export { CfpState, dataFileName, deltaFileName } from './checkpoint/cfp_format.js';

@@ -32,6 +32,14 @@ export interface OpenOptions {
   maxBacklogBytes?: number;
   /** Where committed changes go instead of the log (tests and benchmarks); not with `dir`. */
   logSink?: LogSink;
+  /** A checkpoint data file is closed at this size and the next pair opened. Default 128 MiB; 64 KiB to 1 GiB, a multiple of 8. */
+  dataFileSizeBytes?: number;
+  /** Checkpoint after this many WAL bytes since the last one (also bounds the WAL on disk). Default 1 GiB; 64 KiB to 64 GiB. */
+  checkpointWalBytes?: number;
+  /** Checkpoint when this long has passed since the last one and something changed. Default 60,000 ms; 0 turns it off. */
+  checkpointIntervalMs?: number;
+  /** Pre-allocated checkpoint file pairs kept ready ahead of need. Default 1; 0 to 16. */
+  precreatedFiles?: number;
 }
 
 export interface FilledOptions {
@@ -45,12 +53,16 @@ export interface FilledOptions {
   readonly ringBytes: number;
   readonly maxBacklogBytes: number;
   readonly logSink: LogSink | null;
+  readonly dataFileSizeBytes: number;
+  readonly checkpointWalBytes: number;
+  readonly checkpointIntervalMs: number;
+  readonly precreatedFiles: number;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink']);
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -96,6 +108,8 @@ export function validateOptions(options: unknown = {}): FilledOptions {
   if ((ringBytes & (ringBytes - 1)) !== 0) throw invalid('options.ringBytes must be a power of two');
   const walSegmentBytes = sizeOption(o, 'walSegmentBytes', 64 * MiB, 64 * KiB, GiB);
   if (walSegmentBytes % 8 !== 0) throw invalid('options.walSegmentBytes must be a multiple of 8');
+  const dataFileSizeBytes = sizeOption(o, 'dataFileSizeBytes', 128 * MiB, 64 * KiB, GiB);
+  if (dataFileSizeBytes % 8 !== 0) throw invalid('options.dataFileSizeBytes must be a multiple of 8');
   return {
     dir: (o.dir as string | undefined) ?? null,
     tables: (o.tables as TableDef[] | undefined) ?? [],
@@ -107,5 +121,9 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     ringBytes,
     maxBacklogBytes: sizeOption(o, 'maxBacklogBytes', 256 * MiB, 0, 16 * GiB),
     logSink: (sink as LogSink | undefined) ?? null,
+    dataFileSizeBytes,
+    checkpointWalBytes: sizeOption(o, 'checkpointWalBytes', GiB, 64 * KiB, 64 * GiB),
+    checkpointIntervalMs: sizeOption(o, 'checkpointIntervalMs', 60_000, 0, 24 * 3600 * 1000),
+    precreatedFiles: sizeOption(o, 'precreatedFiles', 1, 0, 16),
   };
 }

@@ -4,12 +4,15 @@
  * SIGKILLs it at a random moment, reopens the directory and checks that
  * every acknowledged transfer is there, that no transaction is partial, and
  * that the state equals the model after exactly the transfers present.
- * TIDEMARK_CRASH_CYCLES sets the number of cycles (default 200) for a soak.
- * Until checkpoints bound the log, every open replays the whole WAL, so a
- * fresh directory is started every CYCLES_PER_DIR cycles to keep the run short.
+ * Receipts inserted and deleted by every transfer show a resurrected delete.
+ * Files and triggers are small, so kills land during streaming, pair closes,
+ * checkpoints and root replacements, and the WAL on disk must stay within
+ * the checkpoint trigger plus one segment. TIDEMARK_CRASH_CYCLES sets the
+ * number of cycles (default 200) for a soak; a fresh directory is started
+ * every CYCLES_PER_DIR cycles.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +20,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open } from '../src/index.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
-import { TABLES, balancesAfter } from './fixtures/crash_model.mjs';
+import { OPTIONS, TABLES, balancesAfter, receiptsAfter } from './fixtures/crash_model.mjs';
 
 const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? 200);
 const CYCLES_PER_DIR = 25;
@@ -57,6 +60,8 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
   let totalAcked = 0;
   let lastN = 0;
   let progress = 0;
+  let mostWal = 0;
+  let checkpoints = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     if (cycle % CYCLES_PER_DIR === 0) {
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
@@ -65,12 +70,17 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
       lastN = 0;
     }
     const acked = await runAndKill(dir, random(40), [1, 16, 256][cycle % 3]!);
-    const db = await open({ dir, tables: TABLES as never });
+    const walBytes = readdirSync(dir).filter((f) => /^wal-[0-9a-f]{16}$/.test(f)).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    mostWal = Math.max(mostWal, walBytes);
+    const db = await open({ dir, tables: TABLES as never, ...OPTIONS });
     const n = (db.table('meta').get('n')?.value as number | undefined) ?? 0;
     assert.ok(n >= acked, `cycle ${cycle}: transfer ${acked} was acknowledged but the database holds ${n}`);
     assert.ok(n >= lastN, `cycle ${cycle}: went back from ${lastN} to ${n}`);
     const balances = db.table('accounts').scan().sort((a, b) => (a.id as number) - (b.id as number)).map((r) => r.balance);
     assert.equal(balances, balancesAfter(n), `cycle ${cycle}: state after ${n} transfers`);
+    const receipts = db.table('receipts').scan().map((r) => r.n as number).sort((a, b) => a - b);
+    assert.equal(receipts, receiptsAfter(n), `cycle ${cycle}: receipts after ${n} transfers`);
+    checkpoints += db.recovery!.root === null ? 0 : 1;
     await db.close();
     totalAcked += acked - lastN > 0 ? acked - lastN : 0;
     lastN = n;
@@ -78,6 +88,9 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
   rmSync(dir, { recursive: true, force: true });
   progress += lastN;
   assert.ok(progress > CYCLES, `made progress: ${progress} transfers over ${CYCLES} cycles (${totalAcked} acknowledged)`);
+  assert.ok(checkpoints > CYCLES / 2, `${checkpoints} of ${CYCLES} reopens started from a checkpoint`);
+  const bound = OPTIONS.checkpointWalBytes + OPTIONS.walSegmentBytes;
+  assert.ok(mostWal <= bound, `the WAL reached ${mostWal} bytes on disk, over ${bound}`);
 });
 
 test.run();

@@ -6,14 +6,13 @@
  * log's backlog bound, durability modes and schemaOnly tables.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, isTidemarkError, open, type Database, type TableDef } from '../src/index.js';
+import { contentHash, crashImage as crashImageInto, rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const accounts: TableDef = {
   name: 'accounts',
@@ -28,37 +27,10 @@ const accounts: TableDef = {
 };
 const scratch: TableDef = { name: 'scratch', columns: [{ name: 'k', type: 'string' }], primaryKey: ['k'], durability: 'schemaOnly' };
 
-const made: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tidemark-durable-'));
-  made.push(dir);
-  return dir;
-}
-
-test.after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A hash of every row of every table, in key order. */
-function contentHash(db: Database): string {
-  const h = createHash('sha256');
-  for (const name of db.tableNames()) {
-    const rows = db.table(name).scan().map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v)));
-    h.update(`${name}:${rows.sort().join('\n')}\n`);
-  }
-  return h.digest('hex');
-}
-
-async function rejectsWith(action: () => Promise<unknown>, code: string, mentions?: string): Promise<Error> {
-  try {
-    await action();
-  } catch (error) {
-    assert.ok(isTidemarkError(error, code as never), `expected ${code}, got ${String(error)}`);
-    if (mentions !== undefined) assert.match((error as Error).message, mentions);
-    return error as Error;
-  }
-  throw new Error(`expected ${code}`);
-}
+const dirs = tempDirs('tidemark-durable-');
+const tempDir = dirs.make;
+const crashImage = (db: Database): Promise<string> => crashImageInto(db, tempDir());
+test.after(dirs.cleanup);
 
 test('restart equivalence: random workloads give the same content hash after close and reopen', async () => {
   const op = fc.oneof(
@@ -105,10 +77,9 @@ test('LOCK: a second opener gets TM_LOCKED; a lock left by a dead process does n
 });
 
 test('a damaged WAL batch followed by good ones is CORRUPT; nothing stays open or locked', async () => {
-  const dir = tempDir();
-  const db = await open({ dir, tables: [accounts] });
+  const db = await open({ dir: tempDir(), tables: [accounts] });
   for (let i = 0; i < 20; i++) await db.table('accounts').insert({ id: i, owner: 'x' });
-  await db.close();
+  const dir = await crashImage(db);
   const segment = join(dir, readdirSync(dir).find((f) => f.startsWith('wal-'))!);
   const bytes = readFileSync(segment);
   bytes[64 + 40] ^= 0x5a;
@@ -118,11 +89,10 @@ test('a damaged WAL batch followed by good ones is CORRUPT; nothing stays open o
 });
 
 test('a torn tail is cut, reported, and writing goes on after it', async () => {
-  const dir = tempDir();
-  let db = await open({ dir, tables: [accounts] });
+  let db = await open({ dir: tempDir(), tables: [accounts] });
   for (let i = 0; i < 10; i++) await db.table('accounts').insert({ id: i, owner: 'x' });
   const hash = contentHash(db);
-  await db.close();
+  const dir = await crashImage(db);
   // A crash mid-write leaves the start of a batch that never completed.
   const segment = join(dir, readdirSync(dir).find((f) => f.startsWith('wal-'))!);
   const bytes = readFileSync(segment);

@@ -5,3 +5,4 @@
  * in pure modules exported here so tests can drive them on one thread.
  */
 export { LogWriterLoop, type StepResult } from './log_writer/loop.js';
+export { StreamerLoop, type StreamerStep } from './streamer/loop.js';

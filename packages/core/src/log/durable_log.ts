@@ -1,25 +1,40 @@
 /**
- * Opening a database directory: take the LOCK, replay the WAL into the
- * tables, then start the log writer worker where the log ends and connect the
- * durable sink to it. Closing drains the ring, stops the writer (which syncs)
- * and releases the LOCK. If any step of opening fails, everything started so
- * far is undone: no half-open database, no leaked worker, no held lock.
+ * Opening a database directory: take the LOCK, load the newest checkpoint
+ * (root file → CFPs), replay the WAL after it, then start the log writer
+ * where the log ends and the checkpoint streamer where the checkpoint ends.
+ * Closing drains the ring, stops the writer (which syncs), lets the streamer
+ * stream the rest and publish a final checkpoint, and releases the LOCK. If
+ * any step of opening fails, everything started so far is undone: no
+ * half-open database, no leaked worker, no held lock.
  */
 import { randomBytes } from 'node:crypto';
+import type { CheckpointResult } from '../checkpoint/checkpoint_writer.js';
+import { loadCheckpoint, removeLeftovers, type CheckpointLoad } from '../checkpoint/loader.js';
+import { readNewestRoot, type RootBody } from '../checkpoint/root_format.js';
+import type { StreamerApi, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
 import { NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
+import { WorkerHandle } from '../threads/worker_handle.js';
+import type { TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
 import { createLogControl } from './log_control.js';
-import type { LogWriterStats } from './log_writer_api.js';
-import { LogWriterClient } from './log_writer_client.js';
+import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { visitRecord } from './record.js';
 import { Replayer } from './replay.js';
 import { replayWal, type WalPosition } from './wal_reader.js';
 
 export interface RecoveryReport {
-  /** Log records replayed, and the bytes of their batches. */
+  /** The root file loaded (null: none), its checkpoint commitTs, and what its CFPs gave. */
+  root: string | null;
+  checkpointTs: number;
+  checkpoint: CheckpointLoad | null;
+  /** Newer root files skipped because they did not verify, with the reason (also emitted as warnings). */
+  skippedRoots: Array<{ file: string; reason: string }>;
+  /** Files made after the last checkpoint and removed (they held nothing a root names). */
+  removedFiles: string[];
+  /** Log records replayed after the checkpoint, and the bytes of their batches. */
   records: number;
   bytes: number;
   segments: number;
@@ -33,76 +48,144 @@ export interface DurableLogOptions {
   walSegmentBytes: number;
   ringBytes: number;
   maxDelayMs: number;
+  dataFileSizeBytes: number;
+  checkpointWalBytes: number;
+  checkpointIntervalMs: number;
+  precreatedFiles: number;
+}
+
+export interface LogStats {
+  writer: LogWriterStats | null;
+  streamer: StreamerStats | null;
 }
 
 export class DurableLog {
   private constructor(
     readonly sink: DurableSink,
-    private readonly writer: LogWriterClient,
+    private readonly writer: WorkerHandle<LogWriterApi>,
+    private readonly streamer: WorkerHandle<StreamerApi>,
     private readonly lock: Lock,
     readonly recovery: RecoveryReport,
+    private readonly engine: Engine,
   ) {}
 
   static open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer()): DurableLog {
     layer.mkdir(options.dir);
     const lock = acquireLock(layer, options.dir);
-    let writer: LogWriterClient | null = null;
+    let writer: WorkerHandle<LogWriterApi> | null = null;
+    let streamer: WorkerHandle<StreamerApi> | null = null;
     try {
       const started = performance.now();
+      const newest = readNewestRoot(layer, options.dir);
+      for (const s of newest.skipped) process.emitWarning(`skipped root file ${s.file}: ${s.reason}`, { code: 'TIDEMARK_ROOT_SKIPPED' });
+      const root = newest.root;
       const replayer = new Replayer(engine);
-      const position = replayWal(layer, options.dir, (bytes, offset, length, where) => {
-        replayer.where = where;
-        visitRecord(bytes, offset, length, replayer, where);
-      });
+      const checkpoint = root === null ? null : loadCheckpoint(layer, options.dir, root, replayer);
+      if (root !== null) engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
+      const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
+      const position = replayWal(
+        layer,
+        options.dir,
+        (bytes, offset, length, where) => {
+          replayer.where = where;
+          visitRecord(bytes, offset, length, replayer, where);
+        },
+        start,
+      );
+      const removedFiles = removeLeftovers(layer, options.dir, root);
       engine.loggedTs = engine.clock.now;
       const recovery: RecoveryReport = {
+        root: newest.file,
+        checkpointTs: root?.checkpointTs ?? 0,
+        checkpoint,
+        skippedRoots: newest.skipped,
+        removedFiles,
         records: replayer.records,
         bytes: position.bytesReplayed,
         segments: position.segments,
         tornTail: position.tornTail,
         durationMs: performance.now() - started,
       };
+      const databaseId = root?.databaseId ?? String(position.databaseId ?? randomBytes(8).readBigUInt64LE());
       const ring = createRingBuffer(options.ringBytes, 'options.ringBytes');
-      const control = createLogControl(engine.clock.now);
+      const control = createLogControl(engine.clock.now, root?.wal.seq ?? 0);
       const sink = new DurableSink(new RingProducer(ring), new BigInt64Array(control));
-      writer = new LogWriterClient(writerData(options, ring, control, position), (error) => {
+      const fail = (error: TidemarkError): void => {
         engine.failure ??= error;
         sink.fail(error);
-      });
-      return new DurableLog(sink, writer, lock, recovery);
+      };
+      writer = new WorkerHandle<LogWriterApi>('log_writer', writerData(options, ring, control, position, root, databaseId), fail);
+      streamer = new WorkerHandle<StreamerApi>('streamer', streamerData(options, control, root, databaseId), fail);
+      return new DurableLog(sink, writer, streamer, lock, recovery, engine);
     } catch (error) {
-      void writer?.stop().catch(() => {});
+      void writer?.terminate();
+      void streamer?.terminate();
       lock.release();
       throw error;
     }
   }
 
-  /** Drains the ring, waits for the writer to sync and stop, releases the LOCK. */
-  async close(): Promise<LogWriterStats | null> {
+  /** Resolves once both workers answer a call: the streamer is following the log before the first commit. */
+  async started(): Promise<void> {
+    await Promise.all([this.writer.api.stats(), this.streamer.api.stats()]);
+  }
+
+  /** Checkpoints now, covering every commit durable so far. */
+  async checkpoint(): Promise<CheckpointResult | null> {
+    const durableTs = await this.sink.whenDurable(this.engine.loggedTs);
+    return this.streamer.api.checkpoint(durableTs);
+  }
+
+  inventory(): Promise<StreamerInventory> {
+    return this.streamer.api.inventory();
+  }
+
+  /** Drains the ring, waits for the writer to sync and stop, checkpoints, releases the LOCK. */
+  async close(): Promise<LogStats> {
+    const stats: LogStats = { writer: null, streamer: null };
     try {
       await this.sink.close();
-      return await this.writer.stop();
+      stats.writer = await this.writer.stop((api) => api.stop());
+      stats.streamer = await this.streamer.stop((api) => api.stop(stats.writer!.durableTs));
+      return stats;
     } finally {
+      await this.writer.terminate();
+      await this.streamer.terminate();
       this.lock.release();
     }
   }
 
-  stats(): Promise<LogWriterStats> {
-    return this.writer.stats();
+  async stats(): Promise<LogStats> {
+    return { writer: await this.writer.api.stats(), streamer: await this.streamer.api.stats() };
   }
 }
 
-function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control: SharedArrayBuffer, position: WalPosition) {
+function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control: SharedArrayBuffer, position: WalPosition, root: RootBody | null, databaseId: string): LogWriterData {
   const fresh = position.seq < 0;
   return {
     ring,
     control,
     dir: options.dir,
     segmentBytes: options.walSegmentBytes,
-    databaseId: String(position.databaseId ?? randomBytes(8).readBigUInt64LE()),
-    seq: fresh ? 0 : position.seq,
+    databaseId,
+    seq: fresh ? (root?.wal.seq ?? 0) : position.seq,
     offset: fresh ? 0 : position.offset,
     zeroUntil: position.dirtyUntil,
     maxDelayMs: options.maxDelayMs,
+    maxSegments: Math.ceil(options.checkpointWalBytes / options.walSegmentBytes) + 1,
+  };
+}
+
+function streamerData(options: DurableLogOptions, control: SharedArrayBuffer, root: RootBody | null, databaseId: string): StreamerData {
+  return {
+    control,
+    dir: options.dir,
+    databaseId,
+    root,
+    dataFileSizeBytes: options.dataFileSizeBytes,
+    precreatedFiles: options.precreatedFiles,
+    checkpointWalBytes: options.checkpointWalBytes,
+    walSegmentBytes: options.walSegmentBytes,
+    checkpointIntervalMs: options.checkpointIntervalMs,
   };
 }

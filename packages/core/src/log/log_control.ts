@@ -12,11 +12,19 @@ export const DURABLE_TS = 0;
  * for (delayed durability) are synced within maxDelayMs.
  */
 export const WAITED_TS = 1;
-export const CONTROL_CELLS = 2;
+/**
+ * The first WAL segment the newest checkpoint still needs; the checkpoint
+ * streamer raises it after publishing a root, and the log writer recycles
+ * segments below it when it rolls over.
+ */
+export const FIRST_NEEDED_SEQ = 2;
+export const CONTROL_CELLS = 3;
 
-export function createLogControl(durableTs: number): SharedArrayBuffer {
+export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(CONTROL_CELLS * 8);
-  new BigInt64Array(sab)[DURABLE_TS] = BigInt(durableTs);
+  const cells = new BigInt64Array(sab);
+  cells[DURABLE_TS] = BigInt(durableTs);
+  cells[FIRST_NEEDED_SEQ] = BigInt(firstNeededSeq);
   return sab;
 }
 

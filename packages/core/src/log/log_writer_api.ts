@@ -12,6 +12,8 @@ export interface LogWriterData {
   zeroUntil: number;
   /** Records nobody waits on are synced within this many milliseconds. */
   maxDelayMs: number;
+  /** WAL segment files kept on disk at most; free ones past it are deleted at rollover. */
+  maxSegments: number;
 }
 
 export interface LogWriterStats {
@@ -19,6 +21,8 @@ export interface LogWriterStats {
   bytes: number;
   syncs: number;
   segmentsCreated: number;
+  segmentsRecycled: number;
+  segmentsDeleted: number;
   durableTs: number;
 }
 

@@ -24,6 +24,7 @@ import {
   decodeSegmentHeader,
   readBatch,
   SEGMENT_HEADER_BYTES,
+  segmentName,
   segmentSeq,
 } from './wal_format.js';
 
@@ -52,10 +53,40 @@ export function listSegments(layer: FileLayer, dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallback): WalPosition {
-  const seqs = listSegments(layer, dir);
-  const files = seqs.map((seq) => ({ seq, path: join(dir, `wal-${seq.toString(16).padStart(16, '0')}`) }));
-  const position: WalPosition = { seq: -1, offset: 0, databaseId: null, lastCommitTs: 0, tornTail: null, dirtyUntil: 0, segments: seqs.length, bytesReplayed: 0 };
+/** Where replay starts: the checkpoint's WAL position; records at or below `afterTs` are in the checkpoint. */
+export interface WalStart {
+  seq: number;
+  offset: number;
+  afterTs: number;
+  databaseId: bigint;
+}
+
+/**
+ * Replays from `start` (a checkpoint's position; segments before it are
+ * free and ignored) or, without one, from segment 0, which must then exist
+ * if any segment does.
+ */
+export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallback, start: WalStart | null = null): WalPosition {
+  const first = start?.seq ?? 0;
+  const seqs = listSegments(layer, dir).filter((seq) => seq >= first);
+  const files = seqs.map((seq) => ({ seq, path: join(dir, segmentName(seq)) }));
+  const position: WalPosition = {
+    seq: -1,
+    offset: 0,
+    databaseId: start?.databaseId ?? null,
+    lastCommitTs: start?.afterTs ?? 0,
+    tornTail: null,
+    dirtyUntil: 0,
+    segments: seqs.length,
+    bytesReplayed: 0,
+  };
+  if (files.length > 0 && files[0]!.seq !== first) {
+    const why = start === null ? 'no root file covers the segments before it' : `the root file needs segment ${first}, which is missing`;
+    throw new TidemarkError(ErrorCode.CORRUPT, `${files[0]!.path}: the WAL starts at segment ${files[0]!.seq}; ${why}`);
+  }
+  if (files.length === 0 && start !== null && start.offset > SEGMENT_HEADER_BYTES) {
+    throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(first))}: the WAL segment the root file needs is missing`);
+  }
   let contents = files.map(() => null as Uint8Array | null);
   const load = (i: number): Uint8Array => (contents[i] ??= readFile(layer, files[i]!.path));
   for (let i = 0; i < files.length; i++) {
@@ -70,7 +101,7 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
     if (header.databaseId !== position.databaseId) {
       throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${header.databaseId})`);
     }
-    const end = replaySegment(bytes, path, position, onRecord);
+    const end = replaySegment(bytes, path, position, onRecord, i === 0 && start !== null ? start.offset : SEGMENT_HEADER_BYTES);
     position.seq = seq;
     position.offset = end.offset;
     if (end.bad) {
@@ -92,17 +123,17 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
   return position;
 }
 
-function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, onRecord: RecordCallback): { offset: number; bad: boolean } {
-  let at = SEGMENT_HEADER_BYTES;
+function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, onRecord: RecordCallback, from: number): { offset: number; bad: boolean } {
+  let at = from;
   for (;;) {
     if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES)) return { offset: at, bad: false };
     const batch = readBatch(bytes, at, bytes.length);
     if (batch === null) return { offset: at, bad: true };
-    if (batch.firstTs <= position.lastCommitTs) return { offset: at, bad: false }; // stale bytes from an earlier use
+    if (batch.first <= position.lastCommitTs) return { offset: at, bad: false }; // stale bytes from an earlier use
     let r = at + BATCH_HEADER_BYTES;
     const payloadEnd = r + batch.payloadBytes;
     const batchAt = at;
-    for (let k = 0; k < batch.recordCount; k++) {
+    for (let k = 0; k < batch.count; k++) {
       const length = r + 4 <= payloadEnd ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(r, true) : -1;
       if (length < 0 || length > payloadEnd - r - 4) {
         throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`);
@@ -110,7 +141,7 @@ function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, o
       onRecord(bytes, r + 4, length, () => `${path}: batch at offset ${batchAt}, record ${k}`);
       r += 4 + length;
     }
-    position.lastCommitTs = batch.lastTs;
+    position.lastCommitTs = batch.last;
     position.bytesReplayed += alignBatch(BATCH_HEADER_BYTES + batch.payloadBytes);
     at += alignBatch(BATCH_HEADER_BYTES + batch.payloadBytes);
   }
@@ -120,7 +151,7 @@ function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, o
 function findNewerBatch(bytes: Uint8Array, from: number, after: number): number | null {
   for (let at = from; at + BATCH_HEADER_BYTES <= bytes.length; at += BATCH_ALIGN_BYTES) {
     const batch = readBatch(bytes, at, bytes.length);
-    if (batch !== null && batch.firstTs > after) return at;
+    if (batch !== null && batch.first > after) return at;
   }
   return null;
 }

@@ -4,12 +4,17 @@
  * A batch is built in memory, written with one positional write, and made
  * durable by `sync()` (one fdatasync for the whole group of commits).
  * Segments are created pre-allocated — zero-filled to their full size and
- * synced, directory included — so appends never extend a file.
+ * synced, directory included — so appends never extend a file. At rollover
+ * a free segment (wholly before the newest checkpoint) is recycled instead
+ * when there is one: renamed and given a new header, no zero-filling. Its
+ * stale batches are older than anything new, which replay and the WAL tail
+ * read as the end of the segment's data.
  */
 import { join } from 'node:path';
 import { assert } from '../assert.js';
 import { writeAll, type FileLayer } from '../files/file_layer.js';
 import { RECORD_PREFIX_BYTES } from './record.js';
+import { listSegments } from './wal_reader.js';
 import {
   alignBatch,
   BATCH_HEADER_BYTES,
@@ -29,6 +34,10 @@ export interface WalWriterOptions {
   offset: number;
   /** Bytes of a cut torn tail, [offset, zeroUntil), to zero before appending; 0 if none. */
   zeroUntil?: number;
+  /** The first segment the newest checkpoint needs; segments below it may be recycled. Default: none free. */
+  firstNeeded?: () => number;
+  /** Segment files kept on disk at most (needed and free); free ones past it are deleted. Default: no limit. */
+  maxSegments?: number;
 }
 
 export class WalWriter {
@@ -45,6 +54,8 @@ export class WalWriter {
   bytesWritten = 0;
   batchesWritten = 0;
   segmentsCreated = 0;
+  segmentsRecycled = 0;
+  segmentsDeleted = 0;
   /** The newest commitTs written, synced or not. */
   writtenTs = 0;
 
@@ -122,7 +133,14 @@ export class WalWriter {
   private writeBatch(): void {
     if (this.batchRecords === 0) return;
     const size = sealBatch(this.batch, 0, this.batchBytes, this.batchRecords, this.firstTs, this.lastTs);
-    writeAll(this.layer, this.fd, this.path(this.seq), this.batch, 0, size, this.offset);
+    // Zeros after the batch, in the same write, where room remains: the end of the data always reads as
+    // zeros, even in a recycled segment whose stale bytes would otherwise look like a torn batch.
+    let written = size;
+    if (this.offset + size + BATCH_HEADER_BYTES <= this.options.segmentBytes) {
+      this.batch.fill(0, size, size + BATCH_HEADER_BYTES);
+      written += BATCH_HEADER_BYTES;
+    }
+    writeAll(this.layer, this.fd, this.path(this.seq), this.batch, 0, written, this.offset);
     this.offset += size;
     this.bytesWritten += size;
     this.batchesWritten++;
@@ -154,11 +172,16 @@ export class WalWriter {
   private createSegment(seq: number, path: string): void {
     const temp = `${path}.tmp`;
     if (this.layer.exists(temp)) this.layer.unlink(temp);
+    const free = this.freeSegments();
+    const reuse = free.shift();
+    if (reuse !== undefined) this.layer.rename(this.path(reuse), temp);
     const fd = this.layer.open(temp, true);
     try {
       const size = this.options.segmentBytes;
-      const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, size));
-      for (let at = 0; at < size; at += zeros.length) writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
+      if (reuse === undefined) {
+        const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, size));
+        for (let at = 0; at < size; at += zeros.length) writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
+      }
       const header = encodeSegmentHeader({ seq, databaseId: this.options.databaseId, segmentBytes: size });
       writeAll(this.layer, fd, temp, header, 0, header.length, 0);
       this.layer.fdatasync(fd);
@@ -166,8 +189,30 @@ export class WalWriter {
       this.layer.close(fd);
     }
     this.layer.rename(temp, path);
+    this.deleteSurplus(free, seq);
     this.layer.fsyncDir(this.dir);
-    this.segmentsCreated++;
+    if (reuse === undefined) this.segmentsCreated++;
+    else this.segmentsRecycled++;
+  }
+
+  /** Free segments (below the first one the checkpoint needs, of this segment size), lowest first. */
+  private freeSegments(): number[] {
+    const firstNeeded = this.options.firstNeeded?.() ?? 0;
+    if (firstNeeded <= 0) return [];
+    return listSegments(this.layer, this.dir).filter((s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes);
+  }
+
+  /** Deletes free segments while more than maxSegments segment files are on disk. */
+  private deleteSurplus(free: number[], newest: number): void {
+    const max = this.options.maxSegments;
+    if (max === undefined) return;
+    const firstNeeded = Math.min(this.options.firstNeeded?.() ?? 0, newest);
+    let onDisk = newest - firstNeeded + 1 + free.length;
+    while (onDisk > max && free.length > 0) {
+      this.layer.unlink(this.path(free.shift()!));
+      this.segmentsDeleted++;
+      onDisk--;
+    }
   }
 
   private path(seq: number): string {

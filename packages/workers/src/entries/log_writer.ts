@@ -24,7 +24,7 @@ const finished = (async () => {
       if (result === 'idle' || ++batches % YIELD_EVERY_BATCHES === 0) await yieldTurn();
     }
   } catch (error) {
-    parentPort!.postMessage({ type: 'log-writer-failed', message: (error as Error).message, code: (error as { code?: string }).code });
+    parentPort!.postMessage({ type: 'worker-failed', message: (error as Error).message, code: (error as { code?: string }).code });
     throw error;
   }
   loop.close();

@@ -7,6 +7,7 @@
  */
 import {
   DURABLE_TS,
+  FIRST_NEEDED_SEQ,
   publishDurable,
   RingConsumer,
   WAITED_TS,
@@ -44,6 +45,8 @@ export class LogWriterLoop {
       seq: data.seq,
       offset: data.offset,
       zeroUntil: data.zeroUntil,
+      firstNeeded: () => Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)),
+      maxSegments: data.maxSegments,
     });
   }
 
@@ -86,6 +89,8 @@ export class LogWriterLoop {
       bytes: this.writer.bytesWritten,
       syncs: this.syncs,
       segmentsCreated: this.writer.segmentsCreated,
+      segmentsRecycled: this.writer.segmentsRecycled,
+      segmentsDeleted: this.writer.segmentsDeleted,
       durableTs: Number(Atomics.load(this.cells, DURABLE_TS)),
     };
   }

@@ -1,0 +1,72 @@
+/**
+ * The inventory view (`db.checkpointFiles()`): one row per file of the
+ * database directory, like the system views of the engines this follows —
+ * data and delta files from the streamer's current state, root files and WAL
+ * segments from the directory.
+ */
+import { join } from 'node:path';
+import type { FileLayer } from '../files/file_layer.js';
+import { segmentSeq } from '../log/wal_format.js';
+import { dataFileName, deltaFileName, type CfpState } from './cfp_format.js';
+import { rootSeq } from './root_format.js';
+import type { StreamerInventory } from './streamer_api.js';
+
+export interface CheckpointFile {
+  /** The file's name in the directory. */
+  file: string;
+  /** The checkpoint file pair it belongs to (data and delta files); null for roots and WAL segments. */
+  pairId: number | null;
+  /** `free`: a WAL segment no checkpoint needs any more, kept for recycling. */
+  kind: 'data' | 'delta' | 'root' | 'wal' | 'free';
+  /** A CFP's state; `CURRENT`/`PREVIOUS` for roots; `IN_USE`/`FREE` for WAL segments. */
+  state: CfpState | 'CURRENT' | 'PREVIOUS' | 'IN_USE' | 'FREE';
+  /** Commit timestamps of the first and last commit with rows in the pair (0 if none; null for other files). */
+  firstCommitTs: number | null;
+  lastCommitTs: number | null;
+  /** Bytes on disk, and bytes in use (written so far; null where not tracked). */
+  sizeBytes: number;
+  usedBytes: number | null;
+  rows: number | null;
+  tombstones: number | null;
+  /** The seq of the root the pair first belonged to (0: none yet); a root's own seq. */
+  checkpoint: number | null;
+}
+
+export function inventoryRows(layer: FileLayer, dir: string, inventory: StreamerInventory): CheckpointFile[] {
+  const rows: CheckpointFile[] = [];
+  const sizeOf = (name: string): number => (layer.exists(join(dir, name)) ? layer.size(join(dir, name)) : 0);
+  for (const c of inventory.cfps) {
+    const common = { pairId: c.id, state: c.state, firstCommitTs: c.firstCommitTs, lastCommitTs: c.lastCommitTs, checkpoint: c.sinceCheckpoint };
+    const data = dataFileName(c.id);
+    const delta = deltaFileName(c.id);
+    rows.push({ ...common, file: data, kind: 'data', sizeBytes: sizeOf(data), usedBytes: c.dataLength, rows: c.rows, tombstones: null });
+    rows.push({ ...common, file: delta, kind: 'delta', sizeBytes: sizeOf(delta), usedBytes: c.deltaLength, rows: null, tombstones: c.tombstones });
+  }
+  const names = layer.list(dir).sort();
+  for (const name of names) {
+    const seq = rootSeq(name);
+    if (seq < 0) continue;
+    const size = sizeOf(name);
+    const state = seq === inventory.rootSeq ? 'CURRENT' : 'PREVIOUS';
+    rows.push({ file: name, pairId: null, kind: 'root', state, firstCommitTs: null, lastCommitTs: null, sizeBytes: size, usedBytes: size, rows: null, tombstones: null, checkpoint: seq });
+  }
+  for (const name of names) {
+    const seq = segmentSeq(name);
+    if (seq < 0) continue;
+    const free = seq < inventory.wal.seq;
+    rows.push({
+      file: name,
+      pairId: null,
+      kind: free ? 'free' : 'wal',
+      state: free ? 'FREE' : 'IN_USE',
+      firstCommitTs: null,
+      lastCommitTs: null,
+      sizeBytes: sizeOf(name),
+      usedBytes: null,
+      rows: null,
+      tombstones: null,
+      checkpoint: null,
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,129 @@
+/**
+ * The root file: the inventory a checkpoint publishes. Layout in
+ * docs/FORMAT.md ("Root file"):
+ *
+ *   root-<seq> = file header ("TMROOT01", id = seq, databaseId, size = body bytes, aux = crc32(body)) | body
+ *   body       = UTF-8 JSON of RootBody
+ *
+ * Written to a temp name, fsynced, renamed, directory fsynced. At open the
+ * highest root whose header and body verify wins; one that does not (torn,
+ * damaged) is skipped with a warning.
+ */
+import { crc32 } from 'node:zlib';
+import { join } from 'node:path';
+import { ErrorCode, TidemarkError } from '../errors.js';
+import { readAll, type FileLayer } from '../files/file_layer.js';
+import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
+import type { CfpState } from './cfp_format.js';
+
+export const ROOT_MAGIC = 'TMROOT01';
+export const ROOT_VERSION = 1;
+
+/** One CFP as the root records it. */
+export interface CfpEntry {
+  id: number;
+  state: CfpState;
+  /** VersionIds this CFP holds: [minVersion, maxVersion]; maxVersion null while UNDER_CONSTRUCTION or PRECREATED. */
+  minVersion: number;
+  maxVersion: number | null;
+  /** Commit timestamps of the first and last commit with rows here (0 if none). */
+  firstCommitTs: number;
+  lastCommitTs: number;
+  /** Bytes of the data file's capacity, and the valid lengths of both files. */
+  capacity: number;
+  dataLength: number;
+  deltaLength: number;
+  rows: number;
+  tombstones: number;
+  /** The seq of the root it first appeared in as more than PRECREATED. */
+  sinceCheckpoint: number;
+}
+
+export interface RootBody {
+  seq: number;
+  databaseId: string;
+  /** Every commit at or below it is in the CFP files; the WAL replays from after it. */
+  checkpointTs: number;
+  /** The first WAL batch after the checkpoint: segment and offset. Segments before `seq` are free. */
+  wal: { seq: number; offset: number };
+  nextFileId: number;
+  /** Table definitions (as their JSON), by table id. */
+  catalog: unknown[];
+  cfps: CfpEntry[];
+  /** WAL bytes streamed in all, and when the root was written (ms since the epoch). */
+  walBytesStreamed: number;
+  writtenAt: number;
+}
+
+export function rootName(seq: number): string {
+  return `root-${seq.toString(16).padStart(16, '0')}`;
+}
+
+export function rootSeq(name: string): number {
+  const m = /^root-([0-9a-f]{16})$/.exec(name);
+  return m === null ? -1 : Number.parseInt(m[1]!, 16);
+}
+
+export function encodeRoot(body: RootBody): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(body));
+  const header = encodeFileHeader({ magic: ROOT_MAGIC, version: ROOT_VERSION, id: body.seq, databaseId: BigInt(body.databaseId), size: json.length, aux: crc32(json) });
+  const bytes = new Uint8Array(FILE_HEADER_BYTES + json.length);
+  bytes.set(header, 0);
+  bytes.set(json, FILE_HEADER_BYTES);
+  return bytes;
+}
+
+/** Decodes a root file's bytes; CORRUPT naming the file and offset if any check fails. */
+export function decodeRoot(bytes: Uint8Array, file: string): RootBody {
+  const header = decodeFileHeader(bytes, ROOT_MAGIC, ROOT_VERSION, file, 'root file');
+  const bad = (why: string, offset: number): TidemarkError => new TidemarkError(ErrorCode.CORRUPT, `${file}: root file ${why} (offset ${offset})`);
+  if (bytes.length !== FILE_HEADER_BYTES + header.size) throw bad(`is ${bytes.length} bytes, its header says ${FILE_HEADER_BYTES + header.size}`, bytes.length);
+  const json = bytes.subarray(FILE_HEADER_BYTES);
+  if (crc32(json) !== header.aux) throw bad('body fails its checksum', FILE_HEADER_BYTES);
+  let body: RootBody;
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json)) as RootBody;
+  } catch {
+    throw bad('body is not valid JSON', FILE_HEADER_BYTES);
+  }
+  if (body.seq !== header.id || body.databaseId !== String(header.databaseId)) throw bad('body does not match its header', FILE_HEADER_BYTES);
+  return body;
+}
+
+export interface NewestRoot {
+  root: RootBody | null;
+  file: string | null;
+  /** Roots skipped because they did not verify (newer than the one chosen). */
+  skipped: Array<{ file: string; reason: string }>;
+}
+
+/** The highest root that verifies; newer ones that do not are skipped with their reason. */
+export function readNewestRoot(layer: FileLayer, dir: string): NewestRoot {
+  const seqs = layer
+    .list(dir)
+    .map(rootSeq)
+    .filter((s) => s >= 0)
+    .sort((a, b) => b - a);
+  const skipped: NewestRoot['skipped'] = [];
+  for (const seq of seqs) {
+    const file = join(dir, rootName(seq));
+    try {
+      return { root: decodeRoot(readWhole(layer, file), file), file, skipped };
+    } catch (error) {
+      if (!(error instanceof TidemarkError) || error.code !== ErrorCode.CORRUPT) throw error;
+      skipped.push({ file, reason: error.message });
+    }
+  }
+  return { root: null, file: null, skipped };
+}
+
+export function readWhole(layer: FileLayer, path: string): Uint8Array {
+  const size = layer.size(path);
+  const bytes = new Uint8Array(size);
+  const fd = layer.open(path, false);
+  try {
+    return bytes.subarray(0, readAll(layer, fd, bytes, 0, size, 0));
+  } finally {
+    layer.close(fd);
+  }
+}

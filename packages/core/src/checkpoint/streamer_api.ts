@@ -1,0 +1,55 @@
+/** What the main thread and the checkpoint streamer worker say to each other (through comlink). */
+import type { CheckpointResult } from './checkpoint_writer.js';
+import type { CfpEntry, RootBody } from './root_format.js';
+
+export interface StreamerData {
+  /** The log control cells: DURABLE_TS is read, FIRST_NEEDED_SEQ is raised after each checkpoint. */
+  control: SharedArrayBuffer;
+  dir: string;
+  /** As a decimal string: bigint does not survive every transfer path. */
+  databaseId: string;
+  /** The root the database was opened from (null: none yet); streaming resumes at its WAL position. */
+  root: RootBody | null;
+  dataFileSizeBytes: number;
+  precreatedFiles: number;
+  /** Checkpoint when the WAL since the last one spans this many bytes. */
+  checkpointWalBytes: number;
+  walSegmentBytes: number;
+  /** Checkpoint when this many ms passed since the last one and something changed; 0: never by time. */
+  checkpointIntervalMs: number;
+}
+
+export interface StreamerStats {
+  checkpoints: number;
+  /** The newest commitTs streamed into the CFP files, and the newest one a checkpoint covers. */
+  streamedTs: number;
+  checkpointTs: number;
+  rootSeq: number;
+  walBytesStreamed: number;
+  /** Bytes written to data and delta files. */
+  bytesWritten: number;
+  filesCreated: number;
+  /** New CFPs opened with no PRECREATED file ready. */
+  poolMisses: number;
+  /** Milliseconds spent in checkpoints (fsyncs and root writes) and in streaming. */
+  checkpointMs: number;
+  streamMs: number;
+  lastCheckpoint: CheckpointResult | null;
+}
+
+export interface StreamerInventory {
+  rootSeq: number;
+  checkpointTs: number;
+  /** The WAL position the newest root replays from. */
+  wal: { seq: number; offset: number };
+  cfps: CfpEntry[];
+}
+
+export interface StreamerApi {
+  /** Streams at least up to `uptoTs` (already durable), then checkpoints; null if nothing changed since the last root. */
+  checkpoint(uptoTs: number): Promise<CheckpointResult | null>;
+  inventory(): StreamerInventory;
+  stats(): StreamerStats;
+  /** Streams up to `finalTs`, checkpoints, closes the files; resolves with the final stats. */
+  stop(finalTs: number): Promise<StreamerStats>;
+}

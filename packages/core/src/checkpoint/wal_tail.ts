@@ -1,0 +1,130 @@
+/**
+ * Follows the WAL from a position, handing over the records of durable
+ * batches only (lastTs at or below the durable commitTs the log writer
+ * published). The checkpoint streamer reads the log this way instead of
+ * sharing the log ring: the ring keeps one consumer, a lagging streamer
+ * never holds ring space (so it can never slow a commit), and a checkpoint
+ * never contains a commit the WAL could still lose.
+ *
+ * Where the data of a segment ends (zeros, a stale batch from an earlier
+ * use of a recycled segment, no room left) while durable records remain
+ * unread, they are in the next segment.
+ */
+import { join } from 'node:path';
+import { ErrorCode, TidemarkError } from '../errors.js';
+import { readAll, type FileLayer } from '../files/file_layer.js';
+import { alignBatch, BATCH_HEADER_BYTES, BATCH_MAGIC, decodeSegmentHeader, readBatch, SEGMENT_HEADER_BYTES, segmentName } from '../log/wal_format.js';
+
+export type TailRecord = (bytes: Uint8Array, offset: number, length: number, where: () => string) => void;
+
+export class WalTail {
+  seq: number;
+  offset: number;
+  /** The newest commitTs handed over. */
+  lastTs: number;
+  /** WAL bytes (whole batches) handed over since this tail started. */
+  bytesRead = 0;
+  private fd = -1;
+  private segmentBytes = 0;
+  private buf = new Uint8Array(1 << 20);
+  private readonly view = (): DataView => new DataView(this.buf.buffer);
+
+  constructor(
+    private readonly layer: FileLayer,
+    private readonly dir: string,
+    private readonly databaseId: bigint,
+    start: { seq: number; offset: number },
+    afterTs: number,
+  ) {
+    this.seq = start.seq;
+    this.offset = start.offset;
+    this.lastTs = afterTs;
+  }
+
+  /**
+   * Hands over every record of the durable batches after the current
+   * position, up to about `maxBytes`; returns the bytes of batches read.
+   */
+  poll(durableTs: number, onRecord: TailRecord, maxBytes: number): number {
+    let read = 0;
+    while (this.lastTs < durableTs && read < maxBytes) {
+      if (this.fd < 0 && !this.openSegment()) break;
+      const size = this.nextBatch(durableTs, onRecord);
+      if (size > 0) {
+        read += size;
+        continue;
+      }
+      if (size === 0) break; // the next batch is not durable yet
+      // End of this segment's data: what is left is in the next segment.
+      if (!this.layer.exists(join(this.dir, segmentName(this.seq + 1)))) break;
+      this.closeSegment();
+      this.seq++;
+      this.offset = SEGMENT_HEADER_BYTES;
+    }
+    this.bytesRead += read;
+    return read;
+  }
+
+  close(): void {
+    this.closeSegment();
+  }
+
+  /** Reads and hands over one batch: its size; 0 if it is not durable yet; -1 at the end of the segment's data. */
+  private nextBatch(durableTs: number, onRecord: TailRecord): number {
+    const path = join(this.dir, segmentName(this.seq));
+    if (this.offset + BATCH_HEADER_BYTES > this.segmentBytes) return -1;
+    if (readAll(this.layer, this.fd, this.buf, 0, BATCH_HEADER_BYTES, this.offset) < BATCH_HEADER_BYTES) return -1;
+    const v = this.view();
+    const payloadBytes = v.getUint32(4, true);
+    if (v.getUint32(0, true) !== BATCH_MAGIC || payloadBytes > this.segmentBytes - this.offset - BATCH_HEADER_BYTES) return -1;
+    const first = v.getFloat64(16, true);
+    const last = v.getFloat64(24, true);
+    if (first <= this.lastTs) return -1; // stale bytes from an earlier use of the segment
+    if (last > durableTs) return 0;
+    const size = BATCH_HEADER_BYTES + payloadBytes;
+    if (size > this.buf.length) this.buf = new Uint8Array(Math.max(size, this.buf.length * 2));
+    if (readAll(this.layer, this.fd, this.buf, 0, size, this.offset) < size) {
+      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: durable WAL batch at offset ${this.offset} is cut short`);
+    }
+    const batch = readBatch(this.buf, 0, size);
+    if (batch === null) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: durable WAL batch at offset ${this.offset} fails its checksum`);
+    const bytes = this.buf;
+    const view = this.view();
+    const batchAt = this.offset;
+    let r = BATCH_HEADER_BYTES;
+    for (let k = 0; k < batch.count; k++) {
+      const length = r + 4 <= size ? view.getUint32(r, true) : -1;
+      if (length < 0 || length > size - r - 4) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`);
+      onRecord(bytes, r + 4, length, () => `${path}: batch at offset ${batchAt}, record ${k}`);
+      r += 4 + length;
+    }
+    const padded = alignBatch(size);
+    this.offset += padded;
+    this.lastTs = batch.last;
+    return padded;
+  }
+
+  private openSegment(): boolean {
+    const path = join(this.dir, segmentName(this.seq));
+    if (!this.layer.exists(path)) return false;
+    const fd = this.layer.open(path, false);
+    const header = new Uint8Array(SEGMENT_HEADER_BYTES);
+    try {
+      readAll(this.layer, fd, header, 0, SEGMENT_HEADER_BYTES, 0);
+      const h = decodeSegmentHeader(header, path);
+      if (h.seq !== this.seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${h.seq}`);
+      if (h.databaseId !== this.databaseId) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${h.databaseId})`);
+      this.segmentBytes = h.segmentBytes;
+    } catch (error) {
+      this.layer.close(fd);
+      throw error;
+    }
+    this.fd = fd;
+    return true;
+  }
+
+  private closeSegment(): void {
+    if (this.fd >= 0) this.layer.close(this.fd);
+    this.fd = -1;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The main thread's handle on one of the engine's workers (the log writer,
+ * the checkpoint streamer): starts the bundled entry (packages/workers/src/
+ * entries/<name>.ts, built into this package's dist/workers), talks to it
+ * through comlink, and reports a failure of the worker once — a message the
+ * entry posts before it dies, an uncaught error, or an unexpected exit.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { wrap, releaseProxy, type Remote } from 'comlink';
+import { ErrorCode, TidemarkError } from '../errors.js';
+import { endpointOf } from './endpoint.js';
+
+/** What an entry posts before it dies of an error. */
+export interface WorkerFailedMessage {
+  type: 'worker-failed';
+  message: string;
+  code?: string;
+}
+
+/** dist/workers/<name>.js of @tidemark/core, found from this module whether it runs from src or dist. */
+export function workerBundle(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  const path = join(dir, 'dist', 'workers', `${name}.js`);
+  if (!existsSync(path)) throw new TidemarkError(ErrorCode.IO_ERROR, `worker bundle ${path} is missing; run \`pnpm build\``);
+  return path;
+}
+
+export class WorkerHandle<Api> {
+  private readonly worker: Worker;
+  readonly api: Remote<Api>;
+  private stopped = false;
+  private ended = false;
+
+  constructor(name: string, data: unknown, onFailure: (error: TidemarkError) => void) {
+    const label = name.replace(/_/g, ' ');
+    this.worker = new Worker(workerBundle(name), { workerData: data, name: `tidemark-${name}` });
+    this.api = wrap<Api>(endpointOf(this.worker));
+    let reported = false;
+    const report = (error: TidemarkError): void => {
+      if (reported || this.stopped) return;
+      reported = true;
+      onFailure(error);
+    };
+    this.worker.on('message', (m: Partial<WorkerFailedMessage>) => {
+      if (m?.type === 'worker-failed') report(new TidemarkError((m.code as ErrorCode) ?? ErrorCode.IO_ERROR, `${label}: ${m.message}`));
+    });
+    this.worker.on('error', (error) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label}: ${error.message}`, { cause: error })));
+    this.worker.on('exit', (code) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`)));
+  }
+
+  /** Runs the worker's last call (which finishes its work), then ends the thread; the thread ends even if the call fails. */
+  async stop<T>(last: (api: Remote<Api>) => Promise<T>): Promise<T> {
+    try {
+      return await last(this.api);
+    } finally {
+      await this.terminate();
+    }
+  }
+
+  /** Ends the thread at once (a failed open, or after stop); nothing more is reported. Idempotent. */
+  async terminate(): Promise<void> {
+    this.stopped = true;
+    if (this.ended) return;
+    this.ended = true;
+    this.api[releaseProxy]();
+    await this.worker.terminate();
+  }
+}
