@@ -2,10 +2,11 @@
 import type { Workload } from './workload.js';
 import { autocommitWorkload } from './workloads/autocommit.js';
 import { buildWorkload } from './workloads/build.js';
+import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
 import { readsWorkload } from './workloads/reads.js';
 
-export const workloads: readonly Workload[] = [buildWorkload, autocommitWorkload, readsWorkload, durableWorkload];
+export const workloads: readonly Workload[] = [buildWorkload, autocommitWorkload, readsWorkload, durableWorkload, checkpointWorkload];
 
 export function findWorkload(name: string): Workload | undefined {
   return workloads.find((w) => w.name === name);

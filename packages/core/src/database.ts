@@ -70,6 +70,7 @@ export class Database {
         checkpointWalBytes: options.checkpointWalBytes,
         checkpointIntervalMs: options.checkpointIntervalMs,
         precreatedFiles: options.precreatedFiles,
+        checkpoints: options.checkpoints,
       });
       this.#engine.sink = this.#log.sink;
     }
@@ -290,7 +291,7 @@ export async function open(options?: OpenOptions): Promise<Database> {
     await db.started();
     for (const def of filled.tables) db.ensureTable(def);
   } catch (error) {
-    await db.close();
+    await db.close().catch(() => {}); // the first error is the one to report
     throw error;
   }
   return db;

@@ -40,6 +40,12 @@ export interface OpenOptions {
   checkpointIntervalMs?: number;
   /** Pre-allocated checkpoint file pairs kept ready ahead of need. Default 1; 0 to 16. */
   precreatedFiles?: number;
+  /**
+   * Default true. False runs no checkpoint streamer: the WAL is never
+   * recycled and every open replays all of it after the last checkpoint
+   * (for measuring what checkpointing costs, and for tests).
+   */
+  checkpoints?: boolean;
 }
 
 export interface FilledOptions {
@@ -57,12 +63,13 @@ export interface FilledOptions {
   readonly checkpointWalBytes: number;
   readonly checkpointIntervalMs: number;
   readonly precreatedFiles: number;
+  readonly checkpoints: boolean;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles']);
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -86,6 +93,11 @@ function integerIn(value: unknown, name: string, min: number, max: number): numb
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalid(`${name} must be an integer from ${min} to ${max}`);
   }
+  return value;
+}
+
+function booleanOption(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`);
   return value;
 }
 
@@ -125,5 +137,6 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     checkpointWalBytes: sizeOption(o, 'checkpointWalBytes', GiB, 64 * KiB, 64 * GiB),
     checkpointIntervalMs: sizeOption(o, 'checkpointIntervalMs', 60_000, 0, 24 * 3600 * 1000),
     precreatedFiles: sizeOption(o, 'precreatedFiles', 1, 0, 16),
+    checkpoints: o.checkpoints === undefined ? true : booleanOption(o.checkpoints, 'options.checkpoints'),
   };
 }

@@ -256,6 +256,30 @@ test('a file the root names that is missing or short is CORRUPT naming it; lefto
   await db.close();
 });
 
+test('checkpoints: false runs no streamer: the WAL is replayed whole and checkpoint() says why it cannot', async () => {
+  const dir = dirs.make();
+  await rejectsWith(() => open({ ...small, dir, checkpoints: 'no' as never }), ErrorCode.INVALID_OPTION, 'options.checkpoints');
+  let db = await open({ ...small, dir, checkpoints: false });
+  for (let id = 0; id < 500; id++) db.table('items').insert({ id, label: 'w'.repeat(200), qty: id }, { durability: 'delayed' });
+  await rejectsWith(() => db.checkpoint(), ErrorCode.INVALID_OPTION, 'options.checkpoints');
+  await db.flush();
+  const files = await db.checkpointFiles();
+  assert.is(files.filter((f) => f.kind === 'data' || f.kind === 'root').length, 0);
+  assert.ok(files.filter((f) => f.kind === 'wal').length > 1, 'the WAL spans several segments');
+  const hash = contentHash(db);
+  await db.close();
+  db = await open({ ...small, dir, checkpoints: false });
+  assert.is(db.recovery!.root, null);
+  assert.is(db.recovery!.records, 501);
+  assert.is(contentHash(db), hash);
+  await db.close();
+  // Turned back on, the whole WAL is streamed into the first checkpoint.
+  db = await open({ ...small, dir });
+  const result = await db.checkpoint();
+  assert.ok(result !== null && result.checkpointTs >= 501);
+  await db.close();
+});
+
 test('checkpoint() and checkpointFiles() need a directory: TM_NO_DIRECTORY in memory', async () => {
   const db: Database = await open({ tables: [items] });
   await rejectsWith(() => db.checkpoint(), ErrorCode.NO_DIRECTORY);

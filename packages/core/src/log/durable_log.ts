@@ -16,7 +16,7 @@ import { NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
 import { WorkerHandle } from '../threads/worker_handle.js';
-import type { TidemarkError } from '../errors.js';
+import { ErrorCode, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
 import { createLogControl } from './log_control.js';
@@ -52,6 +52,8 @@ export interface DurableLogOptions {
   checkpointWalBytes: number;
   checkpointIntervalMs: number;
   precreatedFiles: number;
+  /** False: no streamer (the WAL is never recycled). */
+  checkpoints: boolean;
 }
 
 export interface LogStats {
@@ -63,10 +65,11 @@ export class DurableLog {
   private constructor(
     readonly sink: DurableSink,
     private readonly writer: WorkerHandle<LogWriterApi>,
-    private readonly streamer: WorkerHandle<StreamerApi>,
+    private readonly streamer: WorkerHandle<StreamerApi> | null,
     private readonly lock: Lock,
     readonly recovery: RecoveryReport,
     private readonly engine: Engine,
+    private readonly root: RootBody | null,
   ) {}
 
   static open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer()): DurableLog {
@@ -115,8 +118,8 @@ export class DurableLog {
         sink.fail(error);
       };
       writer = new WorkerHandle<LogWriterApi>('log_writer', writerData(options, ring, control, position, root, databaseId), fail);
-      streamer = new WorkerHandle<StreamerApi>('streamer', streamerData(options, control, root, databaseId), fail);
-      return new DurableLog(sink, writer, streamer, lock, recovery, engine);
+      if (options.checkpoints) streamer = new WorkerHandle<StreamerApi>('streamer', streamerData(options, control, root, databaseId), fail);
+      return new DurableLog(sink, writer, streamer, lock, recovery, engine, root);
     } catch (error) {
       void writer?.terminate();
       void streamer?.terminate();
@@ -127,17 +130,21 @@ export class DurableLog {
 
   /** Resolves once both workers answer a call: the streamer is following the log before the first commit. */
   async started(): Promise<void> {
-    await Promise.all([this.writer.api.stats(), this.streamer.api.stats()]);
+    await Promise.all([this.writer.call((api) => api.stats()), this.streamer?.call((api) => api.stats())]);
   }
 
   /** Checkpoints now, covering every commit durable so far. */
   async checkpoint(): Promise<CheckpointResult | null> {
+    if (this.streamer === null) throw new TidemarkError(ErrorCode.INVALID_OPTION, 'checkpoints are off (options.checkpoints is false)');
     const durableTs = await this.sink.whenDurable(this.engine.loggedTs);
-    return this.streamer.api.checkpoint(durableTs);
+    return this.streamer.call((api) => api.checkpoint(durableTs));
   }
 
-  inventory(): Promise<StreamerInventory> {
-    return this.streamer.api.inventory();
+  /** The streamer's view; with checkpoints off, the root the database was opened from. */
+  async inventory(): Promise<StreamerInventory> {
+    if (this.streamer !== null) return this.streamer.call((api) => api.inventory());
+    const root = this.root;
+    return { rootSeq: root?.seq ?? 0, checkpointTs: root?.checkpointTs ?? 0, wal: root?.wal ?? { seq: 0, offset: 0 }, cfps: root?.cfps ?? [] };
   }
 
   /** Drains the ring, waits for the writer to sync and stop, checkpoints, releases the LOCK. */
@@ -146,17 +153,17 @@ export class DurableLog {
     try {
       await this.sink.close();
       stats.writer = await this.writer.stop((api) => api.stop());
-      stats.streamer = await this.streamer.stop((api) => api.stop(stats.writer!.durableTs));
+      stats.streamer = (await this.streamer?.stop((api) => api.stop(stats.writer!.durableTs))) ?? null;
       return stats;
     } finally {
       await this.writer.terminate();
-      await this.streamer.terminate();
+      await this.streamer?.terminate();
       this.lock.release();
     }
   }
 
   async stats(): Promise<LogStats> {
-    return { writer: await this.writer.api.stats(), streamer: await this.streamer.api.stats() };
+    return { writer: await this.writer.call((api) => api.stats()), streamer: (await this.streamer?.call((api) => api.stats())) ?? null };
   }
 }
 

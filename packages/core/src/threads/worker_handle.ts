@@ -35,16 +35,22 @@ export function workerBundle(name: string): string {
 
 export class WorkerHandle<Api> {
   private readonly worker: Worker;
-  readonly api: Remote<Api>;
+  private readonly api: Remote<Api>;
   private stopped = false;
   private ended = false;
+  /** Rejects when the worker fails or exits, so no call waits forever on a dead thread. */
+  private readonly died: Promise<never>;
 
   constructor(name: string, data: unknown, onFailure: (error: TidemarkError) => void) {
     const label = name.replace(/_/g, ' ');
     this.worker = new Worker(workerBundle(name), { workerData: data, name: `tidemark-${name}` });
     this.api = wrap<Api>(endpointOf(this.worker));
     let reported = false;
+    let die: (error: TidemarkError) => void = () => {};
+    this.died = new Promise<never>((_, reject) => (die = reject));
+    this.died.catch(() => {});
     const report = (error: TidemarkError): void => {
+      die(error);
       if (reported || this.stopped) return;
       reported = true;
       onFailure(error);
@@ -56,10 +62,15 @@ export class WorkerHandle<Api> {
     this.worker.on('exit', (code) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`)));
   }
 
+  /** Calls the worker; rejects with the worker's failure if it dies first. */
+  call<T>(f: (api: Remote<Api>) => Promise<T>): Promise<T> {
+    return Promise.race([f(this.api), this.died]);
+  }
+
   /** Runs the worker's last call (which finishes its work), then ends the thread; the thread ends even if the call fails. */
   async stop<T>(last: (api: Remote<Api>) => Promise<T>): Promise<T> {
     try {
-      return await last(this.api);
+      return await this.call(last);
     } finally {
       await this.terminate();
     }

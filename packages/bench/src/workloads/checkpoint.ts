@@ -1,0 +1,133 @@
+/**
+ * `checkpoint`: what streaming commits into checkpoint file pairs costs,
+ * measured next to its limits in one run on one folder:
+ *
+ * - streaming throughput — bytes the streamer wrote to data and delta files
+ *   per second of its own busy time (streaming and checkpointing) while
+ *   delayed-durability inserts run flat out — against the disk's sequential
+ *   write rate (limits/seq_write.ts), and against the WAL rate of that same
+ *   insert workload (the heaviest commit workload: WAL bytes per second);
+ * - durable inserts with 256 in flight, with checkpointing on (small
+ *   triggers, so checkpoints, pair closes and WAL recycling happen during the
+ *   run) against the same loop with checkpointing off (no streamer):
+ *   commits/s and latency p99.
+ *
+ * Every sub-measurement opens a fresh database in a folder of its own; the
+ * run's temporary folder is removed at the end, whatever happens.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type Database, type OpenOptions } from '@tidemark/core';
+import { EVENT_LOOP_IN_FLIGHT, WARMUP_OPS } from '../constants.js';
+import { ACCOUNTS, generateRows, TABLE, type RowColumns } from '../data.js';
+import { probeSequentialWrite, type WriteProbe } from '../limits/seq_write.js';
+import { collectGarbage, latencyHistogram, latencySummary, type LatencySummary } from '../measure.js';
+import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
+import { insertDelayed, insertInFlight, type Timed } from './durable_loops.js';
+
+const MiB = 1024 * 1024;
+/** Triggers small enough that a few seconds of commits cross several checkpoints and pair closes. */
+const ACTIVE_CHECKPOINTS: OpenOptions = { walSegmentBytes: 4 * MiB, checkpointWalBytes: 16 * MiB, dataFileSizeBytes: 8 * MiB, checkpointIntervalMs: 250 };
+const TARGET_SEQ_WRITE_RATIO = 0.5;
+const TARGET_WAL_RATE_RATIO = 2;
+const TARGET_THROUGHPUT_RATIO = 0.9;
+const TARGET_P99_RATIO = 1.1;
+
+interface Streaming {
+  timed: Timed;
+  walBytes: number;
+  cfpBytes: number;
+  busySeconds: number;
+  checkpoints: number;
+}
+
+interface OnOff {
+  timed: Timed;
+  latency: LatencySummary;
+  checkpoints: number;
+}
+
+async function withDb<T>(dir: string, options: OpenOptions, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await open({ dir, tables: [ACCOUNTS], ...options });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Flat-out delayed inserts; then a checkpoint, so every byte is streamed before the streamer's figures are read. */
+function measureStreaming(dir: string, rows: RowColumns, seconds: number | null): Promise<Streaming> {
+  return withDb(dir, { ...ACTIVE_CHECKPOINTS }, async (db) => {
+    const timed = await insertDelayed(db, rows, seconds);
+    const wal = (await db.logStats()).writer!;
+    await db.checkpoint();
+    const s = (await db.logStats()).streamer!;
+    return { timed, walBytes: wal.bytes, cfpBytes: s.bytesWritten, busySeconds: (s.streamMs + s.checkpointMs) / 1000, checkpoints: s.checkpoints };
+  });
+}
+
+function measureOnOff(dir: string, rows: RowColumns, checkpoints: boolean, seconds: number | null): Promise<OnOff> {
+  return withDb(dir, { ...ACTIVE_CHECKPOINTS, checkpoints }, async (db) => {
+    const histogram = latencyHistogram();
+    const timed = await insertInFlight(db.table(TABLE), rows, EVENT_LOOP_IN_FLIGHT, seconds, histogram);
+    const streamer = (await db.logStats()).streamer;
+    return { timed, latency: latencySummary(histogram), checkpoints: streamer?.checkpoints ?? 0 };
+  });
+}
+
+async function run(params: WorkloadParams, log: (line: string) => void): Promise<WorkloadResult> {
+  const parent = params.dir ?? tmpdir();
+  const base = mkdtempSync(join(parent, 'tidemark-checkpoint-'));
+  try {
+    const rows = generateRows(params.ops, params.seed);
+    await measureOnOff(join(base, 'warm-up'), generateRows(Math.min(params.ops, WARMUP_OPS), params.seed), true, null);
+    collectGarbage();
+    log(`checkpoint: the disk's sequential write rate, in ${base}`);
+    const write = probeSequentialWrite(base, Math.max(16 * MiB, params.ops * 256), params.secondsLimit);
+    log('checkpoint: streaming under flat-out delayed inserts');
+    const streaming = await measureStreaming(join(base, 'streaming'), rows, params.secondsLimit);
+    collectGarbage();
+    log(`checkpoint: ${EVENT_LOOP_IN_FLIGHT} durable inserts in flight, checkpointing off, then on`);
+    const off = await measureOnOff(join(base, 'off'), rows, false, params.secondsLimit);
+    collectGarbage();
+    const on = await measureOnOff(join(base, 'on'), rows, true, params.secondsLimit);
+    return {
+      figures: figures(write, streaming, on, off),
+      notes: notes(parent, streaming, on),
+      counts: { delayedCommits: streaming.timed.ops, durableCommitsOff: off.timed.ops, durableCommitsOn: on.timed.ops, checkpointsOn: on.checkpoints },
+    };
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+function figures(write: WriteProbe, s: Streaming, on: OnOff, off: OnOff): Figure[] {
+  const streamMBs = s.busySeconds > 0 ? s.cfpBytes / MiB / s.busySeconds : null;
+  const walMBs = s.walBytes / MiB / s.timed.seconds;
+  const inFlight = `durable, ${EVENT_LOOP_IN_FLIGHT} in flight, checkpointing on vs off`;
+  return [
+    { name: 'checkpoint streaming vs sequential write', unit: 'MB/s', tidemark: streamMBs, baseline: write.bytes / MiB / write.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO } },
+    { name: 'checkpoint streaming vs the WAL rate of delayed inserts', unit: 'MB/s', tidemark: streamMBs, baseline: walMBs, target: { on: 'ratio', compare: 'atLeast', value: TARGET_WAL_RATE_RATIO } },
+    { name: inFlight, unit: 'commits/s', tidemark: on.timed.ops / on.timed.seconds, baseline: off.timed.ops / off.timed.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO } },
+    { name: `${inFlight}: latency p99`, unit: 'ms', tidemark: on.latency.p99Ms, baseline: off.latency.p99Ms, target: { on: 'ratio', compare: 'atMost', value: TARGET_P99_RATIO } },
+  ];
+}
+
+function notes(parent: string, s: Streaming, on: OnOff): string[] {
+  return [
+    `Files in ${parent}. Checkpointing "on" uses walSegmentBytes 4 MiB, checkpointWalBytes 16 MiB, dataFileSizeBytes 8 MiB, checkpointIntervalMs 250; "off" runs no streamer.`,
+    `Streaming: ${(s.cfpBytes / MiB).toFixed(1)} MiB written to data and delta files in ${s.busySeconds.toFixed(2)} s of streamer busy time (streaming and ${s.checkpoints} checkpoints) while ${s.timed.ops.toLocaleString('en-US')} delayed inserts wrote ${(s.walBytes / MiB).toFixed(1)} MiB of WAL in ${s.timed.seconds.toFixed(2)} s. Pre-allocating pool files is not counted as streamed bytes.`,
+    `With checkpointing on, ${on.checkpoints} checkpoints ran during the durable loop.`,
+  ];
+}
+
+export const checkpointWorkload: Workload = {
+  name: 'checkpoint',
+  description: 'checkpoint streaming MB/s vs sequential write and the WAL rate; durable commits with checkpointing on vs off',
+  baseline: "the disk's sequential write rate, the WAL rate, checkpointing off",
+  sizes: { full: { rows: 0, ops: 1_000_000, seconds: 5 }, quick: { rows: 0, ops: 100_000, seconds: 1.5 } },
+  run,
+};
