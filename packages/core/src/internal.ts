@@ -14,5 +14,3 @@ export { replayWal, type WalPosition } from './log/wal_reader.js';
 export { CheckpointWriter, type CheckpointResult, type CheckpointWriterOptions } from './checkpoint/checkpoint_writer.js';
 export { WalTail } from './checkpoint/wal_tail.js';
 export type { StreamerApi, StreamerData, StreamerInventory, StreamerStats } from './checkpoint/streamer_api.js';
-export { readNewestRoot, decodeRoot, type RootBody, type CfpEntry } from './checkpoint/root_format.js';
-export { CfpState, dataFileName, deltaFileName } from './checkpoint/cfp_format.js';

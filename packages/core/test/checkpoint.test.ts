@@ -152,8 +152,8 @@ test('a delete lands in the delta file of the pair whose commit range holds the 
   assert.ok(closed.length >= 15, `${closed.length} closed pairs`);
   // Delete every 7th row and update every 11th (an update ends the old version too).
   const expected = new Map<number, number>();
-  const pairOf = (commitTs: number): number => pairs(closedAndOpen).find((p) => p.firstCommitTs! <= commitTs && commitTs <= p.lastCommitTs!)!.pairId!;
-  const closedAndOpen = await db.checkpointFiles();
+  const inventory = pairs(await db.checkpointFiles());
+  const pairOf = (commitTs: number): number => inventory.find((p) => p.firstCommitTs! <= commitTs && commitTs <= p.lastCommitTs!)!.pairId!;
   for (let id = 0; id < 12000; id++) {
     if (id % 7 !== 0 && id % 11 !== 0) continue;
     const pair = pairOf(insertedAt.get(id)!);

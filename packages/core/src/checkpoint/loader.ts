@@ -47,8 +47,8 @@ export function loadCheckpoint(layer: FileLayer, dir: string, root: RootBody, vi
     const data = readValid(layer, join(dir, dataFileName(cfp.id)), cfp.dataLength, 'data');
     checkHeader(data, DATA_MAGIC, cfp, databaseId, join(dir, dataFileName(cfp.id)), 'data file');
     let rows = 0;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     forEachBlock(data, DATA_BLOCK_MAGIC, join(dir, dataFileName(cfp.id)), 'data file', (payloadAt, payloadEnd, count, where) => {
-      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
       let at = payloadAt;
       for (let i = 0; i < count; i++) {
         if (at + DATA_ENTRY_HEADER_BYTES > payloadEnd) throw where(`entry ${i} runs past its block`, at);

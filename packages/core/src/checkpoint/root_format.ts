@@ -12,7 +12,7 @@
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { readAll, type FileLayer } from '../files/file_layer.js';
+import { readFile, type FileLayer } from '../files/file_layer.js';
 import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
 import type { CfpState } from './cfp_format.js';
 
@@ -108,22 +108,11 @@ export function readNewestRoot(layer: FileLayer, dir: string): NewestRoot {
   for (const seq of seqs) {
     const file = join(dir, rootName(seq));
     try {
-      return { root: decodeRoot(readWhole(layer, file), file), file, skipped };
+      return { root: decodeRoot(readFile(layer, file), file), file, skipped };
     } catch (error) {
       if (!(error instanceof TidemarkError) || error.code !== ErrorCode.CORRUPT) throw error;
       skipped.push({ file, reason: error.message });
     }
   }
   return { root: null, file: null, skipped };
-}
-
-export function readWhole(layer: FileLayer, path: string): Uint8Array {
-  const size = layer.size(path);
-  const bytes = new Uint8Array(size);
-  const fd = layer.open(path, false);
-  try {
-    return bytes.subarray(0, readAll(layer, fd, bytes, 0, size, 0));
-  } finally {
-    layer.close(fd);
-  }
 }

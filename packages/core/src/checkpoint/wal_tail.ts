@@ -27,7 +27,7 @@ export class WalTail {
   private fd = -1;
   private segmentBytes = 0;
   private buf = new Uint8Array(1 << 20);
-  private readonly view = (): DataView => new DataView(this.buf.buffer);
+  private view = new DataView(this.buf.buffer);
 
   constructor(
     private readonly layer: FileLayer,
@@ -74,7 +74,7 @@ export class WalTail {
     const path = join(this.dir, segmentName(this.seq));
     if (this.offset + BATCH_HEADER_BYTES > this.segmentBytes) return -1;
     if (readAll(this.layer, this.fd, this.buf, 0, BATCH_HEADER_BYTES, this.offset) < BATCH_HEADER_BYTES) return -1;
-    const v = this.view();
+    const v = this.view;
     const payloadBytes = v.getUint32(4, true);
     if (v.getUint32(0, true) !== BATCH_MAGIC || payloadBytes > this.segmentBytes - this.offset - BATCH_HEADER_BYTES) return -1;
     const first = v.getFloat64(16, true);
@@ -82,14 +82,17 @@ export class WalTail {
     if (first <= this.lastTs) return -1; // stale bytes from an earlier use of the segment
     if (last > durableTs) return 0;
     const size = BATCH_HEADER_BYTES + payloadBytes;
-    if (size > this.buf.length) this.buf = new Uint8Array(Math.max(size, this.buf.length * 2));
+    if (size > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(size, this.buf.length * 2));
+      this.view = new DataView(this.buf.buffer);
+    }
     if (readAll(this.layer, this.fd, this.buf, 0, size, this.offset) < size) {
       throw new TidemarkError(ErrorCode.CORRUPT, `${path}: durable WAL batch at offset ${this.offset} is cut short`);
     }
     const batch = readBatch(this.buf, 0, size);
     if (batch === null) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: durable WAL batch at offset ${this.offset} fails its checksum`);
     const bytes = this.buf;
-    const view = this.view();
+    const view = this.view;
     const batchAt = this.offset;
     let r = BATCH_HEADER_BYTES;
     for (let k = 0; k < batch.count; k++) {

@@ -112,6 +112,18 @@ export function readAll(layer: FileLayer, fd: number, bytes: Uint8Array, offset:
   return done;
 }
 
+/** The whole file at `path` (what a concurrent writer has written so far, if it grows). */
+export function readFile(layer: FileLayer, path: string): Uint8Array {
+  const size = layer.size(path);
+  const bytes = new Uint8Array(size);
+  const fd = layer.open(path, false);
+  try {
+    return bytes.subarray(0, readAll(layer, fd, bytes, 0, size, 0));
+  } finally {
+    layer.close(fd);
+  }
+}
+
 /** Creates `path` with `bytes` durably: write to a temp name, fdatasync, rename, fsync the directory. */
 export function writeFileDurably(layer: FileLayer, dir: string, name: string, bytes: Uint8Array): void {
   const temp = join(dir, `${name}.tmp`);

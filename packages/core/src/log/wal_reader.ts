@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { readAll, type FileLayer } from '../files/file_layer.js';
+import { readFile, type FileLayer } from '../files/file_layer.js';
 import {
   alignBatch,
   allZero,
@@ -154,16 +154,4 @@ function findNewerBatch(bytes: Uint8Array, from: number, after: number): number 
     if (batch !== null && batch.first > after) return at;
   }
   return null;
-}
-
-function readFile(layer: FileLayer, path: string): Uint8Array {
-  const size = layer.size(path);
-  const bytes = new Uint8Array(size);
-  const fd = layer.open(path, false);
-  try {
-    const n = readAll(layer, fd, bytes, 0, size, 0);
-    return n === size ? bytes : bytes.subarray(0, n);
-  } finally {
-    layer.close(fd);
-  }
 }
