@@ -53,27 +53,34 @@ export class Database {
   readonly #engine: Engine;
   readonly #options: FilledOptions;
   readonly #handles = new Map<string, Table>();
-
-  #log: DurableLog | null = null;
+  readonly #log: DurableLog | null;
 
   /** @internal Use `open()`. */
-  constructor(options: FilledOptions) {
+  constructor(options: FilledOptions, engine: Engine, log: DurableLog | null) {
     this.#options = options;
-    this.#engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
-    if (options.dir !== null) {
-      this.#log = DurableLog.open(this.#engine, {
-        dir: options.dir,
-        walSegmentBytes: options.walSegmentBytes,
-        ringBytes: options.ringBytes,
-        maxDelayMs: options.maxDelayMs,
-        dataFileSizeBytes: options.dataFileSizeBytes,
-        checkpointWalBytes: options.checkpointWalBytes,
-        checkpointIntervalMs: options.checkpointIntervalMs,
-        precreatedFiles: options.precreatedFiles,
-        checkpoints: options.checkpoints,
-      });
-      this.#engine.sink = this.#log.sink;
-    }
+    this.#engine = engine;
+    this.#log = log;
+  }
+
+  /** @internal Opens the directory (recovering it) or makes an in-memory database; rejects with nothing left open. */
+  static async create(options: FilledOptions): Promise<Database> {
+    const engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
+    if (options.dir === null) return new Database(options, engine, null);
+    const log = await DurableLog.open(engine, {
+      dir: options.dir,
+      walSegmentBytes: options.walSegmentBytes,
+      ringBytes: options.ringBytes,
+      maxDelayMs: options.maxDelayMs,
+      dataFileSizeBytes: options.dataFileSizeBytes,
+      checkpointWalBytes: options.checkpointWalBytes,
+      checkpointIntervalMs: options.checkpointIntervalMs,
+      precreatedFiles: options.precreatedFiles,
+      checkpoints: options.checkpoints,
+      recoveryWorkers: options.recoveryWorkers,
+      onProgress: options.onProgress,
+    });
+    engine.sink = log.sink;
+    return new Database(options, engine, log);
   }
 
   /** The database directory (null for an in-memory database). */
@@ -286,7 +293,7 @@ export class Database {
  */
 export async function open(options?: OpenOptions): Promise<Database> {
   const filled = validateOptions(options);
-  const db = new Database(filled);
+  const db = await Database.create(filled);
   try {
     await db.started();
     for (const def of filled.tables) db.ensureTable(def);

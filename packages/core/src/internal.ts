@@ -14,3 +14,6 @@ export { replayWal, type WalPosition } from './log/wal_reader.js';
 export { CheckpointWriter, type CheckpointResult, type CheckpointWriterOptions } from './checkpoint/checkpoint_writer.js';
 export { WalTail } from './checkpoint/wal_tail.js';
 export type { StreamerApi, StreamerData, StreamerInventory, StreamerStats } from './checkpoint/streamer_api.js';
+export { recoverCfp, type CfpTask, type CfpTaskResult } from './recovery/cfp_task.js';
+export { RingBatchSink, RecoveryCanceled } from './recovery/ring_sink.js';
+export type { RecoveryTaskData, RecoveryTaskOutcome } from './recovery/recovery_api.js';

@@ -6,6 +6,7 @@ import { ErrorCode, TidemarkError } from './errors.js';
 import type { TableDef } from './schema/types.js';
 import type { Durability, Isolation } from './txn/engine.js';
 import type { LogSink } from './txn/sink.js';
+import type { ProgressListener } from './recovery/progress.js';
 
 export interface OpenOptions {
   /**
@@ -46,6 +47,15 @@ export interface OpenOptions {
    * (for measuring what checkpointing costs, and for tests).
    */
   checkpoints?: boolean;
+  /**
+   * Threads that load checkpoint file pairs at open, at most (the pool has one
+   * per pair up to this); 0 to 64, where 0 loads on the main thread. Default:
+   * the main thread when the pairs hold less than 64 MiB (starting a pool
+   * costs more than it saves there), else the cores the process may use.
+   */
+  recoveryWorkers?: number;
+  /** Called while open() recovers a directory, with bytes and rows done per phase (also published on the "tidemark:recovery" diagnostics channel). */
+  onProgress?: ProgressListener;
 }
 
 export interface FilledOptions {
@@ -64,12 +74,15 @@ export interface FilledOptions {
   readonly checkpointIntervalMs: number;
   readonly precreatedFiles: number;
   readonly checkpoints: boolean;
+  /** null: chosen from the size of the checkpoint (see OpenOptions). */
+  readonly recoveryWorkers: number | null;
+  readonly onProgress: ProgressListener | undefined;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints']);
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints', 'recoveryWorkers', 'onProgress']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -116,6 +129,7 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     throw invalid('options.logSink must implement LogSink');
   }
   if (sink !== undefined && o.dir !== undefined) throw invalid('options.logSink and options.dir cannot be used together');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalid('options.onProgress must be a function');
   const ringBytes = sizeOption(o, 'ringBytes', 16 * MiB, 64 * KiB, GiB);
   if ((ringBytes & (ringBytes - 1)) !== 0) throw invalid('options.ringBytes must be a power of two');
   const walSegmentBytes = sizeOption(o, 'walSegmentBytes', 64 * MiB, 64 * KiB, GiB);
@@ -138,5 +152,7 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     checkpointIntervalMs: sizeOption(o, 'checkpointIntervalMs', 60_000, 0, 24 * 3600 * 1000),
     precreatedFiles: sizeOption(o, 'precreatedFiles', 1, 0, 16),
     checkpoints: o.checkpoints === undefined ? true : booleanOption(o.checkpoints, 'options.checkpoints'),
+    recoveryWorkers: o.recoveryWorkers === undefined ? null : integerIn(o.recoveryWorkers, 'options.recoveryWorkers', 0, 64),
+    onProgress: o.onProgress as ProgressListener | undefined,
   };
 }

@@ -141,6 +141,20 @@ test('IO_ERROR when the directory cannot be made; BUSY past the backlog bound', 
   await again.close();
 });
 
+test('close() with commits queued behind a full ring finishes and keeps every one of them', async () => {
+  const dir = tempDir();
+  const db = await open({ dir, tables: [accounts], ringBytes: 64 * 1024, durability: 'delayed' });
+  const t = db.table('accounts');
+  const note = new Uint8Array(5_000);
+  // One turn of delayed inserts: far more than the ring holds, so most wait in the backlog when close() starts.
+  for (let i = 0; i < 400; i++) void t.insert({ id: i, owner: `o${i % 7}`, note });
+  await db.close();
+  const again = await open({ dir, tables: [accounts] });
+  assert.is(again.table('accounts').size, 400);
+  assert.is(again.table('accounts').find('byOwner', 'o3').length, 57);
+  await again.close();
+});
+
 test('durability modes, schemaOnly tables and definition checks across a restart', async () => {
   const dir = tempDir();
   let db = await open({ dir, tables: [accounts, scratch], durability: 'delayed' });

@@ -84,6 +84,7 @@ export class CheckpointWriter implements RecordVisitor {
   private readonly others: CfpEntry[];
   private current: OpenCfp | null = null;
   private readonly catalog: unknown[];
+  private readonly tableRows: number[];
   private readonly block = new Uint8Array(DATA_BLOCK_BYTES);
   private readonly blockView = new DataView(this.block.buffer);
   private blockBytes = 0;
@@ -117,6 +118,7 @@ export class CheckpointWriter implements RecordVisitor {
     this.checkpointTs = root?.checkpointTs ?? 0;
     this.lastTs = this.checkpointTs;
     this.catalog = root ? [...root.catalog] : [];
+    this.tableRows = this.catalog.map((_, id) => root?.tableRows?.[id] ?? 0);
     this.others = [];
     for (const entry of root?.cfps ?? []) {
       const cfp: OpenCfp = { entry: { ...entry }, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
@@ -159,13 +161,15 @@ export class CheckpointWriter implements RecordVisitor {
     this.blockLast = versionId;
     this.blockBytes += need;
     this.blockCount++;
+    this.tableRows[tableId]!++;
     const e = cfp.entry;
     e.rows++;
     if (e.firstCommitTs === 0) e.firstCommitTs = this.commitTs;
     e.lastCommitTs = this.commitTs;
   }
 
-  delete(_tableId: number, versionId: number): void {
+  delete(tableId: number, versionId: number): void {
+    this.tableRows[tableId]!--;
     const cfp = this.route(versionId);
     cfp.pending.push(versionId);
     cfp.entry.tombstones++;
@@ -174,6 +178,7 @@ export class CheckpointWriter implements RecordVisitor {
 
   createTable(tableId: number, definition: unknown): void {
     this.catalog[tableId] = definition;
+    this.tableRows[tableId] = 0;
     this.structureChanged = true;
   }
 
@@ -224,6 +229,7 @@ export class CheckpointWriter implements RecordVisitor {
       wal,
       nextFileId: this.nextFileId,
       catalog: this.catalog,
+      tableRows: this.tableRows,
       cfps: this.entries(),
       walBytesStreamed,
       writtenAt: Date.now(),

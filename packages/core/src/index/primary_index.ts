@@ -73,6 +73,45 @@ export class PrimaryIndex {
     this.count++;
   }
 
+  /**
+   * Makes room for `more` entries at once, with no growth under way after it
+   * (recovery sizes the index before it loads rows; a full rehash, not the
+   * incremental one).
+   */
+  reserve(more: number): void {
+    const wanted = this.count + more;
+    if (this.old === null && wanted * INDEX_MAX_LOAD_DEN <= this.slots.length * INDEX_MAX_LOAD_NUM) return;
+    let size = this.slots.length;
+    while (wanted * INDEX_MAX_LOAD_DEN > size * INDEX_MAX_LOAD_NUM) size *= 2;
+    const next = new Uint32Array(size);
+    this.forEach((ptr) => place(next, size - 1, this.hashAt(ptr), ptr));
+    this.slots = next;
+    this.mask = size - 1;
+    this.old = null;
+    this.migrated = 0;
+  }
+
+  /**
+   * Adds `ptr` (whose key is the first `keyLength` bytes of its payload)
+   * unless the index holds that key already; returns false then. Needs the
+   * room made by reserve(): no growth happens here.
+   */
+  insertNew(hash: number, ptr: number, keyLength: number): boolean {
+    assert(this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN <= this.slots.length * INDEX_MAX_LOAD_NUM, 'reserve() before insertNew()');
+    const slots = this.slots;
+    const mask = this.mask;
+    const u8 = this.arena.u8s[segmentOf(ptr)]!;
+    const at = offsetOf(ptr) + VERSION_HEADER_BYTES;
+    let i = hash & mask;
+    for (let v = slots[i]!; v !== EMPTY; v = slots[i]!) {
+      if (this.matches(v, u8, at, keyLength)) return false;
+      i = (i + 1) & mask;
+    }
+    slots[i] = ptr;
+    this.count++;
+    return true;
+  }
+
   /** Swaps the pointer stored for a key (found by its current pointer). */
   replace(hash: number, current: number, next: number): void {
     const [table, slot] = this.locate(hash, current);

@@ -9,7 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CheckpointResult } from '../checkpoint/checkpoint_writer.js';
-import { loadCheckpoint, removeLeftovers, type CheckpointLoad } from '../checkpoint/loader.js';
+import { removeLeftovers } from '../checkpoint/leftovers.js';
+import { loadCheckpoint, type CheckpointLoad } from '../recovery/load_checkpoint.js';
+import { ProgressReporter, type ProgressListener } from '../recovery/progress.js';
 import { readNewestRoot, type RootBody } from '../checkpoint/root_format.js';
 import type { StreamerApi, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
 import { NodeFileLayer, type FileLayer } from '../files/file_layer.js';
@@ -40,6 +42,8 @@ export interface RecoveryReport {
   segments: number;
   /** Where a torn tail (a crash in the middle of a write) was cut, if one was. */
   tornTail: { file: string; offset: number } | null;
+  /** Time to replay the WAL after the checkpoint, and the whole open (checkpoint, WAL, leftovers). */
+  walMs: number;
   durationMs: number;
 }
 
@@ -54,6 +58,9 @@ export interface DurableLogOptions {
   precreatedFiles: number;
   /** False: no streamer (the WAL is never recycled). */
   checkpoints: boolean;
+  /** Upper bound on recovery workers (0: load on the main thread; null: chosen from the checkpoint's size). */
+  recoveryWorkers: number | null;
+  onProgress?: ProgressListener;
 }
 
 export interface LogStats {
@@ -72,26 +79,34 @@ export class DurableLog {
     private readonly root: RootBody | null,
   ) {}
 
-  static open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer()): DurableLog {
+  static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer()): Promise<DurableLog> {
     layer.mkdir(options.dir);
     const lock = acquireLock(layer, options.dir);
     let writer: WorkerHandle<LogWriterApi> | null = null;
     let streamer: WorkerHandle<StreamerApi> | null = null;
     try {
       const started = performance.now();
+      const progress = new ProgressReporter(options.onProgress);
       const newest = readNewestRoot(layer, options.dir);
       for (const s of newest.skipped) process.emitWarning(`skipped root file ${s.file}: ${s.reason}`, { code: 'TIDEMARK_ROOT_SKIPPED' });
       const root = newest.root;
-      const replayer = new Replayer(engine);
-      const checkpoint = root === null ? null : loadCheckpoint(layer, options.dir, root, replayer);
+      const checkpoint = root === null ? null : await loadCheckpoint(engine, options.dir, root, { layer, workers: options.recoveryWorkers, progress });
       if (root !== null) engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
       const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
+      const walStarted = performance.now();
+      const replayer = new Replayer(engine);
+      const walProgress = (bytes: number, force: boolean): void =>
+        progress.report(() => ({ dir: options.dir, phase: 'wal', bytes, totalBytes: 0, rows: replayer.records, cfps: [], workers: 0 }), force);
+      walProgress(0, true);
+      let recordBytes = 0;
       const position = replayWal(
         layer,
         options.dir,
         (bytes, offset, length, where) => {
           replayer.where = where;
           visitRecord(bytes, offset, length, replayer, where);
+          recordBytes += length;
+          if ((replayer.records & 1023) === 0) walProgress(recordBytes, false);
         },
         start,
       );
@@ -107,8 +122,10 @@ export class DurableLog {
         bytes: position.bytesReplayed,
         segments: position.segments,
         tornTail: position.tornTail,
+        walMs: performance.now() - walStarted,
         durationMs: performance.now() - started,
       };
+      progress.report(() => ({ dir: options.dir, phase: 'done', bytes: position.bytesReplayed, totalBytes: position.bytesReplayed, rows: replayer.records, cfps: [], workers: checkpoint?.workers ?? 0 }), true);
       const databaseId = root?.databaseId ?? String(position.databaseId ?? randomBytes(8).readBigUInt64LE());
       const ring = createRingBuffer(options.ringBytes, 'options.ringBytes');
       const control = createLogControl(engine.clock.now, root?.wal.seq ?? 0);

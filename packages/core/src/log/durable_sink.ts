@@ -29,7 +29,9 @@ export class DurableSink implements LogSink {
   private readonly builder = new RecordBuilder();
   private readonly backlog: Uint8Array[] = [];
   private publishQueued = false;
-  private draining = false;
+  /** The drain waiting for ring space, if one is. */
+  private draining: Promise<void> | null = null;
+  private drainActive = false;
   private armed = false;
   private failure: Error | null = null;
   private readonly pendingTs: number[] = [];
@@ -124,10 +126,21 @@ export class DurableSink implements LogSink {
     });
   }
 
-  /** Moves queued records into the ring as space frees, in order. */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
+  /**
+   * Moves queued records into the ring as space frees, in order. One drain
+   * runs at a time and every caller gets its promise: close() awaiting a
+   * drain that returned at once while another waits for space would spin in
+   * microtasks and starve the very wake-up that drain waits for.
+   */
+  private drain(): Promise<void> {
+    if (this.draining !== null) return this.draining;
+    const run = this.runDrain();
+    if (this.drainActive) this.draining = run; // still waiting for space; finished runs are not kept
+    return run;
+  }
+
+  private async runDrain(): Promise<void> {
+    this.drainActive = true;
     try {
       while (this.backlog.length > 0 && this.failure === null) {
         const record = this.backlog[0]!;
@@ -144,7 +157,9 @@ export class DurableSink implements LogSink {
         this.queuePublish();
       }
     } finally {
-      this.draining = false;
+      // In the same turn as the loop's last check, so a record queued after it starts a new run.
+      this.drainActive = false;
+      this.draining = null;
     }
   }
 

@@ -1,13 +1,15 @@
 /**
- * The shared-memory layout of a log ring, declared once so that the producer
- * (the main thread) and the consumer (a worker) cannot disagree about it.
+ * The shared-memory layout of a ring, declared once so that the producer and
+ * the consumer cannot disagree about it. The log ring runs from the main
+ * thread to the log writer; a recovery ring runs from a recovery task (a
+ * worker) to the main thread.
  *
  * One SharedArrayBuffer holds a control block and a data region:
  *
- *   byte 0    4    8         12         16   20   24       28 ... 64              64 + capacity
- *   +----+----+----------+----------+----+----+--------+---------+-------------------+
- *   |HEAD|TAIL| DATA_SEQ |SPACE_SEQ |SLP |WANT| CLOSED | (zero)  |   data region     |
- *   +----+----+----------+----------+----+----+--------+---------+-------------------+
+ *   byte 0    4    8         12         16   20   24       28       32 ... 64              64 + capacity
+ *   +----+----+----------+----------+----+----+--------+--------+--------+-------------------+
+ *   |HEAD|TAIL| DATA_SEQ |SPACE_SEQ |SLP |WANT| CLOSED |CANCELED| (zero) |   data region     |
+ *   +----+----+----------+----------+----+----+--------+--------+--------+-------------------+
  *    Int32 slots (SLP = CONSUMER_SLEEPING, WANT = PRODUCER_WANTS_SPACE)
  *
  * The data region, as the cursors see it (offset = cursor & (capacity - 1)):
@@ -47,7 +49,7 @@ export const SLOT_HEAD = 0;
 export const SLOT_TAIL = 1;
 /** Bumped by the producer to wake a sleeping consumer; the consumer Atomics.wait()s on it. */
 export const SLOT_DATA_SEQ = 2;
-/** Bumped by the consumer to wake a producer that wants space; the producer Atomics.waitAsync()s on it. */
+/** Bumped by the consumer to wake a producer that wants space; the producer waits on it (Atomics.waitAsync or Atomics.wait). */
 export const SLOT_SPACE_SEQ = 3;
 /** 1 while the consumer is about to block or blocked on DATA_SEQ. */
 export const SLOT_CONSUMER_SLEEPING = 4;
@@ -55,8 +57,10 @@ export const SLOT_CONSUMER_SLEEPING = 4;
 export const SLOT_PRODUCER_WANTS_SPACE = 5;
 /** 1 once the producer closed the ring; nothing is published after it. */
 export const SLOT_CLOSED = 6;
+/** 1 once the consumer gave up on the ring (a failed recovery): a producer waiting for space stops. Written only by the consumer. */
+export const SLOT_CANCELED = 7;
 /** Slots in use; the rest of the control block is reserved (zero). */
-export const CONTROL_SLOTS = 7;
+export const CONTROL_SLOTS = 8;
 
 /** Smallest data region. */
 export const RING_MIN_CAPACITY_BYTES = 64 * 1024;

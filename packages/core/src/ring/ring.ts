@@ -1,7 +1,9 @@
 /**
- * The log ring: variable-length records passed from one producer (the main
- * thread) to one consumer (a worker) through one SharedArrayBuffer laid out as
- * in layout.ts. The producer never blocks; the consumer may.
+ * A ring: variable-length records passed from one producer to one consumer
+ * through one SharedArrayBuffer laid out as in layout.ts. The log ring runs
+ * from the main thread (which never blocks: waitForSpace is a promise) to the
+ * log writer (which may block in waitForData). A recovery ring runs the other
+ * way: a recovery task blocks in waitForSpaceSync, the main thread reads.
  *
  * Wake-ups. Each side has a sequence slot it sleeps on and a flag that says it
  * sleeps, so the other side signals only when someone listens (one notify per
@@ -42,6 +44,7 @@ import {
   RECORD_HEADER_BYTES,
   RING_MAX_CAPACITY_BYTES,
   RING_MIN_CAPACITY_BYTES,
+  SLOT_CANCELED,
   SLOT_CLOSED,
   SLOT_CONSUMER_SLEEPING,
   SLOT_DATA_SEQ,
@@ -122,7 +125,7 @@ class RingViews {
   }
 }
 
-/** The main thread's end. Never blocks. */
+/** The producing end. reserve() never blocks; waitForSpace (a promise) or waitForSpaceSync (a worker) waits for room. */
 export class RingProducer extends RingViews {
   /** End of the last reserved record (uint32); HEAD trails it until publish(). */
   #reserved: number;
@@ -212,6 +215,31 @@ export class RingProducer extends RingViews {
   }
 
   /**
+   * Blocks the calling thread (a worker; never the main thread) until
+   * reserve(length) would succeed ('space') or the consumer cancels the ring
+   * ('canceled'). The same handshake as waitForSpace, with Atomics.wait.
+   */
+  waitForSpaceSync(length: number): 'space' | 'canceled' {
+    assert(length >>> 0 === length && length <= this.maxRecordBytes, `bad ring record length ${length}`);
+    for (;;) {
+      if (this.canceled) return 'canceled';
+      if (this.fits(length)) return 'space';
+      const seq = Atomics.load(this.control, SLOT_SPACE_SEQ);
+      this.race?.('before-flag');
+      Atomics.store(this.control, SLOT_PRODUCER_WANTS_SPACE, 1);
+      if (this.fits(length)) return 'space';
+      if (this.canceled) return 'canceled';
+      this.race?.('before-sleep');
+      Atomics.wait(this.control, SLOT_SPACE_SEQ, seq);
+    }
+  }
+
+  /** Whether the consumer gave up on the ring. */
+  get canceled(): boolean {
+    return Atomics.load(this.control, SLOT_CANCELED) === 1;
+  }
+
+  /**
    * Marks the ring closed and wakes both ends. Records reserved but not
    * published are dropped: publish first.
    */
@@ -229,7 +257,7 @@ export class RingProducer extends RingViews {
 /** Called for each record: its payload is `bytes[offset, offset + length)`, valid until release(). */
 export type RecordVisitor = (bytes: Uint8Array, offset: number, length: number) => void;
 
-/** A worker's end. May block in waitForData. */
+/** The consuming end. read() never blocks; waitForData blocks (a worker only). */
 export class RingConsumer extends RingViews {
   /** End of the last record read (uint32). */
   #read: number;
@@ -276,6 +304,16 @@ export class RingConsumer extends RingViews {
       Atomics.add(this.control, SLOT_SPACE_SEQ, 1);
       Atomics.notify(this.control, SLOT_SPACE_SEQ);
     }
+  }
+
+  /**
+   * Gives up on the ring: a producer waiting for space (now or later) stops
+   * with 'canceled' instead of waiting for a consumer that will not read.
+   */
+  cancel(): void {
+    Atomics.store(this.control, SLOT_CANCELED, 1);
+    Atomics.add(this.control, SLOT_SPACE_SEQ, 1);
+    Atomics.notify(this.control, SLOT_SPACE_SEQ);
   }
 
   /**

@@ -84,6 +84,28 @@ export class Arena {
     return ptr >>> 0;
   }
 
+  /** Bytes left in the current segment (0 before the first). */
+  get room(): number {
+    return ARENA_SEGMENT_BYTES - this.cursor;
+  }
+
+  /**
+   * Appends versions already laid out as above (headers written, each padded
+   * to 8 bytes): src[from, to), at most one segment's worth. Opens a new
+   * segment if they do not fit the current one. Returns the first one's
+   * pointer; the others follow it, `sizeOf` apart. Recovery's bulk path.
+   */
+  appendLaidOut(src: Uint8Array, from: number, to: number): number {
+    const bytes = to - from;
+    assert(bytes > 0 && bytes % ARENA_ALIGN_BYTES === 0 && bytes <= ARENA_SEGMENT_BYTES - FIRST_OFFSET, `bad run of ${bytes} bytes`);
+    if (this.cursor + bytes > ARENA_SEGMENT_BYTES) this.addSegment();
+    const offset = this.cursor;
+    this.u8s[this.segment]!.set(src.subarray(from, to), offset);
+    this.cursor += bytes;
+    this.bytesInUse += bytes;
+    return ((this.segment << ARENA_UNITS_PER_SEGMENT_LOG2) | (offset / ARENA_ALIGN_BYTES)) >>> 0;
+  }
+
   older(ptr: number): number {
     return this.u32s[segmentOf(ptr)]![offsetOf(ptr) >>> 2]!;
   }

@@ -1,0 +1,261 @@
+/**
+ * Loading a checkpoint at open, in parallel:
+ *
+ *   root ─► tables from the catalog, primary indexes sized from tableRows
+ *        ─► piscina pool, one task per CFP (largest first), each with a ring:
+ *             task: delta file ─► filter ─► data file ─► batches ─► its ring ─┐
+ *        ◄─ main: waits on one doorbell, links every ring's batches ◄────────┘
+ *        ─► secondary indexes built from the primary ones
+ *
+ * At most `workers` tasks run at once, each on its own ring, so memory stays
+ * at `workers` rings whatever the number of CFPs. The main thread only copies
+ * runs of versions into arenas and inserts pointers into indexes; it yields
+ * to the event loop now and then, so timers and I/O keep running during a
+ * long open. A task that fails (CORRUPT naming its file and offset, an I/O
+ * error) cancels the rings of the others, the pool is destroyed, and the
+ * error is what the open rejects with. With `workers: 0` every task runs on
+ * the main thread (tests, and file layers that only exist there).
+ */
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { dataFileName, holdsRows } from '../checkpoint/cfp_format.js';
+import type { RootBody } from '../checkpoint/root_format.js';
+import { ErrorCode, TidemarkError } from '../errors.js';
+import type { FileLayer } from '../files/file_layer.js';
+import { Replayer } from '../log/replay.js';
+import { createRingBuffer, RingConsumer } from '../ring/ring.js';
+import { workerBundle } from '../threads/worker_handle.js';
+import type { Engine } from '../txn/engine.js';
+import { recoverCfp, type CfpTask, type CfpTaskResult } from './cfp_task.js';
+import { BatchLinker, buildSecondaryIndexes } from './linker.js';
+import type { CfpProgress, ProgressReporter } from './progress.js';
+import type { RecoveryTaskData, RecoveryTaskOutcome } from './recovery_api.js';
+import { ring } from './ring_sink.js';
+
+/** Data region of each task's ring: room for a few batches, and for the largest one. */
+export const RECOVERY_RING_BYTES = 4 * 1024 * 1024;
+/** The main thread yields to the event loop after linking for this long. */
+const YIELD_EVERY_MS = 50;
+/** Batches read from one ring before the next ring gets a turn. */
+const BATCHES_PER_TURN = 16;
+
+export interface CheckpointLoad {
+  cfps: number;
+  /** Recovery workers used (0: the main thread loaded the pairs). */
+  workers: number;
+  /** Row versions linked, and those skipped because their delta file deletes them. */
+  rows: number;
+  skipped: number;
+  /** Bytes of data and delta files read. */
+  bytes: number;
+  batches: number;
+  /** Time to load the pairs, and then to build the secondary indexes. */
+  loadMs: number;
+  indexMs: number;
+}
+
+export interface LoadOptions {
+  layer: FileLayer;
+  /** Upper bound on pool threads (the pool has min(this, CFPs)); 0 loads on the main thread; null chooses (recoveryWorkers). */
+  workers: number | null;
+  progress: ProgressReporter;
+}
+
+/**
+ * Below this many bytes of pair files the main thread loads them itself:
+ * starting a pool (a few hundred ms for two threads here) costs more than
+ * parallel loading saves.
+ */
+export const INLINE_RECOVERY_BYTES = 64 * 1024 * 1024;
+
+/** Workers for a checkpoint of `bytes` bytes when the option leaves it open: none when small, else one per core. */
+export function recoveryWorkers(option: number | null, bytes: number): number {
+  if (option !== null) return option;
+  return bytes < INLINE_RECOVERY_BYTES ? 0 : availableParallelism();
+}
+
+export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody, options: LoadOptions): Promise<CheckpointLoad> {
+  const started = performance.now();
+  const replayer = new Replayer(engine);
+  root.catalog.forEach((definition, tableId) => replayer.createTable(tableId, definition));
+  sizeIndexes(engine, root);
+  const tasks: CfpTask[] = root.cfps
+    .filter((cfp) => holdsRows(cfp.state))
+    .sort((a, b) => b.dataLength - a.dataLength)
+    .map((cfp) => ({ dir, databaseId: root.databaseId, cfp, catalog: root.catalog }));
+  const bytes = tasks.reduce((sum, t) => sum + t.cfp.dataLength + t.cfp.deltaLength, 0);
+  const workers = Math.min(recoveryWorkers(options.workers, bytes), tasks.length);
+  const state = new LoadState(dir, engine, tasks, workers, options.progress);
+  state.report(true);
+  const results = workers === 0 ? loadInline(state, options.layer) : await loadInPool(state, workers);
+  const loadMs = performance.now() - started;
+  state.report(true);
+  const indexStarted = performance.now();
+  options.progress.report(() => ({ dir, phase: 'indexes', bytes: 0, totalBytes: 0, rows: 0, cfps: [], workers }), true);
+  buildSecondaryIndexes(engine.tables);
+  const load: CheckpointLoad = { cfps: tasks.length, workers, rows: 0, skipped: 0, bytes: 0, batches: state.linker.batches, loadMs, indexMs: performance.now() - indexStarted };
+  for (const r of results) {
+    load.rows += r.live;
+    load.skipped += r.skipped;
+    load.bytes += r.bytes;
+  }
+  if (load.rows !== state.linker.rows) throw new TidemarkError(ErrorCode.CORRUPT, `${dir}: recovery linked ${state.linker.rows} rows, the tasks read ${load.rows}`);
+  return load;
+}
+
+/** Sizes each primary index for the rows the root says its table holds (or, lacking that, all the live rows). */
+function sizeIndexes(engine: Engine, root: RootBody): void {
+  const counts = root.tableRows;
+  let live = 0;
+  for (const cfp of root.cfps) if (holdsRows(cfp.state)) live += cfp.rows - cfp.tombstones;
+  engine.tables.forEach((table, id) => {
+    const rows = Array.isArray(counts) && Number.isSafeInteger(counts[id]) && counts[id]! >= 0 ? counts[id]! : live;
+    table.primary.reserve(Math.min(rows, live));
+  });
+}
+
+/** What the main thread tracks while the pairs load: the linker and every pair's progress. */
+class LoadState {
+  readonly linker: BatchLinker;
+  readonly cfps: CfpProgress[];
+  private current = 0;
+
+  constructor(
+    readonly dir: string,
+    engine: Engine,
+    readonly tasks: CfpTask[],
+    readonly workers: number,
+    private readonly progress: ProgressReporter,
+  ) {
+    this.linker = new BatchLinker(engine.tables, () => `${dir}/${dataFileName(tasks[this.current]!.cfp.id)}`);
+    this.cfps = tasks.map((t) => ({ id: t.cfp.id, bytes: 0, totalBytes: t.cfp.dataLength, rows: 0, done: false }));
+  }
+
+  /** Links one batch of task `index`. */
+  link(index: number, bytes: Uint8Array, offset: number, length: number): void {
+    this.current = index;
+    const rows = this.linker.rows;
+    this.cfps[index]!.bytes = this.linker.link(bytes, offset, length);
+    this.cfps[index]!.rows += this.linker.rows - rows;
+  }
+
+  finish(index: number): void {
+    const cfp = this.cfps[index]!;
+    cfp.bytes = cfp.totalBytes;
+    cfp.done = true;
+    this.report(true);
+  }
+
+  report(force = false): void {
+    this.progress.report(() => {
+      let bytes = 0;
+      let totalBytes = 0;
+      for (const c of this.cfps) {
+        bytes += c.bytes;
+        totalBytes += c.totalBytes;
+      }
+      return { dir: this.dir, phase: 'checkpoint', bytes, totalBytes, rows: this.linker.rows, cfps: this.cfps.map((c) => ({ ...c })), workers: this.workers };
+    }, force);
+  }
+}
+
+function loadInline(state: LoadState, layer: FileLayer): CfpTaskResult[] {
+  return state.tasks.map((task, index) => {
+    const result = recoverCfp(layer, task, { put: (bytes, length) => state.link(index, bytes, 0, length) });
+    state.finish(index);
+    return result;
+  });
+}
+
+/** One pool slot: the task it runs, its ring, and how that task ended (once it has). */
+interface Slot {
+  index: number;
+  consumer: RingConsumer;
+  outcome: RecoveryTaskOutcome | null;
+  failure: unknown;
+}
+
+async function loadInPool(state: LoadState, workers: number): Promise<CfpTaskResult[]> {
+  const pool = new Piscina<RecoveryTaskData, RecoveryTaskOutcome>({
+    filename: pathToFileURL(workerBundle('recovery')).href,
+    minThreads: workers,
+    maxThreads: workers,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: Infinity,
+  });
+  const bell = new SharedArrayBuffer(4);
+  const bellCell = new Int32Array(bell);
+  const results: CfpTaskResult[] = [];
+  const slots: Slot[] = [];
+  let next = 0;
+  const start = (): void => {
+    const index = next++;
+    const ringBuffer = createRingBuffer(RECOVERY_RING_BYTES);
+    const slot: Slot = { index, consumer: new RingConsumer(ringBuffer), outcome: null, failure: null };
+    slots.push(slot);
+    pool.run({ task: state.tasks[index]!, ring: ringBuffer, bell }).then(
+      (outcome) => {
+        slot.outcome = outcome;
+        ring(bellCell);
+      },
+      (error: unknown) => {
+        slot.failure = error;
+        ring(bellCell);
+      },
+    );
+  };
+  // A pending Atomics.waitAsync does not keep Node's event loop alive, and the pool's threads are unref'd.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    while (next < workers) start();
+    let lastYield = performance.now();
+    while (slots.length > 0) {
+      const seq = Atomics.load(bellCell, 0);
+      let linked = 0;
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i]!;
+        // Settled is read before the ring: everything a task published before it ended is read below.
+        const settled = slot.outcome !== null || slot.failure !== null;
+        linked += slot.consumer.read((bytes, offset, length) => state.link(slot.index, bytes, offset, length), settled ? Infinity : BATCHES_PER_TURN);
+        slot.consumer.release();
+        if (!settled) continue;
+        results.push(finishSlot(slot));
+        state.finish(slot.index);
+        slots.splice(i--, 1);
+        if (next < state.tasks.length) start();
+      }
+      state.report();
+      if (slots.length === 0) break;
+      if (linked === 0) {
+        const waited = waitAsync(bellCell, 0, seq);
+        if (waited.async) await waited.value;
+      } else if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+    }
+    return results;
+  } catch (error) {
+    for (const slot of slots) slot.consumer.cancel();
+    throw error;
+  } finally {
+    clearInterval(keepAlive);
+    await pool.destroy();
+  }
+}
+
+/** The task's result, or its error rethrown as the TidemarkError it was in the worker. */
+function finishSlot(slot: Slot): CfpTaskResult {
+  const outcome = slot.outcome;
+  if (outcome === null) {
+    const message = (slot.failure as Error)?.message ?? String(slot.failure);
+    throw new TidemarkError(ErrorCode.IO_ERROR, `recovery worker failed: ${message}`, { cause: slot.failure });
+  }
+  if (!outcome.ok) throw new TidemarkError(outcome.code as ErrorCode, outcome.message);
+  return outcome.result;
+}
+
+/** Atomics.waitAsync is in Node 20 but not in the ES2022 lib this project compiles against. */
+type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
