@@ -50,8 +50,9 @@ export interface OpenOptions {
   /**
    * Threads that load checkpoint file pairs at open, at most (the pool has one
    * per pair up to this); 0 to 64, where 0 loads on the main thread. Default:
-   * the main thread when the pairs hold less than 64 MiB (starting a pool
-   * costs more than it saves there), else the cores the process may use.
+   * one per core but the main thread's (cores - 1); none with fewer than 3
+   * cores or when the pairs hold less than 64 MiB, where a pool was measured
+   * to cost more than it saves.
    */
   recoveryWorkers?: number;
   /** Called while open() recovers a directory, with bytes and rows done per phase (also published on the "tidemark:recovery" diagnostics channel). */

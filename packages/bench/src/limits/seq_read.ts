@@ -1,6 +1,6 @@
 /**
  * The disk's sequential read bandwidth over given files: the floor recovery's
- * reading is judged against. Reads each file start to end in 4 MiB
+ * reading is judged against. Reads the first `bytes` of each file in 4 MiB
  * positional reads (the chunk recovery reads with) into one buffer, touching
  * nothing else. `dropCaches` (below) makes the read cold where the machine
  * permits it.
@@ -15,12 +15,12 @@ export interface ReadProbe {
   seconds: number;
 }
 
-export function probeSequentialRead(paths: readonly string[]): ReadProbe {
+export function probeSequentialRead(files: ReadonlyArray<{ path: string; bytes: number }>): ReadProbe {
   const chunk = Buffer.alloc(CHUNK_BYTES);
   const started = performance.now();
   let bytes = 0;
-  for (const path of paths) {
-    const size = statSync(path).size;
+  for (const { path, bytes: size } of files) {
+    if (statSync(path).size < size) throw new Error(`${path} is shorter than ${size} bytes`);
     const fd = openSync(path, 'r');
     try {
       for (let at = 0; at < size; ) {

@@ -14,7 +14,7 @@
  * measures 1 M and 5 M rows; the target is 5 M in 1.5 s, scaled linearly
  * for other sizes.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type CheckpointLoad } from '@tidemark/core';
@@ -29,6 +29,8 @@ const DELETED_FRACTION = 0.2;
 const TARGET_SECONDS_PER_5M = 1.5;
 const TARGET_READ_RATIO = 0.5;
 const CHECKED_KEYS = 10_000;
+/** The build waits for the log every this many batches. */
+const FLUSH_EVERY_BATCHES = 50;
 
 interface Recovered {
   workers: number;
@@ -37,8 +39,14 @@ interface Recovered {
   rows: number;
 }
 
-/** Builds the directory: N rows in batches, 20% deleted, closed. Returns the ids left. */
-async function buildDir(dir: string, count: number, seed: number): Promise<Int32Array> {
+interface Built {
+  kept: Int32Array;
+  /** The pair files and their valid lengths (what recovery reads). */
+  files: Array<{ path: string; bytes: number }>;
+}
+
+/** Builds the directory: N rows in batches, 20% deleted, checkpointed, closed. */
+async function buildDir(dir: string, count: number, seed: number): Promise<Built> {
   const rows = generateRows(count, seed);
   const db = await open({ dir, tables: [ACCOUNTS], durability: 'delayed' });
   try {
@@ -47,10 +55,12 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Int32
       db.transactionSync((tx) => {
         for (let j = i; j < end; j++) tx.insert(TABLE, rowAt(rows, j));
       });
+      if ((i / BUILD_BATCH_ROWS) % FLUSH_EVERY_BATCHES === 0) await db.flush(); // stay inside the log's backlog bound
     }
     const next = prng(seed ^ 0x5eed);
     const kept: number[] = [];
     let batch: number[] = [];
+    let flushed = 0;
     const flush = (): void => {
       const ids = batch;
       db.transactionSync((tx) => ids.forEach((id) => tx.delete(TABLE, id)));
@@ -59,10 +69,17 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Int32
     for (let i = 0; i < count; i++) {
       if (next() / 2 ** 32 < DELETED_FRACTION) batch.push(rows.ids[i]!);
       else kept.push(rows.ids[i]!);
-      if (batch.length === BUILD_BATCH_ROWS) flush();
+      if (batch.length === BUILD_BATCH_ROWS) {
+        flush();
+        if (++flushed % FLUSH_EVERY_BATCHES === 0) await db.flush();
+      }
     }
     if (batch.length > 0) flush();
-    return Int32Array.from(kept);
+    await db.checkpoint();
+    const files = (await db.checkpointFiles())
+      .filter((f) => (f.kind === 'data' || f.kind === 'delta') && f.rows !== null && f.usedBytes !== null && f.state !== 'PRECREATED')
+      .map((f) => ({ path: join(dir, f.file), bytes: f.usedBytes! }));
+    return { kept: Int32Array.from(kept), files };
   } finally {
     await db.close();
   }
@@ -97,12 +114,11 @@ interface SizeRun {
 async function measureSize(base: string, count: number, seed: number, cold: boolean, log: (line: string) => void): Promise<SizeRun> {
   const dir = join(base, `rows-${count}`);
   log(`recovery: building ${count.toLocaleString('en-US')} rows, deleting ${DELETED_FRACTION * 100}%`);
-  const kept = await buildDir(dir, count, seed);
+  const { kept, files } = await buildDir(dir, count, seed);
   collectGarbage();
-  const pairFiles = readdirSync(dir).filter((f) => /^(data|delta)-/.test(f)).map((f) => join(dir, f));
   if (cold) dropCaches();
-  log('recovery: the floor, plain sequential reads of the pair files');
-  const floor = probeSequentialRead(pairFiles);
+  log('recovery: the floor, plain sequential reads of the pair files (their valid lengths)');
+  const floor = probeSequentialRead(files);
   if (cold) dropCaches();
   log('recovery: open with 1 worker');
   const one = await recover(dir, 1, kept, seed);
@@ -166,7 +182,8 @@ function notes(parent: string, cold: boolean, runs: SizeRun[]): string[] {
     const all = r.all.load;
     lines.push(
       `${r.count.toLocaleString('en-US')} rows: ${(r.floor.bytes / MiB).toFixed(1)} MiB of pair files in ${all.cfps} pairs, ${all.rows.toLocaleString('en-US')} live and ${all.skipped.toLocaleString('en-US')} filtered out. ` +
-        `1 worker: pairs loaded in ${one.loadMs.toFixed(0)} ms of ${(r.one.seconds * 1000).toFixed(0)} ms; ${r.all.workers} workers (${all.workers} used, one per pair at most): ${all.loadMs.toFixed(0)} ms of ${(r.all.seconds * 1000).toFixed(0)} ms; ` +
+        `1 worker: pairs loaded in ${one.loadMs.toFixed(0)} ms of ${(r.one.seconds * 1000).toFixed(0)} ms (main thread linking ${one.linkMs.toFixed(0)} ms, tasks ${one.taskMs.toFixed(0)} ms); ` +
+        `${r.all.workers} workers (${all.workers} used, one per pair at most): ${all.loadMs.toFixed(0)} ms of ${(r.all.seconds * 1000).toFixed(0)} ms (linking ${all.linkMs.toFixed(0)} ms, tasks ${all.taskMs.toFixed(0)} ms in all); ` +
         `speed-up ${(r.one.seconds / r.all.seconds).toFixed(2)}×. Floor: ${r.floor.seconds.toFixed(3)} s.`,
     );
   }

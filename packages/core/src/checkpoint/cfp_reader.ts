@@ -12,6 +12,7 @@
  * wrote). A failure is CORRUPT naming the file and the offset.
  */
 import { join } from 'node:path';
+import { MAX_ROW_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { alignBlock, BLOCK_HEADER_BYTES, readBlock } from '../files/block.js';
 import { decodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
@@ -34,11 +35,15 @@ import type { CfpEntry } from './root_format.js';
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
- * Called for each live row: its payload is `bytes[at, at + length)`, valid
- * only during the call. `dataOffset` is how far into the data file the
- * reader has got (for progress).
+ * Called for each live row: its data entry is `bytes[entryAt, entryAt + size)`
+ * (payload from entryAt + 16), valid until `onBlockEnd` is called. `dataOffset`
+ * is how far into the data file the reader has got (for progress).
  */
-export type LiveRowVisitor = (tableId: number, versionId: number, bytes: Uint8Array, view: DataView, at: number, length: number, dataOffset: number) => void;
+export interface LiveRowVisitor {
+  row(tableId: number, versionId: number, bytes: Uint8Array, view: DataView, entryAt: number, size: number, dataOffset: number): void;
+  /** The block's bytes are about to be replaced. */
+  blockEnd(): void;
+}
 
 export interface CfpScan {
   /** Entries of the data file, those handed on, and those the delta file deletes. */
@@ -71,7 +76,7 @@ export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId
         const length = view.getUint32(at + 4, true);
         const versionId = view.getFloat64(at + 8, true);
         const size = dataEntryBytes(length);
-        if (at + size > payloadEnd) throw where(i, at, 'runs past its block');
+        if (length > MAX_ROW_BYTES || at + size > payloadEnd) throw where(i, at, 'runs past its block');
         if (!(versionId > previous)) throw where(i, at, `has version ${versionId}, not above the one before (${previous})`);
         if (versionId < cfp.minVersion || (cfp.maxVersion !== null && versionId > cfp.maxVersion)) throw where(i, at, `has version ${versionId}, outside the pair's range`);
         previous = versionId;
@@ -80,13 +85,14 @@ export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId
           next++;
           scan.skipped++;
         } else {
-          onRow(tableId, versionId, bytes, view, at + DATA_ENTRY_HEADER_BYTES, length, block.fileOffset + block.size);
+          onRow.row(tableId, versionId, bytes, view, at, size, block.fileOffset + block.size);
           scan.live++;
         }
         scan.rows++;
         at += size;
       }
       if (at !== payloadEnd) throw corrupt(path, `data file block at offset ${block.fileOffset} has bytes after its last entry`, block.fileOffset + at - block.at);
+      onRow.blockEnd();
     }
   } finally {
     reader.close();

@@ -34,6 +34,8 @@ export class PrimaryIndex {
   private slots: Uint32Array;
   private mask: number;
   private old: Uint32Array | null = null;
+  /** During a bulk load only: the top byte of each slot's hash (see beginBulk). */
+  private tags: Uint8Array | null = null;
   private oldMask = 0;
   private migrated = 0;
   private count = 0;
@@ -66,7 +68,7 @@ export class PrimaryIndex {
 
   /** Adds a pointer for a key that is not in the index. */
   insert(hash: number, ptr: number): void {
-    assert(ptr > TOMB, 'index pointer is a version');
+    assert(ptr > TOMB && this.tags === null, 'index pointer is a version, outside a bulk load');
     this.step();
     if (this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN > this.slots.length * INDEX_MAX_LOAD_NUM) this.grow();
     place(this.slots, this.mask, hash, ptr);
@@ -84,11 +86,35 @@ export class PrimaryIndex {
     let size = this.slots.length;
     while (wanted * INDEX_MAX_LOAD_DEN > size * INDEX_MAX_LOAD_NUM) size *= 2;
     const next = new Uint32Array(size);
-    this.forEach((ptr) => place(next, size - 1, this.hashAt(ptr), ptr));
+    const tags = this.tags === null ? null : new Uint8Array(size);
+    this.forEach((ptr) => {
+      const hash = this.hashAt(ptr);
+      const slot = place(next, size - 1, hash, ptr);
+      if (tags !== null) tags[slot] = hash >>> 24;
+    });
     this.slots = next;
+    this.tags = tags;
     this.mask = size - 1;
     this.old = null;
     this.migrated = 0;
+  }
+
+  /**
+   * Starts a bulk load (recovery): until endBulk(), a byte per slot holds the
+   * top 8 bits of its entry's hash, so insertNew compares the keys of only
+   * the 1 in 256 entries on its probe path whose tag matches, instead of
+   * reading every one of them from the arena. Costs a byte per slot while it lasts.
+   */
+  beginBulk(): void {
+    if (this.tags !== null) return;
+    this.reserve(0);
+    this.tags = new Uint8Array(this.slots.length);
+    const tags = this.tags;
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i]! > TOMB) tags[i] = this.hashAt(this.slots[i]!) >>> 24;
+  }
+
+  endBulk(): void {
+    this.tags = null;
   }
 
   /**
@@ -99,15 +125,18 @@ export class PrimaryIndex {
   insertNew(hash: number, ptr: number, keyLength: number): boolean {
     assert(this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN <= this.slots.length * INDEX_MAX_LOAD_NUM, 'reserve() before insertNew()');
     const slots = this.slots;
+    const tags = this.tags;
     const mask = this.mask;
+    const tag = hash >>> 24;
     const u8 = this.arena.u8s[segmentOf(ptr)]!;
     const at = offsetOf(ptr) + VERSION_HEADER_BYTES;
     let i = hash & mask;
     for (let v = slots[i]!; v !== EMPTY; v = slots[i]!) {
-      if (this.matches(v, u8, at, keyLength)) return false;
+      if ((tags === null || tags[i] === tag) && this.matches(v, u8, at, keyLength)) return false;
       i = (i + 1) & mask;
     }
     slots[i] = ptr;
+    if (tags !== null) tags[i] = tag;
     this.count++;
     return true;
   }
@@ -120,6 +149,7 @@ export class PrimaryIndex {
 
   /** Removes the entry that holds `current`. */
   remove(hash: number, current: number): void {
+    assert(this.tags === null, 'no removal during a bulk load');
     const [table, slot] = this.locate(hash, current);
     if (table === this.old) table[slot] = TOMB;
     else this.shiftBack(slot);
@@ -214,8 +244,10 @@ export class PrimaryIndex {
   }
 }
 
-function place(table: Uint32Array, mask: number, hash: number, ptr: number): void {
+/** Puts ptr in the first empty slot of its probe path; returns the slot. */
+function place(table: Uint32Array, mask: number, hash: number, ptr: number): number {
   let i = hash & mask;
   while (table[i] !== EMPTY) i = (i + 1) & mask;
   table[i] = ptr;
+  return i;
 }

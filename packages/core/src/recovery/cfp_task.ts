@@ -6,7 +6,7 @@
  * links batches directly; `recoveryWorkers: 0`).
  */
 import { scanCfp, corrupt, type CfpScan } from '../checkpoint/cfp_reader.js';
-import { dataFileName } from '../checkpoint/cfp_format.js';
+import { DATA_ENTRY_HEADER_BYTES, dataFileName } from '../checkpoint/cfp_format.js';
 import type { CfpEntry } from '../checkpoint/root_format.js';
 import type { FileLayer } from '../files/file_layer.js';
 import { hashBytes, makeRowCodec, type RowCodec } from '../schema/codec.js';
@@ -35,10 +35,14 @@ export function recoverCfp(layer: FileLayer, task: CfpTask, sink: BatchSink): Cf
   const keyLengths = task.catalog.map((def) => makeRowCodec(defineTable(definitionFromJson(def))).keyLength);
   const path = join(task.dir, dataFileName(task.cfp.id));
   const builder = new BatchBuilder(sink);
-  const scan = scanCfp(layer, task.dir, task.cfp, BigInt(task.databaseId), (tableId, versionId, bytes, view, at, length, dataOffset) => {
-    const keyLength: RowCodec['keyLength'] | undefined = keyLengths[tableId];
-    if (keyLength === undefined) throw corrupt(path, `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`, dataOffset);
-    builder.add(tableId, versionId, hashBytes(bytes, at, keyLength(bytes, view, at)), bytes, at, length, dataOffset);
+  const scan = scanCfp(layer, task.dir, task.cfp, BigInt(task.databaseId), {
+    row: (tableId, versionId, bytes, view, entryAt, size, dataOffset) => {
+      const keyLength: RowCodec['keyLength'] | undefined = keyLengths[tableId];
+      if (keyLength === undefined) throw corrupt(path, `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`, dataOffset);
+      const at = entryAt + DATA_ENTRY_HEADER_BYTES;
+      builder.add(tableId, hashBytes(bytes, at, keyLength(bytes, view, at)), bytes, entryAt, size, dataOffset);
+    },
+    blockEnd: () => builder.endOfSource(),
   });
   builder.flush();
   return { ...scan, cfp: task.cfp.id, batches: builder.batches, durationMs: performance.now() - started };

@@ -21,6 +21,9 @@ export class BatchLinker {
   batches = 0;
   private bytes: Uint8Array | null = null;
   private view!: DataView;
+  /** The batch's buffer as words, and where `bytes` starts in them: hashes are read as aligned words. */
+  private words!: Uint32Array;
+  private wordBase = 0;
 
   constructor(
     private readonly tables: readonly TableStore[],
@@ -33,6 +36,8 @@ export class BatchLinker {
     if (bytes !== this.bytes) {
       this.bytes = bytes;
       this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+      this.wordBase = bytes.byteOffset;
     }
     const v = this.view;
     const tableId = v.getUint16(offset, true);
@@ -72,7 +77,8 @@ export class BatchLinker {
     const arena = table.arena;
     const primary = table.primary;
     const keyLength = table.codec.keyLength;
-    const v = this.view;
+    const words = this.words;
+    const hashWord = (this.wordBase + hashesAt) >>> 2;
     const ptr0 = arena.appendLaidOut(this.bytes!, from, to);
     const seg = segmentOf(ptr0);
     const u8 = arena.u8s[seg]!;
@@ -83,7 +89,7 @@ export class BatchLinker {
     for (let off = offsetOf(ptr0), end = off + (to - from); off < end; k++) {
       const ptr = base + (off >>> 3);
       const length = u32[(off >>> 2) + 1]! & 0xffffff;
-      if (!primary.insertNew(v.getUint32(hashesAt + 4 * k, true), ptr, keyLength(u8, dv, off + VERSION_HEADER_BYTES))) {
+      if (!primary.insertNew(words[hashWord + k]!, ptr, keyLength(u8, dv, off + VERSION_HEADER_BYTES))) {
         throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: version ${arena.versionId(ptr)} of "${table.name}" is a second live version of its row`);
       }
       off += (VERSION_HEADER_BYTES + length + 7) & ~7;

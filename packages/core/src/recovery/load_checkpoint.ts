@@ -53,6 +53,9 @@ export interface CheckpointLoad {
   /** Time to load the pairs, and then to build the secondary indexes. */
   loadMs: number;
   indexMs: number;
+  /** Of loadMs, the main thread's time linking rows; the tasks' time, summed over all of them. */
+  linkMs: number;
+  taskMs: number;
 }
 
 export interface LoadOptions {
@@ -69,10 +72,17 @@ export interface LoadOptions {
  */
 export const INLINE_RECOVERY_BYTES = 64 * 1024 * 1024;
 
-/** Workers for a checkpoint of `bytes` bytes when the option leaves it open: none when small, else one per core. */
-export function recoveryWorkers(option: number | null, bytes: number): number {
+/**
+ * Workers for a checkpoint of `bytes` bytes when the option leaves it open.
+ * The main thread is busy the whole time (it links every row), so the pool
+ * gets the other cores: cores - 1. With fewer than 3 cores, or a small
+ * checkpoint, none: measured on 2 cores, one worker beside the main thread
+ * loads 5 M rows slower than the main thread alone, because the two threads
+ * slow each other down (docs/ARCHITECTURE.md, "Recovery").
+ */
+export function recoveryWorkers(option: number | null, bytes: number, cores = availableParallelism()): number {
   if (option !== null) return option;
-  return bytes < INLINE_RECOVERY_BYTES ? 0 : availableParallelism();
+  return bytes < INLINE_RECOVERY_BYTES || cores < 3 ? 0 : cores - 1;
 }
 
 export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody, options: LoadOptions): Promise<CheckpointLoad> {
@@ -88,14 +98,32 @@ export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody
   const workers = Math.min(recoveryWorkers(options.workers, bytes), tasks.length);
   const state = new LoadState(dir, engine, tasks, workers, options.progress);
   state.report(true);
-  const results = workers === 0 ? loadInline(state, options.layer) : await loadInPool(state, workers);
+  for (const table of engine.tables) table.primary.beginBulk();
+  let results: CfpTaskResult[];
+  try {
+    results = workers === 0 ? loadInline(state, options.layer) : await loadInPool(state, workers);
+  } finally {
+    for (const table of engine.tables) table.primary.endBulk();
+  }
   const loadMs = performance.now() - started;
   state.report(true);
   const indexStarted = performance.now();
   options.progress.report(() => ({ dir, phase: 'indexes', bytes: 0, totalBytes: 0, rows: 0, cfps: [], workers }), true);
   buildSecondaryIndexes(engine.tables);
-  const load: CheckpointLoad = { cfps: tasks.length, workers, rows: 0, skipped: 0, bytes: 0, batches: state.linker.batches, loadMs, indexMs: performance.now() - indexStarted };
+  const load: CheckpointLoad = {
+    cfps: tasks.length,
+    workers,
+    rows: 0,
+    skipped: 0,
+    bytes: 0,
+    batches: state.linker.batches,
+    loadMs,
+    indexMs: performance.now() - indexStarted,
+    linkMs: state.linkMs,
+    taskMs: 0,
+  };
   for (const r of results) {
+    load.taskMs += r.durationMs;
     load.rows += r.live;
     load.skipped += r.skipped;
     load.bytes += r.bytes;
@@ -119,6 +147,7 @@ function sizeIndexes(engine: Engine, root: RootBody): void {
 class LoadState {
   readonly linker: BatchLinker;
   readonly cfps: CfpProgress[];
+  linkMs = 0;
   private current = 0;
 
   constructor(
@@ -134,10 +163,12 @@ class LoadState {
 
   /** Links one batch of task `index`. */
   link(index: number, bytes: Uint8Array, offset: number, length: number): void {
+    const started = performance.now();
     this.current = index;
     const rows = this.linker.rows;
     this.cfps[index]!.bytes = this.linker.link(bytes, offset, length);
     this.cfps[index]!.rows += this.linker.rows - rows;
+    this.linkMs += performance.now() - started;
   }
 
   finish(index: number): void {
