@@ -194,7 +194,7 @@ function notes(parent: string, cold: boolean, runs: SizeRun[]): string[] {
     lines.push(
       `${r.count.toLocaleString('en-US')} rows: ${(r.floor.bytes / MiB).toFixed(1)} MiB of pair files in ${all.cfps} pairs, ${all.rows.toLocaleString('en-US')} live and ${all.skipped.toLocaleString('en-US')} filtered out. ` +
         `1 worker: pairs loaded in ${one.loadMs.toFixed(0)} ms of ${(r.one.seconds * 1000).toFixed(0)} ms (main thread linking ${one.linkMs.toFixed(0)} ms, tasks ${one.taskMs.toFixed(0)} ms); ` +
-        `${r.all.workers} workers (${all.workers} used, one per pair at most): ${all.loadMs.toFixed(0)} ms of ${(r.all.seconds * 1000).toFixed(0)} ms (linking ${all.linkMs.toFixed(0)} ms, tasks ${all.taskMs.toFixed(0)} ms in all); ` +
+        `${r.all.option} workers (${all.workers} used, one per pair at most): ${all.loadMs.toFixed(0)} ms of ${(r.all.seconds * 1000).toFixed(0)} ms (linking ${all.linkMs.toFixed(0)} ms, tasks ${all.taskMs.toFixed(0)} ms in all); ` +
         `default (${r.byDefault.workers} workers): ${r.byDefault.load.loadMs.toFixed(0)} ms of ${(r.byDefault.seconds * 1000).toFixed(0)} ms (linking ${r.byDefault.load.linkMs.toFixed(0)} ms); ` +
         `speed-up from 1 worker to all cores ${(r.one.seconds / r.all.seconds).toFixed(2)}×. Floor: ${r.floor.seconds.toFixed(3)} s.`,
     );

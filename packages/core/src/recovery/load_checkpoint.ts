@@ -24,7 +24,7 @@ import type { RootBody } from '../checkpoint/root_format.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import type { FileLayer } from '../files/file_layer.js';
 import { Replayer } from '../log/replay.js';
-import { createRingBuffer, RingConsumer } from '../ring/ring.js';
+import { createRingBuffer, RingConsumer, waitAsync } from '../ring/ring.js';
 import { workerBundle } from '../threads/worker_handle.js';
 import type { Engine } from '../txn/engine.js';
 import { recoverCfp, type CfpTask, type CfpTaskResult } from './cfp_task.js';
@@ -286,7 +286,3 @@ function finishSlot(slot: Slot): CfpTaskResult {
   if (!outcome.ok) throw new TidemarkError(outcome.code as ErrorCode, outcome.message);
   return outcome.result;
 }
-
-/** Atomics.waitAsync is in Node 20 but not in the ES2022 lib this project compiles against. */
-type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;

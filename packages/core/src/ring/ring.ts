@@ -64,7 +64,7 @@ type WaitAsync = (
   index: number,
   value: number,
 ) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+export const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /**
  * A zeroed ring of `capacityBytes` data bytes. The capacity usually comes from
