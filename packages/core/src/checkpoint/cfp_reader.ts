@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { MAX_ROW_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { alignBlock, BLOCK_HEADER_BYTES, readBlock } from '../files/block.js';
-import { decodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
+import { decodeFileHeader, FILE_HEADER_BYTES, type FileHeader } from '../files/file_header.js';
 import { readAll, type FileLayer } from '../files/file_layer.js';
 import {
   CFP_FORMAT_VERSION,
@@ -151,7 +151,7 @@ export class BlockReader {
   bytes: Uint8Array;
   view: DataView;
   /** The file header (checked for magic, version and checksum). */
-  readonly header: ReturnType<typeof decodeFileHeader>;
+  readonly header: FileHeader;
   private readonly fd: number;
   /** File offset of bytes[0], bytes held, and the file offset of the next block. */
   private start = 0;
@@ -222,7 +222,7 @@ export class BlockReader {
   }
 }
 
-function checkIdentity(h: ReturnType<typeof decodeFileHeader>, cfp: CfpEntry, databaseId: bigint, path: string, what: string): void {
+function checkIdentity(h: FileHeader, cfp: CfpEntry, databaseId: bigint, path: string, what: string): void {
   if (h.id !== cfp.id) throw corrupt(path, `${what} header names pair ${h.id}, the root ${cfp.id}`, 16);
   if (h.databaseId !== databaseId) throw corrupt(path, `${what} belongs to another database (id ${h.databaseId})`, 24);
 }

@@ -49,8 +49,12 @@ export interface RootBody {
   nextFileId: number;
   /** Table definitions (as their JSON), by table id. */
   catalog: unknown[];
-  /** Live rows of each table at checkpointTs, by table id (recovery sizes its indexes from them). */
-  tableRows: number[];
+  /**
+   * Live rows of each table at checkpointTs, by table id: recovery sizes its
+   * indexes from them. Every root written carries it; a root without it is
+   * still read (the indexes are then sized from the pairs' counts).
+   */
+  tableRows?: number[];
   cfps: CfpEntry[];
   /** WAL bytes streamed in all, and when the root was written (ms since the epoch). */
   walBytesStreamed: number;

@@ -7,14 +7,11 @@
  * checkpoint files are not what the root wrote). Secondary indexes are built
  * once every row is in (buildSecondaryIndexes).
  */
-import { ARENA_SEGMENT_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
+import { VERSION_HEADER_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { offsetOf, segmentOf } from '../table/arena.js';
+import { MAX_LAID_OUT_BYTES, offsetOf, segmentOf } from '../table/arena.js';
 import type { TableStore } from '../table/table_store.js';
 import { BATCH_HEADER_BYTES } from './batch.js';
-
-/** Room a run may take in a segment not opened yet (segment 0 keeps its first 16 bytes). */
-const FRESH_SEGMENT_ROOM = ARENA_SEGMENT_BYTES - 16;
 
 export class BatchLinker {
   rows = 0;
@@ -61,7 +58,7 @@ export class BatchLinker {
           runFirst = i;
           room = arena.room;
         }
-        if (size > room) room = FRESH_SEGMENT_ROOM;
+        if (size > room) room = MAX_LAID_OUT_BYTES; // appendLaidOut opens a fresh segment
       }
       at += size;
     }

@@ -105,8 +105,7 @@ export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody
   } finally {
     for (const table of engine.tables) table.primary.endBulk();
   }
-  const loadMs = performance.now() - started;
-  state.report(true);
+  const loadMs = performance.now() - started; // each pair's finish already reported the load's end
   const indexStarted = performance.now();
   options.progress.report(() => ({ dir, phase: 'indexes', bytes: 0, totalBytes: 0, rows: 0, cfps: [], workers }), true);
   buildSecondaryIndexes(engine.tables);

@@ -31,6 +31,8 @@ import { ErrorCode, TidemarkError } from '../errors.js';
 
 export const UNIT_MASK = (1 << ARENA_UNITS_PER_SEGMENT_LOG2) - 1;
 const FIRST_OFFSET = 16;
+/** The most bytes appendLaidOut takes at once: a whole segment but segment 0's reserved start. */
+export const MAX_LAID_OUT_BYTES = ARENA_SEGMENT_BYTES - FIRST_OFFSET;
 
 /** Byte offset of a pointer inside its segment. */
 export function offsetOf(ptr: number): number {
@@ -97,7 +99,7 @@ export class Arena {
    */
   appendLaidOut(src: Uint8Array, from: number, to: number): number {
     const bytes = to - from;
-    assert(bytes > 0 && bytes % ARENA_ALIGN_BYTES === 0 && bytes <= ARENA_SEGMENT_BYTES - FIRST_OFFSET, `bad run of ${bytes} bytes`);
+    assert(bytes > 0 && bytes % ARENA_ALIGN_BYTES === 0 && bytes <= MAX_LAID_OUT_BYTES, `bad run of ${bytes} bytes`);
     if (this.cursor + bytes > ARENA_SEGMENT_BYTES) this.addSegment();
     const offset = this.cursor;
     this.u8s[this.segment]!.set(src.subarray(from, to), offset);
