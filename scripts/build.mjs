@@ -44,7 +44,8 @@ const workers = workerEntries();
 if (workers.length > 0) {
   // A worker bundle carries everything it needs, the engine's modules included.
   // Bundled into core's dist, where `open()` finds them; sources resolve through the `source` condition.
-  await build({ ...common, packages: undefined, conditions: ['source'], entryPoints: workers, outdir: join(root, 'packages/core/dist/workers') });
+  // piscina stays external: it starts its threads from its own files (the streamer runs a merge pool).
+  await build({ ...common, packages: undefined, external: ['piscina'], conditions: ['source'], entryPoints: workers, outdir: join(root, 'packages/core/dist/workers') });
 }
 if (withTypes) {
   const tsc = join(root, 'node_modules/typescript/bin/tsc');

@@ -35,6 +35,8 @@ export const MAX_KEY_BYTES = 4096;
 
 /** Version flag: the version is a delete marker; its payload is the row's key only. */
 export const VERSION_FLAG_DELETED = 1;
+/** Version flag (in memory only): no snapshot can reach the version any more; the cleaner skips it. */
+export const VERSION_FLAG_RETIRED = 2;
 
 /** Tables per database (table ids travel in log records as uint16). */
 export const MAX_TABLES = 65535;

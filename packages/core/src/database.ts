@@ -7,6 +7,7 @@ import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
 import { validateDurability, validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
 import { DurableLog, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
+import type { MergeReport } from './checkpoint/streamer_api.js';
 import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
 import { NodeFileLayer } from './files/file_layer.js';
 import { definitionOf, definitionToJson } from './schema/definition_json.js';
@@ -17,6 +18,8 @@ import { Table } from './table.js';
 import { TableStore } from './table/table_store.js';
 import { Transaction } from './transaction.js';
 import { Engine, type Durability, type Isolation } from './txn/engine.js';
+import { CleanerRunner } from './table/cleaner_runner.js';
+import type { CleanerStats } from './table/cleaner.js';
 
 export interface TransactionOptions {
   isolation?: Isolation;
@@ -31,9 +34,11 @@ export interface TableStats {
   rows: number;
   /** Bytes of every row version in the arena, header included. */
   bytesInUse: number;
-  /** Bytes of versions no snapshot can reach any more (reclaimed by the cleaner of a later release). */
+  /** Bytes of versions no snapshot can reach any more (the segment cleaner reclaims them). */
   deadBytes: number;
-  /** Bytes reserved for the arena's segments. */
+  /** Bytes of versions some snapshot can still reach: bytesInUse - deadBytes. */
+  liveBytes: number;
+  /** Bytes reserved for the arena's segments (freed segments not counted). */
   reservedBytes: number;
   /** Bytes of the primary index's slots. */
   indexBytes: number;
@@ -47,6 +52,8 @@ export interface DatabaseStats {
   commitTs: number;
   openTransactions: number;
   tables: TableStats[];
+  /** What the segment cleaner did. */
+  cleaner: CleanerStats;
 }
 
 export class Database {
@@ -54,12 +61,14 @@ export class Database {
   readonly #options: FilledOptions;
   readonly #handles = new Map<string, Table>();
   readonly #log: DurableLog | null;
+  readonly #cleaner: CleanerRunner;
 
   /** @internal Use `open()`. */
   constructor(options: FilledOptions, engine: Engine, log: DurableLog | null) {
     this.#options = options;
     this.#engine = engine;
     this.#log = log;
+    this.#cleaner = new CleanerRunner(engine, options.cleanerLiveFraction, options.cleaner);
   }
 
   /** @internal Opens the directory (recovering it) or makes an in-memory database; rejects with nothing left open. */
@@ -78,6 +87,9 @@ export class Database {
       checkpoints: options.checkpoints,
       recoveryWorkers: options.recoveryWorkers,
       onProgress: options.onProgress,
+      merges: options.merges,
+      mergeDeadFraction: options.mergeDeadFraction,
+      mergeIntervalMs: options.mergeIntervalMs,
     });
     engine.sink = log.sink;
     return new Database(options, engine, log);
@@ -224,6 +236,29 @@ export class Database {
     return this.#durableLog().then((log) => log.checkpoint());
   }
 
+  /**
+   * Merges checkpoint file pairs now, as the background policy would
+   * (options.mergeDeadFraction, the data file size): streams every commit
+   * durable so far, merges until the policy finds nothing more, installs the
+   * merges with a checkpoint, and deletes the merged files once no root
+   * needs them. Resolves with what was done. NO_DIRECTORY in memory;
+   * INVALID_OPTION with checkpoints off.
+   */
+  merge(): Promise<MergeReport> {
+    return this.#durableLog().then((log) => log.merge());
+  }
+
+  /**
+   * Runs the segment cleaner until no arena segment is below
+   * options.cleanerLiveFraction live (it otherwise runs by itself, a slice
+   * per event-loop turn, unless options.cleaner is false). Resolves with the
+   * cleaner's statistics.
+   */
+  clean(): Promise<CleanerStats> {
+    this.#engine.checkOpen();
+    return this.#cleaner.runToEnd();
+  }
+
   /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */
   async checkpointFiles(): Promise<CheckpointFile[]> {
     const log = await this.#durableLog();
@@ -258,9 +293,11 @@ export class Database {
         rows: t.liveRows,
         bytesInUse: t.arena.bytesInUse,
         deadBytes: t.arena.deadBytes,
+        liveBytes: t.arena.bytesInUse - t.arena.deadBytes,
         reservedBytes: t.arena.reservedBytes,
         indexBytes: t.primary.bytes,
       })),
+      cleaner: { ...this.#cleaner.stats },
     };
   }
 
@@ -276,6 +313,7 @@ export class Database {
     const engine = this.#engine;
     if (engine.closed) return;
     engine.closed = true;
+    this.#cleaner.stop();
     if (this.#log !== null) await this.#log.close();
     else await engine.sink.close();
   }

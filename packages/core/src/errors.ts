@@ -64,3 +64,10 @@ export class TidemarkError extends Error {
 export function isTidemarkError(error: unknown, code?: ErrorCode): error is TidemarkError {
   return error instanceof TidemarkError && (code === undefined || error.code === code);
 }
+
+const CODES = new Set<string>(Object.values(ErrorCode));
+
+/** A code that crossed a thread boundary as a string, back as an ErrorCode (IO_ERROR if it is not one). */
+export function errorCodeOf(code: string | undefined): ErrorCode {
+  return code !== undefined && CODES.has(code) ? (code as ErrorCode) : ErrorCode.IO_ERROR;
+}

@@ -55,6 +55,25 @@ export interface OpenOptions {
    * to cost more than it saves.
    */
   recoveryWorkers?: number;
+  /**
+   * Default true. Merge checkpoint file pairs in the background (on a worker
+   * thread): adjacent pairs whose live rows fit one data file become one, and
+   * a pair with at least `mergeDeadFraction` of its rows deleted is rewritten
+   * without them. False never merges (disk use then grows with deletes).
+   */
+  merges?: boolean;
+  /** A single pair is merged once this share of its rows is deleted. Default 0.5; 0.05 to 1. */
+  mergeDeadFraction?: number;
+  /** How often the merge policy is looked at besides whenever a data file closes. Default 1,000 ms; 0: only then. */
+  mergeIntervalMs?: number;
+  /**
+   * Default true. Copy live row versions out of arena segments that are
+   * mostly dead, a slice per event-loop turn, so memory in use follows the
+   * live data. False never does (memory then grows with updates).
+   */
+  cleaner?: boolean;
+  /** Segments whose live share is below this are cleaned. Default 0.6; 0.05 to 0.95. */
+  cleanerLiveFraction?: number;
   /** Called while open() recovers a directory, with bytes and rows done per phase (also published on the "tidemark:recovery" diagnostics channel). */
   onProgress?: ProgressListener;
 }
@@ -78,12 +97,17 @@ export interface FilledOptions {
   /** null: chosen from the size of the checkpoint (see OpenOptions). */
   readonly recoveryWorkers: number | null;
   readonly onProgress: ProgressListener | undefined;
+  readonly merges: boolean;
+  readonly mergeDeadFraction: number;
+  readonly mergeIntervalMs: number;
+  readonly cleaner: boolean;
+  readonly cleanerLiveFraction: number;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints', 'recoveryWorkers', 'onProgress']);
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints', 'recoveryWorkers', 'onProgress', 'merges', 'mergeDeadFraction', 'mergeIntervalMs', 'cleaner', 'cleanerLiveFraction']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -107,6 +131,13 @@ function integerIn(value: unknown, name: string, min: number, max: number): numb
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalid(`${name} must be an integer from ${min} to ${max}`);
   }
+  return value;
+}
+
+function fractionOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
+  const value = o[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= min && value <= max)) throw invalid(`options.${key} must be a number from ${min} to ${max}`);
   return value;
 }
 
@@ -155,5 +186,10 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     checkpoints: o.checkpoints === undefined ? true : booleanOption(o.checkpoints, 'options.checkpoints'),
     recoveryWorkers: o.recoveryWorkers === undefined ? null : integerIn(o.recoveryWorkers, 'options.recoveryWorkers', 0, 64),
     onProgress: o.onProgress as ProgressListener | undefined,
+    merges: o.merges === undefined ? true : booleanOption(o.merges, 'options.merges'),
+    mergeDeadFraction: fractionOption(o, 'mergeDeadFraction', 0.5, 0.05, 1),
+    mergeIntervalMs: sizeOption(o, 'mergeIntervalMs', 1000, 0, 24 * 3600 * 1000),
+    cleaner: o.cleaner === undefined ? true : booleanOption(o.cleaner, 'options.cleaner'),
+    cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.6, 0.05, 0.95),
   };
 }

@@ -19,13 +19,10 @@ import { ErrorCode, TidemarkError } from '../errors.js';
 import { BLOCK_HEADER_BYTES, sealBlock } from '../files/block.js';
 import { encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
 import { writeAll, writeFileDurably, type FileLayer } from '../files/file_layer.js';
-import { MAX_ROW_BYTES } from '../constants.js';
 import type { RecordVisitor } from '../log/record.js';
 import {
   CFP_FORMAT_VERSION,
   CfpState,
-  DATA_BLOCK_MAGIC,
-  DATA_ENTRY_HEADER_BYTES,
   DATA_MAGIC,
   dataEntryBytes,
   dataFileName,
@@ -36,9 +33,10 @@ import {
   holdsRows,
 } from './cfp_format.js';
 import { encodeRoot, rootName, rootSeq, type CfpEntry, type RootBody } from './root_format.js';
+import { DataBlockBuilder } from './data_block.js';
+import { chooseMerge, type MergePolicy } from './merge_policy.js';
+import type { MergeResult, MergeTask } from './merge_task.js';
 
-/** Data entries are gathered into blocks of at most this many bytes (a whole row always fits one). */
-const DATA_BLOCK_BYTES = Math.max(1 << 20, dataEntryBytes(MAX_ROW_BYTES) + BLOCK_HEADER_BYTES);
 const ZERO_CHUNK_BYTES = 1 << 20;
 /** Roots kept: the newest, and the one before it. */
 const ROOTS_KEPT = 2;
@@ -66,6 +64,8 @@ export interface CheckpointResult {
 
 interface OpenCfp {
   entry: CfpEntry;
+  /** A source of the merge in progress: its new tombstones are also carried to the target. */
+  merging: boolean;
   dataFd: number;
   deltaFd: number;
   /** Written since the last checkpoint, not yet fsynced. */
@@ -75,22 +75,46 @@ interface OpenCfp {
   pending: number[];
 }
 
+/** The merge in progress: begun, then done (result set), then installed at the next checkpoint. */
+interface MergeInProgress {
+  target: CfpEntry;
+  sources: OpenCfp[];
+  /** Tombstones that reached the sources after the merge read them. */
+  carried: number[];
+  result: MergeResult | null;
+}
+
+/** What the merges and the file lifecycle did, for statistics. */
+export interface MergeCounters {
+  merges: number;
+  mergeFailures: number;
+  mergeRowsDropped: number;
+  mergeBytesRead: number;
+  mergeBytesWritten: number;
+  tombstonesCarried: number;
+  /** Checkpoint files deleted once no kept root needed them. */
+  filesDeleted: number;
+}
+
 export class CheckpointWriter implements RecordVisitor {
   /** CFPs holding rows (UNDER_CONSTRUCTION and ACTIVE), by minVersion. */
   private readonly cfps: OpenCfp[] = [];
   /** PRECREATED CFPs, oldest first. */
   private readonly pool: OpenCfp[] = [];
-  /** CFPs in other states (a merge's), carried from root to root unchanged. */
-  private readonly others: CfpEntry[];
+  /** Merged sources on their way out: MERGED_SOURCE, then TOMBSTONE (files deleted), then dropped. */
+  private others: CfpEntry[];
+  /** Ids of TOMBSTONE pairs whose files are gone. */
+  private readonly deleted = new Set<number>();
+  /** Ids of the pairs ACTIVE in the last root written (a merge reads only those). */
+  private readonly activeInRoot = new Set<number>();
+  private merge: MergeInProgress | null = null;
+  readonly mergeCounters: MergeCounters = { merges: 0, mergeFailures: 0, mergeRowsDropped: 0, mergeBytesRead: 0, mergeBytesWritten: 0, tombstonesCarried: 0, filesDeleted: 0 };
+  /** Data files closed so far (the merge policy is evaluated when one closes). */
+  closedFiles = 0;
   private current: OpenCfp | null = null;
   private readonly catalog: unknown[];
   private readonly tableRows: number[];
-  private readonly block = new Uint8Array(DATA_BLOCK_BYTES);
-  private readonly blockView = new DataView(this.block.buffer);
-  private blockBytes = 0;
-  private blockCount = 0;
-  private blockFirst = 0;
-  private blockLast = 0;
+  private readonly block = new DataBlockBuilder();
   private readonly withPending = new Set<OpenCfp>();
   /** Files created since the last checkpoint, not synced yet. */
   private readonly created: string[] = [];
@@ -121,10 +145,13 @@ export class CheckpointWriter implements RecordVisitor {
     this.tableRows = this.catalog.map((_, id) => root?.tableRows?.[id] ?? 0);
     this.others = [];
     for (const entry of root?.cfps ?? []) {
-      const cfp: OpenCfp = { entry: { ...entry }, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
+      const cfp: OpenCfp = { entry: { ...entry }, merging: false, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
       if (entry.state === CfpState.PRECREATED) this.pool.push(cfp);
       else if (holdsRows(entry.state)) this.cfps.push(cfp);
+      else if (entry.state === CfpState.MERGE_TARGET) this.structureChanged = true; // a merge the crash cut short: open removed its files
       else this.others.push({ ...entry });
+      if (entry.state === CfpState.ACTIVE) this.activeInRoot.add(entry.id);
+      if (entry.state === CfpState.TOMBSTONE) this.deleted.add(entry.id); // open removed its files
     }
     this.cfps.sort((a, b) => a.entry.minVersion - b.entry.minVersion);
     const last = this.cfps[this.cfps.length - 1];
@@ -142,25 +169,15 @@ export class CheckpointWriter implements RecordVisitor {
 
   insert(tableId: number, versionId: number, bytes: Uint8Array, offset: number, length: number): void {
     const need = dataEntryBytes(length);
-    if (this.blockBytes + need > DATA_BLOCK_BYTES - BLOCK_HEADER_BYTES) this.flushData();
+    const block = this.block;
+    if (!block.fits(need)) this.flushData();
     let cfp = this.current;
     if (cfp === null) cfp = this.openNext(versionId);
-    else if (cfp.entry.dataLength + BLOCK_HEADER_BYTES + this.blockBytes + need > cfp.entry.capacity && (cfp.entry.rows > 0 || this.blockCount > 0)) {
+    else if (cfp.entry.dataLength + BLOCK_HEADER_BYTES + block.used + need > cfp.entry.capacity && (cfp.entry.rows > 0 || block.count > 0)) {
       this.closeCurrent(versionId - 1);
       cfp = this.openNext(versionId);
     }
-    const at = BLOCK_HEADER_BYTES + this.blockBytes;
-    const v = this.blockView;
-    v.setUint16(at, tableId, true);
-    v.setUint16(at + 2, 0, true);
-    v.setUint32(at + 4, length, true);
-    v.setFloat64(at + 8, versionId, true);
-    this.block.set(bytes.subarray(offset, offset + length), at + DATA_ENTRY_HEADER_BYTES);
-    this.block.fill(0, at + DATA_ENTRY_HEADER_BYTES + length, at + need);
-    if (this.blockCount === 0) this.blockFirst = versionId;
-    this.blockLast = versionId;
-    this.blockBytes += need;
-    this.blockCount++;
+    block.addRow(tableId, versionId, bytes, offset, length);
     this.tableRows[tableId]!++;
     const e = cfp.entry;
     e.rows++;
@@ -172,6 +189,7 @@ export class CheckpointWriter implements RecordVisitor {
     this.tableRows[tableId]!--;
     const cfp = this.route(versionId);
     cfp.pending.push(versionId);
+    if (cfp.merging) this.merge!.carried.push(versionId);
     cfp.entry.tombstones++;
     this.withPending.add(cfp);
   }
@@ -203,7 +221,9 @@ export class CheckpointWriter implements RecordVisitor {
   checkpoint(wal: { seq: number; offset: number }, walBytesStreamed: number): CheckpointResult | null {
     const started = performance.now();
     this.flush();
-    if (this.lastTs === this.checkpointTs && !this.structureChanged) return null;
+    if (this.lastTs === this.checkpointTs && !this.structureChanged && !this.mergeInstallPending && !this.retiring) return null;
+    this.retireMerged();
+    if (this.merge?.result) this.installMerge(this.merge);
     let filesSynced = this.syncCreated();
     for (const cfp of this.cfps) {
       if (cfp.dataDirty) {
@@ -243,6 +263,9 @@ export class CheckpointWriter implements RecordVisitor {
       const s = rootSeq(name);
       if (s >= 0 && s <= seq - ROOTS_KEPT) this.layer.unlink(this.path(name));
     }
+    this.activeInRoot.clear();
+    for (const cfp of this.cfps) if (cfp.entry.state === CfpState.ACTIVE) this.activeInRoot.add(cfp.entry.id);
+    this.deleteTombstoned();
     return { seq, file: rootName(seq), checkpointTs: this.checkpointTs, walSeq: wal.seq, filesSynced, durationMs: performance.now() - started };
   }
 
@@ -258,7 +281,173 @@ export class CheckpointWriter implements RecordVisitor {
 
   /** Every CFP as the next root would record it, oldest first. */
   entries(): CfpEntry[] {
-    return [...this.others, ...this.cfps.map((c) => ({ ...c.entry })), ...this.pool.map((c) => ({ ...c.entry }))].sort((a, b) => a.id - b.id);
+    const merging = this.merge === null ? [] : [{ ...this.merge.target }];
+    return [...this.others.map((e) => ({ ...e })), ...merging, ...this.cfps.map((c) => ({ ...c.entry })), ...this.pool.map((c) => ({ ...c.entry }))].sort((a, b) => a.id - b.id);
+  }
+
+  // ── Merges ─────────────────────────────────────────────────────────────
+
+  /** The pairs to merge next under `policy` (null: none, or a merge is already in progress). */
+  planMerge(policy: MergePolicy): number[] | null {
+    if (this.merge !== null) return null;
+    const mergeable = (e: CfpEntry): boolean => e.state === CfpState.ACTIVE && this.activeInRoot.has(e.id);
+    return chooseMerge(
+      this.cfps.map((c) => c.entry),
+      mergeable,
+      policy,
+    );
+  }
+
+  /**
+   * Starts merging the pairs `ids` (adjacent, ACTIVE): flushes their pending
+   * tombstones so the task reads them, gives the target a file id, and from
+   * now on carries every new tombstone of the sources over to it. Returns
+   * the task for a merge runner.
+   */
+  beginMerge(ids: readonly number[]): MergeTask {
+    if (this.merge !== null) throw new Error('a merge is already in progress');
+    this.flush();
+    const sources = ids.map((id) => this.cfps.find((c) => c.entry.id === id)!);
+    const first = sources[0]!.entry;
+    const last = sources[sources.length - 1]!.entry;
+    const target: CfpEntry = {
+      id: this.nextFileId++,
+      state: CfpState.MERGE_TARGET,
+      minVersion: first.minVersion,
+      maxVersion: last.maxVersion,
+      firstCommitTs: Math.min(...sources.map((s) => s.entry.firstCommitTs).filter((ts) => ts > 0), Infinity),
+      lastCommitTs: Math.max(...sources.map((s) => s.entry.lastCommitTs)),
+      capacity: 0,
+      dataLength: 0,
+      deltaLength: 0,
+      rows: 0,
+      tombstones: 0,
+      sinceCheckpoint: this.rootSeq + 1,
+    };
+    if (!Number.isFinite(target.firstCommitTs)) target.firstCommitTs = 0;
+    for (const s of sources) s.merging = true;
+    this.merge = { target, sources, carried: [], result: null };
+    this.structureChanged = true;
+    return {
+      dir: this.options.dir,
+      databaseId: String(this.options.databaseId),
+      target: target.id,
+      sources: sources.map((s) => ({ ...s.entry })),
+    };
+  }
+
+  /** The merge task finished: the target is installed at the next checkpoint. */
+  finishMerge(result: MergeResult): void {
+    const merge = this.merge;
+    if (merge === null || merge.target.id !== result.target) throw new Error(`no merge into pair ${result.target} is in progress`);
+    merge.result = result;
+  }
+
+  /** The merge task failed: its files are removed and the sources stay as they are. */
+  abandonMerge(): void {
+    const merge = this.merge;
+    if (merge === null) return;
+    for (const s of merge.sources) s.merging = false;
+    this.removeFiles(merge.target.id);
+    this.merge = null;
+    this.mergeCounters.mergeFailures++;
+    this.structureChanged = true;
+  }
+
+  get mergeRunning(): boolean {
+    return this.merge !== null && this.merge.result === null;
+  }
+
+  get mergeInstallPending(): boolean {
+    return this.merge !== null && this.merge.result !== null;
+  }
+
+  /** Whether merged sources still wait to become TOMBSTONE, have their files deleted, or leave the root. */
+  get retiring(): boolean {
+    return this.others.length > 0;
+  }
+
+  /** Whether merged sources still have files on disk. */
+  get retiringFiles(): boolean {
+    return this.others.some((e) => !this.deleted.has(e.id));
+  }
+
+  /**
+   * Installs a finished merge in the root being made: the tombstones the
+   * sources received since the merge read them go to the target's delta
+   * file, the target takes the sources' place (ACTIVE, over their union
+   * range, so later deletes route to it) and the sources become
+   * MERGED_SOURCE.
+   */
+  private installMerge(merge: MergeInProgress): void {
+    const result = merge.result!;
+    const entry: CfpEntry = {
+      ...merge.target,
+      state: CfpState.ACTIVE,
+      capacity: result.dataLength,
+      dataLength: result.dataLength,
+      deltaLength: result.deltaLength,
+      rows: result.rowsWritten,
+      tombstones: 0,
+    };
+    const target: OpenCfp = { entry, merging: false, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: merge.carried };
+    entry.tombstones = merge.carried.length;
+    this.flushDelta(target);
+    const at = this.cfps.indexOf(merge.sources[0]!);
+    this.cfps.splice(at, merge.sources.length, target);
+    for (const s of merge.sources) {
+      if (s.dataFd >= 0) this.layer.close(s.dataFd);
+      if (s.deltaFd >= 0) this.layer.close(s.deltaFd);
+      this.others.push({ ...s.entry, state: CfpState.MERGED_SOURCE });
+    }
+    const c = this.mergeCounters;
+    c.merges++;
+    c.mergeRowsDropped += result.rowsDropped;
+    c.mergeBytesRead += result.bytesRead;
+    c.mergeBytesWritten += result.bytesWritten;
+    c.tombstonesCarried += merge.carried.length;
+    this.merge = null;
+  }
+
+  /**
+   * Moves merged sources one step along before a root is written: those
+   * MERGED_SOURCE in the last root become TOMBSTONE (their files are deleted
+   * once that root is written and the root before it, the last to name them
+   * ACTIVE, is gone); TOMBSTONE ones whose files are gone leave the root.
+   */
+  private retireMerged(): void {
+    this.others = this.others.filter((e) => !(e.state === CfpState.TOMBSTONE && this.deleted.has(e.id)));
+    for (const e of this.others) if (e.state === CfpState.MERGED_SOURCE) e.state = CfpState.TOMBSTONE;
+    for (const id of [...this.deleted]) if (!this.others.some((e) => e.id === id)) this.deleted.delete(id);
+  }
+
+  /** Deletes the files of TOMBSTONE pairs (after their root is written and the older roots are gone). */
+  private deleteTombstoned(): void {
+    let removed = 0;
+    for (const e of this.others) {
+      if (e.state !== CfpState.TOMBSTONE || this.deleted.has(e.id)) continue;
+      removed += this.removeFiles(e.id, false);
+      this.deleted.add(e.id);
+    }
+    if (removed > 0) this.layer.fsyncDir(this.options.dir);
+    this.mergeCounters.filesDeleted += removed;
+  }
+
+  /** Paths of a pair's two files. */
+  fileNames(id: number): string[] {
+    return [this.path(dataFileName(id)), this.path(deltaFileName(id))];
+  }
+
+  /** Unlinks a pair's files that exist; returns how many. */
+  private removeFiles(id: number, syncDir = true): number {
+    let removed = 0;
+    for (const path of this.fileNames(id)) {
+      if (!this.layer.exists(path)) continue;
+      this.layer.unlink(path);
+      removed++;
+    }
+    if (removed > 0 && syncDir) this.layer.fsyncDir(this.options.dir);
+    return removed;
   }
 
   get seq(): number {
@@ -275,15 +464,14 @@ export class CheckpointWriter implements RecordVisitor {
 
   private flushData(): void {
     const cfp = this.current;
-    if (this.blockCount === 0 || cfp === null) return;
-    const size = sealBlock(this.block, 0, DATA_BLOCK_MAGIC, this.blockBytes, this.blockCount, this.blockFirst, this.blockLast);
+    if (this.block.count === 0 || cfp === null) return;
+    const size = this.block.seal();
     const name = dataFileName(cfp.entry.id);
-    writeAll(this.layer, cfp.dataFd, name, this.block, 0, size, cfp.entry.dataLength);
+    writeAll(this.layer, cfp.dataFd, name, this.block.bytes, 0, size, cfp.entry.dataLength);
     cfp.entry.dataLength += size;
     cfp.dataDirty = true;
     this.bytesWritten += size;
-    this.blockBytes = 0;
-    this.blockCount = 0;
+    this.block.reset();
   }
 
   private flushDelta(cfp: OpenCfp): void {
@@ -332,6 +520,7 @@ export class CheckpointWriter implements RecordVisitor {
     cfp.entry.state = CfpState.ACTIVE;
     cfp.entry.maxVersion = maxVersion;
     this.current = null;
+    this.closedFiles++;
     this.structureChanged = true;
   }
 
@@ -377,7 +566,7 @@ export class CheckpointWriter implements RecordVisitor {
       tombstones: 0,
       sinceCheckpoint: 0,
     };
-    return { entry, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
+    return { entry, merging: false, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
   }
 
   /**

@@ -1,5 +1,6 @@
 /** What the main thread and the checkpoint streamer worker say to each other (through comlink). */
-import type { CheckpointResult } from './checkpoint_writer.js';
+import type { CheckpointResult, MergeCounters } from './checkpoint_writer.js';
+import type { MergeResult } from './merge_task.js';
 import type { CfpEntry, RootBody } from './root_format.js';
 
 export interface StreamerData {
@@ -17,6 +18,24 @@ export interface StreamerData {
   walSegmentBytes: number;
   /** Checkpoint when this many ms passed since the last one and something changed; 0: never by time. */
   checkpointIntervalMs: number;
+  /** False: pairs are never merged. */
+  merges: boolean;
+  /** A single pair is merged when this share of its rows is tombstoned. */
+  mergeDeadFraction: number;
+  /** The merge policy is evaluated this often (and whenever a data file closes); 0: only then. */
+  mergeIntervalMs: number;
+}
+
+/** What `db.merge()` did: the merges installed, and the files deleted once no root needed them. */
+export interface MergeReport {
+  merges: MergeResult[];
+  filesDeleted: number;
+  /** The checkpoint files that hold rows afterwards, and their bytes on disk. */
+  cfps: number;
+  diskBytes: number;
+  durationMs: number;
+  /** Set when a merge failed (its files removed, the sources kept): the code and message. */
+  error: { code: string; message: string } | null;
 }
 
 export interface StreamerStats {
@@ -31,6 +50,8 @@ export interface StreamerStats {
   filesCreated: number;
   /** New CFPs opened with no PRECREATED file ready. */
   poolMisses: number;
+  /** Merges installed, failed, and what they did; time spent in merge tasks. */
+  merge: MergeCounters & { mergeMs: number; running: boolean; lastError: { code: string; message: string } | null };
   /** Milliseconds spent in checkpoints (fsyncs and root writes) and in streaming. */
   checkpointMs: number;
   streamMs: number;
@@ -49,6 +70,8 @@ export interface StreamerApi {
   /** Streams at least up to `uptoTs` (already durable), then checkpoints; null if nothing changed since the last root. */
   checkpoint(uptoTs: number): Promise<CheckpointResult | null>;
   inventory(): StreamerInventory;
+  /** Streams up to `uptoTs`, then merges while the policy finds something, installs, and retires the sources. */
+  merge(uptoTs: number): Promise<MergeReport>;
   stats(): StreamerStats;
   /** Streams up to `finalTs`, checkpoints, closes the files; resolves with the final stats. */
   stop(finalTs: number): Promise<StreamerStats>;

@@ -47,6 +47,18 @@ export class HashIndex {
     }
   }
 
+  /** Swaps the pointer stored under `hash` from `current` to `next` (the cleaner moved the version). */
+  replace(hash: number, current: number, next: number): void {
+    const pairs = this.pairs;
+    const mask = this.mask;
+    let i = (hash >>> 0) & mask;
+    while (pairs[2 * i + 1] !== current) {
+      assert(pairs[2 * i + 1] !== 0, 'secondary index entry exists');
+      i = (i + 1) & mask;
+    }
+    pairs[2 * i + 1] = next;
+  }
+
   remove(hash: number, ptr: number): void {
     const pairs = this.pairs;
     const mask = this.mask;

@@ -13,12 +13,12 @@ import { removeLeftovers } from '../checkpoint/leftovers.js';
 import { loadCheckpoint, type CheckpointLoad } from '../recovery/load_checkpoint.js';
 import { ProgressReporter, type ProgressListener } from '../recovery/progress.js';
 import { readNewestRoot, type RootBody } from '../checkpoint/root_format.js';
-import type { StreamerApi, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
+import type { MergeReport, StreamerApi, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
 import { NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
 import { WorkerHandle } from '../threads/worker_handle.js';
-import { ErrorCode, TidemarkError } from '../errors.js';
+import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
 import { createLogControl } from './log_control.js';
@@ -61,6 +61,9 @@ export interface DurableLogOptions {
   /** Upper bound on recovery workers (0: load on the main thread; null: chosen from the checkpoint's size). */
   recoveryWorkers: number | null;
   onProgress?: ProgressListener;
+  merges: boolean;
+  mergeDeadFraction: number;
+  mergeIntervalMs: number;
 }
 
 export interface LogStats {
@@ -157,6 +160,15 @@ export class DurableLog {
     return this.streamer.call((api) => api.checkpoint(durableTs));
   }
 
+  /** Merges what the policy finds (after streaming every commit durable so far), installs it, and retires the sources. */
+  async merge(): Promise<MergeReport> {
+    if (this.streamer === null) throw new TidemarkError(ErrorCode.INVALID_OPTION, 'checkpoints are off (options.checkpoints is false), so there is nothing to merge');
+    const durableTs = await this.sink.whenDurable(this.engine.loggedTs);
+    const report = await this.streamer.call((api) => api.merge(durableTs));
+    if (report.error !== null) throw new TidemarkError(errorCodeOf(report.error.code), `merge failed: ${report.error.message}`);
+    return report;
+  }
+
   /** The streamer's view; with checkpoints off, the root the database was opened from. */
   async inventory(): Promise<StreamerInventory> {
     if (this.streamer !== null) return this.streamer.call((api) => api.inventory());
@@ -211,5 +223,8 @@ function streamerData(options: DurableLogOptions, control: SharedArrayBuffer, ro
     checkpointWalBytes: options.checkpointWalBytes,
     walSegmentBytes: options.walSegmentBytes,
     checkpointIntervalMs: options.checkpointIntervalMs,
+    merges: options.merges,
+    mergeDeadFraction: options.mergeDeadFraction,
+    mergeIntervalMs: options.mergeIntervalMs,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * An arena holds one table's row versions as bytes in SharedArrayBuffer
- * segments, appended to and never moved (the cleaner of a later issue copies
- * live versions out of sparse segments).
+ * segments, appended to. The segment cleaner (table/cleaner.ts) copies the
+ * live versions out of a sparse segment and frees it; its number is reused
+ * by the next segment the arena opens.
  *
  *   segment 0                                   segment 1
  *   +----------+--------+--------+-----+        +--------+--------+-----+
@@ -14,8 +15,10 @@
  * pointer 1 is free for indexes to use as a tombstone.
  *
  * Invariants: every version starts 8-byte aligned; a version never crosses a
- * segment; `bytesInUse` counts the bytes of every version appended, and
- * `deadBytes` those of versions no snapshot can see any more.
+ * segment; `bytesInUse` counts the bytes of every version in a segment not
+ * freed, and `deadBytes` those of them no snapshot can see any more (per
+ * segment too: `segmentUsed`, `segmentDead`). A freed segment's views are
+ * empty, and no pointer into it is left anywhere.
  */
 import { assert } from '../assert.js';
 import {
@@ -25,6 +28,7 @@ import {
   ARENA_UNITS_PER_SEGMENT_LOG2,
   MAX_ROW_BYTES,
   VERSION_FLAG_DELETED,
+  VERSION_FLAG_RETIRED,
   VERSION_HEADER_BYTES,
 } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
@@ -39,10 +43,21 @@ export function offsetOf(ptr: number): number {
   return (ptr & UNIT_MASK) * ARENA_ALIGN_BYTES;
 }
 
+/** The pointer of the version at byte `offset` of `segment`. */
+export function pointerOf(segment: number, offset: number): number {
+  return ((segment << ARENA_UNITS_PER_SEGMENT_LOG2) | (offset / ARENA_ALIGN_BYTES)) >>> 0;
+}
+
 /** Segment number of a pointer. */
 export function segmentOf(ptr: number): number {
   return ptr >>> ARENA_UNITS_PER_SEGMENT_LOG2;
 }
+
+const EMPTY_SAB = new SharedArrayBuffer(0);
+const EMPTY_U8 = new Uint8Array(EMPTY_SAB);
+const EMPTY_DV = new DataView(EMPTY_SAB);
+const EMPTY_U32 = new Uint32Array(EMPTY_SAB);
+const EMPTY_F64 = new Float64Array(EMPTY_SAB);
 
 export class Arena {
   /** Parallel views over each segment, indexed by segment number. */
@@ -54,18 +69,80 @@ export class Arena {
   bytesInUse = 0;
   /** Bytes of versions that were unlinked: no snapshot can reach them. */
   deadBytes = 0;
+  /** Per segment: bytes of versions appended to it, and of those dead. */
+  readonly segmentUsed: number[] = [];
+  readonly segmentDead: number[] = [];
+  /** Segment numbers freed by the cleaner, reused first. */
+  private readonly free: number[] = [];
   private segment = -1;
   private cursor = ARENA_SEGMENT_BYTES;
 
   constructor(private readonly tableName: string) {}
 
+  /** Segment numbers in use so far (freed ones included: the views of those are empty). */
   get segmentCount(): number {
     return this.u8s.length;
   }
 
-  /** Bytes reserved from the system: whole segments. */
+  /** The segment being appended to (-1 before the first). */
+  get currentSegment(): number {
+    return this.segment;
+  }
+
+  isFree(segment: number): boolean {
+    return this.u8s[segment]!.length === 0;
+  }
+
+  /** Bytes reserved from the system: whole segments, freed ones not counted. */
   get reservedBytes(): number {
-    return this.u8s.length * ARENA_SEGMENT_BYTES;
+    return (this.u8s.length - this.free.length) * ARENA_SEGMENT_BYTES;
+  }
+
+  /** Where a segment's versions start (segment 0 keeps its first 16 bytes). */
+  static firstOffset(segment: number): number {
+    return segment === 0 ? FIRST_OFFSET : 0;
+  }
+
+  /** Counts a version as dead (no snapshot reaches it) and flags it, so the cleaner skips it. */
+  retire(ptr: number): void {
+    const seg = segmentOf(ptr);
+    const word = (offsetOf(ptr) >>> 2) + 1;
+    const u32 = this.u32s[seg]!;
+    u32[word] = u32[word]! | (VERSION_FLAG_RETIRED << 24);
+    const size = this.sizeOf(ptr);
+    this.deadBytes += size;
+    this.segmentDead[seg]! += size;
+  }
+
+  isRetired(ptr: number): boolean {
+    return ((this.u32s[segmentOf(ptr)]![(offsetOf(ptr) >>> 2) + 1]! >>> 24) & VERSION_FLAG_RETIRED) !== 0;
+  }
+
+  /** Copies the version at `ptr` to the end of the arena (the cleaner moving it out); returns the copy's pointer. The old copy counts as dead. */
+  copy(ptr: number): number {
+    const size = this.sizeOf(ptr);
+    const seg = segmentOf(ptr);
+    const from = offsetOf(ptr);
+    const to = this.reserve(size);
+    this.u8s[this.segment]!.set(this.u8s[seg]!.subarray(from, from + size), to);
+    this.deadBytes += size;
+    this.segmentDead[seg]! += size;
+    return ((this.segment << ARENA_UNITS_PER_SEGMENT_LOG2) | (to / ARENA_ALIGN_BYTES)) >>> 0;
+  }
+
+  /** Gives a segment whose versions are all dead back to the system; its number is reused. */
+  freeSegment(segment: number): void {
+    assert(segment !== this.segment && !this.isFree(segment), `segment ${segment} cannot be freed`);
+    assert(this.segmentDead[segment] === this.segmentUsed[segment], `segment ${segment} still holds live versions`);
+    this.bytesInUse -= this.segmentUsed[segment]!;
+    this.deadBytes -= this.segmentDead[segment]!;
+    this.segmentUsed[segment] = 0;
+    this.segmentDead[segment] = 0;
+    this.u8s[segment] = EMPTY_U8;
+    this.dvs[segment] = EMPTY_DV;
+    this.u32s[segment] = EMPTY_U32;
+    this.f64s[segment] = EMPTY_F64;
+    this.free.push(segment);
   }
 
   /**
@@ -74,10 +151,7 @@ export class Arena {
    */
   append(payloadBytes: number, versionId: number, older: number, flags: number): number {
     const size = (VERSION_HEADER_BYTES + payloadBytes + ARENA_ALIGN_BYTES - 1) & ~(ARENA_ALIGN_BYTES - 1);
-    if (this.cursor + size > ARENA_SEGMENT_BYTES) this.addSegment();
-    const offset = this.cursor;
-    this.cursor += size;
-    this.bytesInUse += size;
+    const offset = this.reserve(size);
     const ptr = (this.segment << ARENA_UNITS_PER_SEGMENT_LOG2) | (offset / ARENA_ALIGN_BYTES);
     const u32 = this.u32s[this.segment]!;
     u32[offset >>> 2] = older;
@@ -100,11 +174,8 @@ export class Arena {
   appendLaidOut(src: Uint8Array, from: number, to: number): number {
     const bytes = to - from;
     assert(bytes > 0 && bytes % ARENA_ALIGN_BYTES === 0 && bytes <= MAX_LAID_OUT_BYTES, `bad run of ${bytes} bytes`);
-    if (this.cursor + bytes > ARENA_SEGMENT_BYTES) this.addSegment();
-    const offset = this.cursor;
+    const offset = this.reserve(bytes);
     this.u8s[this.segment]!.set(src.subarray(from, to), offset);
-    this.cursor += bytes;
-    this.bytesInUse += bytes;
     return ((this.segment << ARENA_UNITS_PER_SEGMENT_LOG2) | (offset / ARENA_ALIGN_BYTES)) >>> 0;
   }
 
@@ -141,7 +212,7 @@ export class Arena {
   checkRoom(totalBytes: number): void {
     const usable = ARENA_SEGMENT_BYTES - MAX_ROW_BYTES - VERSION_HEADER_BYTES - ARENA_ALIGN_BYTES;
     const needed = totalBytes <= ARENA_SEGMENT_BYTES - this.cursor ? 0 : Math.ceil(totalBytes / usable) + 1;
-    if (this.u8s.length + needed > ARENA_MAX_SEGMENTS) this.limitReached();
+    if (this.u8s.length - this.free.length + needed > ARENA_MAX_SEGMENTS) this.limitReached();
   }
 
   private limitReached(): never {
@@ -151,15 +222,29 @@ export class Arena {
     );
   }
 
+  /** Room for `size` bytes at the end of the arena (a new segment if the current one is full); returns their offset in the current segment. */
+  private reserve(size: number): number {
+    if (this.cursor + size > ARENA_SEGMENT_BYTES) this.addSegment();
+    const offset = this.cursor;
+    this.cursor += size;
+    this.bytesInUse += size;
+    this.segmentUsed[this.segment]! += size;
+    return offset;
+  }
+
   private addSegment(): void {
-    if (this.u8s.length >= ARENA_MAX_SEGMENTS) this.limitReached();
+    const reused = this.free.pop();
+    if (reused === undefined && this.u8s.length >= ARENA_MAX_SEGMENTS) this.limitReached();
     const sab = new SharedArrayBuffer(ARENA_SEGMENT_BYTES);
-    this.u8s.push(new Uint8Array(sab));
-    this.dvs.push(new DataView(sab));
-    this.u32s.push(new Uint32Array(sab));
-    this.f64s.push(new Float64Array(sab));
-    this.segment = this.u8s.length - 1;
-    this.cursor = this.segment === 0 ? FIRST_OFFSET : 0;
+    const seg = reused ?? this.u8s.length;
+    this.u8s[seg] = new Uint8Array(sab);
+    this.dvs[seg] = new DataView(sab);
+    this.u32s[seg] = new Uint32Array(sab);
+    this.f64s[seg] = new Float64Array(sab);
+    this.segmentUsed[seg] = 0;
+    this.segmentDead[seg] = 0;
+    this.segment = seg;
+    this.cursor = Arena.firstOffset(seg);
     assert(this.cursor % ARENA_ALIGN_BYTES === 0, 'segment cursor aligned');
   }
 }

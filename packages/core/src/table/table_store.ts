@@ -163,7 +163,7 @@ export class TableStore {
       const next = arena.older(p);
       if (!arena.isDeleted(p)) this.unindexVersion(p);
       arena.setOlder(p, 0);
-      arena.deadBytes += arena.sizeOf(p);
+      arena.retire(p);
       p = next;
     }
   }
@@ -173,6 +173,17 @@ export class TableStore {
     if (this.headOf(marker) !== marker) return; // the key was written again since: the marker is an ordinary old version
     this.primary.remove(this.hashAt(marker), marker);
     this.retireChain(marker);
+  }
+
+  /** Points every secondary index entry of the version at `ptr` at its copy at `copy` (the cleaner moved it). */
+  repointSecondary(ptr: number, copy: number): void {
+    if (this.secondary.length === 0) return;
+    const versionId = this.arena.versionId(ptr);
+    for (const ix of this.secondary) {
+      const values = this.read(ptr, ix.def.columns);
+      if (ix.hash !== null) ix.hash.replace(this.secondaryHash(ix, values), ptr, copy);
+      else ix.ordered!.add(ix.keyCodec.valuesFromRow(values), versionId, copy);
+    }
   }
 
   private unindexVersion(ptr: number): void {

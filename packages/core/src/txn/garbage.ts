@@ -5,6 +5,7 @@
  * unreachable (and if the version is a delete marker, so is the row).
  * Entries are appended in commit order, so they are collected from the front.
  */
+import { segmentOf } from '../table/arena.js';
 import type { TableStore } from '../table/table_store.js';
 
 export class Garbage {
@@ -21,6 +22,14 @@ export class Garbage {
     this.endTs.push(endTs);
     this.tables.push(table);
     this.ptrs.push(ptr);
+  }
+
+  /** Whether a queued entry names a version of `table` in arena segment `segment` (the cleaner leaves such a segment alone). */
+  pointsInto(table: TableStore, segment: number): boolean {
+    for (let i = this.head; i < this.endTs.length; i++) {
+      if (this.tables[i] === table && segmentOf(this.ptrs[i]!) === segment) return true;
+    }
+    return false;
   }
 
   /** Retires what no snapshot at or after `oldest` can see. */

@@ -145,9 +145,12 @@ function mergeOwn(
  */
 function withoutOwnWrites(table: TableStore, view: TxnView, committed: number[], collect: (snapshot: number) => number[]): number[] {
   if (view.reads !== null) {
+    // Compared by versionId: the segment cleaner may move a version (and free where it was) before the commit.
+    const arena = table.arena;
+    const versions = committed.map((ptr) => arena.versionId(ptr));
     view.reads.addScan(() => {
       const now = collect(Infinity);
-      return now.length === committed.length && now.every((ptr, i) => ptr === committed[i]);
+      return now.length === versions.length && now.every((ptr, i) => arena.versionId(ptr) === versions[i]);
     });
   }
   return view.ws.count === 0 ? committed : committed.filter((ptr) => !ownedByWrites(table, view.ws, ptr));

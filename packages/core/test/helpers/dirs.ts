@@ -31,7 +31,8 @@ export function tempDirs(prefix: string): { make: () => string; cleanup: () => v
  * the image checkpoints first and `tail` then writes less than the
  * checkpoint trigger (the caller's promise), so the image holds a root, CFP
  * files with bytes past their valid lengths, and a WAL tail to replay.
- * Without it, the caller makes sure no trigger fires. Files that vanish
+ * Without it, the caller makes sure no trigger fires. Background merges
+ * write roots too: open the database with `merges: false`. Files that vanish
  * during the copy (temp names being renamed) are skipped.
  */
 export async function crashImage(db: Database, into: string, tail?: () => unknown): Promise<string> {

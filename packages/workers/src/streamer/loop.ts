@@ -8,13 +8,19 @@
  * are made while idle, so opening a new pair does not wait on allocation.
  */
 import {
+  CfpState,
   CheckpointWriter,
+  FILE_HEADER_BYTES,
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
   visitRecord,
   WalTail,
   type CheckpointResult,
   type FileLayer,
+  type MergeOutcome,
+  type MergeReport,
+  type MergeResult,
+  type MergeRunner,
   type StreamerData,
   type StreamerInventory,
   type StreamerStats,
@@ -31,6 +37,18 @@ interface Request {
 
 export type StreamerStep = 'streamed' | 'idle';
 
+interface MergeRequest {
+  uptoTs: number;
+  started: number;
+  merges: MergeResult[];
+  filesDeleted: number;
+  error: MergeReport['error'];
+  resolve: (report: MergeReport) => void;
+}
+
+/** After a failed merge, the policy waits this long before trying again on its own. */
+const MERGE_RETRY_MS = 30_000;
+
 export class StreamerLoop {
   private readonly cells: BigInt64Array;
   private readonly tail: WalTail;
@@ -44,10 +62,21 @@ export class StreamerLoop {
   private streamMs = 0;
   private lastCheckpoint: CheckpointResult | null = null;
   private wal: { seq: number; offset: number };
+  /** The merge task running (null: none), and how it ended once it has. */
+  private merging: Promise<void> | null = null;
+  private mergeOutcome: MergeOutcome | null = null;
+  private mergeStarted = 0;
+  private mergeMs = 0;
+  private lastMergeCheck: number;
+  private mergeRetryAt = 0;
+  private closedSeen = 0;
+  private mergeRequests: MergeRequest[] = [];
+  private lastMergeError: MergeReport['error'] = null;
 
   constructor(
-    layer: FileLayer,
+    private readonly layer: FileLayer,
     data: StreamerData,
+    private readonly merges: MergeRunner,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.data = data;
@@ -58,6 +87,7 @@ export class StreamerLoop {
     this.tail = new WalTail(layer, data.dir, databaseId, this.wal, root?.checkpointTs ?? 0);
     this.writer = new CheckpointWriter(layer, { dir: data.dir, databaseId, dataFileSizeBytes: data.dataFileSizeBytes, precreatedFiles: data.precreatedFiles }, root);
     this.lastCheckpointAt = now();
+    this.lastMergeCheck = now();
     const writer = this.writer;
     this.visit = (bytes, offset, length, where) => {
       visitRecord(bytes, offset, length, writer, where);
@@ -72,9 +102,24 @@ export class StreamerLoop {
       durable = Number(Atomics.load(this.cells, DURABLE_TS));
     }
     const read = this.stream(durable);
+    this.collectMerge();
     if (this.checkpointDue()) this.checkpoint();
+    this.advanceMerges();
     if (read === 0) this.writer.topUpPool();
     return read > 0 ? 'streamed' : 'idle';
+  }
+
+  /** Resolves once everything durable up to `uptoTs` is streamed and no merge the policy wants is left undone. */
+  requestMerge(uptoTs: number): Promise<MergeReport> {
+    return new Promise((resolve) =>
+      this.mergeRequests.push({ uptoTs, started: this.now(), merges: [], filesDeleted: this.writer.mergeCounters.filesDeleted, error: null, resolve }),
+    );
+  }
+
+  /** Waits for a merge task still running (before `finish`, so its result is installed or its files removed). */
+  async settleMerge(): Promise<void> {
+    await this.merging;
+    this.collectMerge();
   }
 
   /** Resolves after a checkpoint that covers `uptoTs` (a commitTs already durable). */
@@ -85,7 +130,10 @@ export class StreamerLoop {
   /** Streams everything durable up to `finalTs`, checkpoints, and closes the files. */
   finish(finalTs: number): void {
     while (this.tail.lastTs < finalTs && this.stream(Math.max(finalTs, Number(Atomics.load(this.cells, DURABLE_TS)))) > 0);
+    this.collectMerge();
+    if (this.writer.mergeRunning) this.writer.abandonMerge(); // settleMerge was not awaited: the target is not trusted
     this.checkpoint();
+    this.answerMergeRequests(true);
     this.close();
   }
 
@@ -93,6 +141,8 @@ export class StreamerLoop {
   failAll(error: Error): void {
     for (const r of this.requests) r.reject(error);
     this.requests = [];
+    for (const r of this.mergeRequests) r.resolve(this.report(r, { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message }));
+    this.mergeRequests = [];
   }
 
   stats(): StreamerStats {
@@ -106,6 +156,7 @@ export class StreamerLoop {
       bytesWritten: w.bytesWritten,
       filesCreated: w.filesCreated,
       poolMisses: w.poolMisses,
+      merge: { ...w.mergeCounters, mergeMs: this.mergeMs, running: w.mergeRunning, lastError: this.lastMergeError },
       checkpointMs: this.checkpointMs,
       streamMs: this.streamMs,
       lastCheckpoint: this.lastCheckpoint,
@@ -119,6 +170,101 @@ export class StreamerLoop {
   close(): void {
     this.tail.close();
     this.writer.close();
+  }
+
+  // ── Merges ─────────────────────────────────────────────────────────────
+
+  /** Takes a finished merge task's outcome: install it at the next checkpoint, or remove its files. */
+  private collectMerge(): void {
+    const outcome = this.mergeOutcome;
+    if (outcome === null) return;
+    this.mergeOutcome = null;
+    this.merging = null;
+    this.mergeMs += this.now() - this.mergeStarted;
+    if (outcome.ok) {
+      this.writer.finishMerge(outcome.result);
+      for (const r of this.mergeRequests) r.merges.push(outcome.result);
+      return;
+    }
+    this.writer.abandonMerge();
+    this.lastMergeError = { code: outcome.code, message: outcome.message };
+    this.mergeRetryAt = this.now() + MERGE_RETRY_MS;
+    for (const r of this.mergeRequests) r.error ??= this.lastMergeError;
+  }
+
+  /**
+   * Starts a merge when the policy finds one — evaluated when a data file
+   * closed, every mergeIntervalMs, and while db.merge() waits — and answers
+   * db.merge() calls once nothing is left to merge, install or retire.
+   */
+  private advanceMerges(): void {
+    const data = this.data;
+    const writer = this.writer;
+    if (this.merging !== null || writer.mergeInstallPending) return;
+    const now = this.now();
+    const asked = this.mergeRequests.some((r) => r.uptoTs <= this.tail.lastTs && r.error === null);
+    const closed = writer.closedFiles !== this.closedSeen;
+    const timely = data.mergeIntervalMs > 0 && now - this.lastMergeCheck >= data.mergeIntervalMs;
+    if (data.merges && (asked || ((closed || timely) && now >= this.mergeRetryAt))) {
+      this.closedSeen = writer.closedFiles;
+      this.lastMergeCheck = now;
+      const ids = writer.planMerge({ targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES, deadFraction: data.mergeDeadFraction });
+      if (ids !== null) {
+        this.startMerge(ids);
+        return;
+      }
+    }
+    this.answerMergeRequests(false);
+  }
+
+  private startMerge(ids: number[]): void {
+    const task = this.writer.beginMerge(ids);
+    this.mergeStarted = this.now();
+    this.merging = this.merges.run(task).then(
+      (outcome) => {
+        this.mergeOutcome = outcome;
+      },
+      (error: unknown) => {
+        this.mergeOutcome = { ok: false, code: 'TM_IO_ERROR', message: (error as Error).message };
+      },
+    );
+  }
+
+  /**
+   * Answers the db.merge() calls that are caught up, once the merged sources
+   * are retired: one more checkpoint turns them TOMBSTONE and deletes their
+   * files (a second drops them from the root). With `final`, answers all.
+   */
+  private answerMergeRequests(final: boolean): void {
+    const ready = this.mergeRequests.filter((r) => final || r.uptoTs <= this.tail.lastTs);
+    if (ready.length === 0) return;
+    if (!final && this.writer.retiringFiles) {
+      this.checkpoint();
+      if (this.writer.retiringFiles) return;
+    }
+    this.mergeRequests = this.mergeRequests.filter((r) => !ready.includes(r));
+    for (const r of ready) r.resolve(this.report(r, r.error));
+  }
+
+  private report(r: MergeRequest, error: MergeReport['error']): MergeReport {
+    const holding = this.writer.entries().filter((e) => e.state === CfpState.ACTIVE || e.state === CfpState.UNDER_CONSTRUCTION);
+    const diskBytes = this.writer
+      .entries()
+      .reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0);
+    return {
+      merges: r.merges,
+      filesDeleted: this.writer.mergeCounters.filesDeleted - r.filesDeleted,
+      cfps: holding.length,
+      diskBytes,
+      durationMs: this.now() - r.started,
+      error,
+    };
+  }
+
+  private fileBytes(id: number): number {
+    let bytes = 0;
+    for (const name of this.writer.fileNames(id)) if (this.layer.exists(name)) bytes += this.layer.size(name);
+    return bytes;
   }
 
   private stream(durable: number): number {
@@ -149,6 +295,7 @@ export class StreamerLoop {
     if (trigger >= this.data.walSegmentBytes && spanned > 1 && (spanned + 1) * this.data.walSegmentBytes >= trigger) return true;
     const interval = this.data.checkpointIntervalMs;
     if (interval > 0 && this.now() - this.lastCheckpointAt >= interval && this.writer.lastTs > this.writer.checkpointTs) return true;
+    if (this.writer.mergeInstallPending) return true;
     return this.requests.some((r) => r.uptoTs <= this.tail.lastTs);
   }
 

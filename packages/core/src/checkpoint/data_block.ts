@@ -1,0 +1,64 @@
+/**
+ * A data block being built: entries gathered into one buffer, sealed with
+ * the block header (docs/FORMAT.md, "Data file") and written with one
+ * positional write. The streamer builds blocks from log records, a merge
+ * from the entries of its source files.
+ */
+import { BLOCK_HEADER_BYTES, sealBlock } from '../files/block.js';
+import { MAX_ROW_BYTES } from '../constants.js';
+import { DATA_BLOCK_MAGIC, DATA_ENTRY_HEADER_BYTES, dataEntryBytes } from './cfp_format.js';
+
+/** Data entries are gathered into blocks of at most this many bytes (a whole row always fits one). */
+export const DATA_BLOCK_BYTES = Math.max(1 << 20, dataEntryBytes(MAX_ROW_BYTES) + BLOCK_HEADER_BYTES);
+
+export class DataBlockBuilder {
+  readonly bytes = new Uint8Array(DATA_BLOCK_BYTES);
+  private readonly view = new DataView(this.bytes.buffer);
+  /** Payload bytes and entries gathered, and the versionIds of the first and last. */
+  used = 0;
+  count = 0;
+  private first = 0;
+  private last = 0;
+
+  /** Whether an entry of `need` bytes still fits. */
+  fits(need: number): boolean {
+    return BLOCK_HEADER_BYTES + this.used + need <= DATA_BLOCK_BYTES;
+  }
+
+  /** Adds an entry for a row whose payload is src[offset, offset + length). The caller checked `fits`. */
+  addRow(tableId: number, versionId: number, src: Uint8Array, offset: number, length: number): void {
+    const at = BLOCK_HEADER_BYTES + this.used;
+    const need = dataEntryBytes(length);
+    const v = this.view;
+    v.setUint16(at, tableId, true);
+    v.setUint16(at + 2, 0, true);
+    v.setUint32(at + 4, length, true);
+    v.setFloat64(at + 8, versionId, true);
+    this.bytes.set(src.subarray(offset, offset + length), at + DATA_ENTRY_HEADER_BYTES);
+    this.bytes.fill(0, at + DATA_ENTRY_HEADER_BYTES + length, at + need);
+    this.added(versionId, need);
+  }
+
+  /** Adds a whole data entry as another data file holds it: src[at, at + size). */
+  addEntry(versionId: number, src: Uint8Array, at: number, size: number): void {
+    this.bytes.set(src.subarray(at, at + size), BLOCK_HEADER_BYTES + this.used);
+    this.added(versionId, size);
+  }
+
+  /** Writes the block header; returns the block's size. Call `reset` once it is written. */
+  seal(): number {
+    return sealBlock(this.bytes, 0, DATA_BLOCK_MAGIC, this.used, this.count, this.first, this.last);
+  }
+
+  reset(): void {
+    this.used = 0;
+    this.count = 0;
+  }
+
+  private added(versionId: number, size: number): void {
+    if (this.count === 0) this.first = versionId;
+    this.last = versionId;
+    this.used += size;
+    this.count++;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The segment cleaner: the in-memory twin of the CFP merge. It picks an arena
+ * segment whose live share has fallen below `liveFraction`, copies each live
+ * version in it to the end of the arena, points whatever pointed at the old
+ * copy at the new one, and frees the segment once it holds nothing live.
+ *
+ *   segment k: [A dead][B live][C dead][D live]...     B' and D' appended to the current segment;
+ *                                                      primary slot / newer version's `older` / secondary entries repointed
+ *
+ * What can point at a version, and how it is repointed:
+ *   - the primary index, when it is the row's newest version (`replace`);
+ *   - the next newer version's `older` word, found by walking the row's chain
+ *     from its head;
+ *   - secondary index entries (hash: `replace`; ordered: set again under the
+ *     same key), for every version that is not a delete marker;
+ *   - the garbage queue: a segment it names is left alone (only versions
+ *     installed while a snapshot was open are queued, and new versions never
+ *     go to a segment being cleaned);
+ *   - staged write sets: every slice moves `engine.epoch`, so a commit looks
+ *     its heads up again.
+ *
+ * It runs in slices of at most `budgetMs` (checked every few versions) on
+ * the main thread, one per event-loop turn, so commits never wait long.
+ * With every segment but the two being written to at least `liveFraction`
+ * live, memory in use stays within 1 / liveFraction of live data plus two
+ * segments per table.
+ */
+import { ARENA_SEGMENT_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
+import type { Engine } from '../txn/engine.js';
+import { Arena, offsetOf, pointerOf, segmentOf } from './arena.js';
+import type { TableStore } from './table_store.js';
+
+/** Versions moved between two looks at the clock. */
+const CHECK_EVERY = 64;
+
+export interface CleanerStats {
+  /** Segments freed, versions and bytes moved, and milliseconds spent in slices. */
+  segmentsFreed: number;
+  versionsMoved: number;
+  bytesMoved: number;
+  slices: number;
+  cleanerMs: number;
+  /** The longest slice, ms. */
+  longestSliceMs: number;
+}
+
+interface Job {
+  table: TableStore;
+  segment: number;
+  /** The next byte offset to look at, and where the segment's versions end. */
+  at: number;
+  end: number;
+}
+
+export class SegmentCleaner {
+  readonly stats: CleanerStats = { segmentsFreed: 0, versionsMoved: 0, bytesMoved: 0, slices: 0, cleanerMs: 0, longestSliceMs: 0 };
+  private job: Job | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly liveFraction: number,
+  ) {}
+
+  /** Whether a segment is worth cleaning now (or a job is under way). */
+  hasWork(): boolean {
+    return this.job !== null || this.pick() !== null;
+  }
+
+  /**
+   * Cleans for at most `budgetMs`; returns whether work is left. Segments
+   * are taken sparsest first.
+   */
+  slice(budgetMs: number): boolean {
+    const started = performance.now();
+    const deadline = started + budgetMs;
+    let moved = 0;
+    try {
+      for (;;) {
+        if (this.job === null) {
+          this.job = this.pick();
+          if (this.job === null) return false;
+        }
+        const job = this.job;
+        const arena = job.table.arena;
+        while (job.at < job.end) {
+          const ptr = pointerOf(job.segment, job.at);
+          job.at += arena.sizeOf(ptr);
+          if (arena.isRetired(ptr)) continue;
+          this.move(job.table, ptr);
+          moved++;
+          if ((moved & (CHECK_EVERY - 1)) === 0 && performance.now() >= deadline) return true;
+        }
+        arena.freeSegment(job.segment);
+        this.stats.segmentsFreed++;
+        this.job = null;
+        if (performance.now() >= deadline) return this.hasWork();
+      }
+    } finally {
+      if (moved > 0) this.engine.epoch++;
+      const ms = performance.now() - started;
+      this.stats.slices++;
+      this.stats.cleanerMs += ms;
+      if (ms > this.stats.longestSliceMs) this.stats.longestSliceMs = ms;
+    }
+  }
+
+  /** The sparsest segment below the live fraction, over every table (null: none). */
+  private pick(): Job | null {
+    let best: Job | null = null;
+    let bestLive = this.liveFraction * ARENA_SEGMENT_BYTES;
+    for (const table of this.engine.tables) {
+      const arena = table.arena;
+      for (let seg = 0; seg < arena.segmentCount; seg++) {
+        if (seg === arena.currentSegment || arena.isFree(seg)) continue;
+        const live = arena.segmentUsed[seg]! - arena.segmentDead[seg]!;
+        if (live >= bestLive) continue;
+        if (this.engine.garbage.pointsInto(table, seg)) continue;
+        bestLive = live;
+        best = { table, segment: seg, at: Arena.firstOffset(seg), end: Arena.firstOffset(seg) + arena.segmentUsed[seg]! };
+      }
+    }
+    return best;
+  }
+
+  /** Moves one live version and repoints everything that points at it. */
+  private move(table: TableStore, ptr: number): void {
+    const arena = table.arena;
+    // Find what points at it before copying: the primary slot, or the newer version of its chain.
+    const seg = segmentOf(ptr);
+    const keyAt = offsetOf(ptr) + VERSION_HEADER_BYTES;
+    const u8 = arena.u8s[seg]!;
+    const hash = table.hashAt(ptr);
+    const head = table.primary.find(hash, u8, keyAt, table.keyLengthAt(ptr));
+    let newer = 0;
+    if (head !== ptr) {
+      newer = head;
+      while (newer !== 0 && arena.older(newer) !== ptr) newer = arena.older(newer);
+      if (newer === 0) throw new Error(`cleaner: version ${arena.versionId(ptr)} of "${table.name}" is live but nothing points at it`);
+    }
+    const copy = arena.copy(ptr);
+    if (newer === 0) table.primary.replace(hash, ptr, copy);
+    else arena.setOlder(newer, copy);
+    if (!arena.isDeleted(ptr)) table.repointSecondary(ptr, copy);
+    this.stats.versionsMoved++;
+    this.stats.bytesMoved += arena.sizeOf(copy);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Worker entry: one merge (a piscina task). All logic lives in mergeCfps;
+ * this returns its outcome, since an Error's code does not survive the
+ * thread boundary.
+ */
+import { mergeOutcome, NodeFileLayer, type MergeOutcome, type MergeTask } from '@tidemark/core/internal';
+
+const layer = new NodeFileLayer();
+
+export default function mergeTask(task: MergeTask): MergeOutcome {
+  return mergeOutcome(layer, task);
+}
