@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open } from '../src/index.js';
+import { CfpState, open } from '../src/index.js';
+import { readNewestRoot } from '../src/checkpoint/root_format.js';
+import { NodeFileLayer } from '../src/files/file_layer.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { OPTIONS, TABLES, balancesAfter, receiptsAfter } from './fixtures/crash_model.mjs';
 
@@ -62,6 +64,7 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
   let progress = 0;
   let mostWal = 0;
   let checkpoints = 0;
+  let mergedSeen = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     if (cycle % CYCLES_PER_DIR === 0) {
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
@@ -81,13 +84,21 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
     const receipts = db.table('receipts').scan().map((r) => r.n as number).sort((a, b) => a - b);
     assert.equal(receipts, receiptsAfter(n), `cycle ${cycle}: receipts after ${n} transfers`);
     checkpoints += db.recovery!.root === null ? 0 : 1;
+    const merged = (await db.checkpointFiles()).some((f) => f.state === CfpState.MERGED_SOURCE || f.state === CfpState.TOMBSTONE);
+    if (merged) mergedSeen++;
     await db.close();
+    // The close checkpointed: every pair file left is one the newest root needs.
+    const { root } = readNewestRoot(new NodeFileLayer(), dir);
+    const needed = new Set((root?.cfps ?? []).filter((c) => c.state !== CfpState.TOMBSTONE && c.state !== CfpState.MERGE_TARGET).map((c) => c.id));
+    const orphans = readdirSync(dir).filter((f) => /^(data|delta)-[0-9a-f]{16}$/.test(f) && !needed.has(Number.parseInt(f.slice(-16), 16)));
+    assert.equal(orphans, [], `cycle ${cycle}: pair files no root needs`);
     totalAcked += acked - lastN > 0 ? acked - lastN : 0;
     lastN = n;
   }
   rmSync(dir, { recursive: true, force: true });
   progress += lastN;
   assert.ok(progress > CYCLES, `made progress: ${progress} transfers over ${CYCLES} cycles (${totalAcked} acknowledged)`);
+  assert.ok(mergedSeen > 0 || CYCLES < 50, `no reopen found a merge under way (${CYCLES} cycles)`);
   assert.ok(checkpoints > CYCLES / 2, `${checkpoints} of ${CYCLES} reopens started from a checkpoint`);
   const bound = OPTIONS.checkpointWalBytes + OPTIONS.walSegmentBytes;
   assert.ok(mostWal <= bound, `the WAL reached ${mostWal} bytes on disk, over ${bound}`);

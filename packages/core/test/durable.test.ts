@@ -155,6 +155,26 @@ test('close() with commits queued behind a full ring finishes and keeps every on
   await again.close();
 });
 
+test('a transaction whose log record would not fit a WAL segment is LIMIT_EXCEEDED before it installs; the log goes on', async () => {
+  const dir = tempDir();
+  const db = await open({ dir, tables: [accounts], walSegmentBytes: 64 * 1024, durability: 'delayed' });
+  const note = new Uint8Array(1_000);
+  assert.throws(
+    () => db.transactionSync((tx) => {
+      for (let i = 0; i < 100; i++) tx.insert('accounts', { id: i, owner: 'x', note });
+    }),
+    (e: unknown) => isTidemarkError(e, ErrorCode.LIMIT_EXCEEDED) && /walSegmentBytes/.test((e as Error).message),
+  );
+  assert.is(db.table('accounts').size, 0, 'nothing of it was installed');
+  db.transactionSync((tx) => {
+    for (let i = 0; i < 20; i++) tx.insert('accounts', { id: i, owner: 'x', note });
+  });
+  await db.close();
+  const again = await open({ dir, tables: [accounts] });
+  assert.is(again.table('accounts').size, 20);
+  await again.close();
+});
+
 test('durability modes, schemaOnly tables and definition checks across a restart', async () => {
   const dir = tempDir();
   let db = await open({ dir, tables: [accounts, scratch], durability: 'delayed' });

@@ -26,6 +26,7 @@ import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_a
 import { visitRecord } from './record.js';
 import { Replayer } from './replay.js';
 import { replayWal, type WalPosition } from './wal_reader.js';
+import { maxRecordBodyBytes } from './wal_writer.js';
 
 export interface RecoveryReport {
   /** The root file loaded (null: none), its checkpoint commitTs, and what its CFPs gave. */
@@ -132,7 +133,7 @@ export class DurableLog {
       const databaseId = root?.databaseId ?? String(position.databaseId ?? randomBytes(8).readBigUInt64LE());
       const ring = createRingBuffer(options.ringBytes, 'options.ringBytes');
       const control = createLogControl(engine.clock.now, root?.wal.seq ?? 0);
-      const sink = new DurableSink(new RingProducer(ring), new BigInt64Array(control));
+      const sink = new DurableSink(new RingProducer(ring), new BigInt64Array(control), maxRecordBodyBytes(options.walSegmentBytes));
       const fail = (error: TidemarkError): void => {
         engine.failure ??= error;
         sink.fail(error);

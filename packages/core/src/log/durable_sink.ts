@@ -42,9 +42,11 @@ export class DurableSink implements LogSink {
   constructor(
     private readonly ring: RingProducer,
     private readonly cells: BigInt64Array,
+    /** The largest record a WAL segment holds. */
+    segmentRecordBytes: number,
   ) {
     this.durableTs = Number(Atomics.load(cells, DURABLE_TS));
-    this.maxRecordBytes = ring.maxRecordBytes;
+    this.maxRecordBytes = Math.min(ring.maxRecordBytes, segmentRecordBytes);
   }
 
   begin(commitTs: number): void {

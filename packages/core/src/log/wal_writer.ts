@@ -40,6 +40,16 @@ export interface WalWriterOptions {
   maxSegments?: number;
 }
 
+/** The largest framed record (length prefix included) a segment of `segmentBytes` holds. */
+export function maxFramedRecordBytes(segmentBytes: number): number {
+  return segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8;
+}
+
+/** The largest record body a segment of `segmentBytes` holds: commits with a larger log record are refused before they install. */
+export function maxRecordBodyBytes(segmentBytes: number): number {
+  return maxFramedRecordBytes(segmentBytes) - RECORD_PREFIX_BYTES;
+}
+
 export class WalWriter {
   private fd = -1;
   private seq: number;
@@ -86,7 +96,7 @@ export class WalWriter {
 
   /** The largest record a segment can hold. */
   get maxRecordBytes(): number {
-    return this.options.segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8;
+    return maxFramedRecordBytes(this.options.segmentBytes);
   }
 
   /**

@@ -78,7 +78,7 @@ function checkRoom(engine: Engine, ws: WriteSet): void {
   if (recordBytes > sink.maxRecordBytes) {
     throw new TidemarkError(
       ErrorCode.LIMIT_EXCEEDED,
-      `the transaction's log record may reach ${recordBytes} bytes, more than the log ring takes (${sink.maxRecordBytes}; see options.ringBytes)`,
+      `the transaction's log record may reach ${recordBytes} bytes, more than the log takes (${sink.maxRecordBytes}; see options.ringBytes and options.walSegmentBytes)`,
     );
   }
 }
