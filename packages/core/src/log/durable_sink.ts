@@ -22,12 +22,16 @@ import { OP_CREATE_TABLE, OP_DELETE, OP_INSERT, RECORD_PREFIX_BYTES, RecordBuild
 type WaitAsync = (typed: BigInt64Array, index: number, value: bigint) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+const EMPTY = new Uint8Array(0);
+
 export class DurableSink implements LogSink {
   durableTs: number;
   readonly maxRecordBytes: number;
   backlogBytes = 0;
   private readonly builder = new RecordBuilder();
+  /** Records waiting for ring space, from `backlogHead` on (a head index: shift() is linear on a long array). */
   private readonly backlog: Uint8Array[] = [];
+  private backlogHead = 0;
   private publishQueued = false;
   /** The drain waiting for ring space, if one is. */
   private draining: Promise<void> | null = null;
@@ -70,7 +74,7 @@ export class DurableSink implements LogSink {
     b.end();
     const length = b.length - RECORD_PREFIX_BYTES;
     assert(length <= this.maxRecordBytes, 'record fits the ring (checked before install)');
-    if (this.backlog.length === 0) {
+    if (this.backlogHead === this.backlog.length) {
       const at = this.ring.reserve(length);
       if (at >= 0) {
         this.ring.bytes.set(b.bytes.subarray(RECORD_PREFIX_BYTES, b.length), at);
@@ -114,7 +118,7 @@ export class DurableSink implements LogSink {
 
   /** Moves the backlog into the ring and closes it; the writer drains it and stops. */
   async close(): Promise<void> {
-    while (this.backlog.length > 0 && this.failure === null) await this.drain();
+    while (this.backlogHead < this.backlog.length && this.failure === null) await this.drain();
     this.ring.publish();
     this.ring.close();
   }
@@ -144,8 +148,8 @@ export class DurableSink implements LogSink {
   private async runDrain(): Promise<void> {
     this.drainActive = true;
     try {
-      while (this.backlog.length > 0 && this.failure === null) {
-        const record = this.backlog[0]!;
+      while (this.backlogHead < this.backlog.length && this.failure === null) {
+        const record = this.backlog[this.backlogHead]!;
         const at = this.ring.reserve(record.length);
         if (at < 0) {
           this.ring.publish();
@@ -154,7 +158,11 @@ export class DurableSink implements LogSink {
           continue;
         }
         this.ring.bytes.set(record, at);
-        this.backlog.shift();
+        this.backlog[this.backlogHead++] = EMPTY;
+        if (this.backlogHead === this.backlog.length) {
+          this.backlog.length = 0;
+          this.backlogHead = 0;
+        }
         this.backlogBytes -= record.length;
         this.queuePublish();
       }
