@@ -5,9 +5,10 @@ import { buildWorkload } from './workloads/build.js';
 import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
 import { readsWorkload } from './workloads/reads.js';
+import { reclaimWorkload } from './workloads/reclaim.js';
 import { recoveryWorkload } from './workloads/recovery.js';
 
-export const workloads: readonly Workload[] = [buildWorkload, autocommitWorkload, readsWorkload, durableWorkload, checkpointWorkload, recoveryWorkload];
+export const workloads: readonly Workload[] = [buildWorkload, autocommitWorkload, readsWorkload, durableWorkload, checkpointWorkload, recoveryWorkload, reclaimWorkload];
 
 export function findWorkload(name: string): Workload | undefined {
   return workloads.find((w) => w.name === name);

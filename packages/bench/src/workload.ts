@@ -53,6 +53,8 @@ export interface WorkloadResult {
   notes: string[];
   /** Counts actually run (a time limit can cut loops short). */
   counts: Record<string, number>;
+  /** Figures sampled over time, by name (for charts): one object of numbers per sample. */
+  series?: Record<string, Array<Record<string, number>>>;
 }
 
 export interface Workload {

@@ -5,13 +5,17 @@
  */
 import { assert } from './assert.js';
 
-/** Bytes in one arena segment (a SharedArrayBuffer). Power of two. */
-export const ARENA_SEGMENT_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes in one arena segment (a SharedArrayBuffer). Power of two. 4 MiB: the
+ * unit the segment cleaner frees, so memory follows live data closely; the
+ * most a table can hold is the same for any size (pointer bits).
+ */
+export const ARENA_SEGMENT_BYTES = 4 * 1024 * 1024;
 /** Every version starts on this boundary, so pointers can count 8-byte units. */
 export const ARENA_ALIGN_BYTES = 8;
 /** log2 of the 8-byte units in a segment: a version pointer is (segment << this) | unit. */
-export const ARENA_UNITS_PER_SEGMENT_LOG2 = 21;
-/** Pointers are uint32, so this many segments per table at most (2,048 × 16 MiB = 32 GiB). */
+export const ARENA_UNITS_PER_SEGMENT_LOG2 = 19;
+/** Pointers are uint32, so this many segments per table at most (8,192 × 4 MiB = 32 GiB). */
 export const ARENA_MAX_SEGMENTS = 2 ** (32 - ARENA_UNITS_PER_SEGMENT_LOG2);
 
 /**

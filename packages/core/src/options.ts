@@ -72,7 +72,7 @@ export interface OpenOptions {
    * live data. False never does (memory then grows with updates).
    */
   cleaner?: boolean;
-  /** Segments whose live share is below this are cleaned. Default 0.6; 0.05 to 0.95. */
+  /** Memory kept within live data / this, plus one 4 MiB segment per table: past it the sparsest segments are cleaned. Default 0.75; 0.05 to 0.95. */
   cleanerLiveFraction?: number;
   /** Called while open() recovers a directory, with bytes and rows done per phase (also published on the "tidemark:recovery" diagnostics channel). */
   onProgress?: ProgressListener;
@@ -190,6 +190,6 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     mergeDeadFraction: fractionOption(o, 'mergeDeadFraction', 0.5, 0.05, 1),
     mergeIntervalMs: sizeOption(o, 'mergeIntervalMs', 1000, 0, 24 * 3600 * 1000),
     cleaner: o.cleaner === undefined ? true : booleanOption(o.cleaner, 'options.cleaner'),
-    cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.6, 0.05, 0.95),
+    cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.75, 0.05, 0.95),
   };
 }

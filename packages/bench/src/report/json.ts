@@ -30,6 +30,7 @@ export interface ResultDocument {
   figures: Array<Figure & { ratio: number | null; met: boolean | null }>;
   counts: Record<string, number>;
   notes: string[];
+  series?: Record<string, Array<Record<string, number>>>;
 }
 
 export function machineInfo(): MachineInfo {
@@ -71,6 +72,7 @@ export function resultDocument(
     figures: result.figures.map((f) => ({ ...f, ratio: ratioOf(f), met: targetMet(f) })),
     counts: result.counts,
     notes: result.notes,
+    ...(result.series === undefined ? {} : { series: result.series }),
   };
 }
 

@@ -1,8 +1,11 @@
 /**
- * The segment cleaner: the in-memory twin of the CFP merge. It picks an arena
- * segment whose live share has fallen below `liveFraction`, copies each live
- * version in it to the end of the arena, points whatever pointed at the old
- * copy at the new one, and frees the segment once it holds nothing live.
+ * The segment cleaner: the in-memory twin of the CFP merge. When a table's
+ * arena reserves more than live / `liveFraction` plus one segment, it takes
+ * the table's sparsest segment, copies each live version in it to the end of
+ * the arena, points whatever pointed at the old copy at the new one, and
+ * frees the segment once it holds nothing live. Cleaning only to hold that
+ * bound (not every segment below the fraction) lets segments decay first:
+ * under updates most are nearly empty by the time they are taken.
  *
  *   segment k: [A dead][B live][C dead][D live]...     B' and D' appended to the current segment;
  *                                                      primary slot / newer version's `older` / secondary entries repointed
@@ -21,9 +24,10 @@
  *
  * It runs in slices of at most `budgetMs` (checked every few versions) on
  * the main thread, one per event-loop turn, so commits never wait long.
- * With every segment but the two being written to at least `liveFraction`
- * live, memory in use stays within 1 / liveFraction of live data plus two
- * segments per table.
+ * If a table is over the bound, some segment other than the one being
+ * appended to is below `liveFraction` live, so there is always one to take;
+ * memory in use stays within live / liveFraction plus one segment per table
+ * (plus what is freed while the cleaner catches up).
  */
 import { ARENA_SEGMENT_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import type { Engine } from '../txn/engine.js';
@@ -104,12 +108,14 @@ export class SegmentCleaner {
     }
   }
 
-  /** The sparsest segment below the live fraction, over every table (null: none). */
+  /** The sparsest segment of a table over the bound (null: none). */
   private pick(): Job | null {
     let best: Job | null = null;
-    let bestLive = this.liveFraction * ARENA_SEGMENT_BYTES;
+    let bestLive = ARENA_SEGMENT_BYTES;
     for (const table of this.engine.tables) {
       const arena = table.arena;
+      const live = arena.bytesInUse - arena.deadBytes;
+      if (arena.reservedBytes <= live / this.liveFraction + ARENA_SEGMENT_BYTES) continue;
       for (let seg = 0; seg < arena.segmentCount; seg++) {
         if (seg === arena.currentSegment || arena.isFree(seg)) continue;
         const live = arena.segmentUsed[seg]! - arena.segmentDead[seg]!;

@@ -1,0 +1,257 @@
+/**
+ * `reclaim`: what the CFP merge and the segment cleaner keep in check. N
+ * accounts rows are loaded, then updated flat out (delayed durability, in
+ * chunks with a turn of the event loop between them, as a service would)
+ * for S seconds, once with uniform keys and once with Zipfian ones. In the
+ * same run, and on the same rows:
+ *
+ * - disk bytes (checkpoint file pairs; the whole directory in the notes)
+ *   and memory bytes (arena segments reserved), sampled every second — the
+ *   series goes into the JSON for a chart — and their ratios to the live
+ *   data at the end (the live rows' bytes as the arena holds them);
+ * - commit throughput with merge and cleaner on against the same workload
+ *   with both off;
+ * - recovery time after the workload against recovery of a directory
+ *   loaded fresh with the same live rows.
+ *
+ * Pairs are sized for the data set (dataFileSizeBytes 16 MiB; the default
+ * 128 MiB would make the pre-allocated pairs alone larger than 1 M rows)
+ * and the WAL trigger is 64 MiB; both are stated in the notes.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type Database, type OpenOptions } from '@tidemark/core';
+import { BUILD_BATCH_ROWS } from '../constants.js';
+import { ACCOUNTS, generateRows, prng, rowAt, TABLE, type RowColumns } from '../data.js';
+import { dropCaches } from '../limits/seq_read.js';
+import { collectGarbage } from '../measure.js';
+import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
+
+const MiB = 1024 * 1024;
+const OPTIONS: OpenOptions = { dataFileSizeBytes: 16 * MiB, checkpointWalBytes: 64 * MiB, walSegmentBytes: 16 * MiB, durability: 'delayed' };
+const OFF: OpenOptions = { merges: false, cleaner: false };
+/** Updates between two turns of the event loop. */
+const CHUNK = 2_000;
+const SAMPLE_MS = 1_000;
+const ZIPF_THETA = 0.99;
+const TARGET_DISK_RATIO = 2;
+const TARGET_MEMORY_RATIO = 1.5;
+const TARGET_THROUGHPUT_RATIO = 0.9;
+const TARGET_RECOVERY_RATIO = 1.25;
+
+type Keys = 'uniform' | 'zipfian';
+
+interface Sample {
+  seconds: number;
+  updates: number;
+  diskBytes: number;
+  dirBytes: number;
+  memoryBytes: number;
+  liveBytes: number;
+}
+
+interface Phase {
+  keys: Keys;
+  reclaim: boolean;
+  updates: number;
+  seconds: number;
+  samples: Sample[];
+  end: Sample;
+  merges: number;
+  segmentsFreed: number;
+  cleanerMs: number;
+  longestSliceMs: number;
+}
+
+/** Zipfian ranks over 0..n-1 (Gray et al., as YCSB draws them), scattered over the ids so hot keys are not adjacent. */
+function zipfian(n: number, seed: number): () => number {
+  const next = prng(seed);
+  let zetan = 0;
+  for (let i = 1; i <= n; i++) zetan += 1 / i ** ZIPF_THETA;
+  const zeta2 = 1 + 1 / 2 ** ZIPF_THETA;
+  const alpha = 1 / (1 - ZIPF_THETA);
+  const eta = (1 - (2 / n) ** (1 - ZIPF_THETA)) / (1 - zeta2 / zetan);
+  return () => {
+    const u = next() / 2 ** 32;
+    const uz = u * zetan;
+    const rank = uz < 1 ? 0 : uz < zeta2 ? 1 : Math.floor(n * (eta * u - eta + 1) ** alpha);
+    return Math.imul(Math.min(rank, n - 1), 2654435761) >>> 0;
+  };
+}
+
+function keyPicker(keys: Keys, n: number, seed: number): () => number {
+  if (keys === 'uniform') {
+    const next = prng(seed);
+    return () => 1 + (next() % n);
+  }
+  const z = zipfian(n, seed);
+  return () => 1 + (z() % n);
+}
+
+function filesBytes(dir: string, pattern: RegExp): number {
+  return readdirSync(dir)
+    .filter((f) => pattern.test(f))
+    .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+}
+
+function sample(db: Database, dir: string, seconds: number, updates: number): Sample {
+  const table = db.stats().tables[0]!;
+  return {
+    seconds,
+    updates,
+    diskBytes: filesBytes(dir, /^(data|delta)-[0-9a-f]{16}$/),
+    dirBytes: filesBytes(dir, /./),
+    memoryBytes: table.reservedBytes,
+    liveBytes: table.liveBytes,
+  };
+}
+
+async function load(dir: string, rows: RowColumns, options: OpenOptions): Promise<void> {
+  const db = await open({ dir, tables: [ACCOUNTS], ...OPTIONS, ...options });
+  try {
+    for (let i = 0; i < rows.count; i += BUILD_BATCH_ROWS) {
+      const end = Math.min(rows.count, i + BUILD_BATCH_ROWS);
+      db.transactionSync((tx) => {
+        for (let j = i; j < end; j++) tx.insert(TABLE, rowAt(rows, j));
+      });
+      await db.flush();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+/** Loads the rows, then updates flat out for `seconds`, sampling; leaves the directory closed. */
+async function updatePhase(dir: string, rows: RowColumns, keys: Keys, reclaim: boolean, seconds: number, seed: number): Promise<Phase> {
+  const options = reclaim ? {} : OFF;
+  await load(dir, rows, options);
+  collectGarbage();
+  const db = await open({ dir, tables: [ACCOUNTS], ...OPTIONS, ...options });
+  try {
+    const table = db.table(TABLE);
+    const pick = keyPicker(keys, rows.count, seed);
+    const balance = prng(seed ^ 0xba1);
+    const samples: Sample[] = [];
+    const started = performance.now();
+    let nextSample = started;
+    let updates = 0;
+    for (;;) {
+      const now = performance.now();
+      if (now >= nextSample) {
+        samples.push(sample(db, dir, (now - started) / 1000, updates));
+        nextSample += SAMPLE_MS;
+      }
+      if (now - started >= seconds * 1000) break;
+      for (let i = 0; i < CHUNK; i++) void table.update(pick(), { balance: balance() / 100 });
+      updates += CHUNK;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    await db.flush();
+    // The end state: what the background work has reached when the workload stops, after one more checkpoint.
+    await db.checkpoint();
+    const end = sample(db, dir, elapsed, updates);
+    const stats = db.stats();
+    const merge = (await db.logStats()).streamer!.merge;
+    return {
+      keys,
+      reclaim,
+      updates,
+      seconds: elapsed,
+      samples,
+      end,
+      merges: merge.merges,
+      segmentsFreed: stats.cleaner.segmentsFreed,
+      cleanerMs: stats.cleaner.cleanerMs,
+      longestSliceMs: stats.cleaner.longestSliceMs,
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+/** Seconds open() takes on `dir` (cold cache where the machine permits it); checks the row count. */
+async function timeRecovery(dir: string, rows: number, cold: boolean): Promise<number> {
+  if (cold) dropCaches();
+  const started = performance.now();
+  const db = await open({ dir, ...OPTIONS });
+  const seconds = (performance.now() - started) / 1000;
+  const count = db.stats().tables[0]!.rows;
+  await db.close();
+  if (count !== rows) throw new Error(`recovered ${count} rows, ${rows} expected`);
+  return seconds;
+}
+
+async function run(params: WorkloadParams, log: (line: string) => void): Promise<WorkloadResult> {
+  const base = mkdtempSync(join(params.dir ?? tmpdir(), 'tidemark-reclaim-'));
+  const seconds = params.secondsLimit ?? 60;
+  try {
+    const rows = generateRows(params.rows, params.seed);
+    const phases: Phase[] = [];
+    let recoveryAfter = 0;
+    let recoveryFresh = 0;
+    const cold = dropCaches();
+    for (const keys of ['uniform', 'zipfian'] as const) {
+      for (const reclaim of [false, true]) {
+        const dir = join(base, `${keys}-${reclaim ? 'on' : 'off'}`);
+        log(`reclaim: ${params.rows.toLocaleString('en-US')} rows, ${keys} updates for ${seconds} s, merge and cleaner ${reclaim ? 'on' : 'off'}`);
+        phases.push(await updatePhase(dir, rows, keys, reclaim, seconds, params.seed));
+        collectGarbage();
+        if (keys === 'uniform' && reclaim) {
+          log('reclaim: recovery after the workload, and of the same rows loaded fresh');
+          recoveryAfter = await timeRecovery(dir, rows.count, cold);
+          const fresh = join(base, 'fresh');
+          await load(fresh, rows, {});
+          recoveryFresh = await timeRecovery(fresh, rows.count, cold);
+          rmSync(fresh, { recursive: true, force: true });
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    return {
+      figures: figures(phases, recoveryAfter, recoveryFresh),
+      notes: notes(phases, seconds, cold),
+      counts: Object.fromEntries(phases.map((p) => [`updates-${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.updates])),
+      series: Object.fromEntries(phases.map((p) => [`${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.samples as unknown as Array<Record<string, number>>])),
+    };
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number): Figure[] {
+  const out: Figure[] = [];
+  for (const keys of ['uniform', 'zipfian'] as const) {
+    const on = phases.find((p) => p.keys === keys && p.reclaim)!;
+    const off = phases.find((p) => p.keys === keys && !p.reclaim)!;
+    out.push(
+      { name: `${keys}: checkpoint files on disk vs live data, at the end`, unit: 'MiB', tidemark: on.end.diskBytes / MiB, baseline: on.end.liveBytes / MiB, target: { on: 'ratio', compare: 'atMost', value: TARGET_DISK_RATIO } },
+      { name: `${keys}: arena memory vs live data, at the end`, unit: 'MiB', tidemark: on.end.memoryBytes / MiB, baseline: on.end.liveBytes / MiB, target: { on: 'ratio', compare: 'atMost', value: TARGET_MEMORY_RATIO } },
+      { name: `${keys}: updates, merge and cleaner on vs off`, unit: 'commits/s', tidemark: on.updates / on.seconds, baseline: off.updates / off.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO } },
+      { name: `${keys}: (reclaim off) files on disk vs live data, at the end`, unit: 'MiB', tidemark: off.end.diskBytes / MiB, baseline: off.end.liveBytes / MiB, target: null },
+    );
+  }
+  out.push({ name: 'recovery after the uniform workload vs the same live rows loaded fresh', unit: 's', tidemark: recoveryAfter, baseline: recoveryFresh, target: { on: 'ratio', compare: 'atMost', value: TARGET_RECOVERY_RATIO } });
+  return out;
+}
+
+function notes(phases: Phase[], seconds: number, cold: boolean): string[] {
+  const mib = (b: number): string => (b / MiB).toFixed(1);
+  return [
+    `Options: dataFileSizeBytes 16 MiB, walSegmentBytes 16 MiB, checkpointWalBytes 64 MiB, delayed durability; updates of the balance column, ${CHUNK} per event-loop turn, ${seconds} s per phase; "off" is merges: false, cleaner: false. Live data = bytes of the live row versions in the arena (index not counted on either side).`,
+    ...phases.map(
+      (p) =>
+        `${p.keys}, ${p.reclaim ? 'on' : 'off'}: ${p.updates.toLocaleString('en-US')} updates in ${p.seconds.toFixed(1)} s; at the end ${mib(p.end.diskBytes)} MiB of pairs (${mib(p.end.dirBytes)} MiB in the whole directory with the WAL), ${mib(p.end.memoryBytes)} MiB of arena for ${mib(p.end.liveBytes)} MiB live; ${p.merges} merges, ${p.segmentsFreed} segments freed in ${p.cleanerMs.toFixed(0)} ms of cleaner slices (longest ${p.longestSliceMs.toFixed(1)} ms).`,
+    ),
+    `Recovery opened with the page cache ${cold ? 'dropped (cold)' : 'warm (dropping it was not permitted)'}. The series (one sample a second) are in the JSON under "series".`,
+  ];
+}
+
+export const reclaimWorkload: Workload = {
+  name: 'reclaim',
+  description: 'update-heavy workload: disk and memory vs live data over time, commits with merge and cleaner on vs off, recovery after it vs fresh',
+  baseline: 'live data; merge and cleaner off; a fresh load',
+  sizes: { full: { rows: 1_000_000, ops: 0, seconds: 60 }, quick: { rows: 100_000, ops: 0, seconds: 3 } },
+  run,
+};
