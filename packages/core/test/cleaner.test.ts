@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARENA_SEGMENT_BYTES } from '../src/constants.js';
 import { open, type Database, type TableDef } from '../src/index.js';
-import { contentHash, tempDirs } from './helpers/dirs.js';
+import { contentHash, makeRandom, tempDirs } from './helpers/dirs.js';
 
 const accounts: TableDef = {
   name: 'accounts',
@@ -31,14 +31,6 @@ type Row = { id: number; owner: string; balance: number };
 
 const dirs = tempDirs('tidemark-cleaner-');
 test.after(dirs.cleanup);
-
-function makeRandom(seed: number): (n: number) => number {
-  let s = seed;
-  return (n) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s % n;
-  };
-}
 
 function sortedRows(rows: Iterable<Row>): Row[] {
   return [...rows].sort((a, b) => a.id - b.id);

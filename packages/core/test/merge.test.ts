@@ -18,7 +18,7 @@ import { scanCfp } from '../src/checkpoint/cfp_reader.js';
 import { mergeCfps } from '../src/checkpoint/merge_task.js';
 import { readNewestRoot, type RootBody } from '../src/checkpoint/root_format.js';
 import { NodeFileLayer, type FileLayer } from '../src/files/file_layer.js';
-import { contentHash, rejectsWith, tempDirs } from './helpers/dirs.js';
+import { contentHash, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const items: TableDef = {
   name: 'items',
@@ -67,14 +67,6 @@ function assertNoOrphans(dir: string, context: string): void {
   }
   const orphans = cfpFiles(dir).filter((f) => !named.has(f));
   assert.equal(orphans, [], `${context}: files no root needs`);
-}
-
-function makeRandom(seed: number): (n: number) => number {
-  let s = seed;
-  return (n) => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s % n;
-  };
 }
 
 for (const kind of ['update-heavy', 'delete-heavy'] as const) {

@@ -147,6 +147,26 @@ export class PrimaryIndex {
     table[slot] = next;
   }
 
+  /** Swaps `current` for `next` if an entry holds `current` (it is a row's newest version); returns whether one did. */
+  replaceIfPresent(hash: number, current: number, next: number): boolean {
+    const slots = this.slots;
+    for (let i = hash & this.mask, v = slots[i]!; v !== EMPTY; i = (i + 1) & this.mask, v = slots[i]!) {
+      if (v === current) {
+        slots[i] = next;
+        return true;
+      }
+    }
+    const old = this.old;
+    if (old === null) return false;
+    for (let i = hash & this.oldMask, v = old[i]!; v !== EMPTY; i = (i + 1) & this.oldMask, v = old[i]!) {
+      if (v === current && i >= this.migrated) {
+        old[i] = next;
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Removes the entry that holds `current`. */
   remove(hash: number, current: number): void {
     assert(this.tags === null, 'no removal during a bulk load');

@@ -108,10 +108,15 @@ export class SegmentCleaner {
     }
   }
 
-  /** The sparsest segment of a table over the bound (null: none). */
+  /**
+   * The sparsest segment below the fraction of a table over the bound (null:
+   * none). Only segments below it: moving a fuller one frees little, and
+   * where the garbage queue holds the sparse ones, moving full ones would
+   * free nothing, forever.
+   */
   private pick(): Job | null {
     let best: Job | null = null;
-    let bestLive = ARENA_SEGMENT_BYTES;
+    let bestLive = this.liveFraction * ARENA_SEGMENT_BYTES;
     for (const table of this.engine.tables) {
       const arena = table.arena;
       const live = arena.bytesInUse - arena.deadBytes;
@@ -128,24 +133,19 @@ export class SegmentCleaner {
     return best;
   }
 
-  /** Moves one live version and repoints everything that points at it. */
+  /** Moves one live version and repoints everything that points at it: the primary slot, or the newer version of its chain. */
   private move(table: TableStore, ptr: number): void {
     const arena = table.arena;
-    // Find what points at it before copying: the primary slot, or the newer version of its chain.
-    const seg = segmentOf(ptr);
-    const keyAt = offsetOf(ptr) + VERSION_HEADER_BYTES;
-    const u8 = arena.u8s[seg]!;
     const hash = table.hashAt(ptr);
-    const head = table.primary.find(hash, u8, keyAt, table.keyLengthAt(ptr));
-    let newer = 0;
-    if (head !== ptr) {
-      newer = head;
+    const copy = arena.copy(ptr);
+    // Most live versions are a row's newest: found by pointer, without comparing keys.
+    if (!table.primary.replaceIfPresent(hash, ptr, copy)) {
+      const keyAt = offsetOf(ptr) + VERSION_HEADER_BYTES;
+      let newer = table.primary.find(hash, arena.u8s[segmentOf(ptr)]!, keyAt, table.keyLengthAt(ptr));
       while (newer !== 0 && arena.older(newer) !== ptr) newer = arena.older(newer);
       if (newer === 0) throw new Error(`cleaner: version ${arena.versionId(ptr)} of "${table.name}" is live but nothing points at it`);
+      arena.setOlder(newer, copy);
     }
-    const copy = arena.copy(ptr);
-    if (newer === 0) table.primary.replace(hash, ptr, copy);
-    else arena.setOlder(newer, copy);
     if (!arena.isDeleted(ptr)) table.repointSecondary(ptr, copy);
     this.stats.versionsMoved++;
     this.stats.bytesMoved += arena.sizeOf(copy);

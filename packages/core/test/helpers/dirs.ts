@@ -73,3 +73,12 @@ export async function rejectsWith(action: () => Promise<unknown>, code: string, 
   }
   throw new Error(`expected ${code}`);
 }
+
+/** A seeded random integer source: each call gives an integer in [0, n). */
+export function makeRandom(seed: number): (n: number) => number {
+  let s = seed;
+  return (n) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % n;
+  };
+}
