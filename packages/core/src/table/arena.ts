@@ -76,6 +76,13 @@ export class Arena {
   private readonly free: number[] = [];
   private segment = -1;
   private cursor = ARENA_SEGMENT_BYTES;
+  /**
+   * Where the cleaner's copies go: a segment of their own, so versions that
+   * survived a cleaning (cold) are not mixed with new ones (hot) and the
+   * segments of each stay uniformly live or uniformly dead.
+   */
+  private coldSegment = -1;
+  private coldCursor = ARENA_SEGMENT_BYTES;
 
   constructor(private readonly tableName: string) {}
 
@@ -84,9 +91,9 @@ export class Arena {
     return this.u8s.length;
   }
 
-  /** The segment being appended to (-1 before the first). */
-  get currentSegment(): number {
-    return this.segment;
+  /** Whether versions are being appended to `segment` (new ones, or the cleaner's copies): not one to clean or free. */
+  isAppendTarget(segment: number): boolean {
+    return segment === this.segment || segment === this.coldSegment;
   }
 
   isFree(segment: number): boolean {
@@ -123,19 +130,27 @@ export class Arena {
     const size = this.sizeOf(ptr);
     const seg = segmentOf(ptr);
     const from = offsetOf(ptr);
-    const to = this.reserve(size);
+    if (this.coldCursor + size > ARENA_SEGMENT_BYTES) {
+      this.coldSegment = this.newSegment();
+      this.coldCursor = Arena.firstOffset(this.coldSegment);
+    }
+    const cold = this.coldSegment;
+    const to = this.coldCursor;
+    this.coldCursor += size;
+    this.bytesInUse += size;
+    this.segmentUsed[cold]! += size;
     // Word by word: a version is a few dozen bytes, where subarray().set() costs more than the copy.
     const src = this.u32s[seg]!;
-    const dst = this.u32s[this.segment]!;
+    const dst = this.u32s[cold]!;
     for (let i = from >>> 2, j = to >>> 2, end = (from + size) >>> 2; i < end; i++, j++) dst[j] = src[i]!;
     this.deadBytes += size;
     this.segmentDead[seg]! += size;
-    return ((this.segment << ARENA_UNITS_PER_SEGMENT_LOG2) | (to / ARENA_ALIGN_BYTES)) >>> 0;
+    return ((cold << ARENA_UNITS_PER_SEGMENT_LOG2) | (to / ARENA_ALIGN_BYTES)) >>> 0;
   }
 
   /** Gives a segment whose versions are all dead back to the system; its number is reused. */
   freeSegment(segment: number): void {
-    assert(segment !== this.segment && !this.isFree(segment), `segment ${segment} cannot be freed`);
+    assert(!this.isAppendTarget(segment) && !this.isFree(segment), `segment ${segment} cannot be freed`);
     assert(this.segmentDead[segment] === this.segmentUsed[segment], `segment ${segment} still holds live versions`);
     this.bytesInUse -= this.segmentUsed[segment]!;
     this.deadBytes -= this.segmentDead[segment]!;
@@ -236,6 +251,13 @@ export class Arena {
   }
 
   private addSegment(): void {
+    this.segment = this.newSegment();
+    this.cursor = Arena.firstOffset(this.segment);
+    assert(this.cursor % ARENA_ALIGN_BYTES === 0, 'segment cursor aligned');
+  }
+
+  /** A fresh segment (a freed number reused first); returns its number. */
+  private newSegment(): number {
     const reused = this.free.pop();
     if (reused === undefined && this.u8s.length >= ARENA_MAX_SEGMENTS) this.limitReached();
     const sab = new SharedArrayBuffer(ARENA_SEGMENT_BYTES);
@@ -246,8 +268,6 @@ export class Arena {
     this.f64s[seg] = new Float64Array(sab);
     this.segmentUsed[seg] = 0;
     this.segmentDead[seg] = 0;
-    this.segment = seg;
-    this.cursor = Arena.firstOffset(seg);
-    assert(this.cursor % ARENA_ALIGN_BYTES === 0, 'segment cursor aligned');
+    return seg;
   }
 }

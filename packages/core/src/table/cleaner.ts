@@ -24,10 +24,12 @@
  *
  * It runs in slices of at most `budgetMs` (checked every few versions) on
  * the main thread, one per event-loop turn, so commits never wait long.
- * If a table is over the bound, some segment other than the one being
- * appended to is below `liveFraction` live, so there is always one to take;
- * memory in use stays within live / liveFraction plus one segment per table
- * (plus what is freed while the cleaner catches up).
+ * Copies go to a segment of their own, apart from new versions: what
+ * survived a cleaning is cold and stays live, what is new is hot and dies,
+ * so segments end up mostly live or mostly dead (cheap to clean). With every
+ * segment but the two being appended to at least `liveFraction` live,
+ * memory in use stays within live / liveFraction plus two segments per
+ * table (plus what is freed while the cleaner catches up).
  */
 import { ARENA_SEGMENT_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import type { Engine } from '../txn/engine.js';
@@ -122,7 +124,7 @@ export class SegmentCleaner {
       const live = arena.bytesInUse - arena.deadBytes;
       if (arena.reservedBytes <= live / this.liveFraction + ARENA_SEGMENT_BYTES) continue;
       for (let seg = 0; seg < arena.segmentCount; seg++) {
-        if (seg === arena.currentSegment || arena.isFree(seg)) continue;
+        if (arena.isAppendTarget(seg) || arena.isFree(seg)) continue;
         const live = arena.segmentUsed[seg]! - arena.segmentDead[seg]!;
         if (live >= bestLive) continue;
         if (this.engine.garbage.pointsInto(table, seg)) continue;
