@@ -162,6 +162,10 @@ export class DurableSink implements LogSink {
         if (this.backlogHead === this.backlog.length) {
           this.backlog.length = 0;
           this.backlogHead = 0;
+        } else if (this.backlogHead >= 4096 && this.backlogHead * 2 >= this.backlog.length) {
+          // A backlog that never empties under load: drop the drained front now and then.
+          this.backlog.splice(0, this.backlogHead);
+          this.backlogHead = 0;
         }
         this.backlogBytes -= record.length;
         this.queuePublish();

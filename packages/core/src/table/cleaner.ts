@@ -112,22 +112,27 @@ export class SegmentCleaner {
 
   /**
    * The sparsest segment below the fraction of a table over the bound (null:
-   * none). Only segments below it: moving a fuller one frees little, and
-   * where the garbage queue holds the sparse ones, moving full ones would
-   * free nothing, forever.
+   * none). Only segments below it that hold at least (1 - fraction) of a
+   * segment in dead bytes: each job then lowers the dead bytes by that much,
+   * so cleaning ends — moving fuller segments (large rows packing a segment
+   * poorly, or sparse ones held by the garbage queue) would free nothing,
+   * forever.
    */
   private pick(): Job | null {
     let best: Job | null = null;
     let bestLive = this.liveFraction * ARENA_SEGMENT_BYTES;
+    const minDead = (1 - this.liveFraction) * ARENA_SEGMENT_BYTES;
     for (const table of this.engine.tables) {
       const arena = table.arena;
       const live = arena.bytesInUse - arena.deadBytes;
       if (arena.reservedBytes <= live / this.liveFraction + ARENA_SEGMENT_BYTES) continue;
+      let held: Set<number> | null = null; // segments the garbage queue names, found once per table
       for (let seg = 0; seg < arena.segmentCount; seg++) {
         if (arena.isAppendTarget(seg) || arena.isFree(seg)) continue;
         const live = arena.segmentUsed[seg]! - arena.segmentDead[seg]!;
-        if (live >= bestLive) continue;
-        if (this.engine.garbage.pointsInto(table, seg)) continue;
+        if (live >= bestLive || arena.segmentDead[seg]! < minDead) continue;
+        held ??= this.engine.garbage.segmentsOf(table);
+        if (held.has(seg)) continue;
         bestLive = live;
         best = { table, segment: seg, at: Arena.firstOffset(seg), end: Arena.firstOffset(seg) + arena.segmentUsed[seg]! };
       }

@@ -16,7 +16,9 @@ export class CleanerRunner {
   private readonly timer: NodeJS.Timeout | null;
   private running = false;
   private stopped = false;
-  private waiters: Array<() => void> = [];
+  /** Set when a slice threw (a table at its segment limit): the cleaner stops for good and says why. */
+  private failure: Error | null = null;
+  private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(engine: Engine, liveFraction: number, background: boolean) {
     this.cleaner = new SegmentCleaner(engine, liveFraction);
@@ -29,8 +31,9 @@ export class CleanerRunner {
 
   /** Resolves once no segment is left to clean. */
   runToEnd(): Promise<CleanerStats> {
-    return new Promise((resolve) => {
-      this.waiters.push(() => resolve({ ...this.cleaner.stats }));
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve: () => resolve({ ...this.cleaner.stats }), reject });
       if (!this.running) this.start();
     });
   }
@@ -42,14 +45,24 @@ export class CleanerRunner {
   }
 
   private kick(): void {
-    if (!this.running && !this.stopped && this.cleaner.hasWork()) this.start();
+    if (!this.running && !this.stopped && this.failure === null && this.cleaner.hasWork()) this.start();
   }
 
   private start(): void {
     this.running = true;
     const turn = (): void => {
       if (this.stopped) return;
-      if (this.cleaner.slice(CLEANER_SLICE_MS)) setImmediate(turn);
+      let more: boolean;
+      try {
+        more = this.cleaner.slice(CLEANER_SLICE_MS);
+      } catch (error) {
+        // What was moved so far is consistent (each move repoints before the next); the cleaner stops.
+        this.failure = error as Error;
+        if (this.timer !== null) clearInterval(this.timer);
+        this.finish();
+        return;
+      }
+      if (more) setImmediate(turn);
       else this.finish();
     };
     turn();
@@ -57,6 +70,9 @@ export class CleanerRunner {
 
   private finish(): void {
     this.running = false;
-    for (const resolve of this.waiters.splice(0)) resolve();
+    for (const w of this.waiters.splice(0)) {
+      if (this.failure === null) w.resolve();
+      else w.reject(this.failure);
+    }
   }
 }

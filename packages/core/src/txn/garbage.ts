@@ -24,12 +24,11 @@ export class Garbage {
     this.ptrs.push(ptr);
   }
 
-  /** Whether a queued entry names a version of `table` in arena segment `segment` (the cleaner leaves such a segment alone). */
-  pointsInto(table: TableStore, segment: number): boolean {
-    for (let i = this.head; i < this.endTs.length; i++) {
-      if (this.tables[i] === table && segmentOf(this.ptrs[i]!) === segment) return true;
-    }
-    return false;
+  /** The arena segments of `table` that queued entries name (the cleaner leaves those alone). */
+  segmentsOf(table: TableStore): Set<number> {
+    const segments = new Set<number>();
+    for (let i = this.head; i < this.endTs.length; i++) if (this.tables[i] === table) segments.add(segmentOf(this.ptrs[i]!));
+    return segments;
   }
 
   /** Retires what no snapshot at or after `oldest` can see. */
