@@ -228,6 +228,23 @@ test('the newest root that verifies wins; a torn one is skipped with a warning',
   await db.close();
 });
 
+test('when no root file verifies, open is CORRUPT naming them and removes nothing', async () => {
+  const dir = dirs.make();
+  const db = await open({ ...small, dir });
+  for (let id = 0; id < 2000; id++) db.table('items').insert({ id, label: 'z'.repeat(40), qty: id }, { durability: 'delayed' });
+  await db.close();
+  const roots = readdirSync(dir).filter((n) => n.startsWith('root-'));
+  assert.ok(roots.length >= 1);
+  for (const name of roots) {
+    const bytes = readFileSync(join(dir, name));
+    bytes[bytes.length - 2] ^= 0xff; // a bit flip in the body: its checksum fails
+    writeFileSync(join(dir, name), bytes);
+  }
+  const before = readdirSync(dir).sort();
+  await rejectsWith(() => open({ ...small, dir }), ErrorCode.CORRUPT, roots[0]!);
+  assert.equal(readdirSync(dir).filter((n) => n !== 'LOCK').sort(), before.filter((n) => n !== 'LOCK'), 'no file was removed');
+});
+
 test('a file the root names that is missing or short is CORRUPT naming it; leftovers after the root are removed', async () => {
   const build = async (): Promise<string> => {
     const dir = dirs.make();

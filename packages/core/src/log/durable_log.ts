@@ -92,6 +92,10 @@ export class DurableLog {
       const started = performance.now();
       const progress = new ProgressReporter(options.onProgress);
       const newest = readNewestRoot(layer, options.dir);
+      if (newest.root === null && newest.skipped.length > 0) {
+        // Root files exist but none verifies: opening as a new database would remove every pair file.
+        throw new TidemarkError(ErrorCode.CORRUPT, `no root file verifies, so the checkpoint cannot be found: ${newest.skipped.map((s) => s.reason).join('; ')}`);
+      }
       for (const s of newest.skipped) process.emitWarning(`skipped root file ${s.file}: ${s.reason}`, { code: 'TIDEMARK_ROOT_SKIPPED' });
       const root = newest.root;
       const checkpoint = root === null ? null : await loadCheckpoint(engine, options.dir, root, { layer, workers: options.recoveryWorkers, progress });
