@@ -14,7 +14,7 @@ export { replayWal, type WalPosition } from './log/wal_reader.js';
 export { CheckpointWriter, type CheckpointResult, type CheckpointWriterOptions } from './checkpoint/checkpoint_writer.js';
 export { CfpState } from './checkpoint/cfp_format.js';
 export { FILE_HEADER_BYTES } from './files/file_header.js';
-export { InlineMergeRunner, mergeCfps, mergeOutcome, type MergeOutcome, type MergeResult, type MergeRunner, type MergeTask } from './checkpoint/merge_task.js';
+export { mergeOutcome, type MergeOutcome, type MergeResult, type MergeRunner, type MergeTask } from './checkpoint/merge_task.js';
 export { PoolMergeRunner } from './checkpoint/merge_pool.js';
 export { WalTail } from './checkpoint/wal_tail.js';
 export type { MergeReport, StreamerApi, StreamerData, StreamerInventory, StreamerStats } from './checkpoint/streamer_api.js';

@@ -42,14 +42,15 @@ const TARGET_RECOVERY_RATIO = 1.25;
 
 type Keys = 'uniform' | 'zipfian';
 
-interface Sample {
+/** A type, not an interface: a series is a list of plain number records. */
+type Sample = {
   seconds: number;
   updates: number;
   diskBytes: number;
   dirBytes: number;
   memoryBytes: number;
   liveBytes: number;
-}
+};
 
 interface Phase {
   keys: Keys;
@@ -213,7 +214,7 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
       figures: figures(phases, recoveryAfter, recoveryFresh),
       notes: notes(phases, seconds, cold),
       counts: Object.fromEntries(phases.map((p) => [`updates-${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.updates])),
-      series: Object.fromEntries(phases.map((p) => [`${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.samples as unknown as Array<Record<string, number>>])),
+      series: Object.fromEntries(phases.map((p) => [`${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.samples])),
     };
   } finally {
     rmSync(base, { recursive: true, force: true });

@@ -50,7 +50,7 @@ export interface MergeResult {
 /** A task never throws across the thread boundary (an Error loses its code there): it returns its failure. */
 export type MergeOutcome = { ok: true; result: MergeResult } | { ok: false; code: string; message: string };
 
-/** Runs merge tasks: on a worker pool in the engine, inline in tests. */
+/** Runs merge tasks (the engine's: a worker pool, merge_pool.ts). */
 export interface MergeRunner {
   run(task: MergeTask): Promise<MergeOutcome>;
   close(): Promise<void>;
@@ -129,18 +129,5 @@ export function mergeOutcome(layer: FileLayer, task: MergeTask): MergeOutcome {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     return { ok: false, code: typeof code === 'string' && code.startsWith('TM_') ? code : 'TM_IO_ERROR', message: (error as Error).message };
-  }
-}
-
-/** Runs merges on the calling thread (tests; and where no worker is wanted). */
-export class InlineMergeRunner implements MergeRunner {
-  constructor(private readonly layer: FileLayer) {}
-
-  run(task: MergeTask): Promise<MergeOutcome> {
-    return Promise.resolve(mergeOutcome(this.layer, task));
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

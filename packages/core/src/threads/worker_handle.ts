@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
-import { ErrorCode, TidemarkError } from '../errors.js';
+import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import { endpointOf } from './endpoint.js';
 
 /** What an entry posts before it dies of an error. */
@@ -56,7 +56,7 @@ export class WorkerHandle<Api> {
       onFailure(error);
     };
     this.worker.on('message', (m: Partial<WorkerFailedMessage>) => {
-      if (m?.type === 'worker-failed') report(new TidemarkError((m.code as ErrorCode) ?? ErrorCode.IO_ERROR, `${label}: ${m.message}`));
+      if (m?.type === 'worker-failed') report(new TidemarkError(errorCodeOf(m.code), `${label}: ${m.message}`));
     });
     this.worker.on('error', (error) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label}: ${error.message}`, { cause: error })));
     this.worker.on('exit', (code) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`)));

@@ -247,10 +247,9 @@ export class StreamerLoop {
   }
 
   private report(r: MergeRequest, error: MergeReport['error']): MergeReport {
-    const holding = this.writer.entries().filter((e) => e.state === CfpState.ACTIVE || e.state === CfpState.UNDER_CONSTRUCTION);
-    const diskBytes = this.writer
-      .entries()
-      .reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0);
+    const entries = this.writer.entries();
+    const holding = entries.filter((e) => e.state === CfpState.ACTIVE || e.state === CfpState.UNDER_CONSTRUCTION);
+    const diskBytes = entries.reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0);
     return {
       merges: r.merges,
       filesDeleted: this.writer.mergeCounters.filesDeleted - r.filesDeleted,
