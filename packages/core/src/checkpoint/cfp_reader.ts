@@ -56,7 +56,16 @@ export interface CfpScan {
 
 /** Scans one CFP: its delta file, then its data file, calling `onRow` for each live row. */
 export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, onRow: LiveRowVisitor): CfpScan {
-  const deleted = readDelta(layer, dir, cfp, databaseId);
+  return scanData(layer, dir, cfp, databaseId, readDelta(layer, dir, cfp, databaseId), onRow);
+}
+
+/**
+ * Scans a CFP's data file with the delta file's sorted versionIds already
+ * read (`deleted`); null checks the data file alone (verify does, when the
+ * delta file fails), every entry then handed on as live.
+ */
+export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, deletedOrNull: Float64Array | null, onRow: LiveRowVisitor): CfpScan {
+  const deleted = deletedOrNull ?? new Float64Array(0);
   const path = join(dir, dataFileName(cfp.id));
   const reader = new BlockReader(layer, path, cfp.dataLength, DATA_MAGIC, DATA_BLOCK_MAGIC, 'data file');
   const scan: CfpScan = { rows: 0, live: 0, skipped: 0, bytes: cfp.dataLength + cfp.deltaLength };
@@ -105,10 +114,13 @@ export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId
 /** The versionIds a CFP's delta file deletes, sorted, checked block by block; a versionId twice is CORRUPT. */
 export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint): Float64Array {
   const path = join(dir, deltaFileName(cfp.id));
-  const deleted = new Float64Array(cfp.tombstones);
-  let count = 0;
+  // The reader first: it checks the file holds the valid length, which (the root checks) bounds the count.
   const reader = new BlockReader(layer, path, cfp.deltaLength, DELTA_MAGIC, DELTA_BLOCK_MAGIC, 'delta file');
+  let deleted: Float64Array;
+  let count = 0;
   try {
+    if (cfp.tombstones * DELTA_ENTRY_BYTES > cfp.deltaLength) throw corrupt(path, `cannot hold the root's ${cfp.tombstones} tombstones in ${cfp.deltaLength} bytes`, 0);
+    deleted = new Float64Array(cfp.tombstones);
     checkIdentity(reader.header, cfp, databaseId, path, 'delta file');
     for (let block = reader.next(); block !== null; block = reader.next()) {
       if (block.payloadBytes !== block.count * DELTA_ENTRY_BYTES) {

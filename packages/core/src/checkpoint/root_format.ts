@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { readFile, type FileLayer } from '../files/file_layer.js';
 import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
-import type { CfpState } from './cfp_format.js';
+import { CfpState } from './cfp_format.js';
+import { checkStoredDefinition } from '../schema/definition_json.js';
 
 export const ROOT_MAGIC = 'TMROOT01';
 export const ROOT_VERSION = 1;
@@ -79,10 +80,15 @@ export function encodeRoot(body: RootBody): Uint8Array {
   return bytes;
 }
 
-/** Decodes a root file's bytes; CORRUPT naming the file and offset if any check fails. */
-export function decodeRoot(bytes: Uint8Array, file: string): RootBody {
+/**
+ * Decodes a root file's bytes; CORRUPT naming the file and offset if any
+ * check fails. `seq`, when given, is the seq the file's name says: a root
+ * renamed over another (or a copy under another name) is CORRUPT.
+ */
+export function decodeRoot(bytes: Uint8Array, file: string, seq: number | null = null): RootBody {
   const header = decodeFileHeader(bytes, ROOT_MAGIC, ROOT_VERSION, file, 'root file');
   const bad = (why: string, offset: number): TidemarkError => new TidemarkError(ErrorCode.CORRUPT, `${file}: root file ${why} (offset ${offset})`);
+  if (seq !== null && header.id !== seq) throw bad(`header names root ${header.id}, its file name ${seq}`, 16);
   if (bytes.length !== FILE_HEADER_BYTES + header.size) throw bad(`is ${bytes.length} bytes, its header says ${FILE_HEADER_BYTES + header.size}`, bytes.length);
   const json = bytes.subarray(FILE_HEADER_BYTES);
   if (crc32(json) !== header.aux) throw bad('body fails its checksum', FILE_HEADER_BYTES);
@@ -92,8 +98,60 @@ export function decodeRoot(bytes: Uint8Array, file: string): RootBody {
   } catch {
     throw bad('body is not valid JSON', FILE_HEADER_BYTES);
   }
-  if (body.seq !== header.id || body.databaseId !== String(header.databaseId)) throw bad('body does not match its header', FILE_HEADER_BYTES);
+  if (!isObject(body) || body.seq !== header.id || body.databaseId !== String(header.databaseId)) throw bad('body does not match its header', FILE_HEADER_BYTES);
+  const problem = rootBodyProblem(body);
+  if (problem !== null) throw bad(`body ${problem}`, FILE_HEADER_BYTES);
   return body;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+const CFP_STATES = new Set<unknown>(Object.values(CfpState));
+const CFP_COUNTS = ['id', 'minVersion', 'firstCommitTs', 'lastCommitTs', 'capacity', 'dataLength', 'deltaLength', 'rows', 'tombstones', 'sinceCheckpoint'] as const;
+
+/**
+ * What is wrong with a decoded body's shape, or null. The checksum only
+ * says the bytes are what was written; this keeps a body that a bug or a
+ * forger wrote from reaching the loaders as a TypeError or a huge
+ * allocation (counts are bounded by the file lengths that must hold them).
+ */
+function rootBodyProblem(body: Record<string, unknown>): string | null {
+  for (const key of ['checkpointTs', 'nextFileId', 'walBytesStreamed', 'writtenAt'] as const) if (!isCount(body[key])) return `has an invalid ${key}`;
+  const wal = body.wal;
+  if (!isObject(wal) || !isCount(wal.seq) || !isCount(wal.offset)) return 'has an invalid WAL position';
+  if (!Array.isArray(body.catalog)) return 'has no catalog';
+  for (let i = 0; i < body.catalog.length; i++) {
+    const problem = checkStoredDefinition(body.catalog[i]);
+    if (problem !== null) return `catalog table ${i}: ${problem}`;
+  }
+  if (body.tableRows !== undefined && !(Array.isArray(body.tableRows) && body.tableRows.every(isCount))) return 'has invalid tableRows';
+  if (!Array.isArray(body.cfps)) return 'has no pair list';
+  const ids = new Set<number>();
+  for (const entry of body.cfps as unknown[]) {
+    const problem = cfpEntryProblem(entry);
+    if (problem !== null) return `pair ${isObject(entry) ? String(entry.id) : '?'}: ${problem}`;
+    const id = (entry as CfpEntry).id;
+    if (ids.has(id)) return `names pair ${id} twice`;
+    ids.add(id);
+  }
+  return null;
+}
+
+function cfpEntryProblem(entry: unknown): string | null {
+  if (!isObject(entry)) return 'is not an object';
+  if (!CFP_STATES.has(entry.state)) return `has unknown state ${String(entry.state)}`;
+  for (const key of CFP_COUNTS) if (!isCount(entry[key])) return `has an invalid ${key}`;
+  if (entry.maxVersion !== null && !isCount(entry.maxVersion)) return 'has an invalid maxVersion';
+  const e = entry as unknown as CfpEntry;
+  // Every row is a data entry of at least 16 bytes and every tombstone 8 bytes of the delta file.
+  if (e.rows * 16 > e.dataLength || e.tombstones * 8 > e.deltaLength || e.tombstones > e.rows) return 'has counts its files cannot hold';
+  return null;
 }
 
 export interface NewestRoot {
@@ -114,7 +172,7 @@ export function readNewestRoot(layer: FileLayer, dir: string): NewestRoot {
   for (const seq of seqs) {
     const file = join(dir, rootName(seq));
     try {
-      return { root: decodeRoot(readFile(layer, file), file), file, skipped };
+      return { root: decodeRoot(readFile(layer, file), file, seq), file, skipped };
     } catch (error) {
       if (!(error instanceof TidemarkError) || error.code !== ErrorCode.CORRUPT) throw error;
       skipped.push({ file, reason: error.message });

@@ -12,6 +12,7 @@
  *     kind 3 create table  versionId 0, bytes = UTF-8 JSON of the table definition
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
+import { checkStoredDefinition } from '../schema/definition_json.js';
 
 export const RECORD_COMMIT = 1;
 export const RECORD_VERSION = 1;
@@ -118,10 +119,14 @@ export function visitRecord(bytes: Uint8Array, offset: number, length: number, v
   return commitTs;
 }
 
+/** The op's table definition, checked as defineTable would check it: a definition no table can have is CORRUPT. */
 function parseDefinition(bytes: Uint8Array, offset: number, length: number, bad: () => TidemarkError): unknown {
+  let definition: unknown;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(offset, offset + length)));
+    definition = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(offset, offset + length)));
   } catch {
     throw bad();
   }
+  if (checkStoredDefinition(definition) !== null) throw bad();
+  return definition;
 }

@@ -12,6 +12,21 @@
  *   a bad batch followed by a valid newer batch       corruption: CORRUPT naming file and offset
  *   a segment header that fails its checks            corruption: CORRUPT naming the file
  *   a gap in segment numbers, another database's id   corruption: CORRUPT naming the file
+ *   a segment shorter than its header's size           corruption (segments are made whole, under a
+ *                                                        temp name): CORRUPT naming the file
+ *   zeros or a stale batch, then a valid batch of      corruption (batches are appended in order and
+ *     this segment's use further on                      synced one by one): CORRUPT naming the offset
+ *   a segment whose data ends with room for the        corruption (the writer moves on only when a
+ *     next segment's first record                        record does not fit): CORRUPT naming the file
+ *
+ * "A batch of this segment's use" is a valid batch newer than every commit
+ * replayed before the segment: stale batches of a recycled segment are older
+ * than the checkpoint that freed it. Each check only adds a failure case for
+ * bytes no write sequence of the writer leaves behind (a crash included), so
+ * a torn tail still reads as one. The last two rows are what catches a
+ * segment replaced by an older copy of itself when a later segment follows;
+ * an older copy of the last segment reads like a crash before the missing
+ * writes (docs/RELIABILITY.md, "Corruption and tampering").
  */
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
@@ -21,6 +36,7 @@ import {
   allZero,
   BATCH_HEADER_BYTES,
   BATCH_ALIGN_BYTES,
+  BATCH_MAGIC,
   decodeSegmentHeader,
   readBatch,
   SEGMENT_HEADER_BYTES,
@@ -81,35 +97,40 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
     bytesReplayed: 0,
   };
   if (files.length > 0 && files[0]!.seq !== first) {
-    const why = start === null ? 'no root file covers the segments before it' : `the root file needs segment ${first}, which is missing`;
-    throw new TidemarkError(ErrorCode.CORRUPT, `${files[0]!.path}: the WAL starts at segment ${files[0]!.seq}; ${why}`);
+    const why = start === null ? 'no root file covers the segments before it' : 'the root file needs it';
+    throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(first))}: WAL segment ${first} is missing (the WAL starts at ${files[0]!.path}); ${why}`);
   }
   if (files.length === 0 && start !== null && start.offset > SEGMENT_HEADER_BYTES) {
     throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(first))}: the WAL segment the root file needs is missing`);
   }
   let contents = files.map(() => null as Uint8Array | null);
   const load = (i: number): Uint8Array => (contents[i] ??= readFile(layer, files[i]!.path));
+  let previous: SegmentEnd | null = null;
   for (let i = 0; i < files.length; i++) {
     const { seq, path } = files[i]!;
     if (i > 0 && seq !== files[i - 1]!.seq + 1) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: WAL segment ${files[i - 1]!.seq + 1} is missing before it`);
+      throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(files[i - 1]!.seq + 1))}: WAL segment ${files[i - 1]!.seq + 1} is missing before ${path}`);
     }
     const bytes = load(i);
-    const header = decodeSegmentHeader(bytes, path);
-    if (header.seq !== seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq}`);
-    position.databaseId ??= header.databaseId;
-    if (header.databaseId !== position.databaseId) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${header.databaseId})`);
+    const header = checkSegment(bytes, path, seq, position);
+    const from = i === 0 && start !== null ? start.offset : SEGMENT_HEADER_BYTES;
+    if (from < SEGMENT_HEADER_BYTES || from > bytes.length || from % BATCH_ALIGN_BYTES !== 0) {
+      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the root file's WAL position ${from} is not a batch boundary of the segment (offset ${from})`);
     }
-    const end = replaySegment(bytes, path, position, onRecord, i === 0 && start !== null ? start.offset : SEGMENT_HEADER_BYTES);
+    const startTs = position.lastCommitTs;
+    const end = replaySegment(bytes, path, position, onRecord, from);
+    if (previous !== null && end.firstRecordBytes !== null) checkRoom(previous, end.firstRecordBytes, path);
     position.seq = seq;
     position.offset = end.offset;
+    const newerHere = findNewerBatch(bytes, end.offset + BATCH_ALIGN_BYTES, startTs);
+    if (newerHere !== null) {
+      const what = end.bad ? 'bad WAL batch' : 'end of the data';
+      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: ${what} at offset ${end.offset}, followed by a valid batch at offset ${newerHere}: batches are missing or damaged (offset ${end.offset})`);
+    }
     if (end.bad) {
-      const last = position.lastCommitTs;
-      const newerHere = findNewerBatch(bytes, end.offset + BATCH_ALIGN_BYTES, last) !== null;
-      const newerLater = files.slice(i + 1).some((_, k) => findNewerBatch(load(i + 1 + k), SEGMENT_HEADER_BYTES, last) !== null);
-      if (newerHere || newerLater) {
-        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: bad WAL batch at offset ${end.offset}, followed by valid newer batches`);
+      const newerLater = files.slice(i + 1).some((_, k) => findNewerBatch(load(i + 1 + k), SEGMENT_HEADER_BYTES, startTs) !== null);
+      if (newerLater) {
+        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: bad WAL batch at offset ${end.offset}, followed by valid newer batches (offset ${end.offset})`);
       }
       position.tornTail = { file: path, offset: end.offset };
       let dirty = bytes.length;
@@ -117,39 +138,95 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
       position.dirtyUntil = dirty;
       break;
     }
+    previous = { path, offset: end.offset, segmentBytes: header.segmentBytes, fileBytes: bytes.length };
     contents[i] = null; // keep one segment in memory at a time
   }
   contents = [];
   return position;
 }
 
-function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, onRecord: RecordCallback, from: number): { offset: number; bad: boolean } {
+/** Where a segment's data ended, and its sizes: the next segment's first record must not have fit after it. */
+interface SegmentEnd {
+  path: string;
+  offset: number;
+  segmentBytes: number;
+  fileBytes: number;
+}
+
+/** Checks a segment's header, name, database and size; returns the header. */
+function checkSegment(bytes: Uint8Array, path: string, seq: number, position: WalPosition): ReturnType<typeof decodeSegmentHeader> {
+  const header = decodeSegmentHeader(bytes, path);
+  if (header.seq !== seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
+  position.databaseId ??= header.databaseId;
+  if (header.databaseId !== position.databaseId) {
+    throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${header.databaseId}) (offset 24)`);
+  }
+  // Larger is allowed: a writer opened with a larger walSegmentBytes appends past an older segment's size.
+  if (bytes.length < header.segmentBytes) {
+    throw new TidemarkError(ErrorCode.CORRUPT, `${path}: is ${bytes.length} bytes, its header says ${header.segmentBytes}: truncated (offset ${bytes.length})`);
+  }
+  return header;
+}
+
+/**
+ * The writer rolls over only when the next record does not fit the current
+ * segment, so that record (the next segment's first) cannot have fitted
+ * after the previous segment's data. Skipped where the sizes say the
+ * segment was written under another walSegmentBytes.
+ */
+function checkRoom(previous: SegmentEnd, firstRecordBytes: number, path: string): void {
+  if (previous.fileBytes !== previous.segmentBytes) return;
+  if (previous.offset + alignBatch(BATCH_HEADER_BYTES + firstRecordBytes) > previous.segmentBytes) return;
+  throw new TidemarkError(
+    ErrorCode.CORRUPT,
+    `${previous.path}: the segment's data ends at offset ${previous.offset} with room for the first record of ${path}: batches are missing (offset ${previous.offset})`,
+  );
+}
+
+interface ReplayEnd {
+  offset: number;
+  bad: boolean;
+  /** Bytes of the first replayed record, its length prefix included (null: nothing replayed). */
+  firstRecordBytes: number | null;
+}
+
+function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, onRecord: RecordCallback, from: number): ReplayEnd {
   let at = from;
+  let firstRecordBytes: number | null = null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (;;) {
-    if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES)) return { offset: at, bad: false };
+    if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES)) return { offset: at, bad: false, firstRecordBytes };
     const batch = readBatch(bytes, at, bytes.length);
-    if (batch === null) return { offset: at, bad: true };
-    if (batch.first <= position.lastCommitTs) return { offset: at, bad: false }; // stale bytes from an earlier use
+    if (batch === null) return { offset: at, bad: true, firstRecordBytes };
+    if (batch.first <= position.lastCommitTs) return { offset: at, bad: false, firstRecordBytes }; // stale bytes from an earlier use
     let r = at + BATCH_HEADER_BYTES;
     const payloadEnd = r + batch.payloadBytes;
     const batchAt = at;
+    if (batch.count === 0 || !(batch.last >= batch.first)) {
+      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has ${batch.count} records from ${batch.first} to ${batch.last} (offset ${batchAt})`);
+    }
     for (let k = 0; k < batch.count; k++) {
-      const length = r + 4 <= payloadEnd ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(r, true) : -1;
+      const length = r + 4 <= payloadEnd ? view.getUint32(r, true) : -1;
       if (length < 0 || length > payloadEnd - r - 4) {
-        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`);
+        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch (offset ${r})`);
       }
-      onRecord(bytes, r + 4, length, () => `${path}: batch at offset ${batchAt}, record ${k}`);
+      firstRecordBytes ??= 4 + length;
+      const recordAt = r;
+      onRecord(bytes, r + 4, length, () => `${path}: batch at offset ${batchAt}, record ${k} (offset ${recordAt})`);
       r += 4 + length;
     }
+    if (r !== payloadEnd) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has bytes after its last record (offset ${r})`);
     position.lastCommitTs = batch.last;
     position.bytesReplayed += alignBatch(BATCH_HEADER_BYTES + batch.payloadBytes);
     at += alignBatch(BATCH_HEADER_BYTES + batch.payloadBytes);
   }
 }
 
-/** The offset of a valid batch newer than `after` at or past `from`, or null. */
+/** The offset of a valid batch newer than `after` at or past `from`, or null. The magic is compared first: most positions fail it. */
 function findNewerBatch(bytes: Uint8Array, from: number, after: number): number | null {
+  const m0 = BATCH_MAGIC & 0xff;
   for (let at = from; at + BATCH_HEADER_BYTES <= bytes.length; at += BATCH_ALIGN_BYTES) {
+    if (bytes[at] !== m0) continue;
     const batch = readBatch(bytes, at, bytes.length);
     if (batch !== null && batch.first > after) return at;
   }

@@ -2,7 +2,11 @@
  * Table definitions as JSON, for the log's create-table op: `int64` defaults
  * are written as decimal strings and `bytes` defaults as base64, since JSON
  * has neither bigint nor binary. Reading converts them back by column type.
+ * A definition read from disk (a root's catalog, a create-table op) is
+ * checked by `checkStoredDefinition` before anything trusts its shape.
  */
+import { ErrorCode, TidemarkError } from '../errors.js';
+import { defineTable } from './schema.js';
 import type { ColumnDef, TableDef, TableSchema } from './types.js';
 
 export function definitionOf(schema: TableSchema): TableDef {
@@ -37,15 +41,38 @@ export function definitionToJson(def: TableDef): string {
   });
 }
 
+/** The definition a JSON value describes; INVALID_SCHEMA if its shape is not one (defineTable checks the rest). */
 export function definitionFromJson(value: unknown): TableDef {
   const def = value as TableDef;
+  if (typeof value !== 'object' || value === null || !Array.isArray(def.columns)) throw invalidJson('a table definition must be an object with a columns array');
   return {
     ...def,
     columns: def.columns.map((c) => {
-      if (!('default' in c) || c.default === undefined || c.default === null) return c;
-      if (c.type === 'int64') return { ...c, default: BigInt(c.default as string) };
+      if (typeof c !== 'object' || c === null || !('default' in c) || c.default === undefined || c.default === null) return c;
+      if (typeof c.default !== 'string' && (c.type === 'int64' || c.type === 'bytes')) throw invalidJson(`column default of type ${c.type} must be a string`);
+      if (c.type === 'int64') return { ...c, default: parseBigInt(c.default as string) };
       if (c.type === 'bytes') return { ...c, default: new Uint8Array(Buffer.from(c.default as string, 'base64')) };
       return c;
     }),
   };
+}
+
+/** What is wrong with a definition read from disk, or null: the message of the error defining it would throw. */
+export function checkStoredDefinition(value: unknown): string | null {
+  try {
+    defineTable(definitionFromJson(value));
+    return null;
+  } catch (error) {
+    if (error instanceof TidemarkError) return error.message;
+    return `the definition cannot be read (${String(error)})`;
+  }
+}
+
+function parseBigInt(text: string): bigint {
+  if (!/^-?[0-9]{1,20}$/.test(text)) throw invalidJson(`int64 default ${JSON.stringify(text.slice(0, 40))} is not a decimal integer`);
+  return BigInt(text);
+}
+
+function invalidJson(message: string): TidemarkError {
+  return new TidemarkError(ErrorCode.INVALID_SCHEMA, message);
 }

@@ -1,0 +1,439 @@
+/**
+ * `verify(dir)`: checks a closed database directory and reports every
+ * problem found, without opening it for writing — no LOCK taken or written,
+ * nothing removed, nothing zeroed, no worker started.
+ *
+ * It runs the engine's own readers, so it checks exactly what open() checks,
+ * and more: every root file (open stops at the newest that verifies), each
+ * pair's data file even when its delta file fails, every row decoded through
+ * its table's schema, the headers of the free WAL segments, the LOCK file's
+ * shape, and names the engine never makes. Then, if the files each hold,
+ * the checkpoint is loaded and the WAL replayed into an engine in memory, as
+ * open() does, which checks what only the files together can show (a row in
+ * two pairs, a log record that does not fit the tables).
+ *
+ *   list ─► LOCK ─► roots (newest first) ─► pairs of the chosen root, file by file
+ *        ─► checkpoint loaded + WAL replayed in memory ─► free segments, leftovers, unknown names
+ *
+ * Problems are errors: open() fails on them, or they are damage the engine
+ * cannot have made (a root that does not verify, a malformed LOCK, an
+ * unknown file). Warnings are states a crash leaves and open() repairs: a
+ * torn WAL tail (cut at open), leftover files of unfinished work (removed
+ * at open), a LOCK left by a process that is gone (taken over).
+ */
+import { join } from 'node:path';
+import { CfpState, DATA_ENTRY_HEADER_BYTES, dataFileName, deltaFileName, holdsRows, parseCfpFileName } from './checkpoint/cfp_format.js';
+import { corrupt, readDelta, scanData } from './checkpoint/cfp_reader.js';
+import { decodeRoot, rootSeq, type CfpEntry, type RootBody } from './checkpoint/root_format.js';
+import { ErrorCode, TidemarkError } from './errors.js';
+import { NodeFileLayer, readAll, readFile, type FileLayer } from './files/file_layer.js';
+import { decodeSegmentHeader, segmentName, segmentSeq } from './log/wal_format.js';
+import { listSegments, replayWal } from './log/wal_reader.js';
+import { visitRecord, type RecordVisitor } from './log/record.js';
+import { Replayer } from './log/replay.js';
+import { loadCheckpoint } from './recovery/load_checkpoint.js';
+import { ProgressReporter } from './recovery/progress.js';
+import { makeRowCodec, type RowCodec } from './schema/codec.js';
+import { definitionFromJson } from './schema/definition_json.js';
+import { defineTable } from './schema/schema.js';
+import { Engine } from './txn/engine.js';
+import { DiscardSink } from './txn/sink.js';
+
+/** What a problem or warning is about; stable, for programs to match on. */
+export type VerifyCode =
+  /** A root file fails its checks (header, length, body checksum, JSON, name); open() skips it. */
+  | 'ROOT_INVALID'
+  /** Root files exist but none verifies: open() fails. */
+  | 'NO_ROOT'
+  /** A file the chosen root needs (a pair file, a WAL segment) is missing. */
+  | 'FILE_MISSING'
+  /** A data or delta file fails its checks (header, a block, an entry, counts, a row that does not decode). */
+  | 'CFP_INVALID'
+  /** The pairs do not load together as open() loads them (a row in two pairs, a count). */
+  | 'CHECKPOINT_INVALID'
+  /** A WAL segment fails its checks, or a log record does not replay. */
+  | 'WAL_INVALID'
+  /** Warning: the WAL ends in a bad batch with nothing valid after it, as a crash mid-write leaves it; open() cuts it. */
+  | 'WAL_TORN_TAIL'
+  /** Warning: a free WAL segment (before the checkpoint; open() never reads it) has a bad header; it is rewritten when recycled. */
+  | 'FREE_SEGMENT_INVALID'
+  /** The LOCK file is not what the engine writes ("<pid> <start time>\n"). */
+  | 'LOCK_MALFORMED'
+  /** Warning: a LOCK file is present: the database is open, or its last owner crashed (open() takes it over). */
+  | 'LOCK_PRESENT'
+  /** Warning: a file of unfinished work (a pair no root names, a temp file); open() removes it. */
+  | 'LEFTOVER_FILE'
+  /** A file whose name the engine never makes. */
+  | 'UNKNOWN_FILE'
+  /** A file could not be read (an I/O error). */
+  | 'IO_ERROR'
+  /** A reader failed in a way it should not (a bug in Tidemark): please report it. */
+  | 'UNEXPECTED_ERROR';
+
+export interface VerifyProblem {
+  code: VerifyCode;
+  /** The file's name in the directory (null: the directory as a whole). */
+  file: string | null;
+  /** Byte offset in the file where the problem is, where known. */
+  offset: number | null;
+  message: string;
+}
+
+export type VerifiedFileKind = 'root' | 'data' | 'delta' | 'wal' | 'lock' | 'temp' | 'unknown';
+
+export interface VerifiedFile {
+  file: string;
+  kind: VerifiedFileKind;
+  /**
+   * `current`: the root chosen, a file it needs, or a WAL segment replayed;
+   * `previous`: an older root; `free`: a WAL segment before the checkpoint;
+   * `unused`: a pair file the root does not load (PRECREATED, MERGED_SOURCE);
+   * `leftover`: removed at open; `other`: LOCK, unknown names.
+   */
+  role: 'current' | 'previous' | 'free' | 'unused' | 'leftover' | 'other';
+  sizeBytes: number;
+  /** Whether no problem names it. */
+  ok: boolean;
+}
+
+export interface VerifyReport {
+  /** True when there is no problem (warnings allowed): open() would load this directory as it is. */
+  ok: boolean;
+  dir: string;
+  /** The root file open() would load (null: none verifies, or none exists). */
+  root: string | null;
+  problems: VerifyProblem[];
+  warnings: VerifyProblem[];
+  /** Every file of the directory, by name. */
+  files: VerifiedFile[];
+  /** Live rows per table after the checkpoint and the WAL, as open() would load them; null if they could not be loaded. */
+  tables: Array<{ name: string; rows: number }> | null;
+  /** The checkpoint's commitTs, and the newest commit in the WAL (0: none). */
+  checkpointTs: number;
+  lastCommitTs: number;
+}
+
+export interface VerifyOptions {
+  /** The file layer to read through (tests pass a simulated one); the real file system by default. */
+  layer?: FileLayer;
+}
+
+/** Checks the closed database in `dir`, reading only; see VerifyReport. Rejects only if the directory cannot be listed. */
+export async function verify(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const run = new VerifyRun(dir, options.layer ?? new NodeFileLayer());
+  return run.run();
+}
+
+const LOCK_NAME = 'LOCK';
+const LOCK_PATTERN = /^([1-9][0-9]{0,9}) ([0-9]{0,20})\n$/;
+/** Temp names the engine writes under before a rename (LOCK, roots, pairs, segments, the spare segment). */
+const TEMP_PATTERN = /^((root|data|delta|wal)-[0-9a-f]{16}|LOCK|wal-spare)\.tmp$/;
+
+class VerifyRun {
+  private readonly problems: VerifyProblem[] = [];
+  private readonly warnings: VerifyProblem[] = [];
+  private readonly roles = new Map<string, VerifiedFile['role']>();
+  private readonly names: string[];
+  private root: RootBody | null = null;
+  private rootName: string | null = null;
+
+  constructor(
+    private readonly dir: string,
+    private readonly layer: FileLayer,
+  ) {
+    this.names = layer.list(dir).sort();
+  }
+
+  async run(): Promise<VerifyReport> {
+    this.checkLock();
+    this.checkRoots();
+    const pairsHold = this.root === null || this.checkPairs();
+    const loaded = pairsHold ? await this.load() : null;
+    this.checkFreeSegments();
+    this.classifyRest();
+    const files = this.names.map((file) => this.describe(file));
+    return {
+      ok: this.problems.length === 0,
+      dir: this.dir,
+      root: this.rootName,
+      problems: this.problems,
+      warnings: this.warnings,
+      files,
+      tables: loaded?.tables ?? null,
+      checkpointTs: this.root?.checkpointTs ?? 0,
+      lastCommitTs: loaded?.lastCommitTs ?? 0,
+    };
+  }
+
+  private checkLock(): void {
+    if (!this.names.includes(LOCK_NAME)) return;
+    this.roles.set(LOCK_NAME, 'other');
+    const text = this.attempt(LOCK_NAME, 'LOCK_MALFORMED', () => {
+      const fd = this.layer.open(join(this.dir, LOCK_NAME), false);
+      try {
+        const bytes = new Uint8Array(64);
+        return new TextDecoder().decode(bytes.subarray(0, readAll(this.layer, fd, bytes, 0, bytes.length, 0)));
+      } finally {
+        this.layer.close(fd);
+      }
+    });
+    if (text === null) return;
+    const owner = LOCK_PATTERN.exec(text);
+    if (owner === null) {
+      this.add('LOCK_MALFORMED', LOCK_NAME, 0, `${LOCK_NAME} does not hold "<pid> <start time>" as the engine writes it`);
+      return;
+    }
+    this.warn('LOCK_PRESENT', LOCK_NAME, null, `${LOCK_NAME} names process ${owner[1]}: the database is open, or that process ended without closing it`);
+  }
+
+  /** Every root, newest first; the newest that verifies is the one open() loads. */
+  private checkRoots(): void {
+    const seqs = this.names
+      .map((name) => ({ name, seq: rootSeq(name) }))
+      .filter((r) => r.seq >= 0)
+      .sort((a, b) => b.seq - a.seq);
+    for (const { name, seq } of seqs) {
+      const root = this.attempt(name, 'ROOT_INVALID', () => decodeRoot(readFile(this.layer, join(this.dir, name)), join(this.dir, name), seq));
+      this.roles.set(name, this.root === null && root !== null ? 'current' : 'previous');
+      if (root !== null && this.root === null) {
+        this.root = root;
+        this.rootName = name;
+      }
+    }
+    if (seqs.length > 0 && this.root === null) this.add('NO_ROOT', null, null, `${this.dir}: root files exist but none verifies, so open() cannot find the checkpoint`);
+  }
+
+  /** Each pair the root loads, file by file; returns whether they all hold. */
+  private checkPairs(): boolean {
+    const root = this.root!;
+    const before = this.problems.length;
+    const codecs = root.catalog.map((definition) => makeRowCodec(defineTable(definitionFromJson(definition))));
+    for (const cfp of root.cfps) {
+      const data = dataFileName(cfp.id);
+      const delta = deltaFileName(cfp.id);
+      if (!holdsRows(cfp.state)) {
+        const role = cfp.state === CfpState.MERGE_TARGET || cfp.state === CfpState.TOMBSTONE ? 'leftover' : 'unused';
+        for (const name of [data, delta]) if (this.names.includes(name)) this.roles.set(name, role);
+        continue;
+      }
+      this.roles.set(data, 'current');
+      this.roles.set(delta, 'current');
+      const missing = [data, delta].filter((name) => !this.names.includes(name));
+      for (const name of missing) this.add('FILE_MISSING', name, null, `${name}: pair ${cfp.id} (${cfp.state}) is named by ${this.rootName} but missing`);
+      if (missing.length > 0) continue;
+      this.checkPair(root, cfp, codecs);
+    }
+    return this.problems.length === before;
+  }
+
+  private checkPair(root: RootBody, cfp: CfpEntry, codecs: RowCodec[]): void {
+    const databaseId = BigInt(root.databaseId);
+    const tableName = (tableId: number): string => (tableId < codecs.length ? defineTable(definitionFromJson(root.catalog[tableId])).name : String(tableId));
+    const deleted = this.attempt(deltaFileName(cfp.id), 'CFP_INVALID', () => readDelta(this.layer, this.dir, cfp, databaseId));
+    const path = join(this.dir, dataFileName(cfp.id));
+    this.attempt(dataFileName(cfp.id), 'CFP_INVALID', () =>
+      scanData(this.layer, this.dir, cfp, databaseId, deleted, {
+        row: (tableId, versionId, bytes, view, entryAt, _size, dataOffset) => {
+          const codec = codecs[tableId];
+          if (codec === undefined) throw corrupt(path, `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`, dataOffset);
+          const at = entryAt + DATA_ENTRY_HEADER_BYTES;
+          try {
+            codec.decode(bytes, view, at, view.getUint32(entryAt + 4, true));
+          } catch (error) {
+            throw corrupt(path, `the row of version ${versionId} does not decode as a row of "${tableName(tableId)}": ${messageOf(error)}`, dataOffset);
+          }
+        },
+        blockEnd: () => {},
+      }),
+    );
+  }
+
+  /** Loads the checkpoint and replays the WAL into an engine in memory, as open() does. */
+  private async load(): Promise<{ tables: Array<{ name: string; rows: number }>; lastCommitTs: number } | null> {
+    const engine = new Engine(new DiscardSink(), 'snapshot', 'durable', Infinity);
+    const root = this.root;
+    if (root !== null) {
+      const progress = new ProgressReporter(undefined);
+      const loaded = await this.attemptAsync(this.rootName!, 'CHECKPOINT_INVALID', () => loadCheckpoint(engine, this.dir, root, { layer: this.layer, workers: 0, progress }));
+      if (loaded === null) return null;
+      engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
+    }
+    const replayer = new Replayer(engine);
+    const visitor = decodingVisitor(engine, replayer);
+    const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
+    const position = this.attempt(root === null ? null : segmentName(root.wal.seq), 'WAL_INVALID', () =>
+      replayWal(
+        this.layer,
+        this.dir,
+        (bytes, offset, length, where) => {
+          replayer.where = where;
+          visitRecord(bytes, offset, length, visitor, where);
+        },
+        start,
+      ),
+    );
+    for (const seq of listSegments(this.layer, this.dir)) if (seq >= (root?.wal.seq ?? 0)) this.roles.set(segmentName(seq), 'current');
+    if (position === null) {
+      this.checkSegmentHeaders(root?.wal.seq ?? 0);
+      return null;
+    }
+    if (position.tornTail !== null) {
+      const file = fileNamed(position.tornTail.file);
+      this.warn('WAL_TORN_TAIL', file, position.tornTail.offset, `${file}: the WAL ends in a bad batch at offset ${position.tornTail.offset} with nothing valid after it (a write cut short by a crash); open() cuts it there`);
+    }
+    return { tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })), lastCommitTs: position.lastCommitTs };
+  }
+
+  /** After a WAL failure: the header of every later segment, so a second bad one is reported too. */
+  private checkSegmentHeaders(first: number): void {
+    for (const seq of listSegments(this.layer, this.dir)) {
+      const name = segmentName(seq);
+      if (seq < first || this.problems.some((p) => p.file === name)) continue;
+      this.attempt(name, 'WAL_INVALID', () => checkSegmentHeader(this.layer, this.dir, seq));
+    }
+  }
+
+  /** Segments before the checkpoint: never read by open(), rewritten when recycled; a bad header is a warning. */
+  private checkFreeSegments(): void {
+    const first = this.root?.wal.seq ?? 0;
+    for (const seq of listSegments(this.layer, this.dir)) {
+      if (seq >= first) continue;
+      const name = segmentName(seq);
+      this.roles.set(name, 'free');
+      try {
+        checkSegmentHeader(this.layer, this.dir, seq);
+      } catch (error) {
+        this.warn('FREE_SEGMENT_INVALID', name, offsetIn(error), messageOf(error));
+      }
+    }
+  }
+
+  /** Pair files no root names, temp files, unknown names. */
+  private classifyRest(): void {
+    for (const name of this.names) {
+      if (this.roles.has(name)) continue;
+      if (parseCfpFileName(name) !== null || TEMP_PATTERN.test(name)) {
+        this.roles.set(name, 'leftover');
+        this.warn('LEFTOVER_FILE', name, null, `${name}: left by unfinished work (no root loads it); open() removes it`);
+      } else if (segmentSeq(name) < 0 && rootSeq(name) < 0) {
+        this.roles.set(name, 'other');
+        this.add('UNKNOWN_FILE', name, null, `${name}: the engine never makes a file of this name`);
+      }
+    }
+    for (const [name, role] of this.roles) {
+      if (role !== 'leftover' || parseCfpFileName(name) === null || this.warnings.some((w) => w.file === name)) continue;
+      this.warn('LEFTOVER_FILE', name, null, `${name}: a pair the root names as MERGE_TARGET or TOMBSTONE; open() removes it`);
+    }
+  }
+
+  private describe(file: string): VerifiedFile {
+    let sizeBytes = 0;
+    try {
+      sizeBytes = this.layer.size(join(this.dir, file));
+    } catch {
+      // Vanished while verifying: reported as it is.
+    }
+    return { file, kind: kindOf(file), role: this.roles.get(file) ?? 'other', sizeBytes, ok: !this.problems.some((p) => p.file === file) };
+  }
+
+  /** Runs a check; a TidemarkError becomes a problem (named after the file its message names, else `file`). */
+  private attempt<T>(file: string | null, code: VerifyCode, check: () => T): T | null {
+    try {
+      return check();
+    } catch (error) {
+      this.fail(file, code, error);
+      return null;
+    }
+  }
+
+  private async attemptAsync<T>(file: string | null, code: VerifyCode, check: () => Promise<T>): Promise<T | null> {
+    try {
+      return await check();
+    } catch (error) {
+      this.fail(file, code, error);
+      return null;
+    }
+  }
+
+  private fail(file: string | null, code: VerifyCode, error: unknown): void {
+    const named = firstFileNamed(messageOf(error)) ?? file;
+    if (!(error instanceof TidemarkError)) this.add('UNEXPECTED_ERROR', named, null, `${String(error)}`);
+    else if (error.code === ErrorCode.IO_ERROR) this.add('IO_ERROR', named, null, error.message);
+    else this.add(missingCode(error.message) ?? code, named, offsetIn(error), error.message);
+  }
+
+  private add(code: VerifyCode, file: string | null, offset: number | null, message: string): void {
+    this.problems.push({ code, file, offset, message });
+  }
+
+  private warn(code: VerifyCode, file: string | null, offset: number | null, message: string): void {
+    this.warnings.push({ code, file, offset, message });
+  }
+}
+
+/** Wraps the replayer so every inserted row is decoded through its table's schema before it is applied. */
+function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisitor {
+  return {
+    commit: () => replayer.commit(),
+    createTable: (tableId, definition) => replayer.createTable(tableId, definition),
+    insert: (tableId, versionId, bytes, offset, length) => {
+      const table = engine.tables[tableId];
+      if (table !== undefined) {
+        try {
+          table.codec.decode(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, length);
+        } catch (error) {
+          throw new TidemarkError(ErrorCode.CORRUPT, `${replayer.where()}: the row of version ${versionId} does not decode as a row of "${table.name}": ${messageOf(error)}`);
+        }
+      }
+      replayer.insert(tableId, versionId, bytes, offset, length);
+    },
+    delete: (tableId, versionId, key, offset, length) => replayer.delete(tableId, versionId, key, offset, length),
+    end: (commitTs) => replayer.end(commitTs),
+  };
+}
+
+function checkSegmentHeader(layer: FileLayer, dir: string, seq: number): void {
+  const path = join(dir, segmentName(seq));
+  const fd = layer.open(path, false);
+  const bytes = new Uint8Array(64);
+  try {
+    const header = decodeSegmentHeader(bytes.subarray(0, readAll(layer, fd, bytes, 0, bytes.length, 0)), path);
+    if (header.seq !== seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
+  } finally {
+    layer.close(fd);
+  }
+}
+
+function kindOf(file: string): VerifiedFileKind {
+  if (file === LOCK_NAME) return 'lock';
+  if (rootSeq(file) >= 0) return 'root';
+  if (segmentSeq(file) >= 0) return 'wal';
+  const cfp = parseCfpFileName(file);
+  if (cfp !== null) return cfp.kind;
+  return TEMP_PATTERN.test(file) ? 'temp' : 'unknown';
+}
+
+const FILE_NAME = /(?:^|[/\\])((?:root|data|delta|wal)-[0-9a-f]{16}|LOCK)(?=[:\s,)]|$)/;
+
+/** The first database file a message names (messages begin with the path they are about). */
+function firstFileNamed(message: string): string | null {
+  return FILE_NAME.exec(message)?.[1] ?? null;
+}
+
+function fileNamed(path: string): string {
+  return firstFileNamed(path) ?? path;
+}
+
+/** The last "offset N" of a message: the most precise position it gives. */
+function offsetIn(error: unknown): number | null {
+  const all = [...messageOf(error).matchAll(/offset (\d+)/g)];
+  return all.length === 0 ? null : Number(all[all.length - 1]![1]);
+}
+
+function missingCode(message: string): VerifyCode | null {
+  return /is missing/.test(message) ? 'FILE_MISSING' : null;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
