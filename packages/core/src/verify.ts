@@ -21,8 +21,10 @@
  * torn WAL tail (cut at open), leftover files of unfinished work (removed
  * at open), a LOCK left by a process that is gone (taken over).
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { CfpState, DATA_ENTRY_HEADER_BYTES, dataFileName, deltaFileName, holdsRows, parseCfpFileName } from './checkpoint/cfp_format.js';
+import { CFP_FORMAT_VERSION, CfpState, DATA_ENTRY_HEADER_BYTES, DATA_MAGIC, dataFileName, DELTA_MAGIC, deltaFileName, holdsRows, parseCfpFileName } from './checkpoint/cfp_format.js';
+import { decodeFileHeader, FILE_HEADER_BYTES } from './files/file_header.js';
 import { corrupt, readDelta, scanData } from './checkpoint/cfp_reader.js';
 import { decodeRoot, rootSeq, type CfpEntry, type RootBody } from './checkpoint/root_format.js';
 import { ErrorCode, TidemarkError } from './errors.js';
@@ -108,6 +110,13 @@ export interface VerifyReport {
   files: VerifiedFile[];
   /** Live rows per table after the checkpoint and the WAL, as open() would load them; null if they could not be loaded. */
   tables: Array<{ name: string; rows: number }> | null;
+  /**
+   * SHA-256 (hex) of the contents open() would load, null if they could not
+   * be loaded: per table in table order, `name:` then its rows as JSON
+   * (bigint as "<digits>n", bytes as arrays of numbers), sorted, one a line.
+   * Equal digests mean equal contents: compare a copy with its original.
+   */
+  digest: string | null;
   /** The checkpoint's commitTs, and the newest commit in the WAL (0: none). */
   checkpointTs: number;
   lastCommitTs: number;
@@ -160,6 +169,7 @@ class VerifyRun {
       warnings: this.warnings,
       files,
       tables: loaded?.tables ?? null,
+      digest: loaded?.digest ?? null,
       checkpointTs: this.root?.checkpointTs ?? 0,
       lastCommitTs: loaded?.lastCommitTs ?? 0,
     };
@@ -211,6 +221,10 @@ class VerifyRun {
     for (const cfp of root.cfps) {
       const data = dataFileName(cfp.id);
       const delta = deltaFileName(cfp.id);
+      if (cfp.state === CfpState.PRECREATED) {
+        this.checkPrecreated(root, cfp);
+        continue;
+      }
       if (!holdsRows(cfp.state)) {
         const role = cfp.state === CfpState.MERGE_TARGET || cfp.state === CfpState.TOMBSTONE ? 'leftover' : 'unused';
         for (const name of [data, delta]) if (this.names.includes(name)) this.roles.set(name, role);
@@ -224,6 +238,36 @@ class VerifyRun {
       this.checkPair(root, cfp, codecs);
     }
     return this.problems.length === before;
+  }
+
+  /**
+   * A pre-created pair is not loaded, but the streamer takes it as it is
+   * when it needs a pair: a missing file fails the database then, and a bad
+   * header makes the pair unreadable once a root names it with rows.
+   */
+  private checkPrecreated(root: RootBody, cfp: CfpEntry): void {
+    for (const [name, magic] of [
+      [dataFileName(cfp.id), DATA_MAGIC],
+      [deltaFileName(cfp.id), DELTA_MAGIC],
+    ] as const) {
+      this.roles.set(name, 'unused');
+      if (!this.names.includes(name)) {
+        this.add('FILE_MISSING', name, null, `${name}: pre-created pair ${cfp.id} is named by ${this.rootName} but missing (the streamer fails when it takes it)`);
+        continue;
+      }
+      this.attempt(name, 'CFP_INVALID', () => {
+        const path = join(this.dir, name);
+        const fd = this.layer.open(path, false);
+        const bytes = new Uint8Array(FILE_HEADER_BYTES);
+        try {
+          const header = decodeFileHeader(bytes.subarray(0, readAll(this.layer, fd, bytes, 0, bytes.length, 0)), magic, CFP_FORMAT_VERSION, path, 'pre-created pair file');
+          if (header.id !== cfp.id) throw corrupt(path, `pre-created pair file header names pair ${header.id}, the root ${cfp.id}`, 16);
+          if (header.databaseId !== BigInt(root.databaseId)) throw corrupt(path, `pre-created pair file belongs to another database (id ${header.databaseId})`, 24);
+        } finally {
+          this.layer.close(fd);
+        }
+      });
+    }
   }
 
   private checkPair(root: RootBody, cfp: CfpEntry, codecs: RowCodec[]): void {
@@ -249,7 +293,7 @@ class VerifyRun {
   }
 
   /** Loads the checkpoint and replays the WAL into an engine in memory, as open() does. */
-  private async load(): Promise<{ tables: Array<{ name: string; rows: number }>; lastCommitTs: number } | null> {
+  private async load(): Promise<{ tables: Array<{ name: string; rows: number }>; digest: string; lastCommitTs: number } | null> {
     const engine = new Engine(new DiscardSink(), 'snapshot', 'durable', Infinity);
     const root = this.root;
     if (root !== null) {
@@ -281,7 +325,7 @@ class VerifyRun {
       const file = fileNamed(position.tornTail.file);
       this.warn('WAL_TORN_TAIL', file, position.tornTail.offset, `${file}: the WAL ends in a bad batch at offset ${position.tornTail.offset} with nothing valid after it (a write cut short by a crash); open() cuts it there`);
     }
-    return { tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })), lastCommitTs: position.lastCommitTs };
+    return { tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })), digest: contentDigest(engine), lastCommitTs: position.lastCommitTs };
   }
 
   /** After a WAL failure: the header of every later segment, so a second bad one is reported too. */
@@ -390,6 +434,20 @@ function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisitor {
     delete: (tableId, versionId, key, offset, length) => replayer.delete(tableId, versionId, key, offset, length),
     end: (commitTs) => replayer.end(commitTs),
   };
+}
+
+/** The digest of VerifyReport.digest. */
+function contentDigest(engine: Engine): string {
+  const hash = createHash('sha256');
+  const json = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? `${value}n` : value instanceof Uint8Array ? [...value] : value);
+  for (const table of engine.tables) {
+    const rows: string[] = [];
+    table.primary.forEach((ptr) => {
+      if (!table.arena.isDeleted(ptr)) rows.push(JSON.stringify(table.read(ptr), json));
+    });
+    hash.update(`${table.name}:${rows.sort().join('\n')}\n`);
+  }
+  return hash.digest('hex');
 }
 
 function checkSegmentHeader(layer: FileLayer, dir: string, seq: number): void {
