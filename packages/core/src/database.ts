@@ -9,7 +9,8 @@ import { DurableLog, type LogStats, type RecoveryReport } from './log/durable_lo
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
 import type { MergeReport } from './checkpoint/streamer_api.js';
 import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
-import { NodeFileLayer } from './files/file_layer.js';
+import type { FileLayer } from './files/file_layer.js';
+import type { EngineThreads } from './threads/engine_threads.js';
 import { definitionOf, definitionToJson } from './schema/definition_json.js';
 import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
@@ -72,7 +73,7 @@ export class Database {
   }
 
   /** @internal Opens the directory (recovering it) or makes an in-memory database; rejects with nothing left open. */
-  static async create(options: FilledOptions): Promise<Database> {
+  static async create(options: FilledOptions, internals: OpenInternals = {}): Promise<Database> {
     const engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
     if (options.dir === null) return new Database(options, engine, null);
     const log = await DurableLog.open(engine, {
@@ -90,7 +91,7 @@ export class Database {
       merges: options.merges,
       mergeDeadFraction: options.mergeDeadFraction,
       mergeIntervalMs: options.mergeIntervalMs,
-    });
+    }, internals.layer, internals.threads);
     engine.sink = log.sink;
     return new Database(options, engine, log);
   }
@@ -262,7 +263,7 @@ export class Database {
   /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */
   async checkpointFiles(): Promise<CheckpointFile[]> {
     const log = await this.#durableLog();
-    return inventoryRows(new NodeFileLayer(), this.#options.dir!, await log.inventory());
+    return inventoryRows(log.layer, this.#options.dir!, await log.inventory());
   }
 
   /** Statistics of the log writer and the checkpoint streamer. NO_DIRECTORY in memory. */
@@ -329,9 +330,20 @@ export class Database {
  * (another live process has the directory), CORRUPT (naming file and
  * offset) or IO_ERROR; nothing stays open when it rejects.
  */
+/** @internal What fault tests substitute: the file layer and the threads (run inline over a simulated disk). */
+export interface OpenInternals {
+  layer?: FileLayer;
+  threads?: EngineThreads;
+}
+
 export async function open(options?: OpenOptions): Promise<Database> {
+  return openWith(options, {});
+}
+
+/** @internal open() with the file layer and threads of `internals`. */
+export async function openWith(options: OpenOptions | undefined, internals: OpenInternals): Promise<Database> {
   const filled = validateOptions(options);
-  const db = await Database.create(filled);
+  const db = await Database.create(filled, internals);
   try {
     await db.started();
     for (const def of filled.tables) db.ensureTable(def);

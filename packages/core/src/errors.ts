@@ -44,6 +44,13 @@ export const ErrorCode = {
   NO_DIRECTORY: 'TM_NO_DIRECTORY',
   /** The operating system failed a file operation (EIO, ENOSPC, ...); the message names the file and the cause. */
   IO_ERROR: 'TM_IO_ERROR',
+  /**
+   * The disk is full (ENOSPC, a quota, a short write): the database is
+   * read-only until space returns. Nothing acknowledged is lost; commits in
+   * flight stay pending and finish when the log can be written again.
+   * Not `retryable` at once: try again after space is freed (stats show it).
+   */
+  DISK_FULL: 'TM_DISK_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,10 +2,11 @@
  * @tidemark/core/internal: the modules the worker entry points are built
  * from. Not a public API: it changes with the engine.
  */
-export { NodeFileLayer, writeAll, readAll, type FileLayer } from './files/file_layer.js';
+export { NodeFileLayer, writeAll, readAll, isDiskFull, fileError, type FileLayer } from './files/file_layer.js';
+export { SimFileLayer, SimCrash, SIM_DAMAGES, type SimDamage, type SimFaultKind, type SimOp } from './files/sim_layer.js';
 export { RingConsumer, RingProducer, createRingBuffer } from './ring/ring.js';
 export { WalWriter, type WalWriterOptions } from './log/wal_writer.js';
-export { DURABLE_TS, FIRST_NEEDED_SEQ, WAITED_TS, publishDurable } from './log/log_control.js';
+export { DISK_STATE, DiskState, DURABLE_TS, FIRST_NEEDED_SEQ, WAITED_TS, publishDurable } from './log/log_control.js';
 export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writer_api.js';
 export { endpointOf } from './threads/endpoint.js';
 export { createLogControl } from './log/log_control.js';
@@ -21,3 +22,6 @@ export type { MergeReport, StreamerApi, StreamerData, StreamerInventory, Streame
 export { recoverCfp, type CfpTask, type CfpTaskResult } from './recovery/cfp_task.js';
 export { RingBatchSink, RecoveryCanceled } from './recovery/ring_sink.js';
 export type { RecoveryTaskData, RecoveryTaskOutcome } from './recovery/recovery_api.js';
+export { errorCodeOf } from './errors.js';
+export { workerThreads, type EngineThreads, type ThreadHandle } from './threads/engine_threads.js';
+export { openWith, type OpenInternals } from './database.js';

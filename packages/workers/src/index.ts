@@ -6,3 +6,6 @@
  */
 export { LogWriterLoop, type StepResult } from './log_writer/loop.js';
 export { StreamerLoop, type StreamerStep } from './streamer/loop.js';
+export { runLogWriter } from './log_writer/run.js';
+export { runStreamer } from './streamer/run.js';
+export { inlineThreads, InlineMergeRunner } from './inline.js';

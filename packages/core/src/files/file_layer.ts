@@ -44,7 +44,11 @@ export class NodeFileLayer implements FileLayer {
     return io(`fd ${fd}`, () => fs.readSync(fd, bytes, offset, length, position));
   }
   fdatasync(fd: number): void {
-    io(`fd ${fd}`, () => fs.fdatasyncSync(fd));
+    try {
+      fs.fdatasyncSync(fd);
+    } catch (error) {
+      throw syncError((error as NodeJS.ErrnoException).code ?? 'unknown', `fd ${fd}`, (error as Error).message, error);
+    }
   }
   close(fd: number): void {
     io(`fd ${fd}`, () => fs.closeSync(fd));
@@ -68,25 +72,49 @@ export class NodeFileLayer implements FileLayer {
     io(path, () => fs.unlinkSync(path));
   }
   fsyncDir(dir: string): void {
-    io(dir, () => {
-      const fd = fs.openSync(dir, fs.constants.O_RDONLY);
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    });
+    const fd = io(dir, () => fs.openSync(dir, fs.constants.O_RDONLY));
+    try {
+      fs.fsyncSync(fd);
+    } catch (error) {
+      throw syncError((error as NodeJS.ErrnoException).code ?? 'unknown', dir, (error as Error).message, error);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 
-/** Runs a file operation, turning an OS error into IO_ERROR naming the file (the cause keeps errno/code). */
+/** Runs a file operation, turning an OS error into a TidemarkError naming the file (the cause keeps errno/code). */
 function io<T>(what: string, operation: () => T): T {
   try {
     return operation();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-    throw new TidemarkError(ErrorCode.IO_ERROR, `${code} on ${what}: ${(error as Error).message}`, { cause: error });
+    throw fileError((error as NodeJS.ErrnoException).code ?? 'unknown', what, (error as Error).message, error);
   }
+}
+
+/** Errors that mean the disk has no room: the engine waits for space instead of failing. */
+const SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+/** An OS error as the engine reports it: DISK_FULL for lack of space, IO_ERROR for the rest. */
+export function fileError(errno: string, what: string, message: string, cause?: unknown): TidemarkError {
+  const code = SPACE_ERRNOS.has(errno) ? ErrorCode.DISK_FULL : ErrorCode.IO_ERROR;
+  return new TidemarkError(code, `${errno} on ${what}: ${message}`, { cause: cause ?? Object.assign(new Error(message), { code: errno }) });
+}
+
+/**
+ * A failed fdatasync is IO_ERROR whatever the errno, ENOSPC included: the
+ * kernel may already have dropped the unsynced pages, so trying again could
+ * report success for data that is gone. The engine stops instead.
+ */
+export function syncError(errno: string, what: string, message: string, cause?: unknown): TidemarkError {
+  return new TidemarkError(ErrorCode.IO_ERROR, `fdatasync failed (${errno}) on ${what}: ${message}; its unsynced writes cannot be trusted`, {
+    cause: cause ?? Object.assign(new Error(message), { code: errno }),
+  });
+}
+
+/** Whether a file operation failed for lack of space (and may succeed once space returns). */
+export function isDiskFull(error: unknown): boolean {
+  return error instanceof TidemarkError && error.code === ErrorCode.DISK_FULL;
 }
 
 /** Writes all `length` bytes at `position`, looping over partial writes; a write that makes no progress is an error. */
@@ -95,7 +123,8 @@ export function writeAll(layer: FileLayer, fd: number, path: string, bytes: Uint
   while (done < length) {
     const n = layer.write(fd, bytes, offset + done, length - done, position + done);
     if (!(n > 0)) {
-      throw new TidemarkError(ErrorCode.IO_ERROR, `short write to ${path} at offset ${position + done}: ${done} of ${length} bytes written`);
+      // A write that takes nothing is the disk running out of room (the OS reports ENOSPC on the next try).
+      throw new TidemarkError(ErrorCode.DISK_FULL, `short write to ${path} at offset ${position + done}: ${done} of ${length} bytes written`);
     }
     done += n;
   }

@@ -17,11 +17,11 @@ import type { MergeReport, StreamerApi, StreamerData, StreamerInventory, Streame
 import { NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
-import { WorkerHandle } from '../threads/worker_handle.js';
+import { workerThreads, type EngineThreads, type ThreadHandle } from '../threads/engine_threads.js';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
-import { createLogControl } from './log_control.js';
+import { createLogControl, DISK_STATE, DiskState } from './log_control.js';
 import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { visitRecord } from './record.js';
 import { Replayer } from './replay.js';
@@ -75,19 +75,22 @@ export interface LogStats {
 export class DurableLog {
   private constructor(
     readonly sink: DurableSink,
-    private readonly writer: WorkerHandle<LogWriterApi>,
-    private readonly streamer: WorkerHandle<StreamerApi> | null,
+    private readonly writer: ThreadHandle<LogWriterApi>,
+    private readonly streamer: ThreadHandle<StreamerApi> | null,
     private readonly lock: Lock,
     readonly recovery: RecoveryReport,
     private readonly engine: Engine,
     private readonly root: RootBody | null,
+    /** The file layer every file operation of this database goes through. */
+    readonly layer: FileLayer,
   ) {}
 
-  static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer()): Promise<DurableLog> {
+  /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
+  static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer(), threads: EngineThreads = workerThreads): Promise<DurableLog> {
     layer.mkdir(options.dir);
     const lock = acquireLock(layer, options.dir);
-    let writer: WorkerHandle<LogWriterApi> | null = null;
-    let streamer: WorkerHandle<StreamerApi> | null = null;
+    let writer: ThreadHandle<LogWriterApi> | null = null;
+    let streamer: ThreadHandle<StreamerApi> | null = null;
     try {
       const started = performance.now();
       const progress = new ProgressReporter(options.onProgress);
@@ -142,9 +145,11 @@ export class DurableLog {
         engine.failure ??= error;
         sink.fail(error);
       };
-      writer = new WorkerHandle<LogWriterApi>('log_writer', writerData(options, ring, control, position, root, databaseId), fail);
-      if (options.checkpoints) streamer = new WorkerHandle<StreamerApi>('streamer', streamerData(options, control, root, databaseId), fail);
-      return new DurableLog(sink, writer, streamer, lock, recovery, engine, root);
+      const cells = new BigInt64Array(control);
+      engine.diskFull = () => Atomics.load(cells, DISK_STATE) !== DiskState.OK;
+      writer = threads.logWriter(writerData(options, ring, control, position, root, databaseId), fail);
+      if (options.checkpoints) streamer = threads.streamer(streamerData(options, control, root, databaseId), fail);
+      return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer);
     } catch (error) {
       void writer?.terminate();
       void streamer?.terminate();

@@ -18,7 +18,23 @@ export const WAITED_TS = 1;
  * segments below it when it rolls over.
  */
 export const FIRST_NEEDED_SEQ = 2;
-export const CONTROL_CELLS = 3;
+/**
+ * The disk is full (DiskState): the main thread refuses new write
+ * transactions while it is not OK. The log writer sets it when it cannot
+ * reserve the next segment (early warning: commits in flight still fit the
+ * current one) or cannot write at all (they wait), and clears it when a
+ * probe finds space again.
+ */
+export const DISK_STATE = 3;
+export const CONTROL_CELLS = 4;
+
+export const DiskState = {
+  OK: 0n,
+  /** The next WAL segment cannot be reserved; the log still writes into the current one. */
+  NO_RESERVE: 1n,
+  /** The log cannot write; commits in flight wait until space returns. */
+  STALLED: 2n,
+} as const;
 
 export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(CONTROL_CELLS * 8);

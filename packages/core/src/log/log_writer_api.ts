@@ -24,6 +24,11 @@ export interface LogWriterStats {
   segmentsRecycled: number;
   segmentsDeleted: number;
   durableTs: number;
+  /** Bytes the log can take without allocating (the rest of the segment, a reserved spare). */
+  reservedBytes: number;
+  /** Times the disk was found full, and whether it is now ('ok', 'no-reserve', 'stalled'). */
+  diskFullEvents: number;
+  disk: 'ok' | 'no-reserve' | 'stalled';
 }
 
 export interface LogWriterApi {

@@ -26,6 +26,9 @@ import {
 
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 
+/** The next segment's space, reserved ahead of need under a temporary name (it holds only zeros). */
+export const SPARE_SEGMENT_NAME = 'wal-spare.tmp';
+
 export interface WalWriterOptions {
   segmentBytes: number;
   databaseId: bigint;
@@ -68,6 +71,9 @@ export class WalWriter {
   segmentsDeleted = 0;
   /** The newest commitTs written, synced or not. */
   writtenTs = 0;
+  /** The next segment's space, reserved ahead: bytes of the spare file zero-filled so far, and whether it is whole and synced. */
+  private spareFilled = 0;
+  private spareReady = false;
 
   constructor(
     private readonly layer: FileLayer,
@@ -107,6 +113,7 @@ export class WalWriter {
   add(body: Uint8Array, offset: number, length: number): void {
     const framed = RECORD_PREFIX_BYTES + length;
     assert(framed <= this.maxRecordBytes, 'record fits a segment');
+    this.openPending();
     if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) > this.options.segmentBytes) {
       this.writeBatch();
       this.rollover();
@@ -128,10 +135,55 @@ export class WalWriter {
     return this.writtenTs;
   }
 
-  /** Writes the batch built so far without syncing (a later sync covers it). */
+  /**
+   * Writes the batch built so far without syncing (a later sync covers it).
+   * Every method is safe to call again after it threw (a full disk): the
+   * batch stays built until its write succeeds, and a segment that could not
+   * be made is made by the next call.
+   */
   flush(): void {
-    if (this.batchRecords > 0) this.writtenTs = this.lastTs;
+    this.openPending();
     this.writeBatch();
+  }
+
+  /** Bytes the log can take without allocating: the rest of this segment and a prepared spare (recyclable segments not counted). */
+  get reservedBytes(): number {
+    const rest = this.fd < 0 ? 0 : this.options.segmentBytes - this.offset;
+    return rest + (this.spareReady ? this.options.segmentBytes : 0);
+  }
+
+  /** Whether the current segment is past half full: time to have the next one's space ready. */
+  get spareWanted(): boolean {
+    return !this.spareReady && this.offset * 2 >= this.options.segmentBytes;
+  }
+
+  /**
+   * Reserves the next segment's space ahead of need, a chunk per call (so
+   * the writer is never busy long): a zero-filled spare file under a
+   * temporary name, synced. Returns true once it is ready (or a free segment
+   * will be recycled instead). Throws DISK_FULL when the disk has no room:
+   * the early warning that turns the database read-only while the current
+   * segment still holds the commits in flight.
+   */
+  prepareSpare(chunkBytes = ZERO_CHUNK_BYTES): boolean {
+    if (this.spareReady) return true;
+    if (this.spareFilled === 0 && this.freeSegments().length > 0) return true;
+    const size = this.options.segmentBytes;
+    const path = this.sparePath;
+    if (this.spareFilled === 0 && this.layer.exists(path)) this.layer.unlink(path);
+    const fd = this.layer.open(path, true);
+    try {
+      const zeros = new Uint8Array(Math.min(chunkBytes, size - this.spareFilled));
+      writeAll(this.layer, fd, path, zeros, 0, zeros.length, this.spareFilled);
+      this.spareFilled += zeros.length;
+      if (this.spareFilled === size) {
+        this.layer.fdatasync(fd);
+        this.spareReady = true;
+      }
+    } finally {
+      this.layer.close(fd);
+    }
+    return this.spareReady;
   }
 
 
@@ -151,6 +203,7 @@ export class WalWriter {
       written += BATCH_HEADER_BYTES;
     }
     writeAll(this.layer, this.fd, this.path(this.seq), this.batch, 0, written, this.offset);
+    this.writtenTs = this.lastTs;
     this.offset += size;
     this.bytesWritten += size;
     this.batchesWritten++;
@@ -158,12 +211,19 @@ export class WalWriter {
     this.batchRecords = 0;
   }
 
+  /** Ends the segment (synced) and starts the next; if that cannot be made now, the next call makes it. */
   private rollover(): void {
     this.layer.fdatasync(this.fd);
     this.layer.close(this.fd);
+    this.fd = -1;
     this.seq++;
     this.offset = 0;
     this.openSegment(this.seq, true);
+  }
+
+  /** Makes the segment a failed rollover left unmade. */
+  private openPending(): void {
+    if (this.fd < 0) this.openSegment(this.seq, true);
   }
 
   /** Opens a segment, creating it first when it is new. */
@@ -172,6 +232,10 @@ export class WalWriter {
     if (fresh || !this.layer.exists(path)) this.createSegment(seq, path);
     this.fd = this.layer.open(path, false);
     if (this.offset === 0) this.offset = SEGMENT_HEADER_BYTES;
+  }
+
+  private get sparePath(): string {
+    return join(this.dir, SPARE_SEGMENT_NAME);
   }
 
   /**
@@ -184,11 +248,15 @@ export class WalWriter {
     if (this.layer.exists(temp)) this.layer.unlink(temp);
     const free = this.freeSegments();
     const reuse = free.shift();
+    const spare = reuse === undefined && this.spareReady;
     if (reuse !== undefined) this.layer.rename(this.path(reuse), temp);
+    else if (spare) this.layer.rename(this.sparePath, temp);
+    this.spareReady = false;
+    this.spareFilled = 0;
     const fd = this.layer.open(temp, true);
     try {
       const size = this.options.segmentBytes;
-      if (reuse === undefined) {
+      if (reuse === undefined && !spare) {
         const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, size));
         for (let at = 0; at < size; at += zeros.length) writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
       }

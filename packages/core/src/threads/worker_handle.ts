@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import { endpointOf } from './endpoint.js';
+import type { ThreadHandle } from './engine_threads.js';
 
 /** What an entry posts before it dies of an error. */
 export interface WorkerFailedMessage {
@@ -33,7 +34,7 @@ export function workerBundle(name: string): string {
   return path;
 }
 
-export class WorkerHandle<Api> {
+export class WorkerHandle<Api> implements ThreadHandle<Api> {
   private readonly worker: Worker;
   private readonly api: Remote<Api>;
   private stopped = false;

@@ -44,6 +44,8 @@ export class Engine {
   loggedTs = 0;
   /** Set when the log writer failed: nothing more can be made durable, so writes are refused. */
   failure: Error | null = null;
+  /** Whether the disk is full (the log writer's disk state): writes are refused until it clears. */
+  diskFull: () => boolean = () => false;
 
   constructor(
     public sink: LogSink,
@@ -70,6 +72,12 @@ export class Engine {
     this.checkOpen();
     if (this.failure !== null) {
       throw new TidemarkError(ErrorCode.IO_ERROR, `the database is read-only after a log failure: ${this.failure.message}`, { cause: this.failure });
+    }
+    if (this.diskFull()) {
+      throw new TidemarkError(
+        ErrorCode.DISK_FULL,
+        'the disk is full: the database is read-only until space returns (reads work; commits already made finish once the log can be written)',
+      );
     }
   }
 

@@ -4,10 +4,21 @@
  * batch, and fdatasync once for the group — at once when a caller waits on a
  * commit (WAITED_TS above DURABLE_TS), otherwise within `maxDelayMs` (delayed
  * durability) — then publish the newest durable commitTs.
+ *
+ * A full disk is waited out, not failed: while the next segment cannot be
+ * reserved the disk state says so (the main thread refuses new writes) and
+ * the log goes on writing into the current segment; when a write itself
+ * finds no space, nothing more is acknowledged, and every PROBE_MS the step
+ * tries the same write again, which is safe because a failed write leaves
+ * the batch built and the position unchanged. Any other error — an EIO, a
+ * failed fdatasync — is thrown: the engine stops (see RELIABILITY.md).
  */
 import {
+  DISK_STATE,
+  DiskState,
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
+  isDiskFull,
   publishDurable,
   RingConsumer,
   WAITED_TS,
@@ -19,6 +30,8 @@ import {
 
 /** Records per batch at most, so a flood of small commits still syncs regularly. */
 const MAX_RECORDS_PER_BATCH = 65_536;
+/** How often a full disk is probed for space again. */
+export const PROBE_MS = 100;
 
 export type StepResult = 'wrote' | 'idle' | 'closed';
 
@@ -30,6 +43,11 @@ export class LogWriterLoop {
   private syncs = 0;
   /** When the oldest written-but-unsynced batch was written (-1: none). */
   private unsyncedSince = -1;
+  /** A write found no space: nothing is read or synced before a probe at this time succeeds (-1: none pending). */
+  private stalledUntil = -1;
+  /** The spare segment could not be reserved: try again at this time (-1: not failing). */
+  private reserveRetryAt = -1;
+  private diskFullEvents = 0;
 
   constructor(
     layer: FileLayer,
@@ -52,6 +70,17 @@ export class LogWriterLoop {
 
   /** Waits up to `waitMs` for records (less if unsynced ones are due), writes them, syncs when due. */
   step(waitMs: number): StepResult {
+    if (this.stalledUntil >= 0) return this.probe(waitMs);
+    try {
+      return this.work(waitMs);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.stall();
+      return 'idle';
+    }
+  }
+
+  private work(waitMs: number): StepResult {
     const due = this.unsyncedSince < 0 ? waitMs : Math.max(0, Math.min(waitMs, this.unsyncedSince + this.maxDelayMs - this.now()));
     const state = this.consumer.waitForData(due);
     if (state === 'closed') {
@@ -61,6 +90,7 @@ export class LogWriterLoop {
     let count = 0;
     if (state === 'data') {
       const writer = this.writer;
+      // A record whose add throws (a full disk) stays unread; the ones before it are in the batch.
       count = this.consumer.read((bytes, offset, length) => writer.add(bytes, offset, length), MAX_RECORDS_PER_BATCH);
       // The records are copied into the batch buffer: the ring can take more while we write and sync.
       this.consumer.release();
@@ -68,7 +98,66 @@ export class LogWriterLoop {
       if (count > 0 && this.unsyncedSince < 0) this.unsyncedSince = this.now();
     }
     if (this.unsyncedSince >= 0 && this.syncIsDue()) this.sync();
+    this.reserve();
     return count > 0 ? 'wrote' : 'idle';
+  }
+
+  /** A write found no space: hold everything (the batch stays built) and tell the main thread. */
+  private stall(): void {
+    this.consumer.release();
+    this.stalledUntil = this.now() + PROBE_MS;
+    this.setDisk(DiskState.STALLED);
+  }
+
+  /** While stalled: at each probe time, retry the write that failed; resume when it succeeds. */
+  private probe(waitMs: number): StepResult {
+    const closing = this.consumer.closed;
+    const wait = this.stalledUntil - this.now();
+    if (wait > 0 && !closing) {
+      // Sleep on the disk cell (only this thread moves it); the worker still yields between steps.
+      Atomics.wait(this.cells, DISK_STATE, DiskState.STALLED, Math.min(wait, waitMs));
+      return 'idle';
+    }
+    try {
+      this.writer.flush();
+      if (this.unsyncedSince < 0) this.unsyncedSince = this.now();
+      this.sync();
+    } catch (error) {
+      // Closing with no space: what is not durable now never will be by this process, so say so and stop.
+      if (!isDiskFull(error) || closing) throw error;
+      this.stalledUntil = this.now() + PROBE_MS;
+      return 'idle';
+    }
+    this.stalledUntil = -1;
+    this.setDisk(this.reserveRetryAt >= 0 ? DiskState.NO_RESERVE : DiskState.OK);
+    return 'wrote';
+  }
+
+  /**
+   * Reserves the next segment's space once this one is half used, a chunk
+   * per step. While that fails the main thread refuses new writes, so the
+   * commits in flight still fit the current segment.
+   */
+  private reserve(): void {
+    if (!this.writer.spareWanted && this.reserveRetryAt < 0) return;
+    if (this.reserveRetryAt >= 0 && this.now() < this.reserveRetryAt) return;
+    try {
+      this.writer.prepareSpare();
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.reserveRetryAt = this.now() + PROBE_MS;
+      this.setDisk(DiskState.NO_RESERVE);
+      return;
+    }
+    if (this.reserveRetryAt >= 0) {
+      this.reserveRetryAt = -1;
+      this.setDisk(DiskState.OK);
+    }
+  }
+
+  private setDisk(state: bigint): void {
+    const was = Atomics.exchange(this.cells, DISK_STATE, state);
+    if (was === DiskState.OK && state !== DiskState.OK) this.diskFullEvents++;
   }
 
   private syncIsDue(): boolean {
@@ -84,6 +173,7 @@ export class LogWriterLoop {
   }
 
   stats(): LogWriterStats {
+    const disk = Atomics.load(this.cells, DISK_STATE);
     return {
       batches: this.writer.batchesWritten,
       bytes: this.writer.bytesWritten,
@@ -92,6 +182,9 @@ export class LogWriterLoop {
       segmentsRecycled: this.writer.segmentsRecycled,
       segmentsDeleted: this.writer.segmentsDeleted,
       durableTs: Number(Atomics.load(this.cells, DURABLE_TS)),
+      reservedBytes: this.writer.reservedBytes,
+      diskFullEvents: this.diskFullEvents,
+      disk: disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled',
     };
   }
 

@@ -141,7 +141,8 @@ export class StreamerLoop {
   failAll(error: Error): void {
     for (const r of this.requests) r.reject(error);
     this.requests = [];
-    for (const r of this.mergeRequests) r.resolve(this.report(r, { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message }));
+    // No disk figures: the file layer is what failed.
+    for (const r of this.mergeRequests) r.resolve(this.report(r, { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message }, false));
     this.mergeRequests = [];
   }
 
@@ -246,10 +247,10 @@ export class StreamerLoop {
     for (const r of ready) r.resolve(this.report(r, r.error));
   }
 
-  private report(r: MergeRequest, error: MergeReport['error']): MergeReport {
+  private report(r: MergeRequest, error: MergeReport['error'], disk = true): MergeReport {
     const entries = this.writer.entries();
     const holding = entries.filter((e) => e.state === CfpState.ACTIVE || e.state === CfpState.UNDER_CONSTRUCTION);
-    const diskBytes = entries.reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0);
+    const diskBytes = disk ? entries.reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0) : 0;
     return {
       merges: r.merges,
       filesDeleted: this.writer.mergeCounters.filesDeleted - r.filesDeleted,

@@ -1,0 +1,33 @@
+/**
+ * The engine's background threads as the main thread sees them: a handle it
+ * calls and stops. By default each is a worker thread (WorkerHandle); fault
+ * tests substitute handles that run the same loops on the main thread over a
+ * simulated file layer, so a crash or an I/O error can hit any operation in
+ * a reproducible order.
+ */
+import type { Remote } from 'comlink';
+import type { TidemarkError } from '../errors.js';
+import type { LogWriterApi, LogWriterData } from '../log/log_writer_api.js';
+import type { StreamerApi, StreamerData } from '../checkpoint/streamer_api.js';
+import { WorkerHandle } from './worker_handle.js';
+
+export interface ThreadHandle<Api> {
+  /** Calls the thread; rejects with the thread's failure if it dies first. */
+  call<T>(f: (api: Remote<Api>) => Promise<T>): Promise<T>;
+  /** Runs the last call (which finishes the thread's work), then ends the thread. */
+  stop<T>(last: (api: Remote<Api>) => Promise<T>): Promise<T>;
+  /** Ends the thread at once; nothing more is reported. Idempotent. */
+  terminate(): Promise<void>;
+}
+
+/** Starts the log writer and the checkpoint streamer; `onFailure` is called once if one of them fails. */
+export interface EngineThreads {
+  logWriter(data: LogWriterData, onFailure: (error: TidemarkError) => void): ThreadHandle<LogWriterApi>;
+  streamer(data: StreamerData, onFailure: (error: TidemarkError) => void): ThreadHandle<StreamerApi>;
+}
+
+/** Worker threads running the bundled entries (dist/workers/log_writer.js, streamer.js). */
+export const workerThreads: EngineThreads = {
+  logWriter: (data, onFailure) => new WorkerHandle<LogWriterApi>('log_writer', data, onFailure),
+  streamer: (data, onFailure) => new WorkerHandle<StreamerApi>('streamer', data, onFailure),
+};

@@ -1,0 +1,92 @@
+/**
+ * The engine's threads run inline: the log writer and the checkpoint
+ * streamer loops on the main thread, over any file layer, merges run
+ * synchronously. Fault tests open databases this way over a simulated file
+ * system, so every file operation happens in one reproducible order and a
+ * crash or an I/O error can be put on any of them. Not for production: the
+ * main thread then does the disk work.
+ */
+import type { Remote } from 'comlink';
+import { TidemarkError } from '@tidemark/core';
+import {
+  errorCodeOf,
+  mergeOutcome,
+  type EngineThreads,
+  type FileLayer,
+  type MergeOutcome,
+  type MergeRunner,
+  type MergeTask,
+  type ThreadHandle,
+} from '@tidemark/core/internal';
+import { LogWriterLoop } from './log_writer/loop.js';
+import { runLogWriter } from './log_writer/run.js';
+import { StreamerLoop } from './streamer/loop.js';
+import { runStreamer } from './streamer/run.js';
+
+/** Runs each merge task at once on this thread. */
+export class InlineMergeRunner implements MergeRunner {
+  constructor(private readonly layer: FileLayer) {}
+  run(task: MergeTask): Promise<MergeOutcome> {
+    return Promise.resolve(mergeOutcome(this.layer, task));
+  }
+  async close(): Promise<void> {}
+}
+
+/** A loop's API on this thread, with a failure reported once and racing every call, like a worker's death. */
+class InlineHandle<Api> implements ThreadHandle<Api> {
+  private died: Promise<never>;
+  private die: (error: TidemarkError) => void = () => {};
+  private stopped = false;
+  private reported = false;
+  api: Api | null = null;
+
+  constructor(
+    private readonly label: string,
+    private readonly onFailure: (error: TidemarkError) => void,
+  ) {
+    this.died = new Promise<never>((_, reject) => (this.die = reject));
+    this.died.catch(() => {});
+  }
+
+  fail(error: Error): void {
+    const code = errorCodeOf((error as { code?: string }).code);
+    const failure = new TidemarkError(code, `${this.label}: ${error.message}`, { cause: error });
+    this.die(failure);
+    if (this.reported || this.stopped) return;
+    this.reported = true;
+    this.onFailure(failure);
+  }
+
+  call<T>(f: (api: Remote<Api>) => Promise<T>): Promise<T> {
+    return Promise.race([f(this.api as Remote<Api>), this.died]);
+  }
+
+  async stop<T>(last: (api: Remote<Api>) => Promise<T>): Promise<T> {
+    try {
+      return await this.call(last);
+    } finally {
+      this.stopped = true;
+    }
+  }
+
+  async terminate(): Promise<void> {
+    this.stopped = true;
+  }
+}
+
+/** The log writer and streamer loops on the main thread over `layer`. */
+export function inlineThreads(layer: FileLayer): EngineThreads {
+  return {
+    logWriter: (data, onFailure) => {
+      const handle = new InlineHandle<ReturnType<typeof runLogWriter>>('log writer', onFailure);
+      handle.api = runLogWriter(new LogWriterLoop(layer, data), 0, (error) => handle.fail(error));
+      return handle;
+    },
+    streamer: (data, onFailure) => {
+      const merges = new InlineMergeRunner(layer);
+      const handle = new InlineHandle<ReturnType<typeof runStreamer>>('streamer', onFailure);
+      handle.api = runStreamer(new StreamerLoop(layer, data, merges), merges, 0, (error) => handle.fail(error));
+      return handle;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Runs a LogWriterLoop until the ring closes: a step at a time, yielding to
+ * the event loop when idle and every few batches, so control calls are
+ * answered while it runs. The worker entry runs it on its own thread; fault
+ * tests run it on the main thread (waitMs 0) over a simulated file layer.
+ */
+import type { LogWriterApi } from '@tidemark/core/internal';
+import type { LogWriterLoop } from './loop.js';
+
+const YIELD_EVERY_BATCHES = 16;
+
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Starts the loop; `onFailed` hears the error that ends it (then the returned API's stop rejects with it). */
+export function runLogWriter(loop: LogWriterLoop, waitMs: number, onFailed: (error: Error) => void): LogWriterApi {
+  const finished = (async () => {
+    let batches = 0;
+    try {
+      for (;;) {
+        const result = loop.step(waitMs);
+        if (result === 'closed') break;
+        if (result === 'idle' || ++batches % YIELD_EVERY_BATCHES === 0) await yieldTurn();
+      }
+    } catch (error) {
+      onFailed(error as Error);
+      throw error;
+    }
+    loop.close();
+  })();
+  finished.catch(() => {});
+  return {
+    stats: () => loop.stats(),
+    stop: async () => {
+      await finished;
+      return loop.stats();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Runs a StreamerLoop until stopped: a step at a time, yielding to the event
+ * loop between steps so control calls are answered. The worker entry runs it
+ * on its own thread; fault tests run it on the main thread (waitMs 0) over a
+ * simulated file layer with merges run inline.
+ */
+import type { MergeRunner, StreamerApi } from '@tidemark/core/internal';
+import type { StreamerLoop } from './loop.js';
+
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Starts the loop; `onFailed` hears the error that ends it (then stop rejects with it). */
+export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: number, onFailed: (error: Error) => void): StreamerApi {
+  let finalTs: number | null = null;
+  const finished = (async () => {
+    try {
+      while (finalTs === null) {
+        loop.step(waitMs);
+        await yieldTurn();
+      }
+      await loop.settleMerge();
+      loop.finish(finalTs);
+    } catch (error) {
+      onFailed(error as Error);
+      loop.failAll(error as Error);
+      throw error;
+    } finally {
+      await merges.close();
+    }
+  })();
+  finished.catch(() => {});
+  return {
+    checkpoint: (uptoTs) => loop.requestCheckpoint(uptoTs),
+    inventory: () => loop.inventory(),
+    merge: (uptoTs) => loop.requestMerge(uptoTs),
+    stats: () => loop.stats(),
+    stop: async (ts) => {
+      finalTs = ts;
+      await finished;
+      return loop.stats();
+    },
+  };
+}
