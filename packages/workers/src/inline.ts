@@ -13,13 +13,15 @@ import {
   mergeOutcome,
   type EngineThreads,
   type FileLayer,
+  type LogWriterApi,
+  type StreamerApi,
   type MergeOutcome,
   type MergeRunner,
   type MergeTask,
   type ThreadHandle,
 } from '@tidemark/core/internal';
 import { LogWriterLoop } from './log_writer/loop.js';
-import { runLogWriter } from './log_writer/run.js';
+import { runLogWriter, type Running } from './log_writer/run.js';
 import { StreamerLoop } from './streamer/loop.js';
 import { runStreamer } from './streamer/run.js';
 
@@ -38,7 +40,7 @@ class InlineHandle<Api> implements ThreadHandle<Api> {
   private die: (error: TidemarkError) => void = () => {};
   private stopped = false;
   private reported = false;
-  api: Api | null = null;
+  running: Running<Api> | null = null;
 
   constructor(
     private readonly label: string,
@@ -58,7 +60,7 @@ class InlineHandle<Api> implements ThreadHandle<Api> {
   }
 
   call<T>(f: (api: Remote<Api>) => Promise<T>): Promise<T> {
-    return Promise.race([f(this.api as Remote<Api>), this.died]);
+    return Promise.race([f(this.running!.api as Remote<Api>), this.died]);
   }
 
   async stop<T>(last: (api: Remote<Api>) => Promise<T>): Promise<T> {
@@ -69,8 +71,10 @@ class InlineHandle<Api> implements ThreadHandle<Api> {
     }
   }
 
+  /** Ends the loop at its next step, as terminating a worker thread would. */
   async terminate(): Promise<void> {
     this.stopped = true;
+    this.running?.halt();
   }
 }
 
@@ -78,14 +82,14 @@ class InlineHandle<Api> implements ThreadHandle<Api> {
 export function inlineThreads(layer: FileLayer): EngineThreads {
   return {
     logWriter: (data, onFailure) => {
-      const handle = new InlineHandle<ReturnType<typeof runLogWriter>>('log writer', onFailure);
-      handle.api = runLogWriter(new LogWriterLoop(layer, data), 0, (error) => handle.fail(error));
+      const handle = new InlineHandle<LogWriterApi>('log writer', onFailure);
+      handle.running = runLogWriter(new LogWriterLoop(layer, data), 0, (error) => handle.fail(error));
       return handle;
     },
     streamer: (data, onFailure) => {
       const merges = new InlineMergeRunner(layer);
-      const handle = new InlineHandle<ReturnType<typeof runStreamer>>('streamer', onFailure);
-      handle.api = runStreamer(new StreamerLoop(layer, data, merges), merges, 0, (error) => handle.fail(error));
+      const handle = new InlineHandle<StreamerApi>('streamer', onFailure);
+      handle.running = runStreamer(new StreamerLoop(layer, data, merges), merges, 0, (error) => handle.fail(error));
       return handle;
     },
   };

@@ -80,6 +80,8 @@ export class SimFileLayer implements FileLayer {
   capacityBytes = Infinity;
   /** Faults that fired, for the test's report. */
   faultsFired = 0;
+  /** Called with every counted operation (to trace a failing case). */
+  onOp: ((index: number, op: SimOp, path: string) => void) | null = null;
   private readonly dirs = new Map<string, Dir>();
   private readonly fds = new Map<number, { inode: Inode; path: string }>();
   private nextFd = 3;
@@ -266,6 +268,7 @@ export class SimFileLayer implements FileLayer {
   /** Counts an operation; throws the crash or the fault due now. Returns true when a write is to be short. */
   private count(op: SimOp, path: string): boolean {
     this.ops++;
+    this.onOp?.(this.ops, op, path);
     if (this.ops >= this.crashOp) throw new SimCrash(`crashed at operation ${this.crashOp}: ${op} ${path}`);
     const fault = this.fault;
     if (fault === null || this.ops < fault.at || (!fault.persistent && this.ops !== fault.at)) return false;

@@ -12,7 +12,7 @@ import { runLogWriter } from '../log_writer/run.js';
 const WAIT_MS = 5;
 
 const loop = new LogWriterLoop(new NodeFileLayer(), workerData as LogWriterData);
-const api = runLogWriter(loop, WAIT_MS, (error) => {
+const { api } = runLogWriter(loop, WAIT_MS, (error) => {
   parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
   // Rethrown by the loop: the thread ends with the error, as before.
   setImmediate(() => {

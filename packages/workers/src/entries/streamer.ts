@@ -13,7 +13,7 @@ const WAIT_MS = 20;
 
 const merges = new PoolMergeRunner();
 const loop = new StreamerLoop(new NodeFileLayer(), workerData as StreamerData, merges);
-const api = runStreamer(loop, merges, WAIT_MS, (error) => {
+const { api } = runStreamer(loop, merges, WAIT_MS, (error) => {
   parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
   setImmediate(() => {
     throw error;

@@ -11,12 +11,19 @@ const YIELD_EVERY_BATCHES = 16;
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A running loop: its API, and `halt` to end it at once (what terminating a worker thread does). */
+export interface Running<Api> {
+  api: Api;
+  halt(): void;
+}
+
 /** Starts the loop; `onFailed` hears the error that ends it (then the returned API's stop rejects with it). */
-export function runLogWriter(loop: LogWriterLoop, waitMs: number, onFailed: (error: Error) => void): LogWriterApi {
+export function runLogWriter(loop: LogWriterLoop, waitMs: number, onFailed: (error: Error) => void): Running<LogWriterApi> {
+  let halted = false;
   const finished = (async () => {
     let batches = 0;
     try {
-      for (;;) {
+      while (!halted) {
         const result = loop.step(waitMs);
         if (result === 'closed') break;
         if (result === 'idle' || ++batches % YIELD_EVERY_BATCHES === 0) await yieldTurn();
@@ -28,11 +35,12 @@ export function runLogWriter(loop: LogWriterLoop, waitMs: number, onFailed: (err
     loop.close();
   })();
   finished.catch(() => {});
-  return {
+  const api: LogWriterApi = {
     stats: () => loop.stats(),
     stop: async () => {
       await finished;
       return loop.stats();
     },
   };
+  return { api, halt: () => void (halted = true) };
 }

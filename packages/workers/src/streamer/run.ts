@@ -5,21 +5,24 @@
  * simulated file layer with merges run inline.
  */
 import type { MergeRunner, StreamerApi } from '@tidemark/core/internal';
+import type { Running } from '../log_writer/run.js';
 import type { StreamerLoop } from './loop.js';
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Starts the loop; `onFailed` hears the error that ends it (then stop rejects with it). */
-export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: number, onFailed: (error: Error) => void): StreamerApi {
+export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: number, onFailed: (error: Error) => void): Running<StreamerApi> {
   let finalTs: number | null = null;
+  let halted = false;
   const finished = (async () => {
     try {
-      while (finalTs === null) {
+      while (finalTs === null && !halted) {
         loop.step(waitMs);
         await yieldTurn();
       }
+      if (halted) return;
       await loop.settleMerge();
-      loop.finish(finalTs);
+      loop.finish(finalTs!);
     } catch (error) {
       onFailed(error as Error);
       loop.failAll(error as Error);
@@ -29,7 +32,7 @@ export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: num
     }
   })();
   finished.catch(() => {});
-  return {
+  const api: StreamerApi = {
     checkpoint: (uptoTs) => loop.requestCheckpoint(uptoTs),
     inventory: () => loop.inventory(),
     merge: (uptoTs) => loop.requestMerge(uptoTs),
@@ -40,4 +43,5 @@ export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: num
       return loop.stats();
     },
   };
+  return { api, halt: () => void (halted = true) };
 }
