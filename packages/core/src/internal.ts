@@ -18,6 +18,8 @@ export { FILE_HEADER_BYTES } from './files/file_header.js';
 export { mergeOutcome, type MergeOutcome, type MergeResult, type MergeRunner, type MergeTask } from './checkpoint/merge_task.js';
 export { PoolMergeRunner } from './checkpoint/merge_pool.js';
 export { WalTail } from './checkpoint/wal_tail.js';
+export { readNewestRoot } from './checkpoint/root_format.js';
+export { removeLeftovers } from './checkpoint/leftovers.js';
 export type { MergeReport, StreamerApi, StreamerData, StreamerInventory, StreamerStats } from './checkpoint/streamer_api.js';
 export { recoverCfp, type CfpTask, type CfpTaskResult } from './recovery/cfp_task.js';
 export { RingBatchSink, RecoveryCanceled } from './recovery/ring_sink.js';

@@ -24,6 +24,9 @@ const SETUP = 40;
 const TXNS = 120;
 const PLAN = { checkpointEvery: 20, mergeEvery: 40 };
 const hashes = modelHashes(TXNS);
+/** Why the engine stopped, by message shape (TIDEMARK_SIM_REASONS=1 prints them). */
+const reasons = new Map<string, number>();
+const reasonOf = (error: unknown): string => `${(error as { code?: string }).code} ${(error as Error).message.replace(/[0-9a-f]{16}|\d+/g, '#')}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The directory after transactions 1..SETUP and a clean close: each case starts from a copy. */
@@ -37,15 +40,15 @@ async function setup(): Promise<SimFileLayer> {
 }
 
 interface Outcome {
-  /** The engine stopped and was reopened (rather than resuming by itself). */
-  restarted: boolean;
+  /** Why the database was reopened rather than resuming by itself: open failed, the engine stopped, close failed (null: it resumed). */
+  restarted: 'open' | 'stop' | 'close' | null;
   /** Writes were refused with DISK_FULL at least once. */
   refused: boolean;
 }
 
 class Case {
   acked = SETUP;
-  outcome: Outcome = { restarted: false, refused: false };
+  outcome: Outcome = { restarted: null, refused: false };
   constructor(
     readonly layer: SimFileLayer,
     readonly label: string,
@@ -57,7 +60,7 @@ class Case {
       return await openSim(this.layer);
     } catch {
       this.layer.heal();
-      this.outcome.restarted = true;
+      this.outcome.restarted ??= 'open';
       return openSim(this.layer).catch((error: Error) => {
         throw new Error(`${this.label}: reopening failed: ${error.message}`, { cause: error });
       });
@@ -88,6 +91,22 @@ class Case {
     }
   }
 
+  /** Runs a checkpoint or merge; while it finds the disk full, clears the fault and tries again (the streamer restarts by itself). */
+  async waitOutFullDisk(action: () => Promise<unknown>): Promise<void> {
+    for (let waited = 0; ; waited += 10) {
+      try {
+        await action();
+        return;
+      } catch (error) {
+        if (!isTidemarkError(error, 'TM_DISK_FULL')) throw error;
+        this.outcome.refused = true;
+        this.layer.heal();
+        if (waited > 5000) throw new Error(`${this.label}: checkpoints did not resume within 5 s of the disk healing`);
+        await sleep(10);
+      }
+    }
+  }
+
   /** Waits for everything committed to be durable; a wait longer than 20 ms means the log stalls: heal. */
   async flush(db: Database): Promise<void> {
     const flushed = db.flush();
@@ -107,10 +126,11 @@ class Case {
           await this.flush(db);
           this.acked = i;
         }
-        if (i % PLAN.checkpointEvery === 0) await db.checkpoint();
-        if (i % PLAN.mergeEvery === 0) await db.merge();
+        if (i % PLAN.checkpointEvery === 0) await this.waitOutFullDisk(() => db.checkpoint());
+        if (i % PLAN.mergeEvery === 0) await this.waitOutFullDisk(() => db.merge());
       } catch (error) {
         if ((error as Error).message.startsWith(this.label)) throw error;
+        if (process.env.TIDEMARK_SIM_REASONS) reasons.set(reasonOf(error), (reasons.get(reasonOf(error)) ?? 0) + 1);
         return i;
       }
     }
@@ -137,7 +157,7 @@ async function runCase(base: SimFileLayer, at: number, kind: SimFaultKind, persi
       if (closed) break;
     }
     // The engine stopped (or could not close): clear the fault, reopen the directory as it is, go on after what it holds.
-    c.outcome.restarted = true;
+    c.outcome.restarted ??= stopped === null ? 'close' : 'stop';
     layer.heal();
     await abandon(db);
     db = await c.open();
@@ -165,16 +185,20 @@ test('every operation failing with EIO or ENOSPC, once or from then on, or writi
   const started = Date.now();
   const lines: string[] = [];
   for (const [kind, persistent] of modes) {
-    const counts = { cases: 0, resumed: 0, restarted: 0, refused: 0 };
+    const counts = { cases: 0, resumed: 0, open: 0, stop: 0, close: 0, refused: 0 };
     for (let at = 1; at <= total; at++) {
       const outcome = await runCase(base, at, kind, persistent, random);
       counts.cases++;
-      if (outcome.restarted) counts.restarted++;
-      else counts.resumed++;
+      if (outcome.restarted === null) counts.resumed++;
+      else counts[outcome.restarted]++;
       if (outcome.refused) counts.refused++;
     }
-    lines.push(`${kind} ${persistent ? 'persistent' : 'once'}: ${counts.cases} fault points, ${counts.resumed} resumed by themselves, ${counts.restarted} after a reopen, ${counts.refused} refused writes with TM_DISK_FULL`);
+    lines.push(
+      `${kind} ${persistent ? 'persistent' : 'once'}: ${counts.cases} fault points; ${counts.resumed} resumed by themselves ` +
+        `(${counts.refused} after refusing a write, checkpoint or merge with TM_DISK_FULL); reopened after open failed ${counts.open}, after the engine stopped ${counts.stop}, after close failed ${counts.close}`,
+    );
   }
+  if (reasons.size > 0) console.log([...reasons].map(([r, n]) => `${n} × ${r}`).join('\n'));
   console.log(`  I/O-error loop over ${total} operations (${((Date.now() - started) / 1000).toFixed(1)} s), 0 lost, 0 resurrected, 0 partial:\n    ${lines.join('\n    ')}`);
 });
 

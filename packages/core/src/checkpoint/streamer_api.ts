@@ -11,6 +11,13 @@ export interface StreamerData {
   databaseId: string;
   /** The root the database was opened from (null: none yet); streaming resumes at its WAL position. */
   root: RootBody | null;
+  /**
+   * True when this streamer replaces one that stopped for lack of space: it
+   * reads the newest root from disk instead (the failed one may have
+   * published roots since open) and removes the files the failed one made
+   * after it, as an open after a crash does.
+   */
+  restart: boolean;
   dataFileSizeBytes: number;
   precreatedFiles: number;
   /** Checkpoint when the WAL since the last one spans this many bytes. */

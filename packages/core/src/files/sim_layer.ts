@@ -18,7 +18,8 @@
  *   creates, renames and unlinks.
  *
  * Invariants: an operation that throws changes nothing (but a short write
- * writes its prefix); a file's durable bytes change only at its fdatasync;
+ * writes its prefix, and a failed fdatasync drops the file's unsynced
+ * writes, as Linux may once it has marked the pages clean); a file's durable bytes change only at its fdatasync;
  * a directory's durable entries change only at its fsyncDir. Directories
  * themselves (mkdir) are durable at once; the engine makes one and never
  * removes it.
@@ -209,9 +210,20 @@ export class SimFileLayer implements FileLayer {
 
   fdatasync(fd: number): void {
     const handle = this.handle(fd);
-    this.count('fdatasync', handle.path);
-    handle.inode.synced = handle.inode.bytes.slice(0, handle.inode.size);
-    handle.inode.writes = [];
+    const inode = handle.inode;
+    try {
+      this.count('fdatasync', handle.path);
+    } catch (error) {
+      // As Linux does after a failed writeback: the dirty pages are dropped, and later reads see the synced bytes.
+      if (!(error instanceof SimCrash)) {
+        inode.size = 0;
+        inode.writes = [];
+        writeInto(inode, inode.synced, 0);
+      }
+      throw error;
+    }
+    inode.synced = inode.bytes.slice(0, inode.size);
+    inode.writes = [];
   }
 
   close(fd: number): void {

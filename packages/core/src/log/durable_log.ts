@@ -13,14 +13,15 @@ import { removeLeftovers } from '../checkpoint/leftovers.js';
 import { loadCheckpoint, type CheckpointLoad } from '../recovery/load_checkpoint.js';
 import { ProgressReporter, type ProgressListener } from '../recovery/progress.js';
 import { readNewestRoot, type RootBody } from '../checkpoint/root_format.js';
-import type { MergeReport, StreamerApi, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
-import { NodeFileLayer, type FileLayer } from '../files/file_layer.js';
+import type { MergeReport, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
+import { isDiskFull, NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
 import { workerThreads, type EngineThreads, type ThreadHandle } from '../threads/engine_threads.js';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
+import { StreamerSupervisor } from './streamer_supervisor.js';
 import { createLogControl, DISK_STATE, DiskState } from './log_control.js';
 import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { visitRecord } from './record.js';
@@ -70,13 +71,15 @@ export interface DurableLogOptions {
 export interface LogStats {
   writer: LogWriterStats | null;
   streamer: StreamerStats | null;
+  /** Checkpoint streamers started again after one found the disk full. */
+  streamerRestarts: number;
 }
 
 export class DurableLog {
   private constructor(
     readonly sink: DurableSink,
     private readonly writer: ThreadHandle<LogWriterApi>,
-    private readonly streamer: ThreadHandle<StreamerApi> | null,
+    private readonly streamer: StreamerSupervisor | null,
     private readonly lock: Lock,
     readonly recovery: RecoveryReport,
     private readonly engine: Engine,
@@ -90,7 +93,7 @@ export class DurableLog {
     layer.mkdir(options.dir);
     const lock = acquireLock(layer, options.dir);
     let writer: ThreadHandle<LogWriterApi> | null = null;
-    let streamer: ThreadHandle<StreamerApi> | null = null;
+    let streamer: StreamerSupervisor | null = null;
     try {
       const started = performance.now();
       const progress = new ProgressReporter(options.onProgress);
@@ -148,7 +151,9 @@ export class DurableLog {
       const cells = new BigInt64Array(control);
       engine.diskFull = () => Atomics.load(cells, DISK_STATE) !== DiskState.OK;
       writer = threads.logWriter(writerData(options, ring, control, position, root, databaseId), fail);
-      if (options.checkpoints) streamer = threads.streamer(streamerData(options, control, root, databaseId), fail);
+      if (options.checkpoints) {
+        streamer = new StreamerSupervisor((restart, onFailure) => threads.streamer(streamerData(options, control, root, databaseId, restart), onFailure), fail);
+      }
       return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer);
     } catch (error) {
       void writer?.terminate();
@@ -188,11 +193,11 @@ export class DurableLog {
 
   /** Drains the ring, waits for the writer to sync and stop, checkpoints, releases the LOCK. */
   async close(): Promise<LogStats> {
-    const stats: LogStats = { writer: null, streamer: null };
+    const stats: LogStats = { writer: null, streamer: null, streamerRestarts: this.streamer?.restarts ?? 0 };
     try {
       await this.sink.close();
       stats.writer = await this.writer.stop((api) => api.stop());
-      stats.streamer = (await this.streamer?.stop((api) => api.stop(stats.writer!.durableTs))) ?? null;
+      stats.streamer = (await this.streamer?.stop((api) => api.stop(stats.writer!.durableTs)).catch(skipOnFullDisk)) ?? null;
       return stats;
     } finally {
       await this.writer.terminate();
@@ -201,9 +206,17 @@ export class DurableLog {
     }
   }
 
+  /** The workers' figures; the streamer's are null while it waits for disk space. */
   async stats(): Promise<LogStats> {
-    return { writer: await this.writer.call((api) => api.stats()), streamer: (await this.streamer?.call((api) => api.stats())) ?? null };
+    const streamer = this.streamer === null || this.streamer.waiting ? null : await this.streamer.call((api) => api.stats());
+    return { writer: await this.writer.call((api) => api.stats()), streamer, streamerRestarts: this.streamer?.restarts ?? 0 };
   }
+}
+
+/** A final checkpoint that finds the disk full is skipped: the log is durable, and the next open replays it. */
+function skipOnFullDisk(error: unknown): null {
+  if (isDiskFull(error)) return null;
+  throw error;
 }
 
 function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control: SharedArrayBuffer, position: WalPosition, root: RootBody | null, databaseId: string): LogWriterData {
@@ -222,12 +235,13 @@ function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control
   };
 }
 
-function streamerData(options: DurableLogOptions, control: SharedArrayBuffer, root: RootBody | null, databaseId: string): StreamerData {
+function streamerData(options: DurableLogOptions, control: SharedArrayBuffer, root: RootBody | null, databaseId: string, restart: boolean): StreamerData {
   return {
     control,
     dir: options.dir,
     databaseId,
     root,
+    restart,
     dataFileSizeBytes: options.dataFileSizeBytes,
     precreatedFiles: options.precreatedFiles,
     checkpointWalBytes: options.checkpointWalBytes,

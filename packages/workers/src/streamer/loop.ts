@@ -13,6 +13,8 @@ import {
   FILE_HEADER_BYTES,
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
+  readNewestRoot,
+  removeLeftovers,
   visitRecord,
   WalTail,
   type CheckpointResult,
@@ -82,7 +84,8 @@ export class StreamerLoop {
     this.data = data;
     this.cells = new BigInt64Array(data.control);
     const databaseId = BigInt(data.databaseId);
-    const root = data.root;
+    const root = data.restart ? readNewestRoot(layer, data.dir).root : data.root;
+    if (data.restart) removeLeftovers(layer, data.dir, root);
     this.wal = root?.wal ?? { seq: 0, offset: 64 };
     this.tail = new WalTail(layer, data.dir, databaseId, this.wal, root?.checkpointTs ?? 0);
     this.writer = new CheckpointWriter(layer, { dir: data.dir, databaseId, dataFileSizeBytes: data.dataFileSizeBytes, precreatedFiles: data.precreatedFiles }, root);
