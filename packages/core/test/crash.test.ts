@@ -8,7 +8,7 @@
  * Files and triggers are small, so kills land during streaming, pair closes,
  * checkpoints and root replacements, and the WAL on disk must stay within
  * the checkpoint trigger plus one segment. TIDEMARK_CRASH_CYCLES sets the
- * number of cycles (default 200) for a soak; a fresh directory is started
+ * number of cycles (default 1,000, what CI runs); a fresh directory is started
  * every CYCLES_PER_DIR cycles.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ import { NodeFileLayer } from '../src/files/file_layer.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { OPTIONS, TABLES, balancesAfter, receiptsAfter } from './fixtures/crash_model.mjs';
 
-const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? 200);
+const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? 1000);
 const CYCLES_PER_DIR = 25;
 const child = fileURLToPath(new URL('./fixtures/crash_child.mjs', import.meta.url));
 
@@ -102,6 +102,9 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
   assert.ok(checkpoints > CYCLES / 2, `${checkpoints} of ${CYCLES} reopens started from a checkpoint`);
   const bound = OPTIONS.checkpointWalBytes + OPTIONS.walSegmentBytes;
   assert.ok(mostWal <= bound, `the WAL reached ${mostWal} bytes on disk, over ${bound}`);
+  console.log(
+    `  SIGKILL cycles: ${CYCLES} kills, ${progress} transfers recovered (${totalAcked} acknowledged), ${checkpoints} reopens from a checkpoint, ${mergedSeen} with a merge under way; 0 lost, 0 resurrected, 0 partial`,
+  );
 });
 
 test.run();

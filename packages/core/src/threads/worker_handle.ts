@@ -59,7 +59,8 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
     this.worker.on('message', (m: Partial<WorkerFailedMessage>) => {
       if (m?.type === 'worker-failed') report(new TidemarkError(errorCodeOf(m.code), `${label}: ${m.message}`));
     });
-    this.worker.on('error', (error) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label}: ${error.message}`, { cause: error })));
+    // The entry's own error: it keeps its code whether this or its 'worker-failed' message arrives first.
+    this.worker.on('error', (error) => report(new TidemarkError(errorCodeOf((error as { code?: string }).code), `${label}: ${error.message}`, { cause: error })));
     this.worker.on('exit', (code) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`)));
   }
 
