@@ -158,9 +158,9 @@ class VerifyRun {
   }
 
   /**
-   * A pre-created pair is not loaded, but the streamer takes it as it is
-   * when it needs a pair: a missing file fails the database then, and a bad
-   * header makes the pair unreadable once a root names it with rows.
+   * A pre-created pair is not loaded and holds no rows; the streamer drops
+   * one whose files are missing or whose headers are bad (and makes
+   * another), but it is still damage to the directory, so it is reported.
    */
   private checkPrecreated(root: RootBody, cfp: CfpEntry): void {
     for (const [name, magic] of [
@@ -169,7 +169,7 @@ class VerifyRun {
     ] as const) {
       this.roles.set(name, 'unused');
       if (!this.names.includes(name)) {
-        this.add('FILE_MISSING', name, null, `${name}: pre-created pair ${cfp.id} is named by ${this.rootName} but missing (the streamer fails when it takes it)`);
+        this.add('FILE_MISSING', name, null, `${name}: pre-created pair ${cfp.id} is named by ${this.rootName} but missing (it holds no rows: the streamer drops it and makes another)`);
         continue;
       }
       this.attempt(name, 'CFP_INVALID', () => {

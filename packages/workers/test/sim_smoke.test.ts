@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SimFileLayer } from '@tidemark/core/internal';
-import { abandon, dbHash, modelHashes, openSim, runTxns } from './helpers/sim_db.js';
+import { CfpState, readNewestRoot, SimFileLayer } from '@tidemark/core/internal';
+import { abandon, DIR, dbHash, modelHashes, openSim, runTxns } from './helpers/sim_db.js';
 
 test('a database runs inline over the simulated file system and reopens with its content', async () => {
   const layer = new SimFileLayer();
@@ -14,6 +14,33 @@ test('a database runs inline over the simulated file system and reopens with its
   const again = await openSim(layer);
   assert.is(dbHash(again), hashes[60]);
   await abandon(again);
+});
+
+test('a pre-created pair lost or damaged while the database was closed is dropped and replaced, not taken', async () => {
+  const hashes = modelHashes(200);
+  for (const damage of ['delete data', 'delete delta', 'flip header'] as const) {
+    const layer = new SimFileLayer();
+    let db = await openSim(layer);
+    assert.is((await runTxns(db, 1, 40, { checkpointEvery: 20 })).error, null);
+    await db.close();
+    const pool = readNewestRoot(layer, DIR).root!.cfps.filter((c) => c.state === CfpState.PRECREATED);
+    assert.ok(pool.length > 0, 'the root names a pre-created pair');
+    const id = pool[0]!.id.toString(16).padStart(16, '0');
+    const name = `${DIR}/${damage === 'delete delta' ? 'delta' : 'data'}-${id}`;
+    if (damage === 'flip header') {
+      const bytes = layer.files(DIR).get(name.slice(DIR.length + 1))!;
+      bytes[20]! ^= 1;
+      layer.put(name, bytes);
+    } else layer.unlink(name);
+    db = await openSim(layer);
+    const run = await runTxns(db, 41, 200, { checkpointEvery: 20 });
+    assert.is(run.error, null, `${damage}: ${String(run.error)}`);
+    await db.close();
+    db = await openSim(layer);
+    assert.is(dbHash(db), hashes[200], damage);
+    assert.not.ok(readNewestRoot(layer, DIR).root!.cfps.some((c) => c.id === pool[0]!.id), `${damage}: the broken pair is no longer named`);
+    await abandon(db);
+  }
 });
 
 test.run();

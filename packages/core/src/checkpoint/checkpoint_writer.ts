@@ -15,10 +15,10 @@
  * publishes a new root file (temp name → fsync → rename → directory fsync).
  */
 import { join } from 'node:path';
-import { ErrorCode, TidemarkError } from '../errors.js';
+import { ErrorCode, isTidemarkError, TidemarkError } from '../errors.js';
 import { BLOCK_HEADER_BYTES, sealBlock } from '../files/block.js';
-import { encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
-import { writeAll, writeFileDurably, type FileLayer } from '../files/file_layer.js';
+import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
+import { readAll, writeAll, writeFileDurably, type FileLayer } from '../files/file_layer.js';
 import type { RecordVisitor } from '../log/record.js';
 import {
   CFP_FORMAT_VERSION,
@@ -146,8 +146,10 @@ export class CheckpointWriter implements RecordVisitor {
     this.others = [];
     for (const entry of root?.cfps ?? []) {
       const cfp: OpenCfp = { entry: { ...entry }, merging: false, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
-      if (entry.state === CfpState.PRECREATED) this.pool.push(cfp);
-      else if (holdsRows(entry.state)) this.cfps.push(cfp);
+      if (entry.state === CfpState.PRECREATED) {
+        if (this.precreatedIntact(entry)) this.pool.push(cfp);
+        else this.dropPrecreated(entry);
+      } else if (holdsRows(entry.state)) this.cfps.push(cfp);
       else if (entry.state === CfpState.MERGE_TARGET) this.structureChanged = true; // a merge the crash cut short: open removed its files
       else this.others.push({ ...entry });
       if (entry.state === CfpState.ACTIVE) this.activeInRoot.add(entry.id);
@@ -540,6 +542,44 @@ export class CheckpointWriter implements RecordVisitor {
     this.current = cfp;
     this.structureChanged = true;
     return cfp;
+  }
+
+  /**
+   * Whether a PRECREATED pair the root names is fit to take: both files
+   * there, the data file at full size, both headers valid and naming it. It
+   * holds no rows, so one that is not (a file lost or damaged while the
+   * database was closed) is dropped and replaced rather than failing later.
+   */
+  private precreatedIntact(entry: CfpEntry): boolean {
+    const files = [
+      [dataFileName(entry.id), DATA_MAGIC, entry.capacity],
+      [deltaFileName(entry.id), DELTA_MAGIC, FILE_HEADER_BYTES],
+    ] as const;
+    for (const [name, magic, size] of files) {
+      const path = this.path(name);
+      if (!this.layer.exists(path) || this.layer.size(path) < size) return false;
+      const bytes = new Uint8Array(FILE_HEADER_BYTES);
+      const fd = this.layer.open(path, false);
+      try {
+        readAll(this.layer, fd, bytes, 0, bytes.length, 0);
+        const header = decodeFileHeader(bytes, magic, CFP_FORMAT_VERSION, path, 'pre-created pair file');
+        if (header.id !== entry.id || header.databaseId !== this.options.databaseId) return false;
+      } catch (error) {
+        if (isTidemarkError(error, ErrorCode.CORRUPT)) return false;
+        throw error;
+      } finally {
+        this.layer.close(fd);
+      }
+    }
+    return true;
+  }
+
+  /** Removes what is left of a broken PRECREATED pair; the next root no longer names it. */
+  private dropPrecreated(entry: CfpEntry): void {
+    for (const name of [dataFileName(entry.id), deltaFileName(entry.id)]) {
+      if (this.layer.exists(this.path(name))) this.layer.unlink(this.path(name));
+    }
+    this.structureChanged = true;
   }
 
   /** A new pair: the data file zero-filled to its capacity (space really reserved), the delta file with its header; synced at the next checkpoint. */
