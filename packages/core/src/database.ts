@@ -324,18 +324,19 @@ export class Database {
   }
 }
 
-/**
- * Opens a database: in memory, or in `options.dir`, replaying its log.
- * Rejects with INVALID_OPTION (naming `options.x`), INVALID_SCHEMA, LOCKED
- * (another live process has the directory), CORRUPT (naming file and
- * offset) or IO_ERROR; nothing stays open when it rejects.
- */
 /** @internal What fault tests substitute: the file layer and the threads (run inline over a simulated disk). */
 export interface OpenInternals {
   layer?: FileLayer;
   threads?: EngineThreads;
 }
 
+/**
+ * Opens a database: in memory, or in `options.dir`, replaying its log.
+ * Rejects with INVALID_OPTION (naming `options.x`), INVALID_SCHEMA, LOCKED
+ * (another live process has the directory), CORRUPT (naming file and
+ * offset), DISK_FULL (no room to reopen: free space and open again) or
+ * IO_ERROR; nothing stays open when it rejects.
+ */
 export async function open(options?: OpenOptions): Promise<Database> {
   return openWith(options, {});
 }

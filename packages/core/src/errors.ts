@@ -42,7 +42,7 @@ export const ErrorCode = {
   LOCKED: 'TM_LOCKED',
   /** The operation needs a database directory (open with options.dir); this database lives in memory only. */
   NO_DIRECTORY: 'TM_NO_DIRECTORY',
-  /** The operating system failed a file operation (EIO, ENOSPC, ...); the message names the file and the cause. */
+  /** The operating system failed a file operation (EIO, a failed fdatasync, ...); the message names the file and the cause. A full disk is DISK_FULL. */
   IO_ERROR: 'TM_IO_ERROR',
   /**
    * The disk is full (ENOSPC, a quota, a short write): the database is

@@ -107,7 +107,7 @@ export function fileError(errno: string, what: string, message: string, cause?: 
  * report success for data that is gone. The engine stops instead.
  */
 export function syncError(errno: string, what: string, message: string, cause?: unknown): TidemarkError {
-  return new TidemarkError(ErrorCode.IO_ERROR, `fdatasync failed (${errno}) on ${what}: ${message}; its unsynced writes cannot be trusted`, {
+  return new TidemarkError(ErrorCode.IO_ERROR, `sync failed (${errno}) on ${what}: ${message}; its unsynced writes cannot be trusted`, {
     cause: cause ?? Object.assign(new Error(message), { code: errno }),
   });
 }

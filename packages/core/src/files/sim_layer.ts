@@ -13,9 +13,9 @@
  * - crash (`crashAt`: the N-th operation and every one after it throws
  *   SimCrash and changes nothing), and give the image a restart would find
  *   (`image`): durable bytes, then a random prefix of each file's unsynced
- *   writes (the first write dropped maybe torn), extended space filled with
- *   zeros or garbage, and a random prefix of each directory's unsynced
- *   creates, renames and unlinks.
+ *   writes (the first write dropped maybe torn) or any subset of their
+ *   pages, extended space filled with zeros or garbage, and a random prefix
+ *   of each directory's unsynced creates, renames (each whole) and unlinks.
  *
  * Invariants: an operation that throws changes nothing (but a short write
  * writes its prefix, and a failed fdatasync drops the file's unsynced
@@ -34,10 +34,16 @@ export type SimOp = 'open' | 'write' | 'read' | 'fdatasync' | 'rename' | 'unlink
 /** EIO and ENOSPC throw; 'short' makes a write return half its length (0 for 1 byte). */
 export type SimFaultKind = 'EIO' | 'ENOSPC' | 'short';
 
-/** What a crash leaves of unsynced state: nothing, or a random prefix (the extended space as zeros or garbage). */
-export type SimDamage = 'clean' | 'prefix' | 'zeros' | 'garbage';
+/**
+ * What a crash leaves of unsynced state: nothing; a random prefix of the
+ * writes (the extended space as zeros or garbage); or `pages`, any subset of
+ * the written 4 KiB pages, as writeback in no particular order leaves them.
+ */
+export type SimDamage = 'clean' | 'prefix' | 'zeros' | 'garbage' | 'pages';
 
-export const SIM_DAMAGES: readonly SimDamage[] = ['clean', 'prefix', 'zeros', 'garbage'];
+export const SIM_DAMAGES: readonly SimDamage[] = ['clean', 'prefix', 'zeros', 'garbage', 'pages'];
+
+const PAGE_BYTES = 4096;
 
 /** Thrown by every operation of a crashed simulated file system. Not a TidemarkError: nothing should handle it. */
 export class SimCrash extends Error {
@@ -57,8 +63,8 @@ interface Inode {
 interface Dir {
   entries: Map<string, Inode>;
   synced: Map<string, Inode>;
-  /** Entry changes since the last fsyncDir, in order: a link (create, rename's target) or an unlink (rename's source). */
-  changes: Array<{ name: string; inode: Inode | null }>;
+  /** Entry changes since the last fsyncDir, in order, each whole: links (inode) and unlinks (null); a rename is both at once. */
+  changes: Array<Array<{ name: string; inode: Inode | null }>>;
 }
 
 interface Fault {
@@ -138,8 +144,10 @@ export class SimFileLayer implements FileLayer {
       const entries = new Map(dir.synced);
       const kept = damage === 'clean' ? 0 : random(dir.changes.length + 1);
       for (const change of dir.changes.slice(0, kept)) {
-        if (change.inode === null) entries.delete(change.name);
-        else entries.set(change.name, change.inode);
+        for (const { name, inode } of change) {
+          if (inode === null) entries.delete(name);
+          else entries.set(name, inode);
+        }
       }
       const imaged = new Map([...entries].map(([name, inode]) => [name, imageOf(inode)] as const));
       copy.dirs.set(path, { entries: imaged, synced: new Map(imaged), changes: [] });
@@ -174,7 +182,7 @@ export class SimFileLayer implements FileLayer {
       if (!create) throw fileError('ENOENT', path, 'no such file');
       inode = newInode();
       dir.entries.set(name, inode);
-      dir.changes.push({ name, inode });
+      dir.changes.push([{ name, inode }]);
     }
     const fd = this.nextFd++;
     this.fds.set(fd, { inode, path });
@@ -214,7 +222,8 @@ export class SimFileLayer implements FileLayer {
     try {
       this.count('fdatasync', handle.path);
     } catch (error) {
-      // As Linux does after a failed writeback: the dirty pages are dropped, and later reads see the synced bytes.
+      // The harshest reading of a failed writeback (Linux keeps the pages in its cache but may have lost them
+      // on disk): later reads see only the synced bytes, so anything the engine trusted after it shows.
       if (!(error instanceof SimCrash)) {
         inode.size = 0;
         inode.writes = [];
@@ -259,7 +268,10 @@ export class SimFileLayer implements FileLayer {
     const inode = this.inodeOf(from);
     dir.entries.delete(basename(from));
     dir.entries.set(basename(to), inode);
-    dir.changes.push({ name: basename(from), inode: null }, { name: basename(to), inode });
+    dir.changes.push([
+      { name: basename(from), inode: null },
+      { name: basename(to), inode },
+    ]);
   }
 
   unlink(path: string): void {
@@ -267,7 +279,7 @@ export class SimFileLayer implements FileLayer {
     this.inodeOf(path);
     const dir = this.dirOf(norm(dirname(path)), 'unlink');
     dir.entries.delete(basename(path));
-    dir.changes.push({ name: basename(path), inode: null });
+    dir.changes.push([{ name: basename(path), inode: null }]);
   }
 
   fsyncDir(dir: string): void {
@@ -338,7 +350,17 @@ function writeInto(inode: Inode, chunk: Uint8Array, position: number): void {
 function crashInode(inode: Inode, damage: SimDamage, random: (n: number) => number): Inode {
   const out = newInode();
   writeInto(out, inode.synced, 0);
-  if (damage !== 'clean' && inode.writes.length > 0) {
+  if (damage === 'pages') {
+    for (const w of inode.writes) {
+      for (let page = Math.floor(w.position / PAGE_BYTES) * PAGE_BYTES; page < w.position + w.bytes.length; page += PAGE_BYTES) {
+        if (random(2) === 0) continue;
+        const from = Math.max(page, w.position);
+        const to = Math.min(page + PAGE_BYTES, w.position + w.bytes.length);
+        writeInto(out, w.bytes.subarray(from - w.position, to - w.position), from);
+      }
+    }
+    if (inode.size > out.size && random(2) === 1) writeInto(out, new Uint8Array(inode.size - out.size), out.size);
+  } else if (damage !== 'clean' && inode.writes.length > 0) {
     const kept = random(inode.writes.length + 1);
     for (const w of inode.writes.slice(0, kept)) writeInto(out, w.bytes, w.position);
     const torn = inode.writes[kept];

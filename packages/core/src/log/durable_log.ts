@@ -22,7 +22,7 @@ import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
 import { StreamerSupervisor } from './streamer_supervisor.js';
-import { createLogControl, DISK_STATE, DiskState } from './log_control.js';
+import { CLOSING, createLogControl, DISK_STATE, DiskState } from './log_control.js';
 import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { visitRecord } from './record.js';
 import { Replayer } from './replay.js';
@@ -86,6 +86,8 @@ export class DurableLog {
     private readonly root: RootBody | null,
     /** The file layer every file operation of this database goes through. */
     readonly layer: FileLayer,
+    /** The log control cells (log_control.ts). */
+    private readonly control: BigInt64Array,
   ) {}
 
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
@@ -154,7 +156,7 @@ export class DurableLog {
       if (options.checkpoints) {
         streamer = new StreamerSupervisor((restart, onFailure) => threads.streamer(streamerData(options, control, root, databaseId, restart), onFailure), fail);
       }
-      return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer);
+      return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer, cells);
     } catch (error) {
       void writer?.terminate();
       void streamer?.terminate();
@@ -195,6 +197,8 @@ export class DurableLog {
   async close(): Promise<LogStats> {
     const stats: LogStats = { writer: null, streamer: null, streamerRestarts: this.streamer?.restarts ?? 0 };
     try {
+      // A writer stalled on a full disk would otherwise wait for space while close waits for it to drain the ring.
+      Atomics.store(this.control, CLOSING, 1n);
       await this.sink.close();
       stats.writer = await this.writer.stop((api) => api.stop());
       stats.streamer = (await this.streamer?.stop((api) => api.stop(stats.writer!.durableTs)).catch(skipOnFullDisk)) ?? null;

@@ -26,7 +26,9 @@ export const FIRST_NEEDED_SEQ = 2;
  * probe finds space again.
  */
 export const DISK_STATE = 3;
-export const CONTROL_CELLS = 4;
+/** Set by the main thread when close begins: a log writer stalled on a full disk then gives up instead of waiting. */
+export const CLOSING = 4;
+export const CONTROL_CELLS = 5;
 
 export const DiskState = {
   OK: 0n,

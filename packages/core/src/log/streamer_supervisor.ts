@@ -5,7 +5,8 @@
  * streamer. That is no reason to stop the database: every commit is in the
  * WAL, which the log writer keeps writing while it has room (and refuses new
  * writes when it has not). So a streamer that fails with DISK_FULL is ended,
- * and a new one starts after `retryMs`: it reads the newest root from disk
+ * and a new one starts after `retryMs` (doubling, up to 8 s, while new ones
+ * keep failing soon after they start): it reads the newest root from disk
  * and removes what the failed one made after it — what an open after a
  * crash does, which the crash tests cover — then catches up from the WAL.
  * Meanwhile checkpoint() and merge() reject with DISK_FULL at once; close
@@ -18,8 +19,10 @@ import { ErrorCode, TidemarkError } from '../errors.js';
 import type { StreamerApi } from '../checkpoint/streamer_api.js';
 import type { ThreadHandle } from '../threads/engine_threads.js';
 
-/** How long a streamer that found the disk full waits before a new one tries again. */
+/** How long a streamer that found the disk full waits before a new one tries again; doubled while it keeps failing. */
 export const STREAMER_RESTART_MS = 250;
+const RESTART_MAX_MS = 8000;
+const RESTART_RESET_MS = 10_000;
 
 type Start = (restart: boolean, onFailure: (error: TidemarkError) => void) => ThreadHandle<StreamerApi>;
 
@@ -31,6 +34,9 @@ export class StreamerSupervisor {
   private closing = false;
   /** Streamers started after one found the disk full. */
   restarts = 0;
+  /** Failures in a row (a streamer that ran RESTART_RESET_MS ends the run), and when the current one started. */
+  private failures = 0;
+  private launchedAt = 0;
 
   constructor(
     private readonly start: Start,
@@ -65,6 +71,7 @@ export class StreamerSupervisor {
   }
 
   private launch(restart: boolean): void {
+    this.launchedAt = performance.now();
     let handle: ThreadHandle<StreamerApi> | null = null;
     try {
       handle = this.start(restart, (error) => this.failed(handle, error));
@@ -85,16 +92,25 @@ export class StreamerSupervisor {
     if (this.closing) return; // stop() rejects with it: close goes on without the final checkpoint
     this.down = error;
     this.handle = null;
-    void handle?.terminate();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.down = null;
-      this.restarts++;
-      this.launch(true);
-    }, this.retryMs);
+    // Back off while the disk stays full (each new streamer re-reads the WAL since the root), and start the
+    // next one only once the old thread has ended: it may still be inside a file call, or its merge pool.
+    this.failures = performance.now() - this.launchedAt > RESTART_RESET_MS ? 1 : this.failures + 1;
+    const delay = Math.min(RESTART_MAX_MS, this.retryMs * 2 ** (this.failures - 1));
+    void (handle?.terminate() ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => {
+        if (this.closing) return;
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.down = null;
+          this.restarts++;
+          this.launch(true);
+        }, delay);
+      });
   }
 
   private downError(): TidemarkError {
-    return new TidemarkError(ErrorCode.DISK_FULL, `checkpoints wait for disk space: ${this.down?.message ?? 'the streamer is restarting'}`, { cause: this.down });
+    if (this.down === null) return new TidemarkError(ErrorCode.IO_ERROR, 'the checkpoint streamer failed to start');
+    return new TidemarkError(ErrorCode.DISK_FULL, `checkpoints wait for disk space: ${this.down.message}`, { cause: this.down });
   }
 }

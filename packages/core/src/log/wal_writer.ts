@@ -74,6 +74,8 @@ export class WalWriter {
   /** The next segment's space, reserved ahead: bytes of the spare file zero-filled so far, and whether it is whole and synced. */
   private spareFilled = 0;
   private spareReady = false;
+  /** A free segment will be recycled at the next rollover, so no spare is needed (found once per segment). */
+  private recycleReady = false;
 
   constructor(
     private readonly layer: FileLayer,
@@ -154,7 +156,7 @@ export class WalWriter {
 
   /** Whether the current segment is past half full: time to have the next one's space ready. */
   get spareWanted(): boolean {
-    return !this.spareReady && this.offset * 2 >= this.options.segmentBytes;
+    return !this.spareReady && !this.recycleReady && this.offset * 2 >= this.options.segmentBytes;
   }
 
   /**
@@ -166,8 +168,11 @@ export class WalWriter {
    * segment still holds the commits in flight.
    */
   prepareSpare(chunkBytes = ZERO_CHUNK_BYTES): boolean {
-    if (this.spareReady) return true;
-    if (this.spareFilled === 0 && this.freeSegments().length > 0) return true;
+    if (this.spareReady || this.recycleReady) return true;
+    if (this.spareFilled === 0 && this.freeSegments().length > 0) {
+      this.recycleReady = true; // until the next rollover: no need to list the directory every step
+      return true;
+    }
     const size = this.options.segmentBytes;
     const path = this.sparePath;
     if (this.spareFilled === 0 && this.layer.exists(path)) this.layer.unlink(path);
@@ -249,10 +254,15 @@ export class WalWriter {
     const free = this.freeSegments();
     const reuse = free.shift();
     const spare = reuse === undefined && this.spareReady;
+    this.recycleReady = false;
     if (reuse !== undefined) this.layer.rename(this.path(reuse), temp);
     else if (spare) this.layer.rename(this.sparePath, temp);
-    this.spareReady = false;
-    this.spareFilled = 0;
+    else if (this.spareFilled > 0 && this.layer.exists(this.sparePath)) this.layer.unlink(this.sparePath); // its space, for the zero-fill below
+    if (reuse === undefined) {
+      // The spare was used, or given up; one kept while a free segment is recycled stays ready for a later rollover.
+      this.spareReady = false;
+      this.spareFilled = 0;
+    }
     const fd = this.layer.open(temp, true);
     try {
       const size = this.options.segmentBytes;

@@ -1,9 +1,11 @@
 /**
  * The log writer's work, as a pure module the tests can drive on one thread:
- * take every record published in the ring, append them to the WAL as one
- * batch, and fdatasync once for the group — at once when a caller waits on a
- * commit (WAITED_TS above DURABLE_TS), otherwise within `maxDelayMs` (delayed
- * durability) — then publish the newest durable commitTs.
+ * take every record published in the ring into the batch being built, and
+ * when a sync is due — at once when a caller waits on a commit (WAITED_TS
+ * above DURABLE_TS), otherwise within `maxDelayMs` (delayed durability) —
+ * write the batch and fdatasync it, then publish the newest durable
+ * commitTs. A batch is never written without its sync following before the
+ * next write.
  *
  * A full disk is waited out, not failed: while the next segment cannot be
  * reserved the disk state says so (the main thread refuses new writes) and
@@ -14,6 +16,7 @@
  * failed fdatasync — is thrown: the engine stops (see RELIABILITY.md).
  */
 import {
+  CLOSING,
   DISK_STATE,
   DiskState,
   DURABLE_TS,
@@ -94,9 +97,10 @@ export class LogWriterLoop {
       count = this.consumer.read((bytes, offset, length) => writer.add(bytes, offset, length), MAX_RECORDS_PER_BATCH);
       // The records are copied into the batch buffer: the ring can take more while we write and sync.
       this.consumer.release();
-      writer.flush();
       if (count > 0 && this.unsyncedSince < 0) this.unsyncedSince = this.now();
     }
+    // The batch is written only when it is synced: one batch per fdatasync, so a crash can tear only the last
+    // batch of the log, and a bad batch with a valid one after it is damage, never a crash (docs/FORMAT.md).
     if (this.unsyncedSince >= 0 && this.syncIsDue()) this.sync();
     this.reserve();
     return count > 0 ? 'wrote' : 'idle';
@@ -111,7 +115,7 @@ export class LogWriterLoop {
 
   /** While stalled: at each probe time, retry the write that failed; resume when it succeeds. */
   private probe(waitMs: number): StepResult {
-    const closing = this.consumer.closed;
+    const closing = this.consumer.closed || Atomics.load(this.cells, CLOSING) === 1n;
     const wait = this.stalledUntil - this.now();
     if (wait > 0 && !closing) {
       // Sleep on the disk cell (only this thread moves it); the worker still yields between steps.
@@ -141,15 +145,17 @@ export class LogWriterLoop {
   private reserve(): void {
     if (!this.writer.spareWanted && this.reserveRetryAt < 0) return;
     if (this.reserveRetryAt >= 0 && this.now() < this.reserveRetryAt) return;
+    let ready: boolean;
     try {
-      this.writer.prepareSpare();
+      ready = this.writer.prepareSpare();
     } catch (error) {
       if (!isDiskFull(error)) throw error;
       this.reserveRetryAt = this.now() + PROBE_MS;
       this.setDisk(DiskState.NO_RESERVE);
       return;
     }
-    if (this.reserveRetryAt >= 0) {
+    // Writes are accepted again only once the whole spare is reserved, not after one chunk of it.
+    if (ready && this.reserveRetryAt >= 0) {
       this.reserveRetryAt = -1;
       this.setDisk(DiskState.OK);
     }

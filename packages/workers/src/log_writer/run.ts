@@ -9,6 +9,15 @@ import type { LogWriterLoop } from './loop.js';
 
 const YIELD_EVERY_BATCHES = 16;
 
+/** Closes a loop's files after a failure; a second error (the file layer is what failed) is not the one to report. */
+export function closeQuietly(loop: { close(): void }): void {
+  try {
+    loop.close();
+  } catch {
+    // ignored: the first error is reported
+  }
+}
+
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A running loop: its API, and `halt` to end it at once (what terminating a worker thread does). */
@@ -30,6 +39,7 @@ export function runLogWriter(loop: LogWriterLoop, waitMs: number, onFailed: (err
       }
     } catch (error) {
       onFailed(error as Error);
+      closeQuietly(loop);
       throw error;
     }
     loop.close();

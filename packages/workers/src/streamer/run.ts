@@ -5,7 +5,7 @@
  * simulated file layer with merges run inline.
  */
 import type { MergeRunner, StreamerApi } from '@tidemark/core/internal';
-import type { Running } from '../log_writer/run.js';
+import { closeQuietly, type Running } from '../log_writer/run.js';
 import type { StreamerLoop } from './loop.js';
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -20,12 +20,16 @@ export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: num
         loop.step(waitMs);
         await yieldTurn();
       }
-      if (halted) return;
+      if (halted) {
+        loop.close();
+        return;
+      }
       await loop.settleMerge();
       loop.finish(finalTs!);
     } catch (error) {
       onFailed(error as Error);
       loop.failAll(error as Error);
+      closeQuietly(loop);
       throw error;
     } finally {
       await merges.close();
