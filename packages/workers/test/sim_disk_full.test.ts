@@ -109,6 +109,27 @@ test('stalled: when the log cannot be written, commits in flight stay pending un
   await again.close();
 });
 
+test('close while the log is stalled gives up at once with TM_DISK_FULL, commits queued behind a full ring included; nothing acknowledged is lost', async () => {
+  const layer = new SimFileLayer();
+  const db = await openSim(layer, { dir: '/sim/closing' });
+  assert.is((await runTxns(db, 1, 20)).error, null);
+  layer.failAt(1, 'ENOSPC', true);
+  for (let i = 21; i <= 600; i++) db.transactionSync((tx) => applyTxn(tx, i)); // more than the 64 KiB ring holds
+  const flushed = db.flush().then(
+    () => 'durable',
+    (error: Error) => (error as { code?: string }).code,
+  );
+  await sleep(150);
+  const closed = await Promise.race([db.close().then(() => 'closed', (error: Error) => (error as { code?: string }).code), sleep(3000).then(() => 'hung')]);
+  assert.is(closed, 'TM_DISK_FULL');
+  assert.is(await flushed, 'TM_DISK_FULL', 'the commits not written are not acknowledged');
+  layer.heal();
+  const again = await openSim(layer, { dir: '/sim/closing' });
+  const prefix = hashes.indexOf(dbHash(again));
+  assert.ok(prefix >= 20, `${prefix} transactions present, 20 acknowledged`);
+  await again.close();
+});
+
 test('a checkpoint that finds the disk full is refused with TM_DISK_FULL; the streamer restarts by itself', async () => {
   const layer = new SimFileLayer();
   const db = await openSim(layer);

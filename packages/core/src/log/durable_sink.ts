@@ -106,6 +106,8 @@ export class DurableSink implements LogSink {
   /** Called when the writer reports a failure: nothing pending can become durable. */
   fail(error: Error): void {
     this.failure ??= error;
+    // Wakes a drain waiting for ring space the dead writer will never free (close() awaits it).
+    if (!this.ring.closed) this.ring.close();
     for (let i = this.pendingHead; i < this.pendingDone.length; i++) this.pendingDone[i]![1](this.failure);
     this.pendingTs.length = 0;
     this.pendingDone.length = 0;
