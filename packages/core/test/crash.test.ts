@@ -1,13 +1,16 @@
 /**
  * Crash test with real processes: a child commits transfers at full speed
  * and reports each acknowledged (durable) one over its stdout pipe; the test
- * SIGKILLs it at a random moment, reopens the directory and checks that
- * every acknowledged transfer is there, that no transaction is partial, and
+ * SIGKILLs it at a random moment; the next child's open recovers the
+ * directory and prints what it found, and the test checks that every
+ * acknowledged transfer is there, that no transaction is partial, and
  * that the state equals the model after exactly the transfers present.
  * Receipts inserted and deleted by every transfer show a resurrected delete.
  * Files and triggers are small, so kills land during streaming, pair closes,
  * checkpoints and root replacements, and the WAL on disk must stay within
- * the checkpoint trigger plus one segment. TIDEMARK_CRASH_CYCLES sets the
+ * the checkpoint trigger plus one segment. Every FULL_CHECK_EVERY cycles the
+ * test opens the directory itself and checks that its close leaves no file
+ * the root does not need. TIDEMARK_CRASH_CYCLES sets the
  * number of cycles (default 1,000, what CI runs); a fresh directory is started
  * every CYCLES_PER_DIR cycles.
  */
@@ -26,13 +29,26 @@ import { OPTIONS, TABLES, balancesAfter, receiptsAfter } from './fixtures/crash_
 
 const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? 1000);
 const CYCLES_PER_DIR = 25;
+/** Every this many cycles the test opens the directory itself, and checks that close leaves no file the root does not need. */
+const FULL_CHECK_EVERY = 10;
 const child = fileURLToPath(new URL('./fixtures/crash_child.mjs', import.meta.url));
 
-/** Runs the child until a random moment after its first ack; returns the highest ack it printed. */
-function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise<number> {
+/** What the child's open recovered, as it printed it before committing anything. */
+interface Recovered {
+  n: number;
+  balances: number[];
+  receipts: number[];
+  fromCheckpoint: boolean;
+  /** Merged pairs not yet deleted: the kill came during a merge's install or retirement. */
+  merging: boolean;
+}
+
+/** Runs the child until a random moment after its first ack; returns what its open recovered and the highest ack it printed. */
+function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise<{ recovered: Recovered; acked: number }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [child, dir, String(inFlight)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let acked = 0;
+    let recovered: Recovered | null = null;
     let pending = '';
     let stderr = '';
     let timer: NodeJS.Timeout | null = null;
@@ -40,16 +56,27 @@ function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop()!;
-      for (const line of lines) acked = Math.max(acked, Number(line.slice(4)));
-      timer ??= setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+      for (const line of lines) {
+        if (line.startsWith('state ')) recovered = JSON.parse(line.slice(6)) as Recovered;
+        else acked = Math.max(acked, Number(line.slice(4)));
+      }
+      if (acked > 0) timer ??= setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
     });
     proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     proc.on('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
-      else resolve(acked);
+      if (signal !== 'SIGKILL' || recovered === null) reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
+      else resolve({ recovered, acked });
     });
   });
+}
+
+/** Checks a recovered state against the model: at least `acked` transfers, never fewer than before, none partial. */
+function checkRecovered(r: Recovered, acked: number, lastN: number, where: string): void {
+  assert.ok(r.n >= acked, `${where}: transfer ${acked} was acknowledged but the database holds ${r.n}`);
+  assert.ok(r.n >= lastN, `${where}: went back from ${lastN} to ${r.n}`);
+  assert.equal(r.balances, balancesAfter(r.n), `${where}: state after ${r.n} transfers`);
+  assert.equal(r.receipts, receiptsAfter(r.n), `${where}: receipts after ${r.n} transfers`);
 }
 
 test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit survives, none is partial`, async () => {
@@ -65,6 +92,9 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
   let mostWal = 0;
   let checkpoints = 0;
   let mergedSeen = 0;
+  let lastAcked = 0;
+  let fullChecks = 0;
+  let recoveries = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     if (cycle % CYCLES_PER_DIR === 0) {
       if (dir !== '') rmSync(dir, { recursive: true, force: true });
@@ -72,38 +102,59 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
       progress += lastN;
       lastN = 0;
     }
-    const acked = await runAndKill(dir, random(40), [1, 16, 256][cycle % 3]!);
+    // The next child's open is this kill's recovery: it prints what it found before committing anything.
+    const { recovered, acked: ackedBefore } = await runAndKill(dir, random(40), [1, 16, 256][cycle % 3]!);
+    if (cycle % CYCLES_PER_DIR !== 0) {
+      checkRecovered(recovered, lastAcked, lastN, `cycle ${cycle - 1}`);
+      checkpoints += recovered.fromCheckpoint ? 1 : 0;
+      recoveries++;
+      mergedSeen += recovered.merging ? 1 : 0;
+      lastN = recovered.n;
+    }
+    const acked = ackedBefore;
+    totalAcked += Math.max(0, acked - lastN);
+    lastAcked = acked;
     const walBytes = readdirSync(dir).filter((f) => /^wal-[0-9a-f]{16}$/.test(f)).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
     mostWal = Math.max(mostWal, walBytes);
+    if (cycle % FULL_CHECK_EVERY !== FULL_CHECK_EVERY - 1 && cycle % CYCLES_PER_DIR !== CYCLES_PER_DIR - 1) continue;
+    // Now and then, and before a directory is dropped, the test opens it itself and checks the close too.
     const db = await open({ dir, tables: TABLES as never, ...OPTIONS });
     const n = (db.table('meta').get('n')?.value as number | undefined) ?? 0;
-    assert.ok(n >= acked, `cycle ${cycle}: transfer ${acked} was acknowledged but the database holds ${n}`);
-    assert.ok(n >= lastN, `cycle ${cycle}: went back from ${lastN} to ${n}`);
-    const balances = db.table('accounts').scan().sort((a, b) => (a.id as number) - (b.id as number)).map((r) => r.balance);
-    assert.equal(balances, balancesAfter(n), `cycle ${cycle}: state after ${n} transfers`);
-    const receipts = db.table('receipts').scan().map((r) => r.n as number).sort((a, b) => a - b);
-    assert.equal(receipts, receiptsAfter(n), `cycle ${cycle}: receipts after ${n} transfers`);
+    checkRecovered(
+      {
+        n,
+        balances: db.table('accounts').scan().sort((a, b) => (a.id as number) - (b.id as number)).map((r) => r.balance as number),
+        receipts: db.table('receipts').scan().map((r) => r.n as number).sort((a, b) => a - b),
+        fromCheckpoint: db.recovery!.root !== null,
+        merging: false,
+      },
+      acked,
+      lastN,
+      `cycle ${cycle}`,
+    );
     checkpoints += db.recovery!.root === null ? 0 : 1;
+    recoveries++;
     const merged = (await db.checkpointFiles()).some((f) => f.state === CfpState.MERGED_SOURCE || f.state === CfpState.TOMBSTONE);
     if (merged) mergedSeen++;
     await db.close();
+    fullChecks++;
     // The close checkpointed: every pair file left is one the newest root needs.
     const { root } = readNewestRoot(new NodeFileLayer(), dir);
     const needed = new Set((root?.cfps ?? []).filter((c) => c.state !== CfpState.TOMBSTONE && c.state !== CfpState.MERGE_TARGET).map((c) => c.id));
     const orphans = readdirSync(dir).filter((f) => /^(data|delta)-[0-9a-f]{16}$/.test(f) && !needed.has(Number.parseInt(f.slice(-16), 16)));
     assert.equal(orphans, [], `cycle ${cycle}: pair files no root needs`);
-    totalAcked += acked - lastN > 0 ? acked - lastN : 0;
     lastN = n;
+    lastAcked = n; // the close made everything durable
   }
   rmSync(dir, { recursive: true, force: true });
   progress += lastN;
   assert.ok(progress > CYCLES, `made progress: ${progress} transfers over ${CYCLES} cycles (${totalAcked} acknowledged)`);
   assert.ok(mergedSeen > 0 || CYCLES < 50, `no reopen found a merge under way (${CYCLES} cycles)`);
-  assert.ok(checkpoints > CYCLES / 2, `${checkpoints} of ${CYCLES} reopens started from a checkpoint`);
+  assert.ok(checkpoints > recoveries / 2, `${checkpoints} of ${recoveries} recoveries started from a checkpoint`);
   const bound = OPTIONS.checkpointWalBytes + OPTIONS.walSegmentBytes;
   assert.ok(mostWal <= bound, `the WAL reached ${mostWal} bytes on disk, over ${bound}`);
   console.log(
-    `  SIGKILL cycles: ${CYCLES} kills, ${progress} transfers recovered (${totalAcked} acknowledged), ${checkpoints} reopens from a checkpoint, ${mergedSeen} with a merge under way; 0 lost, 0 resurrected, 0 partial`,
+    `  SIGKILL cycles: ${CYCLES} kills, ${progress} transfers recovered (${totalAcked} acknowledged), ${recoveries} recoveries checked (${checkpoints} from a checkpoint, ${mergedSeen} with a merge under way; ${fullChecks} by the test's own open, whose close is checked too); 0 lost, 0 resurrected, 0 partial`,
   );
 });
 
