@@ -1,0 +1,135 @@
+/**
+ * Redis as a peer, through ioredis, against a private redis-server that the
+ * peer starts at `open` and stops by its PID at `close` (redis_server.ts).
+ * The server's files (AOF in `appendonlydir/`) live in `<dir>/redis`; a
+ * reopen on the same directory starts a new server that loads them.
+ *
+ * A row is one string key `a:<id>` holding the packed JSON array
+ * `[name, balance, ts]` (JSON keeps every float64 exact). Keys are only
+ * ever these rows, so the row count is DBSIZE.
+ *
+ * Settings (AOF on, RDB snapshots off):
+ * - `AOF everysec`, the fastest honest setting: a write is acknowledged once
+ *   appended to the AOF in the page cache; the AOF is fsync'd every second,
+ *   so a power loss may lose about the last second (up to two) of writes.
+ * - `AOF always`: Redis fsyncs the AOF before it replies, once per turn of
+ *   its event loop for every write received in that turn: durable.
+ *
+ * Concurrent puts are auto-pipelined by ioredis (every SET issued in one
+ * event-loop turn goes out in one write); a batch is one MULTI/EXEC.
+ */
+import { Redis } from 'ioredis';
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { notOpen, unknownSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { startRedis, type Appendfsync, type RedisServer } from './redis_server.js';
+
+const NAME = 'redis';
+const SETTINGS = ['AOF everysec', 'AOF always'] as const;
+type Setting = (typeof SETTINGS)[number];
+const SUBDIR = 'redis';
+const KEY_PREFIX = 'a:';
+
+function encode(row: Account): string {
+  return JSON.stringify([row.name, row.balance, row.ts]);
+}
+
+function decode(id: number, value: string): Account {
+  const [name, balance, ts] = JSON.parse(value) as [string, number, number];
+  return { id, name, balance, ts };
+}
+
+class RedisPeer implements Peer {
+  readonly name = NAME;
+  readonly durable: boolean;
+  readonly guarantee: string;
+  #server: RedisServer | null = null;
+  #client: Redis | null = null;
+
+  constructor(readonly setting: Setting) {
+    this.durable = setting === 'AOF always';
+    this.guarantee = this.durable
+      ? 'AOF fsync\'d before the reply (one fsync per server event-loop turn)'
+      : 'AOF written before the reply, fsync\'d every second: a power loss may lose the last second or two';
+  }
+
+  async open(dir: string): Promise<void> {
+    if (this.#server !== null) throw new Error(`peer ${NAME}: already open`);
+    const redisDir = join(dir, SUBDIR);
+    await mkdir(redisDir, { recursive: true });
+    const appendfsync: Appendfsync = this.durable ? 'always' : 'everysec';
+    this.#server = await startRedis(redisDir, appendfsync);
+    try {
+      const client = new Redis({
+        host: '127.0.0.1', port: this.#server.port, lazyConnect: true,
+        enableAutoPipelining: true, maxRetriesPerRequest: 0, retryStrategy: () => null,
+      });
+      this.#client = client;
+      await client.connect(); // resolves when ready: after the server has loaded its AOF
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async put(row: Account): Promise<void> {
+    const reply = await this.#open().set(KEY_PREFIX + row.id, encode(row));
+    if (reply !== 'OK') throw new Error(`peer ${NAME}: SET answered ${String(reply)}`);
+  }
+
+  async putBatch(rows: readonly Account[]): Promise<void> {
+    const multi = this.#open().multi();
+    for (const row of rows) multi.set(KEY_PREFIX + row.id, encode(row));
+    const results = await multi.exec();
+    if (results === null) throw new Error(`peer ${NAME}: MULTI/EXEC was aborted`);
+    for (const [error] of results) if (error !== null) throw error;
+  }
+
+  async get(id: number): Promise<Account | undefined> {
+    const value = await this.#open().get(KEY_PREFIX + id);
+    return value === null ? undefined : decode(id, value);
+  }
+
+  count(): Promise<number> {
+    return this.#open().dbsize();
+  }
+
+  /** Quits the client, then stops the server by its PID; runs to the end whatever fails. */
+  async close(): Promise<void> {
+    const client = this.#client;
+    const server = this.#server;
+    this.#client = null;
+    this.#server = null;
+    try {
+      if (client !== null && client.status === 'ready') await client.quit();
+    } catch {
+      // The server is stopped below either way.
+    } finally {
+      client?.disconnect();
+      await server?.stop();
+    }
+  }
+
+  #open(): Redis {
+    if (this.#client === null) throw notOpen(NAME);
+    return this.#client;
+  }
+}
+
+export const redisFactory: PeerFactory = {
+  name: NAME,
+  settings: SETTINGS,
+  available(): Promise<string | null> {
+    return new Promise((resolve) => {
+      execFile('redis-server', ['--version'], { timeout: 5_000 }, (error) => {
+        resolve(error === null ? null : `no redis-server binary (${error.message.split('\n')[0]}); run packages/bench/scripts/setup-peers.sh as root`);
+      });
+    });
+  },
+  create(setting: string): Peer {
+    const found = SETTINGS.find((s) => s === setting);
+    if (found === undefined) throw unknownSetting(NAME, setting, SETTINGS);
+    return new RedisPeer(found);
+  },
+};
