@@ -135,7 +135,7 @@ function rootBodyProblem(body: Record<string, unknown>): string | null {
   const ids = new Set<number>();
   for (const entry of body.cfps as unknown[]) {
     const problem = cfpEntryProblem(entry);
-    if (problem !== null) return `pair ${isObject(entry) ? String(entry.id) : '?'}: ${problem}`;
+    if (problem !== null) return `pair ${isObject(entry) ? shown(entry.id) : '?'}: ${problem}`;
     const id = (entry as CfpEntry).id;
     if (ids.has(id)) return `names pair ${id} twice`;
     ids.add(id);
@@ -143,9 +143,16 @@ function rootBodyProblem(body: Record<string, unknown>): string | null {
   return null;
 }
 
+/** A value from a damaged body, for a message: numbers and short strings as they are, anything else by its type (String() of a forged object can throw). */
+function shown(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  return value === null ? 'null' : `a ${Array.isArray(value) ? 'list' : typeof value}`;
+}
+
 function cfpEntryProblem(entry: unknown): string | null {
   if (!isObject(entry)) return 'is not an object';
-  if (!CFP_STATES.has(entry.state)) return `has unknown state ${String(entry.state)}`;
+  if (!CFP_STATES.has(entry.state)) return `has unknown state ${shown(entry.state)}`;
   for (const key of CFP_COUNTS) if (!isCount(entry[key])) return `has an invalid ${key}`;
   if (entry.maxVersion !== null && !isCount(entry.maxVersion)) return 'has an invalid maxVersion';
   const e = entry as unknown as CfpEntry;
