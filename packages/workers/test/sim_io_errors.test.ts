@@ -75,25 +75,9 @@ class Case {
     return prefix;
   }
 
-  /** Commits transaction i; a full disk clears the fault and waits until writes are allowed again. */
-  async commit(db: Database, i: number): Promise<void> {
-    for (let waited = 0; ; waited += 2) {
-      try {
-        db.transactionSync((tx) => applyTxn(tx, i));
-        return;
-      } catch (error) {
-        if (!isTidemarkError(error, 'TM_DISK_FULL')) throw error;
-        this.outcome.refused = true;
-        this.layer.heal();
-        if (waited > 5000) throw new Error(`${this.label}: writes did not resume within 5 s of the disk healing`);
-        await sleep(2);
-      }
-    }
-  }
-
-  /** Runs a checkpoint or merge; while it finds the disk full, clears the fault and tries again (the streamer restarts by itself). */
-  async waitOutFullDisk(action: () => Promise<unknown>): Promise<void> {
-    for (let waited = 0; ; waited += 10) {
+  /** Runs `action` until it does not find the disk full; each time it does, clears the fault and waits `stepMs` (5 s at most). */
+  async untilNotFull(what: string, stepMs: number, action: () => unknown): Promise<void> {
+    for (let waited = 0; ; waited += stepMs) {
       try {
         await action();
         return;
@@ -101,8 +85,8 @@ class Case {
         if (!isTidemarkError(error, 'TM_DISK_FULL')) throw error;
         this.outcome.refused = true;
         this.layer.heal();
-        if (waited > 5000) throw new Error(`${this.label}: checkpoints did not resume within 5 s of the disk healing`);
-        await sleep(10);
+        if (waited > 5000) throw new Error(`${this.label}: ${what} did not resume within 5 s of the disk healing`);
+        await sleep(stepMs);
       }
     }
   }
@@ -121,13 +105,13 @@ class Case {
   async run(db: Database, from: number): Promise<number | null> {
     for (let i = from; i <= TXNS; i++) {
       try {
-        await this.commit(db, i);
+        await this.untilNotFull('writes', 2, () => db.transactionSync((tx) => applyTxn(tx, i)));
         if (i % 4 === 0 || i === TXNS) {
           await this.flush(db);
           this.acked = i;
         }
-        if (i % PLAN.checkpointEvery === 0) await this.waitOutFullDisk(() => db.checkpoint());
-        if (i % PLAN.mergeEvery === 0) await this.waitOutFullDisk(() => db.merge());
+        if (i % PLAN.checkpointEvery === 0) await this.untilNotFull('checkpoints', 10, () => db.checkpoint());
+        if (i % PLAN.mergeEvery === 0) await this.untilNotFull('merges', 10, () => db.merge());
       } catch (error) {
         if ((error as Error).message.startsWith(this.label)) throw error;
         if (process.env.TIDEMARK_SIM_REASONS) reasons.set(reasonOf(error), (reasons.get(reasonOf(error)) ?? 0) + 1);

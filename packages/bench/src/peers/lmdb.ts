@@ -19,7 +19,7 @@
  */
 import type { RootDatabase } from 'lmdb';
 import { join } from 'node:path';
-import { notOpen, toAccount, unknownSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
 
 const NAME = 'lmdb';
 const SETTINGS = ['put, await committed', 'put, await flushed', 'transactionSync'] as const;
@@ -114,8 +114,6 @@ export const lmdbFactory: PeerFactory = {
     }
   },
   create(setting: string): Peer {
-    const found = SETTINGS.find((s) => s === setting);
-    if (found === undefined) throw unknownSetting(NAME, setting, SETTINGS);
-    return new LmdbPeer(found);
+    return new LmdbPeer(pickSetting(NAME, setting, SETTINGS));
   },
 };

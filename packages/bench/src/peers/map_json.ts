@@ -16,7 +16,7 @@
  */
 import { open as openFile, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notOpen, toAccount, unknownSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
 
 const NAME = 'map-json';
 const SETTINGS = ['snapshot', 'append+fsync'] as const;
@@ -178,8 +178,6 @@ export const mapJsonFactory: PeerFactory = {
   settings: SETTINGS,
   available: () => Promise.resolve(null),
   create(setting: string): Peer {
-    const found = SETTINGS.find((s) => s === setting);
-    if (found === undefined) throw unknownSetting(NAME, setting, SETTINGS);
-    return new MapJsonPeer(found);
+    return new MapJsonPeer(pickSetting(NAME, setting, SETTINGS));
   },
 };

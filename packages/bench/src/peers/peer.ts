@@ -56,6 +56,13 @@ export function unknownSetting(name: string, setting: string, settings: readonly
   return new Error(`peer ${name}: unknown setting '${setting}' (one of ${settings.map((s) => `'${s}'`).join(', ')})`);
 }
 
+/** `setting` as one of the peer's `settings`, or the error naming the ones it has. */
+export function pickSetting<S extends string>(name: string, setting: string, settings: readonly S[]): S {
+  const found = settings.find((s) => s === setting);
+  if (found === undefined) throw unknownSetting(name, setting, settings);
+  return found;
+}
+
 /** The error of a call on a peer that is not open: a bug in the caller. */
 export function notOpen(name: string): Error {
   return new Error(`peer ${name}: not open`);

@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notOpen, unknownSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { notOpen, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
 import { startRedis, type Appendfsync, type RedisServer } from './redis_server.js';
 
 const NAME = 'redis';
@@ -128,8 +128,6 @@ export const redisFactory: PeerFactory = {
     });
   },
   create(setting: string): Peer {
-    const found = SETTINGS.find((s) => s === setting);
-    if (found === undefined) throw unknownSetting(NAME, setting, SETTINGS);
-    return new RedisPeer(found);
+    return new RedisPeer(pickSetting(NAME, setting, SETTINGS));
   },
 };

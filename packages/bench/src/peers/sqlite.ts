@@ -16,7 +16,7 @@
  */
 import Sqlite from 'better-sqlite3';
 import { join } from 'node:path';
-import { notOpen, toAccount, unknownSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
 
 const NAME = 'better-sqlite3';
 const SETTINGS = ['synchronous=NORMAL', 'synchronous=FULL'] as const;
@@ -113,8 +113,6 @@ export const sqliteFactory: PeerFactory = {
     }
   },
   create(setting: string): Peer {
-    const found = SETTINGS.find((s) => s === setting);
-    if (found === undefined) throw unknownSetting(NAME, setting, SETTINGS);
-    return new SqlitePeer(found);
+    return new SqlitePeer(pickSetting(NAME, setting, SETTINGS));
   },
 };

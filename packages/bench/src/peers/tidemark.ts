@@ -12,7 +12,7 @@
  */
 import type { Database, Durability, Table } from '@tidemark/core';
 import { ACCOUNTS, openAccounts, TABLE } from '../data.js';
-import { notOpen, toAccount, unknownSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
 
 const NAME = 'tidemark';
 const SETTINGS: readonly Durability[] = ['delayed', 'durable'];
@@ -78,8 +78,6 @@ export const tidemarkFactory: PeerFactory = {
   settings: SETTINGS,
   available: () => Promise.resolve(null),
   create(setting: string): Peer {
-    const found = SETTINGS.find((s) => s === setting);
-    if (found === undefined) throw unknownSetting(NAME, setting, SETTINGS);
-    return new TidemarkPeer(found);
+    return new TidemarkPeer(pickSetting(NAME, setting, SETTINGS));
   },
 };
