@@ -8,7 +8,7 @@
  * that the input costs little memory and creating it costs no time inside a
  * measured loop.
  */
-import { open, type Database, type TableDef } from '@tidemark/core';
+import { open, type Database, type OpenOptions, type TableDef } from '@tidemark/core';
 import { NAME_CHARS } from './constants.js';
 
 export const TABLE = 'accounts';
@@ -104,8 +104,8 @@ export function randomBalances(count: number, seed: number): Float64Array {
  * memory and the log sink discards (the default); with `dir` every commit is
  * logged there.
  */
-export function openAccounts(dir?: string): Promise<Database> {
-  return open(dir === undefined ? { tables: [ACCOUNTS] } : { dir, tables: [ACCOUNTS] });
+export function openAccounts(dir?: string, options: OpenOptions = {}): Promise<Database> {
+  return open(dir === undefined ? { ...options, tables: [ACCOUNTS] } : { ...options, dir, tables: [ACCOUNTS] });
 }
 
 /** Row i as a fresh object, as both sides receive it. */

@@ -40,6 +40,17 @@ export interface Peer {
   count(): number | Promise<number>;
   /** Waits for acknowledged writes to be kept, and releases everything; closing twice does nothing. */
   close(): Promise<void>;
+  /**
+   * Bytes the store holds outside this process (a server's own count of its
+   * memory), for memory per row; absent for a store inside this process.
+   */
+  serverMemoryBytes?(): Promise<number>;
+}
+
+/** Options a factory may honour when it creates a peer; one that does not apply is ignored. */
+export interface PeerOptions {
+  /** Tidemark: recovery workers at open (default: one per CFP, at most one per core). */
+  recoveryWorkers?: number;
 }
 
 export interface PeerFactory {
@@ -48,7 +59,7 @@ export interface PeerFactory {
   readonly settings: readonly string[];
   /** null when the store can run here, else why the peer is skipped. */
   available(): Promise<string | null>;
-  create(setting: string): Peer;
+  create(setting: string, options?: PeerOptions): Peer;
 }
 
 /** The error of a setting a factory does not have: a bug in the caller. */

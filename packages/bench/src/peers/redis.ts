@@ -95,6 +95,14 @@ class RedisPeer implements Peer {
     return this.#open().dbsize();
   }
 
+  /** The server's `used_memory`: what its allocator holds for the data set and its own structures. */
+  async serverMemoryBytes(): Promise<number> {
+    const info = await this.#open().info('memory');
+    const match = /^used_memory:(\d+)/m.exec(info);
+    if (match === null) throw new Error(`peer ${NAME}: INFO memory has no used_memory`);
+    return Number(match[1]);
+  }
+
   /** Quits the client, then stops the server by its PID; runs to the end whatever fails. */
   async close(): Promise<void> {
     const client = this.#client;

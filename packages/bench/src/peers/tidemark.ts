@@ -12,7 +12,7 @@
  */
 import type { Database, Durability, Table } from '@tidemark/core';
 import { ACCOUNTS, openAccounts, TABLE } from '../data.js';
-import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
+import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory, type PeerOptions } from './peer.js';
 
 const NAME = 'tidemark';
 const SETTINGS: readonly Durability[] = ['delayed', 'durable'];
@@ -24,7 +24,7 @@ class TidemarkPeer implements Peer {
   #db: Database | null = null;
   #table: Table | null = null;
 
-  constructor(readonly setting: Durability) {
+  constructor(readonly setting: Durability, readonly options: PeerOptions = {}) {
     this.durable = setting === 'durable';
     this.guarantee = this.durable
       ? 'resolves after the WAL holding the commit is fdatasync\'d (group commit)'
@@ -34,7 +34,7 @@ class TidemarkPeer implements Peer {
   async open(dir: string): Promise<void> {
     if (this.#db !== null) throw new Error(`peer ${NAME}: already open`);
     // openAccounts opens with the default durability; each write names its own.
-    const db = await openAccounts(dir);
+    const db = await openAccounts(dir, this.options.recoveryWorkers === undefined ? {} : { recoveryWorkers: this.options.recoveryWorkers });
     this.#db = db;
     this.#table = db.table(ACCOUNTS.name);
   }
@@ -77,7 +77,7 @@ export const tidemarkFactory: PeerFactory = {
   name: NAME,
   settings: SETTINGS,
   available: () => Promise.resolve(null),
-  create(setting: string): Peer {
-    return new TidemarkPeer(pickSetting(NAME, setting, SETTINGS));
+  create(setting: string, options?: PeerOptions): Peer {
+    return new TidemarkPeer(pickSetting(NAME, setting, SETTINGS), options);
   },
 };

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { open, type Database, type OpenOptions } from '@tidemark/core';
 import { BUILD_BATCH_ROWS } from '../constants.js';
 import { ACCOUNTS, generateRows, prng, rowAt, TABLE, type RowColumns } from '../data.js';
+import { keyPicker, type KeyDistribution } from '../keys.js';
 import { dropCaches } from '../limits/seq_read.js';
 import { collectGarbage } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
@@ -34,13 +35,12 @@ const OFF: OpenOptions = { merges: false, cleaner: false };
 /** Updates between two turns of the event loop. */
 const CHUNK = 2_000;
 const SAMPLE_MS = 1_000;
-const ZIPF_THETA = 0.99;
 const TARGET_DISK_RATIO = 2;
 const TARGET_MEMORY_RATIO = 1.5;
 const TARGET_THROUGHPUT_RATIO = 0.9;
 const TARGET_RECOVERY_RATIO = 1.25;
 
-type Keys = 'uniform' | 'zipfian';
+type Keys = KeyDistribution;
 
 /** A type, not an interface: a series is a list of plain number records. */
 type Sample = {
@@ -63,31 +63,6 @@ interface Phase {
   segmentsFreed: number;
   cleanerMs: number;
   longestSliceMs: number;
-}
-
-/** Zipfian ranks over 0..n-1 (Gray et al., as YCSB draws them), scattered over the ids so hot keys are not adjacent. */
-function zipfian(n: number, seed: number): () => number {
-  const next = prng(seed);
-  let zetan = 0;
-  for (let i = 1; i <= n; i++) zetan += 1 / i ** ZIPF_THETA;
-  const zeta2 = 1 + 1 / 2 ** ZIPF_THETA;
-  const alpha = 1 / (1 - ZIPF_THETA);
-  const eta = (1 - (2 / n) ** (1 - ZIPF_THETA)) / (1 - zeta2 / zetan);
-  return () => {
-    const u = next() / 2 ** 32;
-    const uz = u * zetan;
-    const rank = uz < 1 ? 0 : uz < zeta2 ? 1 : Math.floor(n * (eta * u - eta + 1) ** alpha);
-    return Math.imul(Math.min(rank, n - 1), 2654435761) >>> 0;
-  };
-}
-
-function keyPicker(keys: Keys, n: number, seed: number): () => number {
-  if (keys === 'uniform') {
-    const next = prng(seed);
-    return () => 1 + (next() % n);
-  }
-  const z = zipfian(n, seed);
-  return () => 1 + (z() % n);
 }
 
 function filesBytes(dir: string, pattern: RegExp): number {

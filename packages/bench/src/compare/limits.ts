@@ -1,0 +1,86 @@
+/**
+ * The machine's limits, measured in the same run and in the same directory
+ * as the stores, so every figure can be read as a share of what the disk or
+ * the JS engine can do at all:
+ * - `fdatasync`: 64-byte write + fdatasync pairs per second (one durable
+ *   commit in flight can go no faster);
+ * - `seqWrite`, `seqRead`: sequential bandwidth in MB/s (checkpoint
+ *   streaming and recovery reading are bounded by them);
+ * - `mapSet`, `mapGet`: a plain Map of row objects, the fastest a JS store can
+ *   take or give a row (every in-memory figure is bounded by them).
+ */
+import { closeSync, openSync, rmSync, writeSync, fdatasyncSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateRows, randomIds, rowAt, type Account } from '../data.js';
+import { probeFdatasync } from '../limits/fdatasync.js';
+import { dropCaches, probeSequentialRead } from '../limits/seq_read.js';
+import { probeSequentialWrite } from '../limits/seq_write.js';
+import type { Limit } from './measurement.js';
+
+export interface LimitSizes {
+  /** Seconds of the fdatasync probe. */
+  syncSeconds: number;
+  /** Bytes of the sequential write and read probes. */
+  ioBytes: number;
+  /** Rows of the Map probes. */
+  mapRows: number;
+}
+
+const MB = 1e6;
+const CHUNK = 1024 * 1024;
+
+/** Writes a file of `bytes` and syncs it, for the read probe. */
+function writeProbeFile(path: string, bytes: number): void {
+  const chunk = Buffer.alloc(CHUNK, 0x3c);
+  const fd = openSync(path, 'w');
+  try {
+    for (let at = 0; at < bytes; ) {
+      const n = writeSync(fd, chunk, 0, Math.min(CHUNK, bytes - at), at);
+      if (n <= 0) throw new Error(`short write to ${path} at ${at}`);
+      at += n;
+    }
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function mapCeilings(rows: number, seed: number): { setsPerSecond: number; getsPerSecond: number } {
+  const columns = generateRows(rows, seed);
+  const objects: Account[] = Array.from({ length: rows }, (_, i) => rowAt(columns, i));
+  const ids = randomIds(rows, rows, seed ^ 0x9e7);
+  const map = new Map<number, Account>();
+  let started = performance.now();
+  for (const row of objects) map.set(row.id, row);
+  const setSeconds = (performance.now() - started) / 1000;
+  let found = 0;
+  started = performance.now();
+  for (let i = 0; i < ids.length; i++) if (map.get(ids[i]!) !== undefined) found++;
+  const getSeconds = (performance.now() - started) / 1000;
+  if (found !== ids.length) throw new Error(`Map probe: ${found} of ${ids.length} ids found`);
+  return { setsPerSecond: rows / setSeconds, getsPerSecond: rows / getSeconds };
+}
+
+/** Every limit, measured in `dir`. */
+export function measureLimits(dir: string, sizes: LimitSizes, seed: number): Limit[] {
+  const sync = probeFdatasync(dir, Number.MAX_SAFE_INTEGER, sizes.syncSeconds);
+  const write = probeSequentialWrite(dir, sizes.ioBytes, null);
+  const path = join(dir, 'seq-read-probe');
+  let read: { bytes: number; seconds: number };
+  let cold: boolean;
+  try {
+    writeProbeFile(path, sizes.ioBytes);
+    cold = dropCaches();
+    read = probeSequentialRead([{ path, bytes: sizes.ioBytes }]);
+  } finally {
+    rmSync(path, { force: true });
+  }
+  const map = mapCeilings(sizes.mapRows, seed);
+  return [
+    { key: 'fdatasync', name: 'fdatasync rate', unit: 'syncs/s', value: sync.syncs / sync.seconds, note: `64-byte write + fdatasync, ${sync.syncs.toLocaleString('en-US')} pairs; p99 ${sync.latency.p99Ms.toFixed(2)} ms` },
+    { key: 'seqWrite', name: 'sequential write', unit: 'MB/s', value: write.bytes / MB / write.seconds, note: `${(write.bytes / MB).toFixed(0)} MB in 1 MiB writes, then fdatasync` },
+    { key: 'seqRead', name: 'sequential read', unit: 'MB/s', value: read.bytes / MB / read.seconds, note: `${(read.bytes / MB).toFixed(0)} MB in 4 MiB reads, page cache ${cold ? 'dropped (cold)' : 'warm (dropping it was not permitted)'}` },
+    { key: 'mapSet', name: 'Map.set', unit: 'rows/s', value: map.setsPerSecond, note: `${sizes.mapRows.toLocaleString('en-US')} row objects made beforehand, set into an empty Map` },
+    { key: 'mapGet', name: 'Map.get', unit: 'gets/s', value: map.getsPerSecond, note: `${sizes.mapRows.toLocaleString('en-US')} random ids` },
+  ];
+}

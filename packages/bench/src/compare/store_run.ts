@@ -1,0 +1,141 @@
+/**
+ * One store at one setting through every comparison workload, in a fresh
+ * directory: batched load, point reads, the YCSB mixes, then single-row
+ * commits at each in-flight level. Each figure is caught on its own: a
+ * figure that fails is recorded with its error and the next one runs.
+ *
+ *   load ids 1..loadRows in batches   -> 'batched commits'
+ *   random gets over them             -> 'point reads'
+ *   A / B / C x uniform / zipfian     -> 'ycsb'
+ *   new ids above loadRows, K in flight -> 'durable commits' / 'delayed commits'
+ */
+import { generateRows, randomBalances, rowAt, type Account, type RowColumns } from '../data.js';
+import { keyPicker, type KeyDistribution } from '../keys.js';
+import type { Peer, PeerFactory } from '../peers/peer.js';
+import { closedLoop, timed, type LoopResult } from './lanes.js';
+import type { Measurement } from './measurement.js';
+import type { CompareSizes } from './sizes.js';
+
+/** The YCSB core mixes: the share of operations that read (the rest update). */
+const YCSB_MIXES: ReadonlyArray<{ name: string; reads: number }> = [
+  { name: 'A', reads: 0.5 },
+  { name: 'B', reads: 0.95 },
+  { name: 'C', reads: 1 },
+];
+const DISTRIBUTIONS: readonly KeyDistribution[] = ['uniform', 'zipfian'];
+
+type Base = Pick<Measurement, 'store' | 'setting' | 'durable'>;
+
+function fromLoop(base: Base, workload: string, figure: string, unit: string, loop: LoopResult, extra: Partial<Measurement> = {}): Measurement {
+  return {
+    workload, figure, unit, better: 'higher', ...base,
+    value: loop.ops / loop.seconds,
+    p50Ms: loop.p50Ms, p99Ms: loop.p99Ms, p999Ms: loop.p999Ms, loopDelayP99Ms: loop.loopDelayP99Ms,
+    ...extra,
+  };
+}
+
+function failed(base: Base, workload: string, figure: string, unit: string, error: unknown, extra: Partial<Measurement> = {}): Measurement {
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  return { workload, figure, unit, better: 'higher', ...base, value: null, error: message, ...extra };
+}
+
+/** Runs `measure`, recording its failure instead of throwing. */
+async function attempt(out: Measurement[], onError: (error: unknown) => Measurement, measure: () => Promise<Measurement>): Promise<void> {
+  try {
+    out.push(await measure());
+  } catch (error) {
+    out.push(onError(error));
+  }
+}
+
+/** Row `i` of the data set with its id moved to `id`. */
+function rowWithId(rows: RowColumns, i: number, id: number): Account {
+  const row = rowAt(rows, i % rows.count);
+  row.id = id;
+  return row;
+}
+
+async function load(peer: Peer, rows: RowColumns, batchRows: number): Promise<{ seconds: number; loopDelayP99Ms: number }> {
+  return timed(async () => {
+    for (let i = 0; i < rows.count; i += batchRows) {
+      const batch: Account[] = [];
+      for (let j = i; j < Math.min(rows.count, i + batchRows); j++) batch.push(rowAt(rows, j));
+      await peer.putBatch(batch);
+    }
+  });
+}
+
+function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution: KeyDistribution, seed: number, ops: number): (i: number) => unknown {
+  const pick = keyPicker(distribution, rows.count, seed);
+  const balances = randomBalances(1024, seed ^ 0xb0b);
+  const readEvery = Math.round(reads * 100);
+  return (i: number) => {
+    const id = pick();
+    if (i % 100 < readEvery) return peer.get(id);
+    const row = rowAt(rows, id - 1);
+    row.balance = balances[i & 1023]!;
+    row.ts = ops + i;
+    return peer.put(row);
+  };
+}
+
+export async function runStoreCase(factory: PeerFactory, setting: string, dir: string, sizes: CompareSizes, seed: number, log: (line: string) => void): Promise<Measurement[]> {
+  const peer = factory.create(setting);
+  const base: Base = { store: factory.name, setting, durable: peer.durable };
+  const out: Measurement[] = [];
+  const rows = generateRows(sizes.loadRows, seed);
+  const commitClass = peer.durable ? 'durable commits' : 'delayed commits';
+  const batchFigure = `rows/s, ${sizes.batchRows.toLocaleString('en-US')} rows per commit`;
+  try {
+    await peer.open(dir);
+  } catch (error) {
+    return [failed(base, 'batched commits', batchFigure, 'rows/s', error)];
+  }
+  try {
+    log(`    ${factory.name} (${setting}): batched load of ${rows.count.toLocaleString('en-US')} rows`);
+    await attempt(out, (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e), async () => {
+      const t = await load(peer, rows, sizes.batchRows);
+      return { workload: 'batched commits', figure: batchFigure, unit: 'rows/s', better: 'higher', ...base, value: rows.count / t.seconds, loopDelayP99Ms: t.loopDelayP99Ms, limit: 'mapSet' };
+    });
+    log(`    ${factory.name} (${setting}): point reads, YCSB A/B/C`);
+    const ids = keyPicker('uniform', rows.count, seed ^ 0x1d5);
+    await attempt(out, (e) => failed(base, 'point reads', 'gets/s', 'gets/s', e), async () => {
+      const loop = await closedLoop(() => peer.get(ids()), sizes.opsInFlight, sizes.readOps, sizes.readSeconds);
+      return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGet' });
+    });
+    for (const mix of YCSB_MIXES) {
+      for (const distribution of DISTRIBUTIONS) {
+        const figure = `${mix.name} (${Math.round(mix.reads * 100)}% reads), ${distribution}`;
+        const extra: Partial<Measurement> = mix.reads === 1 ? { limit: 'mapGet' } : {};
+        await attempt(out, (e) => failed(base, 'ycsb', figure, 'ops/s', e, extra), async () => {
+          const op = ycsbOperation(peer, rows, mix.reads, distribution, seed ^ mix.name.charCodeAt(0), sizes.ycsbOps);
+          const loop = await closedLoop(op, sizes.opsInFlight, sizes.ycsbOps, sizes.ycsbSeconds);
+          return fromLoop(base, 'ycsb', figure, 'ops/s', loop, extra);
+        });
+      }
+    }
+    log(`    ${factory.name} (${setting}): single-row commits at ${sizes.inFlight.join('/')} in flight`);
+    let nextId = rows.count + 1;
+    for (const inFlight of sizes.inFlight) {
+      const figure = `commits/s, ${inFlight} in flight`;
+      const limit = peer.durable ? (inFlight === 1 ? 'fdatasync' : undefined) : 'mapSet';
+      const extra: Partial<Measurement> = { x: inFlight, ...(limit === undefined ? {} : { limit }) };
+      await attempt(out, (e) => failed(base, commitClass, figure, 'commits/s', e, extra), async () => {
+        const first = nextId;
+        const loop = await closedLoop((i) => peer.put(rowWithId(rows, i, first + i)), inFlight, sizes.commitMaxOps, sizes.commitSeconds);
+        nextId += loop.ops;
+        return fromLoop(base, commitClass, figure, 'commits/s', loop, extra);
+      });
+    }
+    // A store that drops rows must not win: with every figure run to the end, the count must be exact.
+    const expected = nextId - 1;
+    const count = await peer.count();
+    if (out.every((m) => m.value !== null) && count !== expected) {
+      throw new Error(`peer ${factory.name} (${setting}) holds ${count} rows after the run, ${expected} were written`);
+    }
+  } finally {
+    await peer.close();
+  }
+  return out;
+}
