@@ -16,7 +16,7 @@ const OPS = 5_000;
 test('durable reports every figure within --ops and removes its files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-bench-durable-'));
   try {
-    const [doc] = await runBench({ names: ['durable'], ops: OPS, seconds: 2, dir, write: false, log: () => {} });
+    const [doc] = (await runBench({ names: ['durable'], ops: OPS, seconds: 2, dir, write: false, log: () => {} })).workloads;
     assert.ok(doc !== undefined);
     assert.is(doc.parameters.dir, dir);
     const names = doc.figures.map((f) => f.name);

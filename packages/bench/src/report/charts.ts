@@ -45,21 +45,29 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
     data: { values: chart.points },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: chart.xTitle, scale: chart.logX ? { type: 'log', base: 2 } : { zero: false } },
+      x: { field: 'x', type: 'quantitative', title: chart.xTitle, axis: { format: ',' }, scale: chart.logX ? { type: 'log', base: 2 } : { zero: false } },
       y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: chart.logY ? { type: 'log' } : { zero: true } },
-      color: { field: 'series', type: 'nominal', title: null },
+      color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
     },
   };
 }
+
+/** Legend labels long enough for 'store (setting)'. */
+const LEGEND = { labelLimit: 360 };
 
 export interface BarChart {
   title: string;
   yTitle: string;
   /** One bar per label, grouped by series when several share a label. */
   bars: Array<{ label: string; value: number; series: string }>;
+  /** A log scale for the values (figures spanning orders of magnitude). */
+  logY?: boolean;
 }
 
-/** Grouped bars: labels along x, one colour per series. */
+/**
+ * Grouped bars: labels along x, one colour per series. With a log scale a
+ * bar has no base to stand on, so the values are drawn as dots instead.
+ */
 export function barChartSpec(chart: BarChart): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -68,12 +76,12 @@ export function barChartSpec(chart: BarChart): TopLevelSpec {
     height: 320,
     background: 'white',
     data: { values: chart.bars },
-    mark: 'bar',
+    mark: chart.logY ? { type: 'point', filled: true, size: 70 } : 'bar',
     encoding: {
       x: { field: 'label', type: 'nominal', title: null, axis: { labelAngle: -30 } },
       xOffset: { field: 'series' },
-      y: { field: 'value', type: 'quantitative', title: chart.yTitle },
-      color: { field: 'series', type: 'nominal', title: null },
+      y: { field: 'value', type: 'quantitative', title: chart.yTitle, ...(chart.logY ? { scale: { type: 'log' } } : {}) },
+      color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
     },
   };
 }

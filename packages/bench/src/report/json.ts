@@ -1,12 +1,11 @@
 /**
  * A workload's result as a JSON document: the machine, the parameters, every
  * figure with its ratio and whether its target was met, counts and notes.
- * Written to `<dir>/<workload>.json`; by default `dir` is
- * `bench-results/<YYYY-MM-DD>` under the current directory.
+ * A run's results.json (results.ts) holds one per workload; by default it is
+ * written to `bench-results/<YYYY-MM-DD>` under the current directory.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { gcExposed } from '../measure.js';
 import { ratioOf, targetMet, type Figure, type WorkloadParams, type WorkloadResult } from '../workload.js';
 
@@ -74,12 +73,4 @@ export function resultDocument(
     notes: result.notes,
     ...(result.series === undefined ? {} : { series: result.series }),
   };
-}
-
-/** Writes the document; returns the file's path. */
-export function writeResult(doc: ResultDocument, dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${doc.workload}.json`);
-  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
-  return path;
 }

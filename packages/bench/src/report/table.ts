@@ -50,13 +50,31 @@ function pad(text: string, width: number, right: boolean): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
+/** Rows of cells as aligned lines: the header, a rule, then the rows; `right[c]` aligns column c right. */
+export function alignedLines(header: readonly string[], rows: ReadonlyArray<readonly string[]>, right: readonly boolean[]): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
+  const line = (row: readonly string[]): string => row.map((cell, c) => pad(cell, widths[c]!, right[c] ?? false)).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(header), rule, ...rows.map(line)];
+}
+
+/** Rows of cells as a Markdown table; `right[c]` aligns column c right. */
+export function markdownLines(header: readonly string[], rows: ReadonlyArray<readonly string[]>, right: readonly boolean[]): string[] {
+  const escape = (cell: string): string => cell.replace(/\|/g, '\\|');
+  const line = (row: readonly string[]): string => `| ${row.map(escape).join(' | ')} |`;
+  const rule = `|${header.map((_, c) => (right[c] ?? false ? ' ---: ' : ' --- ')).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)];
+}
+
+/** A workload's figures as cells: the header, then one row per figure. */
+export function figureCells(figures: readonly Figure[]): { header: string[]; rows: string[][]; right: boolean[] } {
+  return { header: HEADER, rows: figures.map(cells), right: RIGHT };
+}
+
 /** The table as lines of text, a title line first and the notes last. */
 export function formatTable(title: string, figures: Figure[], notes: string[] = []): string {
-  const rows = [HEADER, ...figures.map(cells)];
-  const widths = HEADER.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]): string => row.map((cell, c) => pad(cell, widths[c]!, RIGHT[c]!)).join('  ').trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const body = [line(HEADER), rule, ...rows.slice(1).map(line)];
+  const body = alignedLines(HEADER, figures.map(cells), RIGHT);
   const foot = notes.map((note) => `  ${note}`);
   return [title, ...body, ...(foot.length > 0 ? ['', ...foot] : [])].join('\n');
 }
