@@ -5,7 +5,7 @@
 import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
 import { validateDurability, validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
-import { DurableLog, type LogStats, type RecoveryReport } from './log/durable_log.js';
+import { DurableLog, type DurabilityStats, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
 import type { MergeReport } from './checkpoint/streamer_api.js';
 import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
@@ -55,6 +55,10 @@ export interface DatabaseStats {
   tables: TableStats[];
   /** What the segment cleaner did. */
   cleaner: CleanerStats;
+  /** The log, checkpoints and merges, as the workers last published them; null for an in-memory database. */
+  durability: DurabilityStats | null;
+  /** What the last open recovered and how long it took; null for an in-memory database. */
+  recovery: RecoveryReport | null;
 }
 
 export class Database {
@@ -299,6 +303,8 @@ export class Database {
         indexBytes: t.primary.bytes,
       })),
       cleaner: { ...this.#cleaner.stats },
+      durability: this.#log === null ? null : this.#log.published(engine.loggedTs),
+      recovery: this.#log?.recovery ?? null,
     };
   }
 

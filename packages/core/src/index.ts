@@ -6,7 +6,7 @@ export { open, Database } from './database.js';
 export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
 export { Table } from './table.js';
 export type { WriteOptions } from './table.js';
-export type { LogStats, RecoveryReport } from './log/durable_log.js';
+export type { DurabilityStats, LogStats, RecoveryReport } from './log/durable_log.js';
 export type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
 export type { CheckpointFile } from './checkpoint/inventory.js';
 export type { CheckpointLoad } from './recovery/load_checkpoint.js';

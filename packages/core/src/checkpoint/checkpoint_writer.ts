@@ -281,6 +281,16 @@ export class CheckpointWriter implements RecordVisitor {
     return made;
   }
 
+  /** How many CFPs are in each state, as entries() would list them (without copying them). */
+  countByState(): Record<CfpState, number> {
+    const counts: Record<CfpState, number> = { PRECREATED: 0, UNDER_CONSTRUCTION: 0, ACTIVE: 0, MERGE_TARGET: 0, MERGED_SOURCE: 0, TOMBSTONE: 0 };
+    for (const e of this.others) counts[e.state]++;
+    if (this.merge !== null) counts[this.merge.target.state]++;
+    for (const c of this.cfps) counts[c.entry.state]++;
+    for (const c of this.pool) counts[c.entry.state]++;
+    return counts;
+  }
+
   /** Every CFP as the next root would record it, oldest first. */
   entries(): CfpEntry[] {
     const merging = this.merge === null ? [] : [{ ...this.merge.target }];

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CheckpointResult } from '../checkpoint/checkpoint_writer.js';
+import type { CfpState } from '../checkpoint/cfp_format.js';
 import { removeLeftovers } from '../checkpoint/leftovers.js';
 import { loadCheckpoint, type CheckpointLoad } from '../recovery/load_checkpoint.js';
 import { ProgressReporter, type ProgressListener } from '../recovery/progress.js';
@@ -22,7 +23,24 @@ import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
 import { StreamerSupervisor } from './streamer_supervisor.js';
-import { CLOSING, createLogControl, DISK_STATE, DiskState } from './log_control.js';
+import {
+  CFP_COUNTS,
+  CFP_STATE_ORDER,
+  CHECKPOINT_TS,
+  CHECKPOINT_US,
+  CHECKPOINTS,
+  CLOSING,
+  createLogControl,
+  DISK_STATE,
+  DiskState,
+  DURABLE_TS,
+  MERGE_US,
+  MERGES,
+  STREAMED_TS,
+  WAL_BATCHES,
+  WAL_BYTES,
+  WAL_SYNCS,
+} from './log_control.js';
 import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { visitRecord } from './record.js';
 import { Replayer } from './replay.js';
@@ -72,6 +90,28 @@ export interface LogStats {
   writer: LogWriterStats | null;
   streamer: StreamerStats | null;
   /** Checkpoint streamers started again after one found the disk full. */
+  streamerRestarts: number;
+}
+
+/** The durable log's figures in db.stats(), read from shared cells (log_control.ts) without asking a worker. */
+export interface DurabilityStats {
+  /** The newest commitTs that is durable (written and fdatasync'd). */
+  durableTs: number;
+  /** Logged commits not durable yet: the newest logged commitTs minus durableTs (delayed commits waiting for their sync). */
+  lagCommits: number;
+  /** Whether the disk is full ('no-reserve': the next WAL segment could not be reserved; 'stalled': the log cannot write). */
+  disk: 'ok' | 'no-reserve' | 'stalled';
+  /** The log ring: bytes waiting for the log writer, its size, and records queued on the main thread for ring space. */
+  ring: { usedBytes: number; capacityBytes: number; backlogBytes: number };
+  /** WAL bytes, batches and fdatasyncs written since open. */
+  wal: { bytes: number; batches: number; syncs: number };
+  /** Checkpoints published by the current streamer, the time they took, the newest commitTs covered, and streamed. */
+  checkpoints: { count: number; totalMs: number; checkpointTs: number; streamedTs: number };
+  /** Merges installed by the current streamer, and the time its merge tasks took. */
+  merges: { installed: number; totalMs: number };
+  /** Checkpoint file pairs in each state. */
+  cfps: Record<CfpState, number>;
+  /** Checkpoint streamers started again after one found the disk full (its counts above restart from 0). */
   streamerRestarts: number;
 }
 
@@ -211,6 +251,24 @@ export class DurableLog {
   }
 
   /** The workers' figures; the streamer's are null while it waits for disk space. */
+  /** What the log writer and the streamer last published into the control cells, and the ring's fill: read without a round trip. */
+  published(loggedTs: number): DurabilityStats {
+    const cell = (i: number): number => Number(Atomics.load(this.control, i));
+    const durableTs = cell(DURABLE_TS);
+    const disk = Atomics.load(this.control, DISK_STATE);
+    return {
+      durableTs,
+      lagCommits: Math.max(0, loggedTs - durableTs),
+      disk: disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled',
+      ring: this.sink.ringFill(),
+      wal: { bytes: cell(WAL_BYTES), batches: cell(WAL_BATCHES), syncs: cell(WAL_SYNCS) },
+      checkpoints: { count: cell(CHECKPOINTS), totalMs: cell(CHECKPOINT_US) / 1000, checkpointTs: cell(CHECKPOINT_TS), streamedTs: cell(STREAMED_TS) },
+      merges: { installed: cell(MERGES), totalMs: cell(MERGE_US) / 1000 },
+      cfps: Object.fromEntries(CFP_STATE_ORDER.map((state, i) => [state, cell(CFP_COUNTS + i)])) as Record<CfpState, number>,
+      streamerRestarts: this.streamer?.restarts ?? 0,
+    };
+  }
+
   async stats(): Promise<LogStats> {
     const streamer = this.streamer === null || this.streamer.waiting ? null : await this.streamer.call((api) => api.stats());
     return { writer: await this.writer.call((api) => api.stats()), streamer, streamerRestarts: this.streamer?.restarts ?? 0 };

@@ -28,7 +28,31 @@ export const FIRST_NEEDED_SEQ = 2;
 export const DISK_STATE = 3;
 /** Set by the main thread when close begins: a log writer stalled on a full disk then gives up instead of waiting. */
 export const CLOSING = 4;
-export const CONTROL_CELLS = 5;
+
+/**
+ * Statistics the log writer and the checkpoint streamer publish for
+ * `db.stats()`, so the main thread reads them without a round trip to a
+ * worker. Each cell is stored on its own (Atomics.store): a reader sees
+ * every cell whole, though two cells may be from moments apart.
+ */
+/** Log writer: bytes, batches and fdatasyncs of the WAL since open. */
+export const WAL_BYTES = 5;
+export const WAL_BATCHES = 6;
+export const WAL_SYNCS = 7;
+/** Streamer: checkpoints published since open, and microseconds spent in them. */
+export const CHECKPOINTS = 8;
+export const CHECKPOINT_US = 9;
+/** Streamer: merges installed since open, and microseconds spent in merge tasks. */
+export const MERGES = 10;
+export const MERGE_US = 11;
+/** Streamer: the newest commitTs streamed into checkpoint files, and the newest one a checkpoint covers. */
+export const STREAMED_TS = 12;
+export const CHECKPOINT_TS = 13;
+/** Streamer: checkpoint file pairs in each state, in the order of CFP_STATE_ORDER. */
+export const CFP_COUNTS = 14;
+/** The CfpState of each CFP_COUNTS cell (strings here, so this module imports nothing). */
+export const CFP_STATE_ORDER = ['PRECREATED', 'UNDER_CONSTRUCTION', 'ACTIVE', 'MERGE_TARGET', 'MERGED_SOURCE', 'TOMBSTONE'] as const;
+export const CONTROL_CELLS = CFP_COUNTS + CFP_STATE_ORDER.length;
 
 export const DiskState = {
   OK: 0n,
@@ -44,6 +68,11 @@ export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedA
   cells[DURABLE_TS] = BigInt(durableTs);
   cells[FIRST_NEEDED_SEQ] = BigInt(firstNeededSeq);
   return sab;
+}
+
+/** Stores whole numbers into cells from `first` on. */
+export function publishCells(cells: BigInt64Array, first: number, values: readonly number[]): void {
+  for (let i = 0; i < values.length; i++) Atomics.store(cells, first + i, BigInt(Math.trunc(values[i]!)));
 }
 
 /** Publishes a new durable commitTs and wakes the main thread's waiter. */

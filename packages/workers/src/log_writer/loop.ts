@@ -22,9 +22,11 @@ import {
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
   isDiskFull,
+  publishCells,
   publishDurable,
   RingConsumer,
   WAITED_TS,
+  WAL_BYTES,
   WalWriter,
   type FileLayer,
   type LogWriterData,
@@ -176,6 +178,7 @@ export class LogWriterLoop {
     if (BigInt(durableTs) > Atomics.load(this.cells, DURABLE_TS)) publishDurable(this.cells, durableTs);
     this.syncs++;
     this.unsyncedSince = -1;
+    publishCells(this.cells, WAL_BYTES, [this.writer.bytesWritten, this.writer.batchesWritten, this.syncs]);
   }
 
   stats(): LogWriterStats {

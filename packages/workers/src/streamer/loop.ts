@@ -8,8 +8,12 @@
  * are made while idle, so opening a new pair does not wait on allocation.
  */
 import {
+  CFP_COUNTS,
+  CFP_STATE_ORDER,
+  CHECKPOINTS,
   CfpState,
   CheckpointWriter,
+  publishCells,
   FILE_HEADER_BYTES,
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
@@ -109,7 +113,16 @@ export class StreamerLoop {
     if (this.checkpointDue()) this.checkpoint();
     this.advanceMerges();
     if (read === 0) this.writer.topUpPool();
+    this.publishStats();
     return read > 0 ? 'streamed' : 'idle';
+  }
+
+  /** Publishes the figures db.stats() shows into the control cells (log_control.ts). */
+  private publishStats(): void {
+    const w = this.writer;
+    publishCells(this.cells, CHECKPOINTS, [w.checkpoints, this.checkpointMs * 1000, w.mergeCounters.merges, this.mergeMs * 1000, this.tail.lastTs, w.checkpointTs]);
+    const counts = w.countByState();
+    publishCells(this.cells, CFP_COUNTS, CFP_STATE_ORDER.map((state) => counts[state]));
   }
 
   /** Resolves once everything durable up to `uptoTs` is streamed and no merge the policy wants is left undone. */

@@ -1,0 +1,96 @@
+/**
+ * db.stats(): the engine's counters, memory per table, and the durable log's
+ * figures the workers publish into shared cells (WAL bytes and syncs,
+ * checkpoints, merges, pairs per state, durable lag, ring fill), plus what
+ * the last open recovered. Each figure is checked against what the test did.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { open, type TableDef } from '../src/index.js';
+import { tempDirs } from './helpers/dirs.js';
+
+const items: TableDef = {
+  name: 'items',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'label', type: 'string' },
+  ],
+  primaryKey: ['id'],
+};
+
+const dirs = tempDirs('tidemark-stats-');
+test.after(() => dirs.cleanup());
+
+/** Polls `check` until it is true (the streamer publishes after its step), up to 5 s. */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  const until = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > until) assert.unreachable(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('an in-memory database has engine and table figures, no durability or recovery', async () => {
+  const db = await open({ tables: [items] });
+  try {
+    await db.table('items').insert({ id: 1, label: 'a' });
+    const stats = db.stats();
+    assert.is(stats.commits, 1);
+    assert.is(stats.durability, null);
+    assert.is(stats.recovery, null);
+    assert.is(stats.tables[0]!.rows, 1);
+  } finally {
+    await db.close();
+  }
+});
+
+test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', async () => {
+  const dir = dirs.make();
+  const db = await open({ dir, tables: [items], dataFileSizeBytes: 64 * 1024 });
+  try {
+    const t = db.table('items');
+    for (let i = 0; i < 200; i++) await t.insert({ id: i, label: `row ${i}`.padEnd(700, '.') });
+    let s = db.stats().durability!;
+    assert.ok(s !== null);
+    assert.is(s.durableTs, db.stats().commitTs, 'every durable commit is durable');
+    assert.is(s.lagCommits, 0);
+    assert.ok(s.wal.bytes > 200 * 700, `wal bytes ${s.wal.bytes}`);
+    // At most one per commit, and one for the schema record the new database logs at open.
+    assert.ok(s.wal.syncs >= 1 && s.wal.syncs <= 201, `syncs ${s.wal.syncs}`);
+    assert.ok(s.wal.batches >= s.wal.syncs, 'at least a batch per sync');
+    assert.is(s.disk, 'ok');
+    assert.is(s.ring.usedBytes, 0, 'the writer took everything durable');
+    assert.ok(s.ring.capacityBytes > 0);
+    const before = s.checkpoints.count;
+    const result = await db.checkpoint();
+    assert.ok(result !== null);
+    await eventually(() => db.stats().durability!.checkpoints.count === before + 1, 'the checkpoint is counted');
+    s = db.stats().durability!;
+    assert.is(s.checkpoints.checkpointTs, db.stats().commitTs);
+    assert.is(s.checkpoints.streamedTs, db.stats().commitTs);
+    assert.ok(s.checkpoints.totalMs > 0);
+    assert.ok(s.cfps.ACTIVE + s.cfps.UNDER_CONSTRUCTION >= 2, `pairs: ${JSON.stringify(s.cfps)}`);
+    assert.ok(s.cfps.PRECREATED >= 1, 'the pool of pre-created pairs');
+    for (let i = 0; i < 200; i++) await t.delete(i);
+    const report = await db.merge();
+    await eventually(() => db.stats().durability!.merges.installed === report.merges.length, 'merges are counted');
+    assert.ok(report.merges.length >= 1, 'deleting every row leaves pairs to merge');
+    await db.table('items').insert({ id: 9, label: 'x' }, { durability: 'delayed' });
+    assert.ok(db.stats().durability!.lagCommits <= 1);
+    await db.flush();
+    assert.is(db.stats().durability!.lagCommits, 0, 'flush leaves no lag');
+  } finally {
+    await db.close();
+  }
+  const again = await open({ dir, tables: [items] });
+  try {
+    const recovery = again.stats().recovery!;
+    assert.ok(recovery !== null && recovery.root !== null, 'recovered from a root');
+    assert.ok(recovery.durationMs > 0);
+    assert.is(again.stats().tables[0]!.rows, 1);
+  } finally {
+    await again.close();
+  }
+});
+
+test.run();
