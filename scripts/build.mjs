@@ -40,6 +40,8 @@ for (const { pkg, entries } of targets) {
   const present = entries.map((e) => join(dir, e)).filter((e) => existsSync(e));
   await build({ ...common, entryPoints: present, outdir: join(dir, 'dist') });
 }
+// The tidemark bin: a bundle of its own, runnable as a script.
+await build({ ...common, entryPoints: { cli: join(root, 'packages/core/src/cli/main.ts') }, outdir: join(root, 'packages/core/dist'), banner: { js: '#!/usr/bin/env node' } });
 const workers = workerEntries();
 if (workers.length > 0) {
   // A worker bundle carries everything it needs, the engine's modules included.

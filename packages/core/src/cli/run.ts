@@ -1,0 +1,87 @@
+/**
+ * The `tidemark` command line: parses arguments with commander and runs a
+ * command. Exit status: 0 done (verify: the directory is sound), 1 a
+ * failure (verify: problems found; an engine error; a refused input), 2 a
+ * usage mistake. A user's error prints `tidemark: <message> [<code>]` on
+ * standard error without a stack; only a bug prints one.
+ */
+import { Command, CommanderError } from 'commander';
+import { TidemarkError } from '../errors.js';
+import { runExport } from './export_cmd.js';
+import { runImport, type ImportOptions } from './import_cmd.js';
+import { runInspect } from './inspect_cmd.js';
+import { runMaintenance } from './maintain_cmd.js';
+import { CliError, type Io } from './output.js';
+import { runRecover } from './recover_cmd.js';
+import { runVerify } from './verify_cmd.js';
+
+const VERSION = '0.1.0';
+
+function program(io: Io, done: (status: number) => void): Command {
+  const p = new Command('tidemark')
+    .description('Tools for Tidemark database directories: look inside, check, maintain, recover, and move rows in and out.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError('(run with --help for usage)');
+  p.command('inspect')
+    .description('show the root file, every checkpoint file and WAL segment, the live fraction of each pair, and totals (reads only; takes no lock)')
+    .argument('<dir>', 'database directory')
+    .option('--json', 'print the report as JSON')
+    .action((dir: string, o: { json?: boolean }) => done(runInspect(dir, o, io)));
+  p.command('verify')
+    .description('check every file of a closed database; exit status 0 if open() would load it, 1 with every problem (file and offset) if not')
+    .argument('<dir>', 'database directory')
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, o: { json?: boolean }) => done(await runVerify(dir, o, io)));
+  for (const what of ['checkpoint', 'merge'] as const) {
+    p.command(what)
+      .description(what === 'checkpoint' ? 'open the database, checkpoint it now, close it, and print what changed' : 'open the database, merge checkpoint file pairs as the policy finds them, close it, and print what changed')
+      .argument('<dir>', 'database directory')
+      .option('--json', 'print the result as JSON')
+      .action(async (dir: string, o: { json?: boolean }) => done(await runMaintenance(what, dir, o, io)));
+  }
+  p.command('recover')
+    .description('open the database with a progress bar per phase and per pair, then print the recovery figures')
+    .argument('<dir>', 'database directory')
+    .option('--workers <n>', 'recovery workers (default: one per pair, at most one per core; 0: the main thread)')
+    .option('--json', 'print the figures as JSON')
+    .action(async (dir: string, o: { workers?: string; json?: boolean }) => done(await runRecover(dir, o, io)));
+  p.command('export')
+    .description('write every row of a table as NDJSON, one JSON object a line (int64 beyond 2^53 as strings, bytes as base64)')
+    .argument('<dir>', 'database directory')
+    .argument('<table>', 'table name')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .action(async (dir: string, table: string, o: { out?: string }) => done(await runExport(dir, table, o, io)));
+  p.command('import')
+    .description('read rows from NDJSON or CSV (header row) into a table, in transactions of --batch rows')
+    .argument('<dir>', 'database directory')
+    .argument('<table>', 'table name')
+    .argument('<file>', 'NDJSON or CSV file')
+    .option('--format <format>', 'ndjson or csv (default: csv for a .csv file, else ndjson)')
+    .option('--schema <file>', 'a JSON table definition to create the table with when it does not exist')
+    .option('--upsert', 'replace rows whose key exists instead of failing')
+    .option('--batch <n>', 'rows per transaction (default 10,000)')
+    .action(async (dir: string, table: string, file: string, o: ImportOptions) => done(await runImport(dir, table, file, o, io)));
+  return p;
+}
+
+/** Runs the command line `argv` (without node and the script); resolves with the exit status. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  let status = 0;
+  try {
+    await program(io, (s) => void (status = s)).parseAsync([...argv], { from: 'user' });
+    return status;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0; a usage mistake (already printed) with 1: ours is 2.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof TidemarkError || error instanceof CliError) {
+      io.err(`tidemark: ${error.message} [${error.code}]`);
+      return 1;
+    }
+    io.err(`tidemark: internal error: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  }
+}
