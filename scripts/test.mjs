@@ -1,4 +1,4 @@
-// Runs every uvu test file (packages/*/test/**/*.test.ts) in one process and
+// Runs every uvu test file (packages/*/test/**/*.test.ts, examples/*/test/**/*.test.ts) in one process and
 // ends with the line CI reads: `N passed, N failed, N skipped`, counted from
 // the run itself. uvu's own summary is kept for people; the count here also
 // treats a suite whose hooks threw (uvu reports it as 0 passed, no error) as
@@ -22,10 +22,12 @@ function findTests(dir, out) {
 }
 
 const files = [];
-for (const pkg of readdirSync(join(root, 'packages'))) {
-  const dir = join(root, 'packages', pkg, 'test');
-  try { statSync(dir); } catch { continue; }
-  findTests(dir, files);
+for (const parent of ['packages', 'examples']) {
+  for (const pkg of readdirSync(join(root, parent))) {
+    const dir = join(root, parent, pkg, 'test');
+    try { statSync(dir); } catch { continue; }
+    findTests(dir, files);
+  }
 }
 const chosen = files.sort().filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 

@@ -1,0 +1,95 @@
+/**
+ * The HTTP API (node:http, JSON in and out; money as strings of cents so
+ * int64 survives JSON):
+ *
+ *   POST /accounts        { id, owner, balance }  -> 201 the account
+ *   GET  /accounts/:id                            -> 200 the account | 404
+ *   POST /transfers       { from, to, amount }    -> 201 the transfer, once durable | 4xx { code, message }
+ *   GET  /stats                                   -> 200 db.stats()
+ *   GET  /metrics                                 -> 200 Prometheus text (prom-client)
+ *
+ * Errors answer { code, message } with a 4xx for the client's mistakes and
+ * 500 (logged) for anything else.
+ */
+import { registerTidemarkMetrics } from '@tidemark/core/prometheus';
+import type { Database } from '@tidemark/core';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Registry } from 'prom-client';
+import { Bank, BankError, type Account } from './bank.js';
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) : String(body);
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BankError(413, 'BODY_TOO_LARGE', `a body holds at most ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new BankError(400, 'BAD_JSON', 'the body must be a JSON object');
+  }
+}
+
+function text(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v === '') throw new BankError(400, 'BAD_FIELD', `"${field}" must be a non-empty string`);
+  return v;
+}
+
+function cents(body: Record<string, unknown>, field: string): bigint {
+  const v = body[field];
+  if ((typeof v === 'string' && /^-?\d+$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v))) return BigInt(v);
+  throw new BankError(400, 'BAD_FIELD', `"${field}" must be a whole number of cents`);
+}
+
+export function createBankServer(db: Database): { server: Server; bank: Bank } {
+  const bank = new Bank(db);
+  const registry = new Registry();
+  registerTidemarkMetrics(db, { registry });
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method} ${url.pathname.replace(/^\/accounts\/[^/]+$/, '/accounts/:id')}`;
+    switch (route) {
+      case 'POST /accounts': {
+        const body = await readJson(req);
+        const account: Account = { id: text(body, 'id'), owner: text(body, 'owner'), balance: cents(body, 'balance') };
+        return send(res, 201, await bank.open(account));
+      }
+      case 'GET /accounts/:id': {
+        const id = decodeURIComponent(url.pathname.slice('/accounts/'.length));
+        const account = bank.account(id);
+        return account === undefined ? send(res, 404, { code: 'NO_ACCOUNT', message: `no account ${id}` }) : send(res, 200, account);
+      }
+      case 'POST /transfers': {
+        const body = await readJson(req);
+        return send(res, 201, await bank.transfer(text(body, 'from'), text(body, 'to'), cents(body, 'amount')));
+      }
+      case 'GET /stats':
+        return send(res, 200, db.stats());
+      case 'GET /metrics':
+        return send(res, 200, await registry.metrics(), registry.contentType);
+      default:
+        return send(res, 404, { code: 'NO_ROUTE', message: `no route ${req.method} ${url.pathname}` });
+    }
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof BankError) return send(res, error.status, { code: error.code, message: error.message });
+      console.error(error);
+      send(res, 500, { code: 'INTERNAL', message: 'internal error' });
+    });
+  });
+  return { server, bank };
+}
