@@ -77,7 +77,7 @@ function faulty(fault: 'drop' | 'forget' | 'stale'): PeerFactory {
       if (fault === 'forget') kept = new Map();
     },
   });
-  return { name: 'faulty', settings: [fault], available: async () => null, create: peer };
+  return { name: 'faulty', settings: [fault], loadsAtOpen: true, available: async () => null, create: peer };
 }
 
 test('checkPeer catches an adapter that drops, forgets or ignores writes', async () => {

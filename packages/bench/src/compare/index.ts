@@ -11,7 +11,7 @@ import { PEERS } from '../peers/index.js';
 import type { PeerFactory } from '../peers/peer.js';
 import { measureLimits } from './limits.js';
 import type { Comparison, Measurement, StoreCase } from './measurement.js';
-import { measureRecovery, type RecoveryCase } from './recovery.js';
+import { measureRecovery, recoveryGroup, type RecoveryCase } from './recovery.js';
 import type { CompareSizes } from './sizes.js';
 import { runStoreCase } from './store_run.js';
 
@@ -38,7 +38,7 @@ function recoveryFailure(c: RecoveryCase, rows: number, error: unknown): Measure
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   return {
     workload: 'recovery', figure: `seconds to reopen, ${rows.toLocaleString('en-US')} rows`, unit: 's', better: 'lower',
-    store: c.factory.name, setting: c.label, durable: false, value: null, error: message, x: rows,
+    store: c.factory.name, setting: c.label, durable: false, value: null, error: message, x: rows, group: recoveryGroup(c.factory),
   };
 }
 

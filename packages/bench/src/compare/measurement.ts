@@ -5,8 +5,10 @@
  * Ratios are worked out from the measurements when they are reported, never
  * stored by hand:
  * - `vsBestPeer`: how this row stands against the best *other* store of the
- *   same durability class (durable rows against durable rows, the others
- *   against the others). Above 1.00x it beats every other store; for a
+ *   same class: by default its durability class (durable rows against
+ *   durable rows, the others against the others); a measurement may name
+ *   its own `group` instead (recovery: stores that load every row at open
+ *   against each other, stores that read pages on demand against each other). Above 1.00x it beats every other store; for a
  *   figure where lower is better (seconds, bytes) it is best / value, so
  *   above 1.00x still means better.
  * - `vsLimit`: the figure as a share of the machine's limit it is bounded by
@@ -57,6 +59,8 @@ export interface Measurement {
   loopDelayP99Ms?: number;
   /** For charts: the x of this point (in-flight commits, rows). */
   x?: number;
+  /** The class it is compared within, instead of its durability class. */
+  group?: string;
 }
 
 export interface Comparison {
@@ -66,9 +70,14 @@ export interface Comparison {
   notes: string[];
 }
 
-/** Compares like with like: the same workload and figure, the same durability class. */
+/** The class a measurement is compared within. */
+export function classOf(m: Measurement): string {
+  return m.group ?? (m.durable ? 'durable' : 'not durable');
+}
+
+/** Compares like with like: the same workload and figure, the same class. */
 function sameFigure(a: Measurement, b: Measurement): boolean {
-  return a.workload === b.workload && a.figure === b.figure && a.durable === b.durable;
+  return a.workload === b.workload && a.figure === b.figure && classOf(a) === classOf(b);
 }
 
 /** How `m` stands against the best other store of its class; null without one. */

@@ -29,6 +29,11 @@ export function directoryBytes(dir: string): number {
   return total;
 }
 
+/** Recovery figures compare stores that load every row at open with each other, and those that read on demand with each other. */
+export function recoveryGroup(factory: Pick<PeerFactory, 'loadsAtOpen'>): string {
+  return factory.loadsAtOpen ? 'loads every row at open' : 'reads pages on demand';
+}
+
 export interface RecoveryCase {
   factory: PeerFactory;
   setting: string;
@@ -56,7 +61,7 @@ async function loadAndClose(c: RecoveryCase, dir: string, rows: number, batchRow
 export async function measureRecovery(c: RecoveryCase, dir: string, rows: number, batchRows: number, seed: number): Promise<Measurement[]> {
   await mkdir(dir, { recursive: true });
   await loadAndClose(c, dir, rows, batchRows, seed);
-  const base = { workload: 'recovery', store: c.factory.name, setting: c.label, durable: false, x: rows } as const;
+  const base = { workload: 'recovery', store: c.factory.name, setting: c.label, durable: false, x: rows, group: recoveryGroup(c.factory) } as const;
   const label = `${rows.toLocaleString('en-US')} rows`;
   const before = await sampleMemory();
   const peer = c.factory.create(c.setting, c.options);

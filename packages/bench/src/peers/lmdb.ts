@@ -105,6 +105,7 @@ class LmdbPeer implements Peer {
 export const lmdbFactory: PeerFactory = {
   name: NAME,
   settings: SETTINGS,
+  loadsAtOpen: false,
   async available(): Promise<string | null> {
     try {
       await import('lmdb');

@@ -176,6 +176,7 @@ class MapJsonPeer implements Peer {
 export const mapJsonFactory: PeerFactory = {
   name: NAME,
   settings: SETTINGS,
+  loadsAtOpen: true,
   available: () => Promise.resolve(null),
   create(setting: string): Peer {
     return new MapJsonPeer(pickSetting(NAME, setting, SETTINGS));

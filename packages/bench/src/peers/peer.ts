@@ -57,6 +57,8 @@ export interface PeerFactory {
   readonly name: string;
   /** Settings this store runs at, fastest honest first. */
   readonly settings: readonly string[];
+  /** True: open() reads every row into memory; false: it opens its files and reads pages on demand later. */
+  readonly loadsAtOpen: boolean;
   /** null when the store can run here, else why the peer is skipped. */
   available(): Promise<string | null>;
   create(setting: string, options?: PeerOptions): Peer;

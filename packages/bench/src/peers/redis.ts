@@ -128,6 +128,7 @@ class RedisPeer implements Peer {
 export const redisFactory: PeerFactory = {
   name: NAME,
   settings: SETTINGS,
+  loadsAtOpen: true,
   available(): Promise<string | null> {
     return new Promise((resolve) => {
       execFile('redis-server', ['--version'], { timeout: 5_000 }, (error) => {

@@ -104,6 +104,7 @@ class SqlitePeer implements Peer {
 export const sqliteFactory: PeerFactory = {
   name: NAME,
   settings: SETTINGS,
+  loadsAtOpen: false,
   async available(): Promise<string | null> {
     try {
       new Sqlite(':memory:').close();

@@ -76,6 +76,7 @@ class TidemarkPeer implements Peer {
 export const tidemarkFactory: PeerFactory = {
   name: NAME,
   settings: SETTINGS,
+  loadsAtOpen: true,
   available: () => Promise.resolve(null),
   create(setting: string, options?: PeerOptions): Peer {
     return new TidemarkPeer(pickSetting(NAME, setting, SETTINGS), options);

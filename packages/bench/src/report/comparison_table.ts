@@ -4,7 +4,7 @@
  * the best other store of the same durability class and to the machine's
  * limit. The same cells make the console table and the Markdown report.
  */
-import { vsBestPeer, vsLimit, type Comparison, type Limit, type Measurement } from '../compare/measurement.js';
+import { classOf, vsBestPeer, vsLimit, type Comparison, type Limit, type Measurement } from '../compare/measurement.js';
 import { formatNumber, formatRatio } from './table.js';
 
 export interface CellTable {
@@ -14,7 +14,7 @@ export interface CellTable {
   right: boolean[];
 }
 
-const HEADER = ['figure', 'store (setting)', 'durable', 'value', 'unit', 'p99 ms', 'loop p99 ms', 'x best other', 'x limit'];
+const HEADER = ['figure', 'store (setting)', 'class', 'value', 'unit', 'p99 ms', 'loop p99 ms', 'x best other', 'x limit'];
 const RIGHT = [false, false, false, true, false, true, true, true, true];
 
 function ms(value: number | undefined): string {
@@ -31,7 +31,7 @@ function row(m: Measurement, all: readonly Measurement[], limits: readonly Limit
   return [
     m.figure,
     label(m),
-    m.durable ? 'yes' : 'no',
+    classOf(m),
     m.value === null ? `failed: ${m.error ?? 'unknown'}` : formatNumber(m.value),
     m.unit,
     ms(m.p99Ms),
@@ -54,7 +54,8 @@ export function comparisonTables(comparison: Comparison): CellTable[] {
     const figures = [...new Set(own.map((m) => m.figure))];
     const ordered = figures.flatMap((figure) => {
       const same = own.filter((m) => m.figure === figure);
-      return [...same.filter((m) => !m.durable), ...same.filter((m) => m.durable)];
+      const classes = [...new Set(same.map(classOf))];
+      return classes.flatMap((c) => same.filter((m) => classOf(m) === c));
     });
     return { title: workload, header: HEADER, rows: ordered.map((m) => row(m, all, comparison.limits)), right: RIGHT };
   });

@@ -32,7 +32,7 @@ export function reportMarkdown(results: BenchResults, charts: ReadonlyArray<Char
     lines.push(
       '## Side by side',
       '',
-      '"x best other" is this row against the best other store of the same durability class',
+      '"x best other" is this row against the best other store of the same class (its durability class; for recovery, memory and disk, whether the store loads every row at open or reads pages on demand)',
       '(above 1.00x it beats every one of them; for seconds and bytes, lower is better and the ratio is inverted so that above 1.00x still means better).',
       '"x limit" is the figure as a share of the machine limit named after it. "loop p99" is the main thread\'s event-loop delay while the figure ran.',
       '',
