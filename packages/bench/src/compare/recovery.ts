@@ -7,8 +7,9 @@
  * per row is the directory's size.
  *
  * What "open" does differs, and the report says so: Tidemark and the Map
- * load every row into memory; Redis loads its AOF; SQLite and LMDB only open
- * their files and read pages on demand, so their reopen is not a load.
+ * load every row into memory; Redis loads its AOF or its RDB; SQLite and
+ * LMDB only open their files and read pages on demand, so their reopen is
+ * not a load (they are compared with each other, PeerFactory.loadsAtOpen).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

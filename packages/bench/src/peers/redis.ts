@@ -8,12 +8,15 @@
  * `[name, balance, ts]` (JSON keeps every float64 exact). Keys are only
  * ever these rows, so the row count is DBSIZE.
  *
- * Settings (AOF on, RDB snapshots off):
+ * Settings:
  * - `AOF everysec`, the fastest honest setting: a write is acknowledged once
  *   appended to the AOF in the page cache; the AOF is fsync'd every second,
  *   so a power loss may lose about the last second (up to two) of writes.
  * - `AOF always`: Redis fsyncs the AOF before it replies, once per turn of
  *   its event loop for every write received in that turn: durable.
+ * - `RDB at close`: no AOF; the whole data set is written to `dump.rdb` by
+ *   SAVE when the peer closes, and loaded from it when a server starts (the
+ *   "RDB load" restart). A crash loses everything since the last save.
  *
  * Concurrent puts are auto-pipelined by ioredis (every SET issued in one
  * event-loop turn goes out in one write); a batch is one MULTI/EXEC.
@@ -23,10 +26,10 @@ import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notOpen, pickSetting, type Account, type Peer, type PeerFactory } from './peer.js';
-import { startRedis, type Appendfsync, type RedisServer } from './redis_server.js';
+import { startRedis, type Persistence, type RedisServer } from './redis_server.js';
 
 const NAME = 'redis';
-const SETTINGS = ['AOF everysec', 'AOF always'] as const;
+const SETTINGS = ['AOF everysec', 'AOF always', 'RDB at close'] as const;
 type Setting = (typeof SETTINGS)[number];
 const SUBDIR = 'redis';
 const KEY_PREFIX = 'a:';
@@ -40,6 +43,13 @@ function decode(id: number, value: string): Account {
   return { id, name, balance, ts };
 }
 
+const PERSISTENCE: Record<Setting, Persistence> = { 'AOF everysec': 'everysec', 'AOF always': 'always', 'RDB at close': 'rdb' };
+const GUARANTEES: Record<Setting, string> = {
+  'AOF everysec': 'AOF written before the reply, fsync\'d every second: a power loss may lose the last second or two',
+  'AOF always': 'AOF fsync\'d before the reply (one fsync per server event-loop turn)',
+  'RDB at close': 'in memory only; the data set is written to dump.rdb by SAVE at close: a crash loses everything since',
+};
+
 class RedisPeer implements Peer {
   readonly name = NAME;
   readonly durable: boolean;
@@ -49,17 +59,14 @@ class RedisPeer implements Peer {
 
   constructor(readonly setting: Setting) {
     this.durable = setting === 'AOF always';
-    this.guarantee = this.durable
-      ? 'AOF fsync\'d before the reply (one fsync per server event-loop turn)'
-      : 'AOF written before the reply, fsync\'d every second: a power loss may lose the last second or two';
+    this.guarantee = GUARANTEES[setting];
   }
 
   async open(dir: string): Promise<void> {
     if (this.#server !== null) throw new Error(`peer ${NAME}: already open`);
     const redisDir = join(dir, SUBDIR);
     await mkdir(redisDir, { recursive: true });
-    const appendfsync: Appendfsync = this.durable ? 'always' : 'everysec';
-    this.#server = await startRedis(redisDir, appendfsync);
+    this.#server = await startRedis(redisDir, PERSISTENCE[this.setting]);
     try {
       const client = new Redis({
         host: '127.0.0.1', port: this.#server.port, lazyConnect: true,
@@ -103,20 +110,32 @@ class RedisPeer implements Peer {
     return Number(match[1]);
   }
 
-  /** Quits the client, then stops the server by its PID; runs to the end whatever fails. */
+  /**
+   * Saves the RDB (that setting), quits the client, then stops the server by
+   * its PID; runs to the end whatever fails, then rejects if the save failed
+   * (the rows would be lost).
+   */
   async close(): Promise<void> {
     const client = this.#client;
     const server = this.#server;
     this.#client = null;
     this.#server = null;
+    let saveError: Error | null = null;
     try {
-      if (client !== null && client.status === 'ready') await client.quit();
+      if (client !== null && client.status === 'ready') {
+        if (this.setting === 'RDB at close') {
+          const reply = await client.save().catch((error: Error) => error);
+          if (reply !== 'OK') saveError = new Error(`peer ${NAME}: SAVE failed: ${reply instanceof Error ? reply.message : String(reply)}`);
+        }
+        await client.quit();
+      }
     } catch {
       // The server is stopped below either way.
     } finally {
       client?.disconnect();
       await server?.stop();
     }
+    if (saveError !== null) throw saveError;
   }
 
   #open(): Redis {
