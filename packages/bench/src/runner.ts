@@ -22,6 +22,7 @@ import { warnIfNoGc } from './measure.js';
 import { findWorkload, workloads } from './registry.js';
 import { chartsOf, writeCharts } from './report/chart_set.js';
 import { comparisonTables, limitsTable, storesTable } from './report/comparison_table.js';
+import { summaryTable } from './report/summary.js';
 import { defaultOutDir, resultDocument, type ResultDocument } from './report/json.js';
 import { reportMarkdown, writeReport } from './report/markdown.js';
 import { benchResults, writeResults, type BenchResults, type RunMode } from './report/results.js';
@@ -166,7 +167,7 @@ export async function runWorkload(workload: Workload, options: FilledRunOptions)
 }
 
 function printComparison(comparison: Comparison, log: (line: string) => void): void {
-  for (const t of [limitsTable(comparison.limits), storesTable(comparison), ...comparisonTables(comparison)]) {
+  for (const t of [limitsTable(comparison.limits), storesTable(comparison), ...comparisonTables(comparison), summaryTable(comparison)]) {
     log('');
     log(`== ${t.title}`);
     for (const line of alignedLines(t.header, t.rows, t.right)) log(line);

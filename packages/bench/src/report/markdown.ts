@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { comparisonTables, limitsTable, storesTable, type CellTable } from './comparison_table.js';
+import { summaryTable } from './summary.js';
 import type { Chart } from './chart_set.js';
 import type { BenchResults } from './results.js';
 import { figureCells, markdownLines } from './table.js';
@@ -36,6 +37,7 @@ export function reportMarkdown(results: BenchResults, charts: ReadonlyArray<Char
       '(above 1.00x it beats every one of them; for seconds and bytes, lower is better and the ratio is inverted so that above 1.00x still means better).',
       '"x limit" is the figure as a share of the machine limit named after it. "loop p99" is the main thread\'s event-loop delay while the figure ran.',
       '',
+      ...table(summaryTable(c)),
       ...table(limitsTable(c.limits)),
       ...table(storesTable(c)),
       ...c.notes.map((n) => `- ${n}`),
