@@ -53,7 +53,7 @@ function progressLine(db: Database, started: number, durable: number): string {
   const d = s.durability!;
   const seconds = (performance.now() - started) / 1000;
   const pairs = d.cfps.ACTIVE + d.cfps.UNDER_CONSTRUCTION;
-  return `  ${seconds.toFixed(1)} s: ${n(durable)} transfers durable (${n(durable / seconds)}/s), lag ${d.lagCommits} commits, ` +
+  return `  ${seconds.toFixed(1)} s: ${n(durable)} transfers durable (${n(durable / seconds)}/s), ${d.waiting} commits waiting for fdatasync, ` +
     `WAL ${mib(d.wal.bytes)} in ${n(d.wal.syncs)} fdatasyncs, ${d.checkpoints.count} checkpoints, ${d.merges.installed} merges, ${pairs} pairs holding rows`;
 }
 

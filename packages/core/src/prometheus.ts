@@ -2,7 +2,8 @@
  * `@tidemark/core/prometheus`: db.stats() as Prometheus metrics, through
  * prom-client (an optional peer dependency: install it to use this module).
  * Every metric is read from db.stats() when the registry is scraped — no
- * timer, no work between scrapes — so a scrape costs one stats() call.
+ * timer, no work between scrapes — and a scrape calls stats() once per
+ * database (every metric of the scrape reuses it).
  *
  *   import { Registry } from 'prom-client';
  *   import { registerTidemarkMetrics } from '@tidemark/core/prometheus';
@@ -23,11 +24,14 @@ export interface TidemarkMetricsOptions {
   registry?: Registry;
   /** Metric name prefix; default 'tidemark_'. */
   prefix?: string;
-  /** Labels added to every metric (e.g. { db: 'orders' } for several databases in one process). */
+  /** Labels added to every metric (e.g. { db: 'orders' }): several databases share a registry with their own label values. */
   labels?: Record<string, string>;
 }
 
 type Read = (s: DatabaseStats) => number | null;
+
+/** Metrics of the log, checkpoints and merges: none for an in-memory database. */
+const LOG_METRICS = new Set(['durable_ts', 'durable_lag_ts', 'durable_waiting', 'disk_full', 'log_ring_used_bytes', 'log_ring_capacity_bytes', 'log_backlog_bytes', 'wal_bytes_total', 'wal_syncs_total', 'checkpoints_total', 'checkpoint_seconds_total', 'merges_total', 'merge_seconds_total', 'recovery_seconds']);
 
 interface Simple {
   name: string;
@@ -43,7 +47,8 @@ const SIMPLE: readonly Simple[] = [
   { name: 'commit_ts', help: 'The newest commit timestamp', kind: 'gauge', read: (s) => s.commitTs },
   { name: 'open_transactions', help: 'Transactions begun and not finished', kind: 'gauge', read: (s) => s.openTransactions },
   { name: 'durable_ts', help: 'The newest commit timestamp that is durable', kind: 'gauge', read: (s) => s.durability?.durableTs ?? null },
-  { name: 'durable_lag_commits', help: 'Logged commits not yet durable', kind: 'gauge', read: (s) => s.durability?.lagCommits ?? null },
+  { name: 'durable_lag_ts', help: 'Row writes logged and not yet durable (the newest logged commitTs minus the durable one)', kind: 'gauge', read: (s) => s.durability?.lagTs ?? null },
+  { name: 'durable_waiting', help: 'Durable commits and flushes waiting for fdatasync', kind: 'gauge', read: (s) => s.durability?.waiting ?? null },
   { name: 'disk_full', help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write', kind: 'gauge', read: (s) => (s.durability === null ? null : ['ok', 'no-reserve', 'stalled'].indexOf(s.durability.disk)) },
   { name: 'log_ring_used_bytes', help: 'Bytes in the log ring waiting for the log writer', kind: 'gauge', read: (s) => s.durability?.ring.usedBytes ?? null },
   { name: 'log_ring_capacity_bytes', help: 'Size of the log ring', kind: 'gauge', read: (s) => s.durability?.ring.capacityBytes ?? null },
@@ -67,68 +72,119 @@ const TABLE_GAUGES: ReadonlyArray<{ name: string; help: string; field: 'rows' | 
   { name: 'table_index_bytes', help: 'Bytes of the table\'s primary index', field: 'indexBytes' },
 ];
 
-/** The stats of an open database, or null once it is closed (its metrics then drop out of the scrape). */
-function statsOf(db: Database): DatabaseStats | null {
-  return db.closed ? null : db.stats();
+/** One database on a registry, with its label values. */
+interface Source {
+  db: Database;
+  labels: Record<string, string>;
+  /** stats() of the current scrape, reused by every metric of it. */
+  cached: { at: number; stats: DatabaseStats | null } | null;
 }
 
-/** Registers every metric; returns a function that unregisters them (call it when the database closes for good). */
-export function registerTidemarkMetrics(db: Database, options: TidemarkMetricsOptions = {}): () => void {
-  const registry = options.registry ?? globalRegistry;
-  const prefix = options.prefix ?? 'tidemark_';
-  const labels = options.labels ?? {};
-  const labelNames = Object.keys(labels);
-  const names: string[] = [];
-  const now = db.stats();
-  for (const m of SIMPLE) {
-    if (m.read(now) === null) continue; // a log figure of an in-memory database
-    const name = prefix + m.name;
-    names.push(name);
-    if (m.kind === 'counter') {
-      new Counter({
-        name, help: m.help, labelNames, registers: [registry],
-        collect() {
-          const s = statsOf(db);
-          const value = s === null ? null : m.read(s);
-          this.reset();
-          if (value !== null) this.inc(labels, value);
-        },
-      });
-    } else {
-      new Gauge({
-        name, help: m.help, labelNames, registers: [registry],
-        collect() {
-          const s = statsOf(db);
-          const value = s === null ? null : m.read(s);
-          this.reset();
-          if (value !== null) this.set(labels, value);
-        },
-      });
+/** The metric set of one registry and prefix, shared by every database registered on it. */
+interface MetricSet {
+  labelNames: string[];
+  withLog: boolean;
+  sources: Source[];
+  names: string[];
+}
+
+/** A scrape reads each database's stats once: collect() calls within this long reuse them. */
+const SCRAPE_MS = 100;
+
+const sets = new WeakMap<Registry, Map<string, MetricSet>>();
+
+/** The stats of an open database for this scrape, or null once it is closed (its samples then drop out). */
+function statsOf(source: Source): DatabaseStats | null {
+  if (source.db.closed) return null;
+  const now = performance.now();
+  if (source.cached === null || now - source.cached.at > SCRAPE_MS) source.cached = { at: now, stats: source.db.stats() };
+  return source.cached.stats;
+}
+
+function createSet(registry: Registry, prefix: string, labelNames: string[], withLog: boolean): MetricSet {
+  const set: MetricSet = { labelNames, withLog, sources: [], names: [] };
+  const each = (visit: (stats: DatabaseStats, labels: Record<string, string>) => void): void => {
+    for (const source of set.sources) {
+      const stats = statsOf(source);
+      if (stats !== null) visit(stats, source.labels);
     }
-  }
-  const cfpName = `${prefix}checkpoint_pairs`;
-  if (now.durability !== null) names.push(cfpName);
-  if (now.durability !== null) new Gauge({
-    name: cfpName, help: 'Checkpoint file pairs in each state', labelNames: [...labelNames, 'state'], registers: [registry],
-    collect() {
-      this.reset();
-      const d = statsOf(db)?.durability;
-      if (d === null || d === undefined) return;
-      for (const [state, count] of Object.entries(d.cfps)) this.set({ ...labels, state }, count);
-    },
-  });
-  for (const t of TABLE_GAUGES) {
-    const name = prefix + t.name;
-    names.push(name);
-    new Gauge({
-      name, help: t.help, labelNames: [...labelNames, 'table'], registers: [registry],
-      collect() {
+  };
+  for (const m of SIMPLE) {
+    if (!withLog && LOG_METRICS.has(m.name)) continue;
+    const name = prefix + m.name;
+    set.names.push(name);
+    const Metric = m.kind === 'counter' ? Counter : Gauge;
+    new Metric({
+      name, help: m.help, labelNames, registers: [registry],
+      collect(this: Counter | Gauge) {
         this.reset();
-        for (const table of statsOf(db)?.tables ?? []) this.set({ ...labels, table: table.name }, table[t.field]);
+        each((stats, labels) => {
+          const value = m.read(stats);
+          if (value === null) return;
+          if (this instanceof Counter) this.inc(labels, value);
+          else this.set(labels, value);
+        });
       },
     });
   }
+  if (withLog) {
+    set.names.push(`${prefix}checkpoint_pairs`);
+    new Gauge({
+      name: `${prefix}checkpoint_pairs`, help: 'Checkpoint file pairs in each state', labelNames: [...labelNames, 'state'], registers: [registry],
+      collect() {
+        this.reset();
+        each((stats, labels) => {
+          for (const [state, count] of Object.entries(stats.durability?.cfps ?? {})) this.set({ ...labels, state }, count);
+        });
+      },
+    });
+  }
+  for (const t of TABLE_GAUGES) {
+    set.names.push(prefix + t.name);
+    new Gauge({
+      name: prefix + t.name, help: t.help, labelNames: [...labelNames, 'table'], registers: [registry],
+      collect() {
+        this.reset();
+        each((stats, labels) => {
+          for (const table of stats.tables) this.set({ ...labels, table: table.name }, table[t.field]);
+        });
+      },
+    });
+  }
+  return set;
+}
+
+/**
+ * Registers `db`'s metrics; returns a function that unregisters them. Several
+ * databases may share a registry (and prefix) when each has `labels` with
+ * the same names and its own values, and all have a directory or all live
+ * in memory; the metrics leave the registry with the last database.
+ */
+export function registerTidemarkMetrics(db: Database, options: TidemarkMetricsOptions = {}): () => void {
+  const registry = options.registry ?? globalRegistry;
+  const prefix = options.prefix ?? 'tidemark_';
+  const labels = { ...(options.labels ?? {}) };
+  const labelNames = Object.keys(labels).sort();
+  const withLog = db.stats().durability !== null;
+  let byPrefix = sets.get(registry);
+  if (byPrefix === undefined) sets.set(registry, (byPrefix = new Map()));
+  let set = byPrefix.get(prefix);
+  if (set === undefined) byPrefix.set(prefix, (set = createSet(registry, prefix, labelNames, withLog)));
+  else {
+    if (set.labelNames.join() !== labelNames.join()) throw new TypeError(`every database on one registry needs the same label names (${set.labelNames.join(', ') || 'none'}), not ${labelNames.join(', ') || 'none'}`);
+    if (set.withLog !== withLog) throw new TypeError('databases on one registry must all have a directory, or all live in memory');
+    const same = set.sources.find((s) => labelNames.every((n) => s.labels[n] === labels[n]));
+    if (same !== undefined) throw new TypeError(`a database with the labels ${JSON.stringify(labels)} is already registered: give each its own label values`);
+  }
+  const source: Source = { db, labels, cached: null };
+  set.sources.push(source);
+  const owner = set;
   return () => {
-    for (const name of names) registry.removeSingleMetric(name);
+    const at = owner.sources.indexOf(source);
+    if (at < 0) return;
+    owner.sources.splice(at, 1);
+    if (owner.sources.length > 0) return;
+    for (const name of owner.names) registry.removeSingleMetric(name);
+    byPrefix!.delete(prefix);
   };
 }

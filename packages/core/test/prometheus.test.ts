@@ -32,7 +32,8 @@ test('a scrape shows the database statistics, with labels', async () => {
     assert.match(text, /# TYPE tidemark_table_rows gauge/);
     assert.is(sample(text, 'tidemark_commits_total{db="test"}'), db.stats().commits);
     assert.is(sample(text, 'tidemark_table_rows{db="test",table="items"}'), 5);
-    assert.is(sample(text, 'tidemark_durable_lag_commits{db="test"}'), 0);
+    assert.is(sample(text, 'tidemark_durable_lag_ts{db="test"}'), 0);
+    assert.is(sample(text, 'tidemark_durable_waiting{db="test"}'), 0);
     assert.ok(sample(text, 'tidemark_wal_bytes_total{db="test"}')! > 0);
     assert.ok(sample(text, 'tidemark_checkpoint_pairs{db="test",state="PRECREATED"}')! >= 1);
     assert.is(sample(text, 'tidemark_disk_full{db="test"}'), 0);
@@ -43,6 +44,37 @@ test('a scrape shows the database statistics, with labels', async () => {
     assert.is(registry.getMetricsAsArray().length, 0);
   } finally {
     await db.close();
+  }
+});
+
+test('several databases share a registry with their own labels; one stats() call per database per scrape', async () => {
+  const a = await open({ dir: dirs.make(), tables: [items] });
+  const b = await open({ dir: dirs.make(), tables: [items] });
+  const registry = new Registry();
+  try {
+    const offA = registerTidemarkMetrics(a, { registry, labels: { db: 'a' } });
+    registerTidemarkMetrics(b, { registry, labels: { db: 'b' } });
+    assert.throws(() => registerTidemarkMetrics(b, { registry, labels: { db: 'b' } }), /already registered/);
+    assert.throws(() => registerTidemarkMetrics(b, { registry, labels: { shard: '1' } }), /same label names/);
+    await a.table('items').insert({ id: 1, label: 'x' });
+    for (let i = 0; i < 3; i++) await b.table('items').insert({ id: i, label: 'y' });
+    let calls = 0;
+    const stats = b.stats.bind(b);
+    b.stats = () => {
+      calls++;
+      return stats();
+    };
+    const text = await registry.metrics();
+    assert.is(calls, 1, 'every metric of the scrape reads the same stats');
+    assert.is(sample(text, 'tidemark_table_rows{db="a",table="items"}'), 1);
+    assert.is(sample(text, 'tidemark_table_rows{db="b",table="items"}'), 3);
+    offA();
+    const after = await registry.metrics();
+    assert.is(sample(after, 'tidemark_table_rows{db="a",table="items"}'), undefined);
+    assert.is(sample(after, 'tidemark_table_rows{db="b",table="items"}'), 3);
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
 

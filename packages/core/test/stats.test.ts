@@ -53,7 +53,8 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     let s = db.stats().durability!;
     assert.ok(s !== null);
     assert.is(s.durableTs, db.stats().commitTs, 'every durable commit is durable');
-    assert.is(s.lagCommits, 0);
+    assert.is(s.lagTs, 0);
+    assert.is(s.waiting, 0, 'no commit waits once each was awaited');
     assert.ok(s.wal.bytes > 200 * 700, `wal bytes ${s.wal.bytes}`);
     // At most one per commit, and one for the schema record the new database logs at open.
     assert.ok(s.wal.syncs >= 1 && s.wal.syncs <= 201, `syncs ${s.wal.syncs}`);
@@ -75,10 +76,17 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     const report = await db.merge();
     await eventually(() => db.stats().durability!.merges.installed === report.merges.length, 'merges are counted');
     assert.ok(report.merges.length >= 1, 'deleting every row leaves pairs to merge');
-    await db.table('items').insert({ id: 9, label: 'x' }, { durability: 'delayed' });
-    assert.ok(db.stats().durability!.lagCommits <= 1);
-    await db.flush();
-    assert.is(db.stats().durability!.lagCommits, 0, 'flush leaves no lag');
+    // A transaction of 3 row writes moves commitTs by 3: the lag counts row writes.
+    db.transactionSync((tx) => {
+      for (let id = 10; id < 13; id++) tx.insert('items', { id, label: 'x' });
+    }, { durability: 'delayed' });
+    const lag = db.stats().durability!.lagTs;
+    assert.ok(lag === 0 || lag === 3, `lag ${lag}: all of the transaction's writes or none`);
+    const flushed = db.flush();
+    assert.ok(db.stats().durability!.waiting <= 1, 'the flush waits (unless already durable)');
+    await flushed;
+    assert.is(db.stats().durability!.lagTs, 0, 'flush leaves no lag');
+    assert.is(db.stats().durability!.waiting, 0);
   } finally {
     await db.close();
   }
@@ -87,7 +95,7 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     const recovery = again.stats().recovery!;
     assert.ok(recovery !== null && recovery.root !== null, 'recovered from a root');
     assert.ok(recovery.durationMs > 0);
-    assert.is(again.stats().tables[0]!.rows, 1);
+    assert.is(again.stats().tables[0]!.rows, 3);
   } finally {
     await again.close();
   }

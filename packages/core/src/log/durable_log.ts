@@ -97,8 +97,14 @@ export interface LogStats {
 export interface DurabilityStats {
   /** The newest commitTs that is durable (written and fdatasync'd). */
   durableTs: number;
-  /** Logged commits not durable yet: the newest logged commitTs minus durableTs (delayed commits waiting for their sync). */
-  lagCommits: number;
+  /**
+   * How far durability trails the log: the newest logged commitTs minus
+   * durableTs. A commitTs advances by one per row a transaction writes, so
+   * this counts row writes logged and not yet fdatasync'd (0: all durable).
+   */
+  lagTs: number;
+  /** Promises waiting for durability: durable commits in flight and flush() calls. */
+  waiting: number;
   /** Whether the disk is full ('no-reserve': the next WAL segment could not be reserved; 'stalled': the log cannot write). */
   disk: 'ok' | 'no-reserve' | 'stalled';
   /** The log ring: bytes waiting for the log writer, its size, and records queued on the main thread for ring space. */
@@ -250,7 +256,6 @@ export class DurableLog {
     }
   }
 
-  /** The workers' figures; the streamer's are null while it waits for disk space. */
   /** What the log writer and the streamer last published into the control cells, and the ring's fill: read without a round trip. */
   published(loggedTs: number): DurabilityStats {
     const cell = (i: number): number => Number(Atomics.load(this.control, i));
@@ -258,7 +263,8 @@ export class DurableLog {
     const disk = Atomics.load(this.control, DISK_STATE);
     return {
       durableTs,
-      lagCommits: Math.max(0, loggedTs - durableTs),
+      lagTs: Math.max(0, loggedTs - durableTs),
+      waiting: this.sink.waiting,
       disk: disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled',
       ring: this.sink.ringFill(),
       wal: { bytes: cell(WAL_BYTES), batches: cell(WAL_BATCHES), syncs: cell(WAL_SYNCS) },
@@ -269,6 +275,7 @@ export class DurableLog {
     };
   }
 
+  /** The workers' figures; the streamer's are null while it waits for disk space. */
   async stats(): Promise<LogStats> {
     const streamer = this.streamer === null || this.streamer.waiting ? null : await this.streamer.call((api) => api.stats());
     return { writer: await this.writer.call((api) => api.stats()), streamer, streamerRestarts: this.streamer?.restarts ?? 0 };

@@ -53,6 +53,11 @@ export class DurableSink implements LogSink {
     this.maxRecordBytes = Math.min(ring.maxRecordBytes, segmentRecordBytes);
   }
 
+  /** Promises waiting for durability (durable commits and flushes). */
+  get waiting(): number {
+    return this.pendingTs.length - this.pendingHead;
+  }
+
   /** Bytes the log ring holds now (written, not yet taken by the log writer), its size, and the records waiting for ring space. */
   ringFill(): { usedBytes: number; capacityBytes: number; backlogBytes: number } {
     return { usedBytes: this.ring.capacity - this.ring.free(), capacityBytes: this.ring.capacity, backlogBytes: this.backlogBytes };

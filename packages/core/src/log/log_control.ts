@@ -70,6 +70,18 @@ export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedA
   return sab;
 }
 
+/**
+ * The control cells over `sab`, checked to hold every cell this build knows:
+ * a worker bundle built from other sources than the main thread's would
+ * otherwise write past them (RangeError in the middle of a batch) or leave
+ * figures at 0 without a word.
+ */
+export function controlCells(sab: SharedArrayBuffer): BigInt64Array {
+  const cells = new BigInt64Array(sab);
+  if (cells.length !== CONTROL_CELLS) throw new Error(`log control cells: the main thread made ${cells.length}, this worker knows ${CONTROL_CELLS} (a stale build of the worker bundles? run the build again)`);
+  return cells;
+}
+
 /** Stores whole numbers into cells from `first` on. */
 export function publishCells(cells: BigInt64Array, first: number, values: readonly number[]): void {
   for (let i = 0; i < values.length; i++) Atomics.store(cells, first + i, BigInt(Math.trunc(values[i]!)));

@@ -17,6 +17,7 @@
  */
 import {
   CLOSING,
+  controlCells,
   DISK_STATE,
   DiskState,
   DURABLE_TS,
@@ -60,7 +61,7 @@ export class LogWriterLoop {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.consumer = new RingConsumer(data.ring);
-    this.cells = new BigInt64Array(data.control);
+    this.cells = controlCells(data.control);
     this.maxDelayMs = data.maxDelayMs;
     this.writer = new WalWriter(layer, data.dir, {
       segmentBytes: data.segmentBytes,

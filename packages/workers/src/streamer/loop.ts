@@ -13,6 +13,7 @@ import {
   CHECKPOINTS,
   CfpState,
   CheckpointWriter,
+  controlCells,
   publishCells,
   FILE_HEADER_BYTES,
   DURABLE_TS,
@@ -86,7 +87,7 @@ export class StreamerLoop {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.data = data;
-    this.cells = new BigInt64Array(data.control);
+    this.cells = controlCells(data.control);
     const databaseId = BigInt(data.databaseId);
     const root = data.restart ? readNewestRoot(layer, data.dir).root : data.root;
     if (data.restart) removeLeftovers(layer, data.dir, root);
