@@ -30,9 +30,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BankError(413, 'BODY_TOO_LARGE', `a body holds at most ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer); // past the limit: read on (so the answer reaches the client), keep nothing
   }
+  if (size > MAX_BODY_BYTES) throw new BankError(413, 'BODY_TOO_LARGE', `a body holds at most ${MAX_BODY_BYTES} bytes`);
   try {
     const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
@@ -86,6 +86,11 @@ export function createBankServer(db: Database): { server: Server; bank: Bank } {
   };
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        // The answer was on its way when it failed (the client went away): nothing more to say to it.
+        res.destroy();
+        return;
+      }
       if (error instanceof BankError) return send(res, error.status, { code: error.code, message: error.message });
       console.error(error);
       send(res, 500, { code: 'INTERNAL', message: 'internal error' });

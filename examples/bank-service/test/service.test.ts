@@ -59,6 +59,8 @@ test('a scripted sequence of requests gets the right answers, and survives a res
       assert.equal((await call('POST', '/transfers', '{not json')).body.code, 'BAD_JSON');
       assert.equal((await call('POST', '/transfers', { from: 'alice', to: 'bob', amount: 1.5 })).body.code, 'BAD_FIELD');
       assert.equal((await call('GET', '/nowhere')).status, 404);
+      const huge = await call('POST', '/transfers', JSON.stringify({ from: 'alice', to: 'bob', amount: '1', pad: 'x'.repeat(100_000) }));
+      assert.equal([huge.status, huge.body.code], [413, 'BODY_TOO_LARGE']);
       assert.equal((await call('GET', '/accounts/alice')).body, { id: 'alice', owner: 'Alice', balance: '8500' });
       assert.equal((await call('GET', '/accounts/bob')).body, { id: 'bob', owner: 'Bob', balance: '2000' });
       assert.equal((await call('GET', '/accounts/carol')).status, 404);

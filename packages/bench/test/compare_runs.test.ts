@@ -47,9 +47,20 @@ test('compareRuns sorts changes into better, worse and same', () => {
   assert.is(verdict('tidemark', 'recovery'), 'worse', 'more seconds is worse');
   assert.is(c.onlyOld.length, 1);
   assert.is(c.onlyNew.length, 1);
+  assert.equal(c.warnings, [], 'the same mode and machine');
   const text = formatRunComparison(c, 'old.json', 'new.json');
   assert.ok(text.includes('1 better, 2 worse, 1 within 5%'), text);
   assert.ok(/\+50\.0%\s+faster/.test(text), text);
+});
+
+test('runs of another size or machine are compared with a warning', () => {
+  const quick = benchResults('quick', [], new Date(), comparison([m('tidemark', 100)]), []);
+  const full = benchResults('full', [], new Date(), comparison([m('tidemark', 100)]), []);
+  full.machine = { ...full.machine, cpuModel: 'Another CPU', cores: 64 };
+  const c = compareRuns(quick, full);
+  assert.is(c.warnings.length, 2);
+  assert.match(formatRunComparison(c, 'a', 'b'), /^WARNING: the runs are of different sizes \(quick and full\)/m);
+  assert.match(formatRunComparison(c, 'a', 'b'), /^WARNING: the runs are from different machines/m);
 });
 
 test('readResults refuses what is not a results file, naming it', () => {

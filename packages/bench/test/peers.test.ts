@@ -61,7 +61,7 @@ test('every factory names its peers and refuses an unknown setting', () => {
 function faulty(fault: 'drop' | 'forget' | 'stale'): PeerFactory {
   let kept = new Map<number, Account>();
   const peer = (): Peer => ({
-    name: 'faulty', setting: fault, durable: false, guarantee: 'none',
+    name: 'faulty', setting: fault, durable: false, snapshotOnly: false, guarantee: 'none',
     open: async () => {},
     put: async (row) => {
       if (fault === 'drop' && row.id % 100 === 0) return;

@@ -33,7 +33,7 @@ test('the quick harness finishes and writes results.json, report.md and SVG char
     assert.is(results.workloads.length, workloads.length, 'every Tidemark workload');
     const comparison = results.comparison;
     assert.ok(comparison !== null, 'the comparison ran');
-    assert.equal(comparison.limits.map((l) => l.key), ['fdatasync', 'seqWrite', 'seqRead', 'mapSet', 'mapGet']);
+    assert.equal(comparison.limits.map((l) => l.key), ['fdatasync', 'seqWrite', 'seqRead', 'mapSet', 'mapGet', 'mapSetLoop', 'mapGetLoop']);
     for (const limit of comparison.limits) assert.ok(Number.isFinite(limit.value) && limit.value > 0, `limit ${limit.key}: ${limit.value}`);
     for (const c of comparison.cases) {
       const own = comparison.measurements.filter((m) => m.store === c.store && m.setting === c.setting);

@@ -50,8 +50,8 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
   const root = join(options.dir, `tidemark-compare-${process.pid}-${Date.now()}`);
   mkdirSync(root, { recursive: true });
   try {
-    log('  limits: fdatasync, sequential write and read, Map.set and Map.get');
-    const limits = measureLimits(root, sizes.limits, seed);
+    log('  limits: fdatasync, sequential write and read, Map.set and Map.get (bare and through the harness loop)');
+    const limits = await measureLimits(root, sizes.limits, seed, sizes.opsInFlight);
     const cases: StoreCase[] = [];
     const measurements: Measurement[] = [];
     const running: PeerFactory[] = [];
@@ -95,7 +95,8 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
       'Every store runs the same rows ({ id int32, name string(16), balance float64, ts float64 }, keyed by id) in this process, one store at a time, each in a fresh directory on the same disk as the limits.',
       `Reads and YCSB keep ${sizes.opsInFlight} operations in flight (a synchronous store completes each at once); an update writes the whole row at the store's setting.`,
       'Recovery reopens a cleanly closed store at each setting that is not durable: Tidemark and map-json load every row into memory, Redis loads its AOF or its RDB; SQLite and LMDB only open their files and read pages on demand later, so they are compared with each other.',
-      'Memory per row is the growth of this process\'s resident set across the reopen (plus, for Redis, the server\'s used_memory); it is noisy where little is loaded.',
+      'Each reopen runs in a fresh process, as a restart does; memory per row is the growth of that process\'s resident set across the reopen (plus, for Redis, the server\'s used_memory); it is noisy where little is loaded.',
+      'Latency is what a caller sees, from when its lane is ready to when its operation is done: with a synchronous store (better-sqlite3, LMDB transactionSync) the K callers take turns, and the wait is in it.',
     ];
     return { cases, limits, measurements, notes };
   } finally {

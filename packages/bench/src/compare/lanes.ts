@@ -4,9 +4,20 @@
  * until `maxOps` operations were started or `seconds` have passed. The
  * main thread's event-loop delay is sampled meanwhile.
  *
- * An operation that returns a value instead of a promise (a synchronous
- * store's get) is not awaited, so a synchronous store pays no microtask per
- * read; a lane then runs on without yielding, as a caller would.
+ * Every store is measured the same way:
+ * - Latency is what a caller sees: from the moment its lane is ready to
+ *   issue (its previous operation done) to the moment this one is done. A
+ *   synchronous store (better-sqlite3, LMDB's transactionSync) runs each
+ *   operation to the end when it is called, so K callers take turns and the
+ *   wait for their turn is part of their latency, as it is for a store
+ *   that queues them.
+ * - The loop gives the event loop a turn (setImmediate) every YIELD_EVERY
+ *   operations, so a store that never yields by itself still lets timers
+ *   run (a snapshot every second) and the event-loop delay be sampled.
+ * - An operation that returns a value instead of a promise (a synchronous
+ *   get) is not awaited, so it pays no microtask.
+ * - The first operation to fail stops every lane; the loop rejects with it
+ *   once all of them have stopped.
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -30,23 +41,33 @@ interface Shared {
   readonly maxOps: number;
   readonly stopAt: number;
   stopped: boolean;
+  /** Operations since the event loop last had a turn, over all lanes. */
+  sinceYield: number;
 }
 
-/** Operations between two looks at the clock in a lane that does not yield. */
-const CLOCK_EVERY = 256;
+/** Operations between two turns given to the event loop (and two looks at the clock). */
+const YIELD_EVERY = 256;
+
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function lane(op: Operation, shared: Shared, histogram: Histogram): Promise<void> {
-  let sinceClock = 0;
-  while (!shared.stopped && shared.next < shared.maxOps) {
-    const started = performance.now();
-    const result = op(shared.next++);
-    if (result instanceof Promise) await result;
-    const done = performance.now();
-    recordMs(histogram, done - started);
-    if (result instanceof Promise || ++sinceClock === CLOCK_EVERY) {
-      sinceClock = 0;
-      if (done >= shared.stopAt) shared.stopped = true;
+  let ready = performance.now();
+  try {
+    while (!shared.stopped && shared.next < shared.maxOps) {
+      const result = op(shared.next++);
+      if (result instanceof Promise) await result;
+      const done = performance.now();
+      recordMs(histogram, done - ready);
+      if (++shared.sinceYield >= YIELD_EVERY) {
+        shared.sinceYield = 0;
+        if (done >= shared.stopAt) shared.stopped = true;
+        await yieldTurn();
+      }
+      ready = performance.now();
     }
+  } catch (error) {
+    shared.stopped = true;
+    throw error;
   }
 }
 
@@ -55,12 +76,14 @@ export async function closedLoop(op: Operation, inFlight: number, maxOps: number
   const histogram = latencyHistogram();
   const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   const started = performance.now();
-  const shared: Shared = { next: 0, maxOps, stopAt: seconds === null ? Infinity : started + seconds * 1000, stopped: false };
+  const shared: Shared = { next: 0, maxOps, stopAt: seconds === null ? Infinity : started + seconds * 1000, stopped: false, sinceYield: 0 };
   delay.enable();
   try {
     const lanes: Array<Promise<void>> = [];
     for (let i = 0; i < Math.min(inFlight, maxOps); i++) lanes.push(lane(op, shared, histogram));
-    await Promise.all(lanes);
+    const settled = await Promise.allSettled(lanes);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   } finally {
     delay.disable();
   }

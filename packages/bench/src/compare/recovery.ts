@@ -1,10 +1,10 @@
 /**
- * Recovery side by side: each store is loaded with N rows (batched commits
- * at its first setting), closed cleanly, then opened again by a fresh peer;
- * the time counts from `open` until the row count is read and the last row
- * read back by key. Memory per row is what the process's resident set (and,
- * for a server, the server's own count) grew by across that reopen, and disk
- * per row is the directory's size.
+ * Recovery side by side: each store is loaded with N rows (batched commits),
+ * closed cleanly, then opened again by a fresh peer in a fresh process
+ * (recover_child.ts), as a restart is; the time counts from `open` until the
+ * row count is read and the last row read back by key. Memory per row is
+ * what that process's resident set (and, for a server, the server's own
+ * count) grew by across the reopen, and disk per row is the directory's size.
  *
  * What "open" does differs, and the report says so: Tidemark and the Map
  * load every row into memory; Redis loads its AOF or its RDB; SQLite and
@@ -14,11 +14,15 @@
 import { readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { generateRows, rowAt, type Account } from '../data.js';
-import { sampleMemory } from '../measure.js';
 import type { PeerFactory, PeerOptions } from '../peers/peer.js';
-import { timed } from './lanes.js';
+import type { ChildRequest, ChildResult } from '../recover_child.js';
 import type { Measurement } from './measurement.js';
+
+/** Longest a reopen may take (5 M rows of the slowest store take about 15 s here). */
+const CHILD_TIMEOUT_MS = 600_000;
 
 /** Bytes of every file under `dir`. */
 export function directoryBytes(dir: string): number {
@@ -58,32 +62,41 @@ async function loadAndClose(c: RecoveryCase, dir: string, rows: number, batchRow
   }
 }
 
-/** Loads, closes, reopens and measures; three measurements (seconds, memory and disk per row). */
+/** How to start recover_child: the bundle next to this one, or (running from source) the .ts through tsx. */
+function childArgs(): string[] {
+  if (import.meta.url.endsWith('.ts')) return ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('../recover_child.ts', import.meta.url))];
+  return [fileURLToPath(new URL('./recover_child.js', import.meta.url))];
+}
+
+/** Runs one reopen in a fresh process (recover_child.ts) and reads its result. */
+function reopenInChild(request: ChildRequest): Promise<ChildResult> {
+  return new Promise((resolveResult, reject) => {
+    execFile(process.execPath, ['--expose-gc', ...childArgs(), JSON.stringify(request)], { maxBuffer: 1024 * 1024, timeout: CHILD_TIMEOUT_MS }, (error, stdout, stderr) => {
+      if (error !== null) {
+        reject(new Error(`the reopen of ${request.store} (${request.setting}) failed: ${(stderr.trim().split('\n').pop() ?? '') || error.message}`));
+        return;
+      }
+      try {
+        resolveResult(JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult);
+      } catch {
+        reject(new Error(`the reopen of ${request.store} (${request.setting}) printed no result: ${stdout.slice(-200)}`));
+      }
+    });
+  });
+}
+
+/** Loads and closes in this process, reopens in a fresh one; three measurements (seconds, memory and disk per row). */
 export async function measureRecovery(c: RecoveryCase, dir: string, rows: number, batchRows: number, seed: number): Promise<Measurement[]> {
   await mkdir(dir, { recursive: true });
   await loadAndClose(c, dir, rows, batchRows, seed);
   const base = { workload: 'recovery', store: c.factory.name, setting: c.label, durable: false, x: rows, group: recoveryGroup(c.factory) } as const;
   const label = `${rows.toLocaleString('en-US')} rows`;
-  const before = await sampleMemory();
-  const peer = c.factory.create(c.setting, c.options);
-  try {
-    let count = 0;
-    let last: Account | undefined;
-    const t = await timed(async () => {
-      await peer.open(dir);
-      count = await peer.count();
-      last = await peer.get(rows);
-    });
-    if (count !== rows || last === undefined) throw new Error(`${c.factory.name} (${c.label}) reopened with ${count} rows of ${rows}${last === undefined ? ', the last one missing' : ''}`);
-    const after = await sampleMemory();
-    const server = peer.serverMemoryBytes === undefined ? 0 : await peer.serverMemoryBytes();
-    const memory = Math.max(0, after.rssBytes - before.rssBytes) + server;
-    return [
-      { ...base, figure: `seconds to reopen, ${label}`, unit: 's', better: 'lower', value: t.seconds, loopDelayP99Ms: t.loopDelayP99Ms },
-      { ...base, workload: 'memory', figure: `bytes/row after reopen, ${label}`, unit: 'B/row', better: 'lower', value: memory / rows },
-      { ...base, workload: 'disk', figure: `bytes/row on disk, ${label}`, unit: 'B/row', better: 'lower', value: directoryBytes(dir) / rows },
-    ];
-  } finally {
-    await peer.close();
-  }
+  const r = await reopenInChild({ store: c.factory.name, setting: c.setting, options: c.options ?? {}, dir, rows });
+  if (r.count !== rows || !r.lastFound) throw new Error(`${c.factory.name} (${c.label}) reopened with ${r.count} rows of ${rows}${r.lastFound ? '' : ', the last one missing'}`);
+  const memory = Math.max(0, r.rssBytes) + r.serverBytes;
+  return [
+    { ...base, figure: `seconds to reopen, ${label}`, unit: 's', better: 'lower', value: r.seconds, loopDelayP99Ms: r.loopDelayP99Ms },
+    { ...base, workload: 'memory', figure: `bytes/row after reopen, ${label}`, unit: 'B/row', better: 'lower', value: memory / rows },
+    { ...base, workload: 'disk', figure: `bytes/row on disk, ${label}`, unit: 'B/row', better: 'lower', value: directoryBytes(dir) / rows },
+  ];
 }

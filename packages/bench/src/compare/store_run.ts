@@ -11,7 +11,7 @@
  */
 import { generateRows, randomBalances, rowAt, type Account, type RowColumns } from '../data.js';
 import { keyPicker, type KeyDistribution } from '../keys.js';
-import type { Peer, PeerFactory } from '../peers/peer.js';
+import { lossClass, type Peer, type PeerFactory } from '../peers/peer.js';
 import { closedLoop, timed, type LoopResult } from './lanes.js';
 import type { Measurement } from './measurement.js';
 import type { CompareSizes } from './sizes.js';
@@ -24,7 +24,30 @@ const YCSB_MIXES: ReadonlyArray<{ name: string; reads: number }> = [
 ];
 const DISTRIBUTIONS: readonly KeyDistribution[] = ['uniform', 'zipfian'];
 
-type Base = Pick<Measurement, 'store' | 'setting' | 'durable'>;
+type Base = Pick<Measurement, 'store' | 'setting' | 'durable' | 'group'>;
+
+/** Counts reads that find nothing: every id read was loaded, so a miss means the store lost or never kept a row. */
+class ReadCheck {
+  reads = 0;
+  misses = 0;
+
+  /** Wraps a get's result: counts it, and passes it on unchanged (a promise stays a promise). */
+  check(result: unknown): unknown {
+    if (result instanceof Promise) return result.then((row: unknown) => this.count(row));
+    this.count(result);
+    return result;
+  }
+
+  /** Throws if a read missed: the figure of a store that loses rows must not count. */
+  verify(what: string): void {
+    if (this.misses > 0) throw new Error(`${this.misses.toLocaleString('en-US')} of ${this.reads.toLocaleString('en-US')} ${what} reads found no row`);
+  }
+
+  private count(row: unknown): void {
+    this.reads++;
+    if (row === undefined || row === null) this.misses++;
+  }
+}
 
 function fromLoop(base: Base, workload: string, figure: string, unit: string, loop: LoopResult, extra: Partial<Measurement> = {}): Measurement {
   return {
@@ -66,13 +89,13 @@ async function load(peer: Peer, rows: RowColumns, batchRows: number): Promise<{ 
   });
 }
 
-function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution: KeyDistribution, seed: number, ops: number): (i: number) => unknown {
+function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution: KeyDistribution, seed: number, ops: number, check: ReadCheck): (i: number) => unknown {
   const pick = keyPicker(distribution, rows.count, seed);
   const balances = randomBalances(1024, seed ^ 0xb0b);
   const readEvery = Math.round(reads * 100);
   return (i: number) => {
     const id = pick();
-    if (i % 100 < readEvery) return peer.get(id);
+    if (i % 100 < readEvery) return check.check(peer.get(id));
     const row = rowAt(rows, id - 1);
     row.balance = balances[i & 1023]!;
     row.ts = ops + i;
@@ -82,7 +105,7 @@ function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution
 
 export async function runStoreCase(factory: PeerFactory, setting: string, dir: string, sizes: CompareSizes, seed: number, log: (line: string) => void): Promise<Measurement[]> {
   const peer = factory.create(setting);
-  const base: Base = { store: factory.name, setting, durable: peer.durable };
+  const base: Base = { store: factory.name, setting, durable: peer.durable, group: lossClass(peer) };
   const out: Measurement[] = [];
   const rows = generateRows(sizes.loadRows, seed);
   const commitClass = peer.durable ? 'durable commits' : 'delayed commits';
@@ -96,43 +119,51 @@ export async function runStoreCase(factory: PeerFactory, setting: string, dir: s
     log(`    ${factory.name} (${setting}): batched load of ${rows.count.toLocaleString('en-US')} rows`);
     await attempt(out, (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e), async () => {
       const t = await load(peer, rows, sizes.batchRows);
-      return { workload: 'batched commits', figure: batchFigure, unit: 'rows/s', better: 'higher', ...base, value: rows.count / t.seconds, loopDelayP99Ms: t.loopDelayP99Ms, limit: 'mapSet' };
+      return { workload: 'batched commits', figure: batchFigure, unit: 'rows/s', better: 'higher', ...base, value: rows.count / t.seconds, loopDelayP99Ms: t.loopDelayP99Ms, limit: 'mapSetLoop' };
     });
     log(`    ${factory.name} (${setting}): point reads, YCSB A/B/C`);
     const ids = keyPicker('uniform', rows.count, seed ^ 0x1d5);
     await attempt(out, (e) => failed(base, 'point reads', 'gets/s', 'gets/s', e), async () => {
-      const loop = await closedLoop(() => peer.get(ids()), sizes.opsInFlight, sizes.readOps, sizes.readSeconds);
-      return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGet' });
+      const check = new ReadCheck();
+      const loop = await closedLoop(() => check.check(peer.get(ids())), sizes.opsInFlight, sizes.readOps, sizes.readSeconds);
+      check.verify('point');
+      return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGetLoop' });
     });
     for (const mix of YCSB_MIXES) {
       for (const distribution of DISTRIBUTIONS) {
         const figure = `${mix.name} (${Math.round(mix.reads * 100)}% reads), ${distribution}`;
-        const extra: Partial<Measurement> = mix.reads === 1 ? { limit: 'mapGet' } : {};
+        const extra: Partial<Measurement> = mix.reads === 1 ? { limit: 'mapGetLoop' } : {};
         await attempt(out, (e) => failed(base, 'ycsb', figure, 'ops/s', e, extra), async () => {
-          const op = ycsbOperation(peer, rows, mix.reads, distribution, seed ^ mix.name.charCodeAt(0), sizes.ycsbOps);
+          const check = new ReadCheck();
+          const op = ycsbOperation(peer, rows, mix.reads, distribution, seed ^ mix.name.charCodeAt(0), sizes.ycsbOps, check);
           const loop = await closedLoop(op, sizes.opsInFlight, sizes.ycsbOps, sizes.ycsbSeconds);
+          check.verify('YCSB');
           return fromLoop(base, 'ycsb', figure, 'ops/s', loop, extra);
         });
       }
     }
     log(`    ${factory.name} (${setting}): single-row commits at ${sizes.inFlight.join('/')} in flight`);
+    // New ids above the loaded ones, never reused: a loop that fails part-way leaves its ids taken.
     let nextId = rows.count + 1;
     for (const inFlight of sizes.inFlight) {
       const figure = `commits/s, ${inFlight} in flight`;
-      const limit = peer.durable ? (inFlight === 1 ? 'fdatasync' : undefined) : 'mapSet';
+      const limit = peer.durable ? (inFlight === 1 ? 'fdatasync' : undefined) : 'mapSetLoop';
       const extra: Partial<Measurement> = { x: inFlight, ...(limit === undefined ? {} : { limit }) };
       await attempt(out, (e) => failed(base, commitClass, figure, 'commits/s', e, extra), async () => {
-        const first = nextId;
-        const loop = await closedLoop((i) => peer.put(rowWithId(rows, i, first + i)), inFlight, sizes.commitMaxOps, sizes.commitSeconds);
-        nextId += loop.ops;
+        const loop = await closedLoop((i) => peer.put(rowWithId(rows, i, nextId++)), inFlight, sizes.commitMaxOps, sizes.commitSeconds);
         return fromLoop(base, commitClass, figure, 'commits/s', loop, extra);
       });
     }
-    // A store that drops rows must not win: with every figure run to the end, the count must be exact.
+    // A store that drops rows must not win: with every figure run to the end, the count must be exact;
+    // if it is not, every figure of this store and setting is marked failed.
     const expected = nextId - 1;
     const count = await peer.count();
     if (out.every((m) => m.value !== null) && count !== expected) {
-      throw new Error(`peer ${factory.name} (${setting}) holds ${count} rows after the run, ${expected} were written`);
+      const error = `holds ${count.toLocaleString('en-US')} rows after the run, ${expected.toLocaleString('en-US')} were written`;
+      for (const m of out) {
+        m.value = null;
+        m.error = error;
+      }
     }
   } finally {
     await peer.close();

@@ -37,11 +37,13 @@ type Db = RootDatabase<Account, number>;
 class LmdbPeer implements Peer {
   readonly name = NAME;
   readonly durable: boolean;
+  readonly snapshotOnly: boolean;
   readonly guarantee: string;
   #db: Db | null = null;
 
   constructor(readonly setting: Setting) {
     this.durable = setting !== 'put, await committed';
+    this.snapshotOnly = false;
     this.guarantee = GUARANTEES[setting];
   }
 

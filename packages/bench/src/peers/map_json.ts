@@ -55,6 +55,7 @@ function replayLog(text: string, map: Map<number, Account>): void {
 class MapJsonPeer implements Peer {
   readonly name = NAME;
   readonly durable: boolean;
+  readonly snapshotOnly: boolean;
   readonly guarantee: string;
   #map: Map<number, Account> | null = null;
   #dir = '';
@@ -69,6 +70,7 @@ class MapJsonPeer implements Peer {
 
   constructor(readonly setting: Setting) {
     this.durable = setting === 'append+fsync';
+    this.snapshotOnly = setting === 'snapshot';
     this.guarantee = this.durable
       ? 'one JSON line per commit appended and fdatasync\'d before it resolves (grouped)'
       : `whole Map written as JSON every ${SNAPSHOT_INTERVAL_MS} ms and at close, no fsync: a crash loses everything since`;

@@ -27,6 +27,8 @@ export interface Peer {
   readonly setting: string;
   /** True: a resolved write survives a power loss. */
   readonly durable: boolean;
+  /** True: not durable, and a crash loses everything since the last snapshot (not a window of a second or less). */
+  readonly snapshotOnly: boolean;
   /** What the setting guarantees, in one sentence, for the report. */
   readonly guarantee: string;
   /** Opens (or reopens) the store kept in `dir`, an existing directory the peer owns. */
@@ -45,6 +47,16 @@ export interface Peer {
    * memory), for memory per row; absent for a store inside this process.
    */
   serverMemoryBytes?(): Promise<number>;
+}
+
+/**
+ * The class a setting is compared within, by what a crash may take:
+ * 'durable' (nothing acknowledged), 'bounded loss' (the last moments: a
+ * sync interval), 'snapshot' (everything since the last snapshot).
+ */
+export function lossClass(peer: Pick<Peer, 'durable' | 'snapshotOnly'>): string {
+  if (peer.durable) return 'durable';
+  return peer.snapshotOnly ? 'snapshot' : 'bounded loss';
 }
 
 /** Options a factory may honour when it creates a peer; one that does not apply is ignored. */

@@ -53,12 +53,14 @@ const GUARANTEES: Record<Setting, string> = {
 class RedisPeer implements Peer {
   readonly name = NAME;
   readonly durable: boolean;
+  readonly snapshotOnly: boolean;
   readonly guarantee: string;
   #server: RedisServer | null = null;
   #client: Redis | null = null;
 
   constructor(readonly setting: Setting) {
     this.durable = setting === 'AOF always';
+    this.snapshotOnly = setting === 'RDB at close';
     this.guarantee = GUARANTEES[setting];
   }
 
@@ -122,6 +124,9 @@ class RedisPeer implements Peer {
     this.#server = null;
     let saveError: Error | null = null;
     try {
+      if (client !== null && client.status !== 'ready' && this.setting === 'RDB at close') {
+        saveError = new Error(`peer ${NAME}: the connection is ${client.status}, so the RDB could not be saved: its rows are lost`);
+      }
       if (client !== null && client.status === 'ready') {
         if (this.setting === 'RDB at close') {
           const reply = await client.save().catch((error: Error) => error);

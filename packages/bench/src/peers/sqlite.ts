@@ -53,11 +53,13 @@ function prepare(path: string, setting: Setting): Statements {
 class SqlitePeer implements Peer {
   readonly name = NAME;
   readonly durable: boolean;
+  readonly snapshotOnly: boolean;
   readonly guarantee: string;
   #s: Statements | null = null;
 
   constructor(readonly setting: Setting) {
     this.durable = setting === 'synchronous=FULL';
+    this.snapshotOnly = false;
     this.guarantee = this.durable
       ? 'WAL, each commit fsyncs the WAL before returning'
       : 'WAL, commits written without fsync (synced at checkpoints); consistent after a power loss, the last commits may be lost';

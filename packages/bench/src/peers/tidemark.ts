@@ -20,12 +20,14 @@ const SETTINGS: readonly Durability[] = ['delayed', 'durable'];
 class TidemarkPeer implements Peer {
   readonly name = NAME;
   readonly durable: boolean;
+  readonly snapshotOnly: boolean;
   readonly guarantee: string;
   #db: Database | null = null;
   #table: Table | null = null;
 
   constructor(readonly setting: Durability, readonly options: PeerOptions = {}) {
     this.durable = setting === 'durable';
+    this.snapshotOnly = false;
     this.guarantee = this.durable
       ? 'resolves after the WAL holding the commit is fdatasync\'d (group commit)'
       : 'resolves once committed in memory; fdatasync\'d within maxDelayMs (10 ms)';

@@ -55,6 +55,20 @@ export interface RunComparison {
   changes: Change[];
   onlyOld: string[];
   onlyNew: string[];
+  /** Why the two runs are not like for like (another mode, machine or Node), printed first. */
+  warnings: string[];
+}
+
+function differences(a: BenchResults, b: BenchResults): string[] {
+  const out: string[] = [];
+  if (a.mode !== b.mode) out.push(`the runs are of different sizes (${a.mode} and ${b.mode}): figures measured at different sizes are not comparable`);
+  const ma = a.machine;
+  const mb = b.machine;
+  if (ma.cpuModel !== mb.cpuModel || ma.cores !== mb.cores || ma.totalMemoryBytes !== mb.totalMemoryBytes) {
+    out.push(`the runs are from different machines (${ma.cpuModel}, ${ma.cores} cores and ${mb.cpuModel}, ${mb.cores} cores)`);
+  }
+  if (ma.node !== mb.node) out.push(`the runs used different Node versions (${ma.node} and ${mb.node})`);
+  return out;
 }
 
 export function compareRuns(oldRun: BenchResults, newRun: BenchResults): RunComparison {
@@ -73,6 +87,7 @@ export function compareRuns(oldRun: BenchResults, newRun: BenchResults): RunComp
     changes,
     onlyOld: [...before.keys()].filter((k) => !after.has(k)),
     onlyNew: [...after.keys()].filter((k) => !before.has(k)),
+    warnings: differences(oldRun, newRun),
   };
 }
 
@@ -89,6 +104,7 @@ export function formatRunComparison(c: RunComparison, oldName: string, newName: 
   const count = (verdict: Change['verdict']): number => c.changes.filter((v) => v.verdict === verdict).length;
   const lines = [
     `compare: ${oldName} -> ${newName}`,
+    ...c.warnings.map((w) => `WARNING: ${w}`),
     `${count('better')} better, ${count('worse')} worse, ${count('same')} within ${(NOISE * 100).toFixed(0)}% (not listed)`,
   ];
   if (rows.length > 0) lines.push('', ...alignedLines(['figure', 'unit', 'old', 'new', 'change', ''], rows, [false, false, true, true, true, false]));
