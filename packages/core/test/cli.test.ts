@@ -6,7 +6,7 @@
  * the built bin runs once to show the same from a shell.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -161,6 +161,63 @@ test('export then import gives back the same rows; CSV imports; a bad row stops 
   }
   const upsert = await cli('import', copy, 'accounts', csv, '--upsert');
   assert.is(upsert.status, 0, upsert.err);
+});
+
+test('rows that do not fit their column are refused, never stored as another value; -0 and bytes round-trip', async () => {
+  const dir = dirs.make();
+  const db = await open({ dir, tables: [accounts] });
+  await db.table('accounts').insert({ id: 1, owner: 'z', balance: 1n, score: -0, blob: new Uint8Array([0, 255, 7]) });
+  await db.close();
+  const file = join(dirs.make(), 'one.ndjson');
+  assert.is((await cli('export', dir, 'accounts', '--out', file)).status, 0);
+  assert.is(readFileSync(file, 'utf8'), '{"id":1,"owner":"z","balance":1,"score":"-0","blob":"AP8H"}\n');
+  const copy = dirs.make();
+  const schema = join(dirs.make(), 'accounts.json');
+  writeFileSync(schema, JSON.stringify(accounts));
+  assert.is((await cli('import', copy, 'accounts', file, '--schema', schema)).status, 0);
+  const bad = join(dirs.make(), 'bad.ndjson');
+  const refused = async (line: string, pattern: RegExp): Promise<void> => {
+    writeFileSync(bad, `${line}\n`);
+    const run = await cli('import', copy, 'accounts', bad);
+    assert.is(run.status, 1, line);
+    assert.match(run.err, pattern);
+  };
+  await refused('{"id":2,"owner":"a","balance":12345678901234567890}', /beyond 2\^53 must be written as a string/);
+  await refused('{"id":3,"owner":"a","balance":1,"blob":"not base64!"}', /expected base64/);
+  await refused('{"id":4,"owner":"a","balance":"1.5"}', /expected an integer or a string of digits/);
+  const csv = join(dirs.make(), 'broken.csv');
+  writeFileSync(csv, 'id,owner,balance\n5,"unclosed,1\n');
+  const broken = await cli('import', copy, 'accounts', csv);
+  assert.is(broken.status, 1);
+  assert.match(broken.err, /broken\.csv.*not CSV as expected.*\[TM_SCHEMA_VIOLATION\]/);
+  const back = await open({ dir: copy });
+  try {
+    const row = back.table('accounts').get(1)!;
+    assert.ok(Object.is(row.score, -0), 'float64 -0 comes back as -0');
+    assert.equal(row.blob, new Uint8Array([0, 255, 7]));
+    assert.is(back.table('accounts').size, 1, 'no refused row was stored');
+  } finally {
+    await back.close();
+  }
+});
+
+test('a path without a database is refused, not made into a new one', async () => {
+  const missing = join(dirs.make(), 'no-such-db');
+  for (const argv of [['recover', missing], ['export', missing, 'accounts'], ['checkpoint', missing], ['merge', missing], ['inspect', missing]]) {
+    const run = await cli(...argv);
+    assert.is(run.status, 1, argv.join(' '));
+    assert.match(run.err, /^tidemark: no database directory at .*no-such-db \[TM_IO_ERROR\]$/);
+  }
+  assert.not.ok(existsSync(missing), 'nothing was created');
+});
+
+test('export into a pipe that closes early ends quietly', async () => {
+  const dir = await makeDatabase();
+  const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+  const run = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" export "${dir}" accounts | head -n 1`], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.stdout.trim().split('\n').length, 1);
+  assert.not.match(run.stderr, /Error|\n\s+at /);
 });
 
 test('user errors: one line with a code and exit 1; usage mistakes exit 2; --help on every command', async () => {

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { open as openFile } from 'node:fs/promises';
 import { open } from '../database.js';
-import { CliError, num, type Io } from './output.js';
+import { CliError, existingDatabase, num, type Io } from './output.js';
 import { progressFor } from './progress.js';
 import { rowToJson } from './values.js';
 
@@ -24,18 +24,31 @@ async function checkWritable(path: string): Promise<void> {
 const PROGRESS_EVERY = 10_000;
 
 export async function runExport(dir: string, tableName: string, options: { out?: string }, io: Io): Promise<number> {
-  const db = await open({ dir });
+  const db = await open({ dir: existingDatabase(dir) });
   const progress = progressFor(io);
   try {
     const table = db.table(tableName);
     if (options.out !== undefined) await checkWritable(options.out);
     const rows = table.scan();
-    const stream = options.out === undefined ? io.stdout : createWriteStream(options.out);
-    // once() rejects on 'error', so a failed write (no such folder, disk full) ends the export with it.
+    const stream: NodeJS.WritableStream = options.out === undefined ? io.stdout : createWriteStream(options.out);
+    // A write error (disk full; standard output closed by `| head`) ends the export: once() rejects with it.
+    let failure: Error | null = null;
+    const onError = (error: Error): void => void (failure ??= error);
+    stream.on('error', onError);
     const bar = progress.bar(`export ${tableName}`, rows.length, 'rows');
-    for (let i = 0; i < rows.length; i++) {
-      if (!stream.write(`${rowToJson(table.schema, rows[i]!)}\n`)) await once(stream, 'drain');
-      if (i % PROGRESS_EVERY === 0) bar.update(i);
+    try {
+      for (let i = 0; i < rows.length && failure === null; i++) {
+        if (!stream.write(`${rowToJson(table.schema, rows[i]!)}\n`)) await once(stream, 'drain');
+        if (i % PROGRESS_EVERY === 0) bar.update(i);
+      }
+    } catch (error) {
+      failure ??= error as Error;
+    }
+    if (failure !== null) {
+      progress.stop();
+      // The reader went away (`tidemark export … | head`): a normal end for a command whose output is piped.
+      if ((failure as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+      throw new CliError(`cannot write ${options.out ?? 'standard output'}: ${(failure as Error).message}`, 'TM_IO_ERROR');
     }
     bar.done();
     progress.stop();

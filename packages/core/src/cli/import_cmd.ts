@@ -57,8 +57,14 @@ async function* records(file: string, format: 'ndjson' | 'csv', onBytes: (n: num
     return;
   }
   const parser = input.pipe(parse({ columns: true, skip_empty_lines: true, info: true }));
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    yield { line: info.lines, value: record };
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      yield { line: info.lines, value: record };
+    }
+  } catch (error) {
+    // csv-parse's errors (an unclosed quote, a record with the wrong number of fields) carry their line.
+    const lines = (error as { lines?: number }).lines;
+    throw new CliError(`${file}${lines === undefined ? '' : ` line ${num(lines)}`}: not CSV as expected: ${(error as Error).message}`, 'TM_SCHEMA_VIOLATION');
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { open } from '../database.js';
 import { inspect, type InspectReport } from '../inspect.js';
-import { bytes, num, percent, type Io } from './output.js';
+import { bytes, existingDatabase, num, percent, type Io } from './output.js';
 
 function changes(before: InspectReport, after: InspectReport): string[] {
   const names = (r: InspectReport): Set<string> => new Set(r.files.map((f) => f.file));
@@ -23,7 +23,7 @@ function changes(before: InspectReport, after: InspectReport): string[] {
 }
 
 export async function runMaintenance(what: 'checkpoint' | 'merge', dir: string, options: { json?: boolean }, io: Io): Promise<number> {
-  const before = inspect(dir);
+  const before = inspect(existingDatabase(dir));
   const db = await open({ dir });
   let result: unknown;
   try {
@@ -32,9 +32,11 @@ export async function runMaintenance(what: 'checkpoint' | 'merge', dir: string, 
     await db.close();
   }
   const after = inspect(dir);
+  // A merge that failed (its files removed, the sources kept) is a failure of the command.
+  const status = what === 'merge' && (result as { error: unknown }).error !== null ? 1 : 0;
   if (options.json === true) {
     io.out(JSON.stringify({ [what]: result, before: before.totals, after: after.totals }, null, 2));
-    return 0;
+    return status;
   }
   if (what === 'checkpoint') {
     const r = result as Awaited<ReturnType<typeof db.checkpoint>>;
@@ -49,5 +51,5 @@ export async function runMaintenance(what: 'checkpoint' | 'merge', dir: string, 
     if (r.error !== null) io.err(`merge failed: ${r.error.message} [${r.error.code}]`);
   }
   for (const line of changes(before, after)) io.out(line);
-  return 0;
+  return status;
 }

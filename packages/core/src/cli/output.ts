@@ -3,6 +3,8 @@
  * grouped numbers. Commands write results to `out` and progress and
  * problems to `err`, so `tidemark export ... > rows.ndjson` stays clean.
  */
+import { readdirSync } from 'node:fs';
+
 export interface Io {
   out(text: string): void;
   err(text: string): void;
@@ -26,6 +28,21 @@ export class CliError extends Error {
   constructor(message: string, readonly code = 'TM_CLI') {
     super(message);
   }
+}
+
+/**
+ * Refuses a path that holds no database, so a mistyped path is an error
+ * instead of a new, empty database (open() makes the folder it is given).
+ */
+export function existingDatabase(dir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    throw new CliError(`no database directory at ${dir}`, 'TM_IO_ERROR');
+  }
+  if (!names.some((n) => /^(root|wal)-[0-9a-f]{16}$/.test(n))) throw new CliError(`${dir} holds no Tidemark database (no root file or WAL segment)`, 'TM_IO_ERROR');
+  return dir;
 }
 
 export function num(value: number | null | undefined): string {

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { open } from '../database.js';
 import type { RecoveryProgress } from '../recovery/progress.js';
-import { bytes, CliError, num, type Io } from './output.js';
+import { bytes, CliError, existingDatabase, num, type Io } from './output.js';
 import { progressFor, type Bar } from './progress.js';
 
 const MB = 1e6;
@@ -17,6 +17,7 @@ export async function runRecover(dir: string, options: { workers?: string; json?
     workers = Number(options.workers);
     if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new CliError(`--workers must be an integer from 0 to 64, not "${options.workers}"`);
   }
+  existingDatabase(dir);
   const progress = progressFor(io);
   const bars = new Map<string, Bar>();
   const barFor = (key: string, label: string, total: number, unit: string): Bar => {

@@ -5,7 +5,7 @@
  *   type     NDJSON out                              NDJSON in            CSV in
  *   int32    number                                  number               digits
  *   int64    number if safe, else a string of digits number or string    digits
- *   float64  number (NaN, ±Infinity as strings)      number or string     a number
+ *   float64  number (NaN, ±Infinity, -0 as strings)  number or string     a number
  *   boolean  true / false                            true / false         true/false/1/0
  *   string   string                                  string               the field as is
  *   bytes    base64 string                           base64 string        base64
@@ -26,6 +26,7 @@ function outValue(column: Column, value: unknown): unknown {
       return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
     }
     case 'float64':
+      if (Object.is(value, -0)) return '-0'; // JSON would write 0
       return Number.isFinite(value as number) ? value : String(value);
     case 'bytes':
       return Buffer.from(value as Uint8Array).toString('base64');
@@ -45,19 +46,29 @@ function bad(column: Column, value: unknown, why: string): CliError {
   return new CliError(`column "${column.name}" (${column.type}): ${why}, got ${JSON.stringify(value)}`, 'TM_SCHEMA_VIOLATION');
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Base64 text as bytes; Buffer.from would skip characters that are not base64 without a word. */
+function base64(column: Column, text: string): Uint8Array {
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw bad(column, text, 'expected base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4)');
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
 function fromJson(column: Column, value: unknown): unknown {
   if (value === null) return null;
   switch (column.type) {
     case 'int64':
-      if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+      // A JSON number beyond 2^53 was already rounded by JSON.parse: refuse it rather than store another value.
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+      if (typeof value === 'number' && Number.isInteger(value)) throw bad(column, value, 'an integer beyond 2^53 must be written as a string of digits (as a JSON number it has lost digits)');
       if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
       throw bad(column, value, 'expected an integer or a string of digits');
     case 'float64':
       if (typeof value === 'number') return value;
-      if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return Number(value);
+      if (value === 'NaN' || value === 'Infinity' || value === '-Infinity' || value === '-0') return Number(value);
       throw bad(column, value, 'expected a number');
     case 'bytes':
-      if (typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
+      if (typeof value === 'string') return base64(column, value);
       throw bad(column, value, 'expected a base64 string');
     default:
       return value; // the engine checks int32, boolean, string and json values itself
@@ -81,7 +92,7 @@ function fromCsv(column: Column, field: string): unknown {
       if (field === 'false' || field === '0') return false;
       throw bad(column, field, 'expected true, false, 1 or 0');
     case 'bytes':
-      return new Uint8Array(Buffer.from(field, 'base64'));
+      return base64(column, field);
     case 'json':
       try {
         return JSON.parse(field);
