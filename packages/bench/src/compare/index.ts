@@ -51,7 +51,7 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
   mkdirSync(root, { recursive: true });
   try {
     log('  limits: fdatasync, sequential write and read, Map.set and Map.get (bare and through the harness loop)');
-    const limits = await measureLimits(root, sizes.limits, seed, sizes.opsInFlight);
+    const limits = await measureLimits(root, sizes.limits, seed, { rows: sizes.loadRows, reads: sizes.readOps, readsInFlight: sizes.opsInFlight });
     const cases: StoreCase[] = [];
     const measurements: Measurement[] = [];
     const running: PeerFactory[] = [];
