@@ -36,7 +36,7 @@ function commitsChart(measurements: readonly Measurement[], workload: string, fi
     .map((m) => ({ x: m.x!, y: m.value!, series: series(m) }));
   if (points.length === 0) return null;
   const title = `${workload}: throughput vs commits in flight`;
-  return { file, title, spec: lineChartSpec({ title, xTitle: 'commits in flight', yTitle: 'commits/s', points, logX: true, logY: true }) };
+  return { file, title, spec: lineChartSpec({ title, xTitle: 'commits in flight', yTitle: 'commits/s', points, logX: true, logY: true, xFormat: ',.0f' }) };
 }
 
 function latencyChart(measurements: readonly Measurement[]): Chart | null {
@@ -66,7 +66,7 @@ function recoveryChart(measurements: readonly Measurement[]): Chart | null {
     .map((m) => ({ x: m.x!, y: m.value!, series: series(m) }));
   if (points.length === 0) return null;
   const title = 'recovery: seconds to reopen vs rows';
-  return { file: 'recovery.svg', title, spec: lineChartSpec({ title, xTitle: 'rows', yTitle: 'seconds', points }) };
+  return { file: 'recovery.svg', title, spec: lineChartSpec({ title, xTitle: 'rows', yTitle: 'seconds', points, xFormat: '~s' }) };
 }
 
 type Sample = Record<string, number>;

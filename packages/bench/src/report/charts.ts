@@ -21,6 +21,8 @@ export interface LineChart {
   points: Point[];
   /** A log scale for x (in-flight commits 1 … 4096) and/or y (rates spanning orders of magnitude). */
   logX?: boolean;
+  /** d3-format of the x labels; default ',' (1,000,000). */
+  xFormat?: string;
   logY?: boolean;
 }
 
@@ -45,7 +47,7 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
     data: { values: chart.points },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: chart.xTitle, axis: { format: ',' }, scale: chart.logX ? { type: 'log', base: 2 } : { zero: false } },
+      x: { field: 'x', type: 'quantitative', title: chart.xTitle, axis: { format: chart.xFormat ?? ',' }, scale: chart.logX ? { type: 'log', base: 2 } : { zero: false } },
       y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: chart.logY ? { type: 'log' } : { zero: true } },
       color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
     },
@@ -78,7 +80,7 @@ export function barChartSpec(chart: BarChart): TopLevelSpec {
     data: { values: chart.bars },
     mark: chart.logY ? { type: 'point', filled: true, size: 70 } : 'bar',
     encoding: {
-      x: { field: 'label', type: 'nominal', title: null, axis: { labelAngle: -30 } },
+      x: { field: 'label', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 320 } },
       xOffset: { field: 'series' },
       y: { field: 'value', type: 'quantitative', title: chart.yTitle, ...(chart.logY ? { scale: { type: 'log' } } : {}) },
       color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
