@@ -35,7 +35,10 @@ test('a scrape shows the database statistics, with labels', async () => {
     assert.is(sample(text, 'tidemark_durable_lag_ts{db="test"}'), 0);
     assert.is(sample(text, 'tidemark_durable_waiting{db="test"}'), 0);
     assert.ok(sample(text, 'tidemark_wal_bytes_total{db="test"}')! > 0);
-    assert.ok(sample(text, 'tidemark_checkpoint_pairs{db="test",state="PRECREATED"}')! >= 1);
+    // Every state has a sample; the pairs holding the rows are published by the streamer after its step.
+    for (const state of ['PRECREATED', 'UNDER_CONSTRUCTION', 'ACTIVE', 'MERGE_TARGET', 'MERGED_SOURCE', 'TOMBSTONE']) {
+      assert.ok(sample(text, `tidemark_checkpoint_pairs{db="test",state="${state}"}`)! >= 0, state);
+    }
     assert.is(sample(text, 'tidemark_disk_full{db="test"}'), 0);
     await db.close();
     const closed = await registry.metrics();
