@@ -75,7 +75,6 @@ export function inspect(dir: string, options: { layer?: FileLayer } = {}): Inspe
   const root = newest.root;
   const inventory = root === null ? { rootSeq: -1, checkpointTs: 0, wal: { seq: 0, offset: 0 }, cfps: [] } : { rootSeq: root.seq, checkpointTs: root.checkpointTs, wal: root.wal, cfps: root.cfps };
   const files = inventoryRows(layer, dir, inventory);
-  const sizeOf = (file: string): number => files.find((f) => f.file === file)?.sizeBytes ?? 0;
   const pairs: InspectedPair[] = (root?.cfps ?? []).map((c) => {
     const data = files.find((f) => f.pairId === c.id && f.kind === 'data');
     const delta = files.find((f) => f.pairId === c.id && f.kind === 'delta');
@@ -87,8 +86,8 @@ export function inspect(dir: string, options: { layer?: FileLayer } = {}): Inspe
       rows: c.rows,
       tombstones: c.tombstones,
       liveFraction: c.rows === 0 ? 1 : (c.rows - c.tombstones) / c.rows,
-      dataBytes: data === undefined ? 0 : sizeOf(data.file),
-      deltaBytes: delta === undefined ? 0 : sizeOf(delta.file),
+      dataBytes: data?.sizeBytes ?? 0,
+      deltaBytes: delta?.sizeBytes ?? 0,
     };
   });
   const sum = (kind: CheckpointFile['kind']): number => files.filter((f) => f.kind === kind).reduce((n, f) => n + f.sizeBytes, 0);

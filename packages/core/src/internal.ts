@@ -6,7 +6,7 @@ export { NodeFileLayer, writeAll, readAll, isDiskFull, fileError, type FileLayer
 export { SimFileLayer, SimCrash, SIM_DAMAGES, type SimDamage, type SimFaultKind, type SimOp } from './files/sim_layer.js';
 export { RingConsumer, RingProducer, createRingBuffer } from './ring/ring.js';
 export { WalWriter, type WalWriterOptions } from './log/wal_writer.js';
-export { CLOSING, DISK_STATE, DiskState, DURABLE_TS, FIRST_NEEDED_SEQ, WAITED_TS, publishDurable, publishCells, controlCells, WAL_BYTES, CHECKPOINTS, CFP_COUNTS, CFP_STATE_ORDER } from './log/log_control.js';
+export { CLOSING, DISK_STATE, DiskState, DURABLE_TS, FIRST_NEEDED_SEQ, WAITED_TS, publishDurable, publishCells, controlCells, diskStateName, WAL_BYTES, CHECKPOINTS, CFP_COUNTS, CFP_STATE_ORDER } from './log/log_control.js';
 export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writer_api.js';
 export { endpointOf } from './threads/endpoint.js';
 export { createLogControl } from './log/log_control.js';

@@ -30,11 +30,11 @@ export interface TidemarkMetricsOptions {
 
 type Read = (s: DatabaseStats) => number | null;
 
-/** Metrics of the log, checkpoints and merges: none for an in-memory database. */
-const LOG_METRICS = new Set(['durable_ts', 'durable_lag_ts', 'durable_waiting', 'disk_full', 'log_ring_used_bytes', 'log_ring_capacity_bytes', 'log_backlog_bytes', 'wal_bytes_total', 'wal_syncs_total', 'checkpoints_total', 'checkpoint_seconds_total', 'merges_total', 'merge_seconds_total', 'recovery_seconds']);
 
 interface Simple {
   name: string;
+  /** A figure of the log, checkpoints or recovery: none for an in-memory database. */
+  log?: true;
   help: string;
   kind: 'counter' | 'gauge';
   read: Read;
@@ -46,22 +46,22 @@ const SIMPLE: readonly Simple[] = [
   { name: 'conflicts_total', help: 'Commits that failed on a write-write or serializable conflict', kind: 'counter', read: (s) => s.conflicts },
   { name: 'commit_ts', help: 'The newest commit timestamp', kind: 'gauge', read: (s) => s.commitTs },
   { name: 'open_transactions', help: 'Transactions begun and not finished', kind: 'gauge', read: (s) => s.openTransactions },
-  { name: 'durable_ts', help: 'The newest commit timestamp that is durable', kind: 'gauge', read: (s) => s.durability?.durableTs ?? null },
-  { name: 'durable_lag_ts', help: 'Row writes logged and not yet durable (the newest logged commitTs minus the durable one)', kind: 'gauge', read: (s) => s.durability?.lagTs ?? null },
-  { name: 'durable_waiting', help: 'Durable commits and flushes waiting for fdatasync', kind: 'gauge', read: (s) => s.durability?.waiting ?? null },
-  { name: 'disk_full', help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write', kind: 'gauge', read: (s) => (s.durability === null ? null : ['ok', 'no-reserve', 'stalled'].indexOf(s.durability.disk)) },
-  { name: 'log_ring_used_bytes', help: 'Bytes in the log ring waiting for the log writer', kind: 'gauge', read: (s) => s.durability?.ring.usedBytes ?? null },
-  { name: 'log_ring_capacity_bytes', help: 'Size of the log ring', kind: 'gauge', read: (s) => s.durability?.ring.capacityBytes ?? null },
-  { name: 'log_backlog_bytes', help: 'Bytes of records queued on the main thread waiting for ring space', kind: 'gauge', read: (s) => s.durability?.ring.backlogBytes ?? null },
-  { name: 'wal_bytes_total', help: 'Bytes written to the WAL', kind: 'counter', read: (s) => s.durability?.wal.bytes ?? null },
-  { name: 'wal_syncs_total', help: 'fdatasyncs of the WAL', kind: 'counter', read: (s) => s.durability?.wal.syncs ?? null },
-  { name: 'checkpoints_total', help: 'Checkpoints published', kind: 'counter', read: (s) => s.durability?.checkpoints.count ?? null },
-  { name: 'checkpoint_seconds_total', help: 'Time spent in checkpoints', kind: 'counter', read: (s) => (s.durability === null ? null : s.durability.checkpoints.totalMs / 1000) },
-  { name: 'merges_total', help: 'Merges of checkpoint file pairs installed', kind: 'counter', read: (s) => s.durability?.merges.installed ?? null },
-  { name: 'merge_seconds_total', help: 'Time spent in merge tasks', kind: 'counter', read: (s) => (s.durability === null ? null : s.durability.merges.totalMs / 1000) },
+  { name: 'durable_ts', log: true, help: 'The newest commit timestamp that is durable', kind: 'gauge', read: (s) => s.durability?.durableTs ?? null },
+  { name: 'durable_lag_ts', log: true, help: 'Row writes logged and not yet durable (the newest logged commitTs minus the durable one)', kind: 'gauge', read: (s) => s.durability?.lagTs ?? null },
+  { name: 'durable_waiting', log: true, help: 'Durable commits and flushes waiting for fdatasync', kind: 'gauge', read: (s) => s.durability?.waiting ?? null },
+  { name: 'disk_full', log: true, help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write', kind: 'gauge', read: (s) => (s.durability === null ? null : ['ok', 'no-reserve', 'stalled'].indexOf(s.durability.disk)) },
+  { name: 'log_ring_used_bytes', log: true, help: 'Bytes in the log ring waiting for the log writer', kind: 'gauge', read: (s) => s.durability?.ring.usedBytes ?? null },
+  { name: 'log_ring_capacity_bytes', log: true, help: 'Size of the log ring', kind: 'gauge', read: (s) => s.durability?.ring.capacityBytes ?? null },
+  { name: 'log_backlog_bytes', log: true, help: 'Bytes of records queued on the main thread waiting for ring space', kind: 'gauge', read: (s) => s.durability?.ring.backlogBytes ?? null },
+  { name: 'wal_bytes_total', log: true, help: 'Bytes written to the WAL', kind: 'counter', read: (s) => s.durability?.wal.bytes ?? null },
+  { name: 'wal_syncs_total', log: true, help: 'fdatasyncs of the WAL', kind: 'counter', read: (s) => s.durability?.wal.syncs ?? null },
+  { name: 'checkpoints_total', log: true, help: 'Checkpoints published', kind: 'counter', read: (s) => s.durability?.checkpoints.count ?? null },
+  { name: 'checkpoint_seconds_total', log: true, help: 'Time spent in checkpoints', kind: 'counter', read: (s) => (s.durability === null ? null : s.durability.checkpoints.totalMs / 1000) },
+  { name: 'merges_total', log: true, help: 'Merges of checkpoint file pairs installed', kind: 'counter', read: (s) => s.durability?.merges.installed ?? null },
+  { name: 'merge_seconds_total', log: true, help: 'Time spent in merge tasks', kind: 'counter', read: (s) => (s.durability === null ? null : s.durability.merges.totalMs / 1000) },
   { name: 'cleaner_segments_freed_total', help: 'Arena segments freed by the segment cleaner', kind: 'counter', read: (s) => s.cleaner.segmentsFreed },
   { name: 'cleaner_seconds_total', help: 'Time spent in segment cleaner slices', kind: 'counter', read: (s) => s.cleaner.cleanerMs / 1000 },
-  { name: 'recovery_seconds', help: 'How long the last open took', kind: 'gauge', read: (s) => (s.recovery === null ? null : s.recovery.durationMs / 1000) },
+  { name: 'recovery_seconds', log: true, help: 'How long the last open took', kind: 'gauge', read: (s) => (s.recovery === null ? null : s.recovery.durationMs / 1000) },
 ];
 
 const TABLE_GAUGES: ReadonlyArray<{ name: string; help: string; field: 'rows' | 'liveBytes' | 'deadBytes' | 'reservedBytes' | 'indexBytes' }> = [
@@ -110,7 +110,7 @@ function createSet(registry: Registry, prefix: string, labelNames: string[], wit
     }
   };
   for (const m of SIMPLE) {
-    if (!withLog && LOG_METRICS.has(m.name)) continue;
+    if (!withLog && m.log === true) continue;
     const name = prefix + m.name;
     set.names.push(name);
     const Metric = m.kind === 'counter' ? Counter : Gauge;

@@ -22,7 +22,9 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EVENT_LOOP_RESOLUTION_MS } from '../constants.js';
+import { rowAt, type Account, type RowColumns } from '../data.js';
 import { latencyHistogram, latencySummary, recordMs } from '../measure.js';
+import type { Peer } from '../peers/peer.js';
 
 /** Operation number i (0, 1, 2, ...); its result is ignored. */
 export type Operation = (i: number) => unknown;
@@ -71,37 +73,47 @@ async function lane(op: Operation, shared: Shared, histogram: Histogram): Promis
   }
 }
 
+/** Samples the main thread's event-loop delay while `work` runs; its p99 in ms (0 if no sample was taken). */
+async function withLoopDelay<T>(work: () => Promise<T>): Promise<{ value: T; loopDelayP99Ms: number }> {
+  const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  delay.enable();
+  try {
+    const value = await work();
+    return { value, loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0 };
+  } finally {
+    delay.disable();
+  }
+}
+
+/** Rows of `rows` in commits of `batchRows` (the batched load of the comparison and of recovery). */
+export async function putInBatches(peer: Pick<Peer, 'putBatch'>, rows: RowColumns, batchRows: number): Promise<void> {
+  for (let i = 0; i < rows.count; i += batchRows) {
+    const batch: Account[] = [];
+    for (let j = i; j < Math.min(rows.count, i + batchRows); j++) batch.push(rowAt(rows, j));
+    await peer.putBatch(batch);
+  }
+}
+
 /** Runs `op` with `inFlight` operations outstanding; resolves once every lane has stopped. */
 export async function closedLoop(op: Operation, inFlight: number, maxOps: number, seconds: number | null): Promise<LoopResult> {
   const histogram = latencyHistogram();
-  const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   const started = performance.now();
   const shared: Shared = { next: 0, maxOps, stopAt: seconds === null ? Infinity : started + seconds * 1000, stopped: false, sinceYield: 0 };
-  delay.enable();
-  try {
+  const { loopDelayP99Ms } = await withLoopDelay(async () => {
     const lanes: Array<Promise<void>> = [];
     for (let i = 0; i < Math.min(inFlight, maxOps); i++) lanes.push(lane(op, shared, histogram));
     const settled = await Promise.allSettled(lanes);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-  } finally {
-    delay.disable();
-  }
+  });
   const elapsed = (performance.now() - started) / 1000;
   const latency = latencySummary(histogram);
-  const loopDelayP99Ms = delay.count > 0 ? delay.percentile(99) / 1e6 : 0;
   return { ops: shared.next, seconds: elapsed, p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, p999Ms: latency.p999Ms, loopDelayP99Ms };
 }
 
 /** Runs `work` once, sampling the event-loop delay meanwhile: its seconds and the delay's p99 in ms. */
 export async function timed(work: () => Promise<unknown>): Promise<{ seconds: number; loopDelayP99Ms: number }> {
-  const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   const started = performance.now();
-  delay.enable();
-  try {
-    await work();
-  } finally {
-    delay.disable();
-  }
-  return { seconds: (performance.now() - started) / 1000, loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0 };
+  const { loopDelayP99Ms } = await withLoopDelay(work);
+  return { seconds: (performance.now() - started) / 1000, loopDelayP99Ms };
 }

@@ -16,9 +16,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { generateRows, rowAt, type Account } from '../data.js';
+import { generateRows } from '../data.js';
 import type { PeerFactory, PeerOptions } from '../peers/peer.js';
 import type { ChildRequest, ChildResult } from '../recover_child.js';
+import { putInBatches } from './lanes.js';
 import type { Measurement } from './measurement.js';
 
 /** Longest a reopen may take (5 M rows of the slowest store take about 15 s here). */
@@ -48,15 +49,10 @@ export interface RecoveryCase {
 }
 
 async function loadAndClose(c: RecoveryCase, dir: string, rows: number, batchRows: number, seed: number): Promise<void> {
-  const columns = generateRows(rows, seed);
   const peer = c.factory.create(c.setting, c.options);
   try {
     await peer.open(dir);
-    for (let i = 0; i < rows; i += batchRows) {
-      const batch: Account[] = [];
-      for (let j = i; j < Math.min(rows, i + batchRows); j++) batch.push(rowAt(columns, j));
-      await peer.putBatch(batch);
-    }
+    await putInBatches(peer, generateRows(rows, seed), batchRows);
   } finally {
     await peer.close();
   }

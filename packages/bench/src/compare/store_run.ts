@@ -12,7 +12,7 @@
 import { generateRows, randomBalances, rowAt, type Account, type RowColumns } from '../data.js';
 import { keyPicker, type KeyDistribution } from '../keys.js';
 import { lossClass, type Peer, type PeerFactory } from '../peers/peer.js';
-import { closedLoop, timed, type LoopResult } from './lanes.js';
+import { closedLoop, putInBatches, timed, type LoopResult } from './lanes.js';
 import type { Measurement } from './measurement.js';
 import type { CompareSizes } from './sizes.js';
 
@@ -79,16 +79,6 @@ function rowWithId(rows: RowColumns, i: number, id: number): Account {
   return row;
 }
 
-async function load(peer: Peer, rows: RowColumns, batchRows: number): Promise<{ seconds: number; loopDelayP99Ms: number }> {
-  return timed(async () => {
-    for (let i = 0; i < rows.count; i += batchRows) {
-      const batch: Account[] = [];
-      for (let j = i; j < Math.min(rows.count, i + batchRows); j++) batch.push(rowAt(rows, j));
-      await peer.putBatch(batch);
-    }
-  });
-}
-
 function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution: KeyDistribution, seed: number, ops: number, check: ReadCheck): (i: number) => unknown {
   const pick = keyPicker(distribution, rows.count, seed);
   const balances = randomBalances(1024, seed ^ 0xb0b);
@@ -118,7 +108,7 @@ export async function runStoreCase(factory: PeerFactory, setting: string, dir: s
   try {
     log(`    ${factory.name} (${setting}): batched load of ${rows.count.toLocaleString('en-US')} rows`);
     await attempt(out, (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e), async () => {
-      const t = await load(peer, rows, sizes.batchRows);
+      const t = await timed(() => putInBatches(peer, rows, sizes.batchRows));
       return { workload: 'batched commits', figure: batchFigure, unit: 'rows/s', better: 'higher', ...base, value: rows.count / t.seconds, loopDelayP99Ms: t.loopDelayP99Ms, limit: 'mapSetLoop' };
     });
     log(`    ${factory.name} (${setting}): point reads, YCSB A/B/C`);

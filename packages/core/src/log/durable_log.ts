@@ -33,6 +33,7 @@ import {
   createLogControl,
   DISK_STATE,
   DiskState,
+  diskStateName,
   DURABLE_TS,
   MERGE_US,
   MERGES,
@@ -40,6 +41,7 @@ import {
   WAL_BATCHES,
   WAL_BYTES,
   WAL_SYNCS,
+  type DiskStateName,
 } from './log_control.js';
 import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { visitRecord } from './record.js';
@@ -106,7 +108,7 @@ export interface DurabilityStats {
   /** Promises waiting for durability: durable commits in flight and flush() calls. */
   waiting: number;
   /** Whether the disk is full ('no-reserve': the next WAL segment could not be reserved; 'stalled': the log cannot write). */
-  disk: 'ok' | 'no-reserve' | 'stalled';
+  disk: DiskStateName;
   /** The log ring: bytes waiting for the log writer, its size, and records queued on the main thread for ring space. */
   ring: { usedBytes: number; capacityBytes: number; backlogBytes: number };
   /** WAL bytes, batches and fdatasyncs written since open. */
@@ -260,12 +262,11 @@ export class DurableLog {
   published(loggedTs: number): DurabilityStats {
     const cell = (i: number): number => Number(Atomics.load(this.control, i));
     const durableTs = cell(DURABLE_TS);
-    const disk = Atomics.load(this.control, DISK_STATE);
     return {
       durableTs,
       lagTs: Math.max(0, loggedTs - durableTs),
       waiting: this.sink.waiting,
-      disk: disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled',
+      disk: diskStateName(this.control),
       ring: this.sink.ringFill(),
       wal: { bytes: cell(WAL_BYTES), batches: cell(WAL_BATCHES), syncs: cell(WAL_SYNCS) },
       checkpoints: { count: cell(CHECKPOINTS), totalMs: cell(CHECKPOINT_US) / 1000, checkpointTs: cell(CHECKPOINT_TS), streamedTs: cell(STREAMED_TS) },

@@ -62,6 +62,14 @@ export const DiskState = {
   STALLED: 2n,
 } as const;
 
+export type DiskStateName = 'ok' | 'no-reserve' | 'stalled';
+
+/** The DISK_STATE cell as the statistics name it. */
+export function diskStateName(cells: BigInt64Array): DiskStateName {
+  const disk = Atomics.load(cells, DISK_STATE);
+  return disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled';
+}
+
 export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(CONTROL_CELLS * 8);
   const cells = new BigInt64Array(sab);

@@ -1,4 +1,6 @@
 /** What the main thread and the log writer worker say to each other (through comlink). */
+import type { DiskStateName } from './log_control.js';
+
 export interface LogWriterData {
   ring: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -28,7 +30,7 @@ export interface LogWriterStats {
   reservedBytes: number;
   /** Times the disk was found full, and whether it is now ('ok', 'no-reserve', 'stalled'). */
   diskFullEvents: number;
-  disk: 'ok' | 'no-reserve' | 'stalled';
+  disk: DiskStateName;
 }
 
 export interface LogWriterApi {

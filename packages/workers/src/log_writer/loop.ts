@@ -18,6 +18,7 @@
 import {
   CLOSING,
   controlCells,
+  diskStateName,
   DISK_STATE,
   DiskState,
   DURABLE_TS,
@@ -183,7 +184,6 @@ export class LogWriterLoop {
   }
 
   stats(): LogWriterStats {
-    const disk = Atomics.load(this.cells, DISK_STATE);
     return {
       batches: this.writer.batchesWritten,
       bytes: this.writer.bytesWritten,
@@ -194,7 +194,7 @@ export class LogWriterLoop {
       durableTs: Number(Atomics.load(this.cells, DURABLE_TS)),
       reservedBytes: this.writer.reservedBytes,
       diskFullEvents: this.diskFullEvents,
-      disk: disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled',
+      disk: diskStateName(this.cells),
     };
   }
 
