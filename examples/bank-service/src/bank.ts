@@ -1,9 +1,10 @@
 /**
  * The service's data and rules, over one Tidemark database: accounts with a
  * balance in cents (int64), and transfers between them, each recorded. A
- * transfer is one serializable-enough transaction (snapshot isolation with
- * write-write conflict detection, retried by db.transaction) that refuses
- * an overdraft; it resolves once durable.
+ * transfer is one synchronous transaction (read and commit in one turn, so
+ * concurrent requests never conflict) that refuses an overdraft; it
+ * resolves once durable (db.flush, which shares the fdatasync with every
+ * transfer committed meanwhile).
  */
 import { isTidemarkError, ErrorCode, type Database, type TableDef } from '@tidemark/core';
 
@@ -74,7 +75,8 @@ export class Bank {
     if (amount <= 0n) throw new BankError(400, 'BAD_AMOUNT', 'the amount must be a positive number of cents');
     if (from === to) throw new BankError(400, 'SAME_ACCOUNT', 'cannot transfer to the same account');
     const id = this.#nextTransfer++;
-    await this.db.transaction((tx) => {
+    // Synchronous: read and commit in one turn, so concurrent requests never conflict; then wait until durable.
+    this.db.transactionSync((tx) => {
       const a = tx.get('accounts', from, { columns: ['balance'] });
       const b = tx.get('accounts', to, { columns: ['balance'] });
       if (a === undefined || b === undefined) throw new BankError(404, 'NO_ACCOUNT', `no account ${a === undefined ? from : to}`);
@@ -83,6 +85,7 @@ export class Bank {
       tx.update('accounts', to, { balance: (b.balance as bigint) + amount });
       tx.insert('transfers', { id, from, to, amount, at: Date.now() });
     });
+    await this.db.flush();
     return { id, from, to, amount };
   }
 }

@@ -19,10 +19,11 @@
 import { open, type Database, type RecoveryProgress } from '@tidemark/core';
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_OPTIONS, runTransfers, seedAccounts, totalMoney, TOTAL_MONEY } from './demo/bank.js';
 import { runChild, type ChildMessage } from './demo/child.js';
+import { alignedLines } from './report/table.js';
 
 const MARKER = 'TIDEMARK_DEMO';
 const IN_FLIGHT = 256;
@@ -73,12 +74,16 @@ async function serve(dir: string, seconds: number): Promise<Served> {
     let durable = 0;
     const timer = setInterval(() => say(progressLine(db, started, durable)), PROGRESS_MS);
     const stopAt = started + seconds * 1000;
-    const nextId = await runTransfers(db, { firstId: 1, inFlight: IN_FLIGHT, seed: 1, stop: () => performance.now() >= stopAt, onDurable: () => durable++ });
-    clearInterval(timer);
+    let nextId: number;
+    try {
+      nextId = await runTransfers(db, { firstId: 1, inFlight: IN_FLIGHT, seed: 1, stop: () => performance.now() >= stopAt, onDurable: () => durable++ });
+    } finally {
+      clearInterval(timer);
+    }
     say(progressLine(db, started, durable));
     say('2. a checkpoint and a merge, forced');
     const checkpoint = await db.checkpoint();
-    say(checkpoint === null ? '  checkpoint: nothing new since the last one' : `  checkpoint: published ${checkpoint.file.split('/').pop()} covering commitTs ${n(checkpoint.checkpointTs)} (${checkpoint.filesSynced} files synced, ${checkpoint.durationMs.toFixed(1)} ms)`);
+    say(checkpoint === null ? '  checkpoint: nothing new since the last one' : `  checkpoint: published ${basename(checkpoint.file)} covering commitTs ${n(checkpoint.checkpointTs)} (${checkpoint.filesSynced} files synced, ${checkpoint.durationMs.toFixed(1)} ms)`);
     const merge = await db.merge();
     for (const m of merge.merges) say(`  merge: pairs ${m.sources.join(', ')} -> ${m.target}: ${n(m.rowsWritten)} live rows kept, ${n(m.rowsDropped)} dead dropped`);
     say(`  merge: ${merge.merges.length} merges now (${db.stats().durability!.merges.installed} in all), ${merge.filesDeleted} files deleted; ${merge.cfps} pairs hold rows in ${mib(merge.diskBytes)}`);
@@ -118,7 +123,7 @@ async function recoverAndCheck(dir: string, durable: Set<number>, before: number
   const db = await open({ dir, ...DEMO_OPTIONS, onProgress });
   try {
     const r = db.stats().recovery!;
-    say(`  opened in ${r.durationMs.toFixed(0)} ms: ${n(r.checkpoint?.rows ?? 0)} row versions from ${r.checkpoint?.cfps ?? 0} pairs, then ${n(r.records)} WAL records${r.tornTail === null ? '' : `; the torn tail was cut at ${r.tornTail.file.split('/').pop()} offset ${n(r.tornTail.offset)}`}`);
+    say(`  opened in ${r.durationMs.toFixed(0)} ms: ${n(r.checkpoint?.rows ?? 0)} row versions from ${r.checkpoint?.cfps ?? 0} pairs, then ${n(r.records)} WAL records${r.tornTail === null ? '' : `; the torn tail was cut at ${basename(r.tornTail.file)} offset ${n(r.tornTail.offset)}`}`);
     const transfers = db.table('transfers');
     const missing = [...durable].filter((id) => transfers.get(id) === undefined);
     const total = totalMoney(db);
@@ -148,11 +153,7 @@ async function printFiles(dir: string): Promise<void> {
   try {
     const files = await db.checkpointFiles();
     const rows = files.map((f) => [f.file, f.kind, String(f.state), f.rows === null ? '' : n(f.rows), f.tombstones === null ? '' : n(f.tombstones), mib(f.sizeBytes)]);
-    const header = ['file', 'kind', 'state', 'rows', 'tombstones', 'size'];
-    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-    const line = (r: string[]): string => `  ${r.map((cell, c) => (c >= 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`;
-    say(line(header));
-    for (const r of rows) say(line(r));
+    for (const line of alignedLines(['file', 'kind', 'state', 'rows', 'tombstones', 'size'], rows, [false, false, false, true, true, true])) say(`  ${line}`);
     say(`  (tidemark inspect ${dir} shows the same with live fractions; tidemark verify ${dir} checks every byte)`);
   } finally {
     await db.close();
