@@ -50,9 +50,9 @@ export interface OpenOptions {
   /**
    * Threads that load checkpoint file pairs at open, at most (the pool has one
    * per pair up to this); 0 to 64, where 0 loads on the main thread. Default:
-   * one per core but the main thread's (cores - 1); none with fewer than 3
-   * cores or when the pairs hold less than 64 MiB, where a pool was measured
-   * to cost more than it saves.
+   * one per core but the main thread's (cores - 1); none on one core or when
+   * the pairs hold less than 64 MiB, where a pool was measured to cost more
+   * than it saves.
    */
   recoveryWorkers?: number;
   /**

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, open, RECOVERY_CHANNEL, type OpenOptions, type RecoveryProgress, type Row, type TableDef } from '../src/index.js';
+import { INLINE_RECOVERY_BYTES, recoveryWorkers } from '../src/recovery/load_checkpoint.js';
 import { contentHash, crashImage, rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const accounts: TableDef = {
@@ -217,6 +218,16 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
   const db = await open({ dir, ...small, recoveryWorkers: 2 });
   assert.ok(db.recovery!.checkpoint!.rows > 0);
   await db.close();
+});
+
+test('the default recovery workers: the cores but the main thread\'s, none on one core or for a small checkpoint; an option wins', () => {
+  const big = INLINE_RECOVERY_BYTES;
+  assert.is(recoveryWorkers(null, big, 2), 1);
+  assert.is(recoveryWorkers(null, big, 16), 15);
+  assert.is(recoveryWorkers(null, big, 1), 0);
+  assert.is(recoveryWorkers(null, big - 1, 16), 0);
+  assert.is(recoveryWorkers(3, 0, 1), 3);
+  assert.is(recoveryWorkers(0, big, 16), 0);
 });
 
 test('options.recoveryWorkers and options.onProgress are validated', async () => {

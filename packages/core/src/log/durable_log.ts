@@ -18,7 +18,7 @@ import type { MergeReport, StreamerData, StreamerInventory, StreamerStats } from
 import { isDiskFull, NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
-import { workerThreads, type EngineThreads, type ThreadHandle } from '../threads/engine_threads.js';
+import { prepareThreads, workerThreads, type EngineThreads, type PreparedThreads, type ThreadHandle } from '../threads/engine_threads.js';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
@@ -144,7 +144,10 @@ export class DurableLog {
     const lock = acquireLock(layer, options.dir);
     let writer: ThreadHandle<LogWriterApi> | null = null;
     let streamer: StreamerSupervisor | null = null;
+    let prepared: PreparedThreads | null = null;
     try {
+      // The workers load their bundles on other cores while the checkpoint loads and the WAL replays here.
+      prepared = prepareThreads(threads, options.checkpoints);
       const started = performance.now();
       const progress = new ProgressReporter(options.onProgress);
       const newest = readNewestRoot(layer, options.dir);
@@ -200,12 +203,14 @@ export class DurableLog {
       };
       const cells = new BigInt64Array(control);
       engine.diskFull = () => Atomics.load(cells, DISK_STATE) !== DiskState.OK;
-      writer = threads.logWriter(writerData(options, ring, control, position, root, databaseId), fail);
+      const ready = prepared;
+      writer = ready.logWriter(writerData(options, ring, control, position, root, databaseId), fail);
       if (options.checkpoints) {
-        streamer = new StreamerSupervisor((restart, onFailure) => threads.streamer(streamerData(options, control, root, databaseId, restart), onFailure), fail);
+        streamer = new StreamerSupervisor((restart, onFailure) => ready.streamer(streamerData(options, control, root, databaseId, restart), onFailure), fail);
       }
       return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer, cells);
     } catch (error) {
+      void prepared?.discard();
       void writer?.terminate();
       void streamer?.terminate();
       lock.release();

@@ -75,14 +75,14 @@ export const INLINE_RECOVERY_BYTES = 64 * 1024 * 1024;
 /**
  * Workers for a checkpoint of `bytes` bytes when the option leaves it open.
  * The main thread is busy the whole time (it links every row), so the pool
- * gets the other cores: cores - 1. With fewer than 3 cores, or a small
- * checkpoint, none: measured on 2 cores, one worker beside the main thread
- * loads 5 M rows slower than the main thread alone, because the two threads
- * slow each other down (docs/ARCHITECTURE.md, "Recovery").
+ * gets the other cores: cores - 1. On one core, or for a small checkpoint,
+ * none. Measured on 2 cores, one worker beside the main thread loads 5 M
+ * rows about 20% faster than the main thread alone (docs/ARCHITECTURE.md,
+ * "Recovery").
  */
 export function recoveryWorkers(option: number | null, bytes: number, cores = availableParallelism()): number {
   if (option !== null) return option;
-  return bytes < INLINE_RECOVERY_BYTES || cores < 3 ? 0 : cores - 1;
+  return bytes < INLINE_RECOVERY_BYTES || cores < 2 ? 0 : cores - 1;
 }
 
 export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody, options: LoadOptions): Promise<CheckpointLoad> {

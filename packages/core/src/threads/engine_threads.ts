@@ -9,7 +9,8 @@ import type { Remote } from 'comlink';
 import type { TidemarkError } from '../errors.js';
 import type { LogWriterApi, LogWriterData } from '../log/log_writer_api.js';
 import type { StreamerApi, StreamerData } from '../checkpoint/streamer_api.js';
-import { WorkerHandle } from './worker_handle.js';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker, WorkerHandle } from './worker_handle.js';
 
 export interface ThreadHandle<Api> {
   /** Calls the thread; rejects with the thread's failure if it dies first. */
@@ -24,10 +25,49 @@ export interface ThreadHandle<Api> {
 export interface EngineThreads {
   logWriter(data: LogWriterData, onFailure: (error: TidemarkError) => void): ThreadHandle<LogWriterApi>;
   streamer(data: StreamerData, onFailure: (error: TidemarkError) => void): ThreadHandle<StreamerApi>;
+  /**
+   * Optional: starts the log writer's thread (and the streamer's, if
+   * `streamer`) before their data is known, so that they load while opening
+   * recovers. The threads returned hand them out on the first logWriter()
+   * and streamer() calls (a streamer restarted later starts afresh);
+   * `discard` ends those not handed out (a failed open).
+   */
+  prepare?(streamer: boolean): PreparedThreads;
+}
+
+export interface PreparedThreads extends EngineThreads {
+  discard(): Promise<void>;
 }
 
 /** Worker threads running the bundled entries (dist/workers/log_writer.js, streamer.js). */
 export const workerThreads: EngineThreads = {
   logWriter: (data, onFailure) => new WorkerHandle<LogWriterApi>('log_writer', data, onFailure),
   streamer: (data, onFailure) => new WorkerHandle<StreamerApi>('streamer', data, onFailure),
+  prepare: (withStreamer) => {
+    let writer: Worker | null = spawnWorker('log_writer');
+    let streamer: Worker | null = withStreamer ? spawnWorker('streamer') : null;
+    const take = (name: string, worker: Worker | null): Worker => worker ?? spawnWorker(name);
+    return {
+      logWriter: (data, onFailure) => {
+        const worker = take('log_writer', writer);
+        writer = null;
+        return new WorkerHandle<LogWriterApi>('log_writer', data, onFailure, worker);
+      },
+      streamer: (data, onFailure) => {
+        const worker = take('streamer', streamer);
+        streamer = null;
+        return new WorkerHandle<StreamerApi>('streamer', data, onFailure, worker);
+      },
+      discard: async () => {
+        const left = [writer, streamer];
+        writer = streamer = null;
+        await Promise.all(left.map((w) => w?.terminate()));
+      },
+    };
+  },
 };
+
+/** Threads without a prepare step: each starts when asked. */
+export function prepareThreads(threads: EngineThreads, streamer: boolean): PreparedThreads {
+  return threads.prepare?.(streamer) ?? { logWriter: threads.logWriter, streamer: threads.streamer, discard: async () => {} };
+}

@@ -13,6 +13,7 @@ import { wrap, releaseProxy, type Remote } from 'comlink';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import { endpointOf } from './endpoint.js';
 import type { ThreadHandle } from './engine_threads.js';
+import { sendStart } from './start_message.js';
 
 /** What an entry posts before it dies of an error. */
 export interface WorkerFailedMessage {
@@ -34,6 +35,24 @@ export function workerBundle(name: string): string {
   return path;
 }
 
+/** How a thread ended before a WorkerHandle took it (a bundle that fails to load): kept for the handle to report. */
+interface EarlyEnd {
+  error: Error | null;
+  exitCode: number | null;
+}
+const earlyEnds = new WeakMap<Worker, EarlyEnd>();
+
+/** Starts the thread of entry `name`; it waits for its data (WorkerHandle sends it). */
+export function spawnWorker(name: string): Worker {
+  const worker = new Worker(workerBundle(name), { name: `tidemark-${name}` });
+  const end: EarlyEnd = { error: null, exitCode: null };
+  earlyEnds.set(worker, end);
+  // Listening also keeps an error before the handle exists from being an unhandled 'error' event.
+  worker.on('error', (error) => (end.error ??= error));
+  worker.on('exit', (code) => (end.exitCode = code));
+  return worker;
+}
+
 export class WorkerHandle<Api> implements ThreadHandle<Api> {
   private readonly worker: Worker;
   private readonly api: Remote<Api>;
@@ -42,9 +61,11 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
   /** Rejects when the worker fails or exits, so no call waits forever on a dead thread. */
   private readonly died: Promise<never>;
 
-  constructor(name: string, data: unknown, onFailure: (error: TidemarkError) => void) {
+  /** Sends `data` to `worker` (a thread of entry `name` started by spawnWorker, at once by default). */
+  constructor(name: string, data: unknown, onFailure: (error: TidemarkError) => void, worker: Worker = spawnWorker(name)) {
     const label = name.replace(/_/g, ' ');
-    this.worker = new Worker(workerBundle(name), { workerData: data, name: `tidemark-${name}` });
+    this.worker = worker;
+    sendStart(worker, data);
     this.api = wrap<Api>(endpointOf(this.worker));
     let reported = false;
     let die: (error: TidemarkError) => void = () => {};
@@ -56,12 +77,17 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
       reported = true;
       onFailure(error);
     };
+    const failed = (error: Error): TidemarkError => new TidemarkError(errorCodeOf((error as { code?: string }).code), `${label}: ${error.message}`, { cause: error });
+    const exited = (code: number): TidemarkError => new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`);
     this.worker.on('message', (m: Partial<WorkerFailedMessage>) => {
       if (m?.type === 'worker-failed') report(new TidemarkError(errorCodeOf(m.code), `${label}: ${m.message}`));
     });
     // The entry's own error: it keeps its code whether this or its 'worker-failed' message arrives first.
-    this.worker.on('error', (error) => report(new TidemarkError(errorCodeOf((error as { code?: string }).code), `${label}: ${error.message}`, { cause: error })));
-    this.worker.on('exit', (code) => report(new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`)));
+    this.worker.on('error', (error) => report(failed(error)));
+    this.worker.on('exit', (code) => report(exited(code)));
+    const early = earlyEnds.get(worker);
+    if (early?.error) report(failed(early.error));
+    else if (early?.exitCode != null) report(exited(early.exitCode));
   }
 
   /** Calls the worker; rejects with the worker's failure if it dies first. */

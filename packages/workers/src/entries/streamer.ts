@@ -1,22 +1,25 @@
 /**
  * Worker entry: the checkpoint streamer. Wires the control API (comlink) to
- * StreamerLoop through runStreamer; all logic lives there. The loop blocks
- * in Atomics.wait for at most a few milliseconds at a time.
+ * StreamerLoop through runStreamer; all logic lives there. The thread starts
+ * before its data is known and waits for it (threads/start_message.ts). The
+ * loop blocks in Atomics.wait for at most a few milliseconds at a time.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { endpointOf, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
+import { endpointOf, onStart, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
 import { StreamerLoop } from '../streamer/loop.js';
 import { runStreamer } from '../streamer/run.js';
 
 const WAIT_MS = 20;
 
-const merges = new PoolMergeRunner();
-const loop = new StreamerLoop(new NodeFileLayer(), workerData as StreamerData, merges);
-const { api } = runStreamer(loop, merges, WAIT_MS, (error) => {
-  parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
-  setImmediate(() => {
-    throw error;
+onStart<StreamerData>(parentPort!, (data) => {
+  const merges = new PoolMergeRunner();
+  const loop = new StreamerLoop(new NodeFileLayer(), data, merges);
+  const { api } = runStreamer(loop, merges, WAIT_MS, (error) => {
+    parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
+    setImmediate(() => {
+      throw error;
+    });
   });
+  expose(api, endpointOf(parentPort!));
 });
-expose(api, endpointOf(parentPort!));
