@@ -14,16 +14,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { generateRows } from '../data.js';
 import type { PeerFactory, PeerOptions } from '../peers/peer.js';
+import { runChild } from '../child.js';
 import type { ChildRequest, ChildResult } from '../recover_child.js';
 import { putInBatches } from './lanes.js';
 import type { Measurement } from './measurement.js';
-
-/** Longest a reopen may take (5 M rows of the slowest store take about 15 s here). */
-const CHILD_TIMEOUT_MS = 600_000;
 
 /** Bytes of every file under `dir`. */
 export function directoryBytes(dir: string): number {
@@ -58,27 +54,9 @@ async function loadAndClose(c: RecoveryCase, dir: string, rows: number, batchRow
   }
 }
 
-/** How to start recover_child: the bundle next to this one, or (running from source) the .ts through tsx. */
-function childArgs(): string[] {
-  if (import.meta.url.endsWith('.ts')) return ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('../recover_child.ts', import.meta.url))];
-  return [fileURLToPath(new URL('./recover_child.js', import.meta.url))];
-}
-
 /** Runs one reopen in a fresh process (recover_child.ts) and reads its result. */
 function reopenInChild(request: ChildRequest): Promise<ChildResult> {
-  return new Promise((resolveResult, reject) => {
-    execFile(process.execPath, ['--expose-gc', ...childArgs(), JSON.stringify(request)], { maxBuffer: 1024 * 1024, timeout: CHILD_TIMEOUT_MS }, (error, stdout, stderr) => {
-      if (error !== null) {
-        reject(new Error(`the reopen of ${request.store} (${request.setting}) failed: ${(stderr.trim().split('\n').pop() ?? '') || error.message}`));
-        return;
-      }
-      try {
-        resolveResult(JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult);
-      } catch {
-        reject(new Error(`the reopen of ${request.store} (${request.setting}) printed no result: ${stdout.slice(-200)}`));
-      }
-    });
-  });
+  return runChild<ChildRequest, ChildResult>('recover_child', import.meta.url, 1, request, `the reopen of ${request.store} (${request.setting})`);
 }
 
 /** Loads and closes in this process, reopens in a fresh one; three measurements (seconds, memory and disk per row). */
