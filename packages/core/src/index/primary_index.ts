@@ -109,6 +109,7 @@ export class PrimaryIndex {
     if (this.tags !== null) return;
     this.reserve(0);
     this.tags = new Uint8Array(this.slots.length);
+    if (this.count === 0) return; // an empty index (a fresh open): no tags to fill, and no need to visit every slot
     const tags = this.tags;
     for (let i = 0; i < this.slots.length; i++) if (this.slots[i]! > TOMB) tags[i] = this.hashAt(this.slots[i]!) >>> 24;
   }

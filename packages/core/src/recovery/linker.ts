@@ -46,6 +46,13 @@ export class BatchLinker {
     table.primary.reserve(count); // a no-op when the index was sized from the root
     const arena = table.arena;
     let runStart = offset + BATCH_HEADER_BYTES;
+    if (hashesAt - runStart <= arena.room) {
+      // The common case: the whole batch fits the arena's current segment, one copy (linkRun checks the sizes add up).
+      if (hashesAt > runStart) this.linkRun(table, runStart, hashesAt, hashesAt, 0, count);
+      this.rows += count;
+      this.batches++;
+      return dataOffset;
+    }
     let runFirst = 0;
     let room = arena.room;
     let at = runStart;
@@ -53,7 +60,7 @@ export class BatchLinker {
       const size = (VERSION_HEADER_BYTES + (v.getUint32(at + 4, true) & 0xffffff) + 7) & ~7;
       if (at + size - runStart > room) {
         if (at > runStart) {
-          this.linkRun(table, runStart, at, hashesAt, runFirst);
+          this.linkRun(table, runStart, at, hashesAt, runFirst, i - runFirst);
           runStart = at;
           runFirst = i;
           room = arena.room;
@@ -63,14 +70,18 @@ export class BatchLinker {
       at += size;
     }
     if (at !== hashesAt) throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: a recovery batch does not add up (${at} vs ${hashesAt})`);
-    if (at > runStart) this.linkRun(table, runStart, at, hashesAt, runFirst);
+    if (at > runStart) this.linkRun(table, runStart, at, hashesAt, runFirst, count - runFirst);
     this.rows += count;
     this.batches++;
     return dataOffset;
   }
 
-  /** Copies versions bytes[from, to) into the arena and indexes them; `first` is the index of the first one's hash. */
-  private linkRun(table: TableStore, from: number, to: number, hashesAt: number, first: number): void {
+  /**
+   * Copies versions bytes[from, to) into the arena and indexes them; `first`
+   * is the index of the first one's hash, and there must be `count` of them
+   * (CORRUPT if their sizes do not add up to the run).
+   */
+  private linkRun(table: TableStore, from: number, to: number, hashesAt: number, first: number, count: number): void {
     const arena = table.arena;
     const primary = table.primary;
     const keyLength = table.codec.keyLength;
@@ -82,8 +93,11 @@ export class BatchLinker {
     const dv = arena.dvs[seg]!;
     const u32 = arena.u32s[seg]!;
     const base = ptr0 - (offsetOf(ptr0) >>> 3);
+    const start = offsetOf(ptr0);
+    const end = start + (to - from);
+    let off = start;
     let k = first;
-    for (let off = offsetOf(ptr0), end = off + (to - from); off < end; k++) {
+    for (const last = first + count; k < last && off < end; k++) {
       const ptr = base + (off >>> 3);
       const length = u32[(off >>> 2) + 1]! & 0xffffff;
       if (!primary.insertNew(words[hashWord + k]!, ptr, keyLength(u8, dv, off + VERSION_HEADER_BYTES))) {
@@ -92,6 +106,9 @@ export class BatchLinker {
       off += (VERSION_HEADER_BYTES + length + 7) & ~7;
     }
     table.liveRows += k - first;
+    if (off !== end || k !== first + count) {
+      throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: a recovery batch does not add up (${k - first} of ${count} versions in ${off - start} of ${end - start} bytes)`);
+    }
   }
 }
 
