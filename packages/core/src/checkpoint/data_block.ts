@@ -5,6 +5,7 @@
  * from the entries of its source files.
  */
 import { BLOCK_HEADER_BYTES, sealBlock } from '../files/block.js';
+import { copyBytes } from '../files/copy_bytes.js';
 import { MAX_ROW_BYTES } from '../constants.js';
 import { DATA_BLOCK_MAGIC, DATA_ENTRY_HEADER_BYTES, dataEntryBytes } from './cfp_format.js';
 
@@ -34,8 +35,10 @@ export class DataBlockBuilder {
     v.setUint16(at + 2, 0, true);
     v.setUint32(at + 4, length, true);
     v.setFloat64(at + 8, versionId, true);
-    this.bytes.set(src.subarray(offset, offset + length), at + DATA_ENTRY_HEADER_BYTES);
-    this.bytes.fill(0, at + DATA_ENTRY_HEADER_BYTES + length, at + need);
+    const bytes = this.bytes;
+    const to = at + DATA_ENTRY_HEADER_BYTES;
+    copyBytes(src, offset, length, bytes, to);
+    for (let i = to + length; i < at + need; i++) bytes[i] = 0; // the padding: at most 7 bytes
     this.added(versionId, need);
   }
 

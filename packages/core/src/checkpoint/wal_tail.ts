@@ -95,10 +95,12 @@ export class WalTail {
     const view = this.view;
     const batchAt = this.offset;
     let r = BATCH_HEADER_BYTES;
-    for (let k = 0; k < batch.count; k++) {
+    let k = 0;
+    const where = (): string => `${path}: batch at offset ${batchAt}, record ${k}`; // one per batch: it reads k when called
+    for (; k < batch.count; k++) {
       const length = r + 4 <= size ? view.getUint32(r, true) : -1;
       if (length < 0 || length > size - r - 4) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`);
-      onRecord(bytes, r + 4, length, () => `${path}: batch at offset ${batchAt}, record ${k}`);
+      onRecord(bytes, r + 4, length, where);
       r += 4 + length;
     }
     const padded = alignBatch(size);

@@ -14,6 +14,7 @@
  *   writer's error.
  */
 import { assert } from '../assert.js';
+import { copyBytes } from '../files/copy_bytes.js';
 import { RingProducer } from '../ring/ring.js';
 import type { LogSink } from '../txn/sink.js';
 import { DURABLE_TS, WAITED_TS } from './log_control.js';
@@ -87,7 +88,7 @@ export class DurableSink implements LogSink {
     if (this.backlogHead === this.backlog.length) {
       const at = this.ring.reserve(length);
       if (at >= 0) {
-        this.ring.bytes.set(b.bytes.subarray(RECORD_PREFIX_BYTES, b.length), at);
+        copyBytes(b.bytes, RECORD_PREFIX_BYTES, length, this.ring.bytes, at);
         this.queuePublish();
         return;
       }

@@ -208,14 +208,16 @@ function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, o
     if (batch.count === 0 || !(batch.last >= batch.first)) {
       throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has ${batch.count} records from ${batch.first} to ${batch.last} (offset ${batchAt})`);
     }
-    for (let k = 0; k < batch.count; k++) {
+    let k = 0;
+    // One per batch: it reads k and r when called, while the record is visited.
+    const where = (): string => `${path}: batch at offset ${batchAt}, record ${k} (offset ${r})`;
+    for (; k < batch.count; k++) {
       const length = r + 4 <= payloadEnd ? view.getUint32(r, true) : -1;
       if (length < 0 || length > payloadEnd - r - 4) {
         throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch (offset ${r})`);
       }
       firstRecordBytes ??= 4 + length;
-      const recordAt = r;
-      onRecord(bytes, r + 4, length, () => `${path}: batch at offset ${batchAt}, record ${k} (offset ${recordAt})`);
+      onRecord(bytes, r + 4, length, where);
       r += 4 + length;
     }
     if (r !== payloadEnd) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has bytes after its last record (offset ${r})`);

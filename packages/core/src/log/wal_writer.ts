@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import { assert } from '../assert.js';
+import { copyBytes } from '../files/copy_bytes.js';
 import { writeAll, type FileLayer } from '../files/file_layer.js';
 import { RECORD_PREFIX_BYTES } from './record.js';
 import { listSegments } from './wal_reader.js';
@@ -122,7 +123,7 @@ export class WalWriter {
     }
     const at = BATCH_HEADER_BYTES + this.batchBytes;
     this.view.setUint32(at, length, true);
-    this.batch.set(body.subarray(offset, offset + length), at + RECORD_PREFIX_BYTES);
+    copyBytes(body, offset, length, this.batch, at + RECORD_PREFIX_BYTES);
     const commitTs = this.view.getFloat64(at + RECORD_PREFIX_BYTES + 4, true);
     if (this.batchRecords === 0) this.firstTs = commitTs;
     this.lastTs = commitTs;
