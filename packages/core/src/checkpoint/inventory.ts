@@ -2,10 +2,13 @@
  * The inventory view (`db.checkpointFiles()`): one row per file of the
  * database directory, like the system views of the engines this follows —
  * data and delta files from the streamer's current state, root files and WAL
- * segments from the directory.
+ * segments from the directory. The streamer goes on working meanwhile: a
+ * file it removes between the listing and its stat is left out (a pair's
+ * file counts 0 bytes).
  */
 import { join } from 'node:path';
 import type { FileLayer } from '../files/file_layer.js';
+import { TidemarkError } from '../errors.js';
 import { segmentSeq } from '../log/wal_format.js';
 import { dataFileName, deltaFileName, type CfpState } from './cfp_format.js';
 import { rootSeq } from './root_format.js';
@@ -34,19 +37,27 @@ export interface CheckpointFile {
 
 export function inventoryRows(layer: FileLayer, dir: string, inventory: StreamerInventory): CheckpointFile[] {
   const rows: CheckpointFile[] = [];
-  const sizeOf = (name: string): number => (layer.exists(join(dir, name)) ? layer.size(join(dir, name)) : 0);
+  const sizeOf = (name: string): number | null => {
+    try {
+      return layer.size(join(dir, name));
+    } catch (error) {
+      if (isGone(error)) return null;
+      throw error;
+    }
+  };
   for (const c of inventory.cfps) {
     const common = { pairId: c.id, state: c.state, firstCommitTs: c.firstCommitTs, lastCommitTs: c.lastCommitTs, checkpoint: c.sinceCheckpoint };
     const data = dataFileName(c.id);
     const delta = deltaFileName(c.id);
-    rows.push({ ...common, file: data, kind: 'data', sizeBytes: sizeOf(data), usedBytes: c.dataLength, rows: c.rows, tombstones: null });
-    rows.push({ ...common, file: delta, kind: 'delta', sizeBytes: sizeOf(delta), usedBytes: c.deltaLength, rows: null, tombstones: c.tombstones });
+    rows.push({ ...common, file: data, kind: 'data', sizeBytes: sizeOf(data) ?? 0, usedBytes: c.dataLength, rows: c.rows, tombstones: null });
+    rows.push({ ...common, file: delta, kind: 'delta', sizeBytes: sizeOf(delta) ?? 0, usedBytes: c.deltaLength, rows: null, tombstones: c.tombstones });
   }
   const names = layer.list(dir).sort();
   for (const name of names) {
     const seq = rootSeq(name);
     if (seq < 0) continue;
     const size = sizeOf(name);
+    if (size === null) continue; // an older root the streamer just removed
     const state = seq === inventory.rootSeq ? 'CURRENT' : 'PREVIOUS';
     rows.push({ file: name, pairId: null, kind: 'root', state, firstCommitTs: null, lastCommitTs: null, sizeBytes: size, usedBytes: size, rows: null, tombstones: null, checkpoint: seq });
   }
@@ -54,6 +65,8 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
     const seq = segmentSeq(name);
     if (seq < 0) continue;
     const free = seq < inventory.wal.seq;
+    const size = sizeOf(name);
+    if (size === null) continue; // a segment the log writer just removed
     rows.push({
       file: name,
       pairId: null,
@@ -61,7 +74,7 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
       state: free ? 'FREE' : 'IN_USE',
       firstCommitTs: null,
       lastCommitTs: null,
-      sizeBytes: sizeOf(name),
+      sizeBytes: size,
       usedBytes: null,
       rows: null,
       tombstones: null,
@@ -69,4 +82,9 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
     });
   }
   return rows;
+}
+
+/** A file that is not there (any more). */
+function isGone(error: unknown): boolean {
+  return error instanceof TidemarkError && (error.cause as { code?: string } | undefined)?.code === 'ENOENT';
 }

@@ -39,10 +39,14 @@ export class DurableSink implements LogSink {
   private drainActive = false;
   private armed = false;
   private failure: Error | null = null;
+  /** Pending durability waits as parallel arrays (no object per commit), from `pendingHead` on. */
   private readonly pendingTs: number[] = [];
-  private readonly pendingDone: Array<[(commitTs: number) => void, (e: Error) => void]> = [];
+  private readonly pendingResolve: Array<(commitTs: number) => void> = [];
+  private readonly pendingReject: Array<(e: Error) => void> = [];
   private pendingHead = 0;
+  /** The newest commitTs a caller waits for, and the newest stored in WAITED_TS. */
   private waitedTs = 0;
+  private storedWaitedTs = 0;
 
   constructor(
     private readonly ring: RingProducer,
@@ -102,14 +106,17 @@ export class DurableSink implements LogSink {
   whenDurable(commitTs: number): Promise<number> {
     if (commitTs <= this.durableTs) return Promise.resolve(commitTs);
     if (this.failure !== null) return Promise.reject(this.failure);
-    // Tell the writer someone waits: it syncs at once instead of within maxDelayMs.
+    // Tell the writer someone waits: it syncs at once instead of within maxDelayMs. With a publish
+    // queued (a commit of this turn), the publish stores it, once for the turn's commits, before the
+    // records it covers become visible; otherwise now.
     if (commitTs > this.waitedTs) {
       this.waitedTs = commitTs;
-      Atomics.store(this.cells, WAITED_TS, BigInt(commitTs));
+      if (!this.publishQueued) this.storeWaited();
     }
     return new Promise((resolve, reject) => {
       this.pendingTs.push(commitTs);
-      this.pendingDone.push([resolve, reject]);
+      this.pendingResolve.push(resolve);
+      this.pendingReject.push(reject);
       this.arm();
     });
   }
@@ -119,10 +126,8 @@ export class DurableSink implements LogSink {
     this.failure ??= error;
     // Wakes a drain waiting for ring space the dead writer will never free (close() awaits it).
     if (!this.ring.closed) this.ring.close();
-    for (let i = this.pendingHead; i < this.pendingDone.length; i++) this.pendingDone[i]![1](this.failure);
-    this.pendingTs.length = 0;
-    this.pendingDone.length = 0;
-    this.pendingHead = 0;
+    for (let i = this.pendingHead; i < this.pendingReject.length; i++) this.pendingReject[i]!(this.failure);
+    this.clearPending();
   }
 
   get failed(): Error | null {
@@ -132,7 +137,7 @@ export class DurableSink implements LogSink {
   /** Moves the backlog into the ring and closes it; the writer drains it and stops. */
   async close(): Promise<void> {
     while (this.backlogHead < this.backlog.length && this.failure === null) await this.drain();
-    this.ring.publish();
+    this.publish();
     this.ring.close();
   }
 
@@ -141,8 +146,20 @@ export class DurableSink implements LogSink {
     this.publishQueued = true;
     queueMicrotask(() => {
       this.publishQueued = false;
-      this.ring.publish();
+      this.publish();
     });
+  }
+
+  /** Makes the records written so far visible to the writer, after storing what callers wait for. */
+  private publish(): void {
+    this.storeWaited();
+    this.ring.publish();
+  }
+
+  private storeWaited(): void {
+    if (this.waitedTs <= this.storedWaitedTs) return;
+    this.storedWaitedTs = this.waitedTs;
+    Atomics.store(this.cells, WAITED_TS, BigInt(this.waitedTs));
   }
 
   /**
@@ -165,7 +182,7 @@ export class DurableSink implements LogSink {
         const record = this.backlog[this.backlogHead]!;
         const at = this.ring.reserve(record.length);
         if (at < 0) {
-          this.ring.publish();
+          this.publish();
           await this.ring.waitForSpace(record.length);
           if (this.ring.closed) return;
           continue;
@@ -190,6 +207,13 @@ export class DurableSink implements LogSink {
     }
   }
 
+  private clearPending(): void {
+    this.pendingTs.length = 0;
+    this.pendingResolve.length = 0;
+    this.pendingReject.length = 0;
+    this.pendingHead = 0;
+  }
+
   private arm(): void {
     if (this.armed) return;
     this.armed = true;
@@ -203,15 +227,20 @@ export class DurableSink implements LogSink {
     this.durableTs = Number(Atomics.load(this.cells, DURABLE_TS));
     let i = this.pendingHead;
     while (i < this.pendingTs.length && this.pendingTs[i]! <= this.durableTs) {
-      this.pendingDone[i]![0](this.pendingTs[i]!);
+      this.pendingResolve[i]!(this.pendingTs[i]!);
       i++;
     }
     if (i === this.pendingTs.length) {
-      this.pendingTs.length = 0;
-      this.pendingDone.length = 0;
-      this.pendingHead = 0;
+      this.clearPending();
     } else {
       this.pendingHead = i;
+      if (i >= 4096 && i * 2 >= this.pendingTs.length) {
+        // Waits that never all resolve at once under steady load: drop the resolved front now and then.
+        this.pendingTs.splice(0, i);
+        this.pendingResolve.splice(0, i);
+        this.pendingReject.splice(0, i);
+        this.pendingHead = 0;
+      }
       if (this.failure === null) this.arm();
     }
   }
