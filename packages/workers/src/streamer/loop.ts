@@ -77,6 +77,8 @@ export class StreamerLoop {
   private lastMergeCheck: number;
   private mergeRetryAt = 0;
   private closedSeen = 0;
+  /** A merge finished: the policy looks again once it is installed, so merges run back to back while there is work. */
+  private mergeFinished = false;
   private mergeRequests: MergeRequest[] = [];
   private lastMergeError: MergeReport['error'] = null;
 
@@ -201,6 +203,7 @@ export class StreamerLoop {
     this.mergeMs += this.now() - this.mergeStarted;
     if (outcome.ok) {
       this.writer.finishMerge(outcome.result);
+      this.mergeFinished = true;
       for (const r of this.mergeRequests) r.merges.push(outcome.result);
       return;
     }
@@ -212,7 +215,8 @@ export class StreamerLoop {
 
   /**
    * Starts a merge when the policy finds one — evaluated when a data file
-   * closed, every mergeIntervalMs, and while db.merge() waits — and answers
+   * closed, once the last merge is installed, every mergeIntervalMs, and
+   * while db.merge() waits — and answers
    * db.merge() calls once nothing is left to merge, install or retire.
    */
   private advanceMerges(): void {
@@ -223,8 +227,9 @@ export class StreamerLoop {
     const asked = this.mergeRequests.some((r) => r.uptoTs <= this.tail.lastTs && r.error === null);
     const closed = writer.closedFiles !== this.closedSeen;
     const timely = data.mergeIntervalMs > 0 && now - this.lastMergeCheck >= data.mergeIntervalMs;
-    if (data.merges && (asked || ((closed || timely) && now >= this.mergeRetryAt))) {
+    if (data.merges && (asked || ((closed || timely || this.mergeFinished) && now >= this.mergeRetryAt))) {
       this.closedSeen = writer.closedFiles;
+      this.mergeFinished = false;
       this.lastMergeCheck = now;
       const ids = writer.planMerge({ targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES, deadFraction: data.mergeDeadFraction });
       if (ids !== null) {
