@@ -1,6 +1,6 @@
 /**
  * Reading a checkpoint file pair back, as recovery does: the delta file
- * first, into a sorted array of deleted versionIds, then one pass over the
+ * first, into a filter of deleted versionIds (deleted_versions.ts), then one pass over the
  * data file up to its valid length, a few MiB at a time, that hands every
  * entry the delta file does not delete to `onRow`.
  *
@@ -29,6 +29,7 @@ import {
   DELTA_MAGIC,
   deltaFileName,
 } from './cfp_format.js';
+import { DELETED, DeletedVersions, ORPHAN } from './deleted_versions.js';
 import type { CfpEntry } from './root_format.js';
 
 /** Bytes read from a file at a time (a block larger than this grows the buffer). */
@@ -64,12 +65,11 @@ export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId
  * read (`deleted`); null checks the data file alone (verify does, when the
  * delta file fails), every entry then handed on as live.
  */
-export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, deletedOrNull: Float64Array | null, onRow: LiveRowVisitor): CfpScan {
-  const deleted = deletedOrNull ?? new Float64Array(0);
+export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, deletedOrNull: DeletedVersions | null, onRow: LiveRowVisitor): CfpScan {
+  const deleted = deletedOrNull ?? DeletedVersions.none();
   const path = join(dir, dataFileName(cfp.id));
   const reader = new BlockReader(layer, path, cfp.dataLength, DATA_MAGIC, DATA_BLOCK_MAGIC, 'data file');
   const scan: CfpScan = { rows: 0, live: 0, skipped: 0, bytes: cfp.dataLength + cfp.deltaLength };
-  let next = 0; // the first tombstone not matched yet
   let previous = -1;
   try {
     checkIdentity(reader.header, cfp, databaseId, path, 'data file');
@@ -89,9 +89,9 @@ export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseI
         if (!(versionId > previous)) throw where(i, at, `has version ${versionId}, not above the one before (${previous})`);
         if (versionId < cfp.minVersion || (cfp.maxVersion !== null && versionId > cfp.maxVersion)) throw where(i, at, `has version ${versionId}, outside the pair's range`);
         previous = versionId;
-        if (next < deleted.length && deleted[next]! < versionId) throw orphanTombstone(dir, cfp, deleted[next]!);
-        if (next < deleted.length && deleted[next] === versionId) {
-          next++;
+        const taken = deleted.take(versionId);
+        if (taken === ORPHAN) throw orphanTombstone(dir, cfp, deleted.orphan);
+        if (taken === DELETED) {
           scan.skipped++;
         } else {
           onRow.row(tableId, versionId, bytes, view, at, size, block.fileOffset + block.size);
@@ -107,12 +107,12 @@ export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseI
     reader.close();
   }
   if (scan.rows !== cfp.rows) throw corrupt(path, `holds ${scan.rows} rows, the root says ${cfp.rows}`, cfp.dataLength);
-  if (next < deleted.length) throw orphanTombstone(dir, cfp, deleted[next]!);
+  if (deleted.left()) throw orphanTombstone(dir, cfp, deleted.orphan);
   return scan;
 }
 
-/** The versionIds a CFP's delta file deletes, sorted, checked block by block; a versionId twice is CORRUPT. */
-export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint): Float64Array {
+/** The versionIds a CFP's delta file deletes, checked block by block, as a filter; a versionId twice is CORRUPT. */
+export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint): DeletedVersions {
   const path = join(dir, deltaFileName(cfp.id));
   // The reader first: it checks the file holds the valid length, which (the root checks) bounds the count.
   const reader = new BlockReader(layer, path, cfp.deltaLength, DELTA_MAGIC, DELTA_BLOCK_MAGIC, 'delta file');
@@ -133,9 +133,10 @@ export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, database
     reader.close();
   }
   if (count !== cfp.tombstones) throw corrupt(path, `holds ${count} tombstones, the root says ${cfp.tombstones}`, cfp.deltaLength);
-  deleted.sort();
-  for (let i = 1; i < count; i++) if (deleted[i] === deleted[i - 1]) throw corrupt(path, `deletes version ${deleted[i]} twice`, cfp.deltaLength);
-  return deleted;
+  const filter = DeletedVersions.build(deleted, cfp.minVersion);
+  if ('twice' in filter) throw corrupt(path, `deletes version ${filter.twice} twice`, cfp.deltaLength);
+  if ('invalid' in filter) throw corrupt(path, `deletes ${filter.invalid}, which is not a versionId`, cfp.deltaLength);
+  return filter;
 }
 
 function orphanTombstone(dir: string, cfp: CfpEntry, versionId: number): TidemarkError {
