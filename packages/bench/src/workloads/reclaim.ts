@@ -65,10 +65,11 @@ interface Phase {
   longestSliceMs: number;
 }
 
+/** Bytes of the files of `dir` matching `pattern`; one the engine removes between the listing and its stat counts nothing. */
 function filesBytes(dir: string, pattern: RegExp): number {
   return readdirSync(dir)
     .filter((f) => pattern.test(f))
-    .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    .reduce((sum, f) => sum + (statSync(join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
 }
 
 function sample(db: Database, dir: string, seconds: number, updates: number): Sample {
