@@ -95,6 +95,7 @@ export class BatchLinker {
     const base = ptr0 - (offsetOf(ptr0) >>> 3);
     const start = offsetOf(ptr0);
     const end = start + (to - from);
+    primary.prefetch(words, hashWord + first, count);
     let off = start;
     let k = first;
     for (const last = first + count; k < last && off < end; k++) {
