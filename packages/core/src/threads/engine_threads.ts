@@ -45,7 +45,13 @@ export const workerThreads: EngineThreads = {
   streamer: (data, onFailure) => new WorkerHandle<StreamerApi>('streamer', data, onFailure),
   prepare: (withStreamer) => {
     let writer: Worker | null = spawnWorker('log_writer');
-    let streamer: Worker | null = withStreamer ? spawnWorker('streamer') : null;
+    let streamer: Worker | null = null;
+    try {
+      streamer = withStreamer ? spawnWorker('streamer') : null;
+    } catch (error) {
+      void writer.terminate(); // a missing streamer bundle must not leave the writer's thread running
+      throw error;
+    }
     const take = (name: string, worker: Worker | null): Worker => worker ?? spawnWorker(name);
     return {
       logWriter: (data, onFailure) => {
