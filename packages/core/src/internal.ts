@@ -10,6 +10,7 @@ export { CLOSING, DISK_STATE, DiskState, DURABLE_TS, FIRST_NEEDED_SEQ, WAITED_TS
 export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writer_api.js';
 export { endpointOf } from './threads/endpoint.js';
 export { onStart } from './threads/start_message.js';
+export { lowerThreadPriority } from './threads/priority.js';
 export { createLogControl } from './log/log_control.js';
 export { OP_INSERT, OP_DELETE, OP_CREATE_TABLE, RecordBuilder, visitRecord, type RecordVisitor } from './log/record.js';
 export { replayWal, type WalPosition } from './log/wal_reader.js';

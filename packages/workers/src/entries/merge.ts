@@ -3,9 +3,10 @@
  * this returns its outcome, since an Error's code does not survive the
  * thread boundary.
  */
-import { mergeOutcome, NodeFileLayer, type MergeOutcome, type MergeTask } from '@tidemark/core/internal';
+import { lowerThreadPriority, mergeOutcome, NodeFileLayer, type MergeOutcome, type MergeTask } from '@tidemark/core/internal';
 
 const layer = new NodeFileLayer();
+lowerThreadPriority(); // background work: commits come first (threads/priority.ts)
 
 export default function mergeTask(task: MergeTask): MergeOutcome {
   return mergeOutcome(layer, task);

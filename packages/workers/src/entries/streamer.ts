@@ -6,11 +6,13 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { endpointOf, onStart, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
+import { endpointOf, lowerThreadPriority, onStart, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
 import { StreamerLoop } from '../streamer/loop.js';
 import { runStreamer } from '../streamer/run.js';
 
 const WAIT_MS = 20;
+
+lowerThreadPriority(); // background work: commits come first (threads/priority.ts)
 
 onStart<StreamerData>(parentPort!, (data) => {
   const merges = new PoolMergeRunner();
