@@ -18,6 +18,7 @@
  */
 import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client';
 import type { Database, DatabaseStats } from './database.js';
+import { DISK_STATE_NAMES } from './log/log_control.js';
 
 export interface TidemarkMetricsOptions {
   /** The registry to register with; prom-client's global one by default. */
@@ -49,7 +50,7 @@ const SIMPLE: readonly Simple[] = [
   { name: 'durable_ts', log: true, help: 'The newest commit timestamp that is durable', kind: 'gauge', read: (s) => s.durability?.durableTs ?? null },
   { name: 'durable_lag_ts', log: true, help: 'Row writes logged and not yet durable (the newest logged commitTs minus the durable one)', kind: 'gauge', read: (s) => s.durability?.lagTs ?? null },
   { name: 'durable_waiting', log: true, help: 'Durable commits and flushes waiting for fdatasync', kind: 'gauge', read: (s) => s.durability?.waiting ?? null },
-  { name: 'disk_full', log: true, help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write', kind: 'gauge', read: (s) => (s.durability === null ? null : ['ok', 'no-reserve', 'stalled'].indexOf(s.durability.disk)) },
+  { name: 'disk_full', log: true, help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write', kind: 'gauge', read: (s) => (s.durability === null ? null : DISK_STATE_NAMES.indexOf(s.durability.disk)) },
   { name: 'log_ring_used_bytes', log: true, help: 'Bytes in the log ring waiting for the log writer', kind: 'gauge', read: (s) => s.durability?.ring.usedBytes ?? null },
   { name: 'log_ring_capacity_bytes', log: true, help: 'Size of the log ring', kind: 'gauge', read: (s) => s.durability?.ring.capacityBytes ?? null },
   { name: 'log_backlog_bytes', log: true, help: 'Bytes of records queued on the main thread waiting for ring space', kind: 'gauge', read: (s) => s.durability?.ring.backlogBytes ?? null },

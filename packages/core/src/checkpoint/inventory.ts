@@ -7,8 +7,7 @@
  * file counts 0 bytes).
  */
 import { join } from 'node:path';
-import type { FileLayer } from '../files/file_layer.js';
-import { TidemarkError } from '../errors.js';
+import { isNotFound, type FileLayer } from '../files/file_layer.js';
 import { segmentSeq } from '../log/wal_format.js';
 import { dataFileName, deltaFileName, type CfpState } from './cfp_format.js';
 import { rootSeq } from './root_format.js';
@@ -41,7 +40,7 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
     try {
       return layer.size(join(dir, name));
     } catch (error) {
-      if (isGone(error)) return null;
+      if (isNotFound(error)) return null;
       throw error;
     }
   };
@@ -82,9 +81,4 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
     });
   }
   return rows;
-}
-
-/** A file that is not there (any more). */
-function isGone(error: unknown): boolean {
-  return error instanceof TidemarkError && (error.cause as { code?: string } | undefined)?.code === 'ENOENT';
 }

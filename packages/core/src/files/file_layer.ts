@@ -112,6 +112,11 @@ export function syncError(errno: string, what: string, message: string, cause?: 
   });
 }
 
+/** Whether a file operation failed because the file (or its folder) is not there. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof TidemarkError && (error.cause as { code?: string } | undefined)?.code === 'ENOENT';
+}
+
 /** Whether a file operation failed for lack of space (and may succeed once space returns). */
 export function isDiskFull(error: unknown): boolean {
   return error instanceof TidemarkError && error.code === ErrorCode.DISK_FULL;

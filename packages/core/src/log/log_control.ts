@@ -62,12 +62,13 @@ export const DiskState = {
   STALLED: 2n,
 } as const;
 
-export type DiskStateName = 'ok' | 'no-reserve' | 'stalled';
+/** The statistics' names of the DiskState values, in their order (0, 1, 2). */
+export const DISK_STATE_NAMES = ['ok', 'no-reserve', 'stalled'] as const;
+export type DiskStateName = (typeof DISK_STATE_NAMES)[number];
 
 /** The DISK_STATE cell as the statistics name it. */
 export function diskStateName(cells: BigInt64Array): DiskStateName {
-  const disk = Atomics.load(cells, DISK_STATE);
-  return disk === DiskState.OK ? 'ok' : disk === DiskState.NO_RESERVE ? 'no-reserve' : 'stalled';
+  return DISK_STATE_NAMES[Number(Atomics.load(cells, DISK_STATE))] ?? 'stalled';
 }
 
 export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedArrayBuffer {

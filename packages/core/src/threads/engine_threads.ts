@@ -44,30 +44,26 @@ export const workerThreads: EngineThreads = {
   logWriter: (data, onFailure) => new WorkerHandle<LogWriterApi>('log_writer', data, onFailure),
   streamer: (data, onFailure) => new WorkerHandle<StreamerApi>('streamer', data, onFailure),
   prepare: (withStreamer) => {
-    let writer: Worker | null = spawnWorker('log_writer');
-    let streamer: Worker | null = null;
+    const spares = new Map<string, Worker>([['log_writer', spawnWorker('log_writer')]]);
     try {
-      streamer = withStreamer ? spawnWorker('streamer') : null;
+      if (withStreamer) spares.set('streamer', spawnWorker('streamer'));
     } catch (error) {
-      void writer.terminate(); // a missing streamer bundle must not leave the writer's thread running
+      void spares.get('log_writer')!.terminate(); // a missing streamer bundle must not leave the writer's thread running
       throw error;
     }
-    const take = (name: string, worker: Worker | null): Worker => worker ?? spawnWorker(name);
+    /** The spare thread of `name` the first time, a new one after. */
+    const take = (name: string): Worker => {
+      const worker = spares.get(name) ?? spawnWorker(name);
+      spares.delete(name);
+      return worker;
+    };
     return {
-      logWriter: (data, onFailure) => {
-        const worker = take('log_writer', writer);
-        writer = null;
-        return new WorkerHandle<LogWriterApi>('log_writer', data, onFailure, worker);
-      },
-      streamer: (data, onFailure) => {
-        const worker = take('streamer', streamer);
-        streamer = null;
-        return new WorkerHandle<StreamerApi>('streamer', data, onFailure, worker);
-      },
+      logWriter: (data, onFailure) => new WorkerHandle<LogWriterApi>('log_writer', data, onFailure, take('log_writer')),
+      streamer: (data, onFailure) => new WorkerHandle<StreamerApi>('streamer', data, onFailure, take('streamer')),
       discard: async () => {
-        const left = [writer, streamer];
-        writer = streamer = null;
-        await Promise.all(left.map((w) => w?.terminate()));
+        const left = [...spares.values()];
+        spares.clear();
+        await Promise.all(left.map((w) => w.terminate()));
       },
     };
   },
