@@ -20,20 +20,22 @@ function keyBytes(n: number): Uint8Array {
   return b;
 }
 
-function setup(): { arena: Arena; index: PrimaryIndex; add: (n: number) => number; find: (n: number) => number } {
+/** The key hash the index is given: the real one, or a weak one that crowds home slots. */
+type KeyHash = (bytes: Uint8Array, offset: number) => number;
+const realHash: KeyHash = (bytes, offset) => hashBytes(bytes, offset, 4);
+
+function setup(hash: KeyHash = realHash): { arena: Arena; index: PrimaryIndex; add: (n: number) => number; find: (n: number) => number; hashOf: (n: number) => number } {
   const arena = new Arena('t');
-  const hashAt = (ptr: number): number => hashBytes(arena.u8s[segmentOf(ptr)]!, offsetOf(ptr) + 16, 4);
+  const hashAt = (ptr: number): number => hash(arena.u8s[segmentOf(ptr)]!, offsetOf(ptr) + 16);
   const index = new PrimaryIndex(arena, hashAt);
   const add = (n: number): number => {
     const ptr = arena.append(4, n, 0, 0);
     arena.u8s[segmentOf(ptr)]!.set(keyBytes(n), offsetOf(ptr) + 16);
     return ptr;
   };
-  const find = (n: number): number => {
-    const k = keyBytes(n);
-    return index.find(hashBytes(k, 0, 4), k, 0, 4);
-  };
-  return { arena, index, add, find };
+  const hashOf = (n: number): number => hash(keyBytes(n), 0);
+  const find = (n: number): number => index.find(hashOf(n), keyBytes(n), 0, 4);
+  return { arena, index, add, find, hashOf };
 }
 
 test('primary index: grows through several resizes; every key stays findable at every step', () => {
@@ -56,20 +58,20 @@ test('primary index: grows through several resizes; every key stays findable at 
   assert.ok(index.bytes >= total * 4 && index.bytes <= total * 4 * 3, `index bytes ${index.bytes}`);
 });
 
-test('primary index: removals and replacements during migration keep the rest intact', () => {
-  const { index, add, find } = setup();
+/** Inserts, removals and replacements interleaved across several growths, checked against a Map. */
+function churn(hash: KeyHash): void {
+  const { index, add, find, hashOf } = setup(hash);
   const live = new Map<number, number>();
   let next = 0;
-  // Interleave inserts, removals and replacements across several growths.
   for (let round = 0; round < 20000; round++) {
     const n = next++;
     const ptr = add(n);
-    index.insert(hashBytes(keyBytes(n), 0, 4), ptr);
+    index.insert(hashOf(n), ptr);
     live.set(n, ptr);
     if (round % 3 === 0) {
       const victim = (round * 7919) % next;
       if (live.has(victim)) {
-        index.remove(hashBytes(keyBytes(victim), 0, 4), live.get(victim)!);
+        index.remove(hashOf(victim), live.get(victim)!);
         live.delete(victim);
       }
     }
@@ -77,7 +79,7 @@ test('primary index: removals and replacements during migration keep the rest in
       const target = (round * 104729) % next;
       if (live.has(target)) {
         const newer = add(target);
-        index.replace(hashBytes(keyBytes(target), 0, 4), live.get(target)!, newer);
+        index.replace(hashOf(target), live.get(target)!, newer);
         live.set(target, newer);
       }
     }
@@ -87,6 +89,14 @@ test('primary index: removals and replacements during migration keep the rest in
   const seen = new Set<number>();
   index.forEach((ptr) => seen.add(ptr));
   assert.equal(seen, new Set(live.values()));
+}
+
+test('primary index: removals and replacements during migration keep the rest intact', () => {
+  churn(realHash);
+});
+
+test('primary index: the same with a weak hash (16 home slots: long probe chains that wrap and shift back)', () => {
+  churn((bytes, offset) => hashBytes(bytes, offset, 4) & 0xff00000f);
 });
 
 test('secondary hash index: duplicates, growth and removals', () => {
