@@ -118,9 +118,10 @@ export class PrimaryIndex {
 
   /**
    * Reads the home slot (and tag) of `count` hashes from words[at] on,
-   * before they are inserted: the loads are independent, so the CPU
-   * overlaps their cache misses, and the inserts that follow find the
-   * lines in cache (an insert's own probe waits for one miss at a time).
+   * before they are inserted or repointed (recovery's linking, the segment
+   * cleaner): the loads are independent, so the CPU overlaps their cache
+   * misses, and the probes that follow find the lines in cache (a probe
+   * waits for one miss at a time).
    */
   prefetch(words: Uint32Array, at: number, count: number): void {
     const slots = this.slots;

@@ -37,7 +37,8 @@ import { Arena, offsetOf, pointerOf, segmentOf } from './arena.js';
 import type { TableStore } from './table_store.js';
 
 /** Versions moved between two looks at the clock. */
-const CHECK_EVERY = 64;
+/** Versions moved per batch, between looks at the clock. */
+const BATCH = 64;
 
 export interface CleanerStats {
   /** Segments freed, versions and bytes moved, and milliseconds spent in slices. */
@@ -61,6 +62,9 @@ interface Job {
 export class SegmentCleaner {
   readonly stats: CleanerStats = { segmentsFreed: 0, versionsMoved: 0, bytesMoved: 0, slices: 0, cleanerMs: 0, longestSliceMs: 0 };
   private job: Job | null = null;
+  /** A batch's pointers and their key hashes. */
+  private readonly ptrs = new Uint32Array(BATCH);
+  private readonly hashes = new Uint32Array(BATCH);
 
   constructor(
     private readonly engine: Engine,
@@ -87,14 +91,26 @@ export class SegmentCleaner {
           if (this.job === null) return false;
         }
         const job = this.job;
-        const arena = job.table.arena;
+        const table = job.table;
+        const arena = table.arena;
+        const { ptrs, hashes } = this;
         while (job.at < job.end) {
-          const ptr = pointerOf(job.segment, job.at);
-          job.at += arena.sizeOf(ptr);
-          if (arena.isRetired(ptr)) continue;
-          this.move(job.table, ptr);
-          moved++;
-          if ((moved & (CHECK_EVERY - 1)) === 0 && performance.now() >= deadline) return true;
+          // A batch of live versions and their key hashes (the segment is read in order), then their
+          // index home slots in one loop of independent loads, so the cache misses overlap instead of
+          // each move waiting for its own.
+          let count = 0;
+          while (job.at < job.end && count < BATCH) {
+            const ptr = pointerOf(job.segment, job.at);
+            job.at += arena.sizeOf(ptr);
+            if (arena.isRetired(ptr)) continue;
+            ptrs[count] = ptr;
+            hashes[count] = table.hashAt(ptr);
+            count++;
+          }
+          table.primary.prefetch(hashes, 0, count);
+          for (let k = 0; k < count; k++) this.move(table, ptrs[k]!, hashes[k]!);
+          moved += count;
+          if (performance.now() >= deadline) return true;
         }
         arena.freeSegment(job.segment);
         this.stats.segmentsFreed++;
@@ -141,9 +157,8 @@ export class SegmentCleaner {
   }
 
   /** Moves one live version and repoints everything that points at it: the primary slot, or the newer version of its chain. */
-  private move(table: TableStore, ptr: number): void {
+  private move(table: TableStore, ptr: number, hash: number): void {
     const arena = table.arena;
-    const hash = table.hashAt(ptr);
     const copy = arena.copy(ptr);
     // Most live versions are a row's newest: found by pointer, without comparing keys.
     if (!table.primary.replaceIfPresent(hash, ptr, copy)) {
