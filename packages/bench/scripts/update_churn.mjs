@@ -1,0 +1,67 @@
+// A spot check for A/B comparisons of reclaiming space, lighter than the
+// harness's `reclaim` workload: 1 M rows, then delayed updates of random rows
+// (2,000 per event-loop turn) for S seconds, on a fresh directory. It prints
+// one JSON line: updates/s, the pair files on disk each second (MiB), and
+// db.stats().cleaner and .durability.merges at the end. Extra open() options
+// may be given as JSON (e.g. '{"cleaner":false,"merges":false}').
+//
+//   node packages/bench/scripts/update_churn.mjs [S=10] ['{...options}']
+//
+// It needs `node scripts/build.mjs` first (it imports the built @tidemark/core).
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from '@tidemark/core';
+
+const MiB = 1024 * 1024;
+const ROWS = 1_000_000;
+const seconds = Number(process.argv[2] ?? 10);
+const extra = JSON.parse(process.argv[3] ?? '{}');
+if (!(seconds > 0)) {
+  console.error("usage: update_churn.mjs [seconds>0] ['{...open options}']");
+  process.exit(2);
+}
+const ACCOUNTS = {
+  name: 'accounts',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'name', type: 'string', maxLength: 16 },
+    { name: 'balance', type: 'float64' },
+    { name: 'ts', type: 'float64' },
+  ],
+  primaryKey: ['id'],
+};
+const dir = mkdtempSync(join(tmpdir(), 'tidemark-churn-'));
+const pairMiB = () =>
+  readdirSync(dir)
+    .filter((f) => /^(data|delta)-/.test(f))
+    .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) / MiB;
+try {
+  const db = await open({ dir, tables: [ACCOUNTS], dataFileSizeBytes: 16 * MiB, checkpointWalBytes: 64 * MiB, walSegmentBytes: 16 * MiB, durability: 'delayed', ...extra });
+  for (let i = 0; i < ROWS; i += 1000) {
+    db.transactionSync((tx) => {
+      for (let j = i; j < i + 1000; j++) tx.insert('accounts', { id: j, name: `n${j}`, balance: j, ts: j });
+    });
+    if (i % 50_000 === 0) await db.flush();
+  }
+  const t = db.table('accounts');
+  const diskMiB = [];
+  let updates = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  let nextSample = started + 1000;
+  while (performance.now() < end) {
+    for (let k = 0; k < 2000; k++) void t.update((Math.random() * ROWS) | 0, { balance: updates++ });
+    await new Promise((resolve) => setImmediate(resolve));
+    if (performance.now() > nextSample) {
+      diskMiB.push(Math.round(pairMiB()));
+      nextSample += 1000;
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const stats = db.stats();
+  console.log(JSON.stringify({ updatesPerSec: Math.round(updates / elapsed), diskMiB, cleaner: stats.cleaner, merges: stats.durability.merges }));
+  await db.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
