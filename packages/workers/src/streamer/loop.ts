@@ -318,6 +318,8 @@ export class StreamerLoop {
     const interval = this.data.checkpointIntervalMs;
     if (interval > 0 && this.now() - this.lastCheckpointAt >= interval && this.writer.lastTs > this.writer.checkpointTs) return true;
     if (this.writer.mergeInstallPending) return true;
+    // Merged sources are deleted by the checkpoint after the one that installed their merge: make it now.
+    if (this.writer.retiringFiles) return true;
     return this.requests.some((r) => r.uptoTs <= this.tail.lastTs);
   }
 
