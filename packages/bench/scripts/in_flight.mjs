@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from '@tidemark/core';
+import { ACCOUNTS } from './accounts.mjs';
 
 const K = Number(process.argv[2] ?? 256);
 const N = Number(process.argv[3] ?? 1_000_000);
@@ -19,16 +20,6 @@ if (!(K >= 1 && N >= K && ['durable', 'delayed', 'memory'].includes(mode))) {
   console.error('usage: in_flight.mjs [K>=1] [N>=K] [durable|delayed|memory]');
   process.exit(2);
 }
-const ACCOUNTS = {
-  name: 'accounts',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'name', type: 'string', maxLength: 16 },
-    { name: 'balance', type: 'float64' },
-    { name: 'ts', type: 'float64' },
-  ],
-  primaryKey: ['id'],
-};
 const dir = mode === 'memory' ? null : mkdtempSync(join(tmpdir(), 'tidemark-in-flight-'));
 try {
   const db = await open(dir === null ? { tables: [ACCOUNTS] } : { dir, tables: [ACCOUNTS] });

@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from '@tidemark/core';
+import { ACCOUNTS } from './accounts.mjs';
 
 const MiB = 1024 * 1024;
 const ROWS = 1_000_000;
@@ -21,16 +22,6 @@ if (!(seconds > 0)) {
   console.error("usage: update_churn.mjs [seconds>0] ['{...open options}']");
   process.exit(2);
 }
-const ACCOUNTS = {
-  name: 'accounts',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'name', type: 'string', maxLength: 16 },
-    { name: 'balance', type: 'float64' },
-    { name: 'ts', type: 'float64' },
-  ],
-  primaryKey: ['id'],
-};
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-churn-'));
 const pairMiB = () =>
   readdirSync(dir)
