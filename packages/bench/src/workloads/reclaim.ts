@@ -12,13 +12,14 @@
  * - commit throughput with merge and cleaner on against the same workload
  *   with both off;
  * - recovery time after the workload against recovery of a directory
- *   loaded fresh with the same live rows.
+ *   loaded fresh with the same live rows, each opened as the `recovery`
+ *   workload opens one (fresh processes, cold, the median of three).
  *
  * Pairs are sized for the data set (dataFileSizeBytes 16 MiB; the default
  * 128 MiB would make the pre-allocated pairs alone larger than 1 M rows)
  * and the WAL trigger is 64 MiB; both are stated in the notes.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type Database, type OpenOptions } from '@tidemark/core';
@@ -28,6 +29,7 @@ import { keyPicker, type KeyDistribution } from '../keys.js';
 import { dropCaches } from '../limits/seq_read.js';
 import { collectGarbage } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
+import { medianRun, openRuns } from './recovery.js';
 
 const MiB = 1024 * 1024;
 const OPTIONS: OpenOptions = { dataFileSizeBytes: 16 * MiB, checkpointWalBytes: 64 * MiB, walSegmentBytes: 16 * MiB, durability: 'delayed' };
@@ -51,6 +53,12 @@ type Sample = {
   memoryBytes: number;
   liveBytes: number;
 };
+
+/** A reopen: the median seconds and every run. */
+interface Reopen {
+  seconds: number;
+  runs: number[];
+}
 
 interface Phase {
   keys: Keys;
@@ -148,16 +156,10 @@ async function updatePhase(dir: string, rows: RowColumns, keys: Keys, reclaim: b
   }
 }
 
-/** Seconds open() takes on `dir` (cold cache where the machine permits it); checks the row count. */
-async function timeRecovery(dir: string, rows: number, cold: boolean): Promise<number> {
-  if (cold) dropCaches();
-  const started = performance.now();
-  const db = await open({ dir, ...OPTIONS });
-  const seconds = (performance.now() - started) / 1000;
-  const count = db.stats().tables[0]!.rows;
-  await db.close();
-  if (count !== rows) throw new Error(`recovered ${count} rows, ${rows} expected`);
-  return seconds;
+/** A reopen of `dir`, timed as the `recovery` workload times one: in fresh processes (cold cache where permitted), the median; every row must be there. */
+async function timeRecovery(dir: string, keptPath: string, seed: number, cold: boolean): Promise<Reopen> {
+  const runs = await openRuns(dir, null, keptPath, seed, cold, OPTIONS);
+  return { seconds: medianRun(runs).seconds, runs: runs.map((r) => r.seconds) };
 }
 
 async function run(params: WorkloadParams, log: (line: string) => void): Promise<WorkloadResult> {
@@ -166,9 +168,11 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
   try {
     const rows = generateRows(params.rows, params.seed);
     const phases: Phase[] = [];
-    let recoveryAfter = 0;
-    let recoveryFresh = 0;
+    let recoveryAfter: Reopen = { seconds: 0, runs: [] };
+    let recoveryFresh: Reopen = { seconds: 0, runs: [] };
     const cold = dropCaches();
+    const keptPath = join(base, 'kept.bin');
+    writeFileSync(keptPath, new Uint8Array(rows.ids.buffer, rows.ids.byteOffset, rows.ids.byteLength));
     for (const keys of ['uniform', 'zipfian'] as const) {
       for (const reclaim of [false, true]) {
         const dir = join(base, `${keys}-${reclaim ? 'on' : 'off'}`);
@@ -177,18 +181,18 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
         collectGarbage();
         if (keys === 'uniform' && reclaim) {
           log('reclaim: recovery after the workload, and of the same rows loaded fresh');
-          recoveryAfter = await timeRecovery(dir, rows.count, cold);
+          recoveryAfter = await timeRecovery(dir, keptPath, params.seed, cold);
           const fresh = join(base, 'fresh');
           await load(fresh, rows, {});
-          recoveryFresh = await timeRecovery(fresh, rows.count, cold);
+          recoveryFresh = await timeRecovery(fresh, keptPath, params.seed, cold);
           rmSync(fresh, { recursive: true, force: true });
         }
         rmSync(dir, { recursive: true, force: true });
       }
     }
     return {
-      figures: figures(phases, recoveryAfter, recoveryFresh),
-      notes: notes(phases, seconds, cold),
+      figures: figures(phases, recoveryAfter.seconds, recoveryFresh.seconds),
+      notes: notes(phases, seconds, cold, recoveryAfter, recoveryFresh),
       counts: Object.fromEntries(phases.map((p) => [`updates-${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.updates])),
       series: Object.fromEntries(phases.map((p) => [`${p.keys}-${p.reclaim ? 'on' : 'off'}`, p.samples])),
     };
@@ -213,7 +217,7 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
   return out;
 }
 
-function notes(phases: Phase[], seconds: number, cold: boolean): string[] {
+function notes(phases: Phase[], seconds: number, cold: boolean, after: Reopen, fresh: Reopen): string[] {
   const mib = (b: number): string => (b / MiB).toFixed(1);
   return [
     `Options: dataFileSizeBytes 16 MiB, walSegmentBytes 16 MiB, checkpointWalBytes 64 MiB, delayed durability; updates of the balance column, ${CHUNK} per event-loop turn, ${seconds} s per phase; "off" is merges: false, cleaner: false. Live data = bytes of the live row versions in the arena (index not counted on either side).`,
@@ -221,7 +225,7 @@ function notes(phases: Phase[], seconds: number, cold: boolean): string[] {
       (p) =>
         `${p.keys}, ${p.reclaim ? 'on' : 'off'}: ${p.updates.toLocaleString('en-US')} updates in ${p.seconds.toFixed(1)} s; at the end ${mib(p.end.diskBytes)} MiB of pairs (${mib(p.end.dirBytes)} MiB in the whole directory with the WAL), ${mib(p.end.memoryBytes)} MiB of arena for ${mib(p.end.liveBytes)} MiB live; ${p.merges} merges, ${p.segmentsFreed} segments freed in ${p.cleanerMs.toFixed(0)} ms of cleaner slices (longest ${p.longestSliceMs.toFixed(1)} ms).`,
     ),
-    `Recovery opened with the page cache ${cold ? 'dropped (cold)' : 'warm (dropping it was not permitted)'}. The series (one sample a second) are in the JSON under "series".`,
+    `Recovery: each open in a fresh process with the page cache ${cold ? 'dropped (cold)' : 'warm (dropping it was not permitted)'}, the median of ${after.runs.length} (seconds): after the uniform workload ${after.runs.map((r) => r.toFixed(3)).join(', ')}; loaded fresh ${fresh.runs.map((r) => r.toFixed(3)).join(', ')}. The series (one sample a second) are in the JSON under "series".`,
   ];
 }
 

@@ -22,7 +22,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type CheckpointLoad } from '@tidemark/core';
+import { open, type CheckpointLoad, type OpenOptions } from '@tidemark/core';
 import { runChild } from '../child.js';
 import { BUILD_BATCH_ROWS } from '../constants.js';
 import { ACCOUNTS, generateRows, prng, rowAt, TABLE } from '../data.js';
@@ -98,16 +98,31 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Built
   }
 }
 
-/** Opens `dir` RUNS times, each in a fresh process, the page cache dropped first when `cold`; the median run. */
-async function recover(dir: string, option: number | null, keptPath: string, seed: number, cold: boolean): Promise<Recovered> {
+/**
+ * Opens `dir` RUNS times, each in a fresh process (recovery_child.ts), the
+ * page cache dropped first when `cold`; every `keptPath` key is a row it
+ * must hold. The runs in order. The `reclaim` workload times its reopens
+ * this way too.
+ */
+export async function openRuns(dir: string, workers: number | null, keptPath: string, seed: number, cold: boolean, options?: OpenOptions): Promise<RecoveryResult[]> {
   const runs: RecoveryResult[] = [];
   for (let i = 0; i < RUNS; i++) {
     if (cold) dropCaches();
-    const request: RecoveryRequest = { dir, workers: option, keptPath, checkedKeys: CHECKED_KEYS, seed: seed + i };
+    const request: RecoveryRequest = { dir, workers, keptPath, checkedKeys: CHECKED_KEYS, seed: seed + i, options };
     runs.push(await runChild<RecoveryRequest, RecoveryResult>('workloads/recovery_child', import.meta.url, 1, request, `the open of ${dir}`));
   }
-  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
-  const median = sorted[sorted.length >> 1]!;
+  return runs;
+}
+
+/** The run of median time. */
+export function medianRun(runs: readonly RecoveryResult[]): RecoveryResult {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[runs.length >> 1]!;
+}
+
+/** Opens `dir` RUNS times, each in a fresh process; the median run. */
+async function recover(dir: string, option: number | null, keptPath: string, seed: number, cold: boolean): Promise<Recovered> {
+  const runs = await openRuns(dir, option, keptPath, seed, cold);
+  const median = medianRun(runs);
   return { option, workers: median.workers, seconds: median.seconds, load: median.load, rows: median.rows, runs: runs.map((r) => r.seconds) };
 }
 

@@ -11,7 +11,7 @@
  * found, and the row count must be exact, or the child fails.
  */
 import { readFileSync } from 'node:fs';
-import { open, type CheckpointLoad } from '@tidemark/core';
+import { open, type CheckpointLoad, type OpenOptions } from '@tidemark/core';
 import { prng, TABLE } from '../data.js';
 
 export interface RecoveryRequest {
@@ -21,6 +21,8 @@ export interface RecoveryRequest {
   keptPath: string;
   checkedKeys: number;
   seed: number;
+  /** Other open() options (JSON), as the directory was written with. */
+  options?: OpenOptions;
 }
 
 export interface RecoveryResult {
@@ -33,7 +35,8 @@ export interface RecoveryResult {
 async function main(request: RecoveryRequest): Promise<RecoveryResult> {
   const kept = new Int32Array(readFileSync(request.keptPath).buffer.slice(0));
   const started = performance.now();
-  const db = await open(request.workers === null ? { dir: request.dir } : { dir: request.dir, recoveryWorkers: request.workers });
+  const options = { ...request.options, dir: request.dir };
+  const db = await open(request.workers === null ? options : { ...options, recoveryWorkers: request.workers });
   const seconds = (performance.now() - started) / 1000;
   try {
     const table = db.table(TABLE);
