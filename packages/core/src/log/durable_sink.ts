@@ -30,9 +30,8 @@ const EMPTY = new Uint8Array(0);
  * Record bytes after which a turn's records are published at once, not at the
  * end of the turn, while durable commits wait. Measured with
  * packages/bench/scripts/in_flight.mjs (256 durable commits in flight, 5 runs
- * each, alternating): once per
- * turn 295–321 K commits/s median; 256 B 385 K, 512 B 401 K, 1 KiB 391–405 K,
- * 2 KiB 378 K, 4 KiB 390 K.
+ * each, alternating), median commits/s: once per turn 295–321 K; 256 B 385 K,
+ * 512 B 401 K, 1 KiB 391–405 K, 2 KiB 378 K, 4 KiB 390 K.
  */
 const EARLY_PUBLISH_BYTES = 1024;
 

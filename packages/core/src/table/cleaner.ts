@@ -36,7 +36,6 @@ import type { Engine } from '../txn/engine.js';
 import { Arena, offsetOf, pointerOf, segmentOf } from './arena.js';
 import type { TableStore } from './table_store.js';
 
-/** Versions moved between two looks at the clock. */
 /** Versions moved per batch, between looks at the clock. */
 const BATCH = 64;
 
@@ -108,8 +107,11 @@ export class SegmentCleaner {
             count++;
           }
           table.primary.prefetch(hashes, 0, count);
-          for (let k = 0; k < count; k++) this.move(table, ptrs[k]!, hashes[k]!);
-          moved += count;
+          // Counted one by one: a move that throws still leaves the ones before it counted (and epoch moved).
+          for (let k = 0; k < count; k++) {
+            this.move(table, ptrs[k]!, hashes[k]!);
+            moved++;
+          }
           if (performance.now() >= deadline) return true;
         }
         arena.freeSegment(job.segment);
