@@ -57,7 +57,7 @@ export class DurableSink implements LogSink {
   /** The newest commitTs a caller waits for, and the newest stored in WAITED_TS. */
   private waitedTs = 0;
   private storedWaitedTs = 0;
-  /** Record bytes written into the ring since the last publish. */
+  /** Record bytes end() wrote into the ring since the last publish (records drained from the backlog are published by the drain). */
   private unpublishedBytes = 0;
 
   constructor(

@@ -307,7 +307,9 @@ export class StreamerLoop {
    * writer may be that far ahead), reaches `checkpointWalBytes` — so with the
    * writer at most two segments ahead the WAL on disk stays within the
    * trigger plus one segment — or that many bytes were streamed since it;
-   * after `checkpointIntervalMs` with something new; or when a request waits.
+   * after `checkpointIntervalMs` with something new; when a finished merge
+   * waits to be installed, or merged sources still have files (the
+   * checkpoint after the install deletes them); or when a request waits.
    */
   private checkpointDue(): boolean {
     const trigger = this.data.checkpointWalBytes;
