@@ -3,10 +3,11 @@
  * reading is judged against. Reads the first `bytes` of each file in 4 MiB
  * positional reads (the chunk recovery reads with) into one buffer, touching
  * nothing else. `dropCaches` (below) makes the read cold where the machine
- * permits it.
+ * permits it: the whole page cache as root, else the files' own pages.
  */
-import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -36,16 +37,53 @@ export function probeSequentialRead(files: ReadonlyArray<{ path: string; bytes: 
   return { bytes, seconds: (performance.now() - started) / 1000 };
 }
 
+/** How `dropCaches` made the next reads cold: the whole page cache, the named files' pages, or not at all. */
+export type CacheDrop = 'system' | 'files' | null;
+
 /**
- * Syncs and drops the page cache (Linux, as root) so the next read comes from
- * the disk. Returns false where the machine does not permit it (the read is then warm).
+ * Makes the next reads of `paths` (files, or directories taken whole) come
+ * from the disk. As root on Linux the whole page cache is synced and dropped
+ * (`/proc/sys/vm/drop_caches`). Where that is refused, as in a container,
+ * each file is synced and its pages dropped with
+ * `posix_fadvise(POSIX_FADV_DONTNEED)`, which needs no privilege; Node has no
+ * binding for it, so GNU dd makes the call (`iflag=nocache count=0` drops the
+ * whole file's cache and reads nothing). Returns how it was done, or null
+ * where neither works (the reads are then warm).
  */
-export function dropCaches(): boolean {
+export function dropCaches(paths: readonly string[]): CacheDrop {
   try {
     execFileSync('sync');
-    writeFileSync('/proc/sys/vm/drop_caches', '1\n');
-    return true;
   } catch {
-    return false;
+    return null;
   }
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '1\n');
+    return 'system';
+  } catch {
+    // not permitted: drop the files one by one
+  }
+  try {
+    for (const file of filesUnder(paths)) execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
+    return 'files';
+  } catch {
+    return null;
+  }
+}
+
+/** Words for a report: how the page cache stood before the reads. */
+export function cacheWords(drop: CacheDrop): string {
+  if (drop === 'system') return 'dropped before each read (cold)';
+  if (drop === 'files') return "the files' pages dropped before each read (cold; posix_fadvise DONTNEED, as dropping the whole cache was not permitted)";
+  return 'warm (dropping it was not permitted)';
+}
+
+function filesUnder(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const path of paths) {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    if (stat.isFile()) files.push(path);
+    else if (stat.isDirectory()) files.push(...filesUnder(readdirSync(path).map((name) => join(path, name))));
+  }
+  return files;
 }

@@ -26,7 +26,7 @@ import { open, type Database, type OpenOptions } from '@tidemark/core';
 import { BUILD_BATCH_ROWS } from '../constants.js';
 import { ACCOUNTS, generateRows, prng, rowAt, TABLE, type RowColumns } from '../data.js';
 import { keyPicker, type KeyDistribution } from '../keys.js';
-import { dropCaches } from '../limits/seq_read.js';
+import { cacheWords, dropCaches, type CacheDrop } from '../limits/seq_read.js';
 import { collectGarbage } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
 import { medianRun, openRuns } from './recovery.js';
@@ -157,7 +157,7 @@ async function updatePhase(dir: string, rows: RowColumns, keys: Keys, reclaim: b
 }
 
 /** A reopen of `dir`, timed as the `recovery` workload times one: in fresh processes (cold cache where permitted), the median; every row must be there. */
-async function timeRecovery(dir: string, keptPath: string, seed: number, cold: boolean): Promise<Reopen> {
+async function timeRecovery(dir: string, keptPath: string, seed: number, cold: CacheDrop): Promise<Reopen> {
   const runs = await openRuns(dir, null, keptPath, seed, cold, OPTIONS);
   return { seconds: medianRun(runs).seconds, runs: runs.map((r) => r.seconds) };
 }
@@ -170,7 +170,7 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
     const phases: Phase[] = [];
     let recoveryAfter: Reopen = { seconds: 0, runs: [] };
     let recoveryFresh: Reopen = { seconds: 0, runs: [] };
-    const cold = dropCaches();
+    const cold = dropCaches([base]);
     const keptPath = join(base, 'kept.bin');
     writeFileSync(keptPath, new Uint8Array(rows.ids.buffer, rows.ids.byteOffset, rows.ids.byteLength));
     for (const keys of ['uniform', 'zipfian'] as const) {
@@ -217,7 +217,7 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
   return out;
 }
 
-function notes(phases: Phase[], seconds: number, cold: boolean, after: Reopen, fresh: Reopen): string[] {
+function notes(phases: Phase[], seconds: number, cold: CacheDrop, after: Reopen, fresh: Reopen): string[] {
   const mib = (b: number): string => (b / MiB).toFixed(1);
   return [
     `Options: dataFileSizeBytes 16 MiB, walSegmentBytes 16 MiB, checkpointWalBytes 64 MiB, delayed durability; updates of the balance column, ${CHUNK} per event-loop turn, ${seconds} s per phase; "off" is merges: false, cleaner: false. Live data = bytes of the live row versions in the arena (index not counted on either side).`,
@@ -225,7 +225,7 @@ function notes(phases: Phase[], seconds: number, cold: boolean, after: Reopen, f
       (p) =>
         `${p.keys}, ${p.reclaim ? 'on' : 'off'}: ${p.updates.toLocaleString('en-US')} updates in ${p.seconds.toFixed(1)} s; at the end ${mib(p.end.diskBytes)} MiB of pairs (${mib(p.end.dirBytes)} MiB in the whole directory with the WAL), ${mib(p.end.memoryBytes)} MiB of arena for ${mib(p.end.liveBytes)} MiB live; ${p.merges} merges, ${p.segmentsFreed} segments freed in ${p.cleanerMs.toFixed(0)} ms of cleaner slices (longest ${p.longestSliceMs.toFixed(1)} ms).`,
     ),
-    `Recovery: each open in a fresh process with the page cache ${cold ? 'dropped (cold)' : 'warm (dropping it was not permitted)'}, the median of ${after.runs.length} (seconds): after the uniform workload ${after.runs.map((r) => r.toFixed(3)).join(', ')}; loaded fresh ${fresh.runs.map((r) => r.toFixed(3)).join(', ')}. The series (one sample a second) are in the JSON under "series".`,
+    `Recovery: each open in a fresh process with the page cache ${cacheWords(cold)}, the median of ${after.runs.length} (seconds): after the uniform workload ${after.runs.map((r) => r.toFixed(3)).join(', ')}; loaded fresh ${fresh.runs.map((r) => r.toFixed(3)).join(', ')}. The series (one sample a second) are in the JSON under "series".`,
   ];
 }
 

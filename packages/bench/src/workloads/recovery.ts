@@ -15,9 +15,15 @@
  *   5 M rows in one run) with what the earlier opens left in the heap.
  *
  * Before each read the page cache is dropped where the machine permits it
- * (cold); otherwise every read is warm, and the notes say which. A full run
- * measures 1 M and 5 M rows; the target is 5 M in 1.5 s, scaled linearly
- * for other sizes.
+ * (cold: the whole cache as root, else the files' own pages, see
+ * limits/seq_read.ts); otherwise every read is warm, and the notes say
+ * which. A full run measures 1 M and 5 M rows; the target is 5 M in 1.5 s,
+ * scaled linearly for other sizes.
+ *
+ * The read rate is judged on the I/O part, as the issue words it: the pair
+ * files' bytes over the time the recovery tasks spent in their read calls.
+ * The whole load's rate (bytes over the load, the main thread's linking
+ * included) is reported beside it; it is bound by the CPU, not the disk.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,7 +32,7 @@ import { open, type CheckpointLoad, type OpenOptions } from '@tidemark/core';
 import { runChild } from '../child.js';
 import { BUILD_BATCH_ROWS } from '../constants.js';
 import { ACCOUNTS, generateRows, prng, rowAt, TABLE } from '../data.js';
-import { dropCaches, probeSequentialRead, type ReadProbe } from '../limits/seq_read.js';
+import { cacheWords, dropCaches, probeSequentialRead, type CacheDrop, type ReadProbe } from '../limits/seq_read.js';
 import { collectGarbage } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
 import type { RecoveryRequest, RecoveryResult } from './recovery_child.js';
@@ -104,10 +110,10 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Built
  * must hold. The runs in order. The `reclaim` workload times its reopens
  * this way too.
  */
-export async function openRuns(dir: string, workers: number | null, keptPath: string, seed: number, cold: boolean, options?: OpenOptions): Promise<RecoveryResult[]> {
+export async function openRuns(dir: string, workers: number | null, keptPath: string, seed: number, cold: CacheDrop, options?: OpenOptions): Promise<RecoveryResult[]> {
   const runs: RecoveryResult[] = [];
   for (let i = 0; i < RUNS; i++) {
-    if (cold) dropCaches();
+    if (cold !== null) dropCaches([dir]);
     const request: RecoveryRequest = { dir, workers, keptPath, checkedKeys: CHECKED_KEYS, seed: seed + i, options };
     runs.push(await runChild<RecoveryRequest, RecoveryResult>('workloads/recovery_child', import.meta.url, 1, request, `the open of ${dir}`));
   }
@@ -120,7 +126,7 @@ export function medianRun(runs: readonly RecoveryResult[]): RecoveryResult {
 }
 
 /** Opens `dir` RUNS times, each in a fresh process; the median run. */
-async function recover(dir: string, option: number | null, keptPath: string, seed: number, cold: boolean): Promise<Recovered> {
+async function recover(dir: string, option: number | null, keptPath: string, seed: number, cold: CacheDrop): Promise<Recovered> {
   const runs = await openRuns(dir, option, keptPath, seed, cold);
   const median = medianRun(runs);
   return { option, workers: median.workers, seconds: median.seconds, load: median.load, rows: median.rows, runs: runs.map((r) => r.seconds) };
@@ -134,7 +140,7 @@ interface SizeRun {
   byDefault: Recovered;
 }
 
-async function measureSize(base: string, count: number, seed: number, cold: boolean, log: (line: string) => void): Promise<SizeRun> {
+async function measureSize(base: string, count: number, seed: number, cold: CacheDrop, log: (line: string) => void): Promise<SizeRun> {
   const dir = join(base, `rows-${count}`);
   log(`recovery: building ${count.toLocaleString('en-US')} rows, deleting ${DELETED_FRACTION * 100}%`);
   const { kept, files } = await buildDir(dir, count, seed);
@@ -144,7 +150,7 @@ async function measureSize(base: string, count: number, seed: number, cold: bool
   log(`recovery: the floor, plain sequential reads of the pair files (their valid lengths), ${RUNS} times`);
   const floors: ReadProbe[] = [];
   for (let i = 0; i < RUNS; i++) {
-    if (cold) dropCaches();
+    if (cold !== null) dropCaches(files.map((f) => f.path));
     floors.push(probeSequentialRead(files));
   }
   const floor = floors.sort((a, b) => a.seconds - b.seconds)[floors.length >> 1]!;
@@ -164,7 +170,7 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
   const parent = params.dir ?? tmpdir();
   const base = mkdtempSync(join(parent, 'tidemark-recovery-'));
   try {
-    const cold = dropCaches();
+    const cold = dropCaches([base]);
     const counts = params.rows >= 5_000_000 ? [1_000_000, params.rows] : [params.rows];
     const runs: SizeRun[] = [];
     for (const count of counts) runs.push(await measureSize(base, count, params.seed, cold, log));
@@ -181,6 +187,8 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
 function figures(r: SizeRun): Figure[] {
   const n = `${(r.count / 1e6).toLocaleString('en-US')} M rows`;
   const loadMBs = (x: Recovered): number => x.load.bytes / MiB / (x.load.loadMs / 1000);
+  const readMBs = (x: Recovered): number => x.load.bytes / MiB / (x.load.readMs / 1000);
+  const floorMBs = r.floor.bytes / MiB / r.floor.seconds;
   const cores = r.all.option!;
   const best = [r.byDefault, r.one, r.all].reduce((a, b) => (b.seconds < a.seconds ? b : a));
   return [
@@ -195,26 +203,33 @@ function figures(r: SizeRun): Figure[] {
     { name: `recovery of ${n}, ${cores} workers (all cores; ${r.all.workers} used)`, unit: 's', tidemark: r.all.seconds, baseline: null, target: null },
     { name: `recovery of ${n}: rows in the files per second, all cores vs 1 worker`, unit: 'rows/s', tidemark: r.count / r.all.seconds, baseline: r.count / r.one.seconds, target: null },
     {
-      name: `recovery of ${n}: pair files read during the load (fastest run) vs plain sequential reads`,
+      name: `recovery of ${n}, the I/O part: pair files read by the recovery tasks (fastest run; bytes over the time in their read calls) vs plain sequential reads`,
+      unit: 'MB/s',
+      tidemark: readMBs(best),
+      baseline: floorMBs,
+      target: { on: 'ratio', compare: 'atLeast', value: TARGET_READ_RATIO },
+    },
+    {
+      name: `recovery of ${n}, the whole load: pair files loaded (fastest run; bytes over the load, linking included) vs plain sequential reads`,
       unit: 'MB/s',
       tidemark: loadMBs(best),
-      baseline: r.floor.bytes / MiB / r.floor.seconds,
-      target: { on: 'ratio', compare: 'atLeast', value: TARGET_READ_RATIO },
+      baseline: floorMBs,
+      target: null,
     },
   ];
 }
 
-function notes(parent: string, cold: boolean, runs: SizeRun[]): string[] {
+function notes(parent: string, cold: CacheDrop, runs: SizeRun[]): string[] {
   const lines = [
-    `Files in ${parent}; page cache ${cold ? 'dropped before each read (cold)' : 'not droppable here: every read is warm'}; each open in a fresh process, the median of ${RUNS}. Rows are { id int32, name string(16), balance float64, ts float64 }; ${DELETED_FRACTION * 100}% deleted after the load; the target is ${TARGET_SECONDS_PER_5M} s for 5 M rows, scaled linearly for other sizes.`,
+    `Files in ${parent}; page cache ${cacheWords(cold)}; each open in a fresh process, the median of ${RUNS}. Rows are { id int32, name string(16), balance float64, ts float64 }; ${DELETED_FRACTION * 100}% deleted after the load; the target is ${TARGET_SECONDS_PER_5M} s for 5 M rows, scaled linearly for other sizes.`,
   ];
   for (const r of runs) {
     const one = r.one.load;
     const all = r.all.load;
     lines.push(
       `${r.count.toLocaleString('en-US')} rows: ${(r.floor.bytes / MiB).toFixed(1)} MiB of pair files in ${all.cfps} pairs, ${all.rows.toLocaleString('en-US')} live and ${all.skipped.toLocaleString('en-US')} filtered out. ` +
-        `1 worker: pairs loaded in ${one.loadMs.toFixed(0)} ms of ${(r.one.seconds * 1000).toFixed(0)} ms (main thread linking ${one.linkMs.toFixed(0)} ms, tasks ${one.taskMs.toFixed(0)} ms); ` +
-        `${r.all.option} workers (${all.workers} used, one per pair at most): ${all.loadMs.toFixed(0)} ms of ${(r.all.seconds * 1000).toFixed(0)} ms (linking ${all.linkMs.toFixed(0)} ms, tasks ${all.taskMs.toFixed(0)} ms in all); ` +
+        `1 worker: pairs loaded in ${one.loadMs.toFixed(0)} ms of ${(r.one.seconds * 1000).toFixed(0)} ms (main thread linking ${one.linkMs.toFixed(0)} ms, tasks ${one.taskMs.toFixed(0)} ms, their reads ${one.readMs.toFixed(0)} ms); ` +
+        `${r.all.option} workers (${all.workers} used, one per pair at most): ${all.loadMs.toFixed(0)} ms of ${(r.all.seconds * 1000).toFixed(0)} ms (linking ${all.linkMs.toFixed(0)} ms, tasks ${all.taskMs.toFixed(0)} ms in all, their reads ${all.readMs.toFixed(0)} ms); ` +
         `default (${r.byDefault.workers} workers): ${r.byDefault.load.loadMs.toFixed(0)} ms of ${(r.byDefault.seconds * 1000).toFixed(0)} ms (linking ${r.byDefault.load.linkMs.toFixed(0)} ms); ` +
         `speed-up from 1 worker to all cores ${(r.one.seconds / r.all.seconds).toFixed(2)}×. Floor (median of ${RUNS}): ${r.floor.seconds.toFixed(3)} s. ` +
         `Each open in a fresh process, median of ${RUNS} (seconds): 1 worker ${runList(r.one)}; ${r.all.option} workers ${runList(r.all)}; default ${runList(r.byDefault)}.`,

@@ -51,13 +51,22 @@ export interface CfpScan {
   rows: number;
   live: number;
   skipped: number;
-  /** Bytes read from both files. */
+  /** Bytes read from both files, and the time spent in the read calls (the scan's I/O part). */
   bytes: number;
+  readMs: number;
 }
 
 /** Scans one CFP: its delta file, then its data file, calling `onRow` for each live row. */
 export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, onRow: LiveRowVisitor): CfpScan {
-  return scanData(layer, dir, cfp, databaseId, readDelta(layer, dir, cfp, databaseId), onRow);
+  const deltaReads: ReadTime = { readMs: 0 };
+  const scan = scanData(layer, dir, cfp, databaseId, readDelta(layer, dir, cfp, databaseId, deltaReads), onRow);
+  scan.readMs += deltaReads.readMs;
+  return scan;
+}
+
+/** Where a reader adds the time its read calls took. */
+export interface ReadTime {
+  readMs: number;
 }
 
 /**
@@ -69,7 +78,7 @@ export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseI
   const deleted = deletedOrNull ?? DeletedVersions.none();
   const path = join(dir, dataFileName(cfp.id));
   const reader = new BlockReader(layer, path, cfp.dataLength, DATA_MAGIC, DATA_BLOCK_MAGIC, 'data file');
-  const scan: CfpScan = { rows: 0, live: 0, skipped: 0, bytes: cfp.dataLength + cfp.deltaLength };
+  const scan: CfpScan = { rows: 0, live: 0, skipped: 0, bytes: cfp.dataLength + cfp.deltaLength, readMs: 0 };
   let previous = -1;
   try {
     checkIdentity(reader.header, cfp, databaseId, path, 'data file');
@@ -105,6 +114,7 @@ export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseI
     }
   } finally {
     reader.close();
+    scan.readMs = reader.readMs;
   }
   if (scan.rows !== cfp.rows) throw corrupt(path, `holds ${scan.rows} rows, the root says ${cfp.rows}`, cfp.dataLength);
   if (deleted.left()) throw orphanTombstone(dir, cfp, deleted.orphan);
@@ -112,7 +122,7 @@ export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseI
 }
 
 /** The versionIds a CFP's delta file deletes, checked block by block, as a filter; a versionId twice is CORRUPT. */
-export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint): DeletedVersions {
+export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, reads?: ReadTime): DeletedVersions {
   const path = join(dir, deltaFileName(cfp.id));
   // The reader first: it checks the file holds the valid length, which (the root checks) bounds the count.
   const reader = new BlockReader(layer, path, cfp.deltaLength, DELTA_MAGIC, DELTA_BLOCK_MAGIC, 'delta file');
@@ -131,6 +141,7 @@ export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, database
     }
   } finally {
     reader.close();
+    if (reads !== undefined) reads.readMs += reader.readMs;
   }
   if (count !== cfp.tombstones) throw corrupt(path, `holds ${count} tombstones, the root says ${cfp.tombstones}`, cfp.deltaLength);
   const filter = DeletedVersions.build(deleted, cfp.minVersion);
@@ -165,6 +176,8 @@ export class BlockReader {
   view: DataView;
   /** The file header (checked for magic, version and checksum). */
   readonly header: FileHeader;
+  /** Time spent in the read calls so far. */
+  readMs = 0;
   private readonly fd: number;
   /** File offset of bytes[0], bytes held, and the file offset of the next block. */
   private start = 0;
@@ -229,7 +242,9 @@ export class BlockReader {
     if (keep > 0) this.bytes.copyWithin(0, from - this.start, from - this.start + keep);
     this.start = from;
     const want = Math.min(this.bytes.length, this.validLength - from) - keep;
+    const started = performance.now();
     const got = readAll(this.layer, this.fd, this.bytes, keep, want, from + keep);
+    this.readMs += performance.now() - started;
     this.held = keep + got;
     if (this.held < length) throw corrupt(this.path, `${this.kind} could not be read to its valid length ${this.validLength}`, from + this.held);
   }

@@ -56,6 +56,8 @@ export interface CheckpointLoad {
   /** Of loadMs, the main thread's time linking rows; the tasks' time, summed over all of them. */
   linkMs: number;
   taskMs: number;
+  /** Of taskMs, the time in the read calls of the pair files (the I/O part), summed over the tasks. */
+  readMs: number;
 }
 
 export interface LoadOptions {
@@ -120,9 +122,11 @@ export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody
     indexMs: performance.now() - indexStarted,
     linkMs: state.linkMs,
     taskMs: 0,
+    readMs: 0,
   };
   for (const r of results) {
     load.taskMs += r.durationMs;
+    load.readMs += r.readMs;
     load.rows += r.live;
     load.skipped += r.skipped;
     load.bytes += r.bytes;
