@@ -17,8 +17,9 @@
  * Before each read the page cache is dropped where the machine permits it
  * (cold: the whole cache as root, else the files' own pages, see
  * limits/seq_read.ts); otherwise every read is warm, and the notes say
- * which. A full run measures 1 M and 5 M rows; the target is 5 M in 1.5 s,
- * scaled linearly for other sizes.
+ * which. A full run measures 1 M and 5 M rows; the target is 5 M in 1.5 s
+ * (the issue's only time target), scaled linearly for a quick run's size;
+ * the 1 M rows are reported without one.
  *
  * The read rate is judged on the I/O part, as the issue words it: the pair
  * files' bytes over the time the recovery tasks spent in their read calls.
@@ -175,7 +176,7 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
     const runs: SizeRun[] = [];
     for (const count of counts) runs.push(await measureSize(base, count, params.seed, cold, log));
     return {
-      figures: runs.flatMap(figures),
+      figures: runs.flatMap((r) => figures(r, r.count === params.rows)),
       notes: notes(parent, cold, runs),
       counts: Object.fromEntries(runs.map((r) => [`rows${r.count}`, r.all.rows])),
     };
@@ -184,7 +185,8 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
   }
 }
 
-function figures(r: SizeRun): Figure[] {
+/** The time target is on the run's own size (`main`): 5 M rows in a full run, as the issue sets it, scaled for a quick run's size; the 1 M rows a full run also measures are reported without one. */
+function figures(r: SizeRun, main: boolean): Figure[] {
   const n = `${(r.count / 1e6).toLocaleString('en-US')} M rows`;
   const loadMBs = (x: Recovered): number => x.load.bytes / MiB / (x.load.loadMs / 1000);
   const readMBs = (x: Recovered): number => x.load.bytes / MiB / (x.load.readMs / 1000);
@@ -197,7 +199,7 @@ function figures(r: SizeRun): Figure[] {
       unit: 's',
       tidemark: r.byDefault.seconds,
       baseline: null,
-      target: { on: 'tidemark', compare: 'atMost', value: (TARGET_SECONDS_PER_5M * r.count) / 5_000_000 },
+      target: main ? { on: 'tidemark', compare: 'atMost', value: (TARGET_SECONDS_PER_5M * r.count) / 5_000_000 } : null,
     },
     { name: `recovery of ${n}, 1 worker`, unit: 's', tidemark: r.one.seconds, baseline: null, target: null },
     { name: `recovery of ${n}, ${cores} workers (all cores; ${r.all.workers} used)`, unit: 's', tidemark: r.all.seconds, baseline: null, target: null },
@@ -221,7 +223,7 @@ function figures(r: SizeRun): Figure[] {
 
 function notes(parent: string, cold: CacheDrop, runs: SizeRun[]): string[] {
   const lines = [
-    `Files in ${parent}; page cache ${cacheWords(cold)}; each open in a fresh process, the median of ${RUNS}. Rows are { id int32, name string(16), balance float64, ts float64 }; ${DELETED_FRACTION * 100}% deleted after the load; the target is ${TARGET_SECONDS_PER_5M} s for 5 M rows, scaled linearly for other sizes.`,
+    `Files in ${parent}; page cache ${cacheWords(cold)}; each open in a fresh process, the median of ${RUNS}. Rows are { id int32, name string(16), balance float64, ts float64 }; ${DELETED_FRACTION * 100}% deleted after the load; the target is ${TARGET_SECONDS_PER_5M} s for 5 M rows (a quick run scales it to its size; the 1 M rows of a full run have none, as the issue sets none).`,
   ];
   for (const r of runs) {
     const one = r.one.load;
