@@ -227,11 +227,19 @@ function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, o
   }
 }
 
-/** The offset of a valid batch newer than `after` in [from, to), or null (past `to` the segment is zeros). The magic is compared first: most positions fail it. */
+/**
+ * The offset of a valid batch newer than `after` in [from, to), or null
+ * (past `to` the segment is zeros). The magic is compared first (most
+ * positions fail it), then the batch's first commitTs: a recycled segment
+ * is full of stale batches, each a valid block, and checksumming every one
+ * of them only to find it old took most of the replay's time after a long
+ * run (a batch that is not newer cannot be the one sought, valid or not).
+ */
 function findNewerBatch(bytes: Uint8Array, from: number, to: number, after: number): number | null {
   const m0 = BATCH_MAGIC & 0xff;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let at = from; at < to && at + BATCH_HEADER_BYTES <= bytes.length; at += BATCH_ALIGN_BYTES) {
-    if (bytes[at] !== m0) continue;
+    if (bytes[at] !== m0 || !(view.getFloat64(at + 16, true) > after)) continue;
     const batch = readBatch(bytes, at, bytes.length);
     if (batch !== null && batch.first > after) return at;
   }
