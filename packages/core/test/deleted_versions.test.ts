@@ -26,7 +26,7 @@ function filter(deleted: DeletedVersions, rows: number[]): { deleted: number[]; 
   return { deleted: out, orphan: deleted.left() ? deleted.orphan : null };
 }
 
-const SPARSE = 100_000_000; // a span far beyond 16 bytes per tombstone and 1 MiB: the sorted list
+const SPARSE = 100_000_000; // a span far beyond 64 bytes per tombstone and 1 MiB: the sorted list
 
 for (const [mode, spread, kind] of [['bitmap', 1, 'bitmap'], ['sorted list', SPARSE, 'sorted']] as const) {
   test(`${mode}: deletes exactly its tombstones, in any order, each once`, () => {
