@@ -19,7 +19,7 @@ export { CfpState } from './checkpoint/cfp_format.js';
 export { FILE_HEADER_BYTES } from './files/file_header.js';
 export { mergeOutcome, type MergeOutcome, type MergeResult, type MergeRunner, type MergeTask } from './checkpoint/merge_task.js';
 export { PoolMergeRunner } from './checkpoint/merge_pool.js';
-export { WalTail } from './checkpoint/wal_tail.js';
+export { WalTail, type TailRecord } from './checkpoint/wal_tail.js';
 export { readNewestRoot } from './checkpoint/root_format.js';
 export { removeLeftovers } from './checkpoint/leftovers.js';
 export type { MergeReport, StreamerApi, StreamerData, StreamerInventory, StreamerStats } from './checkpoint/streamer_api.js';

@@ -226,9 +226,9 @@ class VerifyRun {
       replayWal(
         this.layer,
         this.dir,
-        (bytes, offset, length, where) => {
+        (bytes, offset, length, where, view) => {
           replayer.where = where;
-          visitRecord(bytes, offset, length, visitor, where);
+          visitRecord(bytes, offset, length, visitor, where, view);
         },
         start,
       ),

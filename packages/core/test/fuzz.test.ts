@@ -244,7 +244,9 @@ test('WAL segments: edited segments, batch checksums made right, give typed erro
         if (payload <= bytes.length - b - 32) sealBatch(bytes, b, payload, v.getUint32(b + 12, true), v.getFloat64(b + 16, true), v.getFloat64(b + 24, true));
       }
     }
+    // Both ways of reading a record's numbers: byte by byte, and in place through the segment's view (as replay and the streamer do).
     typed(() => replayWal(new MemoryLayer(DIR, new Map([[segmentName(0), bytes]])), DIR, (r, o, l, where) => visitRecord(r, o, l, noop, where)));
+    typed(() => replayWal(new MemoryLayer(DIR, new Map([[segmentName(0), bytes]])), DIR, (r, o, l, where, view) => visitRecord(r, o, l, noop, where, view)));
   }), { numRuns: 500 * RUNS });
 });
 

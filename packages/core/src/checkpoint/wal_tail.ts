@@ -15,7 +15,8 @@ import { ErrorCode, TidemarkError } from '../errors.js';
 import { readAll, type FileLayer } from '../files/file_layer.js';
 import { alignBatch, BATCH_HEADER_BYTES, BATCH_MAGIC, decodeSegmentHeader, readBatch, SEGMENT_HEADER_BYTES, segmentName } from '../log/wal_format.js';
 
-export type TailRecord = (bytes: Uint8Array, offset: number, length: number, where: () => string) => void;
+/** One record at bytes[offset, offset + length); `view` is a DataView over the whole of `bytes`. */
+export type TailRecord = (bytes: Uint8Array, offset: number, length: number, where: () => string, view: DataView) => void;
 
 export class WalTail {
   seq: number;
@@ -100,7 +101,7 @@ export class WalTail {
     for (; k < batch.count; k++) {
       const length = r + 4 <= size ? view.getUint32(r, true) : -1;
       if (length < 0 || length > size - r - 4) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`);
-      onRecord(bytes, r + 4, length, where);
+      onRecord(bytes, r + 4, length, where, view);
       r += 4 + length;
     }
     const padded = alignBatch(size);

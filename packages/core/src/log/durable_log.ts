@@ -169,9 +169,9 @@ export class DurableLog {
       const position = replayWal(
         layer,
         options.dir,
-        (bytes, offset, length, where) => {
+        (bytes, offset, length, where, view) => {
           replayer.where = where;
-          visitRecord(bytes, offset, length, replayer, where);
+          visitRecord(bytes, offset, length, replayer, where, view);
           recordBytes += length;
           if ((replayer.records & 1023) === 0) walProgress(recordBytes, false);
         },

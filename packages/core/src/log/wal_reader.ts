@@ -59,7 +59,8 @@ export interface WalPosition {
   bytesReplayed: number;
 }
 
-export type RecordCallback = (bytes: Uint8Array, offset: number, length: number, where: () => string) => void;
+/** One record at bytes[offset, offset + length); `view` is a DataView over the whole of `bytes`. */
+export type RecordCallback = (bytes: Uint8Array, offset: number, length: number, where: () => string, view: DataView) => void;
 
 export function listSegments(layer: FileLayer, dir: string): number[] {
   return layer
@@ -217,7 +218,7 @@ function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, o
         throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch (offset ${r})`);
       }
       firstRecordBytes ??= 4 + length;
-      onRecord(bytes, r + 4, length, where);
+      onRecord(bytes, r + 4, length, where, view);
       r += 4 + length;
     }
     if (r !== payloadEnd) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has bytes after its last record (offset ${r})`);

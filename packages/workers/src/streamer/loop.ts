@@ -22,6 +22,7 @@ import {
   removeLeftovers,
   visitRecord,
   WalTail,
+  type TailRecord,
   type CheckpointResult,
   type FileLayer,
   type MergeOutcome,
@@ -64,7 +65,7 @@ export class StreamerLoop {
   private walBytesSince = 0;
   private lastCheckpointAt: number;
   private requests: Request[] = [];
-  private readonly visit: (bytes: Uint8Array, offset: number, length: number, where: () => string) => void;
+  private readonly visit: TailRecord;
   private checkpointMs = 0;
   private streamMs = 0;
   private lastCheckpoint: CheckpointResult | null = null;
@@ -99,8 +100,8 @@ export class StreamerLoop {
     this.lastCheckpointAt = now();
     this.lastMergeCheck = now();
     const writer = this.writer;
-    this.visit = (bytes, offset, length, where) => {
-      visitRecord(bytes, offset, length, writer, where);
+    this.visit = (bytes, offset, length, where, view) => {
+      visitRecord(bytes, offset, length, writer, where, view);
     };
   }
 
