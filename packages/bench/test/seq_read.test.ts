@@ -15,7 +15,7 @@ function resident(path: string): number | null {
   }
 }
 
-test('dropCaches takes directories whole, and the files it names are read cold', () => {
+test('dropCaches takes directories whole, the files it names are read cold, and an empty directory answers as one with files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-seq-read-'));
   try {
     mkdirSync(join(dir, 'nested'));
@@ -32,6 +32,9 @@ test('dropCaches takes directories whole, and the files it names are read cold',
       }
     }
     for (const file of files) assert.equal(readFileSync(file), bytes, 'the contents are untouched');
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    assert.is(dropCaches([empty]), drop, 'with nothing to drop it still says whether files can be dropped');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -219,6 +219,39 @@ test('log records: arbitrary bytes and edited records give typed errors only', (
     const bytes = applyEdits(valid, list, 4);
     typed(() => visitRecord(bytes, 4, bytes.length - 4, noop, () => 'r'));
   }), { numRuns: 3000 * RUNS });
+  // Read in place through a view (as the streamer and replay do), on a buffer that does not start at byte 0 of its ArrayBuffer,
+  // with lengths that may run past it: still only typed errors, never a RangeError.
+  fc.assert(fc.property(edits, fc.integer({ min: -8, max: 8 }), (list, slack) => {
+    const edited = applyEdits(valid, list, 4);
+    const backing = new Uint8Array(edited.length + 16);
+    backing.set(edited, 8);
+    const bytes = backing.subarray(8, 8 + edited.length);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    typed(() => visitRecord(bytes, 4, bytes.length - 4 + slack, noop, () => 'r', view));
+  }), { numRuns: 3000 * RUNS });
+});
+
+test('log records: read in place through a view or byte by byte, a record gives the same visits', () => {
+  const payload = new Uint8Array([1, 0, 0, 0, 2, 0x61, 0x62]);
+  const rec = record(123_456_789_012, 3, payload);
+  const backing = new Uint8Array(rec.length + 8);
+  backing.set(rec, 5);
+  const bytes = backing.subarray(5, 5 + rec.length);
+  const seen = (view?: DataView): unknown[] => {
+    const calls: unknown[] = [];
+    const visitor = {
+      commit: (ts: number) => calls.push(['commit', ts]),
+      insert: (tableId: number, versionId: number, b: Uint8Array, offset: number, length: number) => calls.push(['insert', tableId, versionId, [...b.subarray(offset, offset + length)]]),
+      delete: (tableId: number, versionId: number) => calls.push(['delete', tableId, versionId]),
+      createTable: (tableId: number) => calls.push(['create', tableId]),
+      end: (ts: number) => calls.push(['end', ts]),
+    };
+    visitRecord(bytes, 4, bytes.length - 4, visitor, () => 'r', view);
+    return calls;
+  };
+  const inPlace = seen(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  assert.equal(inPlace, seen());
+  assert.equal(inPlace, [['commit', 123_456_789_012], ['insert', 3, 123_456_789_012, [...payload]], ['end', 123_456_789_012]]);
 });
 
 test('WAL segments: edited segments, batch checksums made right, give typed errors only', () => {

@@ -6,7 +6,8 @@
  * permits it: the whole page cache as root, else the files' own pages.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -41,33 +42,56 @@ export function probeSequentialRead(files: ReadonlyArray<{ path: string; bytes: 
 export type CacheDrop = 'system' | 'files' | null;
 
 /**
- * Makes the next reads of `paths` (files, or directories taken whole) come
- * from the disk. As root on Linux the whole page cache is synced and dropped
- * (`/proc/sys/vm/drop_caches`). Where that is refused, as in a container,
- * each file is synced and its pages dropped with
- * `posix_fadvise(POSIX_FADV_DONTNEED)`, which needs no privilege; Node has no
- * binding for it, so GNU dd makes the call (`iflag=nocache count=0` drops the
- * whole file's cache and reads nothing). Returns how it was done, or null
- * where neither works (the reads are then warm).
+ * Makes the next reads of `paths` (files, or directories taken whole; links
+ * are not followed) come from the disk. As root on Linux the whole page
+ * cache is synced and dropped (`/proc/sys/vm/drop_caches`). Where that is
+ * refused, as in a container, each file is fsynced and its pages dropped
+ * with `posix_fadvise(POSIX_FADV_DONTNEED)`, which needs no privilege; Node
+ * has no binding for it, so GNU dd makes the call (`iflag=nocache count=0`
+ * drops the whole file's cache and reads nothing). Returns how it was done,
+ * or null where neither works (the reads are then warm). With no file to
+ * drop, dd is tried on a scratch file of its own, so the answer says whether
+ * a later call can drop files.
  */
 export function dropCaches(paths: readonly string[]): CacheDrop {
   try {
-    execFileSync('sync');
-  } catch {
-    return null;
-  }
-  try {
+    execFileSync('sync', { stdio: 'ignore' });
     writeFileSync('/proc/sys/vm/drop_caches', '1\n');
     return 'system';
   } catch {
     // not permitted: drop the files one by one
   }
+  const files = filesUnder(paths);
+  const probe = files.length === 0 ? join(tmpdir(), `tidemark-cache-probe-${process.pid}`) : null;
   try {
-    for (const file of filesUnder(paths)) execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
+    if (probe !== null) {
+      writeFileSync(probe, new Uint8Array(4096));
+      files.push(probe);
+    }
+    for (const file of files) {
+      const fd = openSync(file, 'r');
+      try {
+        fsyncSync(fd); // dirty pages are not dropped
+      } finally {
+        closeSync(fd);
+      }
+      execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
+    }
     return 'files';
   } catch {
     return null;
+  } finally {
+    if (probe !== null) rmSync(probe, { force: true });
   }
+}
+
+/**
+ * `dropCaches` before a read that must be cold (`drop`, from a first call,
+ * says it can be): throws where dropping fails this time, rather than let a
+ * warm read be reported as cold.
+ */
+export function dropCachesAgain(drop: CacheDrop, paths: readonly string[]): void {
+  if (drop !== null && dropCaches(paths) === null) throw new Error(`the page cache could not be dropped before a cold read of ${paths.join(', ')}`);
 }
 
 /** Words for a report: how the page cache stood before the reads. */
@@ -80,7 +104,7 @@ export function cacheWords(drop: CacheDrop): string {
 function filesUnder(paths: readonly string[]): string[] {
   const files: string[] = [];
   for (const path of paths) {
-    const stat = statSync(path, { throwIfNoEntry: false });
+    const stat = lstatSync(path, { throwIfNoEntry: false });
     if (stat === undefined) continue;
     if (stat.isFile()) files.push(path);
     else if (stat.isDirectory()) files.push(...filesUnder(readdirSync(path).map((name) => join(path, name))));
