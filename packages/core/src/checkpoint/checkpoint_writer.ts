@@ -57,7 +57,7 @@ export interface CheckpointResult {
   checkpointTs: number;
   /** The first WAL segment still needed; segments below it are free. */
   walSeq: number;
-  /** Files fsynced for this checkpoint. */
+  /** Files fsynced for this checkpoint: pre-created ones when they were made, since the last checkpoint; the others here. */
   filesSynced: number;
   durationMs: number;
 }
@@ -620,10 +620,14 @@ export class CheckpointWriter implements RecordVisitor {
   }
 
   /**
-   * Writes a new file: header, then zeros to `size`. It is not synced here:
-   * no root names it yet (its id is at or past the last root's nextFileId,
-   * so an open after a crash removes it), and the next checkpoint syncs it
-   * and the directory before its root names it.
+   * Writes a new file: header, then zeros to `size`, and syncs it, so a
+   * pre-created pair is on disk whole when it enters the pool (the pool is
+   * topped up while the streamer is idle) and a checkpoint has no pair
+   * files of zeros to sync: syncing them there made each checkpoint write a
+   * whole `dataFileSizeBytes` of zeros per new pair. No root names the file
+   * yet (its id is at or past the last root's nextFileId, so an open after
+   * a crash removes it); the next checkpoint syncs the directory before its
+   * root names it.
    */
   private createFile(name: string, header: Uint8Array, size: number): void {
     const path = this.path(name);
@@ -632,23 +636,16 @@ export class CheckpointWriter implements RecordVisitor {
       writeAll(this.layer, fd, path, header, 0, header.length, 0);
       const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, Math.max(0, size - FILE_HEADER_BYTES)));
       for (let at = FILE_HEADER_BYTES; at < size; at += zeros.length) writeAll(this.layer, fd, path, zeros, 0, Math.min(zeros.length, size - at), at);
+      this.layer.fdatasync(fd);
     } finally {
       this.layer.close(fd);
     }
     this.created.push(path);
   }
 
-  /** Syncs the files created since the last checkpoint, and the directory that names them. */
+  /** Syncs the directory that names the files created (and synced) since the last checkpoint. */
   private syncCreated(): number {
     const created = this.created.splice(0);
-    for (const path of created) {
-      const fd = this.layer.open(path, false);
-      try {
-        this.layer.fdatasync(fd);
-      } finally {
-        this.layer.close(fd);
-      }
-    }
     if (created.length > 0) this.layer.fsyncDir(this.options.dir);
     return created.length;
   }
