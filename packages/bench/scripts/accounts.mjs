@@ -1,4 +1,4 @@
-// The accounts table the spot-check scripts (in_flight.mjs, update_churn.mjs) write to.
+// The accounts table the spot-check scripts (in_flight.mjs, update_churn.mjs, streaming.mjs) write to.
 export const ACCOUNTS = {
   name: 'accounts',
   columns: [
