@@ -46,6 +46,7 @@ try {
       checkpointMs: Math.round(s.checkpointMs),
       checkpoints: s.checkpoints,
       poolMisses: s.poolMisses,
+      poolMs: s.poolMs === undefined ? null : Math.round(s.poolMs),
       pairMiB: +(s.bytesWritten / MiB).toFixed(1),
       walMBs: +(wal.bytes / MiB / seconds).toFixed(1),
       insertsPerSec: Math.round(rows / seconds),

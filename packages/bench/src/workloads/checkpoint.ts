@@ -3,7 +3,9 @@
  * measured next to its limits in one run on one folder:
  *
  * - streaming throughput — bytes the streamer wrote to data and delta files
- *   per second of its own busy time (streaming and checkpointing) while
+ *   per second of its own busy time (streaming and checkpointing; the
+ *   pre-creation of pool pairs, kept ahead of need, is timed apart and
+ *   given in the notes) while
  *   delayed-durability inserts run flat out — against the disk's sequential
  *   write rate (limits/seq_write.ts), and against the WAL rate of that same
  *   insert workload (the heaviest commit workload: WAL bytes per second);
@@ -42,6 +44,10 @@ interface Streaming {
   /** Of busySeconds, the part spent checkpointing (syncs and roots). */
   checkpointSeconds: number;
   checkpoints: number;
+  /** Time the streamer spent pre-creating pool pairs, and the pairs it made (not in busySeconds: see the notes). */
+  poolSeconds: number;
+  filesCreated: number;
+  poolMisses: number;
 }
 
 interface OnOff {
@@ -67,7 +73,7 @@ function measureStreaming(dir: string, rows: RowColumns, seconds: number | null)
     const wal = (await db.logStats()).writer!;
     await db.checkpoint();
     const s = (await db.logStats()).streamer!;
-    return { timed, walBytes: wal.bytes, cfpBytes: s.bytesWritten, busySeconds: (s.streamMs + s.checkpointMs) / 1000, checkpointSeconds: s.checkpointMs / 1000, checkpoints: s.checkpoints };
+    return { timed, walBytes: wal.bytes, cfpBytes: s.bytesWritten, busySeconds: (s.streamMs + s.checkpointMs) / 1000, checkpointSeconds: s.checkpointMs / 1000, checkpoints: s.checkpoints, poolSeconds: s.poolMs / 1000, filesCreated: s.filesCreated, poolMisses: s.poolMisses };
   });
 }
 
@@ -112,6 +118,13 @@ function figures(write: WriteProbe, s: Streaming, on: OnOff, off: OnOff): Figure
   const inFlight = `durable, ${EVENT_LOOP_IN_FLIGHT} in flight, checkpointing on vs off`;
   return [
     { name: 'checkpoint streaming vs sequential write', unit: 'MB/s', tidemark: streamMBs, baseline: write.bytes / MiB / write.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO } },
+    {
+      name: 'checkpoint streaming, counting the pre-creation of pool pairs too, vs sequential write',
+      unit: 'MB/s',
+      tidemark: s.busySeconds + s.poolSeconds > 0 ? s.cfpBytes / MiB / (s.busySeconds + s.poolSeconds) : null,
+      baseline: write.bytes / MiB / write.seconds,
+      target: null,
+    },
     { name: 'checkpoint streaming vs the WAL rate of delayed inserts', unit: 'MB/s', tidemark: streamMBs, baseline: walMBs, target: { on: 'ratio', compare: 'atLeast', value: TARGET_WAL_RATE_RATIO } },
     { name: inFlight, unit: 'commits/s', tidemark: on.timed.ops / on.timed.seconds, baseline: off.timed.ops / off.timed.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO } },
     { name: `${inFlight}: latency p99`, unit: 'ms', tidemark: on.latency.p99Ms, baseline: off.latency.p99Ms, target: { on: 'ratio', compare: 'atMost', value: TARGET_P99_RATIO } },
@@ -121,7 +134,7 @@ function figures(write: WriteProbe, s: Streaming, on: OnOff, off: OnOff): Figure
 function notes(parent: string, s: Streaming, on: OnOff): string[] {
   return [
     `Files in ${parent}. Checkpointing "on" uses walSegmentBytes 4 MiB, checkpointWalBytes 16 MiB, dataFileSizeBytes 8 MiB, checkpointIntervalMs 250; "off" runs no streamer.`,
-    `Streaming: ${(s.cfpBytes / MiB).toFixed(1)} MiB written to data and delta files in ${s.busySeconds.toFixed(2)} s of streamer busy time (streaming, and ${s.checkpoints} checkpoints in ${s.checkpointSeconds.toFixed(2)} s of it) while ${s.timed.ops.toLocaleString('en-US')} delayed inserts wrote ${(s.walBytes / MiB).toFixed(1)} MiB of WAL in ${s.timed.seconds.toFixed(2)} s. Pre-allocating pool files is not counted as streamed bytes.`,
+    `Streaming: ${(s.cfpBytes / MiB).toFixed(1)} MiB written to data and delta files in ${s.busySeconds.toFixed(2)} s of streamer busy time (streaming, and ${s.checkpoints} checkpoints in ${s.checkpointSeconds.toFixed(2)} s of it) while ${s.timed.ops.toLocaleString('en-US')} delayed inserts wrote ${(s.walBytes / MiB).toFixed(1)} MiB of WAL in ${s.timed.seconds.toFixed(2)} s. Pre-creating pool pairs (zero-filled data files, synced) is kept ahead of need and counted apart, neither as streamed bytes nor in the busy time: ${s.filesCreated} files made in ${s.poolSeconds.toFixed(2)} s of the streamer's time; ${s.poolMisses} pool misses (a pair made while streaming, counted in the busy time).`,
     `With checkpointing on, ${on.checkpoints} checkpoints ran during the durable loop.`,
   ];
 }

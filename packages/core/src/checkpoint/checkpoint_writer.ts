@@ -271,7 +271,20 @@ export class CheckpointWriter implements RecordVisitor {
     return { seq, file: rootName(seq), checkpointTs: this.checkpointTs, walSeq: wal.seq, filesSynced, durationMs: performance.now() - started };
   }
 
-  /** Creates PRECREATED files until the pool holds `precreatedFiles` (call when idle). Returns how many were made. */
+  /**
+   * Whether the pool should be topped up now even though the streamer is
+   * busy: it is short, and the pair being written is at least half full.
+   * Under a steady stream of commits the streamer may never be idle, and
+   * the pool, topped up only then, was empty whenever a pair closed (a pool
+   * miss: the next pair's file made while streaming waits).
+   */
+  poolNeededSoon(): boolean {
+    if (this.pool.length >= this.options.precreatedFiles) return false;
+    const current = this.current?.entry;
+    return current !== undefined && (current.dataLength + this.block.used) * 2 >= current.capacity;
+  }
+
+  /** Creates PRECREATED files until the pool holds `precreatedFiles` (when idle, or when `poolNeededSoon`). Returns how many were made. */
   topUpPool(): number {
     let made = 0;
     while (this.pool.length < this.options.precreatedFiles) {
@@ -622,7 +635,7 @@ export class CheckpointWriter implements RecordVisitor {
   /**
    * Writes a new file: header, then zeros to `size`, and syncs it, so a
    * pre-created pair is on disk whole when it enters the pool (the pool is
-   * topped up while the streamer is idle) and a checkpoint has no pair
+   * topped up ahead of need, see poolNeededSoon) and a checkpoint has no pair
    * files of zeros to sync: syncing them there made each checkpoint write a
    * whole `dataFileSizeBytes` of zeros per new pair. No root names the file
    * yet (its id is at or past the last root's nextFileId, so an open after

@@ -55,8 +55,10 @@ export interface StreamerStats {
   /** Bytes written to data and delta files. */
   bytesWritten: number;
   filesCreated: number;
-  /** New CFPs opened with no PRECREATED file ready. */
+  /** New CFPs opened with no PRECREATED file ready (that file is then made while streaming, in streamMs). */
   poolMisses: number;
+  /** Milliseconds spent pre-creating pool pairs ahead of need (idle, or once the pair being written is half full). */
+  poolMs: number;
   /** Merges installed, failed, and what they did; time spent in merge tasks. */
   merge: MergeCounters & { mergeMs: number; running: boolean; lastError: { code: string; message: string } | null };
   /** Milliseconds spent in checkpoints (fsyncs and root writes) and in streaming. */

@@ -68,6 +68,7 @@ export class StreamerLoop {
   private readonly visit: TailRecord;
   private checkpointMs = 0;
   private streamMs = 0;
+  private poolMs = 0;
   private lastCheckpoint: CheckpointResult | null = null;
   private wal: { seq: number; offset: number };
   /** The merge task running (null: none), and how it ended once it has. */
@@ -116,7 +117,7 @@ export class StreamerLoop {
     this.collectMerge();
     if (this.checkpointDue()) this.checkpoint();
     this.advanceMerges();
-    if (read === 0) this.writer.topUpPool();
+    if (read === 0 || this.writer.poolNeededSoon()) this.topUpPool();
     this.publishStats();
     return read > 0 ? 'streamed' : 'idle';
   }
@@ -177,6 +178,7 @@ export class StreamerLoop {
       bytesWritten: w.bytesWritten,
       filesCreated: w.filesCreated,
       poolMisses: w.poolMisses,
+      poolMs: this.poolMs,
       merge: { ...w.mergeCounters, mergeMs: this.mergeMs, running: w.mergeRunning, lastError: this.lastMergeError },
       checkpointMs: this.checkpointMs,
       streamMs: this.streamMs,
@@ -288,6 +290,12 @@ export class StreamerLoop {
     let bytes = 0;
     for (const name of this.writer.fileNames(id)) if (this.layer.exists(name)) bytes += this.layer.size(name);
     return bytes;
+  }
+
+  /** Pre-creates pool pairs, timed apart from streaming and checkpoints (it is neither). */
+  private topUpPool(): void {
+    const started = this.now();
+    if (this.writer.topUpPool() > 0) this.poolMs += this.now() - started;
   }
 
   private stream(durable: number): number {
