@@ -231,7 +231,7 @@ test('log records: arbitrary bytes and edited records give typed errors only', (
   }), { numRuns: 3000 * RUNS });
 });
 
-test('log records: read in place through a view or byte by byte, a record gives the same visits', () => {
+test('log records: on a buffer that does not start at byte 0 of its ArrayBuffer, with its view or none, a record gives the same, right visits', () => {
   const payload = new Uint8Array([1, 0, 0, 0, 2, 0x61, 0x62]);
   const rec = record(123_456_789_012, 3, payload);
   const backing = new Uint8Array(rec.length + 8);
@@ -277,7 +277,7 @@ test('WAL segments: edited segments, batch checksums made right, give typed erro
         if (payload <= bytes.length - b - 32) sealBatch(bytes, b, payload, v.getUint32(b + 12, true), v.getFloat64(b + 16, true), v.getFloat64(b + 24, true));
       }
     }
-    // Both ways of reading a record's numbers: byte by byte, and in place through the segment's view (as replay and the streamer do).
+    // With no view given (visitRecord makes one per record) and with the segment's own view, as replay and the streamer pass it.
     typed(() => replayWal(new MemoryLayer(DIR, new Map([[segmentName(0), bytes]])), DIR, (r, o, l, where) => visitRecord(r, o, l, noop, where)));
     typed(() => replayWal(new MemoryLayer(DIR, new Map([[segmentName(0), bytes]])), DIR, (r, o, l, where, view) => visitRecord(r, o, l, noop, where, view)));
   }), { numRuns: 500 * RUNS });

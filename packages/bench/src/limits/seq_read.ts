@@ -50,8 +50,9 @@ export type CacheDrop = 'system' | 'files' | null;
  * has no binding for it, so GNU dd makes the call (`iflag=nocache count=0`
  * drops the whole file's cache and reads nothing). Returns how it was done,
  * or null where neither works (the reads are then warm). With no file to
- * drop, dd is tried on a scratch file of its own, so the answer says whether
- * a later call can drop files.
+ * drop, dd is tried on a scratch file of its own (in the first directory
+ * named, so on the same file system), so the answer says whether a later
+ * call can drop files.
  */
 export function dropCaches(paths: readonly string[]): CacheDrop {
   try {
@@ -62,7 +63,8 @@ export function dropCaches(paths: readonly string[]): CacheDrop {
     // not permitted: drop the files one by one
   }
   const files = filesUnder(paths);
-  const probe = files.length === 0 ? join(tmpdir(), `tidemark-cache-probe-${process.pid}`) : null;
+  const probeDir = paths.find((path) => lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) ?? tmpdir();
+  const probe = files.length === 0 ? join(probeDir, `tidemark-cache-probe-${process.pid}`) : null;
   try {
     if (probe !== null) {
       writeFileSync(probe, new Uint8Array(4096));

@@ -115,14 +115,15 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
 function figures(write: WriteProbe, s: Streaming, on: OnOff, off: OnOff): Figure[] {
   const streamMBs = s.busySeconds > 0 ? s.cfpBytes / MiB / s.busySeconds : null;
   const walMBs = s.walBytes / MiB / s.timed.seconds;
+  const writeMBs = write.bytes / MiB / write.seconds;
   const inFlight = `durable, ${EVENT_LOOP_IN_FLIGHT} in flight, checkpointing on vs off`;
   return [
-    { name: 'checkpoint streaming vs sequential write', unit: 'MB/s', tidemark: streamMBs, baseline: write.bytes / MiB / write.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO } },
+    { name: 'checkpoint streaming vs sequential write', unit: 'MB/s', tidemark: streamMBs, baseline: writeMBs, target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO } },
     {
       name: 'checkpoint streaming, counting the pre-creation of pool pairs too, vs sequential write',
       unit: 'MB/s',
       tidemark: s.busySeconds + s.poolSeconds > 0 ? s.cfpBytes / MiB / (s.busySeconds + s.poolSeconds) : null,
-      baseline: write.bytes / MiB / write.seconds,
+      baseline: writeMBs,
       target: null,
     },
     { name: 'checkpoint streaming vs the WAL rate of delayed inserts', unit: 'MB/s', tidemark: streamMBs, baseline: walMBs, target: { on: 'ratio', compare: 'atLeast', value: TARGET_WAL_RATE_RATIO } },
