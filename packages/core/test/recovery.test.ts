@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ErrorCode, open, RECOVERY_CHANNEL, type OpenOptions, type RecoveryProgress, type Row, type TableDef } from '../src/index.js';
+import { dataFileName, holdsRows } from '../src/checkpoint/cfp_format.js';
+import { readNewestRoot } from '../src/checkpoint/root_format.js';
+import { NodeFileLayer } from '../src/files/file_layer.js';
 import { INLINE_RECOVERY_BYTES, recoveryWorkers } from '../src/recovery/load_checkpoint.js';
 import { contentHash, crashImage, rejectsWith, tempDirs } from './helpers/dirs.js';
 
@@ -130,6 +133,9 @@ test('equivalence: 0, 1, 2 and 8 workers recover the same contents, equal to the
         const load = db.recovery!.checkpoint!;
         assert.ok(load.cfps >= 10, `seed ${seed}: ${load.cfps} pairs`);
         assert.is(load.workers, Math.min(workers, load.cfps));
+        // With fewer workers than pairs, the main thread loads some pairs itself between linking.
+        if (workers === 0) assert.is(load.mainCfps, load.cfps);
+        else if (workers < load.cfps) assert.ok(load.mainCfps >= 1 && load.mainCfps <= load.cfps - workers, `${load.mainCfps} pairs on the main thread`);
         assert.ok(load.skipped > 0, 'deletes into older pairs were filtered out');
         assert.ok(db.recovery!.records > 0, 'a WAL tail was replayed after the checkpoint');
         assert.is(contentHash(db), expected, `seed ${seed}, ${workers} workers`);
@@ -202,6 +208,14 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
     { what: 'a delta file cut short (tombstones lost)', file: damagedDelta, change: (p) => truncateSync(p, 64), mentions: 'shorter than its valid length' },
     { what: 'a delta file missing', file: damagedDelta, change: unlinkSync, mentions: 'missing' },
   ];
+  // The pair the main thread takes first when workers load the rest: the one with the least data.
+  const smallestPair = readNewestRoot(new NodeFileLayer(), dir)
+    .root!.cfps.filter((c) => holdsRows(c.state))
+    .reduce((a, b) => (b.dataLength < a.dataLength ? b : a));
+  const smallest = dataFileName(smallestPair.id);
+  assert.is.not(smallest, damaged);
+  assert.ok(smallestPair.dataLength > 64 + 40, `the smallest data file holds ${smallestPair.dataLength} bytes`);
+  cases.push({ what: 'a bit flipped in the pair the main thread loads itself', file: smallest, change: (p) => flip(p, 64 + 40), mentions: 'data file block fails its checks' });
   await settle();
   const baseline = threadCount();
   for (const c of cases) {

@@ -70,55 +70,117 @@ export interface ReadTime {
 }
 
 /**
- * Scans a CFP's data file with the delta file's sorted versionIds already
- * read (`deleted`); null checks the data file alone (verify does, when the
+ * Scans a CFP's data file with the delta file's versionIds already read
+ * (`deleted`); null checks the data file alone (verify does, when the
  * delta file fails), every entry then handed on as live.
  */
 export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, deletedOrNull: DeletedVersions | null, onRow: LiveRowVisitor): CfpScan {
-  const deleted = deletedOrNull ?? DeletedVersions.none();
-  const path = join(dir, dataFileName(cfp.id));
-  const reader = new BlockReader(layer, path, cfp.dataLength, DATA_MAGIC, DATA_BLOCK_MAGIC, 'data file');
-  const scan: CfpScan = { rows: 0, live: 0, skipped: 0, bytes: cfp.dataLength + cfp.deltaLength, readMs: 0 };
-  let previous = -1;
+  const scan = new DataScan(layer, dir, cfp, databaseId, deletedOrNull, onRow);
   try {
-    checkIdentity(reader.header, cfp, databaseId, path, 'data file');
-    for (let block = reader.next(); block !== null; block = reader.next()) {
-      const { bytes, view } = reader;
-      const payloadEnd = block.payloadAt + block.payloadBytes;
-      let at = block.payloadAt;
-      const where = (i: number, entryAt: number, what: string): TidemarkError =>
-        corrupt(path, `data file block at offset ${block.fileOffset}: entry ${i} ${what}`, block.fileOffset + entryAt - block.at);
-      for (let i = 0; i < block.count; i++) {
-        if (at + DATA_ENTRY_HEADER_BYTES > payloadEnd) throw where(i, at, 'runs past its block');
-        const tableId = view.getUint16(at, true);
-        const length = view.getUint32(at + 4, true);
-        const versionId = view.getFloat64(at + 8, true);
-        const size = dataEntryBytes(length);
-        if (length > MAX_ROW_BYTES || at + size > payloadEnd) throw where(i, at, 'runs past its block');
-        if (!(versionId > previous)) throw where(i, at, `has version ${versionId}, not above the one before (${previous})`);
-        if (versionId < cfp.minVersion || (cfp.maxVersion !== null && versionId > cfp.maxVersion)) throw where(i, at, `has version ${versionId}, outside the pair's range`);
-        previous = versionId;
-        const taken = deleted.take(versionId);
-        if (taken === ORPHAN) throw orphanTombstone(dir, cfp, deleted.orphan);
-        if (taken === DELETED) {
-          scan.skipped++;
-        } else {
-          onRow.row(tableId, versionId, bytes, view, at, size, block.fileOffset + block.size);
-          scan.live++;
-        }
-        scan.rows++;
-        at += size;
-      }
-      if (at !== payloadEnd) throw corrupt(path, `data file block at offset ${block.fileOffset} has bytes after its last entry`, block.fileOffset + at - block.at);
-      onRow.blockEnd();
-    }
+    while (scan.step());
   } finally {
-    reader.close();
-    scan.readMs = reader.readMs;
+    scan.close();
   }
-  if (scan.rows !== cfp.rows) throw corrupt(path, `holds ${scan.rows} rows, the root says ${cfp.rows}`, cfp.dataLength);
-  if (deleted.left()) throw orphanTombstone(dir, cfp, deleted.orphan);
-  return scan;
+  return scan.scan;
+}
+
+/**
+ * A scan of a CFP's data file a block at a time, so that a caller can do
+ * other work between blocks (the main thread links the workers' batches
+ * between the blocks of the pair it loads itself). step() until it returns
+ * false; close() in any case (it is idempotent).
+ */
+export class DataScan {
+  readonly scan: CfpScan;
+  private readonly deleted: DeletedVersions;
+  private readonly path: string;
+  private readonly reader: BlockReader;
+  private previous = -1;
+  private open = true;
+
+  constructor(
+    layer: FileLayer,
+    private readonly dir: string,
+    private readonly cfp: CfpEntry,
+    databaseId: bigint,
+    deletedOrNull: DeletedVersions | null,
+    private readonly onRow: LiveRowVisitor,
+  ) {
+    this.deleted = deletedOrNull ?? DeletedVersions.none();
+    this.path = join(dir, dataFileName(cfp.id));
+    this.reader = new BlockReader(layer, this.path, cfp.dataLength, DATA_MAGIC, DATA_BLOCK_MAGIC, 'data file');
+    this.scan = { rows: 0, live: 0, skipped: 0, bytes: cfp.dataLength + cfp.deltaLength, readMs: 0 };
+    try {
+      checkIdentity(this.reader.header, cfp, databaseId, this.path, 'data file');
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Scans the next block; false once the file is done and its counts checked. A failure closes the file. */
+  step(): boolean {
+    try {
+      const block = this.reader.next();
+      if (block === null) {
+        this.finish();
+        return false;
+      }
+      this.scanBlock(block);
+      return true;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.reader.close();
+    this.scan.readMs = this.reader.readMs;
+  }
+
+  private scanBlock(block: BlockAt): void {
+    const { bytes, view } = this.reader;
+    const { cfp, path, deleted, onRow, scan } = this;
+    const payloadEnd = block.payloadAt + block.payloadBytes;
+    let at = block.payloadAt;
+    let previous = this.previous;
+    const where = (i: number, entryAt: number, what: string): TidemarkError =>
+      corrupt(path, `data file block at offset ${block.fileOffset}: entry ${i} ${what}`, block.fileOffset + entryAt - block.at);
+    for (let i = 0; i < block.count; i++) {
+      if (at + DATA_ENTRY_HEADER_BYTES > payloadEnd) throw where(i, at, 'runs past its block');
+      const tableId = view.getUint16(at, true);
+      const length = view.getUint32(at + 4, true);
+      const versionId = view.getFloat64(at + 8, true);
+      const size = dataEntryBytes(length);
+      if (length > MAX_ROW_BYTES || at + size > payloadEnd) throw where(i, at, 'runs past its block');
+      if (!(versionId > previous)) throw where(i, at, `has version ${versionId}, not above the one before (${previous})`);
+      if (versionId < cfp.minVersion || (cfp.maxVersion !== null && versionId > cfp.maxVersion)) throw where(i, at, `has version ${versionId}, outside the pair's range`);
+      previous = versionId;
+      const taken = deleted.take(versionId);
+      if (taken === ORPHAN) throw orphanTombstone(this.dir, cfp, deleted.orphan);
+      if (taken === DELETED) {
+        scan.skipped++;
+      } else {
+        onRow.row(tableId, versionId, bytes, view, at, size, block.fileOffset + block.size);
+        scan.live++;
+      }
+      scan.rows++;
+      at += size;
+    }
+    this.previous = previous;
+    if (at !== payloadEnd) throw corrupt(path, `data file block at offset ${block.fileOffset} has bytes after its last entry`, block.fileOffset + at - block.at);
+    onRow.blockEnd();
+  }
+
+  private finish(): void {
+    this.close();
+    const { cfp, scan } = this;
+    if (scan.rows !== cfp.rows) throw corrupt(this.path, `holds ${scan.rows} rows, the root says ${cfp.rows}`, cfp.dataLength);
+    if (this.deleted.left()) throw orphanTombstone(this.dir, cfp, this.deleted.orphan);
+  }
 }
 
 /** The versionIds a CFP's delta file deletes, checked block by block, as a filter; a versionId twice is CORRUPT. */

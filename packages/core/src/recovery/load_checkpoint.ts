@@ -5,13 +5,15 @@
  *        ─► piscina pool, one task per CFP (largest first), each with a ring:
  *             task: delta file ─► filter ─► data file ─► batches ─► its ring ─┐
  *        ◄─ main: waits on one doorbell, links every ring's batches ◄────────┘
+ *           and, while no ring has a batch, loads a pair of its own (smallest
+ *           first) a data block at a time, linking its batches directly
  *        ─► secondary indexes built from the primary ones
  *
  * At most `workers` tasks run at once, each on its own ring, so memory stays
- * at `workers` rings whatever the number of CFPs. The main thread only copies
- * runs of versions into arenas and inserts pointers into indexes; it yields
- * to the event loop now and then, so timers and I/O keep running during a
- * long open. A task that fails (CORRUPT naming its file and offset, an I/O
+ * at `workers` rings whatever the number of CFPs. The main thread copies
+ * runs of versions into arenas and inserts pointers into indexes, and reads
+ * when it would otherwise wait; it yields to the event loop now and then, so
+ * timers and I/O keep running during a long open. A task that fails (CORRUPT naming its file and offset, an I/O
  * error) cancels the rings of the others, the pool is destroyed, and the
  * error is what the open rejects with. With `workers: 0` every task runs on
  * the main thread (tests, and file layers that only exist there).
@@ -27,7 +29,7 @@ import { Replayer } from '../log/replay.js';
 import { createRingBuffer, RingConsumer, waitAsync } from '../ring/ring.js';
 import { workerBundle } from '../threads/worker_handle.js';
 import type { Engine } from '../txn/engine.js';
-import { recoverCfp, type CfpTask, type CfpTaskResult } from './cfp_task.js';
+import { CfpRecovery, recoverCfp, type CfpTask, type CfpTaskResult } from './cfp_task.js';
 import { BatchLinker, buildSecondaryIndexes } from './linker.js';
 import type { CfpProgress, ProgressReporter } from './progress.js';
 import type { RecoveryTaskData, RecoveryTaskOutcome } from './recovery_api.js';
@@ -44,6 +46,8 @@ export interface CheckpointLoad {
   cfps: number;
   /** Recovery workers used (0: the main thread loaded the pairs). */
   workers: number;
+  /** Pairs the main thread loaded itself: all of them with no workers, else those it took between linking the workers' batches. */
+  mainCfps: number;
   /** Row versions linked, and those skipped because their delta file deletes them. */
   rows: number;
   skipped: number;
@@ -103,7 +107,7 @@ export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody
   for (const table of engine.tables) table.primary.beginBulk();
   let results: CfpTaskResult[];
   try {
-    results = workers === 0 ? loadInline(state, options.layer) : await loadInPool(state, workers);
+    results = workers === 0 ? loadInline(state, options.layer) : await loadInPool(state, workers, options.layer);
   } finally {
     for (const table of engine.tables) table.primary.endBulk();
   }
@@ -114,6 +118,7 @@ export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody
   const load: CheckpointLoad = {
     cfps: tasks.length,
     workers,
+    mainCfps: state.mainCfps,
     rows: 0,
     skipped: 0,
     bytes: 0,
@@ -151,6 +156,8 @@ class LoadState {
   readonly linker: BatchLinker;
   readonly cfps: CfpProgress[];
   linkMs = 0;
+  /** Pairs loaded on the main thread. */
+  mainCfps = 0;
   private current = 0;
 
   constructor(
@@ -197,6 +204,7 @@ class LoadState {
 function loadInline(state: LoadState, layer: FileLayer): CfpTaskResult[] {
   return state.tasks.map((task, index) => {
     const result = recoverCfp(layer, task, { put: (bytes, length) => state.link(index, bytes, 0, length) });
+    state.mainCfps++;
     state.finish(index);
     return result;
   });
@@ -210,7 +218,15 @@ interface Slot {
   failure: unknown;
 }
 
-async function loadInPool(state: LoadState, workers: number): Promise<CfpTaskResult[]> {
+/**
+ * The pool's tasks take pairs from the largest down; the main thread links
+ * their batches and, whenever no ring has a batch for it, loads a data block
+ * of its own pair, taken from the smallest up (so it is left with little
+ * when the pool runs out). On two cores the main thread would otherwise sit
+ * idle while the one worker reads, and a pool would hardly beat loading
+ * inline.
+ */
+async function loadInPool(state: LoadState, workers: number, layer: FileLayer): Promise<CfpTaskResult[]> {
   const pool = new Piscina<RecoveryTaskData, RecoveryTaskOutcome>({
     filename: pathToFileURL(workerBundle('recovery')).href,
     minThreads: workers,
@@ -222,7 +238,10 @@ async function loadInPool(state: LoadState, workers: number): Promise<CfpTaskRes
   const bellCell = new Int32Array(bell);
   const results: CfpTaskResult[] = [];
   const slots: Slot[] = [];
+  // Pairs [next, end) are not taken yet: the pool takes `next`, the main thread `end - 1`.
   let next = 0;
+  let end = state.tasks.length;
+  let own: { index: number; recovery: CfpRecovery } | null = null;
   const start = (): void => {
     const index = next++;
     const ringBuffer = createRingBuffer(RECOVERY_RING_BYTES);
@@ -239,12 +258,27 @@ async function loadInPool(state: LoadState, workers: number): Promise<CfpTaskRes
       },
     );
   };
+  /** Loads one block of the main thread's own pair (taking one first if need be); false when there is none left to take. */
+  const stepOwn = (): boolean => {
+    if (own === null) {
+      if (next >= end) return false;
+      const index = --end;
+      own = { index, recovery: new CfpRecovery(layer, state.tasks[index]!, { put: (bytes, length) => state.link(index, bytes, 0, length) }) };
+    }
+    if (own.recovery.step()) return true;
+    own.recovery.close();
+    results.push(own.recovery.result());
+    state.mainCfps++;
+    state.finish(own.index);
+    own = null;
+    return true;
+  };
   // A pending Atomics.waitAsync does not keep Node's event loop alive, and the pool's threads are unref'd.
   const keepAlive = setInterval(() => {}, 1000);
   try {
-    while (next < workers) start();
+    while (next < Math.min(workers, end)) start();
     let lastYield = performance.now();
-    while (slots.length > 0) {
+    while (slots.length > 0 || own !== null || next < end) {
       const seq = Atomics.load(bellCell, 0);
       let linked = 0;
       for (let i = 0; i < slots.length; i++) {
@@ -257,11 +291,11 @@ async function loadInPool(state: LoadState, workers: number): Promise<CfpTaskRes
         results.push(finishSlot(slot));
         state.finish(slot.index);
         slots.splice(i--, 1);
-        if (next < state.tasks.length) start();
+        if (next < end) start();
       }
       state.report();
-      if (slots.length === 0) break;
-      if (linked === 0) {
+      if (linked === 0 && !stepOwn()) {
+        if (slots.length === 0) continue; // the loop's condition decides
         const waited = waitAsync(bellCell, 0, seq);
         if (waited.async) await waited.value;
       } else if (performance.now() - lastYield > YIELD_EVERY_MS) {
@@ -274,6 +308,7 @@ async function loadInPool(state: LoadState, workers: number): Promise<CfpTaskRes
     for (const slot of slots) slot.consumer.cancel();
     throw error;
   } finally {
+    (own as { recovery: CfpRecovery } | null)?.recovery.close();
     clearInterval(keepAlive);
     await pool.destroy();
   }
