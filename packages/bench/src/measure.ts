@@ -132,3 +132,11 @@ export function latencySummary(histogram: Histogram): LatencySummary {
   const ms = (percentile: number): number => histogram.getValueAtPercentile(percentile) / 1000;
   return { count: histogram.totalCount, p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9) };
 }
+
+/** The median of `values` (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
