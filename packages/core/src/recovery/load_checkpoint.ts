@@ -13,9 +13,10 @@
  * at `workers` rings whatever the number of CFPs. The main thread copies
  * runs of versions into arenas and inserts pointers into indexes, and reads
  * when it would otherwise wait; it yields to the event loop now and then, so
- * timers and I/O keep running during a long open. A task that fails (CORRUPT naming its file and offset, an I/O
- * error) cancels the rings of the others, the pool is destroyed, and the
- * error is what the open rejects with. With `workers: 0` every task runs on
+ * timers and I/O keep running during a long open. A task that fails
+ * (CORRUPT naming its file and offset, an I/O error) cancels the rings of
+ * the others, the pool is destroyed, and the error is what the open
+ * rejects with. With `workers: 0` every task runs on
  * the main thread (tests, and file layers that only exist there).
  */
 import { availableParallelism } from 'node:os';
@@ -30,6 +31,7 @@ import { createRingBuffer, RingConsumer, waitAsync } from '../ring/ring.js';
 import { workerBundle } from '../threads/worker_handle.js';
 import type { Engine } from '../txn/engine.js';
 import { CfpRecovery, recoverCfp, type CfpTask, type CfpTaskResult } from './cfp_task.js';
+import type { BatchSink } from './batch.js';
 import { BatchLinker, buildSecondaryIndexes } from './linker.js';
 import type { CfpProgress, ProgressReporter } from './progress.js';
 import type { RecoveryTaskData, RecoveryTaskOutcome } from './recovery_api.js';
@@ -181,6 +183,17 @@ class LoadState {
     this.linkMs += performance.now() - started;
   }
 
+  /** Where the main thread's own load of pair `index` hands its batches: straight to the linker. */
+  mainSink(index: number): BatchSink {
+    return { put: (bytes, length) => this.link(index, bytes, 0, length) };
+  }
+
+  /** Pair `index` is loaded, by the main thread itself. */
+  finishOnMain(index: number): void {
+    this.mainCfps++;
+    this.finish(index);
+  }
+
   finish(index: number): void {
     const cfp = this.cfps[index]!;
     cfp.bytes = cfp.totalBytes;
@@ -203,9 +216,8 @@ class LoadState {
 
 function loadInline(state: LoadState, layer: FileLayer): CfpTaskResult[] {
   return state.tasks.map((task, index) => {
-    const result = recoverCfp(layer, task, { put: (bytes, length) => state.link(index, bytes, 0, length) });
-    state.mainCfps++;
-    state.finish(index);
+    const result = recoverCfp(layer, task, state.mainSink(index));
+    state.finishOnMain(index);
     return result;
   });
 }
@@ -263,16 +275,16 @@ async function loadInPool(state: LoadState, workers: number, layer: FileLayer): 
     if (own === null) {
       if (next >= end) return false;
       const index = --end;
-      own = { index, recovery: new CfpRecovery(layer, state.tasks[index]!, { put: (bytes, length) => state.link(index, bytes, 0, length) }) };
+      own = { index, recovery: new CfpRecovery(layer, state.tasks[index]!, state.mainSink(index)) };
     }
     if (own.recovery.step()) return true;
     own.recovery.close();
     results.push(own.recovery.result());
-    state.mainCfps++;
-    state.finish(own.index);
+    state.finishOnMain(own.index);
     own = null;
     return true;
   };
+  const closeOwn = (): void => own?.recovery.close();
   // A pending Atomics.waitAsync does not keep Node's event loop alive, and the pool's threads are unref'd.
   const keepAlive = setInterval(() => {}, 1000);
   try {
@@ -308,7 +320,7 @@ async function loadInPool(state: LoadState, workers: number, layer: FileLayer): 
     for (const slot of slots) slot.consumer.cancel();
     throw error;
   } finally {
-    (own as { recovery: CfpRecovery } | null)?.recovery.close();
+    closeOwn();
     clearInterval(keepAlive);
     await pool.destroy();
   }
