@@ -1,8 +1,9 @@
 // A spot check for A/B comparisons of reclaiming space, lighter than the
 // harness's `reclaim` workload: 1 M rows, then delayed updates of random rows
 // (2,000 per event-loop turn) for S seconds, on a fresh directory. It prints
-// one JSON line: updates/s, the pair files on disk each second (MiB), and
-// db.stats().cleaner and .durability.merges at the end. Extra open() options
+// one JSON line: updates/s, the pair files on disk each second (MiB), and at
+// the end the arena's live and reserved MiB, db.stats().cleaner and
+// .durability.merges. Extra open() options
 // may be given as JSON (e.g. '{"cleaner":false,"merges":false}').
 //
 //   node packages/bench/scripts/update_churn.mjs [S=10] ['{...options}']
@@ -51,7 +52,9 @@ try {
   }
   const elapsed = (performance.now() - started) / 1000;
   const stats = db.stats();
-  console.log(JSON.stringify({ updatesPerSec: Math.round(updates / elapsed), diskMiB, cleaner: stats.cleaner, merges: stats.durability.merges }));
+  const { liveBytes, reservedBytes } = stats.tables[0];
+  const memory = { liveMiB: +(liveBytes / MiB).toFixed(1), reservedMiB: +(reservedBytes / MiB).toFixed(1) };
+  console.log(JSON.stringify({ updatesPerSec: Math.round(updates / elapsed), diskMiB, memory, cleaner: stats.cleaner, merges: stats.durability.merges }));
   await db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

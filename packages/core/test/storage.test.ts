@@ -131,6 +131,35 @@ test('arena: versions fill several segments; pointers and headers round-trip', (
   });
 });
 
+test('arena: the last segment freed is kept, counted as reserved, for the next one opened; a second is given back', () => {
+  const arena = new Arena('spare');
+  const payload = 500_000; // 8 versions per 4 MiB segment
+  const ptrs: number[] = [];
+  while (arena.segmentCount < 4) ptrs.push(arena.append(payload, ptrs.length + 1, 0, 0));
+  // Segments 1 and 2 are neither appended to nor segment 0: retire their versions and free them.
+  for (const ptr of ptrs) if (segmentOf(ptr) === 1 || segmentOf(ptr) === 2) arena.retire(ptr);
+  const reserved = arena.reservedBytes;
+  const firstFreed = arena.u8s[1]!.buffer;
+  arena.freeSegment(1);
+  assert.is(arena.reservedBytes, reserved, 'the spare is still memory held');
+  arena.freeSegment(2);
+  assert.is(arena.reservedBytes, reserved - ARENA_SEGMENT_BYTES, 'only one spare is kept');
+  // Fill the current segment: the next one opened reuses a freed number and the spare's memory.
+  const before = arena.segmentCount;
+  let ptr = 0;
+  do ptr = arena.append(payload, 99, 0, 0);
+  while (segmentOf(ptr) === 3);
+  assert.is(arena.segmentCount, before, 'a freed segment number is reused');
+  assert.is(arena.u8s[segmentOf(ptr)]!.buffer, firstFreed, 'the spare memory is reused');
+  assert.is(arena.versionId(ptr), 99);
+  assert.is(arena.reservedBytes, reserved - ARENA_SEGMENT_BYTES, 'the spare now holds versions; nothing more reserved');
+  // With no spare left, the next segment is fresh memory.
+  do ptr = arena.append(payload, 100, 0, 0);
+  while (arena.u8s[segmentOf(ptr)]!.buffer === firstFreed);
+  assert.is.not(arena.u8s[segmentOf(ptr)]!.buffer, arena.u8s[3]!.buffer);
+  assert.is(arena.reservedBytes, reserved, 'one segment more than after the second free');
+});
+
 test('a table spanning several arena segments reads back every row', async () => {
   const db = await open({
     tables: [

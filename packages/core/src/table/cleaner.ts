@@ -29,7 +29,10 @@
  * so segments end up mostly live or mostly dead (cheap to clean). With every
  * segment but the two being appended to at least `liveFraction` live,
  * memory in use stays within live / liveFraction plus two segments per
- * table (plus what is freed while the cleaner catches up).
+ * table (plus what is freed while the cleaner catches up). The arena keeps
+ * the last segment freed for the next one it opens (see `Arena`); that spare
+ * counts as reserved, so the bound holds it too, and is given back when it
+ * is all that stands over the bound.
  */
 import { ARENA_SEGMENT_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import type { Engine } from '../txn/engine.js';
@@ -145,15 +148,21 @@ export class SegmentCleaner {
       const live = arena.bytesInUse - arena.deadBytes;
       if (arena.reservedBytes <= live / this.liveFraction + ARENA_SEGMENT_BYTES) continue;
       let held: Set<number> | null = null; // segments the garbage queue names, found once per table
+      let candidate = false;
       for (let seg = 0; seg < arena.segmentCount; seg++) {
         if (arena.isAppendTarget(seg) || arena.isFree(seg)) continue;
         const live = arena.segmentUsed[seg]! - arena.segmentDead[seg]!;
-        if (live >= bestLive || arena.segmentDead[seg]! < minDead) continue;
+        if (arena.segmentDead[seg]! < minDead || live >= this.liveFraction * ARENA_SEGMENT_BYTES) continue;
         held ??= this.engine.garbage.segmentsOf(table);
         if (held.has(seg)) continue;
+        candidate = true;
+        if (live >= bestLive) continue;
         bestLive = live;
         best = { table, segment: seg, at: Arena.firstOffset(seg), end: Arena.firstOffset(seg) + arena.segmentUsed[seg]! };
       }
+      // Over the bound with nothing to clean (a small table: the two segments appended to and the spare):
+      // the spare is the one thing left to give back.
+      if (!candidate) arena.releaseSpare();
     }
     return best;
   }
