@@ -144,11 +144,11 @@ function figures(write: WriteProbe, s: Streaming, on: OnOff[], off: OnOff[]): Fi
 }
 
 function notes(parent: string, s: Streaming, on: OnOff[], off: OnOff[]): string[] {
-  const each = (runs: OnOff[]): string => runs.map((r) => `${Math.round(rate(r)).toLocaleString('en-US')}/s p99 ${r.latency.p99Ms.toFixed(2)} ms`).join('; ');
+  const each = (runs: OnOff[]): string => runs.map((r) => `${Math.round(rate(r)).toLocaleString('en-US')}/s (p99 ${r.latency.p99Ms.toFixed(2)} ms)`).join(', ');
   return [
     `Files in ${parent}. Checkpointing "on" uses walSegmentBytes 4 MiB, checkpointWalBytes 16 MiB, dataFileSizeBytes 8 MiB, checkpointIntervalMs 250; "off" runs no streamer.`,
     `Streaming: ${(s.cfpBytes / MiB).toFixed(1)} MiB written to data and delta files in ${s.busySeconds.toFixed(2)} s of streamer busy time (streaming, and ${s.checkpoints} checkpoints in ${s.checkpointSeconds.toFixed(2)} s of it) while ${s.timed.ops.toLocaleString('en-US')} delayed inserts wrote ${(s.walBytes / MiB).toFixed(1)} MiB of WAL in ${s.timed.seconds.toFixed(2)} s. Pre-creating pool pairs (zero-filled data files, synced) is kept ahead of need and counted apart, neither as streamed bytes nor in the busy time: ${s.filesCreated} files made in ${s.poolSeconds.toFixed(2)} s of the streamer's time; ${s.poolMisses} pool misses (a pair made while streaming, counted in the busy time).`,
-    `Durable loop, each run (in the order ${ON_OFF_ORDER.map((c) => (c ? 'on' : 'off')).join(', ')}): off ${each(off)}; on ${each(on)}. With checkpointing on, ${on.map((r) => r.checkpoints).join(', ')} checkpoints ran during the runs.`,
+    `Durable loop, run in the order ${ON_OFF_ORDER.map((c) => (c ? 'on' : 'off')).join(', ')}; the off runs in their order: ${each(off)}; the on runs in their order: ${each(on)}. With checkpointing on, ${on.map((r) => r.checkpoints).join(', ')} checkpoints ran during the runs.`,
   ];
 }
 
