@@ -13,7 +13,10 @@
  *   with both off;
  * - recovery time after the workload against recovery of a directory
  *   loaded fresh with the same live rows, each opened as the `recovery`
- *   workload opens one (fresh processes, cold, the median of three).
+ *   workload opens one (fresh processes, cold): the two directories in
+ *   turn, five opens each, the medians (three of one, then three of the
+ *   other, put the machine's drift on one side: 1.15x to 1.33x in three
+ *   runs with the same recovery code).
  *
  * Pairs are sized for the data set (dataFileSizeBytes 16 MiB; the default
  * 128 MiB would make the pre-allocated pairs alone larger than 1 M rows)
@@ -29,7 +32,8 @@ import { keyPicker, type KeyDistribution } from '../keys.js';
 import { cacheWords, dropCaches, type CacheDrop } from '../limits/seq_read.js';
 import { collectGarbage } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
-import { medianRun, openRuns } from './recovery.js';
+import { medianRun, openRunsInTurn } from './recovery.js';
+import type { RecoveryResult } from './recovery_child.js';
 
 const MiB = 1024 * 1024;
 const OPTIONS: OpenOptions = { dataFileSizeBytes: 16 * MiB, checkpointWalBytes: 64 * MiB, walSegmentBytes: 16 * MiB, durability: 'delayed' };
@@ -41,6 +45,8 @@ const TARGET_DISK_RATIO = 2;
 const TARGET_MEMORY_RATIO = 1.5;
 const TARGET_THROUGHPUT_RATIO = 0.9;
 const TARGET_RECOVERY_RATIO = 1.25;
+/** Reopens of each directory in the recovery comparison. */
+const REOPENS = 5;
 
 type Keys = KeyDistribution;
 
@@ -156,10 +162,15 @@ async function updatePhase(dir: string, rows: RowColumns, keys: Keys, reclaim: b
   }
 }
 
-/** A reopen of `dir`, timed as the `recovery` workload times one: in fresh processes (cold cache where permitted), the median; every row must be there. */
-async function timeRecovery(dir: string, keptPath: string, seed: number, cold: CacheDrop): Promise<Reopen> {
-  const runs = await openRuns(dir, null, keptPath, seed, cold, OPTIONS);
-  return { seconds: medianRun(runs).seconds, runs: runs.map((r) => r.seconds) };
+/**
+ * Reopens of `after` and `fresh` in turn, REOPENS of each, timed as the
+ * `recovery` workload times one: in fresh processes (cold cache where
+ * permitted), the median of each; every row must be there.
+ */
+async function timeRecoveries(after: string, fresh: string, keptPath: string, seed: number, cold: CacheDrop): Promise<[Reopen, Reopen]> {
+  const [a, f] = await openRunsInTurn([after, fresh], null, keptPath, seed, cold, REOPENS, OPTIONS);
+  const reopen = (runs: RecoveryResult[]): Reopen => ({ seconds: medianRun(runs).seconds, runs: runs.map((r) => r.seconds) });
+  return [reopen(a!), reopen(f!)];
 }
 
 async function run(params: WorkloadParams, log: (line: string) => void): Promise<WorkloadResult> {
@@ -181,10 +192,9 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
         collectGarbage();
         if (keys === 'uniform' && reclaim) {
           log('reclaim: recovery after the workload, and of the same rows loaded fresh');
-          recoveryAfter = await timeRecovery(dir, keptPath, params.seed, cold);
           const fresh = join(base, 'fresh');
           await load(fresh, rows, {});
-          recoveryFresh = await timeRecovery(fresh, keptPath, params.seed, cold);
+          [recoveryAfter, recoveryFresh] = await timeRecoveries(dir, fresh, keptPath, params.seed, cold);
           rmSync(fresh, { recursive: true, force: true });
         }
         rmSync(dir, { recursive: true, force: true });
@@ -225,7 +235,7 @@ function notes(phases: Phase[], seconds: number, cold: CacheDrop, after: Reopen,
       (p) =>
         `${p.keys}, ${p.reclaim ? 'on' : 'off'}: ${p.updates.toLocaleString('en-US')} updates in ${p.seconds.toFixed(1)} s; at the end ${mib(p.end.diskBytes)} MiB of pairs (${mib(p.end.dirBytes)} MiB in the whole directory with the WAL), ${mib(p.end.memoryBytes)} MiB of arena for ${mib(p.end.liveBytes)} MiB live; ${p.merges} merges, ${p.segmentsFreed} segments freed in ${p.cleanerMs.toFixed(0)} ms of cleaner slices (longest ${p.longestSliceMs.toFixed(1)} ms).`,
     ),
-    `Recovery: each open in a fresh process with the page cache ${cacheWords(cold)}, the median of ${after.runs.length} (seconds): after the uniform workload ${after.runs.map((r) => r.toFixed(3)).join(', ')}; loaded fresh ${fresh.runs.map((r) => r.toFixed(3)).join(', ')}. The series (one sample a second) are in the JSON under "series".`,
+    `Recovery: each open in a fresh process with the page cache ${cacheWords(cold)}, the two directories opened in turn, the median of ${after.runs.length} each (seconds): after the uniform workload ${after.runs.map((r) => r.toFixed(3)).join(', ')}; loaded fresh ${fresh.runs.map((r) => r.toFixed(3)).join(', ')}. The series (one sample a second) are in the JSON under "series".`,
   ];
 }
 

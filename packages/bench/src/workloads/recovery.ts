@@ -112,17 +112,27 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Built
 /**
  * Opens `dir` RUNS times, each in a fresh process (recovery_child.ts), the
  * page cache dropped first when `cold`; every `keptPath` key is a row it
- * must hold. The runs in order. The `reclaim` workload times its reopens
- * this way too.
+ * must hold. The runs in order.
  */
 export async function openRuns(dir: string, workers: number | null, keptPath: string, seed: number, cold: CacheDrop, options?: OpenOptions): Promise<RecoveryResult[]> {
-  const runs: RecoveryResult[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    dropCachesAgain(cold, [dir]);
-    const request: RecoveryRequest = { dir, workers, keptPath, checkedKeys: CHECKED_KEYS, seed: seed + i, options };
-    runs.push(await runChild<RecoveryRequest, RecoveryResult>('workloads/recovery_child', import.meta.url, 1, request, `the open of ${dir}`));
+  return (await openRunsInTurn([dir], workers, keptPath, seed, cold, RUNS, options))[0]!;
+}
+
+/**
+ * Opens each of `dirs` `runs` times as openRuns does, in turn (a, b, a, b,
+ * ...), so that the machine's drift falls on each alike; the runs of each
+ * directory in order. The `reclaim` workload compares two directories so.
+ */
+export async function openRunsInTurn(dirs: readonly string[], workers: number | null, keptPath: string, seed: number, cold: CacheDrop, runs: number, options?: OpenOptions): Promise<RecoveryResult[][]> {
+  const out: RecoveryResult[][] = dirs.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [d, dir] of dirs.entries()) {
+      dropCachesAgain(cold, [dir]);
+      const request: RecoveryRequest = { dir, workers, keptPath, checkedKeys: CHECKED_KEYS, seed: seed + i, options };
+      out[d]!.push(await runChild<RecoveryRequest, RecoveryResult>('workloads/recovery_child', import.meta.url, 1, request, `the open of ${dir}`));
+    }
   }
-  return runs;
+  return out;
 }
 
 /** The run of median time. */
