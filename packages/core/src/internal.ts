@@ -14,7 +14,7 @@ export { lowerThreadPriority } from './threads/priority.js';
 export { createLogControl } from './log/log_control.js';
 export { OP_INSERT, OP_DELETE, OP_CREATE_TABLE, RecordBuilder, visitRecord, type RecordVisitor } from './log/record.js';
 export { replayWal, type WalPosition } from './log/wal_reader.js';
-export { CheckpointWriter, type CheckpointResult, type CheckpointWriterOptions } from './checkpoint/checkpoint_writer.js';
+export { CheckpointWriter, streamStepBytes, type CheckpointResult, type CheckpointWriterOptions } from './checkpoint/checkpoint_writer.js';
 export { CfpState } from './checkpoint/cfp_format.js';
 export { FILE_HEADER_BYTES } from './files/file_header.js';
 export { mergeOutcome, type MergeOutcome, type MergeResult, type MergeRunner, type MergeTask } from './checkpoint/merge_task.js';

@@ -71,9 +71,11 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     assert.is(s.checkpoints.streamedTs, db.stats().commitTs);
     assert.ok(s.checkpoints.totalMs > 0);
     assert.ok(s.cfps.ACTIVE + s.cfps.UNDER_CONSTRUCTION >= 2, `pairs: ${JSON.stringify(s.cfps)}`);
-    // The streamer tops the pool up when a step streams nothing, which may come after the step that published the checkpoint.
+    // The streamer tops the pool up once the pair being written is three quarters full: write until it is.
+    let extra = 200;
+    while (db.stats().durability!.cfps.PRECREATED === 0 && extra < 400) await t.insert({ id: extra++, label: 'p'.repeat(700) });
     await eventually(() => db.stats().durability!.cfps.PRECREATED >= 1, 'the pool of pre-created pairs is topped up');
-    for (let i = 0; i < 200; i++) await t.delete(i);
+    for (let i = 0; i < extra; i++) await t.delete(i);
     const report = await db.merge();
     await eventually(() => db.stats().durability!.merges.installed === report.merges.length, 'merges are counted');
     assert.ok(report.merges.length >= 1, 'deleting every row leaves pairs to merge');

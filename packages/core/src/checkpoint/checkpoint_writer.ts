@@ -96,6 +96,23 @@ export interface MergeCounters {
   filesDeleted: number;
 }
 
+/**
+ * WAL bytes the streamer reads per step at most: an eighth of a data file,
+ * within 1 MiB to 16 MiB. The pool's top-up is due a quarter of a data
+ * file before a pair closes (`CheckpointWriter.poolNeededSoon`), and a
+ * step's data-file entries are at most about 1.5 times the log bytes it
+ * read (an entry pads its row to 8 bytes where the log does not; the
+ * smallest rows are 4 bytes), so the top-up comes at least a step ahead.
+ * Not more than 16 MiB, so triggers and control calls are seen regularly;
+ * not less than 1 MiB, as each step costs a write and a look at the
+ * control cells: with 64 KiB files, 8 KiB steps left the streamer behind
+ * the crash test's WAL bound. Below 8 MiB files a step may so pass the
+ * top-up point, and a pair open with the pool empty (a pool miss, counted).
+ */
+export function streamStepBytes(dataFileSizeBytes: number): number {
+  return Math.min(16 << 20, Math.max(1 << 20, Math.floor(dataFileSizeBytes / 8)));
+}
+
 export class CheckpointWriter implements RecordVisitor {
   /** CFPs holding rows (UNDER_CONSTRUCTION and ACTIVE), by minVersion. */
   private readonly cfps: OpenCfp[] = [];
@@ -272,16 +289,19 @@ export class CheckpointWriter implements RecordVisitor {
   }
 
   /**
-   * Whether the pool should be topped up now even though the streamer is
-   * busy: it is short, and the pair being written is at least half full.
-   * Under a steady stream of commits the streamer may never be idle, and
-   * the pool, topped up only then, was empty whenever a pair closed (a pool
-   * miss: the next pair's file made while streaming waits).
+   * Whether the pool should be topped up now: it is short, and a pair will
+   * be opened soon — none is being written, or the one being written is at
+   * least three quarters full. Not sooner: a pre-created pair is a whole
+   * data file of disk, held for as long as it waits (topped up whenever
+   * the streamer was idle, one was held most of the time under updates).
+   * The streamer's steps are small against a data file
+   * (`streamStepBytes`), so the top-up still comes before the pair closes,
+   * busy or not.
    */
   poolNeededSoon(): boolean {
     if (this.pool.length >= this.options.precreatedFiles) return false;
     const current = this.current?.entry;
-    return current !== undefined && (current.dataLength + this.block.used) * 2 >= current.capacity;
+    return current === undefined || (current.dataLength + this.block.used) * 4 >= current.capacity * 3;
   }
 
   /** Creates PRECREATED files until the pool holds `precreatedFiles` (when idle, or when `poolNeededSoon`). Returns how many were made. */

@@ -5,7 +5,8 @@
  * file of the pair holding the version), and checkpoint when a trigger
  * fires — WAL bytes since the last checkpoint, elapsed time, a request —
  * then tell the log writer which WAL segments are free. PRECREATED files
- * are made while idle, so opening a new pair does not wait on allocation.
+ * are made ahead of need (CheckpointWriter.poolNeededSoon), so opening a new
+ * pair does not wait on allocation.
  */
 import {
   CFP_COUNTS,
@@ -20,6 +21,7 @@ import {
   FIRST_NEEDED_SEQ,
   readNewestRoot,
   removeLeftovers,
+  streamStepBytes,
   visitRecord,
   WalTail,
   type TailRecord,
@@ -34,8 +36,6 @@ import {
   type StreamerStats,
 } from '@tidemark/core/internal';
 
-/** WAL bytes streamed per step at most, so triggers and control calls are seen regularly. */
-const MAX_STEP_BYTES = 16 << 20;
 
 interface Request {
   uptoTs: number;
@@ -117,7 +117,7 @@ export class StreamerLoop {
     this.collectMerge();
     if (this.checkpointDue()) this.checkpoint();
     this.advanceMerges();
-    if (read === 0 || this.writer.poolNeededSoon()) this.topUpPool();
+    if (this.writer.poolNeededSoon()) this.topUpPool();
     this.publishStats();
     return read > 0 ? 'streamed' : 'idle';
   }
@@ -302,7 +302,7 @@ export class StreamerLoop {
     if (durable <= this.tail.lastTs) return 0;
     const started = this.now();
     // Stop at the WAL-bytes trigger, so a checkpoint comes as soon as it is due.
-    const room = Math.max(1, Math.min(MAX_STEP_BYTES, this.data.checkpointWalBytes - this.walBytesSince));
+    const room = Math.max(1, Math.min(streamStepBytes(this.data.dataFileSizeBytes), this.data.checkpointWalBytes - this.walBytesSince));
     const read = this.tail.poll(durable, this.visit, room);
     if (read > 0) this.writer.flush();
     this.walBytesSince += read;
