@@ -1,12 +1,14 @@
 // A spot check for A/B comparisons of reclaiming space, lighter than the
 // harness's `reclaim` workload: 1 M rows, then delayed updates of random rows
-// (2,000 per event-loop turn) for S seconds, on a fresh directory. It prints
-// one JSON line: updates/s, the pair files on disk each second (MiB), and at
-// the end the arena's live and reserved MiB, db.stats().cleaner and
-// .durability.merges. Extra open() options
-// may be given as JSON (e.g. '{"cleaner":false,"merges":false}').
+// (2,000 per event-loop turn; keys uniform, or Zipfian as the harness draws
+// them) for S seconds, on a fresh directory. It prints one JSON line:
+// updates/s, the pair files on disk each second (MiB), in how many of those
+// samples a pre-created pair was held (`poolHeld`), and at the end the
+// arena's live and reserved MiB, db.stats().cleaner and .durability.merges.
+// Extra open() options may be given as JSON (e.g.
+// '{"cleaner":false,"merges":false}').
 //
-//   node packages/bench/scripts/update_churn.mjs [S=10] ['{...options}']
+//   node packages/bench/scripts/update_churn.mjs [S=10] ['{...options}'] [uniform|zipfian]
 //
 // It needs `node scripts/build.mjs` first (it imports the built @tidemark/core).
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -19,10 +21,28 @@ const MiB = 1024 * 1024;
 const ROWS = 1_000_000;
 const seconds = Number(process.argv[2] ?? 10);
 const extra = JSON.parse(process.argv[3] ?? '{}');
-if (!(seconds > 0)) {
-  console.error("usage: update_churn.mjs [seconds>0] ['{...open options}']");
+const keys = process.argv[4] ?? 'uniform';
+if (!(seconds > 0) || (keys !== 'uniform' && keys !== 'zipfian')) {
+  console.error("usage: update_churn.mjs [seconds>0] ['{...open options}'] [uniform|zipfian]");
   process.exit(2);
 }
+
+/** YCSB's Zipfian ranks (theta 0.99) scattered over the ids, as packages/bench/src/keys.ts draws them (unseeded here). */
+function zipfian(n) {
+  const theta = 0.99;
+  let zetan = 0;
+  for (let i = 1; i <= n; i++) zetan += 1 / i ** theta;
+  const zeta2 = 1 + 1 / 2 ** theta;
+  const alpha = 1 / (1 - theta);
+  const eta = (1 - (2 / n) ** (1 - theta)) / (1 - zeta2 / zetan);
+  return () => {
+    const u = Math.random();
+    const uz = u * zetan;
+    const rank = uz < 1 ? 0 : uz < zeta2 ? 1 : Math.floor(n * (eta * u - eta + 1) ** alpha);
+    return (Math.imul(Math.min(rank, n - 1), 2654435761) >>> 0) % n;
+  };
+}
+const nextKey = keys === 'zipfian' ? zipfian(ROWS) : () => (Math.random() * ROWS) | 0;
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-churn-'));
 const pairMiB = () =>
   readdirSync(dir)
@@ -38,15 +58,17 @@ try {
   }
   const t = db.table('accounts');
   const diskMiB = [];
+  let poolHeld = 0;
   let updates = 0;
   const started = performance.now();
   const end = started + seconds * 1000;
   let nextSample = started + 1000;
   while (performance.now() < end) {
-    for (let k = 0; k < 2000; k++) void t.update((Math.random() * ROWS) | 0, { balance: updates++ });
+    for (let k = 0; k < 2000; k++) void t.update(nextKey(), { balance: updates++ });
     await new Promise((resolve) => setImmediate(resolve));
     if (performance.now() > nextSample) {
       diskMiB.push(Math.round(pairMiB()));
+      if (db.stats().durability.cfps.PRECREATED > 0) poolHeld++;
       nextSample += 1000;
     }
   }
@@ -54,7 +76,7 @@ try {
   const stats = db.stats();
   const { liveBytes, reservedBytes } = stats.tables[0];
   const memory = { liveMiB: +(liveBytes / MiB).toFixed(1), reservedMiB: +(reservedBytes / MiB).toFixed(1) };
-  console.log(JSON.stringify({ updatesPerSec: Math.round(updates / elapsed), diskMiB, memory, cleaner: stats.cleaner, merges: stats.durability.merges }));
+  console.log(JSON.stringify({ keys, updatesPerSec: Math.round(updates / elapsed), diskMiB, poolHeld: `${poolHeld} of ${diskMiB.length}`, memory, cleaner: stats.cleaner, merges: stats.durability.merges }));
   await db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
