@@ -304,7 +304,7 @@ export class CheckpointWriter implements RecordVisitor {
     return current === undefined || (current.dataLength + this.block.used) * 4 >= current.capacity * 3;
   }
 
-  /** Creates PRECREATED files until the pool holds `precreatedFiles` (when idle, or when `poolNeededSoon`). Returns how many were made. */
+  /** Creates PRECREATED files until the pool holds `precreatedFiles` (the streamer calls it when `poolNeededSoon`). Returns how many were made. */
   topUpPool(): number {
     let made = 0;
     while (this.pool.length < this.options.precreatedFiles) {

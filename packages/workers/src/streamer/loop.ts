@@ -36,7 +36,6 @@ import {
   type StreamerStats,
 } from '@tidemark/core/internal';
 
-
 interface Request {
   uptoTs: number;
   resolve: (result: CheckpointResult | null) => void;
