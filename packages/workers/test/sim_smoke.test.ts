@@ -16,15 +16,27 @@ test('a database runs inline over the simulated file system and reopens with its
   await abandon(again);
 });
 
+function preCreated(layer: SimFileLayer) {
+  return readNewestRoot(layer, DIR).root!.cfps.filter((c) => c.state === CfpState.PRECREATED);
+}
+
 test('a pre-created pair lost or damaged while the database was closed is dropped and replaced, not taken', async () => {
   const hashes = modelHashes(200);
   for (const damage of ['delete data', 'delete delta', 'flip header'] as const) {
     const layer = new SimFileLayer();
-    let db = await openSim(layer);
-    assert.is((await runTxns(db, 1, 40, { checkpointEvery: 20 })).error, null);
-    await db.close();
-    const pool = readNewestRoot(layer, DIR).root!.cfps.filter((c) => c.state === CfpState.PRECREATED);
-    assert.ok(pool.length > 0, 'the root names a pre-created pair');
+    // The pool is topped up once the pair being written is three quarters full: write, closing each
+    // time, until the root a close writes names a pre-created pair.
+    let done = 0;
+    let pool: ReturnType<typeof preCreated> = [];
+    let db;
+    while (pool.length === 0 && done < 120) {
+      db = await openSim(layer);
+      assert.is((await runTxns(db, done + 1, done + 10, { checkpointEvery: 20 })).error, null);
+      done += 10;
+      await db.close();
+      pool = preCreated(layer);
+    }
+    assert.ok(pool.length > 0, `the root names a pre-created pair after ${done} transactions`);
     const id = pool[0]!.id.toString(16).padStart(16, '0');
     const name = `${DIR}/${damage === 'delete delta' ? 'delta' : 'data'}-${id}`;
     if (damage === 'flip header') {
@@ -33,7 +45,7 @@ test('a pre-created pair lost or damaged while the database was closed is droppe
       layer.put(name, bytes);
     } else layer.unlink(name);
     db = await openSim(layer);
-    const run = await runTxns(db, 41, 200, { checkpointEvery: 20 });
+    const run = await runTxns(db, done + 1, 200, { checkpointEvery: 20 });
     assert.is(run.error, null, `${damage}: ${String(run.error)}`);
     await db.close();
     db = await openSim(layer);
