@@ -3,7 +3,8 @@
 // flight) on a fresh database with the workload's small triggers, then a
 // checkpoint; it prints one JSON line with the streamer's own figures: MB/s
 // of pair files over its busy time, its streaming and checkpoint time, pool
-// misses (a pair pre-created while streaming), and the WAL rate. Run it in
+// misses (a pair pre-created while streaming), the time it waited for a
+// core (Linux), and the WAL rate. Run it in
 // turns with two builds and compare medians.
 //
 //   node packages/bench/scripts/streaming.mjs [N=1000000] ['{...open options}']
@@ -45,6 +46,8 @@ try {
       streamMs: Math.round(s.streamMs),
       checkpointMs: Math.round(s.checkpointMs),
       checkpoints: s.checkpoints,
+      streamCoreWaitMs: s.streamCoreWaitMs === null ? null : Math.round(s.streamCoreWaitMs),
+      checkpointCoreWaitMs: s.checkpointCoreWaitMs === null ? null : Math.round(s.checkpointCoreWaitMs),
       poolMisses: s.poolMisses,
       poolMs: s.poolMs === undefined ? null : Math.round(s.poolMs),
       pairMiB: +(s.bytesWritten / MiB).toFixed(1),

@@ -10,11 +10,12 @@
 //
 //   node packages/bench/scripts/update_churn.mjs [S=10] ['{...options}'] [uniform|zipfian]
 //
-// It needs `node scripts/build.mjs` first (it imports the built @tidemark/core).
+// It needs `node scripts/build.mjs` first (it imports the built @tidemark/core and @tidemark/bench).
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from '@tidemark/core';
+import { keyPicker } from '@tidemark/bench';
 import { ACCOUNTS } from './accounts.mjs';
 
 const MiB = 1024 * 1024;
@@ -27,22 +28,9 @@ if (!(seconds > 0) || (keys !== 'uniform' && keys !== 'zipfian')) {
   process.exit(2);
 }
 
-/** YCSB's Zipfian ranks (theta 0.99) scattered over the ids, as packages/bench/src/keys.ts draws them (unseeded here). */
-function zipfian(n) {
-  const theta = 0.99;
-  let zetan = 0;
-  for (let i = 1; i <= n; i++) zetan += 1 / i ** theta;
-  const zeta2 = 1 + 1 / 2 ** theta;
-  const alpha = 1 / (1 - theta);
-  const eta = (1 - (2 / n) ** (1 - theta)) / (1 - zeta2 / zetan);
-  return () => {
-    const u = Math.random();
-    const uz = u * zetan;
-    const rank = uz < 1 ? 0 : uz < zeta2 ? 1 : Math.floor(n * (eta * u - eta + 1) ** alpha);
-    return (Math.imul(Math.min(rank, n - 1), 2654435761) >>> 0) % n;
-  };
-}
-const nextKey = keys === 'zipfian' ? zipfian(ROWS) : () => (Math.random() * ROWS) | 0;
+// The harness's key picker (ids 1..n; the rows here are 0..n-1), seeded afresh each run.
+const pick = keyPicker(keys, ROWS, (Math.random() * 2 ** 32) >>> 0);
+const nextKey = () => pick() - 1;
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-churn-'));
 const pairMiB = () =>
   readdirSync(dir)

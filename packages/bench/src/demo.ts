@@ -85,7 +85,7 @@ async function serve(dir: string, seconds: number): Promise<Served> {
     const checkpoint = await db.checkpoint();
     say(checkpoint === null ? '  checkpoint: nothing new since the last one' : `  checkpoint: published ${basename(checkpoint.file)} covering commitTs ${n(checkpoint.checkpointTs)} (${checkpoint.filesSynced} files synced, ${checkpoint.durationMs.toFixed(1)} ms)`);
     const merge = await db.merge();
-    for (const m of merge.merges) say(`  merge: pairs ${m.sources.join(', ')} -> ${m.target}: ${n(m.rowsWritten)} live rows kept, ${n(m.rowsDropped)} dead dropped`);
+    for (const m of merge.merges) say(`  merge: pairs ${m.sources.join(', ')} -> ${m.targets.map((t) => t.id).join(', ')}: ${n(m.rowsWritten)} live rows kept, ${n(m.rowsDropped)} dead dropped`);
     say(`  merge: ${merge.merges.length} merges now (${db.stats().durability!.merges.installed} in all), ${merge.filesDeleted} files deleted; ${merge.cfps} pairs hold rows in ${mib(merge.diskBytes)}`);
     return { nextId, transfers: db.table('transfers').size };
   } finally {

@@ -4,6 +4,7 @@
  * the runner that prints and records them. The public API is this list.
  */
 export { workloads, findWorkload } from './registry.js';
+export { keyPicker, type KeyDistribution } from './keys.js';
 export { runBench, runWorkload, resolveParams, validateRunOptions, writeResultsFolder, UsageError, PEERS_NAME } from './runner.js';
 export { runComparison, QUICK, FULL, vsBestPeer, vsLimit } from './compare/index.js';
 export type { CompareSizes, Comparison, Limit, Measurement, StoreCase } from './compare/index.js';

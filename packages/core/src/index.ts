@@ -13,7 +13,7 @@ export type { CheckpointLoad } from './recovery/load_checkpoint.js';
 export type { RecoveryProgress, RecoveryPhase, CfpProgress, ProgressListener } from './recovery/progress.js';
 export { RECOVERY_CHANNEL } from './recovery/progress.js';
 export type { MergeReport, StreamerStats } from './checkpoint/streamer_api.js';
-export type { MergeResult } from './checkpoint/merge_task.js';
+export type { MergedTarget, MergeResult } from './checkpoint/merge_task.js';
 export type { CleanerStats } from './table/cleaner.js';
 export type { MergeCounters } from './checkpoint/checkpoint_writer.js';
 export type { LogWriterStats } from './log/log_writer_api.js';

@@ -11,6 +11,7 @@ export type { LogWriterApi, LogWriterData, LogWriterStats } from './log/log_writ
 export { endpointOf } from './threads/endpoint.js';
 export { onStart } from './threads/start_message.js';
 export { lowerThreadPriority } from './threads/priority.js';
+export { coreWaitClock, type WaitClock } from './threads/core_wait.js';
 export { createLogControl } from './log/log_control.js';
 export { OP_INSERT, OP_DELETE, OP_CREATE_TABLE, RecordBuilder, visitRecord, type RecordVisitor } from './log/record.js';
 export { replayWal, type WalPosition } from './log/wal_reader.js';
@@ -18,6 +19,7 @@ export { CheckpointWriter, streamStepBytes, type CheckpointResult, type Checkpoi
 export { CfpState } from './checkpoint/cfp_format.js';
 export { FILE_HEADER_BYTES } from './files/file_header.js';
 export { mergeOutcome, type MergeOutcome, type MergeResult, type MergeRunner, type MergeTask } from './checkpoint/merge_task.js';
+export type { MergePlan } from './checkpoint/merge_policy.js';
 export { PoolMergeRunner } from './checkpoint/merge_pool.js';
 export { WalTail, type TailRecord } from './checkpoint/wal_tail.js';
 export { readNewestRoot } from './checkpoint/root_format.js';

@@ -197,6 +197,11 @@ test('under a steady workload the WAL on disk stays within the checkpoint trigge
   assert.ok(streamer!.checkpoints > 3, `${streamer!.checkpoints} checkpoints`);
   assert.ok(streamer!.walBytesStreamed > 5 * trigger, `${streamer!.walBytesStreamed} WAL bytes streamed`);
   assert.ok(most <= trigger + segment, `the WAL reached ${most} bytes on disk (trigger ${trigger}, segment ${segment})`);
+  // The streamer's waits for a core are part of its busy time (on Linux; no clock elsewhere).
+  for (const [wait, busy] of [[streamer!.streamCoreWaitMs, streamer!.streamMs], [streamer!.checkpointCoreWaitMs, streamer!.checkpointMs]] as const) {
+    if (process.platform !== 'linux') assert.is(wait, null);
+    else assert.ok(wait !== null && wait >= 0 && wait <= busy + 1, `waited ${wait} ms for a core in ${busy} ms`);
+  }
 });
 
 test('the newest root that verifies wins; a torn one is skipped with a warning', async () => {

@@ -16,7 +16,8 @@ import { CfpState, ErrorCode, open, type OpenOptions, type TableDef } from '../s
 import { CheckpointWriter } from '../src/checkpoint/checkpoint_writer.js';
 import { scanCfp } from '../src/checkpoint/cfp_reader.js';
 import { mergeCfps } from '../src/checkpoint/merge_task.js';
-import { readNewestRoot, type RootBody } from '../src/checkpoint/root_format.js';
+import { FILE_HEADER_BYTES } from '../src/files/file_header.js';
+import { readNewestRoot, type CfpEntry, type RootBody } from '../src/checkpoint/root_format.js';
 import { NodeFileLayer, type FileLayer } from '../src/files/file_layer.js';
 import { contentHash, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
 
@@ -128,8 +129,17 @@ for (const kind of ['update-heavy', 'delete-heavy'] as const) {
   });
 }
 
-/** A directory closed cleanly with many pairs, most rows of the older ones deleted; and its model. */
-async function baseDirectory(): Promise<{ dir: string; model: Model }> {
+/**
+ * The two directories the crash tests start from, each closed cleanly with
+ * many pairs, and its model:
+ *   - 'into one': most rows of the older pairs deleted, so a run of them fits one data file;
+ *   - 'three into two': two rows in five deleted from the older pairs, so no
+ *     two neighbours fit one file and none is half deleted, but three fit two.
+ */
+type Base = 'into one' | 'three into two';
+const BASES: readonly Base[] = ['into one', 'three into two'];
+
+async function baseDirectory(base: Base = 'into one'): Promise<{ dir: string; model: Model }> {
   const dir = dirs.make();
   const model: Model = new Map();
   const db = await open({ ...small, dir, merges: false });
@@ -140,7 +150,7 @@ async function baseDirectory(): Promise<{ dir: string; model: Model }> {
   }
   await db.checkpoint();
   for (let id = 0; id < 2000; id++) {
-    if (id % 7 === 0) continue;
+    if (base === 'into one' ? id % 7 === 0 : id % 5 >= 2) continue;
     db.table('items').delete(id);
     model.delete(id);
   }
@@ -206,23 +216,26 @@ class CrashingLayer extends NodeFileLayer {
  * checkpoint, then two more checkpoints that retire the sources and delete
  * their files. Returns the versionIds deleted during the merge.
  */
-function mergeOnce(layer: FileLayer, dir: string, root: RootBody, deletesDuringMerge: number): number[] {
+function mergeOnce(layer: FileLayer, dir: string, root: RootBody, deletesDuringMerge: number, base: Base): number[] {
   const writer = new CheckpointWriter(layer, { dir, databaseId: BigInt(root.databaseId), dataFileSizeBytes: FILE_BYTES, precreatedFiles: 1 }, root);
   try {
-    const ids = writer.planMerge({ targetBytes: FILE_BYTES, deadFraction: 0.5 });
-    assert.ok(ids !== null && ids.length >= 2, 'the policy finds a run of pairs to merge');
-    const task = writer.beginMerge(ids!);
+    const plan = writer.planMerge({ targetBytes: FILE_BYTES - FILE_HEADER_BYTES, deadFraction: 0.5 });
+    assert.ok(plan !== null && plan.sources.length >= 2, 'the policy finds a run of pairs to merge');
+    if (base === 'three into two') assert.equal([plan!.sources.length, plan!.targets], [3, 2], 'three pairs into two');
+    else assert.is(plan!.targets, 1);
+    const task = writer.beginMerge(plan!);
     // Deletes of rows the merge is copying, arriving while it runs (at commitTs past the checkpoint).
     const deleted: number[] = [];
+    // Live rows of the sources, spread evenly over them (so each target of a merge into two gets some).
+    const live: number[] = [];
     const reader = new NodeFileLayer();
     for (const source of task.sources) {
       scanCfp(reader, dir, source, BigInt(root.databaseId), {
-        row: (_t, versionId) => {
-          if (deleted.length < deletesDuringMerge && versionId % 3 === 0) deleted.push(versionId);
-        },
+        row: (_t, versionId) => void live.push(versionId),
         blockEnd: () => {},
       });
     }
+    for (let i = 0; i < deletesDuringMerge; i++) deleted.push(live[Math.floor((i * live.length) / deletesDuringMerge)]!);
     let ts = root.checkpointTs;
     for (const versionId of deleted) {
       writer.commit(++ts);
@@ -237,11 +250,12 @@ function mergeOnce(layer: FileLayer, dir: string, root: RootBody, deletesDuringM
   }
 }
 
-test('a crash after any file operation of a merge, its install or the deletion of its sources: old or new files in force, nothing lost or resurrected, no orphans after the next checkpoint', async () => {
-  const base = await baseDirectory();
+for (const kind of BASES) {
+test(`${kind}: a crash after any file operation of a merge, its install or the deletion of its sources: old or new files in force, nothing lost or resurrected, no orphans after the next checkpoint`, async () => {
+  const base = await baseDirectory(kind);
   const expected = await modelHash(base.model);
   const { root } = readNewestRoot(new NodeFileLayer(), base.dir);
-  const before = root!.cfps.filter((c) => c.state === CfpState.ACTIVE).length;
+  const before = root!.cfps.filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION).length;
   let finished = false;
   let crashes = 0;
   for (let crashAt = 1; !finished; crashAt++) {
@@ -249,7 +263,7 @@ test('a crash after any file operation of a merge, its install or the deletion o
     cpSync(base.dir, dir, { recursive: true });
     const layer = new CrashingLayer(crashAt);
     try {
-      mergeOnce(layer, dir, root!, 0);
+      mergeOnce(layer, dir, root!, 0, kind);
       finished = true;
     } catch (error) {
       if (!(error instanceof Crash)) throw error;
@@ -267,9 +281,11 @@ test('a crash after any file operation of a merge, its install or the deletion o
   }
   assert.ok(crashes >= 15, `${crashes} crash points covered`);
 });
+}
 
-test('tombstones that reach the sources while a merge runs are carried into the target: those rows stay deleted, at every crash point too', async () => {
-  const base = await baseDirectory();
+for (const kind of BASES) {
+test(`${kind}: tombstones that reach the sources while a merge runs are carried into the targets: those rows stay deleted, at every crash point too`, async () => {
+  const base = await baseDirectory(kind);
   const { root } = readNewestRoot(new NodeFileLayer(), base.dir);
   const baseRows = new Map<string, string>();
   {
@@ -284,7 +300,7 @@ test('tombstones that reach the sources while a merge runs are carried into the 
     const layer = new CrashingLayer(crashAt);
     let deleted = 0;
     try {
-      deleted = mergeOnce(layer, dir, root!, 25).length;
+      deleted = mergeOnce(layer, dir, root!, 25, kind).length;
       finished = true;
     } catch (error) {
       if (!(error instanceof Crash)) throw error;
@@ -298,14 +314,91 @@ test('tombstones that reach the sources while a merge runs are carried into the 
     if (finished) {
       assert.is(deleted, 25);
       assert.is(rows.length, baseRows.size - 25, 'the 25 rows deleted during the merge stay deleted');
-      const target = (await db.checkpointFiles()).find((f) => f.kind === 'delta' && f.tombstones === 25);
-      assert.ok(target !== undefined, "the target's delta file holds the 25 carried tombstones");
+      const before = new Set(root!.cfps.map((c) => c.id));
+      const targets = (await db.checkpointFiles()).filter((f) => f.kind === 'delta' && f.state === CfpState.ACTIVE && !before.has(f.pairId!));
+      assert.is(targets.length, kind === 'three into two' ? 2 : 1, 'the merge made its targets');
+      assert.is(
+        targets.reduce((sum, f) => sum + f.tombstones!, 0),
+        25,
+        "the targets' delta files hold the 25 carried tombstones",
+      );
+      if (kind === 'three into two') assert.ok(targets.every((f) => f.tombstones! > 0), 'each target holds the tombstones of its own rows');
     } else {
       assert.ok(rows.length === baseRows.size || rows.length === baseRows.size - 25, `crash at change ${crashAt}: ${rows.length} rows`);
     }
     await db.close();
   }
 });
+}
+
+test('three pairs into two: the targets split the sources\' versionId range between them, the first filled to a data file, every row kept', async () => {
+  const base = await baseDirectory('three into two');
+  const layer = new NodeFileLayer();
+  const { root } = readNewestRoot(layer, base.dir);
+  const holding = (r: RootBody): CfpEntry[] => r.cfps.filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION).sort((a, b) => a.minVersion - b.minVersion);
+  mergeOnce(layer, base.dir, root!, 0, 'three into two');
+  const after = readNewestRoot(layer, base.dir).root!;
+  const old = new Set(root!.cfps.map((c) => c.id));
+  const targets = holding(after).filter((c) => !old.has(c.id));
+  const sources = holding(root!).slice(0, 3);
+  assert.is(targets.length, 2);
+  assert.is(targets[0]!.minVersion, sources[0]!.minVersion, 'the first target starts where the sources start');
+  assert.is(targets[1]!.minVersion, targets[0]!.maxVersion! + 1, 'the second starts right after the first');
+  assert.is(targets[1]!.maxVersion, sources[2]!.maxVersion, 'the second ends where the sources end');
+  assert.ok(targets[0]!.dataLength <= FILE_BYTES && targets[0]!.dataLength > FILE_BYTES - 1024, `the first target holds ${targets[0]!.dataLength} bytes`);
+  const live = sources.reduce((sum, c) => sum + c.rows - c.tombstones, 0);
+  assert.is(targets[0]!.rows + targets[1]!.rows, live, 'every live row is in one of them');
+  // Ranges stay contiguous over all pairs holding rows, so every later delete routes to one pair.
+  const all = holding(after);
+  for (let i = 1; i < all.length; i++) assert.is(all[i]!.minVersion, all[i - 1]!.maxVersion! + 1, `pairs ${all[i - 1]!.id} and ${all[i]!.id} are adjacent`);
+  const db = await open({ ...small, dir: base.dir, merges: false });
+  assert.is(contentHash(db), await modelHash(base.model));
+  await db.close();
+});
+
+for (const [what, fileBytes] of [
+  ['rows that fit one target: the second is not made', 16 * FILE_BYTES],
+  ['rows that overflow two targets: the second takes the rest', FILE_BYTES / 4],
+] as const) {
+  test(`three pairs into two, ${what}; ranges stay contiguous and every row is kept`, async () => {
+    const base = await baseDirectory('three into two');
+    const layer = new NodeFileLayer();
+    const { root } = readNewestRoot(layer, base.dir);
+    const holding = (r: RootBody): CfpEntry[] => r.cfps.filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION).sort((a, b) => a.minVersion - b.minVersion);
+    const sources = holding(root!).slice(0, 3);
+    // A writer whose data file size is not the one the pairs were written with: the task splits at that size.
+    const writer = new CheckpointWriter(layer, { dir: base.dir, databaseId: BigInt(root!.databaseId), dataFileSizeBytes: fileBytes, precreatedFiles: 0 }, root);
+    let unused: number | null = null;
+    try {
+      const task = writer.beginMerge({ sources: sources.map((c) => c.id), targets: 2 });
+      const result = mergeCfps(layer, task);
+      assert.is(result.targets.length, fileBytes > FILE_BYTES ? 1 : 2);
+      if (fileBytes > FILE_BYTES) unused = task.targets[1]!;
+      else assert.ok(result.targets[1]!.dataLength > fileBytes, `the second target holds ${result.targets[1]!.dataLength} bytes, past ${fileBytes}`);
+      writer.finishMerge(result);
+      for (let i = 0; i < 3; i++) writer.checkpoint(root!.wal, root!.walBytesStreamed);
+    } finally {
+      writer.close();
+    }
+    const after = readNewestRoot(layer, base.dir).root!;
+    if (unused !== null) {
+      assert.not.ok(after.cfps.some((c) => c.id === unused), 'the target not made leaves the root');
+      assert.not.ok(cfpFiles(base.dir).some((f) => f.endsWith(unused!.toString(16).padStart(16, '0'))), 'and has no files');
+    }
+    const all = holding(after);
+    assert.is(all[0]!.minVersion, sources[0]!.minVersion);
+    for (let i = 1; i < all.length; i++) assert.is(all[i]!.minVersion, all[i - 1]!.maxVersion! + 1, `pairs ${all[i - 1]!.id} and ${all[i]!.id} are adjacent`);
+    assertNoOrphans(base.dir, what);
+    const db = await open({ ...small, dir: base.dir, merges: false });
+    assert.is(contentHash(db), await modelHash(base.model));
+    // Every later delete routes to exactly one pair: delete every row, reopen, nothing left.
+    for (const id of base.model.keys()) db.table('items').delete(id);
+    await db.close();
+    const again = await open({ ...small, dir: base.dir, merges: false });
+    assert.is(again.table('items').scan().length, 0);
+    await again.close();
+  });
+}
 
 test('massive deletions: after deleting 90% of the rows and merging, recovery reads about the surviving data', async () => {
   const dir = dirs.make();

@@ -28,9 +28,8 @@ test('a pre-created pair lost or damaged while the database was closed is droppe
     // time, until the root a close writes names a pre-created pair.
     let done = 0;
     let pool: ReturnType<typeof preCreated> = [];
-    let db;
     while (pool.length === 0 && done < 120) {
-      db = await openSim(layer);
+      const db = await openSim(layer);
       assert.is((await runTxns(db, done + 1, done + 10, { checkpointEvery: 20 })).error, null);
       done += 10;
       await db.close();
@@ -44,11 +43,11 @@ test('a pre-created pair lost or damaged while the database was closed is droppe
       bytes[20]! ^= 1;
       layer.put(name, bytes);
     } else layer.unlink(name);
-    db = await openSim(layer);
-    const run = await runTxns(db, done + 1, 200, { checkpointEvery: 20 });
+    const damaged = await openSim(layer);
+    const run = await runTxns(damaged, done + 1, 200, { checkpointEvery: 20 });
     assert.is(run.error, null, `${damage}: ${String(run.error)}`);
-    await db.close();
-    db = await openSim(layer);
+    await damaged.close();
+    const db = await openSim(layer);
     assert.is(dbHash(db), hashes[200], damage);
     assert.not.ok(readNewestRoot(layer, DIR).root!.cfps.some((c) => c.id === pool[0]!.id), `${damage}: the broken pair is no longer named`);
     await abandon(db);

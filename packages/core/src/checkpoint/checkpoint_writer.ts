@@ -34,7 +34,7 @@ import {
 } from './cfp_format.js';
 import { encodeRoot, rootName, rootSeq, type CfpEntry, type RootBody } from './root_format.js';
 import { DataBlockBuilder } from './data_block.js';
-import { chooseMerge, type MergePolicy } from './merge_policy.js';
+import { chooseMerge, type MergePlan, type MergePolicy } from './merge_policy.js';
 import type { MergeResult, MergeTask } from './merge_task.js';
 
 const ZERO_CHUNK_BYTES = 1 << 20;
@@ -64,7 +64,7 @@ export interface CheckpointResult {
 
 interface OpenCfp {
   entry: CfpEntry;
-  /** A source of the merge in progress: its new tombstones are also carried to the target. */
+  /** A source of the merge in progress: its new tombstones are also carried to the targets. */
   merging: boolean;
   dataFd: number;
   deltaFd: number;
@@ -77,7 +77,8 @@ interface OpenCfp {
 
 /** The merge in progress: begun, then done (result set), then installed at the next checkpoint. */
 interface MergeInProgress {
-  target: CfpEntry;
+  /** The pairs being written (MERGE_TARGET), in the order the task fills them; one it does not reach is not made. */
+  targets: CfpEntry[];
   sources: OpenCfp[];
   /** Tombstones that reached the sources after the merge read them. */
   carried: number[];
@@ -318,7 +319,7 @@ export class CheckpointWriter implements RecordVisitor {
   countByState(): Record<CfpState, number> {
     const counts: Record<CfpState, number> = { PRECREATED: 0, UNDER_CONSTRUCTION: 0, ACTIVE: 0, MERGE_TARGET: 0, MERGED_SOURCE: 0, TOMBSTONE: 0 };
     for (const e of this.others) counts[e.state]++;
-    if (this.merge !== null) counts[this.merge.target.state]++;
+    if (this.merge !== null) counts.MERGE_TARGET += this.merge.targets.length;
     for (const c of this.cfps) counts[c.entry.state]++;
     for (const c of this.pool) counts[c.entry.state]++;
     return counts;
@@ -326,14 +327,14 @@ export class CheckpointWriter implements RecordVisitor {
 
   /** Every CFP as the next root would record it, oldest first. */
   entries(): CfpEntry[] {
-    const merging = this.merge === null ? [] : [{ ...this.merge.target }];
+    const merging = this.merge === null ? [] : this.merge.targets.map((t) => ({ ...t }));
     return [...this.others.map((e) => ({ ...e })), ...merging, ...this.cfps.map((c) => ({ ...c.entry })), ...this.pool.map((c) => ({ ...c.entry }))].sort((a, b) => a.id - b.id);
   }
 
   // ── Merges ─────────────────────────────────────────────────────────────
 
-  /** The pairs to merge next under `policy` (null: none, or a merge is already in progress). */
-  planMerge(policy: MergePolicy): number[] | null {
+  /** The merge to run next under `policy` (null: none, or a merge is already in progress). */
+  planMerge(policy: MergePolicy): MergePlan | null {
     if (this.merge !== null) return null;
     const mergeable = (e: CfpEntry): boolean => e.state === CfpState.ACTIVE && this.activeInRoot.has(e.id);
     return chooseMerge(
@@ -344,23 +345,28 @@ export class CheckpointWriter implements RecordVisitor {
   }
 
   /**
-   * Starts merging the pairs `ids` (adjacent, ACTIVE): flushes their pending
-   * tombstones so the task reads them, gives the target a file id, and from
-   * now on carries every new tombstone of the sources over to it. Returns
-   * the task for a merge runner.
+   * Starts merging the pairs `plan.sources` (adjacent, ACTIVE) into
+   * `plan.targets` new pairs: flushes the sources' pending tombstones so
+   * the task reads them, gives each target a file id (each listed as
+   * MERGE_TARGET until the install, so that a crash removes its files),
+   * and from now on carries every new tombstone of the sources over to the
+   * targets. Returns the task for a merge runner.
    */
-  beginMerge(ids: readonly number[]): MergeTask {
+  beginMerge(plan: MergePlan): MergeTask {
     if (this.merge !== null) throw new Error('a merge is already in progress');
     this.flush();
-    const sources = ids.map((id) => this.cfps.find((c) => c.entry.id === id)!);
+    const sources = plan.sources.map((id) => this.cfps.find((c) => c.entry.id === id)!);
     const first = sources[0]!.entry;
     const last = sources[sources.length - 1]!.entry;
-    const target: CfpEntry = {
+    let firstCommitTs = Math.min(...sources.map((s) => s.entry.firstCommitTs).filter((ts) => ts > 0), Infinity);
+    if (!Number.isFinite(firstCommitTs)) firstCommitTs = 0;
+    // Rows do not carry their commitTs: every target gets the sources' whole commit range.
+    const targets: CfpEntry[] = Array.from({ length: plan.targets }, () => ({
       id: this.nextFileId++,
       state: CfpState.MERGE_TARGET,
       minVersion: first.minVersion,
       maxVersion: last.maxVersion,
-      firstCommitTs: Math.min(...sources.map((s) => s.entry.firstCommitTs).filter((ts) => ts > 0), Infinity),
+      firstCommitTs,
       lastCommitTs: Math.max(...sources.map((s) => s.entry.lastCommitTs)),
       capacity: 0,
       dataLength: 0,
@@ -368,23 +374,24 @@ export class CheckpointWriter implements RecordVisitor {
       rows: 0,
       tombstones: 0,
       sinceCheckpoint: this.rootSeq + 1,
-    };
-    if (!Number.isFinite(target.firstCommitTs)) target.firstCommitTs = 0;
+    }));
     for (const s of sources) s.merging = true;
-    this.merge = { target, sources, carried: [], result: null };
+    this.merge = { targets, sources, carried: [], result: null };
     this.structureChanged = true;
     return {
       dir: this.options.dir,
       databaseId: String(this.options.databaseId),
-      target: target.id,
+      targets: targets.map((t) => t.id),
+      targetBytes: this.options.dataFileSizeBytes,
       sources: sources.map((s) => ({ ...s.entry })),
     };
   }
 
-  /** The merge task finished: the target is installed at the next checkpoint. */
+  /** The merge task finished: its targets are installed at the next checkpoint. */
   finishMerge(result: MergeResult): void {
     const merge = this.merge;
-    if (merge === null || merge.target.id !== result.target) throw new Error(`no merge into pair ${result.target} is in progress`);
+    const ids = result.targets.map((t) => t.id);
+    if (merge === null || ids.length === 0 || ids.some((id, i) => merge.targets[i]?.id !== id)) throw new Error(`no merge into pairs ${ids.join(', ')} is in progress`);
     merge.result = result;
   }
 
@@ -393,7 +400,7 @@ export class CheckpointWriter implements RecordVisitor {
     const merge = this.merge;
     if (merge === null) return;
     for (const s of merge.sources) s.merging = false;
-    this.removeFiles(merge.target.id);
+    for (const t of merge.targets) this.removeFiles(t.id);
     this.merge = null;
     this.mergeCounters.mergeFailures++;
     this.structureChanged = true;
@@ -418,28 +425,44 @@ export class CheckpointWriter implements RecordVisitor {
   }
 
   /**
-   * Installs a finished merge in the root being made: the tombstones the
-   * sources received since the merge read them go to the target's delta
-   * file, the target takes the sources' place (ACTIVE, over their union
-   * range, so later deletes route to it) and the sources become
-   * MERGED_SOURCE.
+   * Installs a finished merge in the root being made: the targets take the
+   * sources' place (ACTIVE, each over its part of their union range, so
+   * later deletes route to it), the tombstones the sources received since
+   * the merge read them go to the delta file of the target holding each
+   * version, and the sources become MERGED_SOURCE. A target the task did
+   * not make leaves the root.
    */
   private installMerge(merge: MergeInProgress): void {
     const result = merge.result!;
-    const entry: CfpEntry = {
-      ...merge.target,
-      state: CfpState.ACTIVE,
-      capacity: result.dataLength,
-      dataLength: result.dataLength,
-      deltaLength: result.deltaLength,
-      rows: result.rowsWritten,
-      tombstones: 0,
-    };
-    const target: OpenCfp = { entry, merging: false, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: merge.carried };
-    entry.tombstones = merge.carried.length;
-    this.flushDelta(target);
+    const installed: OpenCfp[] = result.targets.map((t, i) => ({
+      entry: {
+        ...merge.targets[i]!,
+        state: CfpState.ACTIVE,
+        minVersion: t.minVersion,
+        maxVersion: t.maxVersion,
+        capacity: t.dataLength,
+        dataLength: t.dataLength,
+        deltaLength: t.deltaLength,
+        rows: t.rows,
+        tombstones: 0,
+      },
+      merging: false,
+      dataFd: -1,
+      deltaFd: -1,
+      dataDirty: false,
+      deltaDirty: false,
+      pending: [],
+    }));
+    for (const versionId of merge.carried) {
+      const target = installed.find((t) => t.entry.minVersion <= versionId && versionId <= t.entry.maxVersion!)!;
+      target.pending.push(versionId);
+    }
+    for (const target of installed) {
+      target.entry.tombstones = target.pending.length;
+      this.flushDelta(target);
+    }
     const at = this.cfps.indexOf(merge.sources[0]!);
-    this.cfps.splice(at, merge.sources.length, target);
+    this.cfps.splice(at, merge.sources.length, ...installed);
     for (const s of merge.sources) {
       if (s.dataFd >= 0) this.layer.close(s.dataFd);
       if (s.deltaFd >= 0) this.layer.close(s.deltaFd);

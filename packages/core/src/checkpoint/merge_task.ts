@@ -2,19 +2,28 @@
  * One merge: the live rows of adjacent checkpoint file pairs, read as of the
  * merge's start (valid lengths and counts as the streamer recorded them),
  * filtered by their delta files and written with their versionIds unchanged
- * into a new pair — the MERGE_TARGET. Runs in a merge worker (a piscina
- * task) or inline in tests, over the file layer.
+ * into one new pair, or into two — the MERGE_TARGETs. Runs in a merge worker
+ * (a piscina task) or inline in tests, over the file layer.
  *
  *   source A: delta → filter ─┐
  *   source B: delta → filter ─┼─► data blocks (1 MiB, one write each) ─► data-<target>, then its header; empty delta-<target>; fsync both and the directory
  *   ...                      ─┘
  *
+ * With more than one target, rows go to the first until the next row
+ * would take its data file past `targetBytes`, then to the next; the last
+ * takes whatever is left (more than a data file, if the policy's estimate
+ * of the live bytes was low). Each target covers a contiguous part of the
+ * sources' versionId range: the first starts where the sources start, the
+ * next at its own first row, and the last ends where the sources end. A
+ * target that no row reaches is not made.
+ *
  * Memory is bounded: one read chunk per source in turn, one block being
  * built, and the sources' tombstones as a sorted Float64Array. Nothing is
- * installed here: the streamer installs the target at its next checkpoint,
+ * installed here: the streamer installs the targets at its next checkpoint,
  * carrying over the tombstones that reached the sources after they were read.
  */
 import { join } from 'node:path';
+import { BLOCK_HEADER_BYTES } from '../files/block.js';
 import { encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
 import { writeAll, type FileLayer } from '../files/file_layer.js';
 import { CFP_FORMAT_VERSION, DATA_MAGIC, dataFileName, DELTA_MAGIC, deltaFileName } from './cfp_format.js';
@@ -26,22 +35,33 @@ export interface MergeTask {
   dir: string;
   /** As a decimal string: bigint does not cross every thread boundary. */
   databaseId: string;
-  /** The target pair's file id. */
-  target: number;
+  /** The target pairs' file ids, in the order they are filled (one, or two for three sources). */
+  targets: number[];
+  /** A target other than the last is closed when the next block would take its data file past this many bytes. */
+  targetBytes: number;
   /** The sources, adjacent and in versionId order, as of the merge's start. */
   sources: CfpEntry[];
 }
 
+/** One pair a merge wrote: its id, the versionIds it covers, its rows, its files' lengths. */
+export interface MergedTarget {
+  id: number;
+  minVersion: number;
+  maxVersion: number;
+  rows: number;
+  /** The data file's length (its valid length and its size) and its delta file's. */
+  dataLength: number;
+  deltaLength: number;
+}
+
 export interface MergeResult {
-  target: number;
+  /** The pairs written, in versionId order: one, or two for three sources. */
+  targets: MergedTarget[];
   sources: number[];
-  /** Entries the sources' data files held, those written to the target, those their delta files deleted. */
+  /** Entries the sources' data files held, those written to the targets, those their delta files deleted. */
   rowsRead: number;
   rowsWritten: number;
   rowsDropped: number;
-  /** The target data file's length (its valid length and its size) and its delta file's. */
-  dataLength: number;
-  deltaLength: number;
   bytesRead: number;
   bytesWritten: number;
   durationMs: number;
@@ -56,41 +76,68 @@ export interface MergeRunner {
   close(): Promise<void>;
 }
 
+/** A target's data file being written. */
+interface Writing {
+  target: MergedTarget;
+  path: string;
+  fd: number;
+}
+
 export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
   const started = performance.now();
   const databaseId = BigInt(task.databaseId);
-  const dataPath = join(task.dir, dataFileName(task.target));
-  const deltaPath = join(task.dir, deltaFileName(task.target));
-  for (const path of [dataPath, deltaPath]) if (layer.exists(path)) layer.unlink(path);
+  const first = task.sources[0]!;
+  const last = task.sources[task.sources.length - 1]!;
+  for (const id of task.targets) {
+    for (const name of [dataFileName(id), deltaFileName(id)]) if (layer.exists(join(task.dir, name))) layer.unlink(join(task.dir, name));
+  }
   const block = new DataBlockBuilder();
-  const result: MergeResult = {
-    target: task.target,
-    sources: task.sources.map((s) => s.id),
-    rowsRead: 0,
-    rowsWritten: 0,
-    rowsDropped: 0,
-    dataLength: FILE_HEADER_BYTES,
-    deltaLength: FILE_HEADER_BYTES,
-    bytesRead: 0,
-    bytesWritten: 0,
-    durationMs: 0,
+  const result: MergeResult = { targets: [], sources: task.sources.map((s) => s.id), rowsRead: 0, rowsWritten: 0, rowsDropped: 0, bytesRead: 0, bytesWritten: 0, durationMs: 0 };
+  const header = (id: number, magic: string, size: number): Uint8Array => encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id, databaseId, size, aux: 0 });
+  let writing: Writing | null = null;
+  const made: string[] = [];
+  /** Starts the next target at `minVersion`. */
+  const begin = (minVersion: number): Writing => {
+    const id = task.targets[result.targets.length]!;
+    const target: MergedTarget = { id, minVersion, maxVersion: last.maxVersion!, rows: 0, dataLength: FILE_HEADER_BYTES, deltaLength: FILE_HEADER_BYTES };
+    const path = join(task.dir, dataFileName(id));
+    made.push(path);
+    const fd = layer.open(path, true);
+    result.targets.push(target);
+    return { target, path, fd };
   };
-  const header = (magic: string, size: number): Uint8Array =>
-    encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id: task.target, databaseId, size, aux: 0 });
-  const fd = layer.open(dataPath, true);
+  const flush = (w: Writing): void => {
+    if (block.count === 0) return;
+    const size = block.seal();
+    writeAll(layer, w.fd, w.path, block.bytes, 0, size, w.target.dataLength);
+    w.target.dataLength += size;
+    w.target.rows += block.count;
+    block.reset();
+  };
+  /** Flushes the target's last block, writes its header last (its size is the file's, known only now), syncs and closes it. */
+  const end = (w: Writing): void => {
+    flush(w);
+    writeAll(layer, w.fd, w.path, header(w.target.id, DATA_MAGIC, w.target.dataLength), 0, FILE_HEADER_BYTES, 0);
+    layer.fdatasync(w.fd);
+    const fd = w.fd;
+    w.fd = -1; // closed once, even if close throws
+    layer.close(fd);
+  };
   let ok = false;
   try {
-    const flush = (): void => {
-      if (block.count === 0) return;
-      const size = block.seal();
-      writeAll(layer, fd, dataPath, block.bytes, 0, size, result.dataLength);
-      result.dataLength += size;
-      block.reset();
-    };
+    writing = begin(first.minVersion);
     for (const source of task.sources) {
       const scan = scanCfp(layer, task.dir, source, databaseId, {
         row: (_tableId, versionId, bytes, _view, entryAt, size) => {
-          if (!block.fits(size)) flush();
+          let w = writing!;
+          if (!block.fits(size)) flush(w);
+          // As the streamer closes a data file: when this entry, in the block being built, would pass it.
+          const more = result.targets.length < task.targets.length;
+          if (more && w.target.dataLength + BLOCK_HEADER_BYTES + block.used + size > task.targetBytes && w.target.rows + block.count > 0) {
+            w.target.maxVersion = versionId - 1;
+            end(w);
+            w = writing = begin(versionId);
+          }
           block.addEntry(versionId, bytes, entryAt, size);
         },
         blockEnd: () => {},
@@ -100,24 +147,25 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
       result.rowsDropped += scan.skipped;
       result.bytesRead += scan.bytes;
     }
-    flush();
-    // The header last: its size is the file's, known only now.
-    writeAll(layer, fd, dataPath, header(DATA_MAGIC, result.dataLength), 0, FILE_HEADER_BYTES, 0);
-    layer.fdatasync(fd);
+    end(writing);
+    writing = null;
     ok = true;
   } finally {
-    layer.close(fd);
-    if (!ok && layer.exists(dataPath)) layer.unlink(dataPath);
+    if (writing !== null && writing.fd >= 0) layer.close(writing.fd);
+    if (!ok) for (const path of made) if (layer.exists(path)) layer.unlink(path);
   }
-  const deltaFd = layer.open(deltaPath, true);
-  try {
-    writeAll(layer, deltaFd, deltaPath, header(DELTA_MAGIC, 0), 0, FILE_HEADER_BYTES, 0);
-    layer.fdatasync(deltaFd);
-  } finally {
-    layer.close(deltaFd);
+  for (const t of result.targets) {
+    const deltaPath = join(task.dir, deltaFileName(t.id));
+    const deltaFd = layer.open(deltaPath, true);
+    try {
+      writeAll(layer, deltaFd, deltaPath, header(t.id, DELTA_MAGIC, 0), 0, FILE_HEADER_BYTES, 0);
+      layer.fdatasync(deltaFd);
+    } finally {
+      layer.close(deltaFd);
+    }
   }
   layer.fsyncDir(task.dir);
-  result.bytesWritten = result.dataLength + result.deltaLength;
+  result.bytesWritten = result.targets.reduce((sum, t) => sum + t.dataLength + t.deltaLength, 0);
   result.durationMs = performance.now() - started;
   return result;
 }

@@ -64,6 +64,14 @@ export interface StreamerStats {
   /** Milliseconds spent in checkpoints (fsyncs and root writes) and in streaming. */
   checkpointMs: number;
   streamMs: number;
+  /**
+   * Of that time, what the streamer's thread spent waiting for a core (it
+   * runs at a lower priority than the commit path, so it waits whenever
+   * every core is busy); null where there is no such clock
+   * (threads/core_wait.ts).
+   */
+  streamCoreWaitMs: number | null;
+  checkpointCoreWaitMs: number | null;
   lastCheckpoint: CheckpointResult | null;
 }
 

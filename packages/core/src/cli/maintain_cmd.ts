@@ -45,7 +45,7 @@ export async function runMaintenance(what: 'checkpoint' | 'merge', dir: string, 
     const r = result as Awaited<ReturnType<typeof db.merge>>;
     if (r.merges.length === 0) io.out('merge: the policy found nothing to merge');
     for (const m of r.merges) {
-      io.out(`merge: pairs ${m.sources.join(', ')} -> ${m.target}: ${num(m.rowsWritten)} rows kept, ${num(m.rowsDropped)} dropped, ${bytes(m.bytesRead)} read, ${bytes(m.bytesWritten)} written, ${m.durationMs.toFixed(1)} ms`);
+      io.out(`merge: pairs ${m.sources.join(', ')} -> ${m.targets.map((t) => t.id).join(', ')}: ${num(m.rowsWritten)} rows kept, ${num(m.rowsDropped)} dropped, ${bytes(m.bytesRead)} read, ${bytes(m.bytesWritten)} written, ${m.durationMs.toFixed(1)} ms`);
     }
     io.out(`merge: ${r.filesDeleted} files deleted; ${r.cfps} pairs hold rows in ${bytes(r.diskBytes)}`);
     if (r.error !== null) io.err(`merge failed: ${r.error.message} [${r.error.code}]`);

@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { endpointOf, lowerThreadPriority, onStart, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
+import { endpointOf, lowerThreadPriority, onStart, coreWaitClock, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
 import { StreamerLoop } from '../streamer/loop.js';
 import { runStreamer } from '../streamer/run.js';
 
@@ -16,7 +16,7 @@ lowerThreadPriority(); // background work: commits come first (threads/priority.
 
 onStart<StreamerData>(parentPort!, (data) => {
   const merges = new PoolMergeRunner();
-  const loop = new StreamerLoop(new NodeFileLayer(), data, merges);
+  const loop = new StreamerLoop(new NodeFileLayer(), data, merges, undefined, coreWaitClock());
   const { api } = runStreamer(loop, merges, WAIT_MS, (error) => {
     parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
     setImmediate(() => {

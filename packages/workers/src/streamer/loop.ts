@@ -28,12 +28,14 @@ import {
   type CheckpointResult,
   type FileLayer,
   type MergeOutcome,
+  type MergePlan,
   type MergeReport,
   type MergeResult,
   type MergeRunner,
   type StreamerData,
   type StreamerInventory,
   type StreamerStats,
+  type WaitClock,
 } from '@tidemark/core/internal';
 
 interface Request {
@@ -68,6 +70,9 @@ export class StreamerLoop {
   private checkpointMs = 0;
   private streamMs = 0;
   private poolMs = 0;
+  /** Of streamMs and checkpointMs, the time the thread waited for a core (reported as null with no clock). */
+  private streamCoreWaitMs = 0;
+  private checkpointCoreWaitMs = 0;
   private lastCheckpoint: CheckpointResult | null = null;
   private wal: { seq: number; offset: number };
   /** The merge task running (null: none), and how it ended once it has. */
@@ -88,6 +93,7 @@ export class StreamerLoop {
     data: StreamerData,
     private readonly merges: MergeRunner,
     private readonly now: () => number = () => performance.now(),
+    private readonly coreWait: WaitClock | null = null,
   ) {
     this.data = data;
     this.cells = controlCells(data.control);
@@ -181,6 +187,8 @@ export class StreamerLoop {
       merge: { ...w.mergeCounters, mergeMs: this.mergeMs, running: w.mergeRunning, lastError: this.lastMergeError },
       checkpointMs: this.checkpointMs,
       streamMs: this.streamMs,
+      streamCoreWaitMs: this.coreWait === null ? null : this.streamCoreWaitMs,
+      checkpointCoreWaitMs: this.coreWait === null ? null : this.checkpointCoreWaitMs,
       lastCheckpoint: this.lastCheckpoint,
     };
   }
@@ -192,6 +200,12 @@ export class StreamerLoop {
   close(): void {
     this.tail.close();
     this.writer.close();
+    this.coreWait?.close();
+  }
+
+  /** The time waited for a core so far (0 with no clock), to subtract from a later reading. */
+  private waitedNow(): number {
+    return this.coreWait === null ? 0 : this.coreWait.read();
   }
 
   // ── Merges ─────────────────────────────────────────────────────────────
@@ -233,17 +247,17 @@ export class StreamerLoop {
       this.closedSeen = writer.closedFiles;
       this.mergeFinished = false;
       this.lastMergeCheck = now;
-      const ids = writer.planMerge({ targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES, deadFraction: data.mergeDeadFraction });
-      if (ids !== null) {
-        this.startMerge(ids);
+      const plan = writer.planMerge({ targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES, deadFraction: data.mergeDeadFraction });
+      if (plan !== null) {
+        this.startMerge(plan);
         return;
       }
     }
     this.answerMergeRequests(false);
   }
 
-  private startMerge(ids: number[]): void {
-    const task = this.writer.beginMerge(ids);
+  private startMerge(plan: MergePlan): void {
+    const task = this.writer.beginMerge(plan);
     this.mergeStarted = this.now();
     this.merging = this.merges.run(task).then(
       (outcome) => {
@@ -300,11 +314,13 @@ export class StreamerLoop {
   private stream(durable: number): number {
     if (durable <= this.tail.lastTs) return 0;
     const started = this.now();
+    const waited = this.waitedNow();
     // Stop at the WAL-bytes trigger, so a checkpoint comes as soon as it is due.
     const room = Math.max(1, Math.min(streamStepBytes(this.data.dataFileSizeBytes), this.data.checkpointWalBytes - this.walBytesSince));
     const read = this.tail.poll(durable, this.visit, room);
     if (read > 0) this.writer.flush();
     this.walBytesSince += read;
+    this.streamCoreWaitMs += this.waitedNow() - waited;
     this.streamMs += this.now() - started;
     return read;
   }
@@ -335,6 +351,7 @@ export class StreamerLoop {
 
   private checkpoint(): void {
     const started = this.now();
+    const waited = this.waitedNow();
     const wal = { seq: this.tail.seq, offset: this.tail.offset };
     const result = this.writer.checkpoint(wal, this.tail.bytesRead);
     this.walBytesSince = 0;
@@ -342,6 +359,7 @@ export class StreamerLoop {
     if (result !== null) {
       this.wal = wal;
       this.lastCheckpoint = result;
+      this.checkpointCoreWaitMs += this.waitedNow() - waited;
       this.checkpointMs += this.now() - started;
       if (BigInt(wal.seq) > Atomics.load(this.cells, FIRST_NEEDED_SEQ)) Atomics.store(this.cells, FIRST_NEEDED_SEQ, BigInt(wal.seq));
     }
