@@ -230,7 +230,7 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
 function notes(phases: Phase[], seconds: number, cold: CacheDrop, after: Reopen, fresh: Reopen): string[] {
   const mib = (b: number): string => (b / MiB).toFixed(1);
   return [
-    `Options: dataFileSizeBytes 16 MiB, walSegmentBytes 16 MiB, checkpointWalBytes 64 MiB, delayed durability; updates of the balance column, ${CHUNK} per event-loop turn, ${seconds} s per phase; "off" is merges: false, cleaner: false. Live data = bytes of the live row versions in the arena (index not counted on either side).`,
+    `Options: dataFileSizeBytes ${mib(OPTIONS.dataFileSizeBytes!)} MiB, walSegmentBytes ${mib(OPTIONS.walSegmentBytes!)} MiB, checkpointWalBytes ${mib(OPTIONS.checkpointWalBytes!)} MiB, delayed durability; updates of the balance column, ${CHUNK} per event-loop turn, ${seconds} s per phase; "off" is merges: false, cleaner: false. Live data = bytes of the live row versions in the arena (index not counted on either side).`,
     ...phases.map(
       (p) =>
         `${p.keys}, ${p.reclaim ? 'on' : 'off'}: ${p.updates.toLocaleString('en-US')} updates in ${p.seconds.toFixed(1)} s; at the end ${mib(p.end.diskBytes)} MiB of pairs (${mib(p.end.dirBytes)} MiB in the whole directory with the WAL), ${mib(p.end.memoryBytes)} MiB of arena for ${mib(p.end.liveBytes)} MiB live; ${p.merges} merges, ${p.segmentsFreed} segments freed in ${p.cleanerMs.toFixed(0)} ms of cleaner slices (longest ${p.longestSliceMs.toFixed(1)} ms).`,
