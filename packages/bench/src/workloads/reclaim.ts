@@ -8,7 +8,9 @@
  * - disk bytes (checkpoint file pairs; the whole directory in the notes)
  *   and memory bytes (arena segments reserved), sampled every second — the
  *   series goes into the JSON for a chart — and their ratios to the live
- *   data at the end (the live rows' bytes as the arena holds them);
+ *   data at the end (the live rows' bytes as the arena holds them), the
+ *   targets; untargeted, the ratio of their means over the phase and their
+ *   largest sample;
  * - commit throughput with merge and cleaner on against the same workload
  *   with both off;
  * - recovery time after the workload against recovery of a directory
@@ -51,7 +53,7 @@ const REOPENS = 5;
 type Keys = KeyDistribution;
 
 /** A type, not an interface: a series is a list of plain number records. */
-type Sample = {
+export type Sample = {
   seconds: number;
   updates: number;
   diskBytes: number;
@@ -77,6 +79,23 @@ interface Phase {
   segmentsFreed: number;
   cleanerMs: number;
   longestSliceMs: number;
+}
+
+/** Disk or memory bytes over the live bytes of a sample. */
+type Held = 'diskBytes' | 'memoryBytes';
+
+/**
+ * What a phase's series held besides its end: the mean of `held` and of the
+ * live bytes over the samples (their ratio is the mean's), and the sample
+ * where `held` stood highest against live data. Null with no sample.
+ */
+export function overPhase(samples: Sample[], held: Held): { mean: { held: number; live: number }; largest: Sample } | null {
+  const usable = samples.filter((s) => s.liveBytes > 0);
+  if (usable.length === 0) return null;
+  let largest = usable[0]!;
+  for (const s of usable) if (s[held] / s.liveBytes > largest[held] / largest.liveBytes) largest = s;
+  const sum = (f: (s: Sample) => number): number => usable.reduce((total, s) => total + f(s), 0);
+  return { mean: { held: sum((s) => s[held]) / usable.length, live: sum((s) => s.liveBytes) / usable.length }, largest };
 }
 
 /** Bytes of the files of `dir` matching `pattern`; one the engine removes between the listing and its stat counts nothing. */
@@ -220,10 +239,30 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
       { name: `${keys}: checkpoint files on disk vs live data, at the end`, unit: 'MiB', tidemark: on.end.diskBytes / MiB, baseline: on.end.liveBytes / MiB, target: { on: 'ratio', compare: 'atMost', value: TARGET_DISK_RATIO } },
       { name: `${keys}: arena memory vs live data, at the end`, unit: 'MiB', tidemark: on.end.memoryBytes / MiB, baseline: on.end.liveBytes / MiB, target: { on: 'ratio', compare: 'atMost', value: TARGET_MEMORY_RATIO } },
       { name: `${keys}: updates, merge and cleaner on vs off`, unit: 'commits/s', tidemark: on.updates / on.seconds, baseline: off.updates / off.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO } },
+      ...spread(on, keys),
       { name: `${keys}: (reclaim off) files on disk vs live data, at the end`, unit: 'MiB', tidemark: off.end.diskBytes / MiB, baseline: off.end.liveBytes / MiB, target: null },
     );
   }
   out.push({ name: 'recovery after the uniform workload vs the same live rows loaded fresh', unit: 's', tidemark: recoveryAfter, baseline: recoveryFresh, target: { on: 'ratio', compare: 'atMost', value: TARGET_RECOVERY_RATIO } });
+  return out;
+}
+
+/**
+ * Untargeted: disk and memory over the whole phase, from the series (one
+ * sample a second): the end is one moment of a cycle (a merge's sources and
+ * targets side by side, the pair being written, a pre-created one, the
+ * cleaner's segments), and these show where in it the end fell.
+ */
+function spread(phase: Phase, keys: Keys): Figure[] {
+  const out: Figure[] = [];
+  for (const [held, what] of [['diskBytes', 'checkpoint files on disk'], ['memoryBytes', 'arena memory']] as const) {
+    const over = overPhase(phase.samples, held);
+    if (over === null) continue;
+    out.push(
+      { name: `${keys}: ${what} vs live data, mean over the phase`, unit: 'MiB', tidemark: over.mean.held / MiB, baseline: over.mean.live / MiB, target: null },
+      { name: `${keys}: ${what} vs live data, largest sample`, unit: 'MiB', tidemark: over.largest[held] / MiB, baseline: over.largest.liveBytes / MiB, target: null },
+    );
+  }
   return out;
 }
 
