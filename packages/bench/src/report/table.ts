@@ -18,8 +18,15 @@ export function formatNumber(value: number | null): string {
   return value.toFixed(3);
 }
 
-export function formatRatio(ratio: number | null): string {
-  return ratio === null ? '-' : `${ratio.toFixed(2)}x`;
+/**
+ * A ratio to two decimals; to three where two would read as the ratio
+ * target's own value (0.895 beside ">= 0.90x" would show as 0.90x and NO).
+ */
+export function formatRatio(ratio: number | null, target: Target | null = null): string {
+  if (ratio === null) return '-';
+  const two = ratio.toFixed(2);
+  if (target !== null && target.on === 'ratio' && ratio !== target.value && two === target.value.toFixed(2)) return `${ratio.toFixed(3)}x`;
+  return `${two}x`;
 }
 
 export function formatTarget(target: Target | null): string {
@@ -40,7 +47,7 @@ function cells(figure: Figure): string[] {
     figure.unit,
     formatNumber(figure.tidemark),
     formatNumber(figure.baseline),
-    formatRatio(ratioOf(figure)),
+    formatRatio(ratioOf(figure), figure.target),
     formatTarget(figure.target),
     formatMet(targetMet(figure)),
   ];
