@@ -31,6 +31,8 @@ const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? 1000);
 const CYCLES_PER_DIR = 25;
 /** Every this many cycles the test opens the directory itself, and checks that close leaves no file the root does not need. */
 const FULL_CHECK_EVERY = 10;
+/** How long a child may run without acknowledging a commit (its open recovers, then the first commit is made durable). */
+const STUCK_MS = 60_000;
 const child = fileURLToPath(new URL('./fixtures/crash_child.mjs', import.meta.url));
 
 /** What the child's open recovered, as it printed it before committing anything. */
@@ -52,6 +54,12 @@ function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise
     let pending = '';
     let stderr = '';
     let timer: NodeJS.Timeout | null = null;
+    // A child that never acknowledges anything fails the test instead of hanging it.
+    let stuck = false;
+    const deadline = setTimeout(() => {
+      stuck = true;
+      proc.kill('SIGKILL');
+    }, STUCK_MS);
     proc.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       const lines = pending.split('\n');
@@ -60,12 +68,17 @@ function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise
         if (line.startsWith('state ')) recovered = JSON.parse(line.slice(6)) as Recovered;
         else acked = Math.max(acked, Number(line.slice(4)));
       }
-      if (acked > 0) timer ??= setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+      if (acked > 0 && timer === null) {
+        clearTimeout(deadline);
+        timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+      }
     });
     proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     proc.on('exit', (code, signal) => {
+      clearTimeout(deadline);
       if (timer) clearTimeout(timer);
-      if (signal !== 'SIGKILL' || recovered === null) reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
+      if (stuck) reject(new Error(`the child acknowledged nothing within ${STUCK_MS} ms (recovered: ${recovered !== null}): ${stderr}`));
+      else if (signal !== 'SIGKILL' || recovered === null) reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
       else resolve({ recovered, acked });
     });
   });

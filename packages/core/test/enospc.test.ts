@@ -28,6 +28,9 @@ function unavailable(): string | null {
   return probe.status === 0 ? null : `cannot mount a tmpfs in a user namespace: ${probe.stderr.trim()}`;
 }
 
+/** The longest one round's child may run. */
+const ROUND_LIMIT_MS = 180_000;
+
 function runChild(seed: number): Promise<Record<string, unknown>> {
   const mount = dirs.make();
   const script = `mount -t tmpfs -o size=${TMPFS} tmpfs "$1" && exec "$2" "$3" "$1" "$4"`;
@@ -37,8 +40,12 @@ function runChild(seed: number): Promise<Record<string, unknown>> {
     let err = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
     proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    proc.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`round ${seed}: the child failed (exit ${code}): ${err || out}`));
+    // A round takes seconds; one stuck past this fails the test instead of hanging it.
+    const stuck = setTimeout(() => proc.kill('SIGKILL'), ROUND_LIMIT_MS);
+    proc.on('exit', (code, signal) => {
+      clearTimeout(stuck);
+      if (signal === 'SIGKILL') reject(new Error(`round ${seed}: the child ran past ${ROUND_LIMIT_MS} ms and was killed: ${err || out}`));
+      else if (code !== 0) reject(new Error(`round ${seed}: the child failed (exit ${code}): ${err || out}`));
       else resolve(JSON.parse(out.trim().split('\n').pop()!));
     });
   });

@@ -39,9 +39,14 @@ const stats = { runs: 0, records: 0, bytes: 0, spaceWaits: 0, drains: 0 };
 const Threads = suite('ring: two threads');
 let worker: Worker | null = null;
 
-function consumerThread(): Worker {
+/** The consumer worker, once it says it is ready (its start is not timed: it is not what the test is about). */
+async function consumerThread(): Promise<Worker> {
+  if (worker !== null) return worker;
   // A .mjs entry that registers tsx itself: see the comment in it for why not the .ts file.
-  worker ??= new Worker(new URL('./fixtures/ring_consumer.mjs', import.meta.url));
+  const started = new Worker(new URL('./fixtures/ring_consumer.mjs', import.meta.url));
+  const ready = await reportOf(started);
+  assert.is(ready as unknown, 'ready', 'the consumer thread says it is ready first');
+  worker = started;
   return worker;
 }
 
@@ -152,7 +157,7 @@ async function runOnce(plan: ProducerPlan, consumer: Omit<ConsumerPlan, 'sab'>):
   const sab = createRingBuffer(plan.capacity);
   const control = new Int32Array(sab, 0, CONTROL_BYTES / 4);
   control[SLOT_HEAD] = control[SLOT_TAIL] = plan.start | 0;
-  const thread = consumerThread();
+  const thread = await consumerThread();
   const reported = reportOf(thread);
   thread.postMessage({ ...consumer, sab } satisfies ConsumerPlan);
   try {

@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, type TableDef } from '../src/index.js';
 import { tempDirs } from './helpers/dirs.js';
+import { eventually } from './helpers/wait.js';
 
 const items: TableDef = {
   name: 'items',
@@ -20,15 +21,6 @@ const items: TableDef = {
 
 const dirs = tempDirs('tidemark-stats-');
 test.after(() => dirs.cleanup());
-
-/** Polls `check` until it is true (the streamer publishes after its step), up to 5 s. */
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  const until = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > until) assert.unreachable(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('an in-memory database has engine and table figures, no durability or recovery', async () => {
   const db = await open({ tables: [items] });
@@ -65,20 +57,28 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     const before = s.checkpoints.count;
     const result = await db.checkpoint();
     assert.ok(result !== null);
-    await eventually(() => db.stats().durability!.checkpoints.count === before + 1, 'the checkpoint is counted');
+    await eventually(() => db.stats().durability!.checkpoints.count >= before + 1, 'the checkpoint is counted');
     s = db.stats().durability!;
     assert.is(s.checkpoints.checkpointTs, db.stats().commitTs);
     assert.is(s.checkpoints.streamedTs, db.stats().commitTs);
     assert.ok(s.checkpoints.totalMs > 0);
     assert.ok(s.cfps.ACTIVE + s.cfps.UNDER_CONSTRUCTION >= 2, `pairs: ${JSON.stringify(s.cfps)}`);
-    // The streamer tops the pool up once the pair being written is three quarters full: write until it is.
+    // The streamer tops the pool up once the pair being written is three quarters full: write until
+    // it is. Seen once is enough: rows the streamer has not reached yet may close that pair and take
+    // the pooled one, and the next pair is not topped up until it is three quarters full in turn.
     let extra = 200;
-    while (db.stats().durability!.cfps.PRECREATED === 0 && extra < 400) await t.insert({ id: extra++, label: 'p'.repeat(700) });
-    await eventually(() => db.stats().durability!.cfps.PRECREATED >= 1, 'the pool of pre-created pairs is topped up');
+    let pooled = false;
+    while (!pooled && extra < 400) {
+      await t.insert({ id: extra++, label: 'p'.repeat(700) });
+      pooled = db.stats().durability!.cfps.PRECREATED >= 1;
+    }
+    assert.ok(pooled, 'the pool of pre-created pairs is topped up');
     for (let i = 0; i < extra; i++) await t.delete(i);
-    const report = await db.merge();
-    await eventually(() => db.stats().durability!.merges.installed === report.merges.length, 'merges are counted');
-    assert.ok(report.merges.length >= 1, 'deleting every row leaves pairs to merge');
+    await db.merge();
+    // Every merge, db.merge()'s own and any the timed policy check ran while the deletes went on.
+    const merged = (await db.logStats()).streamer!.merge.merges;
+    await eventually(() => db.stats().durability!.merges.installed === merged, 'merges are counted');
+    assert.ok(merged >= 1, 'deleting every row leaves pairs to merge');
     // A transaction of 3 row writes moves commitTs by 3: the lag counts row writes.
     db.transactionSync((tx) => {
       for (let id = 10; id < 13; id++) tx.insert('items', { id, label: 'x' });

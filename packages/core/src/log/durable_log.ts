@@ -90,6 +90,7 @@ export interface DurableLogOptions {
 
 export interface LogStats {
   writer: LogWriterStats | null;
+  /** Null with checkpoints off, and while the streamer is down for a full disk (also when it goes down during the call). */
   streamer: StreamerStats | null;
   /** Checkpoint streamers started again after one found the disk full. */
   streamerRestarts: number;
@@ -210,9 +211,8 @@ export class DurableLog {
       }
       return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer, cells);
     } catch (error) {
-      void prepared?.discard();
-      void writer?.terminate();
-      void streamer?.terminate();
+      // The failed open returns once its threads have ended: none is left running behind the error.
+      await Promise.allSettled([prepared?.discard(), writer?.terminate(), streamer?.terminate()]);
       lock.release();
       throw error;
     }
@@ -283,7 +283,8 @@ export class DurableLog {
 
   /** The workers' figures; the streamer's are null while it waits for disk space. */
   async stats(): Promise<LogStats> {
-    const streamer = this.streamer === null || this.streamer.waiting ? null : await this.streamer.call((api) => api.stats());
+    // Null while the streamer is down for a full disk, also when it goes down during this call.
+    const streamer = this.streamer === null ? null : await this.streamer.callUnlessDown((api) => api.stats());
     return { writer: await this.writer.call((api) => api.stats()), streamer, streamerRestarts: this.streamer?.restarts ?? 0 };
   }
 }

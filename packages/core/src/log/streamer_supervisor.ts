@@ -46,14 +46,24 @@ export class StreamerSupervisor {
     this.launch(false);
   }
 
-  /** Whether the streamer is down, waiting for space. */
-  get waiting(): boolean {
-    return this.down !== null;
-  }
-
   call<T>(f: (api: Remote<StreamerApi>) => Promise<T>): Promise<T> {
     if (this.down !== null || this.handle === null) return Promise.reject(this.downError());
     return this.handle.call(f);
+  }
+
+  /**
+   * A call whose answer is optional (statistics): null while the streamer is
+   * down, and also when it goes down for a full disk during the call, which
+   * is no failure of the caller's (it would otherwise reject with DISK_FULL).
+   */
+  async callUnlessDown<T>(f: (api: Remote<StreamerApi>) => Promise<T>): Promise<T | null> {
+    if (this.down !== null || this.handle === null) return null;
+    try {
+      return await this.handle.call(f);
+    } catch (error) {
+      if (error instanceof TidemarkError && error.code === ErrorCode.DISK_FULL) return null;
+      throw error;
+    }
   }
 
   /** Stops the streamer with its last call; null when it is down (no final checkpoint: the WAL holds everything). */
