@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, type TableDef } from '../src/index.js';
 import { tempDirs } from './helpers/dirs.js';
-import { eventually } from './helpers/wait.js';
+import { eventually, streamedUp } from './helpers/wait.js';
 
 const items: TableDef = {
   name: 'items',
@@ -64,12 +64,14 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     assert.ok(s.checkpoints.totalMs > 0);
     assert.ok(s.cfps.ACTIVE + s.cfps.UNDER_CONSTRUCTION >= 2, `pairs: ${JSON.stringify(s.cfps)}`);
     // The streamer tops the pool up once the pair being written is three quarters full: write until
-    // it is. Seen once is enough: rows the streamer has not reached yet may close that pair and take
-    // the pooled one, and the next pair is not topped up until it is three quarters full in turn.
+    // it is, letting it catch up after each row (it publishes the pool after the step that streamed
+    // the row). Without that wait a lagging streamer may close the pair with rows not yet streamed
+    // and take the pooled one, and the next pair is not topped up until it is three quarters full.
     let extra = 200;
     let pooled = false;
     while (!pooled && extra < 400) {
       await t.insert({ id: extra++, label: 'p'.repeat(700) });
+      await streamedUp(db);
       pooled = db.stats().durability!.cfps.PRECREATED >= 1;
     }
     assert.ok(pooled, 'the pool of pre-created pairs is topped up');
