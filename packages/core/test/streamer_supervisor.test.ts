@@ -12,7 +12,7 @@ import type { StreamerApi } from '../src/checkpoint/streamer_api.js';
 import type { ThreadHandle } from '../src/threads/engine_threads.js';
 import { StreamerSupervisor } from '../src/log/streamer_supervisor.js';
 
-/** A streamer handle whose calls answer `value`, or die with `error` the way a real one does (the call rejects, then the supervisor hears of it). */
+/** A streamer handle whose calls answer, or die with `dieWith` the way a real one does (the supervisor hears of it, and the call rejects). */
 class FakeStreamer implements ThreadHandle<StreamerApi> {
   dieWith: TidemarkError | null = null;
   terminated = false;

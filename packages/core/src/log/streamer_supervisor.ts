@@ -57,9 +57,9 @@ export class StreamerSupervisor {
    * is no failure of the caller's (it would otherwise reject with DISK_FULL).
    */
   async callUnlessDown<T>(f: (api: Remote<StreamerApi>) => Promise<T>): Promise<T | null> {
-    if (this.down !== null || this.handle === null) return null;
+    if (this.down !== null) return null;
     try {
-      return await this.handle.call(f);
+      return await this.call(f);
     } catch (error) {
       if (error instanceof TidemarkError && error.code === ErrorCode.DISK_FULL) return null;
       throw error;
