@@ -11,6 +11,8 @@ import { ErrorCode, TidemarkError } from '../src/errors.js';
 import type { StreamerApi } from '../src/checkpoint/streamer_api.js';
 import type { ThreadHandle } from '../src/threads/engine_threads.js';
 import { StreamerSupervisor } from '../src/log/streamer_supervisor.js';
+import { rejectsWith } from './helpers/dirs.js';
+import { eventually } from './helpers/wait.js';
 
 /** A streamer handle whose calls answer, or die with `dieWith` the way a real one does (the supervisor hears of it, and the call rejects). */
 class FakeStreamer implements ThreadHandle<StreamerApi> {
@@ -56,12 +58,9 @@ test('a statistics call that meets a full disk answers null; the streamer is res
   started[0]!.dieWith = new TidemarkError(ErrorCode.DISK_FULL, 'streamer: ENOSPC on fd 30');
   assert.is(await supervisor.callUnlessDown(stats), null, 'the call the streamer died in');
   assert.is(await supervisor.callUnlessDown(stats), null, 'while it is down');
-  await rejects(supervisor.call(stats), ErrorCode.DISK_FULL);
+  await rejectsWith(() => supervisor.call(stats), ErrorCode.DISK_FULL);
   assert.ok(started[0]!.terminated, 'the dead streamer is ended');
-  for (let waited = 0; started.length < 2; waited += 5) {
-    assert.ok(waited < 5000, 'a new streamer starts');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await eventually(() => started.length === 2, 'a new streamer starts');
   assert.is(supervisor.restarts, 1);
   assert.is(await supervisor.callUnlessDown(stats), 'stats');
   assert.equal(fatal, [], 'a full disk stops no database');
@@ -71,20 +70,10 @@ test('a statistics call that meets a full disk answers null; the streamer is res
 test('any other failure still rejects the call and reaches the engine', async () => {
   const { supervisor, started, fatal } = supervised(5);
   started[0]!.dieWith = new TidemarkError(ErrorCode.IO_ERROR, 'streamer: EIO');
-  await rejects(supervisor.callUnlessDown(stats), ErrorCode.IO_ERROR);
+  await rejectsWith(() => supervisor.callUnlessDown(stats), ErrorCode.IO_ERROR);
   assert.is(fatal.length, 1);
   assert.is(fatal[0]!.code, ErrorCode.IO_ERROR);
   await supervisor.terminate();
 });
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.is((error as TidemarkError).code, code);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test.run();
