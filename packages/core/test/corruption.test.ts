@@ -33,7 +33,7 @@ import { contentHash, crashImage, tempDirs } from './helpers/dirs.js';
 import { kindOf, MemoryLayer, MODES, mutate, seededRandom, writeFiles, type FileKind, type Files, type Mode, type Mutation } from './helpers/mutations.js';
 
 const SEED = Number(process.env.TIDEMARK_CORRUPTION_SEED ?? 7001);
-const PER_KIND = Number(process.env.TIDEMARK_CORRUPTION_PER_KIND ?? (process.env.TIDEMARK_SOAK === '1' ? 10_000 : 1_000));
+const PER_KIND = Number(process.env.TIDEMARK_CORRUPTION_PER_KIND ?? (process.env.TIDEMARK_SOAK === '1' ? 10_000 : process.env.TIDEMARK_LONG === '1' ? 1_000 : 100));
 /**
  * Real opens (each starts the worker threads, ~0.35 s here): the first
  * detected outcome of each kind and mode (open must reject, or tolerate as

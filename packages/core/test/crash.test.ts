@@ -11,7 +11,7 @@
  * the checkpoint trigger plus one segment. Every FULL_CHECK_EVERY cycles the
  * test opens the directory itself and checks that its close leaves no file
  * the root does not need. TIDEMARK_CRASH_CYCLES sets the
- * number of cycles (default 1,000, what CI runs); a fresh directory is started
+ * number of cycles (default 1,000 with TIDEMARK_LONG=1, what CI runs, else 100); a fresh directory is started
  * every CYCLES_PER_DIR cycles.
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ import { NodeFileLayer } from '../src/files/file_layer.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { OPTIONS, TABLES, balancesAfter, receiptsAfter } from './fixtures/crash_model.mjs';
 
-const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? 1000);
+const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? (process.env.TIDEMARK_LONG === '1' ? 1000 : 100));
 const CYCLES_PER_DIR = 25;
 /** Every this many cycles the test opens the directory itself, and checks that close leaves no file the root does not need. */
 const FULL_CHECK_EVERY = 10;

@@ -16,7 +16,7 @@ import { tempDirs } from './helpers/dirs.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { balancesAfter, receiptsAfter } from './fixtures/crash_model.mjs';
 
-const ROUNDS = Number(process.env.TIDEMARK_ENOSPC_ROUNDS ?? 12);
+const ROUNDS = Number(process.env.TIDEMARK_ENOSPC_ROUNDS ?? (process.env.TIDEMARK_LONG === '1' ? 12 : 2));
 const TMPFS = '8m';
 const child = fileURLToPath(new URL('./fixtures/enospc_child.mjs', import.meta.url));
 const dirs = tempDirs('tidemark-enospc-');
