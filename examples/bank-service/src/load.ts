@@ -5,19 +5,12 @@
  *
  *   pnpm --filter @tidemark/example-bank load -- --url http://127.0.0.1:8080 --seconds 10
  */
-import { parseArgs } from 'node:util';
+import { argsOrExit, loadArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string', default: 'http://127.0.0.1:8080' },
-    seconds: { type: 'string', default: '10' },
-    concurrency: { type: 'string', default: '64' },
-    accounts: { type: 'string', default: '1000' },
-  },
-});
-const base = values.url!;
-const accounts = Number(values.accounts);
-const concurrency = Number(values.concurrency);
+const args = argsOrExit(loadArgs, process.argv.slice(2));
+const base = args.url;
+const accounts = args.accounts;
+const concurrency = args.concurrency;
 const prefix = `load-${Date.now().toString(36)}-`;
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -31,7 +24,7 @@ for (let i = 0; i < accounts; i++) {
 }
 const latencies: number[] = [];
 const statuses = new Map<number, number>();
-const stopAt = performance.now() + Number(values.seconds) * 1000;
+const stopAt = performance.now() + args.seconds * 1000;
 let seed = 1;
 const random = (n: number): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) % n;
 const started = performance.now();

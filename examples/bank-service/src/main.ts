@@ -5,14 +5,14 @@
  * commits made durable) and exits.
  */
 import { open } from '@tidemark/core';
-import { parseArgs } from 'node:util';
+import { argsOrExit, startArgs } from './args.js';
 import { TABLES } from './bank.js';
 import { createBankServer } from './server.js';
 
-const { values } = parseArgs({ options: { dir: { type: 'string', default: 'bank-data' }, port: { type: 'string', default: '8080' } } });
-const db = await open({ dir: values.dir!, tables: TABLES });
+const args = argsOrExit(startArgs, process.argv.slice(2));
+const db = await open({ dir: args.dir, tables: TABLES });
 const { server } = createBankServer(db);
-server.listen(Number(values.port), '127.0.0.1', () => console.log(`bank service on http://127.0.0.1:${values.port} (database ${values.dir}); GET /metrics for Prometheus`));
+server.listen(args.port, '127.0.0.1', () => console.log(`bank service on http://127.0.0.1:${args.port} (database ${args.dir}); GET /metrics for Prometheus`));
 const stop = (): void => {
   server.close(() => void db.close().then(() => process.exit(0)));
 };
