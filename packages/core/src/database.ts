@@ -4,7 +4,8 @@
  */
 import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
-import { validateDurability, validateIsolation, validateOptions, validateRetries, type FilledOptions, type OpenOptions } from './options.js';
+import { validateOptions, type FilledOptions, type OpenOptions } from './options.js';
+import { checkTransactionOptions, retriesOf, transactionDurability, transactionIsolation } from './call_options.js';
 import { DurableLog, type DurabilityStats, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
 import type { MergeReport } from './checkpoint/streamer_api.js';
@@ -164,11 +165,10 @@ export class Database {
   }
 
   /** Starts an interactive transaction; commit or abort it. */
-  begin(options: TransactionOptions = {}): Transaction {
+  begin(options?: TransactionOptions): Transaction {
+    checkTransactionOptions(options);
     const engine = this.#engine;
-    const isolation = options.isolation === undefined ? engine.isolation : validateIsolation(options.isolation, 'options.isolation');
-    const durability = options.durability === undefined ? engine.durability : validateDurability(options.durability, 'options.durability');
-    return new Transaction(engine, isolation, durability);
+    return new Transaction(engine, transactionIsolation(options, engine.isolation), transactionDurability(options, engine.durability));
   }
 
   /**
@@ -176,8 +176,8 @@ export class Database {
    * durable. `fn` may be synchronous or async. On a conflict the whole
    * callback runs again, up to `retries` times.
    */
-  transaction<T>(fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    return this.retry(async () => {
+  async transaction<T>(fn: (tx: Transaction) => T | Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#retryUpTo(retriesOf(options, this.#options.retries, 'transaction'), async () => {
       const tx = this.begin(options);
       try {
         const value = await fn(tx);
@@ -186,15 +186,15 @@ export class Database {
       } finally {
         tx.abort();
       }
-    }, options);
+    });
   }
 
   /**
    * Runs a synchronous `fn` in a transaction and commits it without a
    * promise; returns fn's result. TXN_NOT_SYNC if fn returns a promise.
    */
-  transactionSync<T>(fn: (tx: Transaction) => T, options: TransactionOptions = {}): T {
-    const retries = this.#retries(options);
+  transactionSync<T>(fn: (tx: Transaction) => T, options?: TransactionOptions): T {
+    const retries = retriesOf(options, this.#options.retries, 'transaction');
     for (let attempt = 0; ; attempt++) {
       const tx = this.begin(options);
       try {
@@ -213,8 +213,11 @@ export class Database {
   }
 
   /** Calls `fn` again after a retryable error (a conflict), up to `retries` times. */
-  async retry<T>(fn: () => Promise<T> | T, options: { retries?: number } = {}): Promise<T> {
-    const retries = this.#retries(options);
+  async retry<T>(fn: () => Promise<T> | T, options?: { retries?: number }): Promise<T> {
+    return this.#retryUpTo(retriesOf(options, this.#options.retries, 'retry'), fn);
+  }
+
+  async #retryUpTo<T>(retries: number, fn: () => Promise<T> | T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
@@ -323,10 +326,6 @@ export class Database {
     this.#cleaner.stop();
     if (this.#log !== null) await this.#log.close();
     else await engine.sink.close();
-  }
-
-  #retries(options: { retries?: number }): number {
-    return options.retries === undefined ? this.#options.retries : validateRetries(options.retries, 'options.retries');
   }
 }
 

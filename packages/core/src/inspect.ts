@@ -15,6 +15,7 @@ import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
 import { readNewestRoot } from './checkpoint/root_format.js';
 import { ErrorCode, TidemarkError } from './errors.js';
 import { NodeFileLayer, type FileLayer } from './files/file_layer.js';
+import { checkOptionKeys } from './options.js';
 import type { CfpState } from './checkpoint/cfp_format.js';
 
 export interface InspectedPair {
@@ -62,6 +63,8 @@ export interface InspectReport {
   };
 }
 
+const LAYER_KEYS: ReadonlySet<string> = new Set(['layer']);
+
 function tableName(definition: unknown, id: number): string {
   const name = (definition as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : `#${id}`;
@@ -69,6 +72,7 @@ function tableName(definition: unknown, id: number): string {
 
 /** Reads `dir`'s root and listing; NOT_FOUND-like errors come from the file layer (TM_IO_ERROR naming the path). */
 export function inspect(dir: string, options: { layer?: FileLayer } = {}): InspectReport {
+  checkOptionKeys(options, LAYER_KEYS);
   const layer = options.layer ?? new NodeFileLayer();
   if (!layer.exists(dir)) throw new TidemarkError(ErrorCode.IO_ERROR, `no database directory at ${dir}`);
   const newest = readNewestRoot(layer, dir);

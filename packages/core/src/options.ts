@@ -113,6 +113,19 @@ function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
 }
 
+/**
+ * The one check every options object of the API goes through (open's and
+ * each call's): undefined, or an object whose own keys are all in `known`.
+ * It allocates nothing, so calls on the commit path can afford it.
+ */
+export function checkOptionKeys(options: unknown, known: ReadonlySet<string>, name = 'options'): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalid(`${name} must be an object`);
+  for (const key in options) {
+    if (Object.hasOwn(options, key) && !known.has(key)) throw invalid(`${name}.${key} is not an option`);
+  }
+}
+
 export function validateIsolation(value: unknown, name: string): Isolation {
   if (value !== 'snapshot' && value !== 'serializable') throw invalid(`${name} must be 'snapshot' or 'serializable'`);
   return value;
@@ -151,9 +164,8 @@ function sizeOption(o: Record<string, unknown>, key: string, fallback: number, m
 }
 
 export function validateOptions(options: unknown = {}): FilledOptions {
-  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  checkOptionKeys(options, known);
   const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!known.has(key)) throw invalid(`options.${key} is not an option`);
   if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) throw invalid('options.dir must be a non-empty path');
   if (o.tables !== undefined && !Array.isArray(o.tables)) throw invalid('options.tables must be an array of table definitions');
   const sink = o.logSink;

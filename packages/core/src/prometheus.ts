@@ -19,6 +19,10 @@
 import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client';
 import type { Database, DatabaseStats } from './database.js';
 import { DISK_STATE_NAMES } from './log/log_control.js';
+import { ErrorCode, TidemarkError } from './errors.js';
+import { checkOptionKeys } from './options.js';
+
+const METRICS_KEYS: ReadonlySet<string> = new Set(['registry', 'prefix', 'labels']);
 
 export interface TidemarkMetricsOptions {
   /** The registry to register with; prom-client's global one by default. */
@@ -162,6 +166,11 @@ function createSet(registry: Registry, prefix: string, labelNames: string[], wit
  * in memory; the metrics leave the registry with the last database.
  */
 export function registerTidemarkMetrics(db: Database, options: TidemarkMetricsOptions = {}): () => void {
+  checkOptionKeys(options, METRICS_KEYS);
+  if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.prefix must be a string');
+  if (options.labels !== undefined && (options.labels === null || typeof options.labels !== 'object')) {
+    throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.labels must be an object of label names and values');
+  }
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? 'tidemark_';
   const labels = { ...(options.labels ?? {}) };

@@ -7,8 +7,8 @@ import type { Row, TableSchema } from './schema/types.js';
 import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
 import type { Durability, Engine } from './txn/engine.js';
-import { validateDurability } from './options.js';
-import { findRows, readRow, scanRows } from './txn/reads.js';
+import { readColumns, writeDurability } from './call_options.js';
+import { findRows, readRow, scanIndex, scanRows } from './txn/reads.js';
 import type { WriteSet } from './txn/write_set.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
 import type { ReadOptions, ScanRequest } from './transaction.js';
@@ -52,17 +52,18 @@ export class Table {
   }
 
   get(key: unknown, options?: ReadOptions): Row | undefined {
-    return readRow(this.#store, this.#read(), key, this.#store.columnPositions(options?.columns));
+    return readRow(this.#store, this.#read(), key, this.#store.columnPositions(readColumns(options)));
   }
 
   find(index: string, key: unknown, options?: ReadOptions): Row[] {
     const store = this.#store;
-    return findRows(store, this.#read(), store.index(index), key, store.columnPositions(options?.columns));
+    return findRows(store, this.#read(), store.index(index), key, store.columnPositions(readColumns(options)));
   }
 
+  /** Rows of an ordered index within bounds, in order; or every row without `index` (then bounds and `reverse` are INVALID_OPTION). */
   scan(request: ScanRequest = {}): Row[] {
     const store = this.#store;
-    const ix = request.index === undefined ? null : store.index(request.index);
+    const ix = scanIndex(store, request);
     return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns));
   }
 
@@ -95,7 +96,7 @@ export class Table {
     let commitTs: number;
     let durability: Durability;
     try {
-      durability = options?.durability === undefined ? this.#engine.durability : validateDurability(options.durability, 'options.durability');
+      durability = writeDurability(options, this.#engine.durability);
       const view = this.#read();
       stage(this.#store, view, arg);
       commitTs = commitWrites(this.#engine, view.ws, view.snapshot, view.epoch, null);

@@ -12,7 +12,8 @@ import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
 import type { Durability, Engine, Isolation } from './txn/engine.js';
 import { ReadSet } from './txn/read_set.js';
-import { findRows, readRow, scanRows, type ScanOptions } from './txn/reads.js';
+import { readColumns } from './call_options.js';
+import { findRows, readRow, scanIndex, scanRows, type ScanOptions } from './txn/reads.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
 
 /** A table by name, or a Table handle. */
@@ -24,7 +25,10 @@ export interface ReadOptions {
 }
 
 export interface ScanRequest extends ScanOptions, ReadOptions {
-  /** An ordered index to scan in order; without it every row, in no set order. */
+  /**
+   * An ordered index to scan in order; without it every row, in no set
+   * order, and bounds or `reverse` are INVALID_OPTION.
+   */
   index?: string;
 }
 
@@ -55,19 +59,19 @@ export class Transaction {
 
   get(table: TableRef, key: unknown, options?: ReadOptions): Row | undefined {
     const store = this.#store(table);
-    return readRow(store, this.#view, key, store.columnPositions(options?.columns));
+    return readRow(store, this.#view, key, store.columnPositions(readColumns(options)));
   }
 
   /** Rows whose columns in index `index` equal `key`. */
   find(table: TableRef, index: string, key: unknown, options?: ReadOptions): Row[] {
     const store = this.#store(table);
-    return findRows(store, this.#view, store.index(index), key, store.columnPositions(options?.columns));
+    return findRows(store, this.#view, store.index(index), key, store.columnPositions(readColumns(options)));
   }
 
-  /** Rows of an ordered index within bounds, in order; or every row without `index`. */
+  /** Rows of an ordered index within bounds, in order; or every row without `index` (then bounds and `reverse` are INVALID_OPTION). */
   scan(table: TableRef, request: ScanRequest = {}): Row[] {
     const store = this.#store(table);
-    const ix = request.index === undefined ? null : store.index(request.index);
+    const ix = scanIndex(store, request);
     return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns));
   }
 

@@ -6,7 +6,10 @@
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { compareKeys, rangeBounds, type RangeBounds } from '../index/ordered_index.js';
+import { columnsOption } from '../call_options.js';
+import { checkOptionKeys } from '../options.js';
 import { hashBytes } from '../schema/codec.js';
+import { describe, valueProblem } from '../schema/codegen.js';
 import type { Row } from '../schema/types.js';
 import { offsetOf, segmentOf } from '../table/arena.js';
 import type { SecondaryIndex, TableStore } from '../table/table_store.js';
@@ -35,8 +38,64 @@ export function readRow(table: TableStore, view: TxnView, key: unknown, columns?
 }
 
 export interface ScanOptions extends RangeBounds {
+  /** Rows at most: a non-negative integer. */
   limit?: number;
+  /** Descending index order (an ordered index only). */
   reverse?: boolean;
+}
+
+const SCAN_KEYS: ReadonlySet<string> = new Set(['index', 'columns', 'gt', 'gte', 'lt', 'lte', 'limit', 'reverse']);
+
+/**
+ * Checks a scan request and returns the index it names (null: none). Bounds
+ * and `reverse` need an ordered index: without one a scan visits rows in
+ * hash order, so they would be silently ignored. A bound must be a value of
+ * the index's column type (or an array of them for a prefix of its columns),
+ * and a limit a non-negative integer; else INVALID_OPTION naming `options.x`.
+ */
+export function scanIndex(table: TableStore, request: ScanOptions & { index?: unknown; columns?: unknown }): SecondaryIndex | null {
+  checkOptionKeys(request, SCAN_KEYS);
+  const { limit, reverse } = request;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) throw invalid(`options.limit must be a non-negative integer, got ${describe(limit)}`);
+  if (reverse !== undefined && typeof reverse !== 'boolean') throw invalid('options.reverse must be true or false');
+  columnsOption(request.columns);
+  if (request.gt !== undefined && request.gte !== undefined) throw invalid('options.gt and options.gte cannot be used together');
+  if (request.lt !== undefined && request.lte !== undefined) throw invalid('options.lt and options.lte cannot be used together');
+  if (request.index === undefined) {
+    for (const name of ['gt', 'gte', 'lt', 'lte', 'reverse'] as const) {
+      if (request[name] !== undefined) throw invalid(`options.${name} needs options.index (an ordered index); a scan without one returns every row in no set order`);
+    }
+    return null;
+  }
+  if (typeof request.index !== 'string') throw invalid('options.index must be the name of an ordered index');
+  const ix = table.index(request.index);
+  if (ix.ordered === null) return ix; // scanRows reports the hash index
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) if (request[name] !== undefined) checkBound(table, ix, request[name], `options.${name}`);
+  return ix;
+}
+
+/** A bound's values must fit the index's columns: a number bound on a string index would compare by type rank, not value. */
+function checkBound(table: TableStore, ix: SecondaryIndex, bound: unknown, name: string): void {
+  const values = Array.isArray(bound) ? bound : [bound];
+  if (values.length === 0 || values.length > ix.def.columns.length) {
+    throw invalid(`${name} must be a value or an array of 1 to ${ix.def.columns.length} values (index "${ix.def.name}" of "${table.name}")`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    const column = table.schema.columns[ix.def.columns[i]!]!;
+    const value: unknown = values[i];
+    const where = `${Array.isArray(bound) ? `${name}[${i}]` : name} (column "${column.name}" of index "${ix.def.name}")`;
+    if (value === null) {
+      if (!column.nullable) throw invalid(`${where} is null, but the column is not nullable`);
+      continue;
+    }
+    // An int32 column is bounded by any number: `lt: 2.5` is a fair question.
+    const problem = column.type === 'int32' ? (typeof value === 'number' ? undefined : `must be a number, got ${describe(value)}`) : valueProblem(column, value);
+    if (problem !== undefined) throw invalid(`${where} ${problem}`);
+  }
+}
+
+function invalid(message: string): TidemarkError {
+  return new TidemarkError(ErrorCode.INVALID_OPTION, message);
 }
 
 /** Rows whose index columns equal `key` (a bare value for one column, else an array). */
