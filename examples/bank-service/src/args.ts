@@ -28,7 +28,7 @@ function withoutSeparator(argv: readonly string[]): string[] {
 
 function parse<T extends Record<string, { type: 'string'; default: string }>>(argv: readonly string[], options: T): Record<keyof T, string> {
   try {
-    return parseArgs({ args: withoutSeparator(argv), options, strict: true, allowPositionals: false }).values as Record<keyof T, string>;
+    return parseArgs({ args: withoutSeparator(argv), options, strict: true, allowPositionals: false }).values as unknown as Record<keyof T, string>;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -15,45 +15,66 @@
  *   list ─► LOCK ─► roots (newest first) ─► pairs of the chosen root, file by file
  *        ─► checkpoint loaded + WAL replayed in memory ─► free segments, leftovers, unknown names
  *
- * Problems are errors: open() fails on them, or they are damage the engine
- * cannot have made (a root that does not verify, a malformed LOCK, an
- * unknown file). Warnings are states a crash leaves and open() repairs: a
- * torn WAL tail (cut at open), leftover files of unfinished work (removed
- * at open), a LOCK left by a process that is gone (taken over).
+ * Problems are exactly what open() fails on, so `ok` (no problems) is
+ * whether open() loads the directory. Everything else found is a warning:
+ * states a crash leaves and open() repairs (a torn WAL tail, cut at open;
+ * leftover files of unfinished work, removed at open; a LOCK left by a
+ * process that is gone, taken over), damage open() loads past (a root
+ * that does not verify while another does, a damaged pre-created pair, a
+ * malformed LOCK), and files the engine never makes (open() leaves them).
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CFP_FORMAT_VERSION, CfpState, DATA_ENTRY_HEADER_BYTES, DATA_MAGIC, dataFileName, DELTA_MAGIC, deltaFileName, holdsRows, parseCfpFileName } from './checkpoint/cfp_format.js';
 import { decodeFileHeader, FILE_HEADER_BYTES } from './files/file_header.js';
 import { corrupt, readDelta, scanData } from './checkpoint/cfp_reader.js';
-import { decodeRoot, rootSeq, type CfpEntry, type RootBody } from './checkpoint/root_format.js';
+import { decodeRoot, rootSeq, type CfpEntry, type NewestRoot, type RootBody } from './checkpoint/root_format.js';
+import { whyNoDatabase } from './database_dir.js';
 import { ErrorCode, TidemarkError } from './errors.js';
 import { NodeFileLayer, readAll, readFile, type FileLayer } from './files/file_layer.js';
-import { decodeSegmentHeader, segmentName, segmentSeq } from './log/wal_format.js';
+import { segmentName, segmentSeq } from './log/wal_format.js';
 import { listSegments, replayWal } from './log/wal_reader.js';
-import { visitRecord, type RecordVisitor } from './log/record.js';
+import { visitRecord } from './log/record.js';
 import { Replayer } from './log/replay.js';
 import { loadCheckpoint } from './recovery/load_checkpoint.js';
 import { ProgressReporter } from './recovery/progress.js';
+import { blameSkippedRoot } from './recovery/skipped_root.js';
 import { makeRowCodec, type RowCodec } from './schema/codec.js';
 import { definitionFromJson } from './schema/definition_json.js';
 import { defineTable } from './schema/schema.js';
 import { Engine } from './txn/engine.js';
 import { DiscardSink } from './txn/sink.js';
-import type { VerifiedFile, VerifiedFileKind, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
+import type { VerifiedFile, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
+import { checkSegmentHeader, contentDigest, decodingVisitor, fileNamed, firstFileNamed, kindOf, LOCK_NAME, LOCK_PATTERN, messageOf, missingCode, offsetIn, TEMP_PATTERN } from './verify_support.js';
 
 export type { VerifiedFile, VerifiedFileKind, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
 
-/** Checks the closed database in `dir`, reading only; see VerifyReport. Rejects only if the directory cannot be listed. */
+/**
+ * Checks the closed database in `dir`, reading only; see VerifyReport. A
+ * path that holds no database (database_dir.ts) is one NO_DATABASE problem
+ * and nothing more. Rejects only if the directory cannot be listed.
+ */
 export async function verify(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const run = new VerifyRun(dir, options.layer ?? new NodeFileLayer());
-  return run.run();
+  const layer = options.layer ?? new NodeFileLayer();
+  const noDatabase = whyNoDatabase(layer, dir);
+  if (noDatabase !== null) return noDatabaseReport(dir, noDatabase);
+  return new VerifyRun(dir, layer).run();
 }
 
-const LOCK_NAME = 'LOCK';
-const LOCK_PATTERN = /^([1-9][0-9]{0,9}) ([0-9]{0,20})\n$/;
-/** Temp names the engine writes under before a rename (LOCK, roots, pairs, segments, the spare segment). */
-const TEMP_PATTERN = /^((root|data|delta|wal)-[0-9a-f]{16}|LOCK|wal-spare)\.tmp$/;
+function noDatabaseReport(dir: string, message: string): VerifyReport {
+  return {
+    ok: false,
+    dir,
+    root: null,
+    problems: [{ code: 'NO_DATABASE', file: null, offset: null, message }],
+    warnings: [],
+    files: [],
+    tables: null,
+    digest: null,
+    checkpointTs: 0,
+    lastCommitTs: 0,
+  };
+}
+
 
 class VerifyRun {
   private readonly problems: VerifyProblem[] = [];
@@ -62,6 +83,10 @@ class VerifyRun {
   private readonly names: string[];
   private root: RootBody | null = null;
   private rootName: string | null = null;
+  /** Roots newer than the chosen one that do not verify, as readNewestRoot reports them. */
+  private readonly skipped: NewestRoot['skipped'] = [];
+  /** Files with damage open() loads past (warnings now; see demoteTolerated). */
+  private readonly damaged = new Set<string | null>();
 
   constructor(
     private readonly dir: string,
@@ -77,6 +102,7 @@ class VerifyRun {
     const loaded = pairsHold ? await this.load() : null;
     this.checkFreeSegments();
     this.classifyRest();
+    this.demoteTolerated();
     const files = this.names.map((file) => this.describe(file));
     return {
       ok: this.problems.length === 0,
@@ -122,6 +148,7 @@ class VerifyRun {
     for (const { name, seq } of seqs) {
       const root = this.attempt(name, 'ROOT_INVALID', () => decodeRoot(readFile(this.layer, join(this.dir, name)), join(this.dir, name), seq));
       this.roles.set(name, this.root === null && root !== null ? 'current' : 'previous');
+      if (root === null && this.root === null) this.skipped.push({ file: join(this.dir, name), reason: this.problems[this.problems.length - 1]!.message });
       if (root !== null && this.root === null) {
         this.root = root;
         this.rootName = name;
@@ -215,24 +242,32 @@ class VerifyRun {
     const root = this.root;
     if (root !== null) {
       const progress = new ProgressReporter(undefined);
-      const loaded = await this.attemptAsync(this.rootName!, 'CHECKPOINT_INVALID', () => loadCheckpoint(engine, this.dir, root, { layer: this.layer, workers: 0, progress }));
+      const loaded = await this.attemptAsync(this.rootName!, 'CHECKPOINT_INVALID', () =>
+        loadCheckpoint(engine, this.dir, root, { layer: this.layer, workers: 0, progress }).catch((error: unknown) => {
+          throw this.blame(error);
+        }),
+      );
       if (loaded === null) return null;
       engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
     }
     const replayer = new Replayer(engine);
     const visitor = decodingVisitor(engine, replayer);
     const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
-    const position = this.attempt(root === null ? null : segmentName(root.wal.seq), 'WAL_INVALID', () =>
-      replayWal(
-        this.layer,
-        this.dir,
-        (bytes, offset, length, where, view) => {
-          replayer.where = where;
-          visitRecord(bytes, offset, length, visitor, where, view);
-        },
-        start,
-      ),
-    );
+    const position = this.attempt(root === null ? null : segmentName(root.wal.seq), 'WAL_INVALID', () => {
+      try {
+        return replayWal(
+          this.layer,
+          this.dir,
+          (bytes, offset, length, where, view) => {
+            replayer.where = where;
+            visitRecord(bytes, offset, length, visitor, where, view);
+          },
+          start,
+        );
+      } catch (error) {
+        throw this.blame(error);
+      }
+    });
     for (const seq of listSegments(this.layer, this.dir)) if (seq >= (root?.wal.seq ?? 0)) this.roles.set(segmentName(seq), 'current');
     if (position === null) {
       this.checkSegmentHeaders(root?.wal.seq ?? 0);
@@ -243,6 +278,11 @@ class VerifyRun {
       this.warn('WAL_TORN_TAIL', file, position.tornTail.offset, `${file}: the WAL ends in a bad batch at offset ${position.tornTail.offset} with nothing valid after it (a write cut short by a crash); open() cuts it there`);
     }
     return { tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })), digest: contentDigest(engine), lastCommitTs: position.lastCommitTs };
+  }
+
+  /** A missing file the chosen root needs, blamed on the newer root that does not verify (as open() does). */
+  private blame(error: unknown): unknown {
+    return blameSkippedRoot(error, { root: this.root, file: this.rootName === null ? null : join(this.dir, this.rootName), skipped: this.skipped });
   }
 
   /** After a WAL failure: the header of every later segment, so a second bad one is reported too. */
@@ -277,14 +317,35 @@ class VerifyRun {
         this.roles.set(name, 'leftover');
         this.warn('LEFTOVER_FILE', name, null, `${name}: left by unfinished work (no root loads it); open() removes it`);
       } else if (segmentSeq(name) < 0 && rootSeq(name) < 0) {
+        // open() leaves such a file alone, so it is no reason to refuse the directory.
         this.roles.set(name, 'other');
-        this.add('UNKNOWN_FILE', name, null, `${name}: the engine never makes a file of this name`);
+        this.warn('UNKNOWN_FILE', name, null, `${name}: not a file the engine makes; open() leaves it alone`);
       }
     }
     for (const [name, role] of this.roles) {
       if (role !== 'leftover' || parseCfpFileName(name) === null || this.warnings.some((w) => w.file === name)) continue;
       this.warn('LEFTOVER_FILE', name, null, `${name}: a pair the root names as MERGE_TARGET or TOMBSTONE; open() removes it`);
     }
+  }
+
+  /**
+   * Damage open() loads past becomes a warning, so that `ok` is exactly
+   * whether open() loads the directory: a root that does not verify while
+   * another is chosen (open skips it), a missing or damaged file of a
+   * pre-created pair (it holds no rows; the streamer drops it and makes
+   * another), a malformed LOCK (open takes it over).
+   */
+  private demoteTolerated(): void {
+    const tolerated = (p: VerifyProblem): boolean =>
+      p.code === 'LOCK_MALFORMED' ||
+      (p.code === 'ROOT_INVALID' && this.root !== null) ||
+      ((p.code === 'CFP_INVALID' || p.code === 'FILE_MISSING') && p.file !== null && this.roles.get(p.file) === 'unused');
+    const kept = this.problems.filter((p) => !tolerated(p));
+    for (const p of this.problems.filter(tolerated)) {
+      this.damaged.add(p.file);
+      this.warnings.push(p.code === 'ROOT_INVALID' ? { ...p, message: `${p.message}; open() skips it and loads ${this.rootName}` } : p);
+    }
+    this.problems.splice(0, this.problems.length, ...kept);
   }
 
   private describe(file: string): VerifiedFile {
@@ -294,7 +355,7 @@ class VerifyRun {
     } catch {
       // Vanished while verifying: reported as it is.
     }
-    return { file, kind: kindOf(file), role: this.roles.get(file) ?? 'other', sizeBytes, ok: !this.problems.some((p) => p.file === file) };
+    return { file, kind: kindOf(file), role: this.roles.get(file) ?? 'other', sizeBytes, ok: !this.damaged.has(file) && !this.problems.some((p) => p.file === file) };
   }
 
   /** Runs a check; a TidemarkError becomes a problem (named after the file its message names, else `file`). */
@@ -332,83 +393,3 @@ class VerifyRun {
   }
 }
 
-/** Wraps the replayer so every inserted row is decoded through its table's schema before it is applied. */
-function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisitor {
-  return {
-    commit: () => replayer.commit(),
-    createTable: (tableId, definition) => replayer.createTable(tableId, definition),
-    insert: (tableId, versionId, bytes, offset, length) => {
-      const table = engine.tables[tableId];
-      if (table !== undefined) {
-        try {
-          table.codec.decode(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, length);
-        } catch (error) {
-          throw new TidemarkError(ErrorCode.CORRUPT, `${replayer.where()}: the row of version ${versionId} does not decode as a row of "${table.name}": ${messageOf(error)}`);
-        }
-      }
-      replayer.insert(tableId, versionId, bytes, offset, length);
-    },
-    delete: (tableId, versionId, key, offset, length) => replayer.delete(tableId, versionId, key, offset, length),
-    end: (commitTs) => replayer.end(commitTs),
-  };
-}
-
-/** The digest of VerifyReport.digest. */
-function contentDigest(engine: Engine): string {
-  const hash = createHash('sha256');
-  const json = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? `${value}n` : value instanceof Uint8Array ? [...value] : value);
-  for (const table of engine.tables) {
-    const rows: string[] = [];
-    table.primary.forEach((ptr) => {
-      if (!table.arena.isDeleted(ptr)) rows.push(JSON.stringify(table.read(ptr), json));
-    });
-    hash.update(`${table.name}:${rows.sort().join('\n')}\n`);
-  }
-  return hash.digest('hex');
-}
-
-function checkSegmentHeader(layer: FileLayer, dir: string, seq: number): void {
-  const path = join(dir, segmentName(seq));
-  const fd = layer.open(path, false);
-  const bytes = new Uint8Array(64);
-  try {
-    const header = decodeSegmentHeader(bytes.subarray(0, readAll(layer, fd, bytes, 0, bytes.length, 0)), path);
-    if (header.seq !== seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
-  } finally {
-    layer.close(fd);
-  }
-}
-
-function kindOf(file: string): VerifiedFileKind {
-  if (file === LOCK_NAME) return 'lock';
-  if (rootSeq(file) >= 0) return 'root';
-  if (segmentSeq(file) >= 0) return 'wal';
-  const cfp = parseCfpFileName(file);
-  if (cfp !== null) return cfp.kind;
-  return TEMP_PATTERN.test(file) ? 'temp' : 'unknown';
-}
-
-const FILE_NAME = /(?:^|[/\\])((?:root|data|delta|wal)-[0-9a-f]{16}|LOCK)(?=[:\s,)]|$)/;
-
-/** The first database file a message names (messages begin with the path they are about). */
-function firstFileNamed(message: string): string | null {
-  return FILE_NAME.exec(message)?.[1] ?? null;
-}
-
-function fileNamed(path: string): string {
-  return firstFileNamed(path) ?? path;
-}
-
-/** The last "offset N" of a message: the most precise position it gives. */
-function offsetIn(error: unknown): number | null {
-  const all = [...messageOf(error).matchAll(/offset (\d+)/g)];
-  return all.length === 0 ? null : Number(all[all.length - 1]![1]);
-}
-
-function missingCode(message: string): VerifyCode | null {
-  return /is missing/.test(message) ? 'FILE_MISSING' : null;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -9,13 +9,15 @@ import type { FileLayer } from './files/file_layer.js';
 
 /** What a problem or warning is about; stable, for programs to match on. */
 export type VerifyCode =
-  /** A root file fails its checks (header, length, body checksum, JSON, name); open() skips it. */
+  /** The path holds no database: it does not exist, or it holds no LOCK, root, WAL segment or pair file (the only problem then). */
+  | 'NO_DATABASE'
+  /** A root file fails its checks (header, length, body checksum, JSON, name); a warning while another root verifies (open() skips it). */
   | 'ROOT_INVALID'
   /** Root files exist but none verifies: open() fails. */
   | 'NO_ROOT'
-  /** A file the chosen root needs (a pair file, a WAL segment) is missing. */
+  /** A file the chosen root needs (a pair file, a WAL segment) is missing; a warning for a pre-created pair's file (it holds no rows). */
   | 'FILE_MISSING'
-  /** A data or delta file fails its checks (header, a block, an entry, counts, a row that does not decode). */
+  /** A data or delta file fails its checks (header, a block, an entry, counts, a row that does not decode); a warning for a pre-created pair. */
   | 'CFP_INVALID'
   /** The pairs do not load together as open() loads them (a row in two pairs, a count). */
   | 'CHECKPOINT_INVALID'
@@ -25,13 +27,13 @@ export type VerifyCode =
   | 'WAL_TORN_TAIL'
   /** Warning: a free WAL segment (before the checkpoint; open() never reads it) has a bad header; it is rewritten when recycled. */
   | 'FREE_SEGMENT_INVALID'
-  /** The LOCK file is not what the engine writes ("<pid> <start time>\n"). */
+  /** Warning: the LOCK file is not what the engine writes ("<pid> <start time>\n"); open() takes it over. */
   | 'LOCK_MALFORMED'
   /** Warning: a LOCK file is present: the database is open, or its last owner crashed (open() takes it over). */
   | 'LOCK_PRESENT'
   /** Warning: a file of unfinished work (a pair no root names, a temp file); open() removes it. */
   | 'LEFTOVER_FILE'
-  /** A file whose name the engine never makes. */
+  /** Warning: a file whose name the engine never makes; open() leaves it alone. */
   | 'UNKNOWN_FILE'
   /** A file could not be read (an I/O error). */
   | 'IO_ERROR'
@@ -65,7 +67,7 @@ export interface VerifiedFile {
 }
 
 export interface VerifyReport {
-  /** True when there is no problem (warnings allowed): open() would load this directory as it is. */
+  /** True exactly when there is no problem (warnings allowed): open() would load this directory. */
   ok: boolean;
   dir: string;
   /** The root file open() would load (null: none verifies, or none exists). */

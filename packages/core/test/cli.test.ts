@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli } from '../src/cli/run.js';
-import type { Io } from '../src/cli/output.js';
 import { open, type TableDef } from '../src/index.js';
+import { cli } from './helpers/cli.js';
 import { tempDirs } from './helpers/dirs.js';
 
 const accounts: TableDef = {
@@ -30,20 +29,6 @@ const accounts: TableDef = {
 
 const dirs = tempDirs('tidemark-cli-');
 test.after(() => dirs.cleanup());
-
-interface Run {
-  status: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), errIsTty: false, stdout: process.stdout };
-  const status = await runCli(argv, io);
-  return { status, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** 3,000 rows over small pairs, checkpointed, then 2,000 deleted: pairs in several states and a WAL tail. */
 async function makeDatabase(): Promise<string> {
@@ -203,10 +188,10 @@ test('rows that do not fit their column are refused, never stored as another val
 
 test('a path without a database is refused, not made into a new one', async () => {
   const missing = join(dirs.make(), 'no-such-db');
-  for (const argv of [['recover', missing], ['export', missing, 'accounts'], ['checkpoint', missing], ['merge', missing], ['inspect', missing]]) {
+  for (const argv of [['recover', missing], ['export', missing, 'accounts'], ['checkpoint', missing], ['merge', missing], ['inspect', missing], ['verify', missing]]) {
     const run = await cli(...argv);
     assert.is(run.status, 1, argv.join(' '));
-    assert.match(run.err, /^tidemark: no database directory at .*no-such-db \[TM_IO_ERROR\]$/);
+    assert.match(run.err, /^tidemark: no database at .*no-such-db: no such directory \[TM_NO_DATABASE\]$/);
   }
   assert.not.ok(existsSync(missing), 'nothing was created');
 });
@@ -235,7 +220,7 @@ test('user errors: one line with a code and exit 1; usage mistakes exit 2; --hel
   const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
   const run = spawnSync(process.execPath, [bin, 'inspect', join(dir, 'missing')], { encoding: 'utf8' });
   assert.is(run.status, 1);
-  assert.match(run.stderr, /^tidemark: no database directory at .*missing \[TM_IO_ERROR\]\n$/);
+  assert.match(run.stderr, /^tidemark: no database at .*missing: no such directory \[TM_NO_DATABASE\]\n$/);
 });
 
 test.run();

@@ -8,10 +8,11 @@
  * delta, root, LOCK), and each outcome is classified:
  *
  *   detected    verify() reports a problem naming the file (and, for a
- *               sample, open() rejects with TM_CORRUPT naming it, or opens
- *               with the original content when the problem is one open()
- *               tolerates: a damaged root with a good older one, an
- *               unknown file, a malformed LOCK)
+ *               sample, open() rejects with TM_CORRUPT naming it), or a
+ *               warning of damage open() loads past — a damaged root with
+ *               a good older one, an unknown file, a malformed LOCK, a
+ *               damaged pre-created pair — with the original content (and
+ *               a sample opens with it)
  *   harmless    verify() finds no problem and the content it loads — the
  *               loader open() uses — is the original (a sample is opened)
  *   torn tail   WAL only: no problem, and the content is the state after an
@@ -28,7 +29,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTidemarkError, open, verify, type Database, type OpenOptions, type TableDef, type VerifyReport } from '../src/index.js';
+import { isTidemarkError, open, verify, type Database, type OpenOptions, type TableDef, type VerifyProblem, type VerifyReport } from '../src/index.js';
 import { contentHash, crashImage, tempDirs } from './helpers/dirs.js';
 import { kindOf, MemoryLayer, MODES, mutate, seededRandom, writeFiles, type FileKind, type Files, type Mode, type Mutation } from './helpers/mutations.js';
 
@@ -161,11 +162,14 @@ interface Trial {
 
 const FATAL = new Set(['NO_ROOT', 'FILE_MISSING', 'CFP_INVALID', 'CHECKPOINT_INVALID', 'WAL_INVALID']);
 
+/** Warnings for damage open() loads past (verify reports it, and `ok` stays true because open() loads the directory). */
+const TOLERATED = new Set(['ROOT_INVALID', 'FILE_MISSING', 'CFP_INVALID', 'LOCK_MALFORMED', 'UNKNOWN_FILE']);
+
 function classify(report: VerifyReport, mutation: Mutation, kind: FileKind, fixture: Fixture): Outcome {
-  if (!report.ok) {
-    const names = report.problems.some((p) => p.file === mutation.file || p.message.includes(mutation.file));
-    return names ? 'detected' : 'undetected';
-  }
+  const naming = (p: VerifyProblem): boolean => p.file === mutation.file || p.message.includes(mutation.file);
+  if (!report.ok) return report.problems.some(naming) ? 'detected' : 'undetected';
+  // Tolerated damage is detected only if what open() loads past it is the original content.
+  if (report.warnings.some((w) => TOLERATED.has(w.code) && naming(w))) return report.digest === fixture.digest ? 'detected' : 'undetected';
   if (report.digest === fixture.digest) return 'harmless';
   if (kind === 'wal' && report.digest !== null && fixture.prefixes.has(report.digest)) return 'torn';
   return 'undetected';

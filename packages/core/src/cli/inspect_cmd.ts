@@ -1,6 +1,6 @@
 /** `tidemark inspect <dir> [--json]`: the root, every file, the pairs' live fractions and totals (inspect.ts). */
 import { inspect, type InspectReport } from '../inspect.js';
-import { bytes, num, percent, table, type Io } from './output.js';
+import { bytes, existingDatabase, num, percent, table, type Io } from './output.js';
 
 function commits(first: number | null, last: number | null): string {
   return first === null || last === null ? '-' : first === 0 && last === 0 ? 'none' : `${first}..${last}`;
@@ -43,7 +43,7 @@ export function inspectText(r: InspectReport): string[] {
 }
 
 export function runInspect(dir: string, options: { json?: boolean }, io: Io): number {
-  const report = inspect(dir);
+  const report = inspect(existingDatabase(dir));
   if (options.json === true) io.out(JSON.stringify(report, null, 2));
   else for (const line of inspectText(report)) io.out(line);
   return 0;

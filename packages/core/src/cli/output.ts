@@ -3,7 +3,8 @@
  * grouped numbers. Commands write results to `out` and progress and
  * problems to `err`, so `tidemark export ... > rows.ndjson` stays clean.
  */
-import { readdirSync } from 'node:fs';
+import { whyNoDatabase } from '../database_dir.js';
+import { NodeFileLayer } from '../files/file_layer.js';
 
 export interface Io {
   out(text: string): void;
@@ -31,17 +32,13 @@ export class CliError extends Error {
 }
 
 /**
- * Refuses a path that holds no database, so a mistyped path is an error
- * instead of a new, empty database (open() makes the folder it is given).
+ * Refuses a path that holds no database (database_dir.ts says what makes
+ * one), so a mistyped path is one line instead of a new, empty database
+ * (open() makes the folder it is given) or a list of "problems".
  */
 export function existingDatabase(dir: string): string {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    throw new CliError(`no database directory at ${dir}`, 'TM_IO_ERROR');
-  }
-  if (!names.some((n) => /^(root|wal)-[0-9a-f]{16}$/.test(n))) throw new CliError(`${dir} holds no Tidemark database (no root file or WAL segment)`, 'TM_IO_ERROR');
+  const why = whyNoDatabase(new NodeFileLayer(), dir);
+  if (why !== null) throw new CliError(why, 'TM_NO_DATABASE');
   return dir;
 }
 

@@ -12,8 +12,9 @@ import type { CheckpointResult } from '../checkpoint/checkpoint_writer.js';
 import type { CfpState } from '../checkpoint/cfp_format.js';
 import { removeLeftovers } from '../checkpoint/leftovers.js';
 import { loadCheckpoint, type CheckpointLoad } from '../recovery/load_checkpoint.js';
+import { blameSkippedRoot } from '../recovery/skipped_root.js';
 import { ProgressReporter, type ProgressListener } from '../recovery/progress.js';
-import { readNewestRoot, type RootBody } from '../checkpoint/root_format.js';
+import { readNewestRoot, type NewestRoot, type RootBody } from '../checkpoint/root_format.js';
 import type { MergeReport, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
 import { isDiskFull, NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
@@ -146,12 +147,13 @@ export class DurableLog {
     let writer: ThreadHandle<LogWriterApi> | null = null;
     let streamer: StreamerSupervisor | null = null;
     let prepared: PreparedThreads | null = null;
+    let newest: NewestRoot | null = null;
     try {
       // The workers load their bundles on other cores while the checkpoint loads and the WAL replays here.
       prepared = prepareThreads(threads, options.checkpoints);
       const started = performance.now();
       const progress = new ProgressReporter(options.onProgress);
-      const newest = readNewestRoot(layer, options.dir);
+      newest = readNewestRoot(layer, options.dir);
       if (newest.root === null && newest.skipped.length > 0) {
         // Root files exist but none verifies: opening as a new database would remove every pair file.
         throw new TidemarkError(ErrorCode.CORRUPT, `no root file verifies, so the checkpoint cannot be found: ${newest.skipped.map((s) => s.reason).join('; ')}`);
@@ -214,7 +216,7 @@ export class DurableLog {
       // The failed open returns once its threads have ended: none is left running behind the error.
       await Promise.allSettled([prepared?.discard(), writer?.terminate(), streamer?.terminate()]);
       lock.release();
-      throw error;
+      throw newest === null ? error : blameSkippedRoot(error, newest);
     }
   }
 
