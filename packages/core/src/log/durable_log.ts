@@ -125,6 +125,7 @@ export interface DurabilityStats {
   streamerRestarts: number;
 }
 
+/** @internal The engine's side of the log; users see its figures through Database. */
 export class DurableLog {
   private constructor(
     readonly sink: DurableSink,
