@@ -21,6 +21,7 @@ import { TableStore } from './table/table_store.js';
 import { Transaction } from './transaction.js';
 import { Engine, type Durability, type Isolation } from './txn/engine.js';
 import { CleanerRunner } from './table/cleaner_runner.js';
+import { closeWhenDone, forget } from './lifecycle.js';
 import type { CleanerStats } from './table/cleaner.js';
 
 export interface TransactionOptions {
@@ -96,6 +97,7 @@ export class Database {
       merges: options.merges,
       mergeDeadFraction: options.mergeDeadFraction,
       mergeIntervalMs: options.mergeIntervalMs,
+      fileMode: options.fileMode,
     }, internals.layer, internals.threads);
     engine.sink = log.sink;
     return new Database(options, engine, log);
@@ -323,6 +325,7 @@ export class Database {
     const engine = this.#engine;
     if (engine.closed) return;
     engine.closed = true;
+    forget(this);
     this.#cleaner.stop();
     if (this.#log !== null) await this.#log.close();
     else await engine.sink.close();
@@ -357,5 +360,7 @@ export async function openWith(options: OpenOptions | undefined, internals: Open
     await db.close().catch(() => {}); // the first error is the one to report
     throw error;
   }
+  // Threads that fault tests substitute run on the main thread and keep nothing alive: those tests close what they open.
+  if ((filled.dir !== null && internals.threads === undefined) || filled.closeOnSignals) closeWhenDone(db, filled.closeOnSignals);
   return db;
 }

@@ -3,6 +3,7 @@
  * names the bad `options.x`, and the filled options the engine uses.
  */
 import { ErrorCode, TidemarkError } from './errors.js';
+import { DEFAULT_FILE_MODE } from './files/file_layer.js';
 import type { TableDef } from './schema/types.js';
 import type { Durability, Isolation } from './txn/engine.js';
 import type { LogSink } from './txn/sink.js';
@@ -76,6 +77,20 @@ export interface OpenOptions {
   cleanerLiveFraction?: number;
   /** Called while open() recovers a directory, with bytes and rows done per phase (also published on the "tidemark:recovery" diagnostics channel). */
   onProgress?: ProgressListener;
+  /**
+   * Permissions of the files the database creates, less the umask; the
+   * directory, if open() creates it, gets the same with search (x) where
+   * read is allowed. Default 0o600 (directory 0o700): the owner only. 0o640
+   * (0o750) lets the group read. Owner read and write, no execute bits.
+   */
+  fileMode?: number;
+  /**
+   * Default false. True closes the database on SIGINT and SIGTERM (made
+   * durable, checkpointed, the LOCK released) and then lets the signal end
+   * the process as it would have; without it Node's default ends the process
+   * at once (see the README, "Ending a process").
+   */
+  closeOnSignals?: boolean;
 }
 
 export interface FilledOptions {
@@ -102,12 +117,14 @@ export interface FilledOptions {
   readonly mergeIntervalMs: number;
   readonly cleaner: boolean;
   readonly cleanerLiveFraction: number;
+  readonly fileMode: number;
+  readonly closeOnSignals: boolean;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints', 'recoveryWorkers', 'onProgress', 'merges', 'mergeDeadFraction', 'mergeIntervalMs', 'cleaner', 'cleanerLiveFraction']);
+const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints', 'recoveryWorkers', 'onProgress', 'merges', 'mergeDeadFraction', 'mergeIntervalMs', 'cleaner', 'cleanerLiveFraction', 'fileMode', 'closeOnSignals']);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -159,6 +176,14 @@ function booleanOption(value: unknown, name: string): boolean {
   return value;
 }
 
+/** A mode the owner can always read and write (the engine's own files), never executable. */
+function fileModeOption(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o777 || (value & 0o600) !== 0o600 || (value & 0o111) !== 0) {
+    throw invalid('options.fileMode must be a file mode with owner read and write and no execute bits, such as 0o600 or 0o640');
+  }
+  return value;
+}
+
 function sizeOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
   return o[key] === undefined ? fallback : integerIn(o[key], `options.${key}`, min, max);
 }
@@ -203,5 +228,7 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     mergeIntervalMs: sizeOption(o, 'mergeIntervalMs', 1000, 0, 24 * 3600 * 1000),
     cleaner: o.cleaner === undefined ? true : booleanOption(o.cleaner, 'options.cleaner'),
     cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.75, 0.05, 0.95),
+    fileMode: o.fileMode === undefined ? DEFAULT_FILE_MODE : fileModeOption(o.fileMode),
+    closeOnSignals: o.closeOnSignals === undefined ? false : booleanOption(o.closeOnSignals, 'options.closeOnSignals'),
   };
 }

@@ -1,9 +1,11 @@
 /**
  * @tidemark/core as a user gets it from npm (long tier only: TIDEMARK_LONG=1).
  *
- * The package is packed with `pnpm pack`, so publishConfig applies and the
- * package's prepack runs the build (declarations included): the test needs no
- * build before it, and always packs fresh files. The tarball is installed with
+ * The package is packed with `pnpm pack`, so publishConfig applies, from the
+ * build made before the tests (`pnpm test` builds; every build emits core's
+ * declarations). Its prepack, which builds for a publish, is skipped here:
+ * a build removes every package's dist, which the test files running beside
+ * this one load their workers from. The tarball is installed with
  * npm into a temporary app outside the workspace, whose dependencies (and
  * @types/node, at the workspace's version) npm fetches from the registry. In
  * that app:
@@ -80,14 +82,17 @@ async function packageWorksFromTarball(app: string): Promise<void> {
   assert.match(help.stdout, /verify \[options\] <dir>/);
 }
 
-/** Packs the package into `into` and returns the tarball's path. */
+/** Packs the built package into `into` and returns the tarball's path. */
 async function pack(into: string): Promise<string> {
+  for (const built of ['dist/index.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/workers/log_writer.js']) {
+    assert.ok(existsSync(join(coreDir, built)), `packages/core/${built} is missing: run \`pnpm run build\` before this test`);
+  }
   mkdirSync(into);
-  // Under `pnpm test`, pnpm names itself in npm_execpath (CI's pnpm may not be on PATH).
-  const execPath = process.env.npm_execpath;
-  const viaPnpm = execPath !== undefined && /pnpm/.test(execPath);
-  const [command, args] = viaPnpm ? [process.execPath, [execPath]] : ['pnpm', []];
-  await run(command, [...args, 'pack', '--pack-destination', into], coreDir, 180_000);
+  // Under `pnpm test`, pnpm names itself in npm_execpath (CI's pnpm may not be on PATH):
+  // its script, run with node, or a standalone pnpm executable.
+  const self = process.env.npm_execpath ?? '';
+  const [command, args]: [string, string[]] = !/pnpm/.test(self) ? ['pnpm', []] : /\.[cm]?js$/.test(self) ? [process.execPath, [self]] : [self, []];
+  await run(command, [...args, 'pack', '--config.ignore-scripts=true', '--pack-destination', into], coreDir, 180_000);
   const tarballs = readdirSync(into).filter((f) => f.endsWith('.tgz'));
   assert.is(tarballs.length, 1, `tarballs: ${tarballs.join(', ')}`);
   return join(into, tarballs[0]!);

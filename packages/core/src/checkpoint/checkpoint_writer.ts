@@ -48,6 +48,8 @@ export interface CheckpointWriterOptions {
   dataFileSizeBytes: number;
   /** PRECREATED files kept ready ahead of need. */
   precreatedFiles: number;
+  /** Permissions of the files a merge task creates (its own layer's are set where it was made); default owner only. */
+  fileMode?: number;
 }
 
 export interface CheckpointResult {
@@ -384,6 +386,7 @@ export class CheckpointWriter implements RecordVisitor {
       targets: targets.map((t) => t.id),
       targetBytes: this.options.dataFileSizeBytes,
       sources: sources.map((s) => ({ ...s.entry })),
+      fileMode: this.options.fileMode,
     };
   }
 

@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { workerExecArgv } from '../threads/exec_argv.js';
 import { workerBundle } from '../threads/worker_handle.js';
 import type { MergeOutcome, MergeRunner, MergeTask } from './merge_task.js';
 
@@ -22,6 +23,7 @@ export class PoolMergeRunner implements MergeRunner {
       maxThreads: 1,
       concurrentTasksPerWorker: 1,
       idleTimeout: MERGE_IDLE_MS,
+      execArgv: workerExecArgv(),
     });
     return this.pool.run(task);
   }

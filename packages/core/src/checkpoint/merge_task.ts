@@ -41,6 +41,8 @@ export interface MergeTask {
   targetBytes: number;
   /** The sources, adjacent and in versionId order, as of the merge's start. */
   sources: CfpEntry[];
+  /** Permissions of the target files (options.fileMode); owner only if absent. */
+  fileMode?: number;
 }
 
 /** One pair a merge wrote: its id, the versionIds it covers, its rows, its files' lengths. */

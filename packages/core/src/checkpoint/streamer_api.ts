@@ -31,6 +31,8 @@ export interface StreamerData {
   mergeDeadFraction: number;
   /** The merge policy is evaluated this often (and whenever a data file closes); 0: only then. */
   mergeIntervalMs: number;
+  /** Permissions of the files it and its merge tasks create (NodeFileLayer; owner only if absent). */
+  fileMode?: number;
 }
 
 /** What `db.merge()` did: the merges installed, and the files deleted once no root needed them. */

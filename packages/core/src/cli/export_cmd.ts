@@ -4,6 +4,7 @@
  * error. The rows are those of one snapshot, taken when the export starts.
  */
 import { createWriteStream } from 'node:fs';
+import { DEFAULT_FILE_MODE } from '../files/file_layer.js';
 import { once } from 'node:events';
 import { open as openFile } from 'node:fs/promises';
 import { open } from '../database.js';
@@ -14,7 +15,7 @@ import { rowToJson } from './values.js';
 /** Fails early, with the path, when the output file cannot be created. */
 async function checkWritable(path: string): Promise<void> {
   try {
-    await (await openFile(path, 'w')).close();
+    await (await openFile(path, 'w', DEFAULT_FILE_MODE)).close();
   } catch (error) {
     throw new CliError(`cannot write ${path}: ${(error as Error).message}`, 'TM_IO_ERROR');
   }
@@ -30,7 +31,7 @@ export async function runExport(dir: string, tableName: string, options: { out?:
     const table = db.table(tableName);
     if (options.out !== undefined) await checkWritable(options.out);
     const rows = table.scan();
-    const stream: NodeJS.WritableStream = options.out === undefined ? io.stdout : createWriteStream(options.out);
+    const stream: NodeJS.WritableStream = options.out === undefined ? io.stdout : createWriteStream(options.out, { mode: DEFAULT_FILE_MODE });
     // A write error (disk full; standard output closed by `| head`) ends the export: once() rejects with it.
     let failure: Error | null = null;
     const onError = (error: Error): void => void (failure ??= error);

@@ -32,10 +32,25 @@ export interface FileLayer {
   fsyncDir(dir: string): void;
 }
 
+/**
+ * The permissions of a database's files, unless options.fileMode widens
+ * them: owner only, as PostgreSQL insists on for its data directory, since
+ * the files hold every row in the clear.
+ */
+export const DEFAULT_FILE_MODE = 0o600;
+
+/** A directory's mode for files of `fileMode`: the same, with search (x) wherever read is allowed. */
+export function dirModeOf(fileMode: number): number {
+  return fileMode | ((fileMode & 0o444) >> 2);
+}
+
 /** The real file system, through Node's synchronous fs calls. */
 export class NodeFileLayer implements FileLayer {
+  /** `fileMode`: the permissions of the files it creates, less the umask (directories: dirModeOf). */
+  constructor(readonly fileMode: number = DEFAULT_FILE_MODE) {}
+
   open(path: string, create: boolean): number {
-    return io(path, () => fs.openSync(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, 0o644));
+    return io(path, () => fs.openSync(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, this.fileMode));
   }
   write(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number {
     return io(`fd ${fd}`, () => fs.writeSync(fd, bytes, offset, length, position));
@@ -63,7 +78,7 @@ export class NodeFileLayer implements FileLayer {
     return io(dir, () => fs.readdirSync(dir));
   }
   mkdir(dir: string): void {
-    io(dir, () => fs.mkdirSync(dir, { recursive: true }));
+    io(dir, () => fs.mkdirSync(dir, { recursive: true, mode: dirModeOf(this.fileMode) }));
   }
   rename(from: string, to: string): void {
     io(from, () => fs.renameSync(from, to));

@@ -22,6 +22,7 @@ import { createRingBuffer, RingProducer } from '../ring/ring.js';
 import { prepareThreads, workerThreads, type EngineThreads, type PreparedThreads, type ThreadHandle } from '../threads/engine_threads.js';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
+import { LoopHold } from '../threads/loop_hold.js';
 import { DurableSink } from './durable_sink.js';
 import { StreamerSupervisor } from './streamer_supervisor.js';
 import {
@@ -87,6 +88,8 @@ export interface DurableLogOptions {
   merges: boolean;
   mergeDeadFraction: number;
   mergeIntervalMs: number;
+  /** Permissions of the files created (NodeFileLayer). */
+  fileMode: number;
 }
 
 export interface LogStats {
@@ -142,7 +145,7 @@ export class DurableLog {
   ) {}
 
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
-  static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer(), threads: EngineThreads = workerThreads): Promise<DurableLog> {
+  static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer(options.fileMode), threads: EngineThreads = workerThreads): Promise<DurableLog> {
     layer.mkdir(options.dir);
     const lock = acquireLock(layer, options.dir);
     let writer: ThreadHandle<LogWriterApi> | null = null;
@@ -252,6 +255,9 @@ export class DurableLog {
   /** Drains the ring, waits for the writer to sync and stop, checkpoints, releases the LOCK. */
   async close(): Promise<LogStats> {
     const stats: LogStats = { writer: null, streamer: null, streamerRestarts: this.streamer?.restarts ?? 0 };
+    // Between the workers' calls close awaits things that hold nothing (a thread's end): the process stays until it is done.
+    const loop = new LoopHold();
+    loop.hold();
     try {
       // A writer stalled on a full disk would otherwise wait for space while close waits for it to drain the ring.
       Atomics.store(this.control, CLOSING, 1n);
@@ -263,6 +269,8 @@ export class DurableLog {
       await this.writer.terminate();
       await this.streamer?.terminate();
       this.lock.release();
+      this.sink.releaseLoop();
+      loop.dispose();
     }
   }
 
@@ -310,6 +318,7 @@ function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control
     offset: fresh ? 0 : position.offset,
     zeroUntil: position.dirtyUntil,
     maxDelayMs: options.maxDelayMs,
+    fileMode: options.fileMode,
     maxSegments: Math.ceil(options.checkpointWalBytes / options.walSegmentBytes) + 1,
   };
 }
@@ -329,5 +338,6 @@ function streamerData(options: DurableLogOptions, control: SharedArrayBuffer, ro
     merges: options.merges,
     mergeDeadFraction: options.mergeDeadFraction,
     mergeIntervalMs: options.mergeIntervalMs,
+    fileMode: options.fileMode,
   };
 }

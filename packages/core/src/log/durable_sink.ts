@@ -14,10 +14,14 @@
  *   commit order, so a resolved commit implies all earlier ones are durable.
  * - Writer failure: every pending and later durability wait rejects with the
  *   writer's error.
+ * - The event loop: held (LoopHold) while a durability wait is armed or a
+ *   drain waits for ring space, and only then, since neither wait keeps
+ *   Node's loop alive and the writer's thread is unref'd.
  */
 import { assert } from '../assert.js';
 import { copyBytes } from '../files/copy_bytes.js';
 import { RingProducer } from '../ring/ring.js';
+import { LoopHold } from '../threads/loop_hold.js';
 import type { LogSink } from '../txn/sink.js';
 import { DURABLE_TS, WAITED_TS } from './log_control.js';
 import { OP_CREATE_TABLE, OP_DELETE, OP_INSERT, RECORD_PREFIX_BYTES, RecordBuilder } from './record.js';
@@ -48,6 +52,9 @@ export class DurableSink implements LogSink {
   private draining: Promise<void> | null = null;
   private drainActive = false;
   private armed = false;
+  /** Holds the event loop while `armed` (keepAlive) and while a drain runs. */
+  private readonly loop = new LoopHold();
+  private holdsForDurability = false;
   private failure: Error | null = null;
   /** Pending durability waits as parallel arrays (no object per commit), from `pendingHead` on. */
   private readonly pendingTs: number[] = [];
@@ -144,6 +151,12 @@ export class DurableSink implements LogSink {
     if (!this.ring.closed) this.ring.close();
     for (let i = this.pendingHead; i < this.pendingReject.length; i++) this.pendingReject[i]!(this.failure);
     this.clearPending();
+    this.keepAlive(false); // the armed wait may never end now
+  }
+
+  /** Lets go of the event loop for good: the log is closed and nothing waits on it. */
+  releaseLoop(): void {
+    this.loop.dispose();
   }
 
   get failed(): Error | null {
@@ -194,6 +207,7 @@ export class DurableSink implements LogSink {
 
   private async runDrain(): Promise<void> {
     this.drainActive = true;
+    this.loop.hold();
     try {
       while (this.backlogHead < this.backlog.length && this.failure === null) {
         const record = this.backlog[this.backlogHead]!;
@@ -221,6 +235,7 @@ export class DurableSink implements LogSink {
       // In the same turn as the loop's last check, so a record queued after it starts a new run.
       this.drainActive = false;
       this.draining = null;
+      this.loop.release();
     }
   }
 
@@ -234,6 +249,7 @@ export class DurableSink implements LogSink {
   private arm(): void {
     if (this.armed) return;
     this.armed = true;
+    this.keepAlive(true);
     const result = waitAsync(this.cells, DURABLE_TS, BigInt(this.durableTs));
     if (result.async) void (result.value as Promise<string>).then(() => this.onDurable());
     else queueMicrotask(() => this.onDurable());
@@ -260,5 +276,13 @@ export class DurableSink implements LogSink {
       }
       if (this.failure === null) this.arm();
     }
+    this.keepAlive(this.armed);
+  }
+
+  private keepAlive(on: boolean): void {
+    if (on === this.holdsForDurability) return;
+    this.holdsForDurability = on;
+    if (on) this.loop.hold();
+    else this.loop.release();
   }
 }

@@ -16,6 +16,8 @@ export interface LogWriterData {
   maxDelayMs: number;
   /** WAL segment files kept on disk at most; free ones past it are deleted at rollover. */
   maxSegments: number;
+  /** Permissions of the WAL segments it creates (NodeFileLayer; owner only if absent). */
+  fileMode?: number;
 }
 
 export interface LogWriterStats {

@@ -115,7 +115,7 @@ export class StreamerSupervisor {
           this.down = null;
           this.restarts++;
           this.launch(true);
-        }, delay);
+        }, delay).unref(); // a process that is done ends (and closes the database) without waiting for space
       });
   }
 

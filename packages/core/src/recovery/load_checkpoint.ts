@@ -29,6 +29,7 @@ import type { FileLayer } from '../files/file_layer.js';
 import { Replayer } from '../log/replay.js';
 import { createRingBuffer, RingConsumer, waitAsync } from '../ring/ring.js';
 import { workerBundle } from '../threads/worker_handle.js';
+import { workerExecArgv } from '../threads/exec_argv.js';
 import type { Engine } from '../txn/engine.js';
 import { CfpRecovery, recoverCfp, type CfpTask, type CfpTaskResult } from './cfp_task.js';
 import type { BatchSink } from './batch.js';
@@ -245,6 +246,7 @@ async function loadInPool(state: LoadState, workers: number, layer: FileLayer): 
     maxThreads: workers,
     concurrentTasksPerWorker: 1,
     idleTimeout: Infinity,
+    execArgv: workerExecArgv(),
   });
   const bell = new SharedArrayBuffer(4);
   const bellCell = new Int32Array(bell);

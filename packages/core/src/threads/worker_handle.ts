@@ -4,6 +4,11 @@
  * entries/<name>.ts, built into this package's dist/workers), talks to it
  * through comlink, and reports a failure of the worker once — a message the
  * entry posts before it dies, an uncaught error, or an unexpected exit.
+ *
+ * A thread does not keep the process alive (it is unref'd) except while a
+ * call to it is in flight: a script that is done ends, and its open
+ * databases close at 'beforeExit' (lifecycle.ts). Commits waiting for
+ * durability hold the event loop themselves (DurableSink).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import { endpointOf } from './endpoint.js';
+import { workerExecArgv } from './exec_argv.js';
 import type { ThreadHandle } from './engine_threads.js';
 import { sendStart } from './start_message.js';
 
@@ -44,9 +50,10 @@ const earlyEnds = new WeakMap<Worker, EarlyEnd>();
 
 /** Starts the thread of entry `name`; it waits for its data (WorkerHandle sends it). */
 export function spawnWorker(name: string): Worker {
-  const worker = new Worker(workerBundle(name), { name: `tidemark-${name}` });
+  const worker = new Worker(workerBundle(name), { name: `tidemark-${name}`, execArgv: workerExecArgv() });
   const end: EarlyEnd = { error: null, exitCode: null };
   earlyEnds.set(worker, end);
+  worker.unref();
   // Listening also keeps an error before the handle exists from being an unhandled 'error' event.
   worker.on('error', (error) => (end.error ??= error));
   worker.on('exit', (code) => (end.exitCode = code));
@@ -58,6 +65,8 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
   private readonly api: Remote<Api>;
   private stopped = false;
   private ended = false;
+  /** Calls in flight: the thread keeps the process alive while there are any. */
+  private calls = 0;
   /** Rejects when the worker fails or exits, so no call waits forever on a dead thread. */
   private readonly died: Promise<never>;
 
@@ -92,7 +101,10 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
 
   /** Calls the worker; rejects with the worker's failure if it dies first. */
   call<T>(f: (api: Remote<Api>) => Promise<T>): Promise<T> {
-    return Promise.race([f(this.api), this.died]);
+    if (this.calls++ === 0) this.worker.ref();
+    return Promise.race([f(this.api), this.died]).finally(() => {
+      if (--this.calls === 0) this.worker.unref();
+    });
   }
 
   /** Runs the worker's last call (which finishes its work), then ends the thread; the thread ends even if the call fails. */

@@ -13,7 +13,7 @@ import { runLogWriter } from '../log_writer/run.js';
 const WAIT_MS = 5;
 
 onStart<LogWriterData>(parentPort!, (data) => {
-  const loop = new LogWriterLoop(new NodeFileLayer(), data);
+  const loop = new LogWriterLoop(new NodeFileLayer(data.fileMode), data);
   const { api } = runLogWriter(loop, WAIT_MS, (error) => {
     parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
     // Rethrown by the loop: the thread ends with the error, as before.

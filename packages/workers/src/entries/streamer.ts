@@ -16,7 +16,7 @@ lowerThreadPriority(); // background work: commits come first (threads/priority.
 
 onStart<StreamerData>(parentPort!, (data) => {
   const merges = new PoolMergeRunner();
-  const loop = new StreamerLoop(new NodeFileLayer(), data, merges, undefined, coreWaitClock());
+  const loop = new StreamerLoop(new NodeFileLayer(data.fileMode), data, merges, undefined, coreWaitClock());
   const { api } = runStreamer(loop, merges, WAIT_MS, (error) => {
     parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
     setImmediate(() => {

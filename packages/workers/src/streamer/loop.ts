@@ -102,7 +102,7 @@ export class StreamerLoop {
     if (data.restart) removeLeftovers(layer, data.dir, root);
     this.wal = root?.wal ?? { seq: 0, offset: 64 };
     this.tail = new WalTail(layer, data.dir, databaseId, this.wal, root?.checkpointTs ?? 0);
-    this.writer = new CheckpointWriter(layer, { dir: data.dir, databaseId, dataFileSizeBytes: data.dataFileSizeBytes, precreatedFiles: data.precreatedFiles }, root);
+    this.writer = new CheckpointWriter(layer, { dir: data.dir, databaseId, dataFileSizeBytes: data.dataFileSizeBytes, precreatedFiles: data.precreatedFiles, fileMode: data.fileMode }, root);
     this.lastCheckpointAt = now();
     this.lastMergeCheck = now();
     const writer = this.writer;
