@@ -125,7 +125,7 @@ test('write options are checked like open()\'s: unknown keys and wrong values', 
   await rejects(() => t.update(1, { name: 'y' }, misspelt), 'options.durabilty');
   await rejects(() => t.delete(1, misspelt), 'options.durabilty');
   await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, { durability: 'eventually' as 'delayed' }), 'options.durability');
-  await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, 'delayed' as object), 'options');
+  await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, 'delayed' as unknown as object), 'options');
   await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, null as unknown as object), 'options');
   assert.is(t.size, 5, 'nothing was written');
   await t.insert({ id: 9, name: 'x', born: 1n }, { durability: 'delayed' });
