@@ -73,7 +73,8 @@ if (workers.length > 0) {
   // A worker bundle carries everything it needs, the engine's modules included.
   // Bundled into core's dist, where `open()` finds them; sources resolve through the `source` condition.
   // piscina stays external: it starts its threads from its own files (the streamer runs a merge pool).
-  await build({ ...common, packages: undefined, external: ['piscina'], conditions: ['source'], entryPoints: workers, outdir: join(root, 'packages/core/dist/workers') });
+  // fs-native-extensions too: a native addon, loaded from its package (only the opening thread loads it).
+  await build({ ...common, packages: undefined, external: ['piscina', 'fs-native-extensions'], conditions: ['source'], entryPoints: workers, outdir: join(root, 'packages/core/dist/workers') });
 }
 try {
   await coreTypes;

@@ -58,6 +58,17 @@ export const INDEX_MIGRATE_SLOTS_PER_WRITE = 16;
 /** versionIds and commit timestamps share one clock, safe as JS numbers. */
 export const MAX_VERSION_ID = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Opens of the LOCK file before giving up: another try is needed only when
+ * the holder that was just raced removed the file this opener had open
+ * (files/lock.ts), so more than a few in a row means a directory in churn.
+ */
+export const LOCK_ATTEMPTS = 8;
+/** How long a loser waits for a new holder to write its line into LOCK, to name it in TM_LOCKED. */
+export const LOCK_HOLDER_WAIT_MS = 1000;
+/** The longest line a LOCK holds: pid, start time and host name (at most 255 bytes), with spaces and newline. */
+export const LOCK_LINE_MAX_BYTES = 10 + 1 + 20 + 1 + 255 + 1;
+
 assert(Number.isInteger(Math.log2(ARENA_SEGMENT_BYTES)), 'segment size is a power of two');
 assert(ARENA_SEGMENT_BYTES / ARENA_ALIGN_BYTES === 2 ** ARENA_UNITS_PER_SEGMENT_LOG2, 'pointer units cover a segment');
 assert(VERSION_HEADER_BYTES % ARENA_ALIGN_BYTES === 0, 'payloads start aligned');

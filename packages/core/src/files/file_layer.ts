@@ -9,6 +9,7 @@
  * into an error instead of silently accepting fewer bytes.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
 
@@ -30,6 +31,16 @@ export interface FileLayer {
   unlink(path: string): void;
   /** Makes the directory's entries (creates, renames, unlinks) durable. */
   fsyncDir(dir: string): void;
+  /** Cuts the open file to `sizeBytes` (never longer than it is). */
+  truncate(fd: number, sizeBytes: number): void;
+  /**
+   * Takes the operating system's exclusive advisory lock on the open file
+   * without waiting; false if another open of the file holds it (in this
+   * process too). Closing `fd` drops it, and so does the end of the process.
+   */
+  tryLock(fd: number): boolean;
+  /** Whether `path` still names the file open at `fd` (false if `path` is gone). */
+  sameFile(fd: number, path: string): boolean;
 }
 
 /**
@@ -96,6 +107,29 @@ export class NodeFileLayer implements FileLayer {
       fs.closeSync(fd);
     }
   }
+  truncate(fd: number, sizeBytes: number): void {
+    io(`fd ${fd}`, () => fs.ftruncateSync(fd, sizeBytes));
+  }
+  tryLock(fd: number): boolean {
+    return io(`fd ${fd}`, () => nativeLocks().tryLock(fd));
+  }
+  sameFile(fd: number, path: string): boolean {
+    const opened = io(`fd ${fd}`, () => fs.fstatSync(fd));
+    const named = io(path, () => fs.statSync(path, { throwIfNoEntry: false }));
+    return named !== undefined && named.dev === opened.dev && named.ino === opened.ino;
+  }
+}
+
+/**
+ * The lock calls of fs-native-extensions (an open-file-description lock on
+ * Linux, flock on macOS), loaded on first use: only the thread that opens a
+ * database locks, so the worker threads, which share this module, never pay
+ * for loading the native addon.
+ */
+let nativeModule: { tryLock(fd: number): boolean } | null = null;
+function nativeLocks(): { tryLock(fd: number): boolean } {
+  nativeModule ??= createRequire(import.meta.url)('fs-native-extensions') as { tryLock(fd: number): boolean };
+  return nativeModule;
 }
 
 /** Runs a file operation, turning an OS error into a TidemarkError naming the file (the cause keeps errno/code). */

@@ -22,42 +22,28 @@
  * writes, as Linux may once it has marked the pages clean); a file's durable bytes change only at its fdatasync;
  * a directory's durable entries change only at its fsyncDir. Directories
  * themselves (mkdir) are durable at once; the engine makes one and never
- * removes it.
+ * removes it. A truncate is durable at once too: the engine truncates only
+ * the LOCK, whose bytes no recovery reads. A lock (`tryLock`) belongs to a
+ * handle and ends at its close; a crash ends the process and every lock with
+ * it, so an image holds none.
  */
 import { basename, dirname, posix } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { fileError, syncError, type FileLayer } from './file_layer.js';
+import { crashInode, newInode, writeInto, type Inode, type SimDamage } from './sim_inode.js';
+
+export { SIM_DAMAGES, type SimDamage } from './sim_inode.js';
 
 /** The operations a fault or a crash can hit, counted in one sequence. */
-export type SimOp = 'open' | 'write' | 'read' | 'fdatasync' | 'rename' | 'unlink' | 'fsyncDir' | 'list' | 'size' | 'mkdir';
+export type SimOp = 'open' | 'write' | 'read' | 'fdatasync' | 'rename' | 'unlink' | 'fsyncDir' | 'list' | 'size' | 'mkdir' | 'truncate';
 
 /** EIO and ENOSPC throw; 'short' makes a write return half its length (0 for 1 byte). */
 export type SimFaultKind = 'EIO' | 'ENOSPC' | 'short';
-
-/**
- * What a crash leaves of unsynced state: nothing; a random prefix of the
- * writes (the extended space as zeros or garbage); or `pages`, any subset of
- * the written 4 KiB pages, as writeback in no particular order leaves them.
- */
-export type SimDamage = 'clean' | 'prefix' | 'zeros' | 'garbage' | 'pages';
-
-export const SIM_DAMAGES: readonly SimDamage[] = ['clean', 'prefix', 'zeros', 'garbage', 'pages'];
-
-const PAGE_BYTES = 4096;
 
 /** Thrown by every operation of a crashed simulated file system. Not a TidemarkError: nothing should handle it. */
 export class SimCrash extends Error {
   override name = 'SimCrash';
   readonly code = 'SIM_CRASH';
-}
-
-interface Inode {
-  bytes: Uint8Array;
-  size: number;
-  /** The content as of the last fdatasync. */
-  synced: Uint8Array;
-  /** Writes since the last fdatasync, in order. */
-  writes: Array<{ position: number; bytes: Uint8Array }>;
 }
 
 interface Dir {
@@ -91,6 +77,8 @@ export class SimFileLayer implements FileLayer {
   onOp: ((index: number, op: SimOp, path: string) => void) | null = null;
   private readonly dirs = new Map<string, Dir>();
   private readonly fds = new Map<number, { inode: Inode; path: string }>();
+  /** The handle that holds each locked file's lock. */
+  private readonly locks = new Map<Inode, number>();
   private nextFd = 3;
   private fault: Fault | null = null;
   private crashOp = Infinity;
@@ -236,8 +224,29 @@ export class SimFileLayer implements FileLayer {
   }
 
   close(fd: number): void {
-    this.handle(fd);
+    const { inode } = this.handle(fd);
+    if (this.locks.get(inode) === fd) this.locks.delete(inode);
     this.fds.delete(fd);
+  }
+
+  truncate(fd: number, sizeBytes: number): void {
+    const handle = this.handle(fd);
+    this.count('truncate', handle.path);
+    const inode = handle.inode;
+    inode.size = Math.min(inode.size, sizeBytes);
+    inode.synced = inode.synced.slice(0, sizeBytes);
+    inode.writes = inode.writes.filter((w) => w.position < sizeBytes).map((w) => ({ position: w.position, bytes: w.bytes.subarray(0, sizeBytes - w.position) }));
+  }
+
+  tryLock(fd: number): boolean {
+    const { inode } = this.handle(fd);
+    if ((this.locks.get(inode) ?? fd) !== fd) return false;
+    this.locks.set(inode, fd);
+    return true;
+  }
+
+  sameFile(fd: number, path: string): boolean {
+    return this.handle(fd).inode === this.dirs.get(norm(dirname(path)))?.entries.get(basename(path));
   }
 
   size(path: string): number {
@@ -328,50 +337,4 @@ export class SimFileLayer implements FileLayer {
 
 function norm(path: string): string {
   return posix.normalize(path).replace(/\/+$/, '') || '/';
-}
-
-function newInode(): Inode {
-  return { bytes: new Uint8Array(0), size: 0, synced: new Uint8Array(0), writes: [] };
-}
-
-function writeInto(inode: Inode, chunk: Uint8Array, position: number): void {
-  const end = position + chunk.length;
-  if (end > inode.bytes.length) {
-    const grown = new Uint8Array(Math.max(end, inode.bytes.length * 2, 4096));
-    grown.set(inode.bytes.subarray(0, inode.size));
-    inode.bytes = grown;
-  }
-  if (position > inode.size) inode.bytes.fill(0, inode.size, position);
-  inode.bytes.set(chunk, position);
-  inode.size = Math.max(inode.size, end);
-}
-
-/** A file as a crash leaves it: synced bytes, a prefix of the later writes, maybe a torn one, maybe extended space. */
-function crashInode(inode: Inode, damage: SimDamage, random: (n: number) => number): Inode {
-  const out = newInode();
-  writeInto(out, inode.synced, 0);
-  if (damage === 'pages') {
-    for (const w of inode.writes) {
-      for (let page = Math.floor(w.position / PAGE_BYTES) * PAGE_BYTES; page < w.position + w.bytes.length; page += PAGE_BYTES) {
-        if (random(2) === 0) continue;
-        const from = Math.max(page, w.position);
-        const to = Math.min(page + PAGE_BYTES, w.position + w.bytes.length);
-        writeInto(out, w.bytes.subarray(from - w.position, to - w.position), from);
-      }
-    }
-    if (inode.size > out.size && random(2) === 1) writeInto(out, new Uint8Array(inode.size - out.size), out.size);
-  } else if (damage !== 'clean' && inode.writes.length > 0) {
-    const kept = random(inode.writes.length + 1);
-    for (const w of inode.writes.slice(0, kept)) writeInto(out, w.bytes, w.position);
-    const torn = inode.writes[kept];
-    if (torn !== undefined && random(2) === 1) writeInto(out, torn.bytes.subarray(0, random(torn.bytes.length)), torn.position);
-    if ((damage === 'zeros' || damage === 'garbage') && inode.size > out.size) {
-      // The file's new size reached the disk but not all of its data.
-      const extra = new Uint8Array(inode.size - out.size);
-      if (damage === 'garbage') for (let i = 0; i < extra.length; i++) extra[i] = random(256);
-      writeInto(out, extra, out.size);
-    }
-  }
-  out.synced = out.bytes.slice(0, out.size);
-  return out;
 }

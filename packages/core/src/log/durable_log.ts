@@ -147,7 +147,7 @@ export class DurableLog {
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
   static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer(options.fileMode), threads: EngineThreads = workerThreads): Promise<DurableLog> {
     layer.mkdir(options.dir);
-    const lock = acquireLock(layer, options.dir);
+    const lock = await acquireLock(layer, options.dir);
     let writer: ThreadHandle<LogWriterApi> | null = null;
     let streamer: StreamerSupervisor | null = null;
     let prepared: PreparedThreads | null = null;

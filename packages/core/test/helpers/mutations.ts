@@ -85,6 +85,15 @@ export class MemoryLayer implements FileLayer {
   fsyncDir(): void {
     throw new Error('read only');
   }
+  truncate(): void {
+    throw new Error('read only');
+  }
+  tryLock(): boolean {
+    throw new Error('read only');
+  }
+  sameFile(): boolean {
+    throw new Error('read only');
+  }
 }
 
 export function writeFiles(dir: string, files: Files): void {
