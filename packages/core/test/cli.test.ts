@@ -99,8 +99,8 @@ test('checkpoint, merge and recover open, act, close and say what they did', asy
   assert.match(recover.out, /checkpoint: \d+ pairs with 1 worker/);
   assert.match(recover.err, /checkpoint \(1 workers\): [\d,]+ of [\d,]+ bytes, done/, 'progress per phase');
   const badWorkers = await cli('recover', dir, '--workers', 'many');
-  assert.is(badWorkers.status, 1);
-  assert.match(badWorkers.err, /^tidemark: --workers must be an integer/);
+  assert.is(badWorkers.status, 2, 'a usage mistake');
+  assert.match(badWorkers.err, /--workers must be an integer from 0 to 64, not "many"/);
 });
 
 test('export then import gives back the same rows; CSV imports; a bad row stops the import at its line', async () => {

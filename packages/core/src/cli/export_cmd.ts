@@ -51,6 +51,7 @@ export async function runExport(dir: string, tableName: string, options: { out?:
       if ((failure as NodeJS.ErrnoException).code === 'EPIPE') return 0;
       throw new CliError(`cannot write ${options.out ?? 'standard output'}: ${(failure as Error).message}`, 'TM_IO_ERROR');
     }
+    bar.update(rows.length);
     bar.done();
     progress.stop();
     if (options.out !== undefined) {

@@ -58,7 +58,11 @@ class LineProgress implements Progress {
           this.io.err(line());
         }
       },
-      done: () => this.io.err(`${line()}, done`),
+      // Done is all of it: a command that updates every N items has not said the last count.
+      done: () => {
+        current = Math.max(current, max);
+        this.io.err(`${line()}, done`);
+      },
     };
   }
 

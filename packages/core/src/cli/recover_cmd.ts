@@ -6,17 +6,13 @@
 import { basename } from 'node:path';
 import { open } from '../database.js';
 import type { RecoveryProgress } from '../recovery/progress.js';
-import { bytes, CliError, existingDatabase, num, type Io } from './output.js';
+import { bytes, existingDatabase, num, type Io } from './output.js';
 import { progressFor, type Bar } from './progress.js';
 
 const MB = 1e6;
 
-export async function runRecover(dir: string, options: { workers?: string; json?: boolean }, io: Io): Promise<number> {
-  let workers: number | undefined;
-  if (options.workers !== undefined) {
-    workers = Number(options.workers);
-    if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new CliError(`--workers must be an integer from 0 to 64, not "${options.workers}"`);
-  }
+export async function runRecover(dir: string, options: { workers?: number; json?: boolean }, io: Io): Promise<number> {
+  const workers = options.workers;
   existingDatabase(dir);
   const progress = progressFor(io);
   const bars = new Map<string, Bar>();

@@ -1,12 +1,14 @@
 /**
  * The `tidemark` command line: parses arguments with commander and runs a
- * command. Exit status: 0 done (verify: the directory is sound), 1 a
- * failure (verify: problems found; an engine error; a refused input), 2 a
- * usage mistake. A user's error prints `tidemark: <message> [<code>]` on
+ * command. Exit status: 0 done (verify: open() would load the directory),
+ * 1 a failure (verify: problems found; no database at the path; an engine
+ * error; a refused input), 2 a usage mistake (an unknown command or option,
+ * an option's value that is not what it takes: arguments.ts). A user's error prints `tidemark: <message> [<code>]` on
  * standard error without a stack; only a bug prints one.
  */
 import { Command, CommanderError } from 'commander';
 import { TidemarkError } from '../errors.js';
+import { choiceOption, integerOption, UsageError } from './arguments.js';
 import { runExport } from './export_cmd.js';
 import { runImport, type ImportOptions } from './import_cmd.js';
 import { runInspect } from './inspect_cmd.js';
@@ -44,9 +46,9 @@ function program(io: Io, done: (status: number) => void): Command {
   p.command('recover')
     .description('open the database with a progress bar per phase and per pair, then print the recovery figures')
     .argument('<dir>', 'database directory')
-    .option('--workers <n>', 'recovery workers (default: one per pair, at most one per core; 0: the main thread)')
+    .option('--workers <n>', 'recovery workers, 0 to 64 (default: one per pair, at most one per core; 0: the main thread)', integerOption('--workers', 0, 64))
     .option('--json', 'print the figures as JSON')
-    .action(async (dir: string, o: { workers?: string; json?: boolean }) => done(await runRecover(dir, o, io)));
+    .action(async (dir: string, o: { workers?: number; json?: boolean }) => done(await runRecover(dir, o, io)));
   p.command('export')
     .description('write every row of a table as NDJSON, one JSON object a line (int64 beyond 2^53 as strings, bytes as base64)')
     .argument('<dir>', 'database directory')
@@ -58,10 +60,10 @@ function program(io: Io, done: (status: number) => void): Command {
     .argument('<dir>', 'database directory')
     .argument('<table>', 'table name')
     .argument('<file>', 'NDJSON or CSV file')
-    .option('--format <format>', 'ndjson or csv (default: csv for a .csv file, else ndjson)')
-    .option('--schema <file>', 'a JSON table definition to create the table with when it does not exist')
+    .option('--format <format>', 'ndjson or csv (default: csv for a .csv file, else ndjson)', choiceOption('--format', ['ndjson', 'csv'] as const))
+    .option('--schema <file>', 'a JSON table definition to create the table with when it does not exist (needed for a new database)')
     .option('--upsert', 'replace rows whose key exists instead of failing')
-    .option('--batch <n>', 'rows per transaction (default 10,000)')
+    .option('--batch <n>', 'rows per transaction, 1 to 1,000,000 (default 10,000)', integerOption('--batch', 1, 1_000_000))
     .action(async (dir: string, table: string, file: string, o: ImportOptions) => done(await runImport(dir, table, file, o, io)));
   return p;
 }
@@ -79,7 +81,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     if (error instanceof TidemarkError || error instanceof CliError) {
       io.err(`tidemark: ${error.message} [${error.code}]`);
-      return 1;
+      return error instanceof UsageError ? 2 : 1;
     }
     io.err(`tidemark: internal error: ${(error as Error).stack ?? String(error)}`);
     return 1;
