@@ -13,6 +13,7 @@ import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
 import type { FileLayer } from './files/file_layer.js';
 import type { EngineThreads } from './threads/engine_threads.js';
 import { definitionOf, definitionToJson } from './schema/definition_json.js';
+import { checkDistinctNames, definitionDifferences } from './schema/definition_diff.js';
 import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
 import type { TableDef } from './schema/types.js';
@@ -143,9 +144,10 @@ export class Database {
       this.createTable(def);
       return;
     }
-    const wanted = definitionToJson(definitionOf(defineTable(def)));
-    if (wanted !== definitionToJson(definitionOf(existing.schema))) {
-      throw new TidemarkError(ErrorCode.INVALID_SCHEMA, `table "${def.name}" exists in the database with a different definition`);
+    const given = defineTable(def);
+    if (definitionToJson(definitionOf(given)) !== definitionToJson(definitionOf(existing.schema))) {
+      const differences = definitionDifferences(existing.schema, given);
+      throw new TidemarkError(ErrorCode.INVALID_SCHEMA, `table "${def.name}" exists in the database with a different definition: ${differences.join('; ') || 'the stored form differs'}`);
     }
   }
 
@@ -352,6 +354,7 @@ export async function open(options?: OpenOptions): Promise<Database> {
 /** @internal open() with the file layer and threads of `internals`. */
 export async function openWith(options: OpenOptions | undefined, internals: OpenInternals): Promise<Database> {
   const filled = validateOptions(options);
+  checkDistinctNames(filled.tables);
   const db = await Database.create(filled, internals);
   try {
     await db.started();
