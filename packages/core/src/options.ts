@@ -88,7 +88,7 @@ export interface OpenOptions {
    * Default false. True closes the database on SIGINT and SIGTERM (made
    * durable, checkpointed, the LOCK released) and then lets the signal end
    * the process as it would have; without it Node's default ends the process
-   * at once (see the README, "Ending a process").
+   * at once (README, "Ending a process, and who may read the files").
    */
   closeOnSignals?: boolean;
 }
