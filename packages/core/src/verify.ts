@@ -43,10 +43,13 @@ import { definitionFromJson } from './schema/definition_json.js';
 import { defineTable } from './schema/schema.js';
 import { Engine } from './txn/engine.js';
 import { DiscardSink } from './txn/sink.js';
+import { checkOptionKeys } from './options.js';
 import type { VerifiedFile, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
 import { checkSegmentHeader, contentDigest, decodingVisitor, fileNamed, firstFileNamed, kindOf, LOCK_NAME, LOCK_PATTERN, messageOf, missingCode, offsetIn, TEMP_PATTERN } from './verify_support.js';
 
 export type { VerifiedFile, VerifiedFileKind, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
+
+const VERIFY_KEYS: ReadonlySet<string> = new Set(['layer']);
 
 /**
  * Checks the closed database in `dir`, reading only; see VerifyReport. A
@@ -54,6 +57,7 @@ export type { VerifiedFile, VerifiedFileKind, VerifyCode, VerifyOptions, VerifyP
  * and nothing more. Rejects only if the directory cannot be listed.
  */
 export async function verify(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  checkOptionKeys(options, VERIFY_KEYS);
   const layer = options.layer ?? new NodeFileLayer();
   const noDatabase = whyNoDatabase(layer, dir);
   if (noDatabase !== null) return noDatabaseReport(dir, noDatabase);

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { ErrorCode, isTidemarkError, open, type Database } from '../src/index.js';
 import { registerTidemarkMetrics } from '../src/prometheus.js';
 import { inspect } from '../src/inspect.js';
+import { verify } from '../src/verify.js';
 
 async function people(): Promise<Database> {
   const db = await open({
@@ -156,10 +157,11 @@ test('transaction, retry and read options are checked the same way', async () =>
   await db.close();
 });
 
-test('the options of inspect() and registerTidemarkMetrics() are checked too', async () => {
+test('the options of inspect(), verify() and registerTidemarkMetrics() are checked too', async () => {
   const db = await open();
   refuses(() => registerTidemarkMetrics(db, { prefx: 'x_' } as object), 'options.prefx');
   refuses(() => inspect('/nonexistent-tidemark-dir', { layr: null } as object), 'options.layr');
+  await rejects(() => verify('/nonexistent-tidemark-dir', { layr: null } as object), 'options.layr');
   await db.close();
 });
 

@@ -12,7 +12,7 @@ import { CliError, existingDatabase, num, type Io } from './output.js';
 import { progressFor } from './progress.js';
 import { rowToJson } from './values.js';
 
-/** Fails early, with the path, when the output file cannot be created. */
+/** Fails early, with the path, when the output file cannot be created; creates it the owner's only, as the database's files. */
 async function checkWritable(path: string): Promise<void> {
   try {
     await (await openFile(path, 'w', DEFAULT_FILE_MODE)).close();
