@@ -99,7 +99,7 @@ test('a segment replaced by an older copy of itself, a later segment after it, i
   const list = batches(bytes);
   bytes.fill(0, list[list.length - 20]!); // the copy taken 20 batches before the segment was full
   writeFileSync(path, bytes);
-  await rejected(dir, segmentName(0), /with room for the first record/);
+  await rejected(dir, segmentName(0), /without its seal/);
 });
 
 test('a truncated WAL segment is CORRUPT, even where the cut leaves whole batches', async () => {

@@ -28,7 +28,7 @@ test('records published in the ring become one durable batch per step', () => {
   const control = createLogControl(0);
   const producer = new RingProducer(ring);
   const loop = new LogWriterLoop(new NodeFileLayer(), {
-    ring, control, dir, segmentBytes: 256 * 1024, databaseId: '42', seq: 0, offset: 0, zeroUntil: 0, maxDelayMs: 0, maxSegments: 100,
+    ring, control, dir, segmentBytes: 256 * 1024, databaseId: '42', seq: 0, offset: 0, zeroUntil: 0, lastCommitTs: 0, maxDelayMs: 0, maxSegments: 100,
   });
   const builder = new RecordBuilder();
   const publish = (from: number, to: number): void => {
@@ -71,7 +71,7 @@ test('records nobody waits on are synced within maxDelayMs; a waiter gets an imm
   let clock = 0;
   const loop = new LogWriterLoop(
     new NodeFileLayer(),
-    { ring, control, dir, segmentBytes: 256 * 1024, databaseId: '1', seq: 0, offset: 0, zeroUntil: 0, maxDelayMs: 100, maxSegments: 100 },
+    { ring, control, dir, segmentBytes: 256 * 1024, databaseId: '1', seq: 0, offset: 0, zeroUntil: 0, lastCommitTs: 0, maxDelayMs: 100, maxSegments: 100 },
     () => clock,
   );
   const builder = new RecordBuilder();

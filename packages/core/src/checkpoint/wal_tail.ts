@@ -6,14 +6,17 @@
  * never holds ring space (so it can never slow a commit), and a checkpoint
  * never contains a commit the WAL could still lose.
  *
- * Where the data of a segment ends (zeros, a stale batch from an earlier
- * use of a recycled segment, no room left) while durable records remain
- * unread, they are in the next segment.
+ * Where the data of a segment ends with its seal, the log goes on in the
+ * next segment; where it ends otherwise (zeros, a stale batch from an
+ * earlier use of a recycled segment), the writer has not left it yet, even
+ * if the next segment exists (a rollover makes the next segment before it
+ * seals this one). Version 1 segments have no seal: there, durable records
+ * left unread past the end of the data are in the next segment.
  */
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { readAll, type FileLayer } from '../files/file_layer.js';
-import { alignBatch, BATCH_HEADER_BYTES, BATCH_MAGIC, decodeSegmentHeader, readBatch, SEGMENT_HEADER_BYTES, segmentName } from '../log/wal_format.js';
+import { alignBatch, BATCH_HEADER_BYTES, BATCH_MAGIC, decodeSegmentHeader, readBatch, readSeal, SEAL_BYTES, SEGMENT_HEADER_BYTES, segmentName } from '../log/wal_format.js';
 
 /** One record at bytes[offset, offset + length); `view` is a DataView over the whole of `bytes`. */
 export type TailRecord = (bytes: Uint8Array, offset: number, length: number, where: () => string, view: DataView) => void;
@@ -27,6 +30,7 @@ export class WalTail {
   bytesRead = 0;
   private fd = -1;
   private segmentBytes = 0;
+  private segmentVersion = 0;
   private buf = new Uint8Array(1 << 20);
   private view = new DataView(this.buf.buffer);
 
@@ -56,8 +60,8 @@ export class WalTail {
         continue;
       }
       if (size === 0) break; // the next batch is not durable yet
-      // End of this segment's data: what is left is in the next segment.
-      if (!this.layer.exists(join(this.dir, segmentName(this.seq + 1)))) break;
+      // End of this segment's data: what is left is in the next segment once this one is sealed.
+      if (!this.leftForNext()) break;
       this.closeSegment();
       this.seq++;
       this.offset = SEGMENT_HEADER_BYTES;
@@ -110,6 +114,14 @@ export class WalTail {
     return padded;
   }
 
+  /** Whether the writer has moved on from this segment: its seal is at the end of the data (version 1: the next segment exists). */
+  private leftForNext(): boolean {
+    if (this.segmentVersion < 2) return this.layer.exists(join(this.dir, segmentName(this.seq + 1)));
+    if (this.offset + SEAL_BYTES > this.segmentBytes) return false;
+    if (readAll(this.layer, this.fd, this.buf, 0, SEAL_BYTES, this.offset) < SEAL_BYTES) return false;
+    return readSeal(this.buf, 0, SEAL_BYTES, this.seq) !== null;
+  }
+
   private openSegment(): boolean {
     const path = join(this.dir, segmentName(this.seq));
     if (!this.layer.exists(path)) return false;
@@ -121,6 +133,7 @@ export class WalTail {
       if (h.seq !== this.seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${h.seq}`);
       if (h.databaseId !== this.databaseId) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${h.databaseId})`);
       this.segmentBytes = h.segmentBytes;
+      this.segmentVersion = h.version;
     } catch (error) {
       this.layer.close(fd);
       throw error;

@@ -12,12 +12,14 @@ export interface LogWriterData {
   offset: number;
   /** Zero [offset, zeroUntil) before appending: what is left of a torn batch. */
   zeroUntil: number;
+  /** The newest commitTs replayed at open (0 if none): what a seal written before any new batch records. */
+  lastCommitTs: number;
   /** Records nobody waits on are synced within this many milliseconds. */
   maxDelayMs: number;
-  /** WAL segment files kept on disk at most; free ones past it are deleted at rollover. */
-  maxSegments: number;
   /** Permissions of the WAL segments it creates (NodeFileLayer; owner only if absent). */
   fileMode?: number;
+  /** WAL segment files kept on disk at most; free ones past it are deleted at rollover. */
+  maxSegments: number;
 }
 
 export interface LogWriterStats {

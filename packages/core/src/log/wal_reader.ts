@@ -39,6 +39,8 @@ import {
   BATCH_MAGIC,
   decodeSegmentHeader,
   readBatch,
+  readSeal,
+  SEAL_MAGIC,
   SEGMENT_HEADER_BYTES,
   segmentName,
   segmentSeq,
@@ -106,7 +108,11 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
   }
   let contents = files.map(() => null as SegmentBytes | null);
   const load = (i: number, from = SEGMENT_HEADER_BYTES): SegmentBytes => (contents[i] ??= readSegment(layer, files[i]!.path, from));
-  let previous: SegmentEnd | null = null;
+  const newerLater = (i: number, afterTs: number): boolean =>
+    files.slice(i + 1).some((_, k) => {
+      const later = load(i + 1 + k);
+      return findNewerBatch(later.bytes, SEGMENT_HEADER_BYTES, later.dataEnd, afterTs) !== null;
+    });
   for (let i = 0; i < files.length; i++) {
     const { seq, path } = files[i]!;
     if (i > 0 && seq !== files[i - 1]!.seq + 1) {
@@ -119,21 +125,23 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
       throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the root file's WAL position ${from} is not a batch boundary of the segment (offset ${from})`);
     }
     const startTs = position.lastCommitTs;
-    const end = replaySegment(bytes, path, position, onRecord, from);
-    if (previous !== null && end.firstRecordBytes !== null) checkRoom(previous, end.firstRecordBytes, path);
+    const end = replaySegment(bytes, path, seq, position, onRecord, from);
     position.seq = seq;
     position.offset = end.offset;
     const newerHere = findNewerBatch(bytes, end.offset + BATCH_ALIGN_BYTES, dataEnd, startTs);
     if (newerHere !== null) {
-      const what = end.bad ? 'bad WAL batch' : 'end of the data';
+      const what = end.bad ? 'bad WAL batch' : end.sealed ? 'seal' : 'end of the data';
       throw new TidemarkError(ErrorCode.CORRUPT, `${path}: ${what} at offset ${end.offset}, followed by a valid batch at offset ${newerHere}: batches are missing or damaged (offset ${end.offset})`);
     }
-    if (end.bad) {
-      const newerLater = files.slice(i + 1).some((_, k) => {
-        const later = load(i + 1 + k);
-        return findNewerBatch(later.bytes, SEGMENT_HEADER_BYTES, later.dataEnd, startTs) !== null;
-      });
-      if (newerLater) {
+    if (end.sealed) {
+      if (i === files.length - 1) {
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${join(dir, segmentName(seq + 1))}: WAL segment ${seq + 1} is missing: ${path} is sealed for it at offset ${end.offset}, which the log writer does only once it exists`,
+        );
+      }
+    } else if (end.bad) {
+      if (newerLater(i, startTs)) {
         throw new TidemarkError(ErrorCode.CORRUPT, `${path}: bad WAL batch at offset ${end.offset}, followed by valid newer batches (offset ${end.offset})`);
       }
       position.tornTail = { file: path, offset: end.offset };
@@ -141,20 +149,20 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
       while (dirty > end.offset && bytes[dirty - 1] === 0) dirty--;
       position.dirtyUntil = dirty;
       break;
+    } else if (header.version >= 2 && i < files.length - 1) {
+      // Unsealed, so the writer never left it: what follows was made by a rollover that did not finish.
+      if (newerLater(i, startTs)) {
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${path}: the segment's data ends at offset ${end.offset} without its seal, and a later segment holds newer batches: batches are missing (offset ${end.offset})`,
+        );
+      }
+      break;
     }
-    previous = { path, offset: end.offset, segmentBytes: header.segmentBytes, fileBytes: bytes.length };
     contents[i] = null; // keep one segment in memory at a time
   }
   contents = [];
   return position;
-}
-
-/** Where a segment's data ended, and its sizes: the next segment's first record must not have fit after it. */
-interface SegmentEnd {
-  path: string;
-  offset: number;
-  segmentBytes: number;
-  fileBytes: number;
 }
 
 /** Checks a segment's header, name, database and size; returns the header. */
@@ -172,37 +180,22 @@ function checkSegment(bytes: Uint8Array, path: string, seq: number, position: Wa
   return header;
 }
 
-/**
- * The writer rolls over only when the next record does not fit the current
- * segment, so that record (the next segment's first) cannot have fitted
- * after the previous segment's data. Skipped where the sizes say the
- * segment was written under another walSegmentBytes.
- */
-function checkRoom(previous: SegmentEnd, firstRecordBytes: number, path: string): void {
-  if (previous.fileBytes !== previous.segmentBytes) return;
-  if (previous.offset + alignBatch(BATCH_HEADER_BYTES + firstRecordBytes) > previous.segmentBytes) return;
-  throw new TidemarkError(
-    ErrorCode.CORRUPT,
-    `${previous.path}: the segment's data ends at offset ${previous.offset} with room for the first record of ${path}: batches are missing (offset ${previous.offset})`,
-  );
-}
-
 interface ReplayEnd {
   offset: number;
   bad: boolean;
-  /** Bytes of the first replayed record, its length prefix included (null: nothing replayed). */
-  firstRecordBytes: number | null;
+  /** The data ends with the segment's seal: the writer moved on to the next segment. */
+  sealed: boolean;
 }
 
-function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, onRecord: RecordCallback, from: number): ReplayEnd {
+function replaySegment(bytes: Uint8Array, path: string, seq: number, position: WalPosition, onRecord: RecordCallback, from: number): ReplayEnd {
   let at = from;
-  let firstRecordBytes: number | null = null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (;;) {
-    if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES)) return { offset: at, bad: false, firstRecordBytes };
+    if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES)) return { offset: at, bad: false, sealed: false };
+    if (view.getUint32(at, true) === SEAL_MAGIC && readSeal(bytes, at, bytes.length, seq) !== null) return { offset: at, bad: false, sealed: true };
     const batch = readBatch(bytes, at, bytes.length);
-    if (batch === null) return { offset: at, bad: true, firstRecordBytes };
-    if (batch.first <= position.lastCommitTs) return { offset: at, bad: false, firstRecordBytes }; // stale bytes from an earlier use
+    if (batch === null) return { offset: at, bad: true, sealed: false };
+    if (batch.first <= position.lastCommitTs) return { offset: at, bad: false, sealed: false }; // stale bytes from an earlier use
     let r = at + BATCH_HEADER_BYTES;
     const payloadEnd = r + batch.payloadBytes;
     const batchAt = at;
@@ -217,7 +210,6 @@ function replaySegment(bytes: Uint8Array, path: string, position: WalPosition, o
       if (length < 0 || length > payloadEnd - r - 4) {
         throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch (offset ${r})`);
       }
-      firstRecordBytes ??= 4 + length;
       onRecord(bytes, r + 4, length, where, view);
       r += 4 + length;
     }

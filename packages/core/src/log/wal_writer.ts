@@ -9,6 +9,13 @@
  * when there is one: renamed and given a new header, no zero-filling. Its
  * stale batches are older than anything new, which replay and the WAL tail
  * read as the end of the segment's data.
+ *
+ * Rollover, in this order (docs/FORMAT.md, "Rollover"): the old segment's
+ * last batch synced; the next segment made whole on disk (synced, renamed,
+ * directory synced); the old segment's seal written after its last batch and
+ * synced; only then a batch in the next segment. So a crash leaves either an
+ * unsealed last segment with at most an empty one after it (the next writer
+ * goes on in the unsealed one), or a sealed one whose successor exists.
  */
 import { join } from 'node:path';
 import { assert } from '../assert.js';
@@ -21,8 +28,10 @@ import {
   BATCH_HEADER_BYTES,
   encodeSegmentHeader,
   SEGMENT_HEADER_BYTES,
+  SEAL_BYTES,
   sealBatch,
   segmentName,
+  writeSeal,
 } from './wal_format.js';
 
 const ZERO_CHUNK_BYTES = 1024 * 1024;
@@ -38,15 +47,17 @@ export interface WalWriterOptions {
   offset: number;
   /** Bytes of a cut torn tail, [offset, zeroUntil), to zero before appending; 0 if none. */
   zeroUntil?: number;
+  /** The newest commitTs already in the log (replayed at open); 0 if none. A seal records the newest at rollover. */
+  lastCommitTs?: number;
   /** The first segment the newest checkpoint needs; segments below it may be recycled. Default: none free. */
   firstNeeded?: () => number;
   /** Segment files kept on disk at most (needed and free); free ones past it are deleted. Default: no limit. */
   maxSegments?: number;
 }
 
-/** The largest framed record (length prefix included) a segment of `segmentBytes` holds. */
+/** The largest framed record (length prefix included) a segment of `segmentBytes` holds, room for the seal kept. */
 export function maxFramedRecordBytes(segmentBytes: number): number {
-  return segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8;
+  return segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8 - SEAL_BYTES;
 }
 
 /** The largest record body a segment of `segmentBytes` holds: commits with a larger log record are refused before they install. */
@@ -77,6 +88,10 @@ export class WalWriter {
   private spareReady = false;
   /** A free segment will be recycled at the next rollover, so no spare is needed (found once per segment). */
   private recycleReady = false;
+  /** The next segment is made on disk by a rollover that has not finished (it failed after making it). */
+  private nextMade = false;
+  /** The newest commitTs in the log, written by this writer or replayed before it started. */
+  private lastLoggedTs: number;
 
   constructor(
     private readonly layer: FileLayer,
@@ -85,6 +100,7 @@ export class WalWriter {
   ) {
     this.seq = options.seq;
     this.offset = options.offset;
+    this.lastLoggedTs = options.lastCommitTs ?? 0;
     this.batch = new Uint8Array(options.segmentBytes - SEGMENT_HEADER_BYTES);
     this.view = new DataView(this.batch.buffer);
     this.openSegment(this.seq, this.offset === 0);
@@ -117,7 +133,7 @@ export class WalWriter {
     const framed = RECORD_PREFIX_BYTES + length;
     assert(framed <= this.maxRecordBytes, 'record fits a segment');
     this.openPending();
-    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) > this.options.segmentBytes) {
+    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) + SEAL_BYTES > this.options.segmentBytes) {
       this.writeBatch();
       this.rollover();
     }
@@ -193,9 +209,13 @@ export class WalWriter {
   }
 
 
+  /** Closes the segment; a clean close also gives the spare's space back (the next writer reserves its own). */
   close(): void {
     if (this.fd >= 0) this.layer.close(this.fd);
     this.fd = -1;
+    if (this.spareFilled > 0 || this.layer.exists(this.sparePath)) this.layer.unlink(this.sparePath);
+    this.spareFilled = 0;
+    this.spareReady = false;
   }
 
   private writeBatch(): void {
@@ -210,6 +230,7 @@ export class WalWriter {
     }
     writeAll(this.layer, this.fd, this.path(this.seq), this.batch, 0, written, this.offset);
     this.writtenTs = this.lastTs;
+    this.lastLoggedTs = this.lastTs;
     this.offset += size;
     this.bytesWritten += size;
     this.batchesWritten++;
@@ -217,19 +238,32 @@ export class WalWriter {
     this.batchRecords = 0;
   }
 
-  /** Ends the segment (synced) and starts the next; if that cannot be made now, the next call makes it. */
+  /**
+   * Moves to the next segment (the protocol in this file's header). If a step
+   * fails (a full disk), the writer stays in this segment and the next call
+   * finishes the rollover from where it stopped.
+   */
   private rollover(): void {
+    this.layer.fdatasync(this.fd);
+    if (!this.nextMade) {
+      this.createSegment(this.seq + 1, this.path(this.seq + 1));
+      this.nextMade = true;
+    }
+    const seal = new Uint8Array(SEAL_BYTES);
+    writeSeal(seal, 0, this.seq, this.lastLoggedTs);
+    writeAll(this.layer, this.fd, this.path(this.seq), seal, 0, SEAL_BYTES, this.offset);
     this.layer.fdatasync(this.fd);
     this.layer.close(this.fd);
     this.fd = -1;
+    this.nextMade = false;
     this.seq++;
     this.offset = 0;
-    this.openSegment(this.seq, true);
+    this.openSegment(this.seq, false);
   }
 
   /** Makes the segment a failed rollover left unmade. */
   private openPending(): void {
-    if (this.fd < 0) this.openSegment(this.seq, true);
+    if (this.fd < 0) this.openSegment(this.seq, false);
   }
 
   /** Opens a segment, creating it first when it is new. */

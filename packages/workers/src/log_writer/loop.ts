@@ -70,6 +70,7 @@ export class LogWriterLoop {
       seq: data.seq,
       offset: data.offset,
       zeroUntil: data.zeroUntil,
+      lastCommitTs: data.lastCommitTs,
       firstNeeded: () => Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)),
       maxSegments: data.maxSegments,
     });

@@ -33,21 +33,23 @@ export function openSim(layer: FileLayer, options: OpenOptions = {}): Promise<Da
   return openWith({ dir: DIR, ...SIM_OPTIONS, ...options }, { layer, threads: inlineThreads(layer) });
 }
 
-const pad = (i: number): string => `row ${i} `.padEnd(300, '#');
+/** The pad of row i: 300 characters unless a test gives its own sizes. */
+export type PadOf = (i: number) => string;
+const pad: PadOf = (i) => `row ${i} `.padEnd(300, '#');
 
 /** Transaction i: inserts row i, bumps row i - 3, deletes row i - 7 (so deletes reach older pairs). */
-export function applyTxn(tx: Transaction, i: number): void {
-  tx.insert('items', { id: i, v: 0, pad: pad(i) });
+export function applyTxn(tx: Transaction, i: number, padOf: PadOf = pad): void {
+  tx.insert('items', { id: i, v: 0, pad: padOf(i) });
   if (i > 3) tx.update('items', i - 3, { v: i });
   if (i > 7 && i % 3 !== 0) tx.delete('items', i - 7);
 }
 
 /** The content hash after transactions 1..k, for every k up to n (index k). */
-export function modelHashes(n: number): string[] {
+export function modelHashes(n: number, padOf: PadOf = pad): string[] {
   const rows = new Map<number, { id: number; v: number; pad: string }>();
   const hashes = [hashRows(rows)];
   for (let i = 1; i <= n; i++) {
-    rows.set(i, { id: i, v: 0, pad: pad(i) });
+    rows.set(i, { id: i, v: 0, pad: padOf(i) });
     if (i > 3) rows.get(i - 3)!.v = i;
     if (i > 7 && i % 3 !== 0) rows.delete(i - 7);
     hashes.push(hashRows(rows));
@@ -89,12 +91,17 @@ export interface RunResult {
  * of `group`; a checkpoint every `checkpointEvery` and a merge every
  * `mergeEvery`. Stops at the first error (a crash, a failed log).
  */
-export async function runTxns(db: Database, from: number, to: number, plan: { group?: number; checkpointEvery?: number; mergeEvery?: number } = {}): Promise<RunResult> {
+export async function runTxns(
+  db: Database,
+  from: number,
+  to: number,
+  plan: { group?: number; checkpointEvery?: number; mergeEvery?: number; padOf?: PadOf } = {},
+): Promise<RunResult> {
   const result: RunResult = { acked: from - 1, committed: from - 1, error: null };
   const group = plan.group ?? 4;
   try {
     for (let i = from; i <= to; i++) {
-      db.transactionSync((tx) => applyTxn(tx, i));
+      db.transactionSync((tx) => applyTxn(tx, i, plan.padOf));
       result.committed = i;
       if ((i - from + 1) % group === 0 || i === to) {
         await db.flush();
