@@ -6,7 +6,7 @@
  * docs/FORMAT.md), and `verify` must find nothing wrong.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -68,6 +68,18 @@ test('a segment sealed, its successor emptied back to its header: the acknowledg
   bytes.fill(0, 64);
   writeFileSync(segment(dir, 1), bytes);
   await rejectsWith(() => open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES }), 'TM_CORRUPT', 'without its seal');
+});
+
+test('a clean close leaves no temporary file, the spare segment included', async () => {
+  const dir = dirs.make();
+  for (let round = 0; round < 3; round++) {
+    const db = await open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES });
+    // Past half a segment: the log writer reserves the next one's space as wal-spare.tmp.
+    for (let i = 0; i < 100; i++) await db.table('rows').upsert({ id: i, pad: `${round}`.padEnd(400, 'r') });
+    await db.close();
+    const temps = readdirSync(dir).filter((name) => name.endsWith('.tmp'));
+    assert.equal(temps, [], `round ${round}: no temporary file after close`);
+  }
 });
 
 test.after(() => dirs.cleanup());

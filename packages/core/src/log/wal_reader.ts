@@ -16,17 +16,24 @@
  *                                                        temp name): CORRUPT naming the file
  *   zeros or a stale batch, then a valid batch of      corruption (batches are appended in order and
  *     this segment's use further on                      synced one by one): CORRUPT naming the offset
- *   a segment whose data ends with room for the        corruption (the writer moves on only when a
- *     next segment's first record                        record does not fit): CORRUPT naming the file
+ *   a seal naming this segment (version 2 writes one    the writer moved on: continue in the next
+ *     when it moves on)                                  segment
+ *   a sealed segment with no next segment               corruption (the next segment is made before
+ *                                                        the seal): CORRUPT naming the missing one
+ *   an unsealed version 2 segment, then segments         an unfinished rollover: the log ends in the
+ *     holding no batch of this segment's use             unsealed segment; the writer goes on there
+ *   an unsealed version 2 segment, then a batch of       corruption (batches or the seal are missing):
+ *     this segment's use in a later segment              CORRUPT naming the file and offset
  *
  * "A batch of this segment's use" is a valid batch newer than every commit
  * replayed before the segment: stale batches of a recycled segment are older
  * than the checkpoint that freed it. Each check only adds a failure case for
- * bytes no write sequence of the writer leaves behind (a crash included), so
- * a torn tail still reads as one. The last two rows are what catches a
- * segment replaced by an older copy of itself when a later segment follows;
- * an older copy of the last segment reads like a crash before the missing
- * writes (docs/RELIABILITY.md, "Corruption and tampering").
+ * bytes no write sequence of the writer leaves behind (a crash included, the
+ * rollover protocol in docs/FORMAT.md), so a torn tail still reads as one.
+ * The seal rows catch a segment replaced by an older copy of itself when a
+ * later segment follows, and a deleted newest segment; an older copy of the
+ * last segment reads like a crash before the missing writes
+ * (docs/RELIABILITY.md, "Corruption and tampering").
  */
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
