@@ -321,7 +321,9 @@ export class Database {
 
   /**
    * Waits until everything committed is durable, stops the log writer and
-   * releases the directory. Later calls fail with CLOSED; closing twice does nothing.
+   * releases the directory. Later calls fail with CLOSED; closing twice does
+   * nothing. A database on disk still open when the process's event loop
+   * empties is closed then (lifecycle.ts), so a script may end without it.
    */
   async close(): Promise<void> {
     const engine = this.#engine;
