@@ -28,6 +28,7 @@ import { CFP_FORMAT_VERSION, CfpState, DATA_ENTRY_HEADER_BYTES, DATA_MAGIC, data
 import { decodeFileHeader, FILE_HEADER_BYTES } from './files/file_header.js';
 import { corrupt, readDelta, scanData } from './checkpoint/cfp_reader.js';
 import { decodeRoot, rootSeq, type CfpEntry, type NewestRoot, type RootBody } from './checkpoint/root_format.js';
+import { LOCK_LINE_MAX_BYTES } from './constants.js';
 import { whyNoDatabase } from './database_dir.js';
 import { ErrorCode, TidemarkError } from './errors.js';
 import { NodeFileLayer, readAll, readFile, type FileLayer } from './files/file_layer.js';
@@ -45,7 +46,7 @@ import { Engine } from './txn/engine.js';
 import { DiscardSink } from './txn/sink.js';
 import { checkOptionKeys } from './options.js';
 import type { VerifiedFile, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
-import { checkSegmentHeader, contentDigest, decodingVisitor, fileNamed, firstFileNamed, kindOf, LOCK_NAME, LOCK_PATTERN, messageOf, missingCode, offsetIn, TEMP_PATTERN } from './verify_support.js';
+import { checkSegmentHeader, contentDigest, decodingVisitor, fileNamed, firstFileNamed, kindOf, LOCK_NAME, lockFinding, messageOf, missingCode, offsetIn, TEMP_PATTERN } from './verify_support.js';
 
 export type { VerifiedFile, VerifiedFileKind, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
 
@@ -128,19 +129,16 @@ class VerifyRun {
     const text = this.attempt(LOCK_NAME, 'LOCK_MALFORMED', () => {
       const fd = this.layer.open(join(this.dir, LOCK_NAME), false);
       try {
-        const bytes = new Uint8Array(64);
+        const bytes = new Uint8Array(LOCK_LINE_MAX_BYTES + 1);
         return new TextDecoder().decode(bytes.subarray(0, readAll(this.layer, fd, bytes, 0, bytes.length, 0)));
       } finally {
         this.layer.close(fd);
       }
     });
     if (text === null) return;
-    const owner = LOCK_PATTERN.exec(text);
-    if (owner === null) {
-      this.add('LOCK_MALFORMED', LOCK_NAME, 0, `${LOCK_NAME} does not hold "<pid> <start time>" as the engine writes it`);
-      return;
-    }
-    this.warn('LOCK_PRESENT', LOCK_NAME, null, `${LOCK_NAME} names process ${owner[1]}: the database is open, or that process ended without closing it`);
+    const finding = lockFinding(text);
+    if (finding.code === 'LOCK_MALFORMED') this.add(finding.code, LOCK_NAME, 0, finding.message);
+    else this.warn(finding.code, LOCK_NAME, null, finding.message);
   }
 
   /** Every root, newest first; the newest that verifies is the one open() loads. */

@@ -27,9 +27,9 @@ export type VerifyCode =
   | 'WAL_TORN_TAIL'
   /** Warning: a free WAL segment (before the checkpoint; open() never reads it) has a bad header; it is rewritten when recycled. */
   | 'FREE_SEGMENT_INVALID'
-  /** Warning: the LOCK file is not what the engine writes ("<pid> <start time>\n"); open() takes it over. */
+  /** Warning: the LOCK file is neither empty nor a line the engine writes ("<pid> <start time> <host>\n"; earlier versions without the host); open() takes it over. */
   | 'LOCK_MALFORMED'
-  /** Warning: a LOCK file is present: the database is open, or its last owner crashed (open() takes it over). */
+  /** Warning: a LOCK file is present: the database is open, or its last owner crashed (open() takes it over); only the operating system's lock tells which. */
   | 'LOCK_PRESENT'
   /** Warning: a file of unfinished work (a pair no root names, a temp file); open() removes it. */
   | 'LEFTOVER_FILE'

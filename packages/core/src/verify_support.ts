@@ -10,6 +10,7 @@ import { parseCfpFileName } from './checkpoint/cfp_format.js';
 import { rootSeq } from './checkpoint/root_format.js';
 import { ErrorCode, TidemarkError } from './errors.js';
 import { readAll, type FileLayer } from './files/file_layer.js';
+import { parseLockLine } from './files/lock.js';
 import { decodeSegmentHeader, segmentName, segmentSeq } from './log/wal_format.js';
 import type { RecordVisitor } from './log/record.js';
 import type { Replayer } from './log/replay.js';
@@ -17,9 +18,22 @@ import type { Engine } from './txn/engine.js';
 import type { VerifiedFileKind, VerifyCode } from './verify_report.js';
 
 export const LOCK_NAME = 'LOCK';
-export const LOCK_PATTERN = /^([1-9][0-9]{0,9}) ([0-9]{0,20})\n$/;
-/** Temp names the engine writes under before a rename (LOCK, roots, pairs, segments, the spare segment). */
+/** Temp names the engine writes under before a rename (roots, pairs, segments, the spare segment; LOCK in earlier versions, whose LOCK.tmp open() removes). */
 export const TEMP_PATTERN = /^((root|data|delta|wal)-[0-9a-f]{16}|LOCK|wal-spare)\.tmp$/;
+
+/**
+ * What verify says of a LOCK's bytes. Only the operating system's lock says
+ * whether the database is open (files/lock.ts): the line is a name, so a
+ * LOCK is a warning, or LOCK_MALFORMED when it is not a line the engine
+ * writes (empty is: an open between creating the file and writing it).
+ */
+export function lockFinding(text: string): { code: 'LOCK_PRESENT' | 'LOCK_MALFORMED'; message: string } {
+  const opened = 'the database is open, or its last owner ended without closing it (open() takes the LOCK over)';
+  if (text === '') return { code: 'LOCK_PRESENT', message: `${LOCK_NAME} is empty: an open was taking it, or ${opened}` };
+  const owner = parseLockLine(text);
+  if (owner === null) return { code: 'LOCK_MALFORMED', message: `${LOCK_NAME} does not hold "<pid> <start time> <host>" as the engine writes it` };
+  return { code: 'LOCK_PRESENT', message: `${LOCK_NAME} names process ${owner.pid}${owner.host === '' ? '' : ` on ${owner.host}`}: ${opened}` };
+}
 
 /** Wraps the replayer so every inserted row is decoded through its table's schema before it is applied. */
 export function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisitor {

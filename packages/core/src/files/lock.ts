@@ -109,6 +109,9 @@ function writeOwner(layer: FileLayer, dir: string, fd: number, path: string): vo
   layer.truncate(fd, 0);
   writeAll(layer, fd, path, line, 0, line.length, 0);
   layer.fdatasync(fd);
+  // Earlier versions wrote LOCK through LOCK.tmp: one a crash left behind goes now (verify calls it a leftover).
+  const temp = join(dir, 'LOCK.tmp');
+  if (layer.exists(temp)) layer.unlink(temp);
   layer.fsyncDir(dir);
 }
 
