@@ -57,7 +57,7 @@ export async function acquireLock(layer: FileLayer, dir: string): Promise<Lock> 
   const key = resolve(dir);
   const path = join(dir, 'LOCK');
   if (heldHere.has(key)) throw locked(path, 'this process: the database is already open');
-  // Every step up to heldHere.add is synchronous: a second open() in this process sees the set filled.
+  // A winner's steps up to heldHere.add have no await: a second open() in this process finds the set filled.
   for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
     const fd = layer.open(path, true);
     let kept = false;
