@@ -7,7 +7,7 @@
  * is closed or its process ends, however it ends, so a killed owner never
  * blocks a restart. The bytes in LOCK only name the holder, for a loser's
  * message and for a person; they never decide who owns the directory, and
- * a garbled LOCK is no obstacle (docs/FORMAT.md, "LOCK").
+ * a garbled LOCK is no obstacle (docs/FORMAT.md, "LOCK file").
  *
  *   acquire: open LOCK, creating it ─► tryLock ─► is it still the file named LOCK?
  *            ─► truncate, write "<pid> <start time> <host>\n", fdatasync, fsync the directory ─► keep it open
