@@ -317,6 +317,7 @@ function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control
     seq: fresh ? (root?.wal.seq ?? 0) : position.seq,
     offset: fresh ? 0 : position.offset,
     zeroUntil: position.dirtyUntil,
+    lastCommitTs: position.lastCommitTs,
     maxDelayMs: options.maxDelayMs,
     fileMode: options.fileMode,
     maxSegments: Math.ceil(options.checkpointWalBytes / options.walSegmentBytes) + 1,
