@@ -19,10 +19,10 @@ test('the short demo commits, checkpoints, merges, is killed, recovers, and its 
   try {
     const run = spawnSync(process.execPath, [DEMO, '--short', '--dir', join(work, 'db')], { encoding: 'utf8', timeout: 120_000 });
     assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
-    assert.match(run.stdout, /^  check: every one of the [\d,]+ acknowledged transfers survived the kill$/m);
-    assert.match(run.stdout, /^  check: total money 10000000 = 10000000, nothing created or lost$/m);
-    assert.match(run.stdout, /^  child \d+ ended by SIGKILL after [\d,]+ transfers/m);
-    assert.match(run.stdout, /^  checkpoint: published root-/m);
+    assert.match(run.stdout, /^ {2}check: every one of the [\d,]+ acknowledged transfers survived the kill$/m);
+    assert.match(run.stdout, /^ {2}check: total money 10000000 = 10000000, nothing created or lost$/m);
+    assert.match(run.stdout, /^ {2}child \d+ ended by SIGKILL after [\d,]+ transfers/m);
+    assert.match(run.stdout, /^ {2}checkpoint: published root-/m);
     assert.match(run.stdout, /^done: every check passed\.$/m);
     const acknowledged = Number(/every one of the ([\d,]+) acknowledged/.exec(run.stdout)![1]!.replace(/,/g, ''));
     assert.ok(acknowledged > 0, 'the child acknowledged transfers before it was killed');

@@ -36,7 +36,7 @@ type Model = Map<number, { id: number; label: string; qty: number }>;
 function modelHash(model: Model): Promise<string> {
   return (async () => {
     const db = await open({ tables: [items] });
-    for (const row of model.values()) db.table('items').insert(row, { durability: 'delayed' });
+    for (const row of model.values()) void db.table('items').insert(row, { durability: 'delayed' });
     const hash = contentHash(db);
     await db.close();
     return hash;
@@ -53,6 +53,7 @@ test('restart equivalence across checkpoints, pair closes, WAL recycling, restar
   );
   const phase = fc.record({
     txns: fc.array(fc.array(op, { minLength: 1, maxLength: 12 }), { maxLength: 60, size: 'large' }),
+    // biome-ignore lint/suspicious/noThenProperty: the step after a phase's transactions; the record is no thenable
     then: fc.constantFrom('checkpoint' as const, 'reopen' as const, 'crash' as const, 'nothing' as const),
   });
   let maxPairs = 0;
@@ -111,11 +112,11 @@ test('a long run crosses dozens of pairs through checkpoints, restarts and crash
     for (let i = 0; i < 300; i++) {
       const id = random(1000);
       if (random(4) === 0 && model.has(id)) {
-        db.table('items').delete(id, { durability: 'delayed' });
+        void db.table('items').delete(id, { durability: 'delayed' });
         model.delete(id);
       } else {
         const row = { id, label: `${round}:${i}:`.padEnd(200 + random(800), '-'), qty: round * i };
-        db.table('items').upsert(row, { durability: 'delayed' });
+        void db.table('items').upsert(row, { durability: 'delayed' });
         model.set(id, row);
       }
     }
@@ -127,7 +128,7 @@ test('a long run crosses dozens of pairs through checkpoints, restarts and crash
         dir = await crashImage(db, dirs.make(), () => {
           for (let i = 0; i < 40; i++) {
             const row = { id: random(1000), label: `tail ${round}:${i}`, qty: -i };
-            db.table('items').upsert(row, { durability: 'delayed' });
+            void db.table('items').upsert(row, { durability: 'delayed' });
             model.set(row.id, row);
           }
         });
@@ -160,8 +161,8 @@ test('a delete lands in the delta file of the pair whose commit range holds the 
     if (id % 7 !== 0 && id % 11 !== 0) continue;
     const pair = pairOf(insertedAt.get(id)!);
     expected.set(pair, (expected.get(pair) ?? 0) + 1);
-    if (id % 7 === 0) t.delete(id, { durability: 'delayed' });
-    else t.update(id, { qty: -id }, { durability: 'delayed' });
+    if (id % 7 === 0) void t.delete(id, { durability: 'delayed' });
+    else void t.update(id, { qty: -id }, { durability: 'delayed' });
   }
   await db.checkpoint();
   const files = await db.checkpointFiles();
@@ -187,7 +188,7 @@ test('under a steady workload the WAL on disk stays within the checkpoint trigge
   const walBytes = (): number => readdirSync(dir).filter((n) => /^wal-[0-9a-f]{16}$/.test(n)).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
   let most = 0;
   for (let round = 0; round < 60; round++) {
-    for (let i = 0; i < 100; i++) db.table('items').upsert({ id: (round * 100 + i) % 500, label: 'x'.repeat(300), qty: round }, { durability: 'delayed' });
+    for (let i = 0; i < 100; i++) void db.table('items').upsert({ id: (round * 100 + i) % 500, label: 'x'.repeat(300), qty: round }, { durability: 'delayed' });
     // A workload the streamer keeps up with: each round waits for it (a fixed pause could be too
     // short on a loaded machine, where the streamer runs at a lower priority than the commit path).
     await streamedUp(db);
@@ -209,7 +210,7 @@ test('under a steady workload the WAL on disk stays within the checkpoint trigge
 test('the newest root that verifies wins; a torn one is skipped with a warning', async () => {
   const dir = dirs.make();
   let db = await open({ ...small, dir, checkpointWalBytes: 1 << 20 });
-  for (let id = 0; id < 50; id++) db.table('items').insert({ id, label: 'r', qty: id }, { durability: 'delayed' });
+  for (let id = 0; id < 50; id++) void db.table('items').insert({ id, label: 'r', qty: id }, { durability: 'delayed' });
   await db.close();
   const roots = readdirSync(dir).filter((n) => n.startsWith('root-')).sort();
   const newest = roots[roots.length - 1]!;
@@ -238,13 +239,13 @@ test('the newest root that verifies wins; a torn one is skipped with a warning',
 test('when no root file verifies, open is CORRUPT naming them and removes nothing', async () => {
   const dir = dirs.make();
   const db = await open({ ...small, dir });
-  for (let id = 0; id < 2000; id++) db.table('items').insert({ id, label: 'z'.repeat(40), qty: id }, { durability: 'delayed' });
+  for (let id = 0; id < 2000; id++) void db.table('items').insert({ id, label: 'z'.repeat(40), qty: id }, { durability: 'delayed' });
   await db.close();
   const roots = readdirSync(dir).filter((n) => n.startsWith('root-'));
   assert.ok(roots.length >= 1);
   for (const name of roots) {
     const bytes = readFileSync(join(dir, name));
-    bytes[bytes.length - 2] ^= 0xff; // a bit flip in the body: its checksum fails
+    bytes[bytes.length - 2]! ^= 0xff; // a bit flip in the body: its checksum fails
     writeFileSync(join(dir, name), bytes);
   }
   const before = readdirSync(dir).sort();
@@ -256,8 +257,8 @@ test('a file the root names that is missing or short is CORRUPT naming it; lefto
   const build = async (): Promise<string> => {
     const dir = dirs.make();
     const db = await open({ ...small, dir });
-    for (let id = 0; id < 2000; id++) db.table('items').insert({ id, label: 'y'.repeat(40), qty: id }, { durability: 'delayed' });
-    for (let id = 0; id < 2000; id += 5) db.table('items').delete(id, { durability: 'delayed' });
+    for (let id = 0; id < 2000; id++) void db.table('items').insert({ id, label: 'y'.repeat(40), qty: id }, { durability: 'delayed' });
+    for (let id = 0; id < 2000; id += 5) void db.table('items').delete(id, { durability: 'delayed' });
     await db.close();
     return dir;
   };
@@ -285,7 +286,7 @@ test('checkpoints: false runs no streamer: the WAL is replayed whole and checkpo
   const dir = dirs.make();
   await rejectsWith(() => open({ ...small, dir, checkpoints: 'no' as never }), ErrorCode.INVALID_OPTION, 'options.checkpoints');
   let db = await open({ ...small, dir, checkpoints: false });
-  for (let id = 0; id < 500; id++) db.table('items').insert({ id, label: 'w'.repeat(200), qty: id }, { durability: 'delayed' });
+  for (let id = 0; id < 500; id++) void db.table('items').insert({ id, label: 'w'.repeat(200), qty: id }, { durability: 'delayed' });
   await rejectsWith(() => db.checkpoint(), ErrorCode.INVALID_OPTION, 'options.checkpoints');
   await db.flush();
   const files = await db.checkpointFiles();

@@ -73,15 +73,15 @@ test('random workload with snapshots held open: reads equal the model after ever
       const id = random(KEYS + 5000);
       const pick = random(10);
       if (pick === 0 && model.has(id)) {
-        t.delete(id);
+        void t.delete(id);
         model.delete(id);
       } else if (model.has(id)) {
         const row = { id, owner: `o${random(50000)}`, balance: random(1_000_000) + i / 100_000 };
-        t.update(id, { owner: row.owner, balance: row.balance });
+        void t.update(id, { owner: row.owner, balance: row.balance });
         model.set(id, row);
       } else {
         const row = { id, owner: `o${random(50000)}`, balance: random(1_000_000) };
-        t.insert(row);
+        void t.insert(row);
         model.set(id, row);
       }
     }
@@ -116,7 +116,7 @@ test('in the background, the cleaner works in slices between commits and keeps m
   const random = makeRandom(5);
   let mostReserved = 0;
   for (let turn = 0; turn < 400; turn++) {
-    for (let i = 0; i < 2000; i++) t.update(random(KEYS), { balance: turn * 10_000 + i });
+    for (let i = 0; i < 2000; i++) void t.update(random(KEYS), { balance: turn * 10_000 + i });
     mostReserved = Math.max(mostReserved, db.stats().tables[0]!.reservedBytes);
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -134,8 +134,8 @@ test('in the background, the cleaner works in slices between commits and keeps m
 test('a serializable scan is not failed by versions that only moved', async () => {
   const db = await open({ tables: [accounts], cleaner: false, cleanerLiveFraction: 0.9 });
   const t = db.table('accounts');
-  for (let id = 0; id < 20_000; id++) t.insert({ id, owner: `o${id}`, balance: id });
-  for (let round = 0; round < 60; round++) for (let id = 0; id < 20_000; id += 2) t.update(id, { balance: round * 100_000 + id });
+  for (let id = 0; id < 20_000; id++) void t.insert({ id, owner: `o${id}`, balance: id });
+  for (let round = 0; round < 60; round++) for (let id = 0; id < 20_000; id += 2) void t.update(id, { balance: round * 100_000 + id });
   const tx = db.begin({ isolation: 'serializable' });
   const before = tx.scan('accounts', { index: 'byBalance', gte: 0, lt: 5_000 }).length;
   const stats = await db.clean();
@@ -153,8 +153,8 @@ test('large rows that pack a segment poorly: cleaning ends (no segment moved tha
   const t = db.table('blobs');
   const data = new Uint8Array(850_000).fill(7);
   // Four such rows fill a 4 MiB segment to 81%: below the fraction even when all of it is live.
-  for (let id = 0; id < 60; id++) t.insert({ id, data });
-  for (let id = 0; id < 60; id += 4) t.update(id, { data: new Uint8Array(850_000).fill(8) });
+  for (let id = 0; id < 60; id++) void t.insert({ id, data });
+  for (let id = 0; id < 60; id += 4) void t.update(id, { data: new Uint8Array(850_000).fill(8) });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('db.clean() did not finish in 20 s')), 20_000);
@@ -175,9 +175,9 @@ test('a durable database cleaned while it runs restarts with the same contents',
   const dir = dirs.make();
   let db = await open({ dir, tables: [accounts], durability: 'delayed', cleanerLiveFraction: 0.9 });
   const t = db.table('accounts');
-  for (let id = 0; id < 30_000; id++) t.insert({ id, owner: `o${id % 50000}`, balance: id });
-  for (let round = 0; round < 40; round++) for (let id = round % 2; id < 30_000; id += 2) t.update(id, { balance: -round - id });
-  for (let id = 0; id < 30_000; id += 7) t.delete(id);
+  for (let id = 0; id < 30_000; id++) void t.insert({ id, owner: `o${id % 50000}`, balance: id });
+  for (let round = 0; round < 40; round++) for (let id = round % 2; id < 30_000; id += 2) void t.update(id, { balance: -round - id });
+  for (let id = 0; id < 30_000; id += 7) void t.delete(id);
   const stats = await db.clean();
   assert.ok(stats.segmentsFreed > 0);
   const hash = contentHash(db);

@@ -82,7 +82,7 @@ test('a damaged WAL batch followed by good ones is CORRUPT; nothing stays open o
   const dir = await crashImage(db);
   const segment = join(dir, readdirSync(dir).find((f) => f.startsWith('wal-'))!);
   const bytes = readFileSync(segment);
-  bytes[64 + 40] ^= 0x5a;
+  bytes[64 + 40]! ^= 0x5a;
   writeFileSync(segment, bytes);
   await rejectsWith(() => open({ dir, tables: [accounts] }), ErrorCode.CORRUPT, `${segment}: bad WAL batch at offset 64`);
   assert.not.ok(existsSync(join(dir, 'LOCK')), 'the lock is released after a failed open');

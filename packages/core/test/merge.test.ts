@@ -43,7 +43,7 @@ type Model = Map<number, Row>;
 
 async function modelHash(model: Model): Promise<string> {
   const db = await open({ tables: [items] });
-  for (const row of model.values()) db.table('items').insert(row);
+  for (const row of model.values()) void db.table('items').insert(row);
   const hash = contentHash(db);
   await db.close();
   return hash;
@@ -87,11 +87,11 @@ for (const kind of ['update-heavy', 'delete-heavy'] as const) {
         const id = random(KEYS);
         const remove = kind === 'update-heavy' ? random(10) === 0 : random(2) === 0;
         if (remove && model.has(id)) {
-          db.table('items').delete(id);
+          void db.table('items').delete(id);
           model.delete(id);
         } else {
           const row = { id, label: `${round}:${i}:`.padEnd(60 + random(200), '-'), qty: round * i };
-          db.table('items').upsert(row);
+          void db.table('items').upsert(row);
           model.set(id, row);
         }
       }
@@ -147,13 +147,13 @@ async function baseDirectory(base: Base = 'into one'): Promise<{ dir: string; mo
   const db = await open({ ...small, dir, merges: false });
   for (let id = 0; id < 3000; id++) {
     const row = { id, label: `row ${id}`.padEnd(80, '.'), qty: id };
-    db.table('items').insert(row);
+    void db.table('items').insert(row);
     model.set(id, row);
   }
   await db.checkpoint();
   for (let id = 0; id < 2000; id++) {
     if (base === 'into one' ? id % 7 === 0 : id % 5 >= 2) continue;
-    db.table('items').delete(id);
+    void db.table('items').delete(id);
     model.delete(id);
   }
   await db.close();
@@ -394,7 +394,7 @@ for (const [what, fileBytes] of [
     const db = await open({ ...small, dir: base.dir, merges: false });
     assert.is(contentHash(db), await modelHash(base.model));
     // Every later delete routes to exactly one pair: delete every row, reopen, nothing left.
-    for (const id of base.model.keys()) db.table('items').delete(id);
+    for (const id of base.model.keys()) void db.table('items').delete(id);
     await db.close();
     const again = await open({ ...small, dir: base.dir, merges: false });
     assert.is(again.table('items').scan().length, 0);

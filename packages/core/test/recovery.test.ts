@@ -100,8 +100,8 @@ async function workload(db: Awaited<ReturnType<typeof open>>, model: Model, rand
 
 async function modelHash(model: Model): Promise<string> {
   const db = await open({ tables: [accounts, notes] });
-  for (const row of model.accounts.values()) db.table('accounts').insert(row, { durability: 'delayed' });
-  for (const row of model.notes.values()) db.table('notes').insert(row, { durability: 'delayed' });
+  for (const row of model.accounts.values()) void db.table('accounts').insert(row, { durability: 'delayed' });
+  for (const row of model.notes.values()) void db.table('notes').insert(row, { durability: 'delayed' });
   const hash = contentHash(db);
   await db.close();
   return hash;

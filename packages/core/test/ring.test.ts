@@ -146,7 +146,7 @@ test('cursors wrap modulo 2^32', () => {
   }
   const control = new Int32Array(sab, 0, 2);
   assert.is(control[SLOT_HEAD], control[SLOT_TAIL]);
-  assert.ok((control[SLOT_HEAD] >>> 0) < 2 ** 20, 'the cursors passed 2^32');
+  assert.ok((control[SLOT_HEAD]! >>> 0) < 2 ** 20, 'the cursors passed 2^32');
 });
 
 test('waitForData: timeout, data, then closed only once drained', () => {
@@ -256,7 +256,7 @@ test('model: random reserve/publish/read/release sequences keep every record, in
           const expected = lengths.slice(read, Math.min(published, read + op.max));
           assert.equal(got, expected);
           read += got.length;
-          readBytes = read === 0 ? start : ends[read - 1];
+          readBytes = read === 0 ? start : ends[read - 1]!;
         } else {
           consumer.release();
           released = readBytes;

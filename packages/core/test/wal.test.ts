@@ -95,7 +95,7 @@ test('a torn last batch is cut and reported; writing resumes after it', () => {
   const path = join(dir, segmentName(0));
   const bytes = new Uint8Array(readFileSync(path));
   const tornAt = lastBatchOffset(bytes);
-  bytes[tornAt + 40] ^= 0xff; // a damaged byte inside the last batch, nothing valid after it
+  bytes[tornAt + 40]! ^= 0xff; // a damaged byte inside the last batch, nothing valid after it
   writeFileSync(path, bytes);
   const first = replay(dir);
   assert.equal(first.commits, range(1, 45));
@@ -112,7 +112,7 @@ test('a bad batch followed by valid newer batches is CORRUPT, naming file and of
   write(dir, 1, 40, 4);
   const path = join(dir, segmentName(0));
   const bytes = new Uint8Array(readFileSync(path));
-  bytes[64 + 40] ^= 0x01; // inside the first batch
+  bytes[64 + 40]! ^= 0x01; // inside the first batch
   writeFileSync(path, bytes);
   try {
     replay(dir);
@@ -129,7 +129,7 @@ test('a missing middle segment and a damaged segment header are CORRUPT', () => 
   write(dir, 1, 600, 10);
   const header = join(dir, segmentName(2));
   const bytes = new Uint8Array(readFileSync(header));
-  bytes[20] ^= 0x10;
+  bytes[20]! ^= 0x10;
   writeFileSync(header, bytes);
   assert.throws(() => replay(dir), (e: Error) => isTidemarkError(e, ErrorCode.CORRUPT) && e.message.includes(header) && /checksum/.test(e.message));
   rmSync(join(dir, segmentName(1)));

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open } from '@tidemark/core';
+import { type Database, open } from '@tidemark/core';
 import { SIM_DAMAGES, SimFileLayer } from '@tidemark/core/internal';
 import { makeRandom, tempDirs } from '../../core/test/helpers/dirs.js';
 import { abandon, applyTxn, DIR, dbHash, modelHashes, openSim, prefixOf, runTxns, SIM_OPTIONS } from './helpers/sim_db.js';
@@ -40,7 +40,7 @@ async function realHash(image: SimFileLayer, workers: number): Promise<string> {
 
 /** Runs the workload over `layer` until it ends or the layer crashes; returns the newest acknowledged transaction. */
 async function workload(layer: SimFileLayer, txns = TXNS, plan = PLAN): Promise<number> {
-  let db;
+  let db: Database;
   try {
     db = await openSim(layer);
   } catch {

@@ -11,6 +11,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Database } from '@tidemark/core';
 import { SIM_DAMAGES, SimFileLayer } from '@tidemark/core/internal';
 import { makeRandom } from '../../core/test/helpers/dirs.js';
 import { abandon, modelHashes, openSim, prefixOf, runTxns, type PadOf } from './helpers/sim_db.js';
@@ -39,7 +40,7 @@ function padsFor(seed: number): PadOf {
 
 /** Runs transactions from..to over `layer` until they end or the layer crashes; returns the newest acknowledged one. */
 async function workload(layer: SimFileLayer, padOf: PadOf, model: string[], count: number): Promise<{ acked: number; opened: number }> {
-  let db;
+  let db: Database;
   try {
     db = await openSim(layer, OPTIONS);
   } catch {

@@ -142,7 +142,7 @@ class MapJsonPeer implements Peer {
     while (this.#queue.length > 0) {
       const group = this.#queue.splice(0, GROUP_MAX_LINES);
       try {
-        await log.write(group.map((p) => JSON.stringify(p.rows) + '\n').join(''));
+        await log.write(group.map((p) => `${JSON.stringify(p.rows)}\n`).join(''));
         await log.datasync();
       } catch (error) {
         this.#failed = error as Error;
@@ -163,8 +163,8 @@ class MapJsonPeer implements Peer {
     const text = JSON.stringify([...this.#map.values()]);
     this.#dirty = false;
     const path = join(this.#dir, SNAPSHOT_FILE);
-    this.#snapshotting = writeFile(path + '.tmp', text)
-      .then(() => rename(path + '.tmp', path))
+    this.#snapshotting = writeFile(`${path}.tmp`, text)
+      .then(() => rename(`${path}.tmp`, path))
       .finally(() => (this.#snapshotting = null));
     return this.#snapshotting;
   }

@@ -68,8 +68,8 @@ export function alignedLines(header: readonly string[], rows: ReadonlyArray<read
 
 /** Rows of cells as a Markdown table; `right[c]` aligns column c right. */
 export function markdownLines(header: readonly string[], rows: ReadonlyArray<readonly string[]>, right: readonly boolean[]): string[] {
-  const escape = (cell: string): string => cell.replace(/\|/g, '\\|');
-  const line = (row: readonly string[]): string => `| ${row.map(escape).join(' | ')} |`;
+  const escapeCell = (cell: string): string => cell.replace(/\|/g, '\\|');
+  const line = (row: readonly string[]): string => `| ${row.map(escapeCell).join(' | ')} |`;
   const rule = `|${header.map((_, c) => (right[c] ?? false ? ' ---: ' : ' --- ')).join('|')}|`;
   return [line(header), rule, ...rows.map(line)];
 }

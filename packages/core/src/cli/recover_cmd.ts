@@ -4,7 +4,7 @@
  * recovery figures (db.stats().recovery) and closes it.
  */
 import { basename } from 'node:path';
-import { open } from '../database.js';
+import { type Database, open } from '../database.js';
 import type { RecoveryProgress } from '../recovery/progress.js';
 import { bytes, existingDatabase, num, type Io } from './output.js';
 import { progressFor, type Bar } from './progress.js';
@@ -36,7 +36,7 @@ export async function runRecover(dir: string, options: { workers?: number; json?
     else for (const bar of bars.values()) bar.done();
   };
   const started = performance.now();
-  let db;
+  let db: Database;
   try {
     db = await open({ dir, onProgress, ...(workers === undefined ? {} : { recoveryWorkers: workers }) });
   } finally {

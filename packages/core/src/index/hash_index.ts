@@ -39,6 +39,7 @@ export class HashIndex {
   }
 
   /** Calls `visit` with every pointer stored under `hash`; stops early if it returns false. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: visitors that never stop early return nothing
   forHash(hash: number, visit: (ptr: number) => boolean | void): void {
     const pairs = this.pairs;
     const h = hash >>> 0;

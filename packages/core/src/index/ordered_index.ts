@@ -111,7 +111,9 @@ export function compareValues(a: unknown, b: unknown): number {
   if (ta === typeof b) {
     if (ta === 'number') {
       if (a === b) return 0;
-      if (a !== a || b !== b) return a !== a ? (b !== b ? 0 : 1) : -1; // NaN sorts last
+      const aNaN = Number.isNaN(a);
+      const bNaN = Number.isNaN(b);
+      if (aNaN || bNaN) return aNaN ? (bNaN ? 0 : 1) : -1; // NaN sorts last
       return (a as number) < (b as number) ? -1 : 1;
     }
     if (ta === 'string' || ta === 'bigint') return a === b ? 0 : (a as string) < (b as string) ? -1 : 1;

@@ -20,7 +20,7 @@
  */
 import { assert } from '../assert.js';
 import { copyBytes } from '../files/copy_bytes.js';
-import { RingProducer } from '../ring/ring.js';
+import type { RingProducer } from '../ring/ring.js';
 import { LoopHold } from '../threads/loop_hold.js';
 import type { LogSink } from '../txn/sink.js';
 import { DURABLE_TS, WAITED_TS } from './log_control.js';

@@ -280,7 +280,7 @@ export class RingConsumer extends RingViews {
     let count = 0;
     while (this.#read !== head && count < maxRecords) {
       const offset = this.#read & this.mask;
-      const length = this.words[offset >> 2];
+      const length = this.words[offset >> 2]!;
       if (length === WRAP_MARKER) {
         this.#read = (this.#read + this.capacity - offset) >>> 0;
         continue;
