@@ -26,13 +26,18 @@ const common = {
 function workerEntries() {
   const dir = join(root, 'packages/workers/src/entries');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 }
 
 const targets = [
   { pkg: 'core', entries: ['src/index.ts', 'src/internal.ts', 'src/prometheus.ts'] },
   { pkg: 'workers', entries: ['src/index.ts'] },
-  { pkg: 'bench', entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'] },
+  {
+    pkg: 'bench',
+    entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'],
+  },
 ];
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
@@ -43,11 +48,15 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
  */
 function declarations(pkg) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [tsc, '-p', join(root, 'packages', pkg, 'tsconfig.build.json')], (error, stdout, stderr) => {
-      process.stderr.write(stdout + stderr);
-      if (error && error.code !== 2) reject(new Error(`declarations of ${pkg} failed (tsc exit ${error.code})`));
-      else resolve();
-    });
+    execFile(
+      process.execPath,
+      [tsc, '-p', join(root, 'packages', pkg, 'tsconfig.build.json')],
+      (error, stdout, stderr) => {
+        process.stderr.write(stdout + stderr);
+        if (error && error.code !== 2) reject(new Error(`declarations of ${pkg} failed (tsc exit ${error.code})`));
+        else resolve();
+      },
+    );
   });
 }
 
@@ -66,7 +75,12 @@ for (const { pkg, entries } of targets) {
 }
 // The tidemark bin: a bundle of its own, runnable as a script (npm links it as given in `bin`).
 const cli = join(root, 'packages/core/dist/cli.js');
-await build({ ...common, entryPoints: { cli: join(root, 'packages/core/src/cli/main.ts') }, outdir: join(root, 'packages/core/dist'), banner: { js: '#!/usr/bin/env node' } });
+await build({
+  ...common,
+  entryPoints: { cli: join(root, 'packages/core/src/cli/main.ts') },
+  outdir: join(root, 'packages/core/dist'),
+  banner: { js: '#!/usr/bin/env node' },
+});
 chmodSync(cli, 0o755);
 const workers = workerEntries();
 if (workers.length > 0) {
@@ -74,7 +88,14 @@ if (workers.length > 0) {
   // Bundled into core's dist, where `open()` finds them; sources resolve through the `source` condition.
   // piscina stays external: it starts its threads from its own files (the streamer runs a merge pool).
   // fs-native-extensions too: a native addon, loaded from its package (only the opening thread loads it).
-  await build({ ...common, packages: undefined, external: ['piscina', 'fs-native-extensions'], conditions: ['source'], entryPoints: workers, outdir: join(root, 'packages/core/dist/workers') });
+  await build({
+    ...common,
+    packages: undefined,
+    external: ['piscina', 'fs-native-extensions'],
+    conditions: ['source'],
+    entryPoints: workers,
+    outdir: join(root, 'packages/core/dist/workers'),
+  });
 }
 try {
   await coreTypes;
@@ -84,7 +105,12 @@ try {
 }
 if (withTypes) {
   for (const { pkg } of targets) {
-    if (pkg !== 'core') execFileSync(process.execPath, [tsc, '-p', join(root, 'packages', pkg, 'tsconfig.build.json')], { stdio: 'inherit' });
+    if (pkg !== 'core')
+      execFileSync(process.execPath, [tsc, '-p', join(root, 'packages', pkg, 'tsconfig.build.json')], {
+        stdio: 'inherit',
+      });
   }
 }
-console.log(`build: ${targets.length} packages, ${workers.length} worker bundles, declarations of ${withTypes ? 'every package' : 'core'} in ${Date.now() - started} ms`);
+console.log(
+  `build: ${targets.length} packages, ${workers.length} worker bundles, declarations of ${withTypes ? 'every package' : 'core'} in ${Date.now() - started} ms`,
+);

@@ -62,11 +62,15 @@ function readTimes() {
 /** Runs one file in a child process; resolves with its counts, output and duration. */
 function runFile(file) {
   const started = Date.now();
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./test_file.mjs', import.meta.url)), file], {
-    cwd: root,
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(new URL('./test_file.mjs', import.meta.url)), file],
+    {
+      cwd: root,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -80,8 +84,15 @@ function runFile(file) {
       clearTimeout(timer);
       const line = output.split('\n').find((l) => l.startsWith(COUNT_PREFIX));
       const count = line ? JSON.parse(line.slice(COUNT_PREFIX.length)) : null;
-      const shown = output.split('\n').filter((l) => !l.startsWith(COUNT_PREFIX)).join('\n');
-      const problem = timedOut ? `killed after ${FILE_LIMIT_MS / 60_000} min` : count === null ? `exited (${signal ?? code}) without a count` : null;
+      const shown = output
+        .split('\n')
+        .filter((l) => !l.startsWith(COUNT_PREFIX))
+        .join('\n');
+      const problem = timedOut
+        ? `killed after ${FILE_LIMIT_MS / 60_000} min`
+        : count === null
+          ? `exited (${signal ?? code}) without a count`
+          : null;
       resolve({ file, count, problem, code, output: shown, ms: Date.now() - started });
     });
   });
@@ -93,14 +104,18 @@ const times = readTimes();
 const queue = [...chosen].sort((a, b) => (times[b] ?? 1e9) - (times[a] ?? 1e9) || a.localeCompare(b));
 const results = [];
 const started = Date.now();
-process.stdout.write(`${chosen.length} test files, ${Math.min(jobs, chosen.length)} at a time, ${long ? 'long' : 'quick'} tier\n`);
+process.stdout.write(
+  `${chosen.length} test files, ${Math.min(jobs, chosen.length)} at a time, ${long ? 'long' : 'quick'} tier\n`,
+);
 
 async function worker() {
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     const result = await runFile(file);
     results.push(result);
     const failedHere = result.problem !== null || result.count.failed > 0 || result.code !== 0;
-    process.stdout.write(`\n── ${file} (${(result.ms / 1000).toFixed(1)} s)${failedHere ? ' FAILED' : ''}\n${result.output.trimEnd()}\n`);
+    process.stdout.write(
+      `\n── ${file} (${(result.ms / 1000).toFixed(1)} s)${failedHere ? ' FAILED' : ''}\n${result.output.trimEnd()}\n`,
+    );
     if (result.problem !== null) process.stdout.write(`  ${file}: ${result.problem}\n`);
   }
 }
@@ -122,7 +137,9 @@ mkdirSync(dirname(TIMES_PATH), { recursive: true });
 writeFileSync(TIMES_PATH, JSON.stringify(times, null, 1));
 
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 8);
-process.stdout.write(`\nSlowest files:\n${slowest.map((r) => `  ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.file}`).join('\n')}\n`);
+process.stdout.write(
+  `\nSlowest files:\n${slowest.map((r) => `  ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${r.file}`).join('\n')}\n`,
+);
 process.stdout.write(`\n  Files: ${chosen.length}  Duration: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 if (chosen.length === 0 && filters.length === 0) {
   process.stdout.write('no test files found\n');

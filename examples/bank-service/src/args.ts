@@ -26,9 +26,13 @@ function withoutSeparator(argv: readonly string[]): string[] {
   return argv[0] === '--' ? argv.slice(1) : [...argv];
 }
 
-function parse<T extends Record<string, { type: 'string'; default: string }>>(argv: readonly string[], options: T): Record<keyof T, string> {
+function parse<T extends Record<string, { type: 'string'; default: string }>>(
+  argv: readonly string[],
+  options: T,
+): Record<keyof T, string> {
   try {
-    return parseArgs({ args: withoutSeparator(argv), options, strict: true, allowPositionals: false }).values as unknown as Record<keyof T, string>;
+    return parseArgs({ args: withoutSeparator(argv), options, strict: true, allowPositionals: false })
+      .values as unknown as Record<keyof T, string>;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -36,12 +40,16 @@ function parse<T extends Record<string, { type: 'string'; default: string }>>(ar
 
 function integer(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${text}"`);
+  if (!/^\d+$/.test(text) || value < min || value > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${text}"`);
   return value;
 }
 
 export function startArgs(argv: readonly string[]): StartArgs {
-  const values = parse(argv, { dir: { type: 'string', default: 'bank-data' }, port: { type: 'string', default: '8080' } });
+  const values = parse(argv, {
+    dir: { type: 'string', default: 'bank-data' },
+    port: { type: 'string', default: '8080' },
+  });
   return { dir: values.dir, port: integer('port', values.port, 0, 65_535) };
 }
 

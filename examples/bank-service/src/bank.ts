@@ -34,7 +34,11 @@ export const TABLES: TableDef[] = [
 
 /** A refusal the API turns into a 4xx answer: a stable code and a message. */
 export class BankError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -60,7 +64,8 @@ export class Bank {
     try {
       await this.db.table('accounts').insert({ ...account });
     } catch (error) {
-      if (isTidemarkError(error, ErrorCode.DUPLICATE_KEY)) throw new BankError(409, 'ACCOUNT_EXISTS', `account ${account.id} exists`);
+      if (isTidemarkError(error, ErrorCode.DUPLICATE_KEY))
+        throw new BankError(409, 'ACCOUNT_EXISTS', `account ${account.id} exists`);
       throw error;
     }
     return account;
@@ -71,7 +76,11 @@ export class Bank {
   }
 
   /** Moves `amount` cents; resolves with the transfer once it is durable. */
-  async transfer(from: string, to: string, amount: bigint): Promise<{ id: bigint; from: string; to: string; amount: bigint }> {
+  async transfer(
+    from: string,
+    to: string,
+    amount: bigint,
+  ): Promise<{ id: bigint; from: string; to: string; amount: bigint }> {
     if (amount <= 0n) throw new BankError(400, 'BAD_AMOUNT', 'the amount must be a positive number of cents');
     if (from === to) throw new BankError(400, 'SAME_ACCOUNT', 'cannot transfer to the same account');
     const id = this.#nextTransfer++;
@@ -79,8 +88,10 @@ export class Bank {
     this.db.transactionSync((tx) => {
       const a = tx.get('accounts', from, { columns: ['balance'] });
       const b = tx.get('accounts', to, { columns: ['balance'] });
-      if (a === undefined || b === undefined) throw new BankError(404, 'NO_ACCOUNT', `no account ${a === undefined ? from : to}`);
-      if ((a.balance as bigint) < amount) throw new BankError(409, 'INSUFFICIENT_FUNDS', `account ${from} holds ${a.balance} cents, less than ${amount}`);
+      if (a === undefined || b === undefined)
+        throw new BankError(404, 'NO_ACCOUNT', `no account ${a === undefined ? from : to}`);
+      if ((a.balance as bigint) < amount)
+        throw new BankError(409, 'INSUFFICIENT_FUNDS', `account ${from} holds ${a.balance} cents, less than ${amount}`);
       tx.update('accounts', from, { balance: (a.balance as bigint) - amount });
       tx.update('accounts', to, { balance: (b.balance as bigint) + amount });
       tx.insert('transfers', { id, from, to, amount, at: Date.now() });

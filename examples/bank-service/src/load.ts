@@ -13,8 +13,16 @@ const accounts = args.accounts;
 const concurrency = args.concurrency;
 const prefix = `load-${Date.now().toString(36)}-`;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) });
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -34,7 +42,11 @@ await Promise.all(
       const from = random(accounts);
       const to = (from + 1 + random(accounts - 1)) % accounts;
       const t0 = performance.now();
-      const r = await call('POST', '/transfers', { from: `${prefix}${from}`, to: `${prefix}${to}`, amount: String(1 + random(500)) });
+      const r = await call('POST', '/transfers', {
+        from: `${prefix}${from}`,
+        to: `${prefix}${to}`,
+        amount: String(1 + random(500)),
+      });
       latencies.push(performance.now() - t0);
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     }
@@ -42,10 +54,16 @@ await Promise.all(
 );
 const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const at = (p: number): string => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2);
-console.log(`${latencies.length.toLocaleString('en-US')} transfer requests in ${seconds.toFixed(1)} s: ${Math.round(latencies.length / seconds).toLocaleString('en-US')}/s, ` +
-  `latency p50 ${at(50)} ms, p99 ${at(99)} ms, p99.9 ${at(99.9)} ms; answers ${JSON.stringify(Object.fromEntries(statuses))}`);
+const at = (p: number): string =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2);
+console.log(
+  `${latencies.length.toLocaleString('en-US')} transfer requests in ${seconds.toFixed(1)} s: ${Math.round(latencies.length / seconds).toLocaleString('en-US')}/s, ` +
+    `latency p50 ${at(50)} ms, p99 ${at(99)} ms, p99.9 ${at(99.9)} ms; answers ${JSON.stringify(Object.fromEntries(statuses))}`,
+);
 let total = 0n;
-for (let i = 0; i < accounts; i++) total += BigInt((await call('GET', `/accounts/${prefix}${i}`)).json.balance as string);
-console.log(total === BigInt(accounts) * 100000n ? `money check: ok (${total} cents)` : `money check FAILED: ${total} cents`);
+for (let i = 0; i < accounts; i++)
+  total += BigInt((await call('GET', `/accounts/${prefix}${i}`)).json.balance as string);
+console.log(
+  total === BigInt(accounts) * 100000n ? `money check: ok (${total} cents)` : `money check FAILED: ${total} cents`,
+);
 if (total !== BigInt(accounts) * 100000n) process.exitCode = 1;

@@ -12,7 +12,9 @@ import { createBankServer } from './server.js';
 const args = argsOrExit(startArgs, process.argv.slice(2));
 const db = await open({ dir: args.dir, tables: TABLES });
 const { server } = createBankServer(db);
-server.listen(args.port, '127.0.0.1', () => console.log(`bank service on http://127.0.0.1:${args.port} (database ${args.dir}); GET /metrics for Prometheus`));
+server.listen(args.port, '127.0.0.1', () =>
+  console.log(`bank service on http://127.0.0.1:${args.port} (database ${args.dir}); GET /metrics for Prometheus`),
+);
 const stop = (): void => {
   server.close(() => void db.close().then(() => process.exit(0)));
 };

@@ -20,7 +20,10 @@ import { Bank, BankError, type Account } from './bank.js';
 const MAX_BODY_BYTES = 64 * 1024;
 
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
-  const text = type === 'application/json' ? JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) : String(body);
+  const text =
+    type === 'application/json'
+      ? JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+      : String(body);
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -50,7 +53,8 @@ function text(body: Record<string, unknown>, field: string): string {
 
 function cents(body: Record<string, unknown>, field: string): bigint {
   const v = body[field];
-  if ((typeof v === 'string' && /^-?\d+$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v))) return BigInt(v);
+  if ((typeof v === 'string' && /^-?\d+$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v)))
+    return BigInt(v);
   throw new BankError(400, 'BAD_FIELD', `"${field}" must be a whole number of cents`);
 }
 
@@ -70,7 +74,9 @@ export function createBankServer(db: Database): { server: Server; bank: Bank } {
       case 'GET /accounts/:id': {
         const id = decodeURIComponent(url.pathname.slice('/accounts/'.length));
         const account = bank.account(id);
-        return account === undefined ? send(res, 404, { code: 'NO_ACCOUNT', message: `no account ${id}` }) : send(res, 200, account);
+        return account === undefined
+          ? send(res, 404, { code: 'NO_ACCOUNT', message: `no account ${id}` })
+          : send(res, 200, account);
       }
       case 'POST /transfers': {
         const body = await readJson(req);

@@ -14,15 +14,32 @@ test('start: the arguments pnpm 10 passes (a leading --) and those older pnpm pa
 });
 
 test('load: the arguments pnpm 10 passes, and the defaults', () => {
-  assert.equal(loadArgs(['--', '--seconds', '10', '--concurrency', '64']), { url: 'http://127.0.0.1:8080', seconds: 10, concurrency: 64, accounts: 1000 });
+  assert.equal(loadArgs(['--', '--seconds', '10', '--concurrency', '64']), {
+    url: 'http://127.0.0.1:8080',
+    seconds: 10,
+    concurrency: 64,
+    accounts: 1000,
+  });
   assert.equal(loadArgs(['--url', 'http://127.0.0.1:9000', '--accounts', '20']).accounts, 20);
 });
 
 test('a mistake is a UsageError naming the option', () => {
-  assert.throws(() => startArgs(['--', '--port', 'eighty']), (e: unknown) => e instanceof UsageError && /--port must be an integer/.test((e as Error).message));
-  assert.throws(() => loadArgs(['--seconds', '0']), (e: unknown) => e instanceof UsageError && /--seconds/.test((e as Error).message));
-  assert.throws(() => startArgs(['--', '--dri', 'x']), (e: unknown) => e instanceof UsageError && /--dri/.test((e as Error).message));
-  assert.throws(() => startArgs(['--', 'stray']), (e: unknown) => e instanceof UsageError);
+  assert.throws(
+    () => startArgs(['--', '--port', 'eighty']),
+    (e: unknown) => e instanceof UsageError && /--port must be an integer/.test((e as Error).message),
+  );
+  assert.throws(
+    () => loadArgs(['--seconds', '0']),
+    (e: unknown) => e instanceof UsageError && /--seconds/.test((e as Error).message),
+  );
+  assert.throws(
+    () => startArgs(['--', '--dri', 'x']),
+    (e: unknown) => e instanceof UsageError && /--dri/.test((e as Error).message),
+  );
+  assert.throws(
+    () => startArgs(['--', 'stray']),
+    (e: unknown) => e instanceof UsageError,
+  );
 });
 
 test.run();

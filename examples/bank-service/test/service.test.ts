@@ -16,13 +16,22 @@ import { TABLES } from '../src/bank.js';
 import { createBankServer } from '../src/server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the service's JSON replies, read field by field by the assertions
-async function withService<T>(dir: string, body: (call: (method: string, path: string, json?: unknown) => Promise<{ status: number; body: any; text: string }>) => Promise<T>): Promise<T> {
+async function withService<T>(
+  dir: string,
+  body: (
+    call: (method: string, path: string, json?: unknown) => Promise<{ status: number; body: any; text: string }>,
+  ) => Promise<T>,
+): Promise<T> {
   const db = await open({ dir, tables: TABLES });
   const { server } = createBankServer(db);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, json?: unknown) => {
-    const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: json === undefined ? null : typeof json === 'string' ? json : JSON.stringify(json) });
+    const res = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: json === undefined ? null : typeof json === 'string' ? json : JSON.stringify(json),
+    });
     const text = await res.text();
     let body: unknown = null;
     try {
@@ -54,20 +63,42 @@ test('a scripted sequence of requests gets the right answers, and survives a res
       assert.is(t2.status, 201);
       const overdraft = await call('POST', '/transfers', { from: 'bob', to: 'alice', amount: '1000000' });
       assert.equal([overdraft.status, overdraft.body.code], [409, 'INSUFFICIENT_FUNDS']);
-      assert.equal((await call('POST', '/transfers', { from: 'alice', to: 'nobody', amount: '1' })).body.code, 'NO_ACCOUNT');
-      assert.equal((await call('POST', '/transfers', { from: 'alice', to: 'bob', amount: '-5' })).body.code, 'BAD_AMOUNT');
-      assert.equal((await call('POST', '/transfers', { from: 'alice', to: 'alice', amount: '5' })).body.code, 'SAME_ACCOUNT');
+      assert.equal(
+        (await call('POST', '/transfers', { from: 'alice', to: 'nobody', amount: '1' })).body.code,
+        'NO_ACCOUNT',
+      );
+      assert.equal(
+        (await call('POST', '/transfers', { from: 'alice', to: 'bob', amount: '-5' })).body.code,
+        'BAD_AMOUNT',
+      );
+      assert.equal(
+        (await call('POST', '/transfers', { from: 'alice', to: 'alice', amount: '5' })).body.code,
+        'SAME_ACCOUNT',
+      );
       assert.equal((await call('POST', '/transfers', '{not json')).body.code, 'BAD_JSON');
-      assert.equal((await call('POST', '/transfers', { from: 'alice', to: 'bob', amount: 1.5 })).body.code, 'BAD_FIELD');
+      assert.equal(
+        (await call('POST', '/transfers', { from: 'alice', to: 'bob', amount: 1.5 })).body.code,
+        'BAD_FIELD',
+      );
       assert.equal((await call('GET', '/nowhere')).status, 404);
-      const huge = await call('POST', '/transfers', JSON.stringify({ from: 'alice', to: 'bob', amount: '1', pad: 'x'.repeat(100_000) }));
+      const huge = await call(
+        'POST',
+        '/transfers',
+        JSON.stringify({ from: 'alice', to: 'bob', amount: '1', pad: 'x'.repeat(100_000) }),
+      );
       assert.equal([huge.status, huge.body.code], [413, 'BODY_TOO_LARGE']);
       assert.equal((await call('GET', '/accounts/alice')).body, { id: 'alice', owner: 'Alice', balance: '8500' });
       assert.equal((await call('GET', '/accounts/bob')).body, { id: 'bob', owner: 'Bob', balance: '2000' });
       assert.equal((await call('GET', '/accounts/carol')).status, 404);
       const stats = await call('GET', '/stats');
       assert.is(stats.status, 200);
-      assert.equal(stats.body.tables.map((t: { name: string; rows: number }) => [t.name, t.rows]), [['accounts', 2], ['transfers', 2]]);
+      assert.equal(
+        stats.body.tables.map((t: { name: string; rows: number }) => [t.name, t.rows]),
+        [
+          ['accounts', 2],
+          ['transfers', 2],
+        ],
+      );
       assert.is(stats.body.durability.lagTs, 0, 'answered transfers are durable');
       assert.is(stats.body.durability.waiting, 0);
       const metrics = await call('GET', '/metrics');

@@ -25,13 +25,22 @@ if (!Number.isSafeInteger(rows) || rows <= 0) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-streaming-'));
 try {
-  const db = await open({ dir, tables: [ACCOUNTS], walSegmentBytes: 4 * MiB, checkpointWalBytes: 16 * MiB, dataFileSizeBytes: 8 * MiB, checkpointIntervalMs: 250, ...extra });
+  const db = await open({
+    dir,
+    tables: [ACCOUNTS],
+    walSegmentBytes: 4 * MiB,
+    checkpointWalBytes: 16 * MiB,
+    dataFileSizeBytes: 8 * MiB,
+    checkpointIntervalMs: 250,
+    ...extra,
+  });
   const t = db.table('accounts');
   const delayed = { durability: 'delayed' };
   const started = performance.now();
   for (let i = 0; i < rows; i += 4096) {
     const pending = [];
-    for (let j = i; j < Math.min(rows, i + 4096); j++) pending.push(t.insert({ id: j, name: `n${j}`, balance: j, ts: j }, delayed));
+    for (let j = i; j < Math.min(rows, i + 4096); j++)
+      pending.push(t.insert({ id: j, name: `n${j}`, balance: j, ts: j }, delayed));
     await Promise.all(pending);
   }
   await db.flush();

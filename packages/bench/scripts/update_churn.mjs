@@ -37,7 +37,15 @@ const pairMiB = () =>
     .filter((f) => /^(data|delta)-/.test(f))
     .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0) / MiB;
 try {
-  const db = await open({ dir, tables: [ACCOUNTS], dataFileSizeBytes: 16 * MiB, checkpointWalBytes: 64 * MiB, walSegmentBytes: 16 * MiB, durability: 'delayed', ...extra });
+  const db = await open({
+    dir,
+    tables: [ACCOUNTS],
+    dataFileSizeBytes: 16 * MiB,
+    checkpointWalBytes: 64 * MiB,
+    walSegmentBytes: 16 * MiB,
+    durability: 'delayed',
+    ...extra,
+  });
   for (let i = 0; i < ROWS; i += 1000) {
     db.transactionSync((tx) => {
       for (let j = i; j < i + 1000; j++) tx.insert('accounts', { id: j, name: `n${j}`, balance: j, ts: j });
@@ -64,7 +72,17 @@ try {
   const stats = db.stats();
   const { liveBytes, reservedBytes } = stats.tables[0];
   const memory = { liveMiB: +(liveBytes / MiB).toFixed(1), reservedMiB: +(reservedBytes / MiB).toFixed(1) };
-  console.log(JSON.stringify({ keys, updatesPerSec: Math.round(updates / elapsed), diskMiB, poolHeld: `${poolHeld} of ${diskMiB.length}`, memory, cleaner: stats.cleaner, merges: stats.durability.merges }));
+  console.log(
+    JSON.stringify({
+      keys,
+      updatesPerSec: Math.round(updates / elapsed),
+      diskMiB,
+      poolHeld: `${poolHeld} of ${diskMiB.length}`,
+      memory,
+      cleaner: stats.cleaner,
+      merges: stats.durability.merges,
+    }),
+  );
   await db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -54,7 +54,13 @@ async function measure(way) {
   await worker.terminate();
   us.sort((a, b) => a - b);
   const p50 = us[us.length >> 1];
-  return { way, workUs: work, roundTripP50Us: +p50.toFixed(1), wakeUpP50Us: +(p50 - work).toFixed(1), p99Us: +us[Math.floor(us.length * 0.99)].toFixed(1) };
+  return {
+    way,
+    workUs: work,
+    roundTripP50Us: +p50.toFixed(1),
+    wakeUpP50Us: +(p50 - work).toFixed(1),
+    p99Us: +us[Math.floor(us.length * 0.99)].toFixed(1),
+  };
 }
 
 for (const way of ['waitAsync', 'port']) console.log(JSON.stringify(await measure(way)));

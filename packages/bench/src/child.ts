@@ -17,23 +17,40 @@ const CHILD_TIMEOUT_MS = 600_000;
  * `up` folders below src/).
  */
 function childArgs(script: string, from: string, up: number): string[] {
-  if (from.endsWith('.ts')) return ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL(`${'../'.repeat(up) || './'}${script}.ts`, from))];
+  if (from.endsWith('.ts'))
+    return [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL(`${'../'.repeat(up) || './'}${script}.ts`, from)),
+    ];
   return [fileURLToPath(new URL(`./${script}.js`, from))];
 }
 
 /** Runs `script` with `request` as its JSON argument; resolves with its last line parsed, rejects with its last error line. */
-export function runChild<Request, Result>(script: string, from: string, up: number, request: Request, what: string): Promise<Result> {
+export function runChild<Request, Result>(
+  script: string,
+  from: string,
+  up: number,
+  request: Request,
+  what: string,
+): Promise<Result> {
   return new Promise((resolveResult, reject) => {
-    execFile(process.execPath, ['--expose-gc', ...childArgs(script, from, up), JSON.stringify(request)], { maxBuffer: 1024 * 1024, timeout: CHILD_TIMEOUT_MS }, (error, stdout, stderr) => {
-      if (error !== null) {
-        reject(new Error(`${what} failed: ${(stderr.trim().split('\n').pop() ?? '') || error.message}`));
-        return;
-      }
-      try {
-        resolveResult(JSON.parse(stdout.trim().split('\n').pop()!) as Result);
-      } catch {
-        reject(new Error(`${what} printed no result: ${stdout.slice(-200)}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      ['--expose-gc', ...childArgs(script, from, up), JSON.stringify(request)],
+      { maxBuffer: 1024 * 1024, timeout: CHILD_TIMEOUT_MS },
+      (error, stdout, stderr) => {
+        if (error !== null) {
+          reject(new Error(`${what} failed: ${(stderr.trim().split('\n').pop() ?? '') || error.message}`));
+          return;
+        }
+        try {
+          resolveResult(JSON.parse(stdout.trim().split('\n').pop()!) as Result);
+        } catch {
+          reject(new Error(`${what} printed no result: ${stdout.slice(-200)}`));
+        }
+      },
+    );
   });
 }

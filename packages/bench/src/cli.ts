@@ -32,8 +32,8 @@ function usage(): string {
     '  --full        with no name: everything at full size',
     '  --quick       with names: the quick size instead of full',
     '  --compare     read two results.json files (old, then new) and print what changed',
-    '  --rows N      rows to build, insert or read from (overrides each workload\'s default)',
-    '  --ops N       updates or gets per measured loop (overrides each workload\'s default)',
+    "  --rows N      rows to build, insert or read from (overrides each workload's default)",
+    "  --ops N       updates or gets per measured loop (overrides each workload's default)",
     '  --seconds S   stop each measured loop after S seconds, even if ops remain (durable has a default)',
     '  --out DIR     folder for results.json, report.md and charts (default bench-results/<YYYY-MM-DD>)',
     '  --dir DIR     existing folder for the temporary databases of workloads that write (default the OS temp folder)',
@@ -73,7 +73,8 @@ function parse(argv: string[]): Command {
   });
   if (values.help === true) return 'help';
   if (values.compare === true) {
-    if (positionals.length !== 2) throw new UsageError(`--compare takes two results.json files, old then new (got ${positionals.length})`);
+    if (positionals.length !== 2)
+      throw new UsageError(`--compare takes two results.json files, old then new (got ${positionals.length})`);
     return { compare: [positionals[0]!, positionals[1]!] };
   }
   const names = positionals.flatMap((name) => (name === 'all' ? workloads.map((w) => w.name) : [name]));
@@ -103,7 +104,13 @@ async function main(argv: string[]): Promise<number> {
     }
     if ('compare' in command) {
       const [oldPath, newPath] = command.compare;
-      console.log(formatRunComparison(compareRuns(readResults(resolve(oldPath)), readResults(resolve(newPath))), oldPath, newPath));
+      console.log(
+        formatRunComparison(
+          compareRuns(readResults(resolve(oldPath)), readResults(resolve(newPath))),
+          oldPath,
+          newPath,
+        ),
+      );
       return 0;
     }
     await runBench(command, '--');

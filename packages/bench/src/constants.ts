@@ -77,7 +77,10 @@ check(COMMIT_CHUNK_OPS > 0 && COMMIT_CHUNK_OPS <= BUILD_BATCH_ROWS, 'a commit ch
 check(READ_CHUNK_OPS > 0 && WARMUP_OPS <= MAX_OPS, 'chunks and warm-up fit the op bound');
 check(SYNC_PROBE_FILE_BYTES % SYNC_PROBE_WRITE_BYTES === 0, 'probe writes tile the probe file');
 check(DURABLE_IN_FLIGHT[0] === 1, 'one commit in flight is measured: the fdatasync ratio needs it');
-check(DURABLE_IN_FLIGHT.every((k, i) => Number.isInteger(k) && (i === 0 || k > DURABLE_IN_FLIGHT[i - 1]!)), 'in-flight levels ascend');
+check(
+  DURABLE_IN_FLIGHT.every((k, i) => Number.isInteger(k) && (i === 0 || k > DURABLE_IN_FLIGHT[i - 1]!)),
+  'in-flight levels ascend',
+);
 check(DURABLE_IN_FLIGHT.includes(TARGET_DURABLE_FROM_IN_FLIGHT), 'the throughput target names a measured level');
 check(DURABLE_IN_FLIGHT.includes(EVENT_LOOP_IN_FLIGHT), 'the event loop is watched during a measured level');
 check(GC_PASSES >= 1 && GC_SETTLE_PASSES >= 2, 'at least one gc call, and a second sample to compare with');

@@ -54,8 +54,10 @@ function progressLine(db: Database, started: number, durable: number): string {
   const d = s.durability!;
   const seconds = (performance.now() - started) / 1000;
   const pairs = d.cfps.ACTIVE + d.cfps.UNDER_CONSTRUCTION;
-  return `  ${seconds.toFixed(1)} s: ${n(durable)} transfers durable (${n(durable / seconds)}/s), ${d.waiting} commits waiting for fdatasync, ` +
-    `WAL ${mib(d.wal.bytes)} in ${n(d.wal.syncs)} fdatasyncs, ${d.checkpoints.count} checkpoints, ${d.merges.installed} merges, ${pairs} pairs holding rows`;
+  return (
+    `  ${seconds.toFixed(1)} s: ${n(durable)} transfers durable (${n(durable / seconds)}/s), ${d.waiting} commits waiting for fdatasync, ` +
+    `WAL ${mib(d.wal.bytes)} in ${n(d.wal.syncs)} fdatasyncs, ${d.checkpoints.count} checkpoints, ${d.merges.installed} merges, ${pairs} pairs holding rows`
+  );
 }
 
 /** What the first phase left: the next transfer id, and the transfers recorded. */
@@ -76,17 +78,32 @@ async function serve(dir: string, seconds: number): Promise<Served> {
     const stopAt = started + seconds * 1000;
     let nextId: number;
     try {
-      nextId = await runTransfers(db, { firstId: 1, inFlight: IN_FLIGHT, seed: 1, stop: () => performance.now() >= stopAt, onDurable: () => durable++ });
+      nextId = await runTransfers(db, {
+        firstId: 1,
+        inFlight: IN_FLIGHT,
+        seed: 1,
+        stop: () => performance.now() >= stopAt,
+        onDurable: () => durable++,
+      });
     } finally {
       clearInterval(timer);
     }
     say(progressLine(db, started, durable));
     say('2. a checkpoint and a merge, forced');
     const checkpoint = await db.checkpoint();
-    say(checkpoint === null ? '  checkpoint: nothing new since the last one' : `  checkpoint: published ${basename(checkpoint.file)} covering commitTs ${n(checkpoint.checkpointTs)} (${checkpoint.filesSynced} files synced, ${checkpoint.durationMs.toFixed(1)} ms)`);
+    say(
+      checkpoint === null
+        ? '  checkpoint: nothing new since the last one'
+        : `  checkpoint: published ${basename(checkpoint.file)} covering commitTs ${n(checkpoint.checkpointTs)} (${checkpoint.filesSynced} files synced, ${checkpoint.durationMs.toFixed(1)} ms)`,
+    );
     const merge = await db.merge();
-    for (const m of merge.merges) say(`  merge: pairs ${m.sources.join(', ')} -> ${m.targets.map((t) => t.id).join(', ')}: ${n(m.rowsWritten)} live rows kept, ${n(m.rowsDropped)} dead dropped`);
-    say(`  merge: ${merge.merges.length} merges now (${db.stats().durability!.merges.installed} in all), ${merge.filesDeleted} files deleted; ${merge.cfps} pairs hold rows in ${mib(merge.diskBytes)}`);
+    for (const m of merge.merges)
+      say(
+        `  merge: pairs ${m.sources.join(', ')} -> ${m.targets.map((t) => t.id).join(', ')}: ${n(m.rowsWritten)} live rows kept, ${n(m.rowsDropped)} dead dropped`,
+      );
+    say(
+      `  merge: ${merge.merges.length} merges now (${db.stats().durability!.merges.installed} in all), ${merge.filesDeleted} files deleted; ${merge.cfps} pairs hold rows in ${mib(merge.diskBytes)}`,
+    );
     return { nextId, transfers: db.table('transfers').size };
   } finally {
     await db.close();
@@ -97,8 +114,12 @@ async function serve(dir: string, seconds: number): Promise<Served> {
 async function killMidStream(dir: string, firstId: number, seconds: number): Promise<Set<number>> {
   say(`3. a child process runs the service on ${dir} and is killed with SIGKILL after ${seconds} s`);
   const durable = new Set<number>();
-  const child = fork(process.argv[1]!, ['--child', dir, '--first-id', String(firstId)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolveExit) => child.on('exit', (code, signal) => resolveExit(signal ?? code)));
+  const child = fork(process.argv[1]!, ['--child', dir, '--first-id', String(firstId)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolveExit) =>
+    child.on('exit', (code, signal) => resolveExit(signal ?? code)),
+  );
   await new Promise<void>((ready, fail) => {
     child.on('message', (m: ChildMessage) => {
       if (m.ready === true) ready();
@@ -110,29 +131,45 @@ async function killMidStream(dir: string, firstId: number, seconds: number): Pro
   const before = durable.size;
   child.kill('SIGKILL');
   const how = await exited;
-  say(`  child ${child.pid} ended by ${String(how)} after ${n(durable.size)} transfers were acknowledged as durable (${n(durable.size - before)} more arrived as it died)`);
+  say(
+    `  child ${child.pid} ended by ${String(how)} after ${n(durable.size)} transfers were acknowledged as durable (${n(durable.size - before)} more arrived as it died)`,
+  );
   return durable;
 }
 
 async function recoverAndCheck(dir: string, durable: Set<number>, before: number): Promise<boolean> {
   say('4. recovery');
   const onProgress = (p: RecoveryProgress): void => {
-    if (p.phase === 'checkpoint') say(`  loading pairs: ${mib(p.bytes)} of ${mib(p.totalBytes)}, ${n(p.rows)} rows, ${p.workers} workers, ${p.elapsedMs.toFixed(0)} ms`);
-    if (p.phase === 'wal') say(`  replaying the WAL tail: ${mib(p.bytes)}, ${n(p.rows)} records, ${p.elapsedMs.toFixed(0)} ms`);
+    if (p.phase === 'checkpoint')
+      say(
+        `  loading pairs: ${mib(p.bytes)} of ${mib(p.totalBytes)}, ${n(p.rows)} rows, ${p.workers} workers, ${p.elapsedMs.toFixed(0)} ms`,
+      );
+    if (p.phase === 'wal')
+      say(`  replaying the WAL tail: ${mib(p.bytes)}, ${n(p.rows)} records, ${p.elapsedMs.toFixed(0)} ms`);
   };
   const db = await open({ dir, ...DEMO_OPTIONS, onProgress });
   try {
     const r = db.stats().recovery!;
-    say(`  opened in ${r.durationMs.toFixed(0)} ms: ${n(r.checkpoint?.rows ?? 0)} row versions from ${r.checkpoint?.cfps ?? 0} pairs, then ${n(r.records)} WAL records${r.tornTail === null ? '' : `; the torn tail was cut at ${basename(r.tornTail.file)} offset ${n(r.tornTail.offset)}`}`);
+    say(
+      `  opened in ${r.durationMs.toFixed(0)} ms: ${n(r.checkpoint?.rows ?? 0)} row versions from ${r.checkpoint?.cfps ?? 0} pairs, then ${n(r.records)} WAL records${r.tornTail === null ? '' : `; the torn tail was cut at ${basename(r.tornTail.file)} offset ${n(r.tornTail.offset)}`}`,
+    );
     const transfers = db.table('transfers');
     const missing = [...durable].filter((id) => transfers.get(id) === undefined);
     const total = totalMoney(db);
-    say(missing.length === 0
-      ? `  check: every one of the ${n(durable.size)} acknowledged transfers survived the kill`
-      : `  CHECK FAILED: ${n(missing.length)} acknowledged transfers are missing, e.g. ${missing.slice(0, 5).join(', ')}`);
-    say(total === TOTAL_MONEY ? `  check: total money ${total} = ${TOTAL_MONEY}, nothing created or lost` : `  CHECK FAILED: total money ${total}, expected ${TOTAL_MONEY}`);
+    say(
+      missing.length === 0
+        ? `  check: every one of the ${n(durable.size)} acknowledged transfers survived the kill`
+        : `  CHECK FAILED: ${n(missing.length)} acknowledged transfers are missing, e.g. ${missing.slice(0, 5).join(', ')}`,
+    );
+    say(
+      total === TOTAL_MONEY
+        ? `  check: total money ${total} = ${TOTAL_MONEY}, nothing created or lost`
+        : `  CHECK FAILED: total money ${total}, expected ${TOTAL_MONEY}`,
+    );
     const made = transfers.size - before;
-    say(`  the child's transfers found: ${n(made)}; ${n(made - durable.size)} of them it never heard acknowledged (durable, the reply lost with the process)`);
+    say(
+      `  the child's transfers found: ${n(made)}; ${n(made - durable.size)} of them it never heard acknowledged (durable, the reply lost with the process)`,
+    );
     inventory(db);
     return missing.length === 0 && total === TOTAL_MONEY;
   } finally {
@@ -144,16 +181,37 @@ function inventory(db: Database): void {
   const s = db.stats();
   const d = s.durability!;
   say('5. the files, and the statistics');
-  say(`  pairs: ${Object.entries(d.cfps).filter(([, count]) => count > 0).map(([state, count]) => `${count} ${state}`).join(', ')}`);
-  for (const t of s.tables) say(`  table ${t.name}: ${n(t.rows)} rows, ${mib(t.liveBytes)} live of ${mib(t.reservedBytes)} arena`);
+  say(
+    `  pairs: ${Object.entries(d.cfps)
+      .filter(([, count]) => count > 0)
+      .map(([state, count]) => `${count} ${state}`)
+      .join(', ')}`,
+  );
+  for (const t of s.tables)
+    say(`  table ${t.name}: ${n(t.rows)} rows, ${mib(t.liveBytes)} live of ${mib(t.reservedBytes)} arena`);
 }
 
 async function printFiles(dir: string): Promise<void> {
   const db = await open({ dir, ...DEMO_OPTIONS });
   try {
     const files = await db.checkpointFiles();
-    const rows = files.map((f) => [f.file, f.kind, String(f.state), f.rows === null ? '' : n(f.rows), f.tombstones === null ? '' : n(f.tombstones), mib(f.sizeBytes)]);
-    for (const line of alignedLines(['file', 'kind', 'state', 'rows', 'tombstones', 'size'], rows, [false, false, false, true, true, true])) say(`  ${line}`);
+    const rows = files.map((f) => [
+      f.file,
+      f.kind,
+      String(f.state),
+      f.rows === null ? '' : n(f.rows),
+      f.tombstones === null ? '' : n(f.tombstones),
+      mib(f.sizeBytes),
+    ]);
+    for (const line of alignedLines(['file', 'kind', 'state', 'rows', 'tombstones', 'size'], rows, [
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]))
+      say(`  ${line}`);
     say(`  (tidemark inspect ${dir} shows the same with live fractions; tidemark verify ${dir} checks every byte)`);
   } finally {
     await db.close();
@@ -161,7 +219,15 @@ async function printFiles(dir: string): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { dir: { type: 'string' }, short: { type: 'boolean' }, child: { type: 'string' }, 'first-id': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string' },
+      short: { type: 'boolean' },
+      child: { type: 'string' },
+      'first-id': { type: 'string' },
+    },
+  });
   if (values.child !== undefined) {
     await runChild(values.child, Number(values['first-id']));
     return 0;
@@ -181,7 +247,8 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (!(error instanceof DemoError) && (error as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw error;
+  if (!(error instanceof DemoError) && (error as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+    throw error;
   process.stderr.write(`demo: ${(error as Error).message}\n`);
   process.exitCode = 2;
 }

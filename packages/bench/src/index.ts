@@ -5,7 +5,15 @@
  */
 export { workloads, findWorkload } from './registry.js';
 export { keyPicker, type KeyDistribution } from './keys.js';
-export { runBench, runWorkload, resolveParams, validateRunOptions, writeResultsFolder, UsageError, PEERS_NAME } from './runner.js';
+export {
+  runBench,
+  runWorkload,
+  resolveParams,
+  validateRunOptions,
+  writeResultsFolder,
+  UsageError,
+  PEERS_NAME,
+} from './runner.js';
 export { runComparison, QUICK, FULL, vsBestPeer, vsLimit } from './compare/index.js';
 export type { CompareSizes, Comparison, Limit, Measurement, StoreCase } from './compare/index.js';
 export { PEERS, checkPeer } from './peers/index.js';

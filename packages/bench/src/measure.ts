@@ -25,7 +25,9 @@ let warned = false;
 export function warnIfNoGc(log: (line: string) => void): void {
   if (warned || gcExposed()) return;
   warned = true;
-  log('warning: global.gc is not exposed, so memory figures include garbage; run node with --expose-gc (pnpm bench does)');
+  log(
+    'warning: global.gc is not exposed, so memory figures include garbage; run node with --expose-gc (pnpm bench does)',
+  );
 }
 
 /** Runs every collection it can, several times over. Does nothing without --expose-gc. */

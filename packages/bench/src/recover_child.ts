@@ -47,7 +47,14 @@ async function main(request: ChildRequest): Promise<ChildResult> {
     });
     const after = await sampleMemory();
     const serverBytes = peer.serverMemoryBytes === undefined ? 0 : await peer.serverMemoryBytes();
-    return { seconds: t.seconds, loopDelayP99Ms: t.loopDelayP99Ms, count, lastFound: last !== undefined, rssBytes: after.rssBytes - before.rssBytes, serverBytes };
+    return {
+      seconds: t.seconds,
+      loopDelayP99Ms: t.loopDelayP99Ms,
+      count,
+      lastFound: last !== undefined,
+      rssBytes: after.rssBytes - before.rssBytes,
+      serverBytes,
+    };
   } finally {
     await peer.close();
   }

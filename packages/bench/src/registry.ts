@@ -8,7 +8,15 @@ import { readsWorkload } from './workloads/reads.js';
 import { reclaimWorkload } from './workloads/reclaim.js';
 import { recoveryWorkload } from './workloads/recovery.js';
 
-export const workloads: readonly Workload[] = [buildWorkload, autocommitWorkload, readsWorkload, durableWorkload, checkpointWorkload, recoveryWorkload, reclaimWorkload];
+export const workloads: readonly Workload[] = [
+  buildWorkload,
+  autocommitWorkload,
+  readsWorkload,
+  durableWorkload,
+  checkpointWorkload,
+  recoveryWorkload,
+  reclaimWorkload,
+];
 
 export function findWorkload(name: string): Workload | undefined {
   return workloads.find((w) => w.name === name);

@@ -83,7 +83,9 @@ export class UsageError extends Error {}
 function integerIn(value: number | undefined, name: string, min: number, max: number): number | null {
   if (value === undefined) return null;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`);
+    throw new UsageError(
+      `${name} must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`,
+    );
   }
   return value;
 }
@@ -93,7 +95,8 @@ function directoryIn(value: string | undefined, name: string): string | null {
   if (value === undefined) return null;
   if (typeof value !== 'string' || value === '') throw new UsageError(`${name} must be a non-empty path`);
   const stats = statSync(value, { throwIfNoEntry: false });
-  if (stats === undefined || !stats.isDirectory()) throw new UsageError(`${name} must be an existing directory, not "${value}"`);
+  if (stats === undefined || !stats.isDirectory())
+    throw new UsageError(`${name} must be an existing directory, not "${value}"`);
   return resolve(value);
 }
 
@@ -101,13 +104,19 @@ export function validateRunOptions(options: RunOptions, prefix = 'options.'): Fi
   const allNames = options.names ?? [];
   const names = allNames.filter((name) => name !== PEERS_NAME);
   const named = allNames.length > 0;
-  if (named && options.full === true) throw new UsageError(`${prefix}full applies to a run of everything (no names): named workloads run at full size already`);
-  if (!named && options.quick === true) throw new UsageError(`${prefix}quick applies to named workloads: a run of everything is quick already`);
+  if (named && options.full === true)
+    throw new UsageError(
+      `${prefix}full applies to a run of everything (no names): named workloads run at full size already`,
+    );
+  if (!named && options.quick === true)
+    throw new UsageError(`${prefix}quick applies to named workloads: a run of everything is quick already`);
   const quick = named ? options.quick === true : options.full !== true;
   const chosen = names.map((name) => {
     const workload = findWorkload(name);
     if (workload === undefined) {
-      throw new UsageError(`unknown workload "${name}"; known: ${[PEERS_NAME, ...workloads.map((w) => w.name)].join(', ')}`);
+      throw new UsageError(
+        `unknown workload "${name}"; known: ${[PEERS_NAME, ...workloads.map((w) => w.name)].join(', ')}`,
+      );
     }
     return workload;
   });
@@ -167,7 +176,12 @@ export async function runWorkload(workload: Workload, options: FilledRunOptions)
 }
 
 function printComparison(comparison: Comparison, log: (line: string) => void): void {
-  for (const t of [limitsTable(comparison.limits), storesTable(comparison), ...comparisonTables(comparison), summaryTable(comparison)]) {
+  for (const t of [
+    limitsTable(comparison.limits),
+    storesTable(comparison),
+    ...comparisonTables(comparison),
+    summaryTable(comparison),
+  ]) {
     log('');
     log(`== ${t.title}`);
     for (const line of alignedLines(t.header, t.rows, t.right)) log(line);
@@ -182,7 +196,13 @@ export async function writeResultsFolder(results: BenchResults, dir: string): Pr
   const json = writeResults(results, dir);
   const charts = chartsOf(results);
   const paths = await writeCharts(charts, dir);
-  const report = writeReport(reportMarkdown(results, charts.map((c, i) => ({ ...c, path: paths[i]! }))), dir);
+  const report = writeReport(
+    reportMarkdown(
+      results,
+      charts.map((c, i) => ({ ...c, path: paths[i]! })),
+    ),
+    dir,
+  );
   return [json, report, ...paths.map((p) => resolve(dir, p))];
 }
 
@@ -196,7 +216,9 @@ export async function runBench(options: RunOptions = {}, prefix?: string): Promi
   const steps = filled.workloads.length + (filled.compare === null ? 0 : 1);
   let step = 0;
   warnIfNoGc(filled.log);
-  log(`${filled.mode} run: ${filled.compare === null ? '' : 'the peers side by side, then '}${filled.workloads.map((w) => w.name).join(', ') || 'no workload'}`);
+  log(
+    `${filled.mode} run: ${filled.compare === null ? '' : 'the peers side by side, then '}${filled.workloads.map((w) => w.name).join(', ') || 'no workload'}`,
+  );
   let comparison: Comparison | null = null;
   if (filled.compare !== null) {
     log(`(${++step}/${steps}) peers side by side`);

@@ -14,11 +14,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function m(store: string, value: number | null, extra: Partial<Measurement> = {}): Measurement {
-  return { workload: 'durable commits', figure: 'commits/s, 16 in flight', unit: 'commits/s', better: 'higher', store, setting: 's', durable: true, value, ...extra };
+  return {
+    workload: 'durable commits',
+    figure: 'commits/s, 16 in flight',
+    unit: 'commits/s',
+    better: 'higher',
+    store,
+    setting: 's',
+    durable: true,
+    value,
+    ...extra,
+  };
 }
 
 function comparison(measurements: Measurement[]): Comparison {
-  return { cases: [], limits: [{ key: 'fdatasync', name: 'fdatasync rate', unit: 'syncs/s', value: 1000, note: '' }], measurements, notes: [] };
+  return {
+    cases: [],
+    limits: [{ key: 'fdatasync', name: 'fdatasync rate', unit: 'syncs/s', value: 1000, note: '' }],
+    measurements,
+    notes: [],
+  };
 }
 
 test('vsBestPeer compares with the best other store of the same class; lower-is-better is inverted', () => {
@@ -34,13 +49,26 @@ test('vsBestPeer compares with the best other store of the same class; lower-is-
 });
 
 test('compareRuns sorts changes into better, worse and same', () => {
-  const before = benchResults('quick', [], new Date(), comparison([m('tidemark', 100), m('sqlite', 100), m('lmdb', 100), m('gone', 1)]), []);
+  const before = benchResults(
+    'quick',
+    [],
+    new Date(),
+    comparison([m('tidemark', 100), m('sqlite', 100), m('lmdb', 100), m('gone', 1)]),
+    [],
+  );
   const secondsOld = { ...m('tidemark', 10, { better: 'lower', unit: 's', workload: 'recovery', figure: 'seconds' }) };
   before.comparison!.measurements.push(secondsOld);
-  const after = benchResults('quick', [], new Date(), comparison([m('tidemark', 150), m('sqlite', 80), m('lmdb', 103), m('new', 1)]), []);
+  const after = benchResults(
+    'quick',
+    [],
+    new Date(),
+    comparison([m('tidemark', 150), m('sqlite', 80), m('lmdb', 103), m('new', 1)]),
+    [],
+  );
   after.comparison!.measurements.push({ ...secondsOld, value: 12 });
   const c = compareRuns(before, after);
-  const verdict = (store: string, workload = 'durable commits'): string => c.changes.find((x) => x.key.startsWith(workload) && x.key.includes(store))!.verdict;
+  const verdict = (store: string, workload = 'durable commits'): string =>
+    c.changes.find((x) => x.key.startsWith(workload) && x.key.includes(store))!.verdict;
   assert.is(verdict('tidemark'), 'better');
   assert.is(verdict('sqlite'), 'worse');
   assert.is(verdict('lmdb'), 'same');

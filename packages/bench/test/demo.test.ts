@@ -17,7 +17,10 @@ const DEMO = fileURLToPath(new URL('../dist/demo.js', import.meta.url));
 test('the short demo commits, checkpoints, merges, is killed, recovers, and its checks pass', () => {
   const work = mkdtempSync(join(tmpdir(), 'tidemark-demo-'));
   try {
-    const run = spawnSync(process.execPath, [DEMO, '--short', '--dir', join(work, 'db')], { encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, [DEMO, '--short', '--dir', join(work, 'db')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.is(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^ {2}check: every one of the [\d,]+ acknowledged transfers survived the kill$/m);
     assert.match(run.stdout, /^ {2}check: total money 10000000 = 10000000, nothing created or lost$/m);

@@ -16,7 +16,8 @@ const OPS = 5_000;
 test('durable reports every figure within --ops and removes its files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-bench-durable-'));
   try {
-    const [doc] = (await runBench({ names: ['durable'], ops: OPS, seconds: 2, dir, write: false, log: () => {} })).workloads;
+    const [doc] = (await runBench({ names: ['durable'], ops: OPS, seconds: 2, dir, write: false, log: () => {} }))
+      .workloads;
     assert.ok(doc !== undefined);
     assert.is(doc.parameters.dir, dir);
     const names = doc.figures.map((f) => f.name);
@@ -25,11 +26,18 @@ test('durable reports every figure within --ops and removes its files', async ()
         assert.ok(names.includes(`durable, ${k} in flight${suffix}`), `figure "durable, ${k} in flight${suffix}"`);
       }
     }
-    assert.ok(names.some((n) => n.startsWith('fdatasync')), 'the fdatasync limit');
+    assert.ok(
+      names.some((n) => n.startsWith('fdatasync')),
+      'the fdatasync limit',
+    );
     assert.ok(names.includes('delayed durability'), 'delayed vs in-memory');
-    assert.ok(names.some((n) => n.startsWith('event-loop delay')), 'event-loop delay');
+    assert.ok(
+      names.some((n) => n.startsWith('event-loop delay')),
+      'event-loop delay',
+    );
     for (const f of doc.figures) {
-      for (const value of [f.tidemark, f.baseline]) assert.ok(value === null || (Number.isFinite(value) && value >= 0), `${f.name}: ${value}`);
+      for (const value of [f.tidemark, f.baseline])
+        assert.ok(value === null || (Number.isFinite(value) && value >= 0), `${f.name}: ${value}`);
     }
     for (const [name, count] of Object.entries(doc.counts)) assert.ok(count >= 1 && count <= OPS, `${name}: ${count}`);
     assert.equal(readdirSync(dir), [], 'the temporary folder is gone');

@@ -37,7 +37,9 @@ for (const factory of PEERS) {
       const report = await inTempDir((dir) => checkPeer(factory, setting, dir, { rows: ROWS }));
       assert.is(report.rows, ROWS);
       const durable = report.durable ? 'durable' : 'not durable';
-      console.log(`  ${factory.name} (${setting}, ${durable}): ${report.puts} puts, ${report.batches} batches, ${report.overwrites} overwrites, ${report.elapsedMs.toFixed(0)} ms`);
+      console.log(
+        `  ${factory.name} (${setting}, ${durable}): ${report.puts} puts, ${report.batches} batches, ${report.overwrites} overwrites, ${report.elapsedMs.toFixed(0)} ms`,
+      );
     });
   }
 }
@@ -61,7 +63,11 @@ test('every factory names its peers and refuses an unknown setting', () => {
 function faulty(fault: 'drop' | 'forget' | 'stale'): PeerFactory {
   let kept = new Map<number, Account>();
   const peer = (): Peer => ({
-    name: 'faulty', setting: fault, durable: false, snapshotOnly: false, guarantee: 'none',
+    name: 'faulty',
+    setting: fault,
+    durable: false,
+    snapshotOnly: false,
+    guarantee: 'none',
     open: async () => {},
     put: async (row) => {
       if (fault === 'drop' && row.id % 100 === 0) return;

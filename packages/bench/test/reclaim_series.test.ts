@@ -17,7 +17,12 @@ const sample = (seconds: number, diskBytes: number, memoryBytes: number, liveByt
 });
 
 test('the means over the phase and the largest sample against live data', () => {
-  const samples = [sample(0, 100, 150, 100), sample(1, 300, 120, 200), sample(2, 250, 130, 100), sample(3, 150, 160, 100)];
+  const samples = [
+    sample(0, 100, 150, 100),
+    sample(1, 300, 120, 200),
+    sample(2, 250, 130, 100),
+    sample(3, 150, 160, 100),
+  ];
   const disk = overPhase(samples, 'diskBytes')!;
   assert.equal(disk.mean, { held: 200, live: 125 });
   assert.is(disk.largest.seconds, 2, 'the highest ratio (2.5x), not the most bytes (300 at 1.5x)');

@@ -24,7 +24,13 @@ test('other ratios, the target itself, and untargeted ones show two', () => {
 });
 
 test("the report's row for a missed target shows the ratio that missed it", () => {
-  const figure: Figure = { name: 'updates on vs off', unit: 'commits/s', tidemark: 229_145, baseline: 255_985, target: atLeast(0.9) };
+  const figure: Figure = {
+    name: 'updates on vs off',
+    unit: 'commits/s',
+    tidemark: 229_145,
+    baseline: 255_985,
+    target: atLeast(0.9),
+  };
   const { header, rows } = figureCells([figure]);
   const row = rows[0]!;
   assert.is(row[header.indexOf('ratio')], '0.895x');

@@ -9,7 +9,9 @@ import { dropCaches, probeSequentialRead } from '../src/limits/seq_read.js';
 /** Resident bytes of `path` in the page cache, by util-linux fincore; null where it is missing. */
 function resident(path: string): number | null {
   try {
-    return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' }).trim());
+    return Number(
+      execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' }).trim(),
+    );
   } catch {
     return null;
   }

@@ -73,14 +73,18 @@ assert(Number.isInteger(Math.log2(ARENA_SEGMENT_BYTES)), 'segment size is a powe
 assert(ARENA_SEGMENT_BYTES / ARENA_ALIGN_BYTES === 2 ** ARENA_UNITS_PER_SEGMENT_LOG2, 'pointer units cover a segment');
 assert(VERSION_HEADER_BYTES % ARENA_ALIGN_BYTES === 0, 'payloads start aligned');
 assert(MAX_ROW_BYTES < 2 ** 24, 'row length fits the 24-bit length field');
-assert(MAX_ROW_BYTES + VERSION_HEADER_BYTES + ARENA_ALIGN_BYTES <= ARENA_SEGMENT_BYTES, 'the largest row fits a segment');
+assert(
+  MAX_ROW_BYTES + VERSION_HEADER_BYTES + ARENA_ALIGN_BYTES <= ARENA_SEGMENT_BYTES,
+  'the largest row fits a segment',
+);
 assert(MAX_KEY_BYTES <= MAX_ROW_BYTES, 'a key fits a row');
 assert(Number.isInteger(Math.log2(INDEX_INITIAL_SLOTS)), 'index slots are a power of two');
 assert(INDEX_MAX_LOAD_NUM < INDEX_MAX_LOAD_DEN, 'index load factor below 1');
 // While growing, the new table (twice the slots) must finish migrating before it
 // reaches the load limit itself: old slots / migrated per write <= writes until full.
 assert(
-  (INDEX_INITIAL_SLOTS * 2 * INDEX_MAX_LOAD_NUM) / INDEX_MAX_LOAD_DEN - (INDEX_INITIAL_SLOTS * INDEX_MAX_LOAD_NUM) / INDEX_MAX_LOAD_DEN >=
+  (INDEX_INITIAL_SLOTS * 2 * INDEX_MAX_LOAD_NUM) / INDEX_MAX_LOAD_DEN -
+    (INDEX_INITIAL_SLOTS * INDEX_MAX_LOAD_NUM) / INDEX_MAX_LOAD_DEN >=
     INDEX_INITIAL_SLOTS / INDEX_MIGRATE_SLOTS_PER_WRITE,
   'index migration finishes before the new table fills',
 );

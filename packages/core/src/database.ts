@@ -81,25 +81,35 @@ export class Database {
 
   /** @internal Opens the directory (recovering it) or makes an in-memory database; rejects with nothing left open. */
   static async create(options: FilledOptions, internals: OpenInternals = {}): Promise<Database> {
-    const engine = new Engine(options.logSink ?? new DiscardSink(), options.isolation, options.durability, options.maxBacklogBytes);
+    const engine = new Engine(
+      options.logSink ?? new DiscardSink(),
+      options.isolation,
+      options.durability,
+      options.maxBacklogBytes,
+    );
     if (options.dir === null) return new Database(options, engine, null);
-    const log = await DurableLog.open(engine, {
-      dir: options.dir,
-      walSegmentBytes: options.walSegmentBytes,
-      ringBytes: options.ringBytes,
-      maxDelayMs: options.maxDelayMs,
-      dataFileSizeBytes: options.dataFileSizeBytes,
-      checkpointWalBytes: options.checkpointWalBytes,
-      checkpointIntervalMs: options.checkpointIntervalMs,
-      precreatedFiles: options.precreatedFiles,
-      checkpoints: options.checkpoints,
-      recoveryWorkers: options.recoveryWorkers,
-      onProgress: options.onProgress,
-      merges: options.merges,
-      mergeDeadFraction: options.mergeDeadFraction,
-      mergeIntervalMs: options.mergeIntervalMs,
-      fileMode: options.fileMode,
-    }, internals.layer, internals.threads);
+    const log = await DurableLog.open(
+      engine,
+      {
+        dir: options.dir,
+        walSegmentBytes: options.walSegmentBytes,
+        ringBytes: options.ringBytes,
+        maxDelayMs: options.maxDelayMs,
+        dataFileSizeBytes: options.dataFileSizeBytes,
+        checkpointWalBytes: options.checkpointWalBytes,
+        checkpointIntervalMs: options.checkpointIntervalMs,
+        precreatedFiles: options.precreatedFiles,
+        checkpoints: options.checkpoints,
+        recoveryWorkers: options.recoveryWorkers,
+        onProgress: options.onProgress,
+        merges: options.merges,
+        mergeDeadFraction: options.mergeDeadFraction,
+        mergeIntervalMs: options.mergeIntervalMs,
+        fileMode: options.fileMode,
+      },
+      internals.layer,
+      internals.threads,
+    );
     engine.sink = log.sink;
     return new Database(options, engine, log);
   }
@@ -119,8 +129,10 @@ export class Database {
     const engine = this.#engine;
     engine.checkWritable();
     const schema = defineTable(def);
-    if (engine.tablesByName.has(schema.name)) throw new TidemarkError(ErrorCode.TABLE_EXISTS, `table "${schema.name}" already exists`);
-    if (engine.tables.length >= MAX_TABLES) throw new TidemarkError(ErrorCode.LIMIT_EXCEEDED, `a database holds at most ${MAX_TABLES} tables`);
+    if (engine.tablesByName.has(schema.name))
+      throw new TidemarkError(ErrorCode.TABLE_EXISTS, `table "${schema.name}" already exists`);
+    if (engine.tables.length >= MAX_TABLES)
+      throw new TidemarkError(ErrorCode.LIMIT_EXCEEDED, `a database holds at most ${MAX_TABLES} tables`);
     engine.clock.checkRoom(1);
     const store = new TableStore(engine.tables.length, schema);
     const definition = new TextEncoder().encode(definitionToJson(definitionOf(schema)));
@@ -147,7 +159,10 @@ export class Database {
     const given = defineTable(def);
     if (definitionToJson(definitionOf(given)) !== definitionToJson(definitionOf(existing.schema))) {
       const differences = definitionDifferences(existing.schema, given);
-      throw new TidemarkError(ErrorCode.INVALID_SCHEMA, `table "${def.name}" exists in the database with a different definition: ${differences.join('; ') || 'the stored form differs'}`);
+      throw new TidemarkError(
+        ErrorCode.INVALID_SCHEMA,
+        `table "${def.name}" exists in the database with a different definition: ${differences.join('; ') || 'the stored form differs'}`,
+      );
     }
   }
 
@@ -172,7 +187,11 @@ export class Database {
   begin(options?: TransactionOptions): Transaction {
     checkTransactionOptions(options);
     const engine = this.#engine;
-    return new Transaction(engine, transactionIsolation(options, engine.isolation), transactionDurability(options, engine.durability));
+    return new Transaction(
+      engine,
+      transactionIsolation(options, engine.isolation),
+      transactionDurability(options, engine.durability),
+    );
   }
 
   /**
@@ -204,7 +223,10 @@ export class Database {
       try {
         const value = fn(tx);
         if (value !== null && typeof (value as { then?: unknown })?.then === 'function') {
-          throw new TidemarkError(ErrorCode.TXN_NOT_SYNC, 'transactionSync() callback returned a promise; use transaction()');
+          throw new TidemarkError(
+            ErrorCode.TXN_NOT_SYNC,
+            'transactionSync() callback returned a promise; use transaction()',
+          );
         }
         tx.commitSync();
         return value;
@@ -289,7 +311,8 @@ export class Database {
 
   async #durableLog(): Promise<DurableLog> {
     this.#engine.checkOpen();
-    if (this.#log === null) throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
+    if (this.#log === null)
+      throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
     return this.#log;
   }
 
@@ -366,6 +389,7 @@ export async function openWith(options: OpenOptions | undefined, internals: Open
     throw error;
   }
   // Threads that fault tests substitute run on the main thread and keep nothing alive: those tests close what they open.
-  if ((filled.dir !== null && internals.threads === undefined) || filled.closeOnSignals) closeWhenDone(db, filled.closeOnSignals);
+  if ((filled.dir !== null && internals.threads === undefined) || filled.closeOnSignals)
+    closeWhenDone(db, filled.closeOnSignals);
   return db;
 }

@@ -39,6 +39,7 @@ export function whyNoDatabase(layer: FileLayer, dir: string): string | null {
     throw error;
   }
   if (names.some(isDatabaseFile)) return null;
-  const others = names.length === 0 ? 'it is empty' : `it holds ${names.length} other file${names.length === 1 ? '' : 's'}`;
+  const others =
+    names.length === 0 ? 'it is empty' : `it holds ${names.length} other file${names.length === 1 ? '' : 's'}`;
   return `no database at ${dir}: no LOCK, root file, WAL segment or pair file (${others})`;
 }

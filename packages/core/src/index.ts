@@ -24,7 +24,14 @@ export { TidemarkError, ErrorCode, isTidemarkError } from './errors.js';
 export { verify } from './verify.js';
 export { inspect } from './inspect.js';
 export type { InspectReport, InspectedPair } from './inspect.js';
-export type { VerifyCode, VerifyOptions, VerifyProblem, VerifyReport, VerifiedFile, VerifiedFileKind } from './verify.js';
+export type {
+  VerifyCode,
+  VerifyOptions,
+  VerifyProblem,
+  VerifyReport,
+  VerifiedFile,
+  VerifiedFileKind,
+} from './verify.js';
 export type { OpenOptions } from './options.js';
 export type { ColumnDef, ColumnType, IndexDef, IndexKind, Row, TableDef, TableSchema } from './schema/types.js';
 export type { LogSink } from './txn/sink.js';

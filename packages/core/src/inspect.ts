@@ -77,7 +77,10 @@ export function inspect(dir: string, options: { layer?: FileLayer } = {}): Inspe
   if (!layer.exists(dir)) throw new TidemarkError(ErrorCode.IO_ERROR, `no database directory at ${dir}`);
   const newest = readNewestRoot(layer, dir);
   const root = newest.root;
-  const inventory = root === null ? { rootSeq: -1, checkpointTs: 0, wal: { seq: 0, offset: 0 }, cfps: [] } : { rootSeq: root.seq, checkpointTs: root.checkpointTs, wal: root.wal, cfps: root.cfps };
+  const inventory =
+    root === null
+      ? { rootSeq: -1, checkpointTs: 0, wal: { seq: 0, offset: 0 }, cfps: [] }
+      : { rootSeq: root.seq, checkpointTs: root.checkpointTs, wal: root.wal, cfps: root.cfps };
   const files = inventoryRows(layer, dir, inventory);
   const pairs: InspectedPair[] = (root?.cfps ?? []).map((c) => {
     const data = files.find((f) => f.pairId === c.id && f.kind === 'data');
@@ -94,20 +97,24 @@ export function inspect(dir: string, options: { layer?: FileLayer } = {}): Inspe
       deltaBytes: delta?.sizeBytes ?? 0,
     };
   });
-  const sum = (kind: CheckpointFile['kind']): number => files.filter((f) => f.kind === kind).reduce((n, f) => n + f.sizeBytes, 0);
+  const sum = (kind: CheckpointFile['kind']): number =>
+    files.filter((f) => f.kind === kind).reduce((n, f) => n + f.sizeBytes, 0);
   const holding = pairs.filter((p) => p.state === 'ACTIVE' || p.state === 'UNDER_CONSTRUCTION');
   const rows = holding.reduce((n, p) => n + p.rows, 0);
   const tombstones = holding.reduce((n, p) => n + p.tombstones, 0);
   return {
     dir,
-    root: root === null ? null : {
-      file: basename(newest.file!),
-      seq: root.seq,
-      checkpointTs: root.checkpointTs,
-      wal: { ...root.wal },
-      writtenAt: new Date(root.writtenAt).toISOString(),
-      tables: root.catalog.map((def, id) => ({ name: tableName(def, id), rows: root.tableRows?.[id] ?? null })),
-    },
+    root:
+      root === null
+        ? null
+        : {
+            file: basename(newest.file!),
+            seq: root.seq,
+            checkpointTs: root.checkpointTs,
+            wal: { ...root.wal },
+            writtenAt: new Date(root.writtenAt).toISOString(),
+            tables: root.catalog.map((def, id) => ({ name: tableName(def, id), rows: root.tableRows?.[id] ?? null })),
+          },
     skippedRoots: newest.skipped,
     files,
     pairs,

@@ -55,7 +55,9 @@ function closeAtExit(): void {
     // Nobody awaits this close: a failure is reported and fails the process, as an error nobody caught would.
     db.close().catch((error: unknown) => {
       process.exitCode ||= 1;
-      process.emitWarning(`closing a database as the process ended failed: ${String(error)}`, { code: 'TIDEMARK_EXIT_CLOSE_FAILED' });
+      process.emitWarning(`closing a database as the process ended failed: ${String(error)}`, {
+        code: 'TIDEMARK_EXIT_CLOSE_FAILED',
+      });
     });
   }
 }
@@ -66,7 +68,8 @@ function closeOnSignal(signal: NodeJS.Signals): void {
   onSignals.clear();
   for (const db of closing) atExit.delete(db);
   void Promise.allSettled(closing.map((db) => db.close())).then((results) => {
-    for (const r of results) if (r.status === 'rejected') console.error(`tidemark: closing a database on ${signal} failed:`, r.reason);
+    for (const r of results)
+      if (r.status === 'rejected') console.error(`tidemark: closing a database on ${signal} failed:`, r.reason);
     // What the signal would have done: with no other listener left, Node's default ends the process.
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   });

@@ -124,7 +124,32 @@ export interface FilledOptions {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set(['dir', 'tables', 'isolation', 'durability', 'maxDelayMs', 'retries', 'walSegmentBytes', 'ringBytes', 'maxBacklogBytes', 'logSink', 'dataFileSizeBytes', 'checkpointWalBytes', 'checkpointIntervalMs', 'precreatedFiles', 'checkpoints', 'recoveryWorkers', 'onProgress', 'merges', 'mergeDeadFraction', 'mergeIntervalMs', 'cleaner', 'cleanerLiveFraction', 'fileMode', 'closeOnSignals']);
+const known = new Set([
+  'dir',
+  'tables',
+  'isolation',
+  'durability',
+  'maxDelayMs',
+  'retries',
+  'walSegmentBytes',
+  'ringBytes',
+  'maxBacklogBytes',
+  'logSink',
+  'dataFileSizeBytes',
+  'checkpointWalBytes',
+  'checkpointIntervalMs',
+  'precreatedFiles',
+  'checkpoints',
+  'recoveryWorkers',
+  'onProgress',
+  'merges',
+  'mergeDeadFraction',
+  'mergeIntervalMs',
+  'cleaner',
+  'cleanerLiveFraction',
+  'fileMode',
+  'closeOnSignals',
+]);
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -137,7 +162,8 @@ function invalid(message: string): TidemarkError {
  */
 export function checkOptionKeys(options: unknown, known: ReadonlySet<string>, name = 'options'): void {
   if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalid(`${name} must be an object`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw invalid(`${name} must be an object`);
   for (const key in options) {
     if (Object.hasOwn(options, key) && !known.has(key)) throw invalid(`${name}.${key} is not an option`);
   }
@@ -167,7 +193,8 @@ function integerIn(value: unknown, name: string, min: number, max: number): numb
 function fractionOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
   const value = o[key];
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= min && value <= max)) throw invalid(`options.${key} must be a number from ${min} to ${max}`);
+  if (typeof value !== 'number' || !(value >= min && value <= max))
+    throw invalid(`options.${key} must be a number from ${min} to ${max}`);
   return value;
 }
 
@@ -178,8 +205,17 @@ function booleanOption(value: unknown, name: string): boolean {
 
 /** A mode the owner can always read and write (the engine's own files), never executable. */
 function fileModeOption(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o777 || (value & 0o600) !== 0o600 || (value & 0o111) !== 0) {
-    throw invalid('options.fileMode must be a file mode with owner read and write and no execute bits, such as 0o600 or 0o640');
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value > 0o777 ||
+    (value & 0o600) !== 0o600 ||
+    (value & 0o111) !== 0
+  ) {
+    throw invalid(
+      'options.fileMode must be a file mode with owner read and write and no execute bits, such as 0o600 or 0o640',
+    );
   }
   return value;
 }
@@ -191,14 +227,18 @@ function sizeOption(o: Record<string, unknown>, key: string, fallback: number, m
 export function validateOptions(options: unknown = {}): FilledOptions {
   checkOptionKeys(options, known);
   const o = options as Record<string, unknown>;
-  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) throw invalid('options.dir must be a non-empty path');
-  if (o.tables !== undefined && !Array.isArray(o.tables)) throw invalid('options.tables must be an array of table definitions');
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === ''))
+    throw invalid('options.dir must be a non-empty path');
+  if (o.tables !== undefined && !Array.isArray(o.tables))
+    throw invalid('options.tables must be an array of table definitions');
   const sink = o.logSink;
   if (sink !== undefined && (sink === null || typeof (sink as LogSink).begin !== 'function')) {
     throw invalid('options.logSink must implement LogSink');
   }
-  if (sink !== undefined && o.dir !== undefined) throw invalid('options.logSink and options.dir cannot be used together');
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalid('options.onProgress must be a function');
+  if (sink !== undefined && o.dir !== undefined)
+    throw invalid('options.logSink and options.dir cannot be used together');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
+    throw invalid('options.onProgress must be a function');
   const ringBytes = sizeOption(o, 'ringBytes', 16 * MiB, 64 * KiB, GiB);
   if ((ringBytes & (ringBytes - 1)) !== 0) throw invalid('options.ringBytes must be a power of two');
   const walSegmentBytes = sizeOption(o, 'walSegmentBytes', 64 * MiB, 64 * KiB, GiB);
@@ -221,7 +261,8 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     checkpointIntervalMs: sizeOption(o, 'checkpointIntervalMs', 60_000, 0, 24 * 3600 * 1000),
     precreatedFiles: sizeOption(o, 'precreatedFiles', 1, 0, 16),
     checkpoints: o.checkpoints === undefined ? true : booleanOption(o.checkpoints, 'options.checkpoints'),
-    recoveryWorkers: o.recoveryWorkers === undefined ? null : integerIn(o.recoveryWorkers, 'options.recoveryWorkers', 0, 64),
+    recoveryWorkers:
+      o.recoveryWorkers === undefined ? null : integerIn(o.recoveryWorkers, 'options.recoveryWorkers', 0, 64),
     onProgress: o.onProgress as ProgressListener | undefined,
     merges: o.merges === undefined ? true : booleanOption(o.merges, 'options.merges'),
     mergeDeadFraction: fractionOption(o, 'mergeDeadFraction', 0.5, 0.05, 1),

@@ -35,7 +35,6 @@ export interface TidemarkMetricsOptions {
 
 type Read = (s: DatabaseStats) => number | null;
 
-
 interface Simple {
   name: string;
   /** A figure of the log, checkpoints or recovery: none for an in-memory database. */
@@ -48,33 +47,145 @@ interface Simple {
 const SIMPLE: readonly Simple[] = [
   { name: 'commits_total', help: 'Transactions committed', kind: 'counter', read: (s) => s.commits },
   { name: 'aborts_total', help: 'Transactions aborted', kind: 'counter', read: (s) => s.aborts },
-  { name: 'conflicts_total', help: 'Commits that failed on a write-write or serializable conflict', kind: 'counter', read: (s) => s.conflicts },
+  {
+    name: 'conflicts_total',
+    help: 'Commits that failed on a write-write or serializable conflict',
+    kind: 'counter',
+    read: (s) => s.conflicts,
+  },
   { name: 'commit_ts', help: 'The newest commit timestamp', kind: 'gauge', read: (s) => s.commitTs },
-  { name: 'open_transactions', help: 'Transactions begun and not finished', kind: 'gauge', read: (s) => s.openTransactions },
-  { name: 'durable_ts', log: true, help: 'The newest commit timestamp that is durable', kind: 'gauge', read: (s) => s.durability?.durableTs ?? null },
-  { name: 'durable_lag_ts', log: true, help: 'Row writes logged and not yet durable (the newest logged commitTs minus the durable one)', kind: 'gauge', read: (s) => s.durability?.lagTs ?? null },
-  { name: 'durable_waiting', log: true, help: 'Durable commits and flushes waiting for fdatasync', kind: 'gauge', read: (s) => s.durability?.waiting ?? null },
-  { name: 'disk_full', log: true, help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write', kind: 'gauge', read: (s) => (s.durability === null ? null : DISK_STATE_NAMES.indexOf(s.durability.disk)) },
-  { name: 'log_ring_used_bytes', log: true, help: 'Bytes in the log ring waiting for the log writer', kind: 'gauge', read: (s) => s.durability?.ring.usedBytes ?? null },
-  { name: 'log_ring_capacity_bytes', log: true, help: 'Size of the log ring', kind: 'gauge', read: (s) => s.durability?.ring.capacityBytes ?? null },
-  { name: 'log_backlog_bytes', log: true, help: 'Bytes of records queued on the main thread waiting for ring space', kind: 'gauge', read: (s) => s.durability?.ring.backlogBytes ?? null },
-  { name: 'wal_bytes_total', log: true, help: 'Bytes written to the WAL', kind: 'counter', read: (s) => s.durability?.wal.bytes ?? null },
-  { name: 'wal_syncs_total', log: true, help: 'fdatasyncs of the WAL', kind: 'counter', read: (s) => s.durability?.wal.syncs ?? null },
-  { name: 'checkpoints_total', log: true, help: 'Checkpoints published', kind: 'counter', read: (s) => s.durability?.checkpoints.count ?? null },
-  { name: 'checkpoint_seconds_total', log: true, help: 'Time spent in checkpoints', kind: 'counter', read: (s) => (s.durability === null ? null : s.durability.checkpoints.totalMs / 1000) },
-  { name: 'merges_total', log: true, help: 'Merges of checkpoint file pairs installed', kind: 'counter', read: (s) => s.durability?.merges.installed ?? null },
-  { name: 'merge_seconds_total', log: true, help: 'Time spent in merge tasks', kind: 'counter', read: (s) => (s.durability === null ? null : s.durability.merges.totalMs / 1000) },
-  { name: 'cleaner_segments_freed_total', help: 'Arena segments freed by the segment cleaner', kind: 'counter', read: (s) => s.cleaner.segmentsFreed },
-  { name: 'cleaner_seconds_total', help: 'Time spent in segment cleaner slices', kind: 'counter', read: (s) => s.cleaner.cleanerMs / 1000 },
-  { name: 'recovery_seconds', log: true, help: 'How long the last open took', kind: 'gauge', read: (s) => (s.recovery === null ? null : s.recovery.durationMs / 1000) },
+  {
+    name: 'open_transactions',
+    help: 'Transactions begun and not finished',
+    kind: 'gauge',
+    read: (s) => s.openTransactions,
+  },
+  {
+    name: 'durable_ts',
+    log: true,
+    help: 'The newest commit timestamp that is durable',
+    kind: 'gauge',
+    read: (s) => s.durability?.durableTs ?? null,
+  },
+  {
+    name: 'durable_lag_ts',
+    log: true,
+    help: 'Row writes logged and not yet durable (the newest logged commitTs minus the durable one)',
+    kind: 'gauge',
+    read: (s) => s.durability?.lagTs ?? null,
+  },
+  {
+    name: 'durable_waiting',
+    log: true,
+    help: 'Durable commits and flushes waiting for fdatasync',
+    kind: 'gauge',
+    read: (s) => s.durability?.waiting ?? null,
+  },
+  {
+    name: 'disk_full',
+    log: true,
+    help: 'Disk state: 0 ok, 1 the next WAL segment cannot be reserved, 2 the log cannot write',
+    kind: 'gauge',
+    read: (s) => (s.durability === null ? null : DISK_STATE_NAMES.indexOf(s.durability.disk)),
+  },
+  {
+    name: 'log_ring_used_bytes',
+    log: true,
+    help: 'Bytes in the log ring waiting for the log writer',
+    kind: 'gauge',
+    read: (s) => s.durability?.ring.usedBytes ?? null,
+  },
+  {
+    name: 'log_ring_capacity_bytes',
+    log: true,
+    help: 'Size of the log ring',
+    kind: 'gauge',
+    read: (s) => s.durability?.ring.capacityBytes ?? null,
+  },
+  {
+    name: 'log_backlog_bytes',
+    log: true,
+    help: 'Bytes of records queued on the main thread waiting for ring space',
+    kind: 'gauge',
+    read: (s) => s.durability?.ring.backlogBytes ?? null,
+  },
+  {
+    name: 'wal_bytes_total',
+    log: true,
+    help: 'Bytes written to the WAL',
+    kind: 'counter',
+    read: (s) => s.durability?.wal.bytes ?? null,
+  },
+  {
+    name: 'wal_syncs_total',
+    log: true,
+    help: 'fdatasyncs of the WAL',
+    kind: 'counter',
+    read: (s) => s.durability?.wal.syncs ?? null,
+  },
+  {
+    name: 'checkpoints_total',
+    log: true,
+    help: 'Checkpoints published',
+    kind: 'counter',
+    read: (s) => s.durability?.checkpoints.count ?? null,
+  },
+  {
+    name: 'checkpoint_seconds_total',
+    log: true,
+    help: 'Time spent in checkpoints',
+    kind: 'counter',
+    read: (s) => (s.durability === null ? null : s.durability.checkpoints.totalMs / 1000),
+  },
+  {
+    name: 'merges_total',
+    log: true,
+    help: 'Merges of checkpoint file pairs installed',
+    kind: 'counter',
+    read: (s) => s.durability?.merges.installed ?? null,
+  },
+  {
+    name: 'merge_seconds_total',
+    log: true,
+    help: 'Time spent in merge tasks',
+    kind: 'counter',
+    read: (s) => (s.durability === null ? null : s.durability.merges.totalMs / 1000),
+  },
+  {
+    name: 'cleaner_segments_freed_total',
+    help: 'Arena segments freed by the segment cleaner',
+    kind: 'counter',
+    read: (s) => s.cleaner.segmentsFreed,
+  },
+  {
+    name: 'cleaner_seconds_total',
+    help: 'Time spent in segment cleaner slices',
+    kind: 'counter',
+    read: (s) => s.cleaner.cleanerMs / 1000,
+  },
+  {
+    name: 'recovery_seconds',
+    log: true,
+    help: 'How long the last open took',
+    kind: 'gauge',
+    read: (s) => (s.recovery === null ? null : s.recovery.durationMs / 1000),
+  },
 ];
 
-const TABLE_GAUGES: ReadonlyArray<{ name: string; help: string; field: 'rows' | 'liveBytes' | 'deadBytes' | 'reservedBytes' | 'indexBytes' }> = [
+const TABLE_GAUGES: ReadonlyArray<{
+  name: string;
+  help: string;
+  field: 'rows' | 'liveBytes' | 'deadBytes' | 'reservedBytes' | 'indexBytes';
+}> = [
   { name: 'table_rows', help: 'Live rows of a table', field: 'rows' },
   { name: 'table_live_bytes', help: 'Bytes of row versions some snapshot can reach', field: 'liveBytes' },
-  { name: 'table_dead_bytes', help: 'Bytes of row versions no snapshot can reach (the cleaner reclaims them)', field: 'deadBytes' },
-  { name: 'table_reserved_bytes', help: 'Bytes reserved for the table\'s arena segments', field: 'reservedBytes' },
-  { name: 'table_index_bytes', help: 'Bytes of the table\'s primary index', field: 'indexBytes' },
+  {
+    name: 'table_dead_bytes',
+    help: 'Bytes of row versions no snapshot can reach (the cleaner reclaims them)',
+    field: 'deadBytes',
+  },
+  { name: 'table_reserved_bytes', help: "Bytes reserved for the table's arena segments", field: 'reservedBytes' },
+  { name: 'table_index_bytes', help: "Bytes of the table's primary index", field: 'indexBytes' },
 ];
 
 /** One database on a registry, with its label values. */
@@ -102,7 +213,8 @@ const sets = new WeakMap<Registry, Map<string, MetricSet>>();
 function statsOf(source: Source): DatabaseStats | null {
   if (source.db.closed) return null;
   const now = performance.now();
-  if (source.cached === null || now - source.cached.at > SCRAPE_MS) source.cached = { at: now, stats: source.db.stats() };
+  if (source.cached === null || now - source.cached.at > SCRAPE_MS)
+    source.cached = { at: now, stats: source.db.stats() };
   return source.cached.stats;
 }
 
@@ -120,7 +232,10 @@ function createSet(registry: Registry, prefix: string, labelNames: string[], wit
     set.names.push(name);
     const Metric = m.kind === 'counter' ? Counter : Gauge;
     new Metric({
-      name, help: m.help, labelNames, registers: [registry],
+      name,
+      help: m.help,
+      labelNames,
+      registers: [registry],
       collect(this: Counter | Gauge) {
         this.reset();
         each((stats, labels) => {
@@ -135,11 +250,15 @@ function createSet(registry: Registry, prefix: string, labelNames: string[], wit
   if (withLog) {
     set.names.push(`${prefix}checkpoint_pairs`);
     new Gauge({
-      name: `${prefix}checkpoint_pairs`, help: 'Checkpoint file pairs in each state', labelNames: [...labelNames, 'state'], registers: [registry],
+      name: `${prefix}checkpoint_pairs`,
+      help: 'Checkpoint file pairs in each state',
+      labelNames: [...labelNames, 'state'],
+      registers: [registry],
       collect() {
         this.reset();
         each((stats, labels) => {
-          for (const [state, count] of Object.entries(stats.durability?.cfps ?? {})) this.set({ ...labels, state }, count);
+          for (const [state, count] of Object.entries(stats.durability?.cfps ?? {}))
+            this.set({ ...labels, state }, count);
         });
       },
     });
@@ -147,7 +266,10 @@ function createSet(registry: Registry, prefix: string, labelNames: string[], wit
   for (const t of TABLE_GAUGES) {
     set.names.push(prefix + t.name);
     new Gauge({
-      name: prefix + t.name, help: t.help, labelNames: [...labelNames, 'table'], registers: [registry],
+      name: prefix + t.name,
+      help: t.help,
+      labelNames: [...labelNames, 'table'],
+      registers: [registry],
       collect() {
         this.reset();
         each((stats, labels) => {
@@ -167,7 +289,8 @@ function createSet(registry: Registry, prefix: string, labelNames: string[], wit
  */
 export function registerTidemarkMetrics(db: Database, options: TidemarkMetricsOptions = {}): () => void {
   checkOptionKeys(options, METRICS_KEYS);
-  if (options.prefix !== undefined && typeof options.prefix !== 'string') throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.prefix must be a string');
+  if (options.prefix !== undefined && typeof options.prefix !== 'string')
+    throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.prefix must be a string');
   if (options.labels !== undefined && (options.labels === null || typeof options.labels !== 'object')) {
     throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.labels must be an object of label names and values');
   }
@@ -181,10 +304,17 @@ export function registerTidemarkMetrics(db: Database, options: TidemarkMetricsOp
   let set = byPrefix.get(prefix);
   if (set === undefined) byPrefix.set(prefix, (set = createSet(registry, prefix, labelNames, withLog)));
   else {
-    if (set.labelNames.join() !== labelNames.join()) throw new TypeError(`every database on one registry needs the same label names (${set.labelNames.join(', ') || 'none'}), not ${labelNames.join(', ') || 'none'}`);
-    if (set.withLog !== withLog) throw new TypeError('databases on one registry must all have a directory, or all live in memory');
+    if (set.labelNames.join() !== labelNames.join())
+      throw new TypeError(
+        `every database on one registry needs the same label names (${set.labelNames.join(', ') || 'none'}), not ${labelNames.join(', ') || 'none'}`,
+      );
+    if (set.withLog !== withLog)
+      throw new TypeError('databases on one registry must all have a directory, or all live in memory');
     const same = set.sources.find((s) => labelNames.every((n) => s.labels[n] === labels[n]));
-    if (same !== undefined) throw new TypeError(`a database with the labels ${JSON.stringify(labels)} is already registered: give each its own label values`);
+    if (same !== undefined)
+      throw new TypeError(
+        `a database with the labels ${JSON.stringify(labels)} is already registered: give each its own label values`,
+      );
   }
   const source: Source = { db, labels, cached: null };
   set.sources.push(source);

@@ -92,7 +92,11 @@ export class Table {
     return view;
   }
 
-  #write<A>(stage: (store: TableStore, view: TxnView, arg: A) => void, arg: A, options: WriteOptions | undefined): Promise<number> {
+  #write<A>(
+    stage: (store: TableStore, view: TxnView, arg: A) => void,
+    arg: A,
+    options: WriteOptions | undefined,
+  ): Promise<number> {
     let commitTs: number;
     let durability: Durability;
     try {

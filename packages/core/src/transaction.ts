@@ -49,7 +49,12 @@ export class Transaction {
     this.isolation = isolation;
     this.durability = durability;
     this.snapshot = engine.clock.now;
-    this.#view = { ws: engine.takeWriteSet(), snapshot: this.snapshot, epoch: engine.epoch, reads: isolation === 'serializable' ? new ReadSet() : null };
+    this.#view = {
+      ws: engine.takeWriteSet(),
+      snapshot: this.snapshot,
+      epoch: engine.epoch,
+      reads: isolation === 'serializable' ? new ReadSet() : null,
+    };
     engine.snapshots.acquire(this.snapshot);
   }
 
@@ -138,7 +143,8 @@ export class Transaction {
 
   #checkOpen(): void {
     this.#engine.checkOpen();
-    if (this.#state !== 'open') throw new TidemarkError(ErrorCode.TXN_FINISHED, `the transaction is already ${this.#state}`);
+    if (this.#state !== 'open')
+      throw new TidemarkError(ErrorCode.TXN_FINISHED, `the transaction is already ${this.#state}`);
   }
 
   #store(table: TableRef): TableStore {

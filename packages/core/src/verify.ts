@@ -24,7 +24,17 @@
  * malformed LOCK), and files the engine never makes (open() leaves them).
  */
 import { join } from 'node:path';
-import { CFP_FORMAT_VERSION, CfpState, DATA_ENTRY_HEADER_BYTES, DATA_MAGIC, dataFileName, DELTA_MAGIC, deltaFileName, holdsRows, parseCfpFileName } from './checkpoint/cfp_format.js';
+import {
+  CFP_FORMAT_VERSION,
+  CfpState,
+  DATA_ENTRY_HEADER_BYTES,
+  DATA_MAGIC,
+  dataFileName,
+  DELTA_MAGIC,
+  deltaFileName,
+  holdsRows,
+  parseCfpFileName,
+} from './checkpoint/cfp_format.js';
 import { decodeFileHeader, FILE_HEADER_BYTES } from './files/file_header.js';
 import { corrupt, readDelta, scanData } from './checkpoint/cfp_reader.js';
 import { decodeRoot, rootSeq, type CfpEntry, type NewestRoot, type RootBody } from './checkpoint/root_format.js';
@@ -46,9 +56,29 @@ import { Engine } from './txn/engine.js';
 import { DiscardSink } from './txn/sink.js';
 import { checkOptionKeys } from './options.js';
 import type { VerifiedFile, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
-import { checkSegmentHeader, contentDigest, decodingVisitor, fileNamed, firstFileNamed, kindOf, LOCK_NAME, lockFinding, messageOf, missingCode, offsetIn, TEMP_PATTERN } from './verify_support.js';
+import {
+  checkSegmentHeader,
+  contentDigest,
+  decodingVisitor,
+  fileNamed,
+  firstFileNamed,
+  kindOf,
+  LOCK_NAME,
+  lockFinding,
+  messageOf,
+  missingCode,
+  offsetIn,
+  TEMP_PATTERN,
+} from './verify_support.js';
 
-export type { VerifiedFile, VerifiedFileKind, VerifyCode, VerifyOptions, VerifyProblem, VerifyReport } from './verify_report.js';
+export type {
+  VerifiedFile,
+  VerifiedFileKind,
+  VerifyCode,
+  VerifyOptions,
+  VerifyProblem,
+  VerifyReport,
+} from './verify_report.js';
 
 const VERIFY_KEYS: ReadonlySet<string> = new Set(['layer']);
 
@@ -79,7 +109,6 @@ function noDatabaseReport(dir: string, message: string): VerifyReport {
     lastCommitTs: 0,
   };
 }
-
 
 class VerifyRun {
   private readonly problems: VerifyProblem[] = [];
@@ -148,15 +177,24 @@ class VerifyRun {
       .filter((r) => r.seq >= 0)
       .sort((a, b) => b.seq - a.seq);
     for (const { name, seq } of seqs) {
-      const root = this.attempt(name, 'ROOT_INVALID', () => decodeRoot(readFile(this.layer, join(this.dir, name)), join(this.dir, name), seq));
+      const root = this.attempt(name, 'ROOT_INVALID', () =>
+        decodeRoot(readFile(this.layer, join(this.dir, name)), join(this.dir, name), seq),
+      );
       this.roles.set(name, this.root === null && root !== null ? 'current' : 'previous');
-      if (root === null && this.root === null) this.skipped.push({ file: join(this.dir, name), reason: this.problems[this.problems.length - 1]!.message });
+      if (root === null && this.root === null)
+        this.skipped.push({ file: join(this.dir, name), reason: this.problems[this.problems.length - 1]!.message });
       if (root !== null && this.root === null) {
         this.root = root;
         this.rootName = name;
       }
     }
-    if (seqs.length > 0 && this.root === null) this.add('NO_ROOT', null, null, `${this.dir}: root files exist but none verifies, so open() cannot find the checkpoint`);
+    if (seqs.length > 0 && this.root === null)
+      this.add(
+        'NO_ROOT',
+        null,
+        null,
+        `${this.dir}: root files exist but none verifies, so open() cannot find the checkpoint`,
+      );
   }
 
   /** Each pair the root loads, file by file; returns whether they all hold. */
@@ -176,7 +214,13 @@ class VerifyRun {
       this.roles.set(data, 'current');
       this.roles.set(delta, 'current');
       const missing = [data, delta].filter((name) => !this.names.includes(name));
-      for (const name of missing) this.add('FILE_MISSING', name, null, `${name}: pair ${cfp.id} (${cfp.state}) is named by ${this.rootName} but missing`);
+      for (const name of missing)
+        this.add(
+          'FILE_MISSING',
+          name,
+          null,
+          `${name}: pair ${cfp.id} (${cfp.state}) is named by ${this.rootName} but missing`,
+        );
       if (missing.length > 0) continue;
       this.checkPair(root, cfp, codecs);
     }
@@ -198,7 +242,12 @@ class VerifyRun {
     ] as const) {
       this.roles.set(name, 'unused');
       if (!this.names.includes(name)) {
-        this.add('FILE_MISSING', name, null, `${name}: pre-created pair ${cfp.id} is named by ${this.rootName} but missing (it holds no rows: the streamer drops it and makes another)`);
+        this.add(
+          'FILE_MISSING',
+          name,
+          null,
+          `${name}: pre-created pair ${cfp.id} is named by ${this.rootName} but missing (it holds no rows: the streamer drops it and makes another)`,
+        );
         continue;
       }
       this.attempt(name, 'CFP_INVALID', () => {
@@ -206,9 +255,17 @@ class VerifyRun {
         const fd = this.layer.open(path, false);
         const bytes = new Uint8Array(FILE_HEADER_BYTES);
         try {
-          const header = decodeFileHeader(bytes.subarray(0, readAll(this.layer, fd, bytes, 0, bytes.length, 0)), magic, CFP_FORMAT_VERSION, path, 'pre-created pair file');
-          if (header.id !== cfp.id) throw corrupt(path, `pre-created pair file header names pair ${header.id}, the root ${cfp.id}`, 16);
-          if (header.databaseId !== BigInt(root.databaseId)) throw corrupt(path, `pre-created pair file belongs to another database (id ${header.databaseId})`, 24);
+          const header = decodeFileHeader(
+            bytes.subarray(0, readAll(this.layer, fd, bytes, 0, bytes.length, 0)),
+            magic,
+            CFP_FORMAT_VERSION,
+            path,
+            'pre-created pair file',
+          );
+          if (header.id !== cfp.id)
+            throw corrupt(path, `pre-created pair file header names pair ${header.id}, the root ${cfp.id}`, 16);
+          if (header.databaseId !== BigInt(root.databaseId))
+            throw corrupt(path, `pre-created pair file belongs to another database (id ${header.databaseId})`, 24);
         } finally {
           this.layer.close(fd);
         }
@@ -218,19 +275,31 @@ class VerifyRun {
 
   private checkPair(root: RootBody, cfp: CfpEntry, codecs: RowCodec[]): void {
     const databaseId = BigInt(root.databaseId);
-    const tableName = (tableId: number): string => (tableId < codecs.length ? defineTable(definitionFromJson(root.catalog[tableId])).name : String(tableId));
-    const deleted = this.attempt(deltaFileName(cfp.id), 'CFP_INVALID', () => readDelta(this.layer, this.dir, cfp, databaseId));
+    const tableName = (tableId: number): string =>
+      tableId < codecs.length ? defineTable(definitionFromJson(root.catalog[tableId])).name : String(tableId);
+    const deleted = this.attempt(deltaFileName(cfp.id), 'CFP_INVALID', () =>
+      readDelta(this.layer, this.dir, cfp, databaseId),
+    );
     const path = join(this.dir, dataFileName(cfp.id));
     this.attempt(dataFileName(cfp.id), 'CFP_INVALID', () =>
       scanData(this.layer, this.dir, cfp, databaseId, deleted, {
         row: (tableId, versionId, bytes, view, entryAt, _size, dataOffset) => {
           const codec = codecs[tableId];
-          if (codec === undefined) throw corrupt(path, `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`, dataOffset);
+          if (codec === undefined)
+            throw corrupt(
+              path,
+              `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`,
+              dataOffset,
+            );
           const at = entryAt + DATA_ENTRY_HEADER_BYTES;
           try {
             codec.decode(bytes, view, at, view.getUint32(entryAt + 4, true));
           } catch (error) {
-            throw corrupt(path, `the row of version ${versionId} does not decode as a row of "${tableName(tableId)}": ${messageOf(error)}`, dataOffset);
+            throw corrupt(
+              path,
+              `the row of version ${versionId} does not decode as a row of "${tableName(tableId)}": ${messageOf(error)}`,
+              dataOffset,
+            );
           }
         },
         blockEnd: () => {},
@@ -239,7 +308,11 @@ class VerifyRun {
   }
 
   /** Loads the checkpoint and replays the WAL into an engine in memory, as open() does. */
-  private async load(): Promise<{ tables: Array<{ name: string; rows: number }>; digest: string; lastCommitTs: number } | null> {
+  private async load(): Promise<{
+    tables: Array<{ name: string; rows: number }>;
+    digest: string;
+    lastCommitTs: number;
+  } | null> {
     const engine = new Engine(new DiscardSink(), 'snapshot', 'durable', Infinity);
     const root = this.root;
     if (root !== null) {
@@ -254,7 +327,8 @@ class VerifyRun {
     }
     const replayer = new Replayer(engine);
     const visitor = decodingVisitor(engine, replayer);
-    const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
+    const start =
+      root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
     const position = this.attempt(root === null ? null : segmentName(root.wal.seq), 'WAL_INVALID', () => {
       try {
         return replayWal(
@@ -270,21 +344,35 @@ class VerifyRun {
         throw this.blame(error);
       }
     });
-    for (const seq of listSegments(this.layer, this.dir)) if (seq >= (root?.wal.seq ?? 0)) this.roles.set(segmentName(seq), 'current');
+    for (const seq of listSegments(this.layer, this.dir))
+      if (seq >= (root?.wal.seq ?? 0)) this.roles.set(segmentName(seq), 'current');
     if (position === null) {
       this.checkSegmentHeaders(root?.wal.seq ?? 0);
       return null;
     }
     if (position.tornTail !== null) {
       const file = fileNamed(position.tornTail.file);
-      this.warn('WAL_TORN_TAIL', file, position.tornTail.offset, `${file}: the WAL ends in a bad batch at offset ${position.tornTail.offset} with nothing valid after it (a write cut short by a crash); open() cuts it there`);
+      this.warn(
+        'WAL_TORN_TAIL',
+        file,
+        position.tornTail.offset,
+        `${file}: the WAL ends in a bad batch at offset ${position.tornTail.offset} with nothing valid after it (a write cut short by a crash); open() cuts it there`,
+      );
     }
-    return { tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })), digest: contentDigest(engine), lastCommitTs: position.lastCommitTs };
+    return {
+      tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })),
+      digest: contentDigest(engine),
+      lastCommitTs: position.lastCommitTs,
+    };
   }
 
   /** A missing file the chosen root needs, blamed on the newer root that does not verify (as open() does). */
   private blame(error: unknown): unknown {
-    return blameSkippedRoot(error, { root: this.root, file: this.rootName === null ? null : join(this.dir, this.rootName), skipped: this.skipped });
+    return blameSkippedRoot(error, {
+      root: this.root,
+      file: this.rootName === null ? null : join(this.dir, this.rootName),
+      skipped: this.skipped,
+    });
   }
 
   /** After a WAL failure: the header of every later segment, so a second bad one is reported too. */
@@ -317,7 +405,12 @@ class VerifyRun {
       if (this.roles.has(name)) continue;
       if (parseCfpFileName(name) !== null || TEMP_PATTERN.test(name)) {
         this.roles.set(name, 'leftover');
-        this.warn('LEFTOVER_FILE', name, null, `${name}: left by unfinished work (no root loads it); open() removes it`);
+        this.warn(
+          'LEFTOVER_FILE',
+          name,
+          null,
+          `${name}: left by unfinished work (no root loads it); open() removes it`,
+        );
       } else if (segmentSeq(name) < 0 && rootSeq(name) < 0) {
         // open() leaves such a file alone, so it is no reason to refuse the directory.
         this.roles.set(name, 'other');
@@ -325,8 +418,14 @@ class VerifyRun {
       }
     }
     for (const [name, role] of this.roles) {
-      if (role !== 'leftover' || parseCfpFileName(name) === null || this.warnings.some((w) => w.file === name)) continue;
-      this.warn('LEFTOVER_FILE', name, null, `${name}: a pair the root names as MERGE_TARGET or TOMBSTONE; open() removes it`);
+      if (role !== 'leftover' || parseCfpFileName(name) === null || this.warnings.some((w) => w.file === name))
+        continue;
+      this.warn(
+        'LEFTOVER_FILE',
+        name,
+        null,
+        `${name}: a pair the root names as MERGE_TARGET or TOMBSTONE; open() removes it`,
+      );
     }
   }
 
@@ -341,11 +440,15 @@ class VerifyRun {
     const tolerated = (p: VerifyProblem): boolean =>
       p.code === 'LOCK_MALFORMED' ||
       (p.code === 'ROOT_INVALID' && this.root !== null) ||
-      ((p.code === 'CFP_INVALID' || p.code === 'FILE_MISSING') && p.file !== null && this.roles.get(p.file) === 'unused');
+      ((p.code === 'CFP_INVALID' || p.code === 'FILE_MISSING') &&
+        p.file !== null &&
+        this.roles.get(p.file) === 'unused');
     const kept = this.problems.filter((p) => !tolerated(p));
     for (const p of this.problems.filter(tolerated)) {
       this.damaged.add(p.file);
-      this.warnings.push(p.code === 'ROOT_INVALID' ? { ...p, message: `${p.message}; open() skips it and loads ${this.rootName}` } : p);
+      this.warnings.push(
+        p.code === 'ROOT_INVALID' ? { ...p, message: `${p.message}; open() skips it and loads ${this.rootName}` } : p,
+      );
     }
     this.problems.splice(0, this.problems.length, ...kept);
   }
@@ -357,7 +460,13 @@ class VerifyRun {
     } catch {
       // Vanished while verifying: reported as it is.
     }
-    return { file, kind: kindOf(file), role: this.roles.get(file) ?? 'other', sizeBytes, ok: !this.damaged.has(file) && !this.problems.some((p) => p.file === file) };
+    return {
+      file,
+      kind: kindOf(file),
+      role: this.roles.get(file) ?? 'other',
+      sizeBytes,
+      ok: !this.damaged.has(file) && !this.problems.some((p) => p.file === file),
+    };
   }
 
   /** Runs a check; a TidemarkError becomes a problem (named after the file its message names, else `file`). */
@@ -394,4 +503,3 @@ class VerifyRun {
     this.warnings.push({ code, file, offset, message });
   }
 }
-

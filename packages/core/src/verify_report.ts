@@ -94,4 +94,3 @@ export interface VerifyOptions {
   /** The file layer to read through (tests pass a simulated one); the real file system by default. */
   layer?: FileLayer;
 }
-

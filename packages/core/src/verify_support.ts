@@ -29,10 +29,18 @@ export const TEMP_PATTERN = /^((root|data|delta|wal)-[0-9a-f]{16}|LOCK|wal-spare
  */
 export function lockFinding(text: string): { code: 'LOCK_PRESENT' | 'LOCK_MALFORMED'; message: string } {
   const opened = 'the database is open, or its last owner ended without closing it (open() takes the LOCK over)';
-  if (text === '') return { code: 'LOCK_PRESENT', message: `${LOCK_NAME} is empty: an open was taking it, or ${opened}` };
+  if (text === '')
+    return { code: 'LOCK_PRESENT', message: `${LOCK_NAME} is empty: an open was taking it, or ${opened}` };
   const owner = parseLockLine(text);
-  if (owner === null) return { code: 'LOCK_MALFORMED', message: `${LOCK_NAME} does not hold "<pid> <start time> <host>" as the engine writes it` };
-  return { code: 'LOCK_PRESENT', message: `${LOCK_NAME} names process ${owner.pid}${owner.host === '' ? '' : ` on ${owner.host}`}: ${opened}` };
+  if (owner === null)
+    return {
+      code: 'LOCK_MALFORMED',
+      message: `${LOCK_NAME} does not hold "<pid> <start time> <host>" as the engine writes it`,
+    };
+  return {
+    code: 'LOCK_PRESENT',
+    message: `${LOCK_NAME} names process ${owner.pid}${owner.host === '' ? '' : ` on ${owner.host}`}: ${opened}`,
+  };
 }
 
 /** Wraps the replayer so every inserted row is decoded through its table's schema before it is applied. */
@@ -46,7 +54,10 @@ export function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisit
         try {
           table.codec.decode(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, length);
         } catch (error) {
-          throw new TidemarkError(ErrorCode.CORRUPT, `${replayer.where()}: the row of version ${versionId} does not decode as a row of "${table.name}": ${messageOf(error)}`);
+          throw new TidemarkError(
+            ErrorCode.CORRUPT,
+            `${replayer.where()}: the row of version ${versionId} does not decode as a row of "${table.name}": ${messageOf(error)}`,
+          );
         }
       }
       replayer.insert(tableId, versionId, bytes, offset, length);
@@ -59,7 +70,8 @@ export function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisit
 /** The digest of VerifyReport.digest. */
 export function contentDigest(engine: Engine): string {
   const hash = createHash('sha256');
-  const json = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? `${value}n` : value instanceof Uint8Array ? [...value] : value);
+  const json = (_key: string, value: unknown): unknown =>
+    typeof value === 'bigint' ? `${value}n` : value instanceof Uint8Array ? [...value] : value;
   for (const table of engine.tables) {
     const rows: string[] = [];
     table.primary.forEach((ptr) => {
@@ -76,7 +88,8 @@ export function checkSegmentHeader(layer: FileLayer, dir: string, seq: number): 
   const bytes = new Uint8Array(64);
   try {
     const header = decodeSegmentHeader(bytes.subarray(0, readAll(layer, fd, bytes, 0, bytes.length, 0)), path);
-    if (header.seq !== seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
+    if (header.seq !== seq)
+      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
   } finally {
     layer.close(fd);
   }

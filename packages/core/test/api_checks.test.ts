@@ -33,7 +33,8 @@ async function people(): Promise<Database> {
     ],
   });
   const t = db.table('people');
-  for (let id = 1; id <= 5; id++) await t.insert({ id, name: `p${id}`, born: BigInt(1990 + id), nick: id % 2 === 0 ? null : `n${id}` });
+  for (let id = 1; id <= 5; id++)
+    await t.insert({ id, name: `p${id}`, born: BigInt(1990 + id), nick: id % 2 === 0 ? null : `n${id}` });
   return db;
 }
 
@@ -64,7 +65,14 @@ test('scan without an index refuses bounds and reverse, in a table and in a tran
   const db = await people();
   const t = db.table('people');
   const tx = db.begin();
-  for (const [key, value] of [['gt', 1], ['gte', 1], ['lt', 3], ['lte', 3], ['reverse', true], ['reverse', false]] as const) {
+  for (const [key, value] of [
+    ['gt', 1],
+    ['gte', 1],
+    ['lt', 3],
+    ['lte', 3],
+    ['reverse', true],
+    ['reverse', false],
+  ] as const) {
     refuses(() => t.scan({ [key]: value }), `options.${key}`);
     refuses(() => tx.scan('people', { [key]: value }), `options.${key}`);
   }
@@ -90,9 +98,18 @@ test('scan refuses a bound of the wrong type for the index column', async () => 
   refuses(() => tx.scan('people', { index: 'byName', lte: 1 }), 'options.lte');
   tx.abort();
   // The right types still work, a nullable column takes null, and a hash index is still UNKNOWN_INDEX.
-  assert.equal(t.scan({ index: 'byName', gt: 'p3' }).map((r) => r.id), [4, 5]);
-  assert.equal(t.scan({ index: 'byBorn', gte: [1994n], reverse: true }).map((r) => r.id), [5, 4]);
-  assert.equal(t.scan({ index: 'byNick', lte: null }).map((r) => r.id), [2, 4]);
+  assert.equal(
+    t.scan({ index: 'byName', gt: 'p3' }).map((r) => r.id),
+    [4, 5],
+  );
+  assert.equal(
+    t.scan({ index: 'byBorn', gte: [1994n], reverse: true }).map((r) => r.id),
+    [5, 4],
+  );
+  assert.equal(
+    t.scan({ index: 'byNick', lte: null }).map((r) => r.id),
+    [2, 4],
+  );
   try {
     t.scan({ index: 'byNameHash', gte: 'p' });
     assert.unreachable('a hash index cannot be scanned');
@@ -117,7 +134,7 @@ test('scan refuses a limit that is not a non-negative integer', async () => {
   await db.close();
 });
 
-test('write options are checked like open()\'s: unknown keys and wrong values', async () => {
+test("write options are checked like open()'s: unknown keys and wrong values", async () => {
   const db = await people();
   const t = db.table('people');
   const misspelt = { durabilty: 'delayed' } as object;
@@ -125,7 +142,10 @@ test('write options are checked like open()\'s: unknown keys and wrong values', 
   await rejects(() => t.upsert({ id: 9, name: 'x', born: 1n }, misspelt), 'options.durabilty');
   await rejects(() => t.update(1, { name: 'y' }, misspelt), 'options.durabilty');
   await rejects(() => t.delete(1, misspelt), 'options.durabilty');
-  await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, { durability: 'eventually' as 'delayed' }), 'options.durability');
+  await rejects(
+    () => t.insert({ id: 9, name: 'x', born: 1n }, { durability: 'eventually' as 'delayed' }),
+    'options.durability',
+  );
   await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, 'delayed' as unknown as object), 'options');
   await rejects(() => t.insert({ id: 9, name: 'x', born: 1n }, null as unknown as object), 'options');
   assert.is(t.size, 5, 'nothing was written');

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CfpState, ErrorCode, open, type CheckpointFile, type Database, type OpenOptions, type TableDef } from '../src/index.js';
+import {
+  CfpState,
+  ErrorCode,
+  open,
+  type CheckpointFile,
+  type Database,
+  type OpenOptions,
+  type TableDef,
+} from '../src/index.js';
 import { contentHash, crashImage, rejectsWith, tempDirs } from './helpers/dirs.js';
 import { streamedUp } from './helpers/wait.js';
 
@@ -26,7 +34,13 @@ const items: TableDef = {
 const KiB = 1024;
 /** Small files, so a short test crosses dozens of pairs and recycles WAL segments. */
 // Merges off: these tests count pairs, and crash images are copied while the workers run, a real crash state only if no root is written meanwhile (merge.test.ts covers merges).
-const small: OpenOptions = { tables: [items], dataFileSizeBytes: 64 * KiB, walSegmentBytes: 64 * KiB, checkpointWalBytes: 128 * KiB, merges: false };
+const small: OpenOptions = {
+  tables: [items],
+  dataFileSizeBytes: 64 * KiB,
+  walSegmentBytes: 64 * KiB,
+  checkpointWalBytes: 128 * KiB,
+  merges: false,
+};
 
 const dirs = tempDirs('tidemark-checkpoint-');
 test.after(dirs.cleanup);
@@ -48,7 +62,15 @@ const pairs = (files: CheckpointFile[], state?: string): CheckpointFile[] =>
 
 test('restart equivalence across checkpoints, pair closes, WAL recycling, restarts and crash images', async () => {
   const op = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('put' as const), id: fc.nat(300), label: fc.tuple(fc.string({ maxLength: 20 }), fc.nat(1500)).map(([s, n]) => s + '.'.repeat(n)), qty: fc.double({ noNaN: true }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('put' as const),
+        id: fc.nat(300),
+        label: fc.tuple(fc.string({ maxLength: 20 }), fc.nat(1500)).map(([s, n]) => s + '.'.repeat(n)),
+        qty: fc.double({ noNaN: true }),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.nat(300) }) },
   );
   const phase = fc.record({
@@ -64,18 +86,21 @@ test('restart equivalence across checkpoints, pair closes, WAL recycling, restar
       let db = await open({ ...small, dir });
       for (const { txns, then } of phases) {
         const run = (ops: (typeof txns)[number]): void =>
-          db.transactionSync((tx) => {
-            for (const o of ops) {
-              if (o.kind === 'put') {
-                const row = { id: o.id, label: o.label, qty: o.qty };
-                tx.upsert('items', row);
-                model.set(o.id, row);
-              } else if (tx.get('items', o.id) !== undefined) {
-                tx.delete('items', o.id);
-                model.delete(o.id);
+          db.transactionSync(
+            (tx) => {
+              for (const o of ops) {
+                if (o.kind === 'put') {
+                  const row = { id: o.id, label: o.label, qty: o.qty };
+                  tx.upsert('items', row);
+                  model.set(o.id, row);
+                } else if (tx.get('items', o.id) !== undefined) {
+                  tx.delete('items', o.id);
+                  model.delete(o.id);
+                }
               }
-            }
-          }, { durability: 'delayed' });
+            },
+            { durability: 'delayed' },
+          );
         txns.forEach(run);
         if (then === 'checkpoint') await db.checkpoint();
         if (then === 'reopen' || then === 'crash') {
@@ -149,14 +174,19 @@ test('a delete lands in the delta file of the pair whose commit range holds the 
   const db = await open({ ...small, dir });
   const t = db.table('items');
   const insertedAt = new Map<number, number>();
-  for (let id = 0; id < 12000; id++) insertedAt.set(id, await t.insert({ id, label: `item ${id} `.padEnd(60, '.'), qty: id }, { durability: 'delayed' }));
+  for (let id = 0; id < 12000; id++)
+    insertedAt.set(
+      id,
+      await t.insert({ id, label: `item ${id} `.padEnd(60, '.'), qty: id }, { durability: 'delayed' }),
+    );
   await db.checkpoint();
   const closed = pairs(await db.checkpointFiles(), CfpState.ACTIVE);
   assert.ok(closed.length >= 15, `${closed.length} closed pairs`);
   // Delete every 7th row and update every 11th (an update ends the old version too).
   const expected = new Map<number, number>();
   const inventory = pairs(await db.checkpointFiles());
-  const pairOf = (commitTs: number): number => inventory.find((p) => p.firstCommitTs! <= commitTs && commitTs <= p.lastCommitTs!)!.pairId!;
+  const pairOf = (commitTs: number): number =>
+    inventory.find((p) => p.firstCommitTs! <= commitTs && commitTs <= p.lastCommitTs!)!.pairId!;
   for (let id = 0; id < 12000; id++) {
     if (id % 7 !== 0 && id % 11 !== 0) continue;
     const pair = pairOf(insertedAt.get(id)!);
@@ -176,7 +206,10 @@ test('a delete lands in the delta file of the pair whose commit range holds the 
   await db.close();
   const again = await open({ ...small, dir });
   assert.is(contentHash(again), hash);
-  assert.is(again.recovery!.checkpoint!.skipped, [...expected.values()].reduce((a, b) => a + b, 0));
+  assert.is(
+    again.recovery!.checkpoint!.skipped,
+    [...expected.values()].reduce((a, b) => a + b, 0),
+  );
   await again.close();
 });
 
@@ -185,10 +218,16 @@ test('under a steady workload the WAL on disk stays within the checkpoint trigge
   const segment = 64 * KiB;
   const trigger = 4 * segment;
   const db = await open({ ...small, dir, walSegmentBytes: segment, checkpointWalBytes: trigger });
-  const walBytes = (): number => readdirSync(dir).filter((n) => /^wal-[0-9a-f]{16}$/.test(n)).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
+  const walBytes = (): number =>
+    readdirSync(dir)
+      .filter((n) => /^wal-[0-9a-f]{16}$/.test(n))
+      .reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
   let most = 0;
   for (let round = 0; round < 60; round++) {
-    for (let i = 0; i < 100; i++) void db.table('items').upsert({ id: (round * 100 + i) % 500, label: 'x'.repeat(300), qty: round }, { durability: 'delayed' });
+    for (let i = 0; i < 100; i++)
+      void db
+        .table('items')
+        .upsert({ id: (round * 100 + i) % 500, label: 'x'.repeat(300), qty: round }, { durability: 'delayed' });
     // A workload the streamer keeps up with: each round waits for it (a fixed pause could be too
     // short on a loaded machine, where the streamer runs at a lower priority than the commit path).
     await streamedUp(db);
@@ -199,9 +238,15 @@ test('under a steady workload the WAL on disk stays within the checkpoint trigge
   assert.ok(writer!.segmentsRecycled > 0, `${writer!.segmentsRecycled} segments recycled`);
   assert.ok(streamer!.checkpoints > 3, `${streamer!.checkpoints} checkpoints`);
   assert.ok(streamer!.walBytesStreamed > 5 * trigger, `${streamer!.walBytesStreamed} WAL bytes streamed`);
-  assert.ok(most <= trigger + segment, `the WAL reached ${most} bytes on disk (trigger ${trigger}, segment ${segment})`);
+  assert.ok(
+    most <= trigger + segment,
+    `the WAL reached ${most} bytes on disk (trigger ${trigger}, segment ${segment})`,
+  );
   // The streamer's waits for a core are part of its busy time (on Linux; no clock elsewhere).
-  for (const [wait, busy] of [[streamer!.streamCoreWaitMs, streamer!.streamMs], [streamer!.checkpointCoreWaitMs, streamer!.checkpointMs]] as const) {
+  for (const [wait, busy] of [
+    [streamer!.streamCoreWaitMs, streamer!.streamMs],
+    [streamer!.checkpointCoreWaitMs, streamer!.checkpointMs],
+  ] as const) {
     if (process.platform !== 'linux') assert.is(wait, null);
     else assert.ok(wait !== null && wait >= 0 && wait <= busy + 1, `waited ${wait} ms for a core in ${busy} ms`);
   }
@@ -212,7 +257,9 @@ test('the newest root that verifies wins; a torn one is skipped with a warning',
   let db = await open({ ...small, dir, checkpointWalBytes: 1 << 20 });
   for (let id = 0; id < 50; id++) void db.table('items').insert({ id, label: 'r', qty: id }, { durability: 'delayed' });
   await db.close();
-  const roots = readdirSync(dir).filter((n) => n.startsWith('root-')).sort();
+  const roots = readdirSync(dir)
+    .filter((n) => n.startsWith('root-'))
+    .sort();
   const newest = roots[roots.length - 1]!;
   const seq = Number.parseInt(newest.slice(5), 16);
   // A newer root that never finished: its first half only.
@@ -231,7 +278,10 @@ test('the newest root that verifies wins; a torn one is skipped with a warning',
   assert.is(db.recovery!.root, join(dir, newest));
   assert.is(db.recovery!.skippedRoots.length, 1);
   assert.match(db.recovery!.skippedRoots[0]!.file, torn);
-  assert.ok(warnings.some((w) => w.includes(torn)), 'a warning names the skipped root');
+  assert.ok(
+    warnings.some((w) => w.includes(torn)),
+    'a warning names the skipped root',
+  );
   assert.is(db.table('items').scan().length, 50);
   await db.close();
 });
@@ -239,7 +289,8 @@ test('the newest root that verifies wins; a torn one is skipped with a warning',
 test('when no root file verifies, open is CORRUPT naming them and removes nothing', async () => {
   const dir = dirs.make();
   const db = await open({ ...small, dir });
-  for (let id = 0; id < 2000; id++) void db.table('items').insert({ id, label: 'z'.repeat(40), qty: id }, { durability: 'delayed' });
+  for (let id = 0; id < 2000; id++)
+    void db.table('items').insert({ id, label: 'z'.repeat(40), qty: id }, { durability: 'delayed' });
   await db.close();
   const roots = readdirSync(dir).filter((n) => n.startsWith('root-'));
   assert.ok(roots.length >= 1);
@@ -250,14 +301,21 @@ test('when no root file verifies, open is CORRUPT naming them and removes nothin
   }
   const before = readdirSync(dir).sort();
   await rejectsWith(() => open({ ...small, dir }), ErrorCode.CORRUPT, roots[0]!);
-  assert.equal(readdirSync(dir).filter((n) => n !== 'LOCK').sort(), before.filter((n) => n !== 'LOCK'), 'no file was removed');
+  assert.equal(
+    readdirSync(dir)
+      .filter((n) => n !== 'LOCK')
+      .sort(),
+    before.filter((n) => n !== 'LOCK'),
+    'no file was removed',
+  );
 });
 
 test('a file the root names that is missing or short is CORRUPT naming it; leftovers after the root are removed', async () => {
   const build = async (): Promise<string> => {
     const dir = dirs.make();
     const db = await open({ ...small, dir });
-    for (let id = 0; id < 2000; id++) void db.table('items').insert({ id, label: 'y'.repeat(40), qty: id }, { durability: 'delayed' });
+    for (let id = 0; id < 2000; id++)
+      void db.table('items').insert({ id, label: 'y'.repeat(40), qty: id }, { durability: 'delayed' });
     for (let id = 0; id < 2000; id += 5) void db.table('items').delete(id, { durability: 'delayed' });
     await db.close();
     return dir;
@@ -265,7 +323,11 @@ test('a file the root names that is missing or short is CORRUPT naming it; lefto
   let dir = await build();
   const data = readdirSync(dir).find((n) => n === 'data-0000000000000001')!;
   unlinkSync(join(dir, data));
-  await rejectsWith(() => open({ ...small, dir }), ErrorCode.CORRUPT, `${join(dir, data)}: the data file named by the root is missing`);
+  await rejectsWith(
+    () => open({ ...small, dir }),
+    ErrorCode.CORRUPT,
+    `${join(dir, data)}: the data file named by the root is missing`,
+  );
   assert.not.ok(existsSync(join(dir, 'LOCK')), 'nothing stays locked');
 
   dir = await build();
@@ -284,9 +346,14 @@ test('a file the root names that is missing or short is CORRUPT naming it; lefto
 
 test('checkpoints: false runs no streamer: the WAL is replayed whole and checkpoint() says why it cannot', async () => {
   const dir = dirs.make();
-  await rejectsWith(() => open({ ...small, dir, checkpoints: 'no' as never }), ErrorCode.INVALID_OPTION, 'options.checkpoints');
+  await rejectsWith(
+    () => open({ ...small, dir, checkpoints: 'no' as never }),
+    ErrorCode.INVALID_OPTION,
+    'options.checkpoints',
+  );
   let db = await open({ ...small, dir, checkpoints: false });
-  for (let id = 0; id < 500; id++) void db.table('items').insert({ id, label: 'w'.repeat(200), qty: id }, { durability: 'delayed' });
+  for (let id = 0; id < 500; id++)
+    void db.table('items').insert({ id, label: 'w'.repeat(200), qty: id }, { durability: 'delayed' });
   await rejectsWith(() => db.checkpoint(), ErrorCode.INVALID_OPTION, 'options.checkpoints');
   await db.flush();
   const files = await db.checkpointFiles();

@@ -19,7 +19,11 @@ const FILE_BYTES = 64 * 1024;
 
 test('the pool is due for a top-up once the pair being written is three quarters full, and then no pair opens without a pre-created file', () => {
   const dir = dirs.make();
-  const writer = new CheckpointWriter(new NodeFileLayer(), { dir, databaseId: 7n, dataFileSizeBytes: FILE_BYTES, precreatedFiles: 1 }, null);
+  const writer = new CheckpointWriter(
+    new NodeFileLayer(),
+    { dir, databaseId: 7n, dataFileSizeBytes: FILE_BYTES, precreatedFiles: 1 },
+    null,
+  );
   try {
     writer.createTable(0, { name: 't', columns: [{ name: 'id', type: 'int32' }], primaryKey: ['id'] });
     assert.is(writer.poolNeededSoon(), true, 'no pair is being written: the first commit will need one');
@@ -42,11 +46,15 @@ test('the pool is due for a top-up once the pair being written is three quarters
       if (writer.poolNeededSoon()) dueAt = building().usedBytes;
       else insert();
     }
-    assert.ok(dueAt * 4 >= FILE_BYTES * 3 && dueAt * 4 < FILE_BYTES * 3 + 4 * 1024, `due at ${dueAt} bytes of ${FILE_BYTES}: three quarters full, not before`);
+    assert.ok(
+      dueAt * 4 >= FILE_BYTES * 3 && dueAt * 4 < FILE_BYTES * 3 + 4 * 1024,
+      `due at ${dueAt} bytes of ${FILE_BYTES}: three quarters full, not before`,
+    );
     assert.is(writer.topUpPool(), 1, 'the top-up makes one pair');
     assert.is(writer.poolNeededSoon(), false, 'a full pool is not due');
     const closed = writer.entries().filter((c) => c.state === CfpState.ACTIVE).length;
-    for (let i = 0; i < 1000 && writer.entries().filter((c) => c.state === CfpState.ACTIVE).length === closed; i++) insert();
+    for (let i = 0; i < 1000 && writer.entries().filter((c) => c.state === CfpState.ACTIVE).length === closed; i++)
+      insert();
     assert.is(writer.entries().filter((c) => c.state === CfpState.ACTIVE).length, closed + 1, 'the pair closed');
     assert.is(writer.poolMisses, 1, 'the next pair came from the pool');
   } finally {

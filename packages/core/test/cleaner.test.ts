@@ -46,7 +46,11 @@ function checkAgainst(db: Database, model: Map<number, Row>, context: string): v
     assert.equal(sortedRows(t.find('byOwner', owner) as Row[]), expected, `${context}: byOwner ${owner}`);
   }
   const byBalance = (t.scan({ index: 'byBalance' }) as Row[]).map((r) => r.balance);
-  assert.equal(byBalance, [...model.values()].map((r) => r.balance).sort((a, b) => a - b), `${context}: byBalance order`);
+  assert.equal(
+    byBalance,
+    [...model.values()].map((r) => r.balance).sort((a, b) => a - b),
+    `${context}: byBalance order`,
+  );
 }
 
 test('random workload with snapshots held open: reads equal the model after every cleaning; memory falls back within the bound', async () => {
@@ -89,7 +93,11 @@ test('random workload with snapshots held open: reads equal the model after ever
     moved = stats.versionsMoved;
     checkAgainst(db, model, `round ${round}`);
     for (const id of [0, 1, 17, 4242, 59_999]) {
-      assert.equal(reader.get('accounts', id), seen.get(id), `round ${round}: the old snapshot still reads row ${id} as it was`);
+      assert.equal(
+        reader.get('accounts', id),
+        seen.get(id),
+        `round ${round}: the old snapshot still reads row ${id} as it was`,
+      );
     }
     assert.is(reader.scan('accounts').length, seen.size, `round ${round}: the old snapshot's scan`);
     reader.abort();
@@ -99,7 +107,10 @@ test('random workload with snapshots held open: reads equal the model after ever
   const bound = table.liveBytes / 0.6 + 2 * ARENA_SEGMENT_BYTES;
   assert.ok(moved > 0, 'the cleaner moved versions');
   assert.ok(db.stats().cleaner.segmentsFreed > 0, 'segments were freed');
-  assert.ok(table.reservedBytes <= bound, `${table.reservedBytes} bytes reserved for ${table.liveBytes} live (bound ${bound})`);
+  assert.ok(
+    table.reservedBytes <= bound,
+    `${table.reservedBytes} bytes reserved for ${table.liveBytes} live (bound ${bound})`,
+  );
   checkAgainst(db, model, 'at the end');
   await db.close();
 });
@@ -123,9 +134,15 @@ test('in the background, the cleaner works in slices between commits and keeps m
   await db.clean();
   const stats = db.stats();
   const table = stats.tables[0]!;
-  assert.ok(stats.cleaner.slices > stats.cleaner.segmentsFreed, `${stats.cleaner.slices} slices for ${stats.cleaner.segmentsFreed} segments`);
+  assert.ok(
+    stats.cleaner.slices > stats.cleaner.segmentsFreed,
+    `${stats.cleaner.slices} slices for ${stats.cleaner.segmentsFreed} segments`,
+  );
   // 800,000 updates of ~40-byte versions wrote about 30 MiB; live data is about 4 MiB.
-  assert.ok(table.reservedBytes <= table.liveBytes / 0.75 + 2 * ARENA_SEGMENT_BYTES, `${table.reservedBytes} reserved for ${table.liveBytes} live`);
+  assert.ok(
+    table.reservedBytes <= table.liveBytes / 0.75 + 2 * ARENA_SEGMENT_BYTES,
+    `${table.reservedBytes} reserved for ${table.liveBytes} live`,
+  );
   assert.ok(stats.cleaner.segmentsFreed >= 1, `${stats.cleaner.segmentsFreed} segments freed`);
   assert.is(t.size, KEYS);
   await db.close();
@@ -135,7 +152,8 @@ test('a serializable scan is not failed by versions that only moved', async () =
   const db = await open({ tables: [accounts], cleaner: false, cleanerLiveFraction: 0.9 });
   const t = db.table('accounts');
   for (let id = 0; id < 20_000; id++) void t.insert({ id, owner: `o${id}`, balance: id });
-  for (let round = 0; round < 60; round++) for (let id = 0; id < 20_000; id += 2) void t.update(id, { balance: round * 100_000 + id });
+  for (let round = 0; round < 60; round++)
+    for (let id = 0; id < 20_000; id += 2) void t.update(id, { balance: round * 100_000 + id });
   const tx = db.begin({ isolation: 'serializable' });
   const before = tx.scan('accounts', { index: 'byBalance', gte: 0, lt: 5_000 }).length;
   const stats = await db.clean();
@@ -148,7 +166,14 @@ test('a serializable scan is not failed by versions that only moved', async () =
 });
 
 test('large rows that pack a segment poorly: cleaning ends (no segment moved that would free nothing)', async () => {
-  const blobs: TableDef = { name: 'blobs', columns: [{ name: 'id', type: 'int32' }, { name: 'data', type: 'bytes' }], primaryKey: ['id'] };
+  const blobs: TableDef = {
+    name: 'blobs',
+    columns: [
+      { name: 'id', type: 'int32' },
+      { name: 'data', type: 'bytes' },
+    ],
+    primaryKey: ['id'],
+  };
   const db = await open({ tables: [blobs], cleaner: false, cleanerLiveFraction: 0.9 });
   const t = db.table('blobs');
   const data = new Uint8Array(850_000).fill(7);
@@ -176,7 +201,8 @@ test('a durable database cleaned while it runs restarts with the same contents',
   let db = await open({ dir, tables: [accounts], durability: 'delayed', cleanerLiveFraction: 0.9 });
   const t = db.table('accounts');
   for (let id = 0; id < 30_000; id++) void t.insert({ id, owner: `o${id % 50000}`, balance: id });
-  for (let round = 0; round < 40; round++) for (let id = round % 2; id < 30_000; id += 2) void t.update(id, { balance: -round - id });
+  for (let round = 0; round < 40; round++)
+    for (let id = round % 2; id < 30_000; id += 2) void t.update(id, { balance: -round - id });
   for (let id = 0; id < 30_000; id += 7) void t.delete(id);
   const stats = await db.clean();
   assert.ok(stats.segmentsFreed > 0);

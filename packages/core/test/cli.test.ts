@@ -36,7 +36,14 @@ async function makeDatabase(): Promise<string> {
   const db = await open({ dir, dataFileSizeBytes: 64 * 1024, merges: false, tables: [accounts] });
   const t = db.table('accounts');
   db.transactionSync((tx) => {
-    for (let i = 0; i < 3000; i++) tx.insert('accounts', { id: i, owner: `owner-${i}`, balance: BigInt(i) * 10_000_000_000_000n, score: i % 5 === 0 ? null : i / 3, blob: i % 2 === 1 ? new Uint8Array([i & 255, 7]) : null });
+    for (let i = 0; i < 3000; i++)
+      tx.insert('accounts', {
+        id: i,
+        owner: `owner-${i}`,
+        balance: BigInt(i) * 10_000_000_000_000n,
+        score: i % 5 === 0 ? null : i / 3,
+        blob: i % 2 === 1 ? new Uint8Array([i & 255, 7]) : null,
+      });
   });
   await db.flush();
   await db.checkpoint();
@@ -61,7 +68,10 @@ test('inspect prints the root, the files, the pairs with live fractions and tota
   const json = await cli('inspect', dir, '--json');
   const report = JSON.parse(json.out);
   assert.ok(report.pairs.length >= 2);
-  assert.ok(report.pairs.some((p: { liveFraction: number }) => p.liveFraction < 1), 'deletes show in the live fraction');
+  assert.ok(
+    report.pairs.some((p: { liveFraction: number }) => p.liveFraction < 1),
+    'deletes show in the live fraction',
+  );
   assert.is(report.root.tables[0].name, 'accounts');
 });
 
@@ -140,7 +150,7 @@ test('export then import gives back the same rows; CSV imports; a bad row stops 
     const t = db.table('accounts');
     assert.is(t.size, 1002, 'neither bad import wrote a row');
     assert.equal(t.get(5000), { id: 5000, owner: 'csv, quoted', balance: 12n, score: 1.5, blob: null });
-    assert.is(t.get(6000), undefined, 'the bad row\'s batch is not written');
+    assert.is(t.get(6000), undefined, "the bad row's batch is not written");
   } finally {
     await db.close();
   }
@@ -188,7 +198,14 @@ test('rows that do not fit their column are refused, never stored as another val
 
 test('a path without a database is refused, not made into a new one', async () => {
   const missing = join(dirs.make(), 'no-such-db');
-  for (const argv of [['recover', missing], ['export', missing, 'accounts'], ['checkpoint', missing], ['merge', missing], ['inspect', missing], ['verify', missing]]) {
+  for (const argv of [
+    ['recover', missing],
+    ['export', missing, 'accounts'],
+    ['checkpoint', missing],
+    ['merge', missing],
+    ['inspect', missing],
+    ['verify', missing],
+  ]) {
     const run = await cli(...argv);
     assert.is(run.status, 1, argv.join(' '));
     assert.match(run.err, /^tidemark: no database at .*no-such-db: no such directory \[TM_NO_DATABASE\]$/);
@@ -199,7 +216,11 @@ test('a path without a database is refused, not made into a new one', async () =
 test('export into a pipe that closes early ends quietly', async () => {
   const dir = await makeDatabase();
   const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-  const run = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" export "${dir}" accounts | head -n 1`], { encoding: 'utf8' });
+  const run = spawnSync(
+    'bash',
+    ['-c', `set -o pipefail; "${process.execPath}" "${bin}" export "${dir}" accounts | head -n 1`],
+    { encoding: 'utf8' },
+  );
   assert.is(run.status, 0, run.stderr);
   assert.is(run.stdout.trim().split('\n').length, 1);
   assert.not.match(run.stderr, /Error|\n\s+at /);

@@ -13,7 +13,14 @@ import { open, type TableDef } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { tempDirs } from './helpers/dirs.js';
 
-const items: TableDef = { name: 'items', columns: [{ name: 'id', type: 'int32' }, { name: 'name', type: 'string' }], primaryKey: ['id'] };
+const items: TableDef = {
+  name: 'items',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'name', type: 'string' },
+  ],
+  primaryKey: ['id'],
+};
 const dirs = tempDirs('tidemark-cli-import-');
 test.after(() => dirs.cleanup());
 
@@ -23,11 +30,21 @@ function file(name: string, text: string): string {
   return path;
 }
 
-const rows = (from: number, to: number): string => Array.from({ length: to - from }, (_, i) => `{"id":${from + i},"name":"n${from + i}"}\n`).join('');
+const rows = (from: number, to: number): string =>
+  Array.from({ length: to - from }, (_, i) => `{"id":${from + i},"name":"n${from + i}"}\n`).join('');
 
 test('a bad definition or no --schema for a new database: refused before anything is made', async () => {
   const input = file('items.ndjson', rows(0, 5));
-  const badType = file('bad.json', JSON.stringify({ ...items, columns: [{ name: 'id', type: 'int33' }, { name: 'name', type: 'string' }] }));
+  const badType = file(
+    'bad.json',
+    JSON.stringify({
+      ...items,
+      columns: [
+        { name: 'id', type: 'int33' },
+        { name: 'name', type: 'string' },
+      ],
+    }),
+  );
   const missing = join(dirs.make(), 'new-db');
   const empty = dirs.make();
   for (const dir of [missing, empty]) {
@@ -64,7 +81,10 @@ test('a failed import into a new database removes it; into an existing one, keep
 
 test('no such table and no --schema: says --schema is needed; a duplicate key names the file and its own line', async () => {
   const dir = dirs.make();
-  const db = await open({ dir, tables: [{ name: 'other', columns: [{ name: 'k', type: 'int32' }], primaryKey: ['k'] }] });
+  const db = await open({
+    dir,
+    tables: [{ name: 'other', columns: [{ name: 'k', type: 'int32' }], primaryKey: ['k'] }],
+  });
   await db.close();
   const input = file('items.ndjson', rows(0, 30));
   const noTable = await cli('import', dir, 'items', input);
@@ -73,10 +93,16 @@ test('no such table and no --schema: says --schema is needed; a duplicate key na
   const schema = file('items.json', JSON.stringify(items));
   assert.is((await cli('import', dir, 'items', input, '--schema', schema)).status, 0);
   // Lines 1-20 are new keys, line 22 repeats key 5: its batch (lines 21-30) starts a line earlier.
-  const duplicate = file('dup.ndjson', `${rows(100, 120)}{"id":200,"name":"a"}\n{"id":5,"name":"again"}\n${rows(300, 308)}`);
+  const duplicate = file(
+    'dup.ndjson',
+    `${rows(100, 120)}{"id":200,"name":"a"}\n{"id":5,"name":"again"}\n${rows(300, 308)}`,
+  );
   const run = await cli('import', dir, 'items', duplicate, '--batch', '10');
   assert.is(run.status, 1);
-  assert.match(run.err, /^tidemark: .*dup\.ndjson line 22: .*\(import stopped: 20 rows before that batch are imported and durable\) \[TM_DUPLICATE_KEY\]$/m);
+  assert.match(
+    run.err,
+    /^tidemark: .*dup\.ndjson line 22: .*\(import stopped: 20 rows before that batch are imported and durable\) \[TM_DUPLICATE_KEY\]$/m,
+  );
 });
 
 test('progress without a terminal ends on the real count', async () => {
@@ -96,7 +122,7 @@ test('progress without a terminal ends on the real count', async () => {
   assert.match(imported.err, /^import items: ([\d,]+) of \1 bytes, done$/m);
 });
 
-test('usage mistakes in any command\'s options exit 2, naming the option', async () => {
+test("usage mistakes in any command's options exit 2, naming the option", async () => {
   const dir = dirs.make();
   mkdirSync(dir, { recursive: true });
   const input = file('items.ndjson', rows(0, 2));

@@ -29,7 +29,10 @@ test('files the engine did not make are warnings: verify exits 0, as open() load
   writeFileSync(join(dir, 'TIDEMARK_DEMO'), 'made by the Tidemark demo\n');
   const run = await cli('verify', dir);
   assert.is(run.status, 0, run.out);
-  assert.match(run.out, /^warning: notes\.txt: not a file the engine makes; open\(\) leaves it alone \[UNKNOWN_FILE\]$/m);
+  assert.match(
+    run.out,
+    /^warning: notes\.txt: not a file the engine makes; open\(\) leaves it alone \[UNKNOWN_FILE\]$/m,
+  );
   assert.match(run.out, /^warning: TIDEMARK_DEMO: /m);
   assert.match(run.out, /^ok: .*kv 1 rows.*2 warnings\)$/m);
   for (const line of run.out.split('\n')) {
@@ -82,8 +85,14 @@ test('no database there: verify and inspect say so in one line naming the path, 
 test('verify(): a path without a database is one NO_DATABASE problem', async () => {
   const report = await verify(dirs.make());
   assert.not.ok(report.ok);
-  assert.equal(report.problems.map((p) => p.code), ['NO_DATABASE']);
-  assert.equal((await verify(join(dirs.make(), 'missing'))).problems.map((p) => p.code), ['NO_DATABASE']);
+  assert.equal(
+    report.problems.map((p) => p.code),
+    ['NO_DATABASE'],
+  );
+  assert.equal(
+    (await verify(join(dirs.make(), 'missing'))).problems.map((p) => p.code),
+    ['NO_DATABASE'],
+  );
 });
 
 test.run();

@@ -31,7 +31,10 @@ function valueArb(type: ColumnType, nullable: boolean): fc.Arbitrary<unknown> {
   const value: Record<ColumnType, fc.Arbitrary<unknown>> = {
     int32: fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(-(2 ** 31), 2 ** 31 - 1, 0, -0)),
     int64: fc.oneof(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.constantFrom(INT64_MIN, INT64_MAX, 0n, -1n)),
-    float64: fc.oneof(fc.double(), fc.constantFrom(NaN, -0, 0, Infinity, -Infinity, Number.MIN_VALUE, -Number.MAX_VALUE)),
+    float64: fc.oneof(
+      fc.double(),
+      fc.constantFrom(NaN, -0, 0, Infinity, -Infinity, Number.MIN_VALUE, -Number.MAX_VALUE),
+    ),
     boolean: fc.boolean(),
     string: stringArb,
     bytes: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 128, maxLength: 300 })),
@@ -54,7 +57,8 @@ function expected(type: ColumnType, value: unknown, inKey: boolean): unknown {
 /** dequal treats -0 as 0; float columns must keep their exact value. */
 function assertSame(actual: unknown, wanted: unknown, what: string): void {
   assert.equal(actual, wanted, what);
-  if (typeof wanted === 'number') assert.ok(Object.is(actual, wanted), `${what}: ${String(actual)} is not ${String(wanted)}`);
+  if (typeof wanted === 'number')
+    assert.ok(Object.is(actual, wanted), `${what}: ${String(actual)} is not ${String(wanted)}`);
 }
 
 interface ColumnSpec {
@@ -67,31 +71,41 @@ const NAME_BASES = ['c', 'x y', '"q"', 'ü', '\\'];
 
 /** A random table: 1-8 columns, a primary key and up to 3 indexes over non-json columns, some defaults. */
 const tableArb: fc.Arbitrary<TableDef> = fc
-  .tuple(fc.array(fc.record({ type: fc.constantFrom(...TYPES), nullable: fc.boolean(), withDefault: fc.boolean() }), { minLength: 1, maxLength: 8 }), fc.constantFrom(...NAME_BASES))
+  .tuple(
+    fc.array(fc.record({ type: fc.constantFrom(...TYPES), nullable: fc.boolean(), withDefault: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+    fc.constantFrom(...NAME_BASES),
+  )
   .chain(([specs, base]: [ColumnSpec[], string]) => {
     if (specs.every((s) => s.type === 'json')) specs[0]!.type = 'int32';
     const eligible = specs.flatMap((s, i) => (s.type === 'json' ? [] : [i]));
     const keyArb = fc.shuffledSubarray(eligible, { minLength: 1, maxLength: Math.min(3, eligible.length) });
-    return fc.record({
-      pk: keyArb,
-      indexes: fc.array(keyArb, { maxLength: 3 }),
-      defaults: fc.tuple(...specs.map((s) => valueArb(s.type, false))),
-    }).map(({ pk, indexes, defaults }) => {
-      const inPk = new Set(pk);
-      const columns = specs.map((s, i) => ({
-        name: `${base}${i}`,
-        type: s.type,
-        nullable: s.nullable && !inPk.has(i),
-        ...(s.withDefault ? { default: defaults[i] } : {}),
-      }));
-      const name = (i: number): string => columns[i]!.name;
-      return {
-        name: 'random',
-        columns,
-        primaryKey: pk.map(name),
-        indexes: indexes.map((cols, j) => ({ name: `ix${j}`, columns: cols.map(name), kind: j % 2 ? 'ordered' : 'hash' }) as const),
-      };
-    });
+    return fc
+      .record({
+        pk: keyArb,
+        indexes: fc.array(keyArb, { maxLength: 3 }),
+        defaults: fc.tuple(...specs.map((s) => valueArb(s.type, false))),
+      })
+      .map(({ pk, indexes, defaults }) => {
+        const inPk = new Set(pk);
+        const columns = specs.map((s, i) => ({
+          name: `${base}${i}`,
+          type: s.type,
+          nullable: s.nullable && !inPk.has(i),
+          ...(s.withDefault ? { default: defaults[i] } : {}),
+        }));
+        const name = (i: number): string => columns[i]!.name;
+        return {
+          name: 'random',
+          columns,
+          primaryKey: pk.map(name),
+          indexes: indexes.map(
+            (cols, j) => ({ name: `ix${j}`, columns: cols.map(name), kind: j % 2 ? 'ordered' : 'hash' }) as const,
+          ),
+        };
+      });
   });
 
 /** A row of the table; columns that may be left out sometimes are. */
@@ -135,13 +149,22 @@ function checkRow(codec: RowCodec, row: Row, offset: number, subset: number[]): 
   assert.is(codec.encodeMeasured(u8, dv, offset), size, 'bytes written == measured');
   const stored = filled(schema, row);
   const decoded = codec.decode(u8, dv, offset, size);
-  assert.equal(Object.keys(decoded), schema.columns.map((c) => c.name), 'every column, declared order');
+  assert.equal(
+    Object.keys(decoded),
+    schema.columns.map((c) => c.name),
+    'every column, declared order',
+  );
   for (const c of schema.columns) {
     assertSame(decoded[c.name], expected(c.type, stored[c.name], schema.primaryKey.includes(c.index)), c.name);
   }
   const picked = codec.decodeColumns(u8, dv, offset, size, subset);
-  assert.equal(Object.keys(picked), subset.map((i) => schema.columns[i]!.name), 'decodeColumns order');
-  for (const i of subset) assertSame(picked[schema.columns[i]!.name], decoded[schema.columns[i]!.name], 'decodeColumns value');
+  assert.equal(
+    Object.keys(picked),
+    subset.map((i) => schema.columns[i]!.name),
+    'decodeColumns order',
+  );
+  for (const i of subset)
+    assertSame(picked[schema.columns[i]!.name], decoded[schema.columns[i]!.name], 'decodeColumns value');
   checkKeys(codec, stored, u8, dv, offset);
 }
 
@@ -175,7 +198,12 @@ const roundTrip = suite('codec round trip');
 
 roundTrip('random schemas and rows round-trip', () => {
   const caseArb = tableArb.chain((def) =>
-    fc.tuple(fc.constant(def), fc.array(rowArb(def), { minLength: 1, maxLength: 4 }), fc.shuffledSubarray(def.columns.map((_, i) => i)), fc.nat(64)),
+    fc.tuple(
+      fc.constant(def),
+      fc.array(rowArb(def), { minLength: 1, maxLength: 4 }),
+      fc.shuffledSubarray(def.columns.map((_, i) => i)),
+      fc.nat(64),
+    ),
   );
   fc.assert(
     fc.property(caseArb, ([def, rows, subset, offset]) => {
@@ -187,11 +215,17 @@ roundTrip('random schemas and rows round-trip', () => {
 });
 
 roundTrip('byte layout matches docs/FORMAT.md', () => {
-  const codec = makeRowCodec(defineTable({
-    name: 'users',
-    columns: [{ name: 'id', type: 'int32' }, { name: 'email', type: 'string' }, { name: 'age', type: 'int32', nullable: true }],
-    primaryKey: ['id'],
-  }));
+  const codec = makeRowCodec(
+    defineTable({
+      name: 'users',
+      columns: [
+        { name: 'id', type: 'int32' },
+        { name: 'email', type: 'string' },
+        { name: 'age', type: 'int32', nullable: true },
+      ],
+      primaryKey: ['id'],
+    }),
+  );
   const u8 = new Uint8Array(16);
   const size = codec.measure({ id: 7, email: 'a@b', age: null });
   codec.encodeMeasured(u8, new DataView(u8.buffer), 0);
@@ -199,7 +233,17 @@ roundTrip('byte layout matches docs/FORMAT.md', () => {
 });
 
 roundTrip('long values use multi-byte varint lengths', () => {
-  const codec = makeRowCodec(defineTable({ name: 't', columns: [{ name: 'id', type: 'string' }, { name: 's', type: 'string' }, { name: 'b', type: 'bytes' }], primaryKey: ['id'] }));
+  const codec = makeRowCodec(
+    defineTable({
+      name: 't',
+      columns: [
+        { name: 'id', type: 'string' },
+        { name: 's', type: 'string' },
+        { name: 'b', type: 'bytes' },
+      ],
+      primaryKey: ['id'],
+    }),
+  );
   const row = { id: 'k'.repeat(200), s: 'é'.repeat(100_000), b: new Uint8Array(20_000).fill(9) };
   checkRow(codec, row, 5, [2, 0, 1]);
   assert.is(codec.measure(row), 202 + 3 + 200_000 + 3 + 20_000);
@@ -287,7 +331,10 @@ const ALL: TableDef = {
     { name: 'dflt', type: 'int32', default: 5 },
   ],
   primaryKey: ['id'],
-  indexes: [{ name: 'by_s', columns: ['s'] }, { name: 'by_opt_ok', columns: ['opt', 'ok'] }],
+  indexes: [
+    { name: 'by_s', columns: ['s'] },
+    { name: 'by_opt_ok', columns: ['opt', 'ok'] },
+  ],
 };
 const good = (): Row => ({ id: 1, big: 1n, f: 1.5, ok: true, s: 'x', b: new Uint8Array(1), j: { a: 1 } });
 
@@ -305,11 +352,30 @@ errors('a valid row with defaults measures, and absent columns take defaults', (
 
 errors('wrong types are SCHEMA_VIOLATION naming the column', () => {
   const cases: [string, unknown][] = [
-    ['id', 1.5], ['id', 2 ** 31], ['id', -(2 ** 31) - 1], ['id', '1'], ['id', 1n], ['id', NaN],
-    ['big', 1], ['big', 2n ** 63n], ['big', INT64_MIN - 1n], ['big', '1'],
-    ['f', '1'], ['f', 1n], ['ok', 0], ['ok', 'true'], ['s', 1], ['s', {}],
-    ['b', [1, 2]], ['b', 'ab'], ['b', new ArrayBuffer(2)],
-    ['j', () => 1], ['j', Symbol('x')], ['j', 1n], ['dflt', 'x'], ['opt', 3],
+    ['id', 1.5],
+    ['id', 2 ** 31],
+    ['id', -(2 ** 31) - 1],
+    ['id', '1'],
+    ['id', 1n],
+    ['id', NaN],
+    ['big', 1],
+    ['big', 2n ** 63n],
+    ['big', INT64_MIN - 1n],
+    ['big', '1'],
+    ['f', '1'],
+    ['f', 1n],
+    ['ok', 0],
+    ['ok', 'true'],
+    ['s', 1],
+    ['s', {}],
+    ['b', [1, 2]],
+    ['b', 'ab'],
+    ['b', new ArrayBuffer(2)],
+    ['j', () => 1],
+    ['j', Symbol('x')],
+    ['j', 1n],
+    ['dflt', 'x'],
+    ['opt', 3],
   ];
   for (const [column, value] of cases) {
     throwsCode(() => all.measure({ ...good(), [column]: value }), ErrorCode.SCHEMA_VIOLATION, `"${column}"`);
@@ -327,7 +393,12 @@ errors('null and missing in non-nullable columns', () => {
     const row = good();
     delete row[column];
     throwsCode(() => all.measure(row), ErrorCode.SCHEMA_VIOLATION, `"${column}"`, 'missing');
-    throwsCode(() => all.measure({ ...good(), [column]: undefined }), ErrorCode.SCHEMA_VIOLATION, `"${column}"`, 'missing');
+    throwsCode(
+      () => all.measure({ ...good(), [column]: undefined }),
+      ErrorCode.SCHEMA_VIOLATION,
+      `"${column}"`,
+      'missing',
+    );
   }
   throwsCode(() => all.measure({ ...good(), j: NaN }), ErrorCode.SCHEMA_VIOLATION, '"j"', 'null');
   throwsCode(() => all.measure(null as unknown as Row), ErrorCode.SCHEMA_VIOLATION, '"all"');
@@ -342,7 +413,16 @@ errors('unknown own properties are UNKNOWN_COLUMN naming them; undefined known o
 });
 
 errors('names Object.prototype also has are read as own properties only', () => {
-  const codec = makeRowCodec(defineTable({ name: 'p', columns: [{ name: 'toString', type: 'string' }, { name: 'constructor', type: 'int32', nullable: true }], primaryKey: ['toString'] }));
+  const codec = makeRowCodec(
+    defineTable({
+      name: 'p',
+      columns: [
+        { name: 'toString', type: 'string' },
+        { name: 'constructor', type: 'int32', nullable: true },
+      ],
+      primaryKey: ['toString'],
+    }),
+  );
   throwsCode(() => codec.measure({}), ErrorCode.SCHEMA_VIOLATION, '"toString"', 'missing');
   const u8 = new Uint8Array(32);
   const size = codec.measure({ toString: 'a' });

@@ -12,7 +12,8 @@ test('the wait is the second number, nanoseconds as milliseconds', () => {
 });
 
 test('anything but three numbers is refused', () => {
-  for (const bad of ['', '1 2', '1 2 3 4', 'a b c', '1 -2 3']) assert.throws(() => parseSchedstatWait(bad), /unexpected/);
+  for (const bad of ['', '1 2', '1 2 3 4', 'a b c', '1 -2 3'])
+    assert.throws(() => parseSchedstatWait(bad), /unexpected/);
 });
 
 test('on Linux the clock reads a wait that never goes down; elsewhere there is none', () => {

@@ -29,12 +29,35 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTidemarkError, open, verify, type Database, type OpenOptions, type TableDef, type VerifyProblem, type VerifyReport } from '../src/index.js';
+import {
+  isTidemarkError,
+  open,
+  verify,
+  type Database,
+  type OpenOptions,
+  type TableDef,
+  type VerifyProblem,
+  type VerifyReport,
+} from '../src/index.js';
 import { contentHash, crashImage, tempDirs } from './helpers/dirs.js';
-import { kindOf, MemoryLayer, MODES, mutate, seededRandom, writeFiles, type FileKind, type Files, type Mode, type Mutation } from './helpers/mutations.js';
+import {
+  kindOf,
+  MemoryLayer,
+  MODES,
+  mutate,
+  seededRandom,
+  writeFiles,
+  type FileKind,
+  type Files,
+  type Mode,
+  type Mutation,
+} from './helpers/mutations.js';
 
 const SEED = Number(process.env.TIDEMARK_CORRUPTION_SEED ?? 7001);
-const PER_KIND = Number(process.env.TIDEMARK_CORRUPTION_PER_KIND ?? (process.env.TIDEMARK_SOAK === '1' ? 10_000 : process.env.TIDEMARK_LONG === '1' ? 1_000 : 100));
+const PER_KIND = Number(
+  process.env.TIDEMARK_CORRUPTION_PER_KIND ??
+    (process.env.TIDEMARK_SOAK === '1' ? 10_000 : process.env.TIDEMARK_LONG === '1' ? 1_000 : 100),
+);
 /**
  * Real opens (each starts the worker threads, ~0.35 s here): the first
  * detected outcome of each kind and mode (open must reject, or tolerate as
@@ -113,7 +136,8 @@ async function build(): Promise<Fixture> {
   const db = await open({ ...OPTIONS, dir });
   const u = db.table('users');
   const o = db.table('orders');
-  for (let i = 0; i < 800; i++) await u.insert({ id: i, name: `user ${i} ${'n'.repeat(i % 40)}`, credit: BigInt(i) * 1000n });
+  for (let i = 0; i < 800; i++)
+    await u.insert({ id: i, name: `user ${i} ${'n'.repeat(i % 40)}`, credit: BigInt(i) * 1000n });
   for (let i = 0; i < 600; i++) await o.insert({ id: i, user: i % 800, amount: i * 1.25, note: 'o'.repeat(i % 60) });
   for (let i = 0; i < 800; i += 7) await u.delete(i); // deletes into the oldest pairs
   for (let i = 1; i < 600; i += 11) await o.update(i, { user: 1, amount: -i, note: 'updated' });
@@ -129,7 +153,8 @@ async function build(): Promise<Fixture> {
   for (let seq = 0; seq < 420; seq++) {
     await db.transaction(async (tx) => {
       tx.insert('events', { seq, what: `event ${seq} ${'e'.repeat(seq % 200)}` });
-      if (seq % 3 === 0 && (1 + (seq % 800)) % 7 !== 0) tx.update('users', 1 + (seq % 800), { name: `renamed ${seq}`, credit: BigInt(seq) });
+      if (seq % 3 === 0 && (1 + (seq % 800)) % 7 !== 0)
+        tx.update('users', 1 + (seq % 800), { name: `renamed ${seq}`, credit: BigInt(seq) });
     });
     prefixes.add(contentHash(db));
     if (seq === 200) older.push(snapshot(dir));
@@ -169,7 +194,8 @@ function classify(report: VerifyReport, mutation: Mutation, kind: FileKind, fixt
   const naming = (p: VerifyProblem): boolean => p.file === mutation.file || p.message.includes(mutation.file);
   if (!report.ok) return report.problems.some(naming) ? 'detected' : 'undetected';
   // Tolerated damage is detected only if what open() loads past it is the original content.
-  if (report.warnings.some((w) => TOLERATED.has(w.code) && naming(w))) return report.digest === fixture.digest ? 'detected' : 'undetected';
+  if (report.warnings.some((w) => TOLERATED.has(w.code) && naming(w)))
+    return report.digest === fixture.digest ? 'detected' : 'undetected';
   if (report.digest === fixture.digest) return 'harmless';
   if (kind === 'wal' && report.digest !== null && fixture.prefixes.has(report.digest)) return 'torn';
   return 'undetected';
@@ -193,8 +219,20 @@ async function trial(fixture: Fixture, kind: FileKind, index: number): Promise<T
     throw new Error(`seed ${seed} (${kind}/${mode}, ${variant}): verify threw ${String(error)}`);
   }
   const unexpected = report.problems.find((p) => p.code === 'UNEXPECTED_ERROR');
-  if (unexpected !== undefined) throw new Error(`seed ${seed} (${kind}/${mode}, ${variant}, ${done.mutation.file}: ${done.mutation.what}): ${unexpected.message}`);
-  return { kind, mode, seed, variant, mutation: done.mutation, files: done.files, report, outcome: classify(report, done.mutation, kind, fixture) };
+  if (unexpected !== undefined)
+    throw new Error(
+      `seed ${seed} (${kind}/${mode}, ${variant}, ${done.mutation.file}: ${done.mutation.what}): ${unexpected.message}`,
+    );
+  return {
+    kind,
+    mode,
+    seed,
+    variant,
+    mutation: done.mutation,
+    files: done.files,
+    report,
+    outcome: classify(report, done.mutation, kind, fixture),
+  };
 }
 
 /** Opens the damaged directory for real: it must agree with verify. */
@@ -208,16 +246,27 @@ async function checkOpen(t: Trial, fixture: Fixture): Promise<void> {
   } catch (error) {
     assert.ok(isTidemarkError(error, 'TM_CORRUPT'), `${where}: open failed with ${String(error)}`);
     const named = t.report.problems.filter((p) => FATAL.has(p.code) || p.code === 'ROOT_INVALID').map((p) => p.file);
-    assert.ok(named.some((f) => f !== null && (error as Error).message.includes(f)), `${where}: open's error names none of ${named.join(', ')}: ${(error as Error).message}`);
+    assert.ok(
+      named.some((f) => f !== null && (error as Error).message.includes(f)),
+      `${where}: open's error names none of ${named.join(', ')}: ${(error as Error).message}`,
+    );
     return;
   }
   const hash = contentHash(db);
   await db.close();
   // A pre-created pair (role `unused`) holds no rows: the streamer drops a damaged one and makes another, so open succeeds.
   const unused = new Set(t.report.files.filter((f) => f.role === 'unused').map((f) => f.file));
-  const fatal = t.report.problems.some((p) => FATAL.has(p.code) && !(p.file !== null && (unused.has(p.file) || (p.code === 'FILE_MISSING' && /pre-created/.test(p.message)))));
-  assert.not.ok(fatal, `${where}: verify reports ${t.report.problems.map((p) => p.code).join(', ')} but open succeeded`);
-  if (t.outcome === 'torn') assert.ok(fixture.prefixes.has(hash), `${where}: open loaded a state no acknowledged prefix had`);
+  const fatal = t.report.problems.some(
+    (p) =>
+      FATAL.has(p.code) &&
+      !(p.file !== null && (unused.has(p.file) || (p.code === 'FILE_MISSING' && /pre-created/.test(p.message)))),
+  );
+  assert.not.ok(
+    fatal,
+    `${where}: verify reports ${t.report.problems.map((p) => p.code).join(', ')} but open succeeded`,
+  );
+  if (t.outcome === 'torn')
+    assert.ok(fixture.prefixes.has(hash), `${where}: open loaded a state no acknowledged prefix had`);
   else assert.is(hash, fixture.digest, `${where}: open loaded a different database`);
 }
 
@@ -243,7 +292,9 @@ test(`corruption matrix: ${PER_KIND} mutations per file kind, 0 undetected`, asy
       row[t.outcome]++;
       counts.set(key, row);
       if (t.outcome === 'undetected') {
-        failures.push(`seed ${t.seed} (${key}, ${t.variant}, ${t.mutation.file}: ${t.mutation.what}): ${t.report.ok ? 'verify clean, content differs' : JSON.stringify(t.report.problems)}`);
+        failures.push(
+          `seed ${t.seed} (${key}, ${t.variant}, ${t.mutation.file}: ${t.mutation.what}): ${t.report.ok ? 'verify clean, content differs' : JSON.stringify(t.report.problems)}`,
+        );
         continue;
       }
       const sampleKey = t.outcome === 'detected' ? `${key}/detected` : `${kind}/${t.outcome}`;
@@ -254,7 +305,11 @@ test(`corruption matrix: ${PER_KIND} mutations per file kind, 0 undetected`, asy
       }
     }
   }
-  printTable(counts, [...opened.values()].reduce((a, b) => a + b, 0), performance.now() - started);
+  printTable(
+    counts,
+    [...opened.values()].reduce((a, b) => a + b, 0),
+    performance.now() - started,
+  );
   assert.equal(failures, [], `undetected mutations:\n${failures.slice(0, 20).join('\n')}`);
 });
 
@@ -262,7 +317,8 @@ function printTable(counts: Map<string, Record<Outcome, number>>, opens: number,
   const lines = ['kind/mode          detected  harmless  torn-tail  undetected'];
   const total = (kind: string): Record<Outcome, number> => {
     const sum = { detected: 0, harmless: 0, torn: 0, undetected: 0 };
-    for (const [key, row] of counts) if (key.startsWith(`${kind}/`)) for (const o of Object.keys(sum) as Outcome[]) sum[o] += row[o];
+    for (const [key, row] of counts)
+      if (key.startsWith(`${kind}/`)) for (const o of Object.keys(sum) as Outcome[]) sum[o] += row[o];
     return sum;
   };
   const line = (label: string, r: Record<Outcome, number>): string =>

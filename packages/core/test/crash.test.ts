@@ -46,7 +46,11 @@ interface Recovered {
 }
 
 /** Runs the child until a random moment after its first ack; returns what its open recovered and the highest ack it printed. */
-function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise<{ recovered: Recovered; acked: number }> {
+function runAndKill(
+  dir: string,
+  killAfterMs: number,
+  inFlight: number,
+): Promise<{ recovered: Recovered; acked: number }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [child, dir, String(inFlight)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let acked = 0;
@@ -77,8 +81,14 @@ function runAndKill(dir: string, killAfterMs: number, inFlight: number): Promise
     proc.on('exit', (code, signal) => {
       clearTimeout(deadline);
       if (timer) clearTimeout(timer);
-      if (stuck) reject(new Error(`the child acknowledged nothing within ${STUCK_MS} ms (recovered: ${recovered !== null}): ${stderr}`));
-      else if (signal !== 'SIGKILL' || recovered === null) reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
+      if (stuck)
+        reject(
+          new Error(
+            `the child acknowledged nothing within ${STUCK_MS} ms (recovered: ${recovered !== null}): ${stderr}`,
+          ),
+        );
+      else if (signal !== 'SIGKILL' || recovered === null)
+        reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
       else resolve({ recovered, acked });
     });
   });
@@ -127,7 +137,9 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
     const acked = ackedBefore;
     totalAcked += Math.max(0, acked - lastN);
     lastAcked = acked;
-    const walBytes = readdirSync(dir).filter((f) => /^wal-[0-9a-f]{16}$/.test(f)).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    const walBytes = readdirSync(dir)
+      .filter((f) => /^wal-[0-9a-f]{16}$/.test(f))
+      .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
     mostWal = Math.max(mostWal, walBytes);
     if (cycle % FULL_CHECK_EVERY !== FULL_CHECK_EVERY - 1 && cycle % CYCLES_PER_DIR !== CYCLES_PER_DIR - 1) continue;
     // Now and then, and before a directory is dropped, the test opens it itself and checks the close too.
@@ -136,8 +148,16 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
     checkRecovered(
       {
         n,
-        balances: db.table('accounts').scan().sort((a, b) => (a.id as number) - (b.id as number)).map((r) => r.balance as number),
-        receipts: db.table('receipts').scan().map((r) => r.n as number).sort((a, b) => a - b),
+        balances: db
+          .table('accounts')
+          .scan()
+          .sort((a, b) => (a.id as number) - (b.id as number))
+          .map((r) => r.balance as number),
+        receipts: db
+          .table('receipts')
+          .scan()
+          .map((r) => r.n as number)
+          .sort((a, b) => a - b),
         fromCheckpoint: db.recovery!.root !== null,
         merging: false,
       },
@@ -147,21 +167,32 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
     );
     checkpoints += db.recovery!.root === null ? 0 : 1;
     recoveries++;
-    const merged = (await db.checkpointFiles()).some((f) => f.state === CfpState.MERGED_SOURCE || f.state === CfpState.TOMBSTONE);
+    const merged = (await db.checkpointFiles()).some(
+      (f) => f.state === CfpState.MERGED_SOURCE || f.state === CfpState.TOMBSTONE,
+    );
     if (merged) mergedSeen++;
     await db.close();
     fullChecks++;
     // The close checkpointed: every pair file left is one the newest root needs.
     const { root } = readNewestRoot(new NodeFileLayer(), dir);
-    const needed = new Set((root?.cfps ?? []).filter((c) => c.state !== CfpState.TOMBSTONE && c.state !== CfpState.MERGE_TARGET).map((c) => c.id));
-    const orphans = readdirSync(dir).filter((f) => /^(data|delta)-[0-9a-f]{16}$/.test(f) && !needed.has(Number.parseInt(f.slice(-16), 16)));
+    const needed = new Set(
+      (root?.cfps ?? [])
+        .filter((c) => c.state !== CfpState.TOMBSTONE && c.state !== CfpState.MERGE_TARGET)
+        .map((c) => c.id),
+    );
+    const orphans = readdirSync(dir).filter(
+      (f) => /^(data|delta)-[0-9a-f]{16}$/.test(f) && !needed.has(Number.parseInt(f.slice(-16), 16)),
+    );
     assert.equal(orphans, [], `cycle ${cycle}: pair files no root needs`);
     lastN = n;
     lastAcked = n; // the close made everything durable
   }
   rmSync(dir, { recursive: true, force: true });
   progress += lastN;
-  assert.ok(progress > CYCLES, `made progress: ${progress} transfers over ${CYCLES} cycles (${totalAcked} acknowledged)`);
+  assert.ok(
+    progress > CYCLES,
+    `made progress: ${progress} transfers over ${CYCLES} cycles (${totalAcked} acknowledged)`,
+  );
   assert.ok(mergedSeen > 0 || CYCLES < 50, `no reopen found a merge under way (${CYCLES} cycles)`);
   assert.ok(checkpoints > recoveries / 2, `${checkpoints} of ${recoveries} recoveries started from a checkpoint`);
   const bound = OPTIONS.checkpointWalBytes + OPTIONS.walSegmentBytes;

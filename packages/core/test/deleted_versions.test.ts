@@ -28,7 +28,10 @@ function filter(deleted: DeletedVersions, rows: number[]): { deleted: number[]; 
 
 const SPARSE = 100_000_000; // a span far beyond 64 bytes per tombstone and 1 MiB: the sorted list
 
-for (const [mode, spread, kind] of [['bitmap', 1, 'bitmap'], ['sorted list', SPARSE, 'sorted']] as const) {
+for (const [mode, spread, kind] of [
+  ['bitmap', 1, 'bitmap'],
+  ['sorted list', SPARSE, 'sorted'],
+] as const) {
   test(`${mode}: deletes exactly its tombstones, in any order, each once`, () => {
     const rows = Array.from({ length: 2000 }, (_, i) => 1000 + i * spread);
     const gone = rows.filter((_, i) => i % 3 === 0);

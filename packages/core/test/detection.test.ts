@@ -33,7 +33,16 @@ function wal(commits: number): string {
   made.push(dir);
   const writer = new WalWriter(layer, dir, { segmentBytes: SEGMENT, databaseId: 9n, seq: 0, offset: 0 });
   const b = new RecordBuilder();
-  const create = new TextEncoder().encode(JSON.stringify({ name: 't', columns: [{ name: 'id', type: 'int32' }, { name: 'v', type: 'string' }], primaryKey: ['id'] }));
+  const create = new TextEncoder().encode(
+    JSON.stringify({
+      name: 't',
+      columns: [
+        { name: 'id', type: 'int32' },
+        { name: 'v', type: 'string' },
+      ],
+      primaryKey: ['id'],
+    }),
+  );
   b.begin(1);
   b.op(3, 0, 0, create, 0, create.length);
   b.end();
@@ -42,7 +51,7 @@ function wal(commits: number): string {
   for (let ts = 2; ts <= commits; ts++) {
     const row = new Uint8Array(4 + 2 + 200).fill(0x61);
     new DataView(row.buffer).setInt32(0, ts, true);
-    row[4] = 200 & 0x7f | 0x80;
+    row[4] = (200 & 0x7f) | 0x80;
     row[5] = 1;
     b.begin(ts);
     b.op(OP_INSERT, 0, ts, row, 0, row.length);
@@ -55,21 +64,33 @@ function wal(commits: number): string {
 }
 
 const noop: RecordVisitor = { commit() {}, insert() {}, delete() {}, createTable() {}, end() {} };
-const replay = (dir: string): unknown => replayWal(layer, dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, noop, where));
+const replay = (dir: string): unknown =>
+  replayWal(layer, dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, noop, where));
 
 /** Offsets of the batches of a segment. */
 function batches(bytes: Uint8Array): number[] {
   const v = new DataView(bytes.buffer, bytes.byteOffset);
   const out: number[] = [];
-  for (let at = 64; at + 32 <= bytes.length && v.getUint32(at, true) !== 0; at += (32 + v.getUint32(at + 4, true) + 7) & ~7) out.push(at);
+  for (
+    let at = 64;
+    at + 32 <= bytes.length && v.getUint32(at, true) !== 0;
+    at += (32 + v.getUint32(at + 4, true) + 7) & ~7
+  )
+    out.push(at);
   return out;
 }
 
 async function rejected(dir: string, file: string, pattern: RegExp): Promise<void> {
-  assert.throws(() => replay(dir), (e: Error) => (e as { code?: string }).code === 'TM_CORRUPT' && e.message.includes(file) && pattern.test(e.message));
+  assert.throws(
+    () => replay(dir),
+    (e: Error) => (e as { code?: string }).code === 'TM_CORRUPT' && e.message.includes(file) && pattern.test(e.message),
+  );
   const report = await verify(dir);
   assert.not.ok(report.ok);
-  assert.ok(report.problems.some((p) => p.file === file), JSON.stringify(report.problems));
+  assert.ok(
+    report.problems.some((p) => p.file === file),
+    JSON.stringify(report.problems),
+  );
 }
 
 test('a zeroed batch header in the middle of the last segment is CORRUPT, not the end of the log', async () => {
@@ -112,27 +133,78 @@ test('a truncated WAL segment is CORRUPT, even where the cut leaves whole batche
 test('a root renamed over another is CORRUPT, and open falls back as for any bad root', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-detect-'));
   made.push(dir);
-  const body = { seq: 1, databaseId: '9', checkpointTs: 0, wal: { seq: 0, offset: 64 }, nextFileId: 0, catalog: [], cfps: [], walBytesStreamed: 0, writtenAt: 0 };
+  const body = {
+    seq: 1,
+    databaseId: '9',
+    checkpointTs: 0,
+    wal: { seq: 0, offset: 64 },
+    nextFileId: 0,
+    catalog: [],
+    cfps: [],
+    walBytesStreamed: 0,
+    writtenAt: 0,
+  };
   const json = new TextEncoder().encode(JSON.stringify(body));
-  const root = Buffer.concat([encodeFileHeader({ magic: 'TMROOT01', version: 1, id: 1, databaseId: 9n, size: json.length, aux: crc32(json) }), json]);
+  const root = Buffer.concat([
+    encodeFileHeader({ magic: 'TMROOT01', version: 1, id: 1, databaseId: 9n, size: json.length, aux: crc32(json) }),
+    json,
+  ]);
   writeFileSync(join(dir, rootName(1)), root);
   copyFileSync(join(dir, rootName(1)), join(dir, rootName(2)));
-  assert.throws(() => decodeRoot(readFileSync(join(dir, rootName(2))), rootName(2), 2), /header names root 1, its file name 2/);
+  assert.throws(
+    () => decodeRoot(readFileSync(join(dir, rootName(2))), rootName(2), 2),
+    /header names root 1, its file name 2/,
+  );
   assert.is(decodeRoot(readFileSync(join(dir, rootName(1))), rootName(1), 1).seq, 1);
 });
 
 test('a root body with a right checksum but the wrong shape is CORRUPT (no TypeError, no allocation from its counts)', () => {
   const bad = [
-    { cfps: [{ id: 1, state: 'ACTIVE', minVersion: 1, maxVersion: 2, firstCommitTs: 1, lastCommitTs: 2, capacity: 1, dataLength: 64, deltaLength: 64, rows: 2 ** 40, tombstones: 0, sinceCheckpoint: 1 }] },
+    {
+      cfps: [
+        {
+          id: 1,
+          state: 'ACTIVE',
+          minVersion: 1,
+          maxVersion: 2,
+          firstCommitTs: 1,
+          lastCommitTs: 2,
+          capacity: 1,
+          dataLength: 64,
+          deltaLength: 64,
+          rows: 2 ** 40,
+          tombstones: 0,
+          sinceCheckpoint: 1,
+        },
+      ],
+    },
     { cfps: [{ id: 1, state: 'NOPE' }] },
     { catalog: [null] },
     { wal: null },
   ];
   for (const patch of bad) {
-    const body = { seq: 1, databaseId: '9', checkpointTs: 0, wal: { seq: 0, offset: 64 }, nextFileId: 0, catalog: [], cfps: [], walBytesStreamed: 0, writtenAt: 0, ...patch };
+    const body = {
+      seq: 1,
+      databaseId: '9',
+      checkpointTs: 0,
+      wal: { seq: 0, offset: 64 },
+      nextFileId: 0,
+      catalog: [],
+      cfps: [],
+      walBytesStreamed: 0,
+      writtenAt: 0,
+      ...patch,
+    };
     const json = new TextEncoder().encode(JSON.stringify(body));
-    const bytes = Buffer.concat([encodeFileHeader({ magic: 'TMROOT01', version: 1, id: 1, databaseId: 9n, size: json.length, aux: crc32(json) }), json]);
-    assert.throws(() => decodeRoot(bytes, 'root-1'), (e: Error) => (e as { code?: string }).code === 'TM_CORRUPT', JSON.stringify(patch));
+    const bytes = Buffer.concat([
+      encodeFileHeader({ magic: 'TMROOT01', version: 1, id: 1, databaseId: 9n, size: json.length, aux: crc32(json) }),
+      json,
+    ]);
+    assert.throws(
+      () => decodeRoot(bytes, 'root-1'),
+      (e: Error) => (e as { code?: string }).code === 'TM_CORRUPT',
+      JSON.stringify(patch),
+    );
   }
 });
 

@@ -25,7 +25,12 @@ const accounts: TableDef = {
   primaryKey: ['id'],
   indexes: [{ name: 'byOwner', columns: ['owner'] }],
 };
-const scratch: TableDef = { name: 'scratch', columns: [{ name: 'k', type: 'string' }], primaryKey: ['k'], durability: 'schemaOnly' };
+const scratch: TableDef = {
+  name: 'scratch',
+  columns: [{ name: 'k', type: 'string' }],
+  primaryKey: ['k'],
+  durability: 'schemaOnly',
+};
 
 const dirs = tempDirs('tidemark-durable-');
 const tempDir = dirs.make;
@@ -34,7 +39,12 @@ test.after(dirs.cleanup);
 
 test('restart equivalence: random workloads give the same content hash after close and reopen', async () => {
   const op = fc.oneof(
-    fc.record({ kind: fc.constant('put' as const), id: fc.nat(40), balance: fc.bigInt(-1000n, 1000n), note: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }) }),
+    fc.record({
+      kind: fc.constant('put' as const),
+      id: fc.nat(40),
+      balance: fc.bigInt(-1000n, 1000n),
+      note: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }),
+    }),
     fc.record({ kind: fc.constant('delete' as const), id: fc.nat(40) }),
   );
   await fc.assert(
@@ -44,7 +54,8 @@ test('restart equivalence: random workloads give the same content hash after clo
       for (const ops of txns) {
         await db.transaction((tx) => {
           for (const o of ops) {
-            if (o.kind === 'put') tx.upsert('accounts', { id: o.id, owner: `o${o.id % 5}`, balance: o.balance, note: o.note });
+            if (o.kind === 'put')
+              tx.upsert('accounts', { id: o.id, owner: `o${o.id % 5}`, balance: o.balance, note: o.note });
             else if (tx.get('accounts', o.id) !== undefined) tx.delete('accounts', o.id);
           }
         });
@@ -84,7 +95,11 @@ test('a damaged WAL batch followed by good ones is CORRUPT; nothing stays open o
   const bytes = readFileSync(segment);
   bytes[64 + 40]! ^= 0x5a;
   writeFileSync(segment, bytes);
-  await rejectsWith(() => open({ dir, tables: [accounts] }), ErrorCode.CORRUPT, `${segment}: bad WAL batch at offset 64`);
+  await rejectsWith(
+    () => open({ dir, tables: [accounts] }),
+    ErrorCode.CORRUPT,
+    `${segment}: bad WAL batch at offset 64`,
+  );
   assert.not.ok(existsSync(join(dir, 'LOCK')), 'the lock is released after a failed open');
 });
 
@@ -141,7 +156,11 @@ test('IO_ERROR when the directory cannot be made; BUSY past the backlog bound', 
   assert.ok(committed > 0 && committed < 10, `${committed} of 10 inserts acknowledged`);
   await db.close();
   const again = await open({ dir, tables: [accounts] });
-  assert.is(again.table('accounts').size, committed, 'every acknowledged insert survived; the refused one left nothing');
+  assert.is(
+    again.table('accounts').size,
+    committed,
+    'every acknowledged insert survived; the refused one left nothing',
+  );
   await again.close();
 });
 
@@ -164,9 +183,10 @@ test('a transaction whose log record would not fit a WAL segment is LIMIT_EXCEED
   const db = await open({ dir, tables: [accounts], walSegmentBytes: 64 * 1024, durability: 'delayed' });
   const note = new Uint8Array(1_000);
   assert.throws(
-    () => db.transactionSync((tx) => {
-      for (let i = 0; i < 100; i++) tx.insert('accounts', { id: i, owner: 'x', note });
-    }),
+    () =>
+      db.transactionSync((tx) => {
+        for (let i = 0; i < 100; i++) tx.insert('accounts', { id: i, owner: 'x', note });
+      }),
     (e: unknown) => isTidemarkError(e, ErrorCode.LIMIT_EXCEEDED) && /walSegmentBytes/.test((e as Error).message),
   );
   assert.is(db.table('accounts').size, 0, 'nothing of it was installed');
@@ -192,7 +212,11 @@ test('durability modes, schemaOnly tables and definition checks across a restart
   assert.is(db.table('scratch').size, 0, 'schemaOnly rows are not kept');
   assert.equal(db.tableNames(), ['accounts', 'scratch'], 'but the schema is');
   await db.close();
-  await rejectsWith(() => open({ dir, tables: [{ ...accounts, indexes: [] }] }), ErrorCode.INVALID_SCHEMA, 'different definition');
+  await rejectsWith(
+    () => open({ dir, tables: [{ ...accounts, indexes: [] }] }),
+    ErrorCode.INVALID_SCHEMA,
+    'different definition',
+  );
   await rejectsWith(() => open({ dir, walSegmentBytes: 1000 }), ErrorCode.INVALID_OPTION, 'options.walSegmentBytes');
   await rejectsWith(() => open({ dir, ringBytes: 100_000 }), ErrorCode.INVALID_OPTION, 'options.ringBytes');
   const reopened = await open({ dir });

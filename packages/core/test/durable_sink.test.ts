@@ -60,7 +60,10 @@ test('while commits wait for durability, records are published every KiB inside 
   assert.is(await waits[24], 25);
   assert.is(s.waiting, 15, 'commits up to 25 resolved, the rest wait');
   publishDurable(cells, 40);
-  assert.equal(await Promise.all(waits), Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.equal(
+    await Promise.all(waits),
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
   assert.is(s.waiting, 0);
 });
 

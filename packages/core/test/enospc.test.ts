@@ -23,7 +23,9 @@ const dirs = tempDirs('tidemark-enospc-');
 
 function unavailable(): string | null {
   const mount = dirs.make();
-  const probe = spawnSync('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs "$1"', 'sh', mount], { encoding: 'utf8' });
+  const probe = spawnSync('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs "$1"', 'sh', mount], {
+    encoding: 'utf8',
+  });
   if (probe.error) return `unshare is not available: ${probe.error.message}`;
   return probe.status === 0 ? null : `cannot mount a tmpfs in a user namespace: ${probe.stderr.trim()}`;
 }
@@ -35,7 +37,9 @@ function runChild(seed: number): Promise<Record<string, unknown>> {
   const mount = dirs.make();
   const script = `mount -t tmpfs -o size=${TMPFS} tmpfs "$1" && exec "$2" "$3" "$1" "$4"`;
   return new Promise((resolve, reject) => {
-    const proc = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', mount, process.execPath, child, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('unshare', ['-Urm', 'sh', '-c', script, 'sh', mount, process.execPath, child, String(seed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -44,7 +48,8 @@ function runChild(seed: number): Promise<Record<string, unknown>> {
     const stuck = setTimeout(() => proc.kill('SIGKILL'), ROUND_LIMIT_MS);
     proc.on('exit', (code, signal) => {
       clearTimeout(stuck);
-      if (signal === 'SIGKILL') reject(new Error(`round ${seed}: the child ran past ${ROUND_LIMIT_MS} ms and was killed: ${err || out}`));
+      if (signal === 'SIGKILL')
+        reject(new Error(`round ${seed}: the child ran past ${ROUND_LIMIT_MS} ms and was killed: ${err || out}`));
       else if (code !== 0) reject(new Error(`round ${seed}: the child failed (exit ${code}): ${err || out}`));
       else resolve(JSON.parse(out.trim().split('\n').pop()!));
     });
@@ -54,29 +59,43 @@ function runChild(seed: number): Promise<Record<string, unknown>> {
 const reason = unavailable();
 if (reason !== null) console.log(`  real ENOSPC test skipped: ${reason}`);
 
-(reason === null ? test : test.skip)(`a real tmpfs filled at ${ROUNDS} random moments: writes refused, nothing acknowledged lost, writes resume by themselves`, async () => {
-  const totals = { refusedWrites: 0, refusedCheckpoints: 0, acked: 0, resumeMsMax: 0, streamerRestarts: 0 };
-  for (let round = 1; round <= ROUNDS; round++) {
-    const r = (await runChild(round)) as {
-      acked: number; committed: number; recovered: number; balances: number[]; receipts: number[];
-      refusedWrites: number; refusedCheckpoints: number; resumeMs: number; streamerRestarts: number; diskFullEvents: number;
-    };
-    assert.ok(r.recovered >= r.acked, `round ${round}: ${r.acked} acknowledged, ${r.recovered} recovered`);
-    assert.is(r.recovered, r.committed, `round ${round}: every commit made was durable at close`);
-    assert.equal(r.balances, balancesAfter(r.recovered), `round ${round}: balances`);
-    assert.equal(r.receipts, receiptsAfter(r.recovered), `round ${round}: receipts`);
-    assert.ok(r.refusedWrites + r.refusedCheckpoints > 0 && r.diskFullEvents + r.streamerRestarts > 0, `round ${round}: the full disk was noticed: ${JSON.stringify(r)}`);
-    totals.refusedWrites += r.refusedWrites;
-    totals.refusedCheckpoints += r.refusedCheckpoints;
-    totals.acked += r.acked;
-    totals.resumeMsMax = Math.max(totals.resumeMsMax, r.resumeMs);
-    totals.streamerRestarts += r.streamerRestarts;
-  }
-  dirs.cleanup();
-  console.log(
-    `  real ENOSPC: ${ROUNDS} fills of an ${TMPFS} tmpfs; ${totals.refusedWrites} writes and ${totals.refusedCheckpoints} checkpoints refused with TM_DISK_FULL, ` +
-      `${totals.streamerRestarts} streamer restarts, writes resumed within ${totals.resumeMsMax} ms of the space returning; ${totals.acked} acknowledged, 0 lost`,
-  );
-});
+(reason === null ? test : test.skip)(
+  `a real tmpfs filled at ${ROUNDS} random moments: writes refused, nothing acknowledged lost, writes resume by themselves`,
+  async () => {
+    const totals = { refusedWrites: 0, refusedCheckpoints: 0, acked: 0, resumeMsMax: 0, streamerRestarts: 0 };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const r = (await runChild(round)) as {
+        acked: number;
+        committed: number;
+        recovered: number;
+        balances: number[];
+        receipts: number[];
+        refusedWrites: number;
+        refusedCheckpoints: number;
+        resumeMs: number;
+        streamerRestarts: number;
+        diskFullEvents: number;
+      };
+      assert.ok(r.recovered >= r.acked, `round ${round}: ${r.acked} acknowledged, ${r.recovered} recovered`);
+      assert.is(r.recovered, r.committed, `round ${round}: every commit made was durable at close`);
+      assert.equal(r.balances, balancesAfter(r.recovered), `round ${round}: balances`);
+      assert.equal(r.receipts, receiptsAfter(r.recovered), `round ${round}: receipts`);
+      assert.ok(
+        r.refusedWrites + r.refusedCheckpoints > 0 && r.diskFullEvents + r.streamerRestarts > 0,
+        `round ${round}: the full disk was noticed: ${JSON.stringify(r)}`,
+      );
+      totals.refusedWrites += r.refusedWrites;
+      totals.refusedCheckpoints += r.refusedCheckpoints;
+      totals.acked += r.acked;
+      totals.resumeMsMax = Math.max(totals.resumeMsMax, r.resumeMs);
+      totals.streamerRestarts += r.streamerRestarts;
+    }
+    dirs.cleanup();
+    console.log(
+      `  real ENOSPC: ${ROUNDS} fills of an ${TMPFS} tmpfs; ${totals.refusedWrites} writes and ${totals.refusedCheckpoints} checkpoints refused with TM_DISK_FULL, ` +
+        `${totals.streamerRestarts} streamer restarts, writes resumed within ${totals.resumeMsMax} ms of the space returning; ${totals.acked} acknowledged, 0 lost`,
+    );
+  },
+);
 
 test.run();

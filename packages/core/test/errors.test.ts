@@ -29,7 +29,10 @@ async function seeded(): Promise<Database> {
 
 /** Everything a caller can observe of the data. */
 function contents(db: Database): string {
-  const rows = db.table('accounts').scan().sort((a, b) => (a.id as number) - (b.id as number));
+  const rows = db
+    .table('accounts')
+    .scan()
+    .sort((a, b) => (a.id as number) - (b.id as number));
   return JSON.stringify({ rows, names: db.tableNames(), commitTs: db.stats().commitTs });
 }
 
@@ -43,7 +46,13 @@ async function rejects(action: () => unknown, code: string, mentions?: string): 
     if (mentions !== undefined) assert.match(e.message, mentions);
     return e;
   }
-  throw new assert.Assertion({ message: `expected ${code}`, operator: 'rejects', expects: code, actual: 'no error', generated: false });
+  throw new assert.Assertion({
+    message: `expected ${code}`,
+    operator: 'rejects',
+    expects: code,
+    actual: 'no error',
+    generated: false,
+  });
 }
 
 /** Runs a failing action and checks the data did not change. */
@@ -66,7 +75,12 @@ test('INVALID_OPTION names the option', async () => {
 test('INVALID_SCHEMA and TABLE_EXISTS leave the tables as they were', async () => {
   const db = await seeded();
   await unchanged(db, () => db.createTable({ name: 'x', columns: [], primaryKey: [] }), ErrorCode.INVALID_SCHEMA);
-  await unchanged(db, () => db.createTable({ name: 'x', columns: [{ name: 'a', type: 'int32' }], primaryKey: ['b'] }), ErrorCode.INVALID_SCHEMA, 'b');
+  await unchanged(
+    db,
+    () => db.createTable({ name: 'x', columns: [{ name: 'a', type: 'int32' }], primaryKey: ['b'] }),
+    ErrorCode.INVALID_SCHEMA,
+    'b',
+  );
   await unchanged(db, () => db.createTable(accounts), ErrorCode.TABLE_EXISTS, 'accounts');
 });
 
@@ -153,7 +167,11 @@ test('CONFLICT is retryable and the loser changes nothing', async () => {
 
 test('ROW_TOO_LARGE for rows past the limit', async () => {
   const db = await seeded();
-  await unchanged(db, () => db.table('accounts').insert({ id: 9, email: 'z', note: new Uint8Array(MAX_ROW_BYTES + 1) }), ErrorCode.ROW_TOO_LARGE);
+  await unchanged(
+    db,
+    () => db.table('accounts').insert({ id: 9, email: 'z', note: new Uint8Array(MAX_ROW_BYTES + 1) }),
+    ErrorCode.ROW_TOO_LARGE,
+  );
 });
 
 test('TXN_FINISHED and TXN_NOT_SYNC', async () => {
@@ -209,7 +227,8 @@ test('every error code is raised by a test of this package', async () => {
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => readFileSync(new URL(f, dir), 'utf8'))
     .join('\n');
-  for (const name of Object.keys(ErrorCode)) assert.ok(sources.includes(`ErrorCode.${name}`), `ErrorCode.${name} is tested`);
+  for (const name of Object.keys(ErrorCode))
+    assert.ok(sources.includes(`ErrorCode.${name}`), `ErrorCode.${name} is tested`);
 });
 
 test.run();

@@ -19,7 +19,14 @@ test.after(() => {
   dirs.cleanup();
 });
 
-const table: TableDef = { name: 'kv', columns: [{ name: 'k', type: 'int32' }, { name: 'v', type: 'string' }], primaryKey: ['k'] };
+const table: TableDef = {
+  name: 'kv',
+  columns: [
+    { name: 'k', type: 'int32' },
+    { name: 'v', type: 'string' },
+  ],
+  primaryKey: ['k'],
+};
 
 function modeOf(path: string): number {
   return statSync(path).mode & 0o777;
@@ -29,12 +36,21 @@ function modeOf(path: string): number {
 function expectModes(dir: string, dirMode: number, fileMode: number, kinds: string[]): void {
   assert.is(modeOf(dir).toString(8), dirMode.toString(8), dir);
   const names = readdirSync(dir);
-  for (const kind of kinds) assert.ok(names.some((n) => n.startsWith(kind)), `a ${kind} file in ${names.join(', ')}`);
+  for (const kind of kinds)
+    assert.ok(
+      names.some((n) => n.startsWith(kind)),
+      `a ${kind} file in ${names.join(', ')}`,
+    );
   for (const name of names) assert.is(modeOf(join(dir, name)).toString(8), fileMode.toString(8), name);
 }
 
 /** Writes, checkpoints and merges, so that every thread has made files; checks while open and after close. */
-async function exercise(dir: string, dirMode: number, fileMode: number, options: { fileMode?: number } = {}): Promise<void> {
+async function exercise(
+  dir: string,
+  dirMode: number,
+  fileMode: number,
+  options: { fileMode?: number } = {},
+): Promise<void> {
   const db = await open({ dir, tables: [table], dataFileSizeBytes: 64 * 1024, mergeIntervalMs: 0, ...options });
   const kv = db.table('kv');
   db.transactionSync((tx) => {
@@ -52,7 +68,7 @@ async function exercise(dir: string, dirMode: number, fileMode: number, options:
   expectModes(dir, dirMode, fileMode, ['wal-', 'data-', 'root-']);
 }
 
-test('a new database directory and its files are the owner\'s only', async () => {
+test("a new database directory and its files are the owner's only", async () => {
   await exercise(join(dirs.make(), 'db'), 0o700, 0o600);
 });
 
@@ -66,12 +82,15 @@ test('options.fileMode must leave the owner read and write and set no execute bi
       await open({ fileMode: fileMode as number });
       assert.unreachable(`fileMode ${String(fileMode)} was accepted`);
     } catch (error) {
-      assert.ok(isTidemarkError(error, ErrorCode.INVALID_OPTION) && error.message.includes('options.fileMode'), String(error));
+      assert.ok(
+        isTidemarkError(error, ErrorCode.INVALID_OPTION) && error.message.includes('options.fileMode'),
+        String(error),
+      );
     }
   }
 });
 
-test('an export is the owner\'s only', async () => {
+test("an export is the owner's only", async () => {
   const dir = dirs.make();
   const db = await open({ dir, tables: [table] });
   await db.table('kv').insert({ k: 1, v: 'one' });

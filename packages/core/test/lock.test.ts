@@ -66,7 +66,11 @@ test('a garbled, truncated or foreign LOCK never blocks open, even when it names
       const dir = dirs.make();
       writeFileSync(join(dir, 'LOCK'), content);
       const db = await open({ dir, checkpoints: false });
-      assert.is(parseLockLine(readFileSync(join(dir, 'LOCK'), 'utf8'))?.pid, process.pid, `the winner's line replaces ${JSON.stringify(content)}`);
+      assert.is(
+        parseLockLine(readFileSync(join(dir, 'LOCK'), 'utf8'))?.pid,
+        process.pid,
+        `the winner's line replaces ${JSON.stringify(content)}`,
+      );
       await db.close();
     }
   } finally {
@@ -76,7 +80,9 @@ test('a garbled, truncated or foreign LOCK never blocks open, even when it names
 
 test('a SIGKILLed owner never blocks the next open; while it lived, TM_LOCKED named it', async () => {
   const dir = dirs.make();
-  const owner = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', racerPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const owner = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', racerPath], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let said = '';
   owner.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
   owner.stdin!.write(`${JSON.stringify({ round: 0, how: 'open', dir, startAt: 0 })}\n`);

@@ -51,7 +51,9 @@ class Racer {
   readonly proc: ChildProcess;
 
   constructor() {
-    this.proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', racerPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', racerPath], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.proc.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     createInterface({ input: this.proc.stdout! }).on('line', (line) => {
       if (this.waiting !== null) this.waiting(line);
@@ -67,7 +69,10 @@ class Racer {
     const queued = this.answers.shift();
     if (queued !== undefined) return Promise.resolve(JSON.parse(queued) as T);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`racer ${this.proc.pid} gave no answer in ${ANSWER_MS} ms; stderr: ${this.stderr}`)), ANSWER_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`racer ${this.proc.pid} gave no answer in ${ANSWER_MS} ms; stderr: ${this.stderr}`)),
+        ANSWER_MS,
+      );
       this.waiting = (line) => {
         clearTimeout(timer);
         this.waiting = null;
@@ -130,16 +135,24 @@ test(`${ROUNDS} races of 2 to 4 processes: one winner each, every loser TM_LOCKE
     const chosen = Array.from({ length: count }, (_, i) => racers[(first + i) % RACERS]!);
     late += (await raceOnce(chosen, round)).late;
   }
-  console.log(`  ${ROUNDS} races (${ROUNDS / OPEN_EVERY} through open()), 0 double owners, 0 other errors; ${late} racers started late, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `  ${ROUNDS} races (${ROUNDS / OPEN_EVERY} through open()), 0 double owners, 0 other errors; ${late} racers started late, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 });
 
 test(`churn: ${RACERS} processes take and let go of one LOCK ${CHURN_CYCLES} times each; never two owners`, async () => {
   const dir = dirs.make();
   const startAt = Date.now() + START_AHEAD_MS;
   for (const racer of racers) racer.send({ round: -1, how: 'churn', dir, startAt, cycles: CHURN_CYCLES });
-  const counts = await Promise.all(racers.map((r) => r.next<{ won: number; locked: number; doubles: number; others: string[] }>()));
+  const counts = await Promise.all(
+    racers.map((r) => r.next<{ won: number; locked: number; doubles: number; others: string[] }>()),
+  );
   const total = (key: 'won' | 'locked' | 'doubles'): number => counts.reduce((sum, c) => sum + c[key], 0);
-  assert.equal(counts.flatMap((c) => c.others), [], 'no error but TM_LOCKED');
+  assert.equal(
+    counts.flatMap((c) => c.others),
+    [],
+    'no error but TM_LOCKED',
+  );
   assert.is(total('doubles'), 0, `no two owners at once: ${JSON.stringify(counts)}`);
   assert.is(total('won') + total('locked'), RACERS * CHURN_CYCLES);
   assert.ok(total('won') > 0);

@@ -33,7 +33,13 @@ const items: TableDef = {
 };
 const KiB = 1024;
 const FILE_BYTES = 64 * KiB;
-const small: OpenOptions = { tables: [items], dataFileSizeBytes: FILE_BYTES, walSegmentBytes: 64 * KiB, checkpointWalBytes: 128 * KiB, durability: 'delayed' };
+const small: OpenOptions = {
+  tables: [items],
+  dataFileSizeBytes: FILE_BYTES,
+  walSegmentBytes: 64 * KiB,
+  checkpointWalBytes: 128 * KiB,
+  durability: 'delayed',
+};
 
 const dirs = tempDirs('tidemark-merge-');
 test.after(dirs.cleanup);
@@ -125,7 +131,10 @@ for (const kind of ['update-heavy', 'delete-heavy'] as const) {
     assert.ok(cfpFiles(dir).length / 2 <= pairBound + 1, `${cfpFiles(dir).length / 2} pairs on disk at the end`);
     assert.ok(diskBytes(dir) <= (pairBound + 1) * FILE_BYTES, `${diskBytes(dir)} bytes of pairs on disk`);
     assert.ok(mostPairs <= 24, `at most ${mostPairs} pairs on disk during the run`);
-    assert.ok(written >= 8 * diskBytes(dir), `the run wrote ${written} bytes to pairs, far more than the ${diskBytes(dir)} on disk`);
+    assert.ok(
+      written >= 8 * diskBytes(dir),
+      `the run wrote ${written} bytes to pairs, far more than the ${diskBytes(dir)} on disk`,
+    );
     assert.ok(merges >= 3, `${merges} merges`);
     assertNoOrphans(dir, 'after the run');
   });
@@ -219,7 +228,11 @@ class CrashingLayer extends NodeFileLayer {
  * their files. Returns the versionIds deleted during the merge.
  */
 function mergeOnce(layer: FileLayer, dir: string, root: RootBody, deletesDuringMerge: number, base: Base): number[] {
-  const writer = new CheckpointWriter(layer, { dir, databaseId: BigInt(root.databaseId), dataFileSizeBytes: FILE_BYTES, precreatedFiles: 1 }, root);
+  const writer = new CheckpointWriter(
+    layer,
+    { dir, databaseId: BigInt(root.databaseId), dataFileSizeBytes: FILE_BYTES, precreatedFiles: 1 },
+    root,
+  );
   try {
     const plan = writer.planMerge({ targetBytes: FILE_BYTES - FILE_HEADER_BYTES, deadFraction: 0.5 });
     assert.ok(plan !== null && plan.sources.length >= 2, 'the policy finds a run of pairs to merge');
@@ -237,7 +250,8 @@ function mergeOnce(layer: FileLayer, dir: string, root: RootBody, deletesDuringM
         blockEnd: () => {},
       });
     }
-    for (let i = 0; i < deletesDuringMerge; i++) deleted.push(live[Math.floor((i * live.length) / deletesDuringMerge)]!);
+    for (let i = 0; i < deletesDuringMerge; i++)
+      deleted.push(live[Math.floor((i * live.length) / deletesDuringMerge)]!);
     let ts = root.checkpointTs;
     for (const versionId of deleted) {
       writer.commit(++ts);
@@ -253,91 +267,108 @@ function mergeOnce(layer: FileLayer, dir: string, root: RootBody, deletesDuringM
 }
 
 for (const kind of BASES) {
-test(`${kind}: a crash after any file operation of a merge, its install or the deletion of its sources: old or new files in force, nothing lost or resurrected, no orphans after the next checkpoint`, async () => {
-  const base = await baseDirectory(kind);
-  const expected = await modelHash(base.model);
-  const { root } = readNewestRoot(new NodeFileLayer(), base.dir);
-  const before = root!.cfps.filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION).length;
-  let finished = false;
-  let crashes = 0;
-  for (let crashAt = 1; !finished; crashAt++) {
-    const dir = dirs.make();
-    cpSync(base.dir, dir, { recursive: true });
-    const layer = new CrashingLayer(crashAt);
-    try {
-      mergeOnce(layer, dir, root!, 0, kind);
-      finished = true;
-    } catch (error) {
-      if (!(error instanceof Crash)) throw error;
-      crashes++;
-    } finally {
-      layer.closeAll();
+  test(`${kind}: a crash after any file operation of a merge, its install or the deletion of its sources: old or new files in force, nothing lost or resurrected, no orphans after the next checkpoint`, async () => {
+    const base = await baseDirectory(kind);
+    const expected = await modelHash(base.model);
+    const { root } = readNewestRoot(new NodeFileLayer(), base.dir);
+    const before = root!.cfps.filter(
+      (c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION,
+    ).length;
+    let finished = false;
+    let crashes = 0;
+    for (let crashAt = 1; !finished; crashAt++) {
+      const dir = dirs.make();
+      cpSync(base.dir, dir, { recursive: true });
+      const layer = new CrashingLayer(crashAt);
+      try {
+        mergeOnce(layer, dir, root!, 0, kind);
+        finished = true;
+      } catch (error) {
+        if (!(error instanceof Crash)) throw error;
+        crashes++;
+      } finally {
+        layer.closeAll();
+      }
+      const db = await open({ ...small, dir, merges: false });
+      assert.is(contentHash(db), expected, `crash at change ${crashAt}: contents`);
+      await db.checkpoint();
+      const holding = (await db.checkpointFiles()).filter(
+        (f) => f.kind === 'data' && (f.state === CfpState.ACTIVE || f.state === CfpState.UNDER_CONSTRUCTION),
+      );
+      await db.close();
+      assertNoOrphans(dir, `crash at change ${crashAt}`);
+      if (finished) assert.ok(holding.length < before, `the finished merge left ${holding.length} pairs of ${before}`);
     }
-    const db = await open({ ...small, dir, merges: false });
-    assert.is(contentHash(db), expected, `crash at change ${crashAt}: contents`);
-    await db.checkpoint();
-    const holding = (await db.checkpointFiles()).filter((f) => f.kind === 'data' && (f.state === CfpState.ACTIVE || f.state === CfpState.UNDER_CONSTRUCTION));
-    await db.close();
-    assertNoOrphans(dir, `crash at change ${crashAt}`);
-    if (finished) assert.ok(holding.length < before, `the finished merge left ${holding.length} pairs of ${before}`);
-  }
-  assert.ok(crashes >= 15, `${crashes} crash points covered`);
-});
+    assert.ok(crashes >= 15, `${crashes} crash points covered`);
+  });
 }
 
 for (const kind of BASES) {
-test(`${kind}: tombstones that reach the sources while a merge runs are carried into the targets: those rows stay deleted, at every crash point too`, async () => {
-  const base = await baseDirectory(kind);
-  const { root } = readNewestRoot(new NodeFileLayer(), base.dir);
-  const baseRows = new Map<string, string>();
-  {
-    const db = await open({ ...small, dir: base.dir, merges: false });
-    for (const r of db.table('items').scan()) baseRows.set(String(r.id), JSON.stringify(r));
-    await db.close();
-  }
-  let finished = false;
-  for (let crashAt = 1; !finished; crashAt += 3) {
-    const dir = dirs.make();
-    cpSync(base.dir, dir, { recursive: true });
-    const layer = new CrashingLayer(crashAt);
-    let deleted = 0;
-    try {
-      deleted = mergeOnce(layer, dir, root!, 25, kind).length;
-      finished = true;
-    } catch (error) {
-      if (!(error instanceof Crash)) throw error;
-    } finally {
-      layer.closeAll();
+  test(`${kind}: tombstones that reach the sources while a merge runs are carried into the targets: those rows stay deleted, at every crash point too`, async () => {
+    const base = await baseDirectory(kind);
+    const { root } = readNewestRoot(new NodeFileLayer(), base.dir);
+    const baseRows = new Map<string, string>();
+    {
+      const db = await open({ ...small, dir: base.dir, merges: false });
+      for (const r of db.table('items').scan()) baseRows.set(String(r.id), JSON.stringify(r));
+      await db.close();
     }
-    // Recovery checks every tombstone against a row of its pair's data file and every count against the root.
-    const db = await open({ ...small, dir, merges: false });
-    const rows = db.table('items').scan();
-    for (const r of rows) assert.is(JSON.stringify(r), baseRows.get(String(r.id)), `crash at change ${crashAt}: row ${r.id} as it was`);
-    if (finished) {
-      assert.is(deleted, 25);
-      assert.is(rows.length, baseRows.size - 25, 'the 25 rows deleted during the merge stay deleted');
-      const before = new Set(root!.cfps.map((c) => c.id));
-      const targets = (await db.checkpointFiles()).filter((f) => f.kind === 'delta' && f.state === CfpState.ACTIVE && !before.has(f.pairId!));
-      assert.is(targets.length, kind === 'three into two' ? 2 : 1, 'the merge made its targets');
-      assert.is(
-        targets.reduce((sum, f) => sum + f.tombstones!, 0),
-        25,
-        "the targets' delta files hold the 25 carried tombstones",
-      );
-      if (kind === 'three into two') assert.ok(targets.every((f) => f.tombstones! > 0), 'each target holds the tombstones of its own rows');
-    } else {
-      assert.ok(rows.length === baseRows.size || rows.length === baseRows.size - 25, `crash at change ${crashAt}: ${rows.length} rows`);
+    let finished = false;
+    for (let crashAt = 1; !finished; crashAt += 3) {
+      const dir = dirs.make();
+      cpSync(base.dir, dir, { recursive: true });
+      const layer = new CrashingLayer(crashAt);
+      let deleted = 0;
+      try {
+        deleted = mergeOnce(layer, dir, root!, 25, kind).length;
+        finished = true;
+      } catch (error) {
+        if (!(error instanceof Crash)) throw error;
+      } finally {
+        layer.closeAll();
+      }
+      // Recovery checks every tombstone against a row of its pair's data file and every count against the root.
+      const db = await open({ ...small, dir, merges: false });
+      const rows = db.table('items').scan();
+      for (const r of rows)
+        assert.is(JSON.stringify(r), baseRows.get(String(r.id)), `crash at change ${crashAt}: row ${r.id} as it was`);
+      if (finished) {
+        assert.is(deleted, 25);
+        assert.is(rows.length, baseRows.size - 25, 'the 25 rows deleted during the merge stay deleted');
+        const before = new Set(root!.cfps.map((c) => c.id));
+        const targets = (await db.checkpointFiles()).filter(
+          (f) => f.kind === 'delta' && f.state === CfpState.ACTIVE && !before.has(f.pairId!),
+        );
+        assert.is(targets.length, kind === 'three into two' ? 2 : 1, 'the merge made its targets');
+        assert.is(
+          targets.reduce((sum, f) => sum + f.tombstones!, 0),
+          25,
+          "the targets' delta files hold the 25 carried tombstones",
+        );
+        if (kind === 'three into two')
+          assert.ok(
+            targets.every((f) => f.tombstones! > 0),
+            'each target holds the tombstones of its own rows',
+          );
+      } else {
+        assert.ok(
+          rows.length === baseRows.size || rows.length === baseRows.size - 25,
+          `crash at change ${crashAt}: ${rows.length} rows`,
+        );
+      }
+      await db.close();
     }
-    await db.close();
-  }
-});
+  });
 }
 
-test('three pairs into two: the targets split the sources\' versionId range between them, the first filled to a data file, every row kept', async () => {
+test("three pairs into two: the targets split the sources' versionId range between them, the first filled to a data file, every row kept", async () => {
   const base = await baseDirectory('three into two');
   const layer = new NodeFileLayer();
   const { root } = readNewestRoot(layer, base.dir);
-  const holding = (r: RootBody): CfpEntry[] => r.cfps.filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION).sort((a, b) => a.minVersion - b.minVersion);
+  const holding = (r: RootBody): CfpEntry[] =>
+    r.cfps
+      .filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION)
+      .sort((a, b) => a.minVersion - b.minVersion);
   mergeOnce(layer, base.dir, root!, 0, 'three into two');
   const after = readNewestRoot(layer, base.dir).root!;
   const old = new Set(root!.cfps.map((c) => c.id));
@@ -347,12 +378,20 @@ test('three pairs into two: the targets split the sources\' versionId range betw
   assert.is(targets[0]!.minVersion, sources[0]!.minVersion, 'the first target starts where the sources start');
   assert.is(targets[1]!.minVersion, targets[0]!.maxVersion! + 1, 'the second starts right after the first');
   assert.is(targets[1]!.maxVersion, sources[2]!.maxVersion, 'the second ends where the sources end');
-  assert.ok(targets[0]!.dataLength <= FILE_BYTES && targets[0]!.dataLength > FILE_BYTES - 1024, `the first target holds ${targets[0]!.dataLength} bytes`);
+  assert.ok(
+    targets[0]!.dataLength <= FILE_BYTES && targets[0]!.dataLength > FILE_BYTES - 1024,
+    `the first target holds ${targets[0]!.dataLength} bytes`,
+  );
   const live = sources.reduce((sum, c) => sum + c.rows - c.tombstones, 0);
   assert.is(targets[0]!.rows + targets[1]!.rows, live, 'every live row is in one of them');
   // Ranges stay contiguous over all pairs holding rows, so every later delete routes to one pair.
   const all = holding(after);
-  for (let i = 1; i < all.length; i++) assert.is(all[i]!.minVersion, all[i - 1]!.maxVersion! + 1, `pairs ${all[i - 1]!.id} and ${all[i]!.id} are adjacent`);
+  for (let i = 1; i < all.length; i++)
+    assert.is(
+      all[i]!.minVersion,
+      all[i - 1]!.maxVersion! + 1,
+      `pairs ${all[i - 1]!.id} and ${all[i]!.id} are adjacent`,
+    );
   const db = await open({ ...small, dir: base.dir, merges: false });
   assert.is(contentHash(db), await modelHash(base.model));
   await db.close();
@@ -366,17 +405,28 @@ for (const [what, fileBytes] of [
     const base = await baseDirectory('three into two');
     const layer = new NodeFileLayer();
     const { root } = readNewestRoot(layer, base.dir);
-    const holding = (r: RootBody): CfpEntry[] => r.cfps.filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION).sort((a, b) => a.minVersion - b.minVersion);
+    const holding = (r: RootBody): CfpEntry[] =>
+      r.cfps
+        .filter((c) => c.state === CfpState.ACTIVE || c.state === CfpState.UNDER_CONSTRUCTION)
+        .sort((a, b) => a.minVersion - b.minVersion);
     const sources = holding(root!).slice(0, 3);
     // A writer whose data file size is not the one the pairs were written with: the task splits at that size.
-    const writer = new CheckpointWriter(layer, { dir: base.dir, databaseId: BigInt(root!.databaseId), dataFileSizeBytes: fileBytes, precreatedFiles: 0 }, root);
+    const writer = new CheckpointWriter(
+      layer,
+      { dir: base.dir, databaseId: BigInt(root!.databaseId), dataFileSizeBytes: fileBytes, precreatedFiles: 0 },
+      root,
+    );
     let unused: number | null = null;
     try {
       const task = writer.beginMerge({ sources: sources.map((c) => c.id), targets: 2 });
       const result = mergeCfps(layer, task);
       assert.is(result.targets.length, fileBytes > FILE_BYTES ? 1 : 2);
       if (fileBytes > FILE_BYTES) unused = task.targets[1]!;
-      else assert.ok(result.targets[1]!.dataLength > fileBytes, `the second target holds ${result.targets[1]!.dataLength} bytes, past ${fileBytes}`);
+      else
+        assert.ok(
+          result.targets[1]!.dataLength > fileBytes,
+          `the second target holds ${result.targets[1]!.dataLength} bytes, past ${fileBytes}`,
+        );
       writer.finishMerge(result);
       for (let i = 0; i < 3; i++) writer.checkpoint(root!.wal, root!.walBytesStreamed);
     } finally {
@@ -384,12 +434,23 @@ for (const [what, fileBytes] of [
     }
     const after = readNewestRoot(layer, base.dir).root!;
     if (unused !== null) {
-      assert.not.ok(after.cfps.some((c) => c.id === unused), 'the target not made leaves the root');
-      assert.not.ok(cfpFiles(base.dir).some((f) => f.endsWith(unused!.toString(16).padStart(16, '0'))), 'and has no files');
+      assert.not.ok(
+        after.cfps.some((c) => c.id === unused),
+        'the target not made leaves the root',
+      );
+      assert.not.ok(
+        cfpFiles(base.dir).some((f) => f.endsWith(unused!.toString(16).padStart(16, '0'))),
+        'and has no files',
+      );
     }
     const all = holding(after);
     assert.is(all[0]!.minVersion, sources[0]!.minVersion);
-    for (let i = 1; i < all.length; i++) assert.is(all[i]!.minVersion, all[i - 1]!.maxVersion! + 1, `pairs ${all[i - 1]!.id} and ${all[i]!.id} are adjacent`);
+    for (let i = 1; i < all.length; i++)
+      assert.is(
+        all[i]!.minVersion,
+        all[i - 1]!.maxVersion! + 1,
+        `pairs ${all[i - 1]!.id} and ${all[i]!.id} are adjacent`,
+      );
     assertNoOrphans(base.dir, what);
     const db = await open({ ...small, dir: base.dir, merges: false });
     assert.is(contentHash(db), await modelHash(base.model));
@@ -408,7 +469,8 @@ test('massive deletions: after deleting 90% of the rows and merging, recovery re
   const N = 10_000;
   for (let from = 0; from < N; from += 200) {
     db.transactionSync((tx) => {
-      for (let id = from; id < from + 200; id++) tx.insert('items', { id, label: `row ${id}`.padEnd(100, '.'), qty: id });
+      for (let id = from; id < from + 200; id++)
+        tx.insert('items', { id, label: `row ${id}`.padEnd(100, '.'), qty: id });
     });
   }
   await db.checkpoint();
@@ -433,9 +495,15 @@ test('massive deletions: after deleting 90% of the rows and merging, recovery re
   assert.is(db.table('items').scan().length, N / 10);
   await db.close();
   assert.ok(dropped >= 0.85 * N, `the merges left ${dropped} deleted rows behind`);
-  assert.ok(merged.bytes <= 0.2 * unmerged.bytes, `recovery read ${merged.bytes} bytes after the merge, ${unmerged.bytes} before`);
+  assert.ok(
+    merged.bytes <= 0.2 * unmerged.bytes,
+    `recovery read ${merged.bytes} bytes after the merge, ${unmerged.bytes} before`,
+  );
   // The pair still being written is never merged: its tombstones are still read.
-  assert.ok(merged.skipped <= 0.05 * N, `recovery skipped ${merged.skipped} deleted rows after the merge (${unmerged.skipped} before)`);
+  assert.ok(
+    merged.skipped <= 0.05 * N,
+    `recovery skipped ${merged.skipped} deleted rows after the merge (${unmerged.skipped} before)`,
+  );
 });
 
 test('db.merge(): NO_DIRECTORY in memory, INVALID_OPTION with checkpoints off; merge options are validated', async () => {
@@ -450,7 +518,14 @@ test('db.merge(): NO_DIRECTORY in memory, INVALID_OPTION with checkpoints off; m
   assert.equal(report.merges, []);
   assert.is(report.error, null);
   await nothing.close();
-  for (const [key, value] of [['merges', 'yes'], ['mergeDeadFraction', 0], ['mergeDeadFraction', 1.5], ['mergeIntervalMs', -1], ['cleaner', 1], ['cleanerLiveFraction', 0.99]] as const) {
+  for (const [key, value] of [
+    ['merges', 'yes'],
+    ['mergeDeadFraction', 0],
+    ['mergeDeadFraction', 1.5],
+    ['mergeIntervalMs', -1],
+    ['cleaner', 1],
+    ['cleanerLiveFraction', 0.99],
+  ] as const) {
     await rejectsWith(() => open({ [key]: value } as OpenOptions), ErrorCode.INVALID_OPTION, `options.${key}`);
   }
 });

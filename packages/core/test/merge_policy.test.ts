@@ -61,8 +61,14 @@ test('a pair at least deadFraction deleted is rewritten alone when nothing else 
 
 test('pairs that may not be merged now are never taken', () => {
   const p = pairs(60, 60, 60, 60);
-  assert.equal(chooseMerge(p, (c) => c.id !== 1, policy), { sources: [2, 3, 4], targets: 2 });
-  assert.is(chooseMerge(p, (c) => c.id !== 2, policy), null);
+  assert.equal(
+    chooseMerge(p, (c) => c.id !== 1, policy),
+    { sources: [2, 3, 4], targets: 2 },
+  );
+  assert.is(
+    chooseMerge(p, (c) => c.id !== 2, policy),
+    null,
+  );
 });
 
 test.run();

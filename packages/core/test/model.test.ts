@@ -46,16 +46,24 @@ function sortById(rows: Row[]): Row[] {
 }
 
 /** Compares what a reader (autocommit or a transaction) sees with the model's view of it. */
-function checkView(read: { scan: (r?: object) => Row[]; find: (ix: string, k: unknown) => Row[]; get: (k: unknown) => Row | undefined }, view: Map<number, Row>): void {
+function checkView(
+  read: { scan: (r?: object) => Row[]; find: (ix: string, k: unknown) => Row[]; get: (k: unknown) => Row | undefined },
+  view: Map<number, Row>,
+): void {
   const expected = sortById([...view.values()]);
   assert.equal(sortById(read.scan()), expected, 'full scan');
   for (const name of NAMES) {
-    assert.equal(sortById(read.find('byName', name)), expected.filter((r) => r.name === name), `find ${name}`);
+    assert.equal(
+      sortById(read.find('byName', name)),
+      expected.filter((r) => r.name === name),
+      `find ${name}`,
+    );
   }
   const ordered = read.scan({ index: 'byBalance', gte: -1, lt: 2 });
   const inRange = expected.filter((r) => (r.balance as number) >= -1 && (r.balance as number) < 2);
   assert.equal(sortById(ordered), inRange, 'range scan contents');
-  for (let i = 1; i < ordered.length; i++) assert.ok((ordered[i - 1]!.balance as number) <= (ordered[i]!.balance as number), 'range scan order');
+  for (let i = 1; i < ordered.length; i++)
+    assert.ok((ordered[i - 1]!.balance as number) <= (ordered[i]!.balance as number), 'range scan order');
   for (let id = 0; id <= 24; id += 3) assert.equal(read.get(id), view.get(id), `get ${id}`);
 }
 
@@ -65,12 +73,24 @@ function checkAll(m: Model, r: Real): void {
   assert.is(t.size, m.committed.size, 'size');
   m.txns.forEach((mt, i) => {
     const tx = r.txns[i]!;
-    checkView({ scan: (q) => tx.scan('accounts', q), find: (ix, k) => tx.find('accounts', ix, k), get: (k) => tx.get('accounts', k) }, mt.view);
+    checkView(
+      {
+        scan: (q) => tx.scan('accounts', q),
+        find: (ix, k) => tx.find('accounts', ix, k),
+        get: (k) => tx.get('accounts', k),
+      },
+      mt.view,
+    );
   });
 }
 
 /** A write applied to a view: the error code it must raise, or null after applying it. */
-function applyWrite(view: Map<number, Row>, kind: 'insert' | 'upsert' | 'update' | 'delete', row: Row, patch: Row): string | null {
+function applyWrite(
+  view: Map<number, Row>,
+  kind: 'insert' | 'upsert' | 'update' | 'delete',
+  row: Row,
+  patch: Row,
+): string | null {
   const id = row.id as number;
   const present = view.has(id);
   if (kind === 'insert' && present) return 'TM_DUPLICATE_KEY';
@@ -85,7 +105,11 @@ type Kind = 'insert' | 'upsert' | 'update' | 'delete';
 const kindArb = fc.constantFrom<Kind>('insert', 'upsert', 'update', 'delete');
 
 class AutoWrite implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly kind: Kind, readonly row: Row, readonly patch: Row) {}
+  constructor(
+    readonly kind: Kind,
+    readonly row: Row,
+    readonly patch: Row,
+  ) {}
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     const expected = applyWrite(new Map(m.committed), this.kind, this.row, this.patch);
@@ -117,7 +141,12 @@ class Begin implements fc.AsyncCommand<Model, Real> {
 }
 
 class TxWrite implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly which: number, readonly kind: Kind, readonly row: Row, readonly patch: Row) {}
+  constructor(
+    readonly which: number,
+    readonly kind: Kind,
+    readonly row: Row,
+    readonly patch: Row,
+  ) {}
   check = (m: Readonly<Model>): boolean => m.txns.length > 0;
   async run(m: Model, r: Real): Promise<void> {
     const i = this.which % m.txns.length;
@@ -141,7 +170,10 @@ class TxWrite implements fc.AsyncCommand<Model, Real> {
 }
 
 class TxEnd implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly which: number, readonly commit: boolean) {}
+  constructor(
+    readonly which: number,
+    readonly commit: boolean,
+  ) {}
   check = (m: Readonly<Model>): boolean => m.txns.length > 0;
   async run(m: Model, r: Real): Promise<void> {
     const i = this.which % m.txns.length;

@@ -47,16 +47,29 @@ if (process.env.TIDEMARK_LONG === '1') {
 
 async function packageWorksFromTarball(app: string): Promise<void> {
   const tarball = await pack(join(app, 'pack'));
-  const typesNode = JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tidemark-package-app', private: true, type: 'module' }, null, 2));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `@types/node@${typesNode}`], app, 300_000);
+  const typesNode = JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8'))
+    .version as string;
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'tidemark-package-app', private: true, type: 'module' }, null, 2),
+  );
+  await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `@types/node@${typesNode}`],
+    app,
+    300_000,
+  );
 
   checkInstalledPackage(join(app, 'node_modules/@tidemark/core'));
   mkdirSync(join(app, 'src'));
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(STRICT_TSCONFIG, null, 2));
   writeFileSync(join(app, 'src/main.ts'), APP_SOURCE);
   const readmeExample = firstTsBlock(readFileSync(join(app, 'node_modules/@tidemark/core/README.md'), 'utf8'));
-  assert.is(readmeExample, firstTsBlock(readFileSync(join(root, 'README.md'), 'utf8')), "the package README's example is the root README's first");
+  assert.is(
+    readmeExample,
+    firstTsBlock(readFileSync(join(root, 'README.md'), 'utf8')),
+    "the package README's example is the root README's first",
+  );
   writeFileSync(join(app, 'src/readme.ts'), readmeExample);
 
   await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app, 120_000);
@@ -85,13 +98,20 @@ async function packageWorksFromTarball(app: string): Promise<void> {
 /** Packs the built package into `into` and returns the tarball's path. */
 async function pack(into: string): Promise<string> {
   for (const built of ['dist/index.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/workers/log_writer.js']) {
-    assert.ok(existsSync(join(coreDir, built)), `packages/core/${built} is missing: run \`pnpm run build\` before this test`);
+    assert.ok(
+      existsSync(join(coreDir, built)),
+      `packages/core/${built} is missing: run \`pnpm run build\` before this test`,
+    );
   }
   mkdirSync(into);
   // Under `pnpm test`, pnpm names itself in npm_execpath (CI's pnpm may not be on PATH):
   // its script, run with node, or a standalone pnpm executable.
   const self = process.env.npm_execpath ?? '';
-  const [command, args]: [string, string[]] = !/pnpm/.test(self) ? ['pnpm', []] : /\.[cm]?js$/.test(self) ? [process.execPath, [self]] : [self, []];
+  const [command, args]: [string, string[]] = !/pnpm/.test(self)
+    ? ['pnpm', []]
+    : /\.[cm]?js$/.test(self)
+      ? [process.execPath, [self]]
+      : [self, []];
   await run(command, [...args, 'pack', '--config.ignore-scripts=true', '--pack-destination', into], coreDir, 180_000);
   const tarballs = readdirSync(into).filter((f) => f.endsWith('.tgz'));
   assert.is(tarballs.length, 1, `tarballs: ${tarballs.join(', ')}`);
@@ -108,14 +128,26 @@ function checkInstalledPackage(dir: string): void {
   assert.equal(manifest.bin, { tidemark: 'dist/cli.js' });
   assert.equal(Object.keys(manifest.exports).sort(), ['.', './package.json', './prometheus']);
   assert.not.match(JSON.stringify(manifest.exports), /source|src\//);
-  for (const file of ['LICENSE', 'README.md', 'dist/index.js', 'dist/prometheus.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types/prometheus.d.ts']) {
+  for (const file of [
+    'LICENSE',
+    'README.md',
+    'dist/index.js',
+    'dist/prometheus.js',
+    'dist/cli.js',
+    'dist/types/index.d.ts',
+    'dist/types/prometheus.d.ts',
+  ]) {
     assert.ok(existsSync(join(dir, file)), `${file} is in the package`);
   }
-  const workers = readdirSync(join(dir, 'dist/workers')).filter((f) => f.endsWith('.js')).sort();
+  const workers = readdirSync(join(dir, 'dist/workers'))
+    .filter((f) => f.endsWith('.js'))
+    .sort();
   assert.equal(workers, ['log_writer.js', 'merge.js', 'recovery.js', 'streamer.js']);
   // The worker bundles carry the engine: nothing in them asks for the package by name.
-  for (const worker of workers) assert.not.match(readFileSync(join(dir, 'dist/workers', worker), 'utf8'), /@tidemark\//, worker);
-  for (const absent of ['src', 'dist/internal.js', 'dist/types/internal.d.ts']) assert.not.ok(existsSync(join(dir, absent)), `${absent} is not in the package`);
+  for (const worker of workers)
+    assert.not.match(readFileSync(join(dir, 'dist/workers', worker), 'utf8'), /@tidemark\//, worker);
+  for (const absent of ['src', 'dist/internal.js', 'dist/types/internal.d.ts'])
+    assert.not.ok(existsSync(join(dir, absent)), `${absent} is not in the package`);
   assert.match(readFileSync(join(dir, 'dist/cli.js'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
   assert.match(readFileSync(join(dir, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) 2026 the Tidemark authors/);
 }
@@ -136,13 +168,25 @@ interface Output {
  * Runs a command to its end. npm and pnpm settings that `pnpm test` passes
  * down as npm_* variables are left out: the app's npm reads its own.
  */
-function run(command: string, args: string[], cwd: string, timeoutMs: number, extraEnv: Record<string, string> = {}): Promise<Output> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Output> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) failed: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) failed: ${error.message}\n${stdout}\n${stderr}`));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 

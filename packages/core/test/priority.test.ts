@@ -37,7 +37,13 @@ test('lowerThreadPriority on the main thread of a child process reports success 
   const { execFileSync } = await import('node:child_process');
   const out = execFileSync(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', '-e', `import('${new URL('../src/threads/priority.ts', import.meta.url).href}').then((m) => { const ok = m.lowerThreadPriority(); console.log(JSON.stringify({ ok, nice: require('node:os').getPriority() })); })`],
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      '-e',
+      `import('${new URL('../src/threads/priority.ts', import.meta.url).href}').then((m) => { const ok = m.lowerThreadPriority(); console.log(JSON.stringify({ ok, nice: require('node:os').getPriority() })); })`,
+    ],
     { encoding: 'utf8' },
   );
   const result = JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; nice: number };

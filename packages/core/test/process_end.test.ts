@@ -105,9 +105,28 @@ test('a one-liner run with --input-type=module -e opens, writes and closes', asy
 
 test('worker flags: main-script flags are dropped with their values, loaders and conditions kept', () => {
   assert.is(workerExecArgv(['--import', 'tsx', '--conditions=source']), undefined, 'nothing to drop: inherited as is');
-  assert.equal(workerExecArgv(['--input-type=module', '-e', 'code --import x', '--import', 'tsx', '-C', 'source', '--max-old-space-size=512']), ['--import', 'tsx', '-C', 'source']);
-  assert.equal(workerExecArgv(['-p', '1', '--enable-source-maps', '--expose-gc', '--no-warnings']), ['--enable-source-maps', '--no-warnings']);
-  assert.equal(workerExecArgv(['--test', '--test-reporter=dot', '--loader', 'tsx', '--experimental-vm-modules']), ['--loader', 'tsx', '--experimental-vm-modules']);
+  assert.equal(
+    workerExecArgv([
+      '--input-type=module',
+      '-e',
+      'code --import x',
+      '--import',
+      'tsx',
+      '-C',
+      'source',
+      '--max-old-space-size=512',
+    ]),
+    ['--import', 'tsx', '-C', 'source'],
+  );
+  assert.equal(workerExecArgv(['-p', '1', '--enable-source-maps', '--expose-gc', '--no-warnings']), [
+    '--enable-source-maps',
+    '--no-warnings',
+  ]);
+  assert.equal(workerExecArgv(['--test', '--test-reporter=dot', '--loader', 'tsx', '--experimental-vm-modules']), [
+    '--loader',
+    'tsx',
+    '--experimental-vm-modules',
+  ]);
 });
 
 test.run();

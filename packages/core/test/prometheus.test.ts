@@ -10,7 +10,14 @@ import { open, type TableDef } from '../src/index.js';
 import { registerTidemarkMetrics } from '../src/prometheus.js';
 import { tempDirs } from './helpers/dirs.js';
 
-const items: TableDef = { name: 'items', columns: [{ name: 'id', type: 'int32' }, { name: 'label', type: 'string' }], primaryKey: ['id'] };
+const items: TableDef = {
+  name: 'items',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'label', type: 'string' },
+  ],
+  primaryKey: ['id'],
+};
 const dirs = tempDirs('tidemark-prom-');
 test.after(() => dirs.cleanup());
 

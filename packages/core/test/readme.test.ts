@@ -22,27 +22,35 @@ test('the README has examples', () => {
   assert.ok(examples.length >= 2, `${examples.length} ts examples`);
 });
 
-examples.forEach((example, n) => test(`README example ${n + 1} runs and prints what its comments say`, async () => {
-  const source = example
-    .replace("'@tidemark/core'", JSON.stringify(pathToFileURL(join(root, 'packages/core/src/index.ts')).href))
-    .replace("'@tidemark/core/prometheus'", JSON.stringify(pathToFileURL(join(root, 'packages/core/src/prometheus.ts')).href))
-    // The example runs from a temporary folder: prom-client as this package has it (a dev dependency).
-    .replace("'prom-client'", JSON.stringify(pathToFileURL(coreRequire.resolve('prom-client')).href));
-  const expected = [...source.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => m[1]!);
-  const file = join(tmpdir(), `tidemark-readme-${process.pid}-${n}.mts`);
-  writeFileSync(file, source);
-  const printed: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => void printed.push(args.map((a) => (typeof a === 'string' ? a : inspectLike(a))).join(' '));
-  try {
-    await import(pathToFileURL(file).href);
-  } finally {
-    console.log = log;
-    rmSync(file, { force: true });
-  }
-  assert.is(printed.length, expected.length, `printed: ${JSON.stringify(printed)}`);
-  printed.forEach((line, i) => assert.ok(line.endsWith(expected[i]!), `line ${i}: "${line}" should end with "${expected[i]}"`));
-}));
+examples.forEach((example, n) =>
+  test(`README example ${n + 1} runs and prints what its comments say`, async () => {
+    const source = example
+      .replace("'@tidemark/core'", JSON.stringify(pathToFileURL(join(root, 'packages/core/src/index.ts')).href))
+      .replace(
+        "'@tidemark/core/prometheus'",
+        JSON.stringify(pathToFileURL(join(root, 'packages/core/src/prometheus.ts')).href),
+      )
+      // The example runs from a temporary folder: prom-client as this package has it (a dev dependency).
+      .replace("'prom-client'", JSON.stringify(pathToFileURL(coreRequire.resolve('prom-client')).href));
+    const expected = [...source.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => m[1]!);
+    const file = join(tmpdir(), `tidemark-readme-${process.pid}-${n}.mts`);
+    writeFileSync(file, source);
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) =>
+      void printed.push(args.map((a) => (typeof a === 'string' ? a : inspectLike(a))).join(' '));
+    try {
+      await import(pathToFileURL(file).href);
+    } finally {
+      console.log = log;
+      rmSync(file, { force: true });
+    }
+    assert.is(printed.length, expected.length, `printed: ${JSON.stringify(printed)}`);
+    printed.forEach((line, i) =>
+      assert.ok(line.endsWith(expected[i]!), `line ${i}: "${line}" should end with "${expected[i]}"`),
+    );
+  }),
+);
 
 /** The comments are written the way Node's console prints a value, on one line. */
 function inspectLike(value: unknown): string {

@@ -10,7 +10,15 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ErrorCode, open, RECOVERY_CHANNEL, type OpenOptions, type RecoveryProgress, type Row, type TableDef } from '../src/index.js';
+import {
+  ErrorCode,
+  open,
+  RECOVERY_CHANNEL,
+  type OpenOptions,
+  type RecoveryProgress,
+  type Row,
+  type TableDef,
+} from '../src/index.js';
 import { dataFileName, holdsRows } from '../src/checkpoint/cfp_format.js';
 import { readNewestRoot } from '../src/checkpoint/root_format.js';
 import { NodeFileLayer } from '../src/files/file_layer.js';
@@ -41,7 +49,14 @@ const notes: TableDef = {
 const KiB = 1024;
 /** Small pairs so a short workload spans dozens of them; triggers large enough that only the test checkpoints. */
 // Merges off: crash images are copied while the workers run, which is a real crash state only if no root is written meanwhile (merge.test.ts covers merges).
-const small: OpenOptions = { tables: [accounts, notes], dataFileSizeBytes: 64 * KiB, walSegmentBytes: 256 * KiB, checkpointWalBytes: 64 * 1024 * KiB, checkpointIntervalMs: 0, merges: false };
+const small: OpenOptions = {
+  tables: [accounts, notes],
+  dataFileSizeBytes: 64 * KiB,
+  walSegmentBytes: 256 * KiB,
+  checkpointWalBytes: 64 * 1024 * KiB,
+  checkpointIntervalMs: 0,
+  merges: false,
+};
 
 const dirs = tempDirs('tidemark-recovery-');
 test.after(dirs.cleanup);
@@ -63,37 +78,46 @@ interface Model {
 }
 
 /** Random inserts, updates and deletes over both tables, in transactions of 1–8 writes; checkpoints every `checkpointEvery` transactions. */
-async function workload(db: Awaited<ReturnType<typeof open>>, model: Model, random: () => number, txns: number, checkpointEvery: number): Promise<void> {
+async function workload(
+  db: Awaited<ReturnType<typeof open>>,
+  model: Model,
+  random: () => number,
+  txns: number,
+  checkpointEvery: number,
+): Promise<void> {
   for (let t = 0; t < txns; t++) {
-    db.transactionSync((tx) => {
-      const writes = 1 + Math.floor(random() * 8);
-      for (let w = 0; w < writes; w++) {
-        const r = random();
-        if (r < 0.6) {
-          const id = Math.floor(random() * 1500);
-          const row = { id, owner: `owner-${Math.floor(random() * 40)}`, balance: Math.round(random() * 1e6) / 100 };
-          tx.upsert('accounts', row);
-          model.accounts.set(id, row);
-        } else if (r < 0.8) {
-          const id = Math.floor(random() * 1500);
-          if (model.accounts.has(id)) {
-            tx.delete('accounts', id);
-            model.accounts.delete(id);
-          }
-        } else if (r < 0.95) {
-          const key = `k${Math.floor(random() * 400)}`;
-          const row = { key, body: 'b'.repeat(Math.floor(random() * 1200)) };
-          tx.upsert('notes', row);
-          model.notes.set(key, row);
-        } else {
-          const key = `k${Math.floor(random() * 400)}`;
-          if (model.notes.has(key)) {
-            tx.delete('notes', key);
-            model.notes.delete(key);
+    db.transactionSync(
+      (tx) => {
+        const writes = 1 + Math.floor(random() * 8);
+        for (let w = 0; w < writes; w++) {
+          const r = random();
+          if (r < 0.6) {
+            const id = Math.floor(random() * 1500);
+            const row = { id, owner: `owner-${Math.floor(random() * 40)}`, balance: Math.round(random() * 1e6) / 100 };
+            tx.upsert('accounts', row);
+            model.accounts.set(id, row);
+          } else if (r < 0.8) {
+            const id = Math.floor(random() * 1500);
+            if (model.accounts.has(id)) {
+              tx.delete('accounts', id);
+              model.accounts.delete(id);
+            }
+          } else if (r < 0.95) {
+            const key = `k${Math.floor(random() * 400)}`;
+            const row = { key, body: 'b'.repeat(Math.floor(random() * 1200)) };
+            tx.upsert('notes', row);
+            model.notes.set(key, row);
+          } else {
+            const key = `k${Math.floor(random() * 400)}`;
+            if (model.notes.has(key)) {
+              tx.delete('notes', key);
+              model.notes.delete(key);
+            }
           }
         }
-      }
-    }, { durability: 'delayed' });
+      },
+      { durability: 'delayed' },
+    );
     if ((t + 1) % checkpointEvery === 0) await db.checkpoint();
   }
 }
@@ -135,19 +159,37 @@ test('equivalence: 0, 1, 2 and 8 workers recover the same contents, equal to the
         assert.is(load.workers, Math.min(workers, load.cfps));
         // With fewer workers than pairs, the main thread loads some pairs itself between linking.
         if (workers === 0) assert.is(load.mainCfps, load.cfps);
-        else if (workers < load.cfps) assert.ok(load.mainCfps >= 1 && load.mainCfps <= load.cfps - workers, `${load.mainCfps} pairs on the main thread`);
+        else if (workers < load.cfps)
+          assert.ok(
+            load.mainCfps >= 1 && load.mainCfps <= load.cfps - workers,
+            `${load.mainCfps} pairs on the main thread`,
+          );
         assert.ok(load.skipped > 0, 'deletes into older pairs were filtered out');
         assert.ok(db.recovery!.records > 0, 'a WAL tail was replayed after the checkpoint');
         assert.is(contentHash(db), expected, `seed ${seed}, ${workers} workers`);
         assert.is(db.stats().tables.find((t) => t.name === 'accounts')!.rows, model.accounts.size);
         const owners = new Map<string, number[]>();
-        for (const row of model.accounts.values()) owners.set(row.owner as string, [...(owners.get(row.owner as string) ?? []), row.id as number]);
+        for (const row of model.accounts.values())
+          owners.set(row.owner as string, [...(owners.get(row.owner as string) ?? []), row.id as number]);
         for (const [owner, ids] of owners) {
-          const found = db.table('accounts').find('byOwner', owner).map((r) => r.id as number);
-          assert.equal(found.sort((a, b) => a - b), ids.sort((a, b) => a - b), `byOwner ${owner}`);
+          const found = db
+            .table('accounts')
+            .find('byOwner', owner)
+            .map((r) => r.id as number);
+          assert.equal(
+            found.sort((a, b) => a - b),
+            ids.sort((a, b) => a - b),
+            `byOwner ${owner}`,
+          );
         }
-        const byBalance = db.table('accounts').scan({ index: 'byBalance' }).map((r) => r.balance as number);
-        assert.equal(byBalance, [...model.accounts.values()].map((r) => r.balance as number).sort((a, b) => a - b));
+        const byBalance = db
+          .table('accounts')
+          .scan({ index: 'byBalance' })
+          .map((r) => r.balance as number);
+        assert.equal(
+          byBalance,
+          [...model.accounts.values()].map((r) => r.balance as number).sort((a, b) => a - b),
+        );
       } finally {
         await db.close();
       }
@@ -166,7 +208,10 @@ test('progress: each phase is reported to onProgress and on the diagnostics chan
     const load = db.recovery!.checkpoint!;
     await db.close();
     assert.equal([...new Set(seen.map((p) => p.phase))], ['checkpoint', 'indexes', 'wal', 'done']);
-    assert.equal(published.map((p) => p.phase), seen.map((p) => p.phase));
+    assert.equal(
+      published.map((p) => p.phase),
+      seen.map((p) => p.phase),
+    );
     const lastLoad = seen.filter((p) => p.phase === 'checkpoint').at(-1)!;
     assert.is(lastLoad.cfps.length, load.cfps);
     assert.ok(lastLoad.cfps.every((c) => c.done && c.bytes === c.totalBytes));
@@ -174,7 +219,11 @@ test('progress: each phase is reported to onProgress and on the diagnostics chan
     assert.is(lastLoad.bytes, lastLoad.totalBytes);
     assert.is(lastLoad.workers, 2);
     const byPhase = seen.filter((p) => p.phase === 'checkpoint').map((p) => p.bytes);
-    assert.equal(byPhase, [...byPhase].sort((a, b) => a - b), 'bytes never go back');
+    assert.equal(
+      byPhase,
+      [...byPhase].sort((a, b) => a - b),
+      'bytes never go back',
+    );
     assert.is(seen.at(-1)!.rows, db.recovery!.records);
   } finally {
     diagnostics_channel.unsubscribe(RECOVERY_CHANNEL, onMessage);
@@ -200,12 +249,32 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
   const deltaWithRows = delta.filter((f) => readFileSync(join(dir, f)).length > 64);
   const damagedDelta = deltaWithRows[Math.floor(deltaWithRows.length / 2)]!;
   const cases: Array<{ what: string; file: string; change: (path: string) => void; mentions: string }> = [
-    { what: 'a bit flipped in a data block', file: damaged, change: (p) => flip(p, 64 + 200), mentions: 'data file block fails its checks' },
+    {
+      what: 'a bit flipped in a data block',
+      file: damaged,
+      change: (p) => flip(p, 64 + 200),
+      mentions: 'data file block fails its checks',
+    },
     { what: 'a data file header damaged', file: damaged, change: (p) => flip(p, 3), mentions: damaged },
-    { what: 'a data file cut short', file: damaged, change: (p) => truncateSync(p, 1000), mentions: 'shorter than its valid length' },
+    {
+      what: 'a data file cut short',
+      file: damaged,
+      change: (p) => truncateSync(p, 1000),
+      mentions: 'shorter than its valid length',
+    },
     { what: 'a data file missing', file: damaged, change: unlinkSync, mentions: 'missing' },
-    { what: 'a bit flipped in a delta block', file: damagedDelta, change: (p) => flip(p, 64 + 40), mentions: 'delta file block fails its checks' },
-    { what: 'a delta file cut short (tombstones lost)', file: damagedDelta, change: (p) => truncateSync(p, 64), mentions: 'shorter than its valid length' },
+    {
+      what: 'a bit flipped in a delta block',
+      file: damagedDelta,
+      change: (p) => flip(p, 64 + 40),
+      mentions: 'delta file block fails its checks',
+    },
+    {
+      what: 'a delta file cut short (tombstones lost)',
+      file: damagedDelta,
+      change: (p) => truncateSync(p, 64),
+      mentions: 'shorter than its valid length',
+    },
     { what: 'a delta file missing', file: damagedDelta, change: unlinkSync, mentions: 'missing' },
   ];
   // The pair the main thread takes first when workers load the rest: the one with the least data.
@@ -215,7 +284,12 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
   const smallest = dataFileName(smallestPair.id);
   assert.is.not(smallest, damaged);
   assert.ok(smallestPair.dataLength > 64 + 40, `the smallest data file holds ${smallestPair.dataLength} bytes`);
-  cases.push({ what: 'a bit flipped in the pair the main thread loads itself', file: smallest, change: (p) => flip(p, 64 + 40), mentions: 'data file block fails its checks' });
+  cases.push({
+    what: 'a bit flipped in the pair the main thread loads itself',
+    file: smallest,
+    change: (p) => flip(p, 64 + 40),
+    mentions: 'data file block fails its checks',
+  });
   await settle();
   const baseline = threadCount();
   for (const c of cases) {
@@ -225,7 +299,10 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
       await rejectsWith(() => open({ dir: copy, ...small, recoveryWorkers: workers }), ErrorCode.CORRUPT, c.file);
       await rejectsWith(() => open({ dir: copy, ...small, recoveryWorkers: workers }), ErrorCode.CORRUPT, c.mentions);
       // At once: a failed open rejects only after its threads have ended (it left 1 to 4 behind for a while when it did not wait).
-      assert.ok(threadCount() <= baseline, `${c.what}, ${workers} workers: ${threadCount()} threads, ${baseline} before`);
+      assert.ok(
+        threadCount() <= baseline,
+        `${c.what}, ${workers} workers: ${threadCount()} threads, ${baseline} before`,
+      );
     }
   }
   // The process is healthy and the undamaged directory still opens (its LOCK was never left held).
@@ -234,7 +311,7 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
   await db.close();
 });
 
-test('the default recovery workers: the cores but the main thread\'s, none on one core or for a small checkpoint; an option wins', () => {
+test("the default recovery workers: the cores but the main thread's, none on one core or for a small checkpoint; an option wins", () => {
   const big = INLINE_RECOVERY_BYTES;
   assert.is(recoveryWorkers(null, big, 2), 1);
   assert.is(recoveryWorkers(null, big, 16), 15);
@@ -245,10 +322,26 @@ test('the default recovery workers: the cores but the main thread\'s, none on on
 });
 
 test('options.recoveryWorkers and options.onProgress are validated', async () => {
-  await rejectsWith(() => open({ dir: dirs.make(), recoveryWorkers: -1 }), ErrorCode.INVALID_OPTION, 'options.recoveryWorkers');
-  await rejectsWith(() => open({ dir: dirs.make(), recoveryWorkers: 1.5 }), ErrorCode.INVALID_OPTION, 'options.recoveryWorkers');
-  await rejectsWith(() => open({ dir: dirs.make(), recoveryWorkers: 65 }), ErrorCode.INVALID_OPTION, 'options.recoveryWorkers');
-  await rejectsWith(() => open({ dir: dirs.make(), onProgress: 'yes' as never }), ErrorCode.INVALID_OPTION, 'options.onProgress');
+  await rejectsWith(
+    () => open({ dir: dirs.make(), recoveryWorkers: -1 }),
+    ErrorCode.INVALID_OPTION,
+    'options.recoveryWorkers',
+  );
+  await rejectsWith(
+    () => open({ dir: dirs.make(), recoveryWorkers: 1.5 }),
+    ErrorCode.INVALID_OPTION,
+    'options.recoveryWorkers',
+  );
+  await rejectsWith(
+    () => open({ dir: dirs.make(), recoveryWorkers: 65 }),
+    ErrorCode.INVALID_OPTION,
+    'options.recoveryWorkers',
+  );
+  await rejectsWith(
+    () => open({ dir: dirs.make(), onProgress: 'yes' as never }),
+    ErrorCode.INVALID_OPTION,
+    'options.onProgress',
+  );
 });
 
 function flip(path: string, offset: number): void {

@@ -19,8 +19,22 @@ import { offsetOf, segmentOf } from '../src/table/arena.js';
 import { TableStore } from '../src/table/table_store.js';
 
 function tables(): TableStore[] {
-  const a = defineTable({ name: 'a', columns: [{ name: 'id', type: 'int32' }, { name: 'blob', type: 'bytes' }], primaryKey: ['id'] });
-  const b = defineTable({ name: 'b', columns: [{ name: 'k', type: 'string' }, { name: 'n', type: 'float64' }], primaryKey: ['k'] });
+  const a = defineTable({
+    name: 'a',
+    columns: [
+      { name: 'id', type: 'int32' },
+      { name: 'blob', type: 'bytes' },
+    ],
+    primaryKey: ['id'],
+  });
+  const b = defineTable({
+    name: 'b',
+    columns: [
+      { name: 'k', type: 'string' },
+      { name: 'n', type: 'float64' },
+    ],
+    primaryKey: ['k'],
+  });
   return [new TableStore(0, a), new TableStore(1, b)];
 }
 
@@ -93,7 +107,8 @@ function check(stores: TableStore[], entries: Entry[], live: boolean[]): void {
     assert.equal(store.read(ptr), e.row);
     assert.ok(offsetOf(ptr) + store.arena.sizeOf(ptr) <= 16 * 1024 * 1024, 'a version never crosses its segment');
   });
-  for (const [id, store] of stores.entries()) assert.is(store.liveRows, entries.filter((e, i) => live[i] && e.tableId === id).length);
+  for (const [id, store] of stores.entries())
+    assert.is(store.liveRows, entries.filter((e, i) => live[i] && e.tableId === id).length);
 }
 
 test('rows of two tables, interleaved, some filtered out: each linked once, intact', () => {
@@ -102,7 +117,9 @@ test('rows of two tables, interleaved, some filtered out: each linked once, inta
       fc.array(fc.record({ table: fc.nat(1), size: fc.nat(300), live: fc.boolean() }), { maxLength: 400 }),
       (specs) => {
         const entries: Entry[] = specs.map((s, i) =>
-          s.table === 0 ? { tableId: 0, row: { id: i, blob: new Uint8Array(s.size).fill(i & 255) }, versionId: i + 1 } : { tableId: 1, row: { k: `key-${i}`, n: i / 7 }, versionId: i + 1 },
+          s.table === 0
+            ? { tableId: 0, row: { id: i, blob: new Uint8Array(s.size).fill(i & 255) }, versionId: i + 1 }
+            : { tableId: 1, row: { k: `key-${i}`, n: i / 7 }, versionId: i + 1 },
         );
         const live = specs.map((s) => s.live);
         check(load(entries, live), entries, live);
@@ -113,7 +130,11 @@ test('rows of two tables, interleaved, some filtered out: each linked once, inta
 });
 
 test('runs are split at arena segment boundaries (rows of 300 KB over several segments)', () => {
-  const entries: Entry[] = Array.from({ length: 150 }, (_, i) => ({ tableId: 0, row: { id: i, blob: new Uint8Array(300_000).fill(i) }, versionId: 10 + i }));
+  const entries: Entry[] = Array.from({ length: 150 }, (_, i) => ({
+    tableId: 0,
+    row: { id: i, blob: new Uint8Array(300_000).fill(i) },
+    versionId: 10 + i,
+  }));
   const live = entries.map(() => true);
   const stores = load(entries, live);
   check(stores, entries, live);

@@ -27,7 +27,10 @@ const KiB = 1024;
 const CAPACITY = 64 * KiB;
 
 /** A fresh ring whose cursors both start at `start` (to reach any offset, or 2^32). */
-function ring(start = 0, capacity = CAPACITY): { producer: RingProducer; consumer: RingConsumer; sab: SharedArrayBuffer } {
+function ring(
+  start = 0,
+  capacity = CAPACITY,
+): { producer: RingProducer; consumer: RingConsumer; sab: SharedArrayBuffer } {
   const sab = createRingBuffer(capacity);
   const control = new Int32Array(sab, 0, CONTROL_BYTES / 4);
   control[SLOT_HEAD] = start | 0;
@@ -68,14 +71,26 @@ test('capacity: a power of two from 64 KiB to 1 GiB, else INVALID_OPTION naming 
   assert.is(producer.capacity, CAPACITY);
   assert.is(producer.maxRecordBytes, CAPACITY / 2 - 8);
   assert.is(producer.free(), CAPACITY);
-  assert.throws(() => new RingProducer(new SharedArrayBuffer(CONTROL_BYTES + 1000)), (e: unknown) => e instanceof AssertionError);
+  assert.throws(
+    () => new RingProducer(new SharedArrayBuffer(CONTROL_BYTES + 1000)),
+    (e: unknown) => e instanceof AssertionError,
+  );
 });
 
 test('record lengths: 0 to maxRecordBytes; larger is a bug', () => {
   const { producer, consumer } = ring();
-  assert.throws(() => producer.reserve(producer.maxRecordBytes + 1), (e: unknown) => e instanceof AssertionError);
-  assert.throws(() => producer.reserve(-1), (e: unknown) => e instanceof AssertionError);
-  assert.throws(() => producer.reserve(1.5), (e: unknown) => e instanceof AssertionError);
+  assert.throws(
+    () => producer.reserve(producer.maxRecordBytes + 1),
+    (e: unknown) => e instanceof AssertionError,
+  );
+  assert.throws(
+    () => producer.reserve(-1),
+    (e: unknown) => e instanceof AssertionError,
+  );
+  assert.throws(
+    () => producer.reserve(1.5),
+    (e: unknown) => e instanceof AssertionError,
+  );
   assert.is(put(producer, 0, 0), 4);
   assert.is(put(producer, producer.maxRecordBytes, 1), 8);
   producer.publish();
@@ -124,14 +139,20 @@ test('an exactly full ring: free() is 0, reserve returns -1 until the consumer r
   assert.is(producer.reserve(0), -1);
   producer.publish();
   assert.is(producer.reserve(0), -1);
-  assert.is(consumer.read(() => {}, 3), 3);
+  assert.is(
+    consumer.read(() => {}, 3),
+    3,
+  );
   assert.is(producer.reserve(0), -1, 'read is not released');
   consumer.release();
   assert.is(producer.free(), 3 * 4096);
   assert.is(put(producer, 3 * 4096 - 4, 16), 4);
   assert.is(producer.reserve(0), -1);
   producer.publish();
-  assert.is(consumer.read(() => {}), CAPACITY / 4096 - 3 + 1);
+  assert.is(
+    consumer.read(() => {}),
+    CAPACITY / 4096 - 3 + 1,
+  );
 });
 
 test('cursors wrap modulo 2^32', () => {
@@ -146,7 +167,7 @@ test('cursors wrap modulo 2^32', () => {
   }
   const control = new Int32Array(sab, 0, 2);
   assert.is(control[SLOT_HEAD], control[SLOT_TAIL]);
-  assert.ok((control[SLOT_HEAD]! >>> 0) < 2 ** 20, 'the cursors passed 2^32');
+  assert.ok(control[SLOT_HEAD]! >>> 0 < 2 ** 20, 'the cursors passed 2^32');
 });
 
 test('waitForData: timeout, data, then closed only once drained', () => {
@@ -216,7 +237,10 @@ type Op = { kind: 'put'; length: number } | { kind: 'publish' } | { kind: 'read'
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 300 }).map((length) => ({ kind: 'put' as const, length })) },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 64 * KiB / 2 - 8 }).map((length) => ({ kind: 'put' as const, length })) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 0, max: (64 * KiB) / 2 - 8 }).map((length) => ({ kind: 'put' as const, length })),
+  },
   { weight: 2, arbitrary: fc.constant({ kind: 'publish' as const }) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 20 }).map((max) => ({ kind: 'read' as const, max })) },
   { weight: 2, arbitrary: fc.constant({ kind: 'release' as const }) },
@@ -229,7 +253,12 @@ test('model: random reserve/publish/read/release sequences keep every record, in
       const { producer, consumer } = ring(start);
       // The model keeps unbounded cursors and computes what each record takes, WRAP waste included.
       const lengths: number[] = [];
-      let reserved = start, published = 0, read = 0, readBytes = start, released = start, publishedBytes = start;
+      let reserved = start,
+        published = 0,
+        read = 0,
+        readBytes = start,
+        released = start,
+        publishedBytes = start;
       const ends: number[] = [];
       for (const op of ops) {
         if (op.kind === 'put') {

@@ -9,7 +9,14 @@ import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
 import { CONTROL_BYTES, SLOT_HEAD, SLOT_TAIL } from '../src/ring/layout.js';
 import { createRingBuffer, RingProducer } from '../src/ring/ring.js';
-import { digestRecord, DIGEST_SEED, fillRecord, random, type ConsumerPlan, type ConsumerReport } from './fixtures/ring_records.js';
+import {
+  digestRecord,
+  DIGEST_SEED,
+  fillRecord,
+  random,
+  type ConsumerPlan,
+  type ConsumerReport,
+} from './fixtures/ring_records.js';
 
 /** Longer than any pause in a run: a wait this long means a lost wake-up (or a dead worker). */
 const DEADLINE_MS = 3000;
@@ -62,7 +69,10 @@ Threads.after(stopWorker);
 async function deadline<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${DEADLINE_MS} ms (lost wake-up?)`)), DEADLINE_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${what}: nothing after ${DEADLINE_MS} ms (lost wake-up?)`)),
+      DEADLINE_MS,
+    );
   });
   try {
     return await Promise.race([promise, expired]);
@@ -102,7 +112,8 @@ async function drain(producer: RingProducer, seq: number): Promise<void> {
   stats.drains++;
   const until = performance.now() + DEADLINE_MS;
   while (producer.free() < producer.capacity) {
-    if (performance.now() > until) throw new Error(`producer draining at record ${seq}: consumer idle for ${DEADLINE_MS} ms (lost wake-up?)`);
+    if (performance.now() > until)
+      throw new Error(`producer draining at record ${seq}: consumer idle for ${DEADLINE_MS} ms (lost wake-up?)`);
     await nextTurn();
   }
 }
@@ -184,7 +195,10 @@ const producerArb: fc.Arbitrary<ProducerPlan> = fc.record({
   capacity: fc.constantFrom(64 * 1024, 128 * 1024),
   count: fc.integer({ min: 1, max: 5000 }),
   seed: fc.integer(),
-  start: fc.oneof(fc.constant(0), fc.integer({ min: 2 ** 32 - 2 ** 20, max: 2 ** 32 - 1 }).map((x) => (x & ~3) >>> 0)),
+  start: fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 2 ** 32 - 2 ** 20, max: 2 ** 32 - 1 }).map((x) => (x & ~3) >>> 0),
+  ),
   skew: fc.constantFrom('small', 'mixed', 'large'),
   maxBatch: fc.integer({ min: 1, max: 64 }),
   pauseChance: percent(0, 5),
@@ -207,7 +221,11 @@ const consumerArb: fc.Arbitrary<Omit<ConsumerPlan, 'sab'>> = fc.record({
 Threads('random sizes and speeds: every record arrives once, in order, intact', async () => {
   // A race does not replay from its counterexample, and a hang costs DEADLINE_MS per
   // shrink step: report the first failure (with its seed) instead of shrinking.
-  await fc.assert(fc.asyncProperty(producerArb, consumerArb, runOnce), { numRuns: 30, endOnFailure: true, includeErrorInReport: true });
+  await fc.assert(fc.asyncProperty(producerArb, consumerArb, runOnce), {
+    numRuns: 30,
+    endOnFailure: true,
+    includeErrorInReport: true,
+  });
   // Guard the guard: the runs must have wrapped the ring many times and filled it.
   assert.ok(stats.bytes > 50 * 128 * 1024, `only ${stats.bytes} bytes went through`);
   assert.ok(stats.spaceWaits > 30, `the producer waited for space only ${stats.spaceWaits} times`);

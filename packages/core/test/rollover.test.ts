@@ -16,7 +16,16 @@ import { rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/rollover_child.mjs', import.meta.url));
 const SEGMENT_BYTES = 64 * 1024;
-const TABLES = [{ name: 'rows', columns: [{ name: 'id', type: 'int32' as const }, { name: 'pad', type: 'string' as const }], primaryKey: ['id'] }];
+const TABLES = [
+  {
+    name: 'rows',
+    columns: [
+      { name: 'id', type: 'int32' as const },
+      { name: 'pad', type: 'string' as const },
+    ],
+    primaryKey: ['id'],
+  },
+];
 const dirs = tempDirs('tidemark-rollover-');
 
 /** Runs a step of the child to its SIGKILL; returns the ids it was told are durable. */
@@ -40,7 +49,8 @@ test('killed after making the next segment, then killed again after one commit: 
   for (let round = 0; round < 2; round++) {
     const db = await open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES });
     try {
-      for (const id of [...filled, ...more]) assert.ok(db.table('rows').get(id) !== undefined, `acknowledged row ${id} is there`);
+      for (const id of [...filled, ...more])
+        assert.ok(db.table('rows').get(id) !== undefined, `acknowledged row ${id} is there`);
     } finally {
       await db.close();
     }
@@ -54,7 +64,11 @@ test('the newest WAL segment deleted, after its predecessor was sealed for it: C
   while (existsSync(segment(dir, newest + 1))) newest++;
   assert.ok(newest >= 1, `the log rolled over (${newest + 1} segments)`);
   unlinkSync(segment(dir, newest));
-  await rejectsWith(() => open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES }), 'TM_CORRUPT', `WAL segment ${newest} is missing`);
+  await rejectsWith(
+    () => open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES }),
+    'TM_CORRUPT',
+    `WAL segment ${newest} is missing`,
+  );
   const report = await verify(dir);
   assert.not.ok(report.ok, 'verify reports the missing segment');
 });
@@ -67,7 +81,11 @@ test('a segment sealed, its successor emptied back to its header: the acknowledg
   const bytes = readFileSync(segment(dir, 1));
   bytes.fill(0, 64);
   writeFileSync(segment(dir, 1), bytes);
-  await rejectsWith(() => open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES }), 'TM_CORRUPT', 'without its seal');
+  await rejectsWith(
+    () => open({ dir, tables: TABLES, walSegmentBytes: SEGMENT_BYTES }),
+    'TM_CORRUPT',
+    'without its seal',
+  );
 });
 
 test('a clean close leaves no temporary file, the spare segment included', async () => {

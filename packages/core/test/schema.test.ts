@@ -29,36 +29,62 @@ function invalid(def: unknown, ...mentions: string[]): void {
     for (const m of mentions) assert.ok(e.message.includes(m), `"${e.message}" should mention ${m}`);
     return;
   }
-  assert.unreachable(`expected INVALID_SCHEMA for ${JSON.stringify(def, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+  assert.unreachable(
+    `expected INVALID_SCHEMA for ${JSON.stringify(def, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+  );
 }
 
 const withColumns = (...extra: ColumnDef[]): TableDef => ({ ...base(), columns: [...base().columns, ...extra] });
 
 test('resolves a valid definition with its defaults, frozen', () => {
-  const schema = defineTable({ ...base(), indexes: [{ name: 'by_email', columns: ['email'], unique: true }, { name: 'by_age', columns: ['age', 'id'], kind: 'ordered' }] });
+  const schema = defineTable({
+    ...base(),
+    indexes: [
+      { name: 'by_email', columns: ['email'], unique: true },
+      { name: 'by_age', columns: ['age', 'id'], kind: 'ordered' },
+    ],
+  });
   assert.is(schema.name, 'users');
   assert.is(schema.durability, 'durable');
   assert.equal(schema.primaryKey, [0]);
-  assert.equal(schema.columns.map((c) => [c.name, c.index, c.type, c.nullable, c.fixedBytes, c.hasDefault]), [
-    ['id', 0, 'int32', false, 4, false],
-    ['email', 1, 'string', false, 0, false],
-    ['age', 2, 'int32', true, 4, false],
-    ['meta', 3, 'json', true, 0, false],
-  ]);
+  assert.equal(
+    schema.columns.map((c) => [c.name, c.index, c.type, c.nullable, c.fixedBytes, c.hasDefault]),
+    [
+      ['id', 0, 'int32', false, 4, false],
+      ['email', 1, 'string', false, 0, false],
+      ['age', 2, 'int32', true, 4, false],
+      ['meta', 3, 'json', true, 0, false],
+    ],
+  );
   assert.equal(schema.indexes, [
     { name: 'by_email', index: 0, kind: 'hash', unique: true, columns: [1] },
     { name: 'by_age', index: 1, kind: 'ordered', unique: false, columns: [2, 0] },
   ]);
   assert.is(schema.columnsByName.get('age'), schema.columns[2]);
-  for (const frozen of [schema, schema.columns, schema.columns[0], schema.primaryKey, schema.indexes, schema.indexes[1], schema.indexes[1]!.columns]) {
+  for (const frozen of [
+    schema,
+    schema.columns,
+    schema.columns[0],
+    schema.primaryKey,
+    schema.indexes,
+    schema.indexes[1],
+    schema.indexes[1]!.columns,
+  ]) {
     assert.ok(Object.isFrozen(frozen));
   }
 });
 
 test('fixedBytes per type', () => {
   const types = ['int32', 'int64', 'float64', 'boolean', 'string', 'bytes', 'json'] as const;
-  const schema = defineTable({ name: 't', columns: types.map((type, i) => ({ name: `c${i}`, type })), primaryKey: ['c0'] });
-  assert.equal(schema.columns.map((c) => c.fixedBytes), [4, 8, 8, 1, 0, 0, 0]);
+  const schema = defineTable({
+    name: 't',
+    columns: types.map((type, i) => ({ name: `c${i}`, type })),
+    primaryKey: ['c0'],
+  });
+  assert.equal(
+    schema.columns.map((c) => c.fixedBytes),
+    [4, 8, 8, 1, 0, 0, 0],
+  );
 });
 
 test('names: any characters, at most 128', () => {
@@ -76,7 +102,10 @@ test('the definition and its lists must have the right shape', () => {
   invalid({ ...base(), columns: 'id' }, '"users"', 'columns');
   const many = Array.from({ length: MAX_COLUMNS + 1 }, (_, i): ColumnDef => ({ name: `c${i}`, type: 'int32' }));
   invalid({ ...base(), columns: many }, `${MAX_COLUMNS}`);
-  assert.is(defineTable({ ...base(), columns: many.slice(0, MAX_COLUMNS), primaryKey: ['c0'] }).columns.length, MAX_COLUMNS);
+  assert.is(
+    defineTable({ ...base(), columns: many.slice(0, MAX_COLUMNS), primaryKey: ['c0'] }).columns.length,
+    MAX_COLUMNS,
+  );
   invalid({ ...base(), indexes: {} }, 'indexes');
   invalid({ ...base(), durability: 'eventual' }, 'durability');
   assert.is(defineTable({ ...base(), durability: 'schemaOnly' }).durability, 'schemaOnly');
@@ -111,7 +140,17 @@ test('indexes: names, columns, kind, unique', () => {
   const ix = (index: unknown): TableDef => ({ ...base(), indexes: [index as never] });
   invalid(ix(null), 'index 0');
   invalid(ix({ name: '', columns: ['email'] }), 'index 0');
-  invalid({ ...base(), indexes: [{ name: 'a', columns: ['email'] }, { name: 'a', columns: ['age'] }] }, '"a"', 'twice');
+  invalid(
+    {
+      ...base(),
+      indexes: [
+        { name: 'a', columns: ['email'] },
+        { name: 'a', columns: ['age'] },
+      ],
+    },
+    '"a"',
+    'twice',
+  );
   invalid(ix({ name: 'a', columns: [] }), '"a"', 'columns');
   invalid(ix({ name: 'a' }), '"a"', 'columns');
   invalid(ix({ name: 'a', columns: ['nope'] }), '"a"', '"nope"');
@@ -139,12 +178,14 @@ test('defaults pass the codec value check; null only when nullable; stored as pr
   for (const [column, mention] of bad) invalid(withColumns(column), '"d"', 'default', mention);
   const json = { tags: ['a'] };
   const bytes = new Uint8Array([1, 2]);
-  const schema = defineTable(withColumns(
-    { name: 'j', type: 'json', default: json },
-    { name: 'b', type: 'bytes', default: bytes },
-    { name: 'n', type: 'string', nullable: true, default: null },
-    { name: 'i', type: 'int64', default: -(2n ** 63n) },
-  ));
+  const schema = defineTable(
+    withColumns(
+      { name: 'j', type: 'json', default: json },
+      { name: 'b', type: 'bytes', default: bytes },
+      { name: 'n', type: 'string', nullable: true, default: null },
+      { name: 'i', type: 'int64', default: -(2n ** 63n) },
+    ),
+  );
   json.tags.push('b');
   bytes[0] = 9;
   assert.equal(schema.columnsByName.get('j')!.defaultValue, { tags: ['a'] });
@@ -162,7 +203,11 @@ test('random valid definitions resolve; dropping the primary key always fails', 
   });
   fc.assert(
     fc.property(fc.array(columnArb, { minLength: 1, maxLength: 20 }), (columns) => {
-      const def: TableDef = { name: 't', columns: columns.map((c, i) => ({ name: `c${i}`, ...c, nullable: i === 0 ? false : c.nullable })), primaryKey: ['c0'] };
+      const def: TableDef = {
+        name: 't',
+        columns: columns.map((c, i) => ({ name: `c${i}`, ...c, nullable: i === 0 ? false : c.nullable })),
+        primaryKey: ['c0'],
+      };
       const schema = defineTable(def);
       assert.is(schema.columns.length, columns.length);
       invalid({ ...def, primaryKey: [] }, 'primaryKey');

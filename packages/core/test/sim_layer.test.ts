@@ -57,7 +57,12 @@ test('damaged crash images keep a prefix of unsynced writes, and extended space 
       const got = readFile(fs.image(damage, makeRandom(seed)), '/d/a');
       // Whatever survives is the writes in order: 8 bytes of 1, then of 2, ... then maybe a torn part, then the extension.
       let whole = 0;
-      while (whole < 4 && got.length >= (whole + 1) * 8 && got.subarray(whole * 8, whole * 8 + 8).every((b) => b === whole + 1)) whole++;
+      while (
+        whole < 4 &&
+        got.length >= (whole + 1) * 8 &&
+        got.subarray(whole * 8, whole * 8 + 8).every((b) => b === whole + 1)
+      )
+        whole++;
       seen.prefixes.add(whole);
       if (damage === 'prefix') assert.ok(got.length <= 32);
       else assert.is(got.length, 32, `${damage}: the file's size reached the disk`);
@@ -80,8 +85,19 @@ test('faults hit the N-th operation they apply to, once or from then on; a crash
   assert.is(fs.write(fd, bytes(1), 0, 1, 0), 1, 'a once-only fault fires once');
   fs.failAt(1, 'ENOSPC', true);
   fs.read(fd, new Uint8Array(1), 0, 1, 0); // ENOSPC does not hit reads
-  assert.ok(isTidemarkError(threw(() => fs.write(fd, bytes(1), 0, 1, 0)), ErrorCode.DISK_FULL));
-  assert.ok(isTidemarkError(threw(() => fs.write(fd, bytes(1), 0, 1, 0)), ErrorCode.DISK_FULL), 'persistent');
+  assert.ok(
+    isTidemarkError(
+      threw(() => fs.write(fd, bytes(1), 0, 1, 0)),
+      ErrorCode.DISK_FULL,
+    ),
+  );
+  assert.ok(
+    isTidemarkError(
+      threw(() => fs.write(fd, bytes(1), 0, 1, 0)),
+      ErrorCode.DISK_FULL,
+    ),
+    'persistent',
+  );
   fs.heal();
   fs.failAt(1, 'short');
   assert.is(fs.write(fd, bytes(1, 2, 3, 4), 0, 4, 0), 2, 'a short write takes half');
@@ -89,10 +105,21 @@ test('faults hit the N-th operation they apply to, once or from then on; a crash
   fs.fdatasync(fd);
   writeAll(fs, fd, '/d/a', bytes(1), 0, 1, 0);
   fs.failAt(1, 'EIO');
-  assert.ok(isTidemarkError(threw(() => fs.fdatasync(fd)), ErrorCode.IO_ERROR));
+  assert.ok(
+    isTidemarkError(
+      threw(() => fs.fdatasync(fd)),
+      ErrorCode.IO_ERROR,
+    ),
+  );
   assert.equal([...readFile(fs, '/d/a')], [5, 6, 7, 8], 'a failed fdatasync drops the unsynced write');
   fs.failAt(1, 'ENOSPC');
-  assert.ok(isTidemarkError(threw(() => fs.fdatasync(fd)), ErrorCode.IO_ERROR), 'ENOSPC from fdatasync is an I/O error: the engine stops');
+  assert.ok(
+    isTidemarkError(
+      threw(() => fs.fdatasync(fd)),
+      ErrorCode.IO_ERROR,
+    ),
+    'ENOSPC from fdatasync is an I/O error: the engine stops',
+  );
   fs.crashAt(1);
   assert.ok(threw(() => fs.read(fd, new Uint8Array(1), 0, 1, 0)) instanceof SimCrash);
   assert.ok(threw(() => fs.exists('/d/a')) instanceof SimCrash);
@@ -139,7 +166,12 @@ test('the WAL writer: a full disk is DISK_FULL at any point, and the same calls 
       b.op(OP_INSERT, 1, ts, p, 0, p.length);
       b.end();
       retry(ts, () => writer.add(b.bytes, 4, b.length - 4));
-      if (ts % 10 === 0) assert.is(retry(ts, () => writer.sync()), ts, 'a sync that returns covers every commit added');
+      if (ts % 10 === 0)
+        assert.is(
+          retry(ts, () => writer.sync()),
+          ts,
+          'a sync that returns covers every commit added',
+        );
       if (ts % 50 === 0) retry(ts, () => writer.prepareSpare(8 * 1024));
     }
     if (room < SEGMENT) assert.ok(full > 0, `room ${room}: the disk filled up`);
@@ -147,9 +179,19 @@ test('the WAL writer: a full disk is DISK_FULL at any point, and the same calls 
     writer.close();
     assert.is(durable, 600);
     const seen: number[] = [];
-    const visitor = { commit: () => {}, insert: () => {}, delete: () => {}, createTable: () => {}, end: (ts: number) => void seen.push(ts) };
+    const visitor = {
+      commit: () => {},
+      insert: () => {},
+      delete: () => {},
+      createTable: () => {},
+      end: (ts: number) => void seen.push(ts),
+    };
     replayWal(fs, '/w', (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where));
-    assert.equal(seen, Array.from({ length: 600 }, (_, i) => i + 1), `room ${room}: every commit once, in order (${full} times full)`);
+    assert.equal(
+      seen,
+      Array.from({ length: 600 }, (_, i) => i + 1),
+      `room ${room}: every commit once, in order (${full} times full)`,
+    );
   }
 });
 

@@ -82,9 +82,12 @@ test('the durable log publishes WAL, checkpoint, merge, pair and lag figures', a
     await eventually(() => db.stats().durability!.merges.installed === merged, 'merges are counted');
     assert.ok(merged >= 1, 'deleting every row leaves pairs to merge');
     // A transaction of 3 row writes moves commitTs by 3: the lag counts row writes.
-    db.transactionSync((tx) => {
-      for (let id = 10; id < 13; id++) tx.insert('items', { id, label: 'x' });
-    }, { durability: 'delayed' });
+    db.transactionSync(
+      (tx) => {
+        for (let id = 10; id < 13; id++) tx.insert('items', { id, label: 'x' });
+      },
+      { durability: 'delayed' },
+    );
     const lag = db.stats().durability!.lagTs;
     assert.ok(lag === 0 || lag === 3, `lag ${lag}: all of the transaction's writes or none`);
     const flushed = db.flush();

@@ -24,7 +24,13 @@ function keyBytes(n: number): Uint8Array {
 type KeyHash = (bytes: Uint8Array, offset: number) => number;
 const realHash: KeyHash = (bytes, offset) => hashBytes(bytes, offset, 4);
 
-function setup(hash: KeyHash = realHash): { arena: Arena; index: PrimaryIndex; add: (n: number) => number; find: (n: number) => number; hashOf: (n: number) => number } {
+function setup(hash: KeyHash = realHash): {
+  arena: Arena;
+  index: PrimaryIndex;
+  add: (n: number) => number;
+  find: (n: number) => number;
+  hashOf: (n: number) => number;
+} {
   const arena = new Arena('t');
   const hashAt = (ptr: number): number => hash(arena.u8s[segmentOf(ptr)]!, offsetOf(ptr) + 16);
   const index = new PrimaryIndex(arena, hashAt);
@@ -112,7 +118,10 @@ test('secondary hash index: duplicates, growth and removals', () => {
   for (let i = 0; i < n; i += 2) ix.remove(i % 100, i + 2);
   assert.is(ix.size, n / 2);
   assert.equal(under(8), []);
-  assert.equal(under(7), Array.from({ length: n / 100 }, (_, k) => 7 + 100 * k + 2));
+  assert.equal(
+    under(7),
+    Array.from({ length: n / 100 }, (_, k) => 7 + 100 * k + 2),
+  );
 });
 
 test('arena: versions fill several segments; pointers and headers round-trip', () => {

@@ -35,7 +35,11 @@ class FakeStreamer implements ThreadHandle<StreamerApi> {
   }
 }
 
-function supervised(retryMs: number): { supervisor: StreamerSupervisor; started: FakeStreamer[]; fatal: TidemarkError[] } {
+function supervised(retryMs: number): {
+  supervisor: StreamerSupervisor;
+  started: FakeStreamer[];
+  fatal: TidemarkError[];
+} {
   const started: FakeStreamer[] = [];
   const fatal: TidemarkError[] = [];
   const supervisor = new StreamerSupervisor(

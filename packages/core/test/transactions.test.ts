@@ -44,7 +44,14 @@ test('write skew: snapshot isolation allows it, serializable refuses the second 
   const b = goOffCall(snap, 'bob', 'snapshot');
   await a.commit();
   await b.commit();
-  assert.is(snap.table('doctors').scan().filter((d) => d.onCall && d.ward === 'a').length, 0, 'both went off call');
+  assert.is(
+    snap
+      .table('doctors')
+      .scan()
+      .filter((d) => d.onCall && d.ward === 'a').length,
+    0,
+    'both went off call',
+  );
 
   const ser = await oncall();
   const c = goOffCall(ser, 'alice', 'serializable');
@@ -56,7 +63,13 @@ test('write skew: snapshot isolation allows it, serializable refuses the second 
   } catch (error) {
     assert.ok(isTidemarkError(error, ErrorCode.CONFLICT));
   }
-  assert.is(ser.table('doctors').scan().filter((x) => x.onCall && x.ward === 'a').length, 1);
+  assert.is(
+    ser
+      .table('doctors')
+      .scan()
+      .filter((x) => x.onCall && x.ward === 'a').length,
+    1,
+  );
 });
 
 test('serializable: a phantom inserted into a scanned range is a conflict; unrelated writes are not', async () => {
@@ -96,7 +109,13 @@ test('a snapshot stays put while others commit, and old versions are retired onc
   reader.abort();
   const after = db.stats().tables[0]!.deadBytes;
   assert.ok(after > before, `old versions retired when the snapshot ended (${before} -> ${after})`);
-  assert.is(t.scan({ index: 'byShift', gte: ['a', 100n] }).map((r) => r.name).join(), 'alice');
+  assert.is(
+    t
+      .scan({ index: 'byShift', gte: ['a', 100n] })
+      .map((r) => r.name)
+      .join(),
+    'alice',
+  );
 });
 
 test('async interactive transactions interleave across awaits', async () => {

@@ -26,7 +26,12 @@ function payload(ts: number): Uint8Array {
 
 /** Writes commits first..last, `perBatch` per fdatasync. */
 function write(dir: string, first: number, last: number, perBatch: number, at?: WalPosition): void {
-  const writer = new WalWriter(layer, dir, { segmentBytes: SEGMENT, databaseId: 7n, seq: at?.seq ?? 0, offset: at?.offset ?? 0 });
+  const writer = new WalWriter(layer, dir, {
+    segmentBytes: SEGMENT,
+    databaseId: 7n,
+    seq: at?.seq ?? 0,
+    offset: at?.offset ?? 0,
+  });
   const b = new RecordBuilder();
   for (let ts = first; ts <= last; ts++) {
     b.begin(ts);
@@ -53,7 +58,11 @@ function replay(dir: string): { commits: number[]; position: WalPosition } {
     createTable: () => {},
     end: (ts) => void commits.push(ts),
   };
-  const position = replayWal(layer, dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where));
+  const position = replayWal(
+    layer,
+    dir,
+    (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where),
+  );
   return { commits, position };
 }
 
@@ -85,7 +94,10 @@ test('records round-trip across several segments, in order', () => {
   assert.ok(position.segments >= 3, `${position.segments} segments`);
   assert.is(position.lastCommitTs, 600);
   assert.is(position.tornTail, null);
-  assert.ok(readdirSync(dir).every((f) => !f.endsWith('.tmp')), 'no temporary files left');
+  assert.ok(
+    readdirSync(dir).every((f) => !f.endsWith('.tmp')),
+    'no temporary files left',
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -131,14 +143,26 @@ test('a missing middle segment and a damaged segment header are CORRUPT', () => 
   const bytes = new Uint8Array(readFileSync(header));
   bytes[20]! ^= 0x10;
   writeFileSync(header, bytes);
-  assert.throws(() => replay(dir), (e: Error) => isTidemarkError(e, ErrorCode.CORRUPT) && e.message.includes(header) && /checksum/.test(e.message));
+  assert.throws(
+    () => replay(dir),
+    (e: Error) => isTidemarkError(e, ErrorCode.CORRUPT) && e.message.includes(header) && /checksum/.test(e.message),
+  );
   rmSync(join(dir, segmentName(1)));
-  assert.throws(() => replay(dir), (e: Error) => isTidemarkError(e, ErrorCode.CORRUPT) && /segment 1 is missing/.test(e.message));
+  assert.throws(
+    () => replay(dir),
+    (e: Error) => isTidemarkError(e, ErrorCode.CORRUPT) && /segment 1 is missing/.test(e.message),
+  );
   rmSync(dir, { recursive: true });
 });
 
 test('arbitrary bytes given to the record decoder give CORRUPT errors only', () => {
-  const visitor: RecordVisitor = { commit: () => {}, insert: () => {}, delete: () => {}, createTable: () => {}, end: () => {} };
+  const visitor: RecordVisitor = {
+    commit: () => {},
+    insert: () => {},
+    delete: () => {},
+    createTable: () => {},
+    end: () => {},
+  };
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
       try {

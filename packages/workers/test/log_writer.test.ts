@@ -28,7 +28,17 @@ test('records published in the ring become one durable batch per step', () => {
   const control = createLogControl(0);
   const producer = new RingProducer(ring);
   const loop = new LogWriterLoop(new NodeFileLayer(), {
-    ring, control, dir, segmentBytes: 256 * 1024, databaseId: '42', seq: 0, offset: 0, zeroUntil: 0, lastCommitTs: 0, maxDelayMs: 0, maxSegments: 100,
+    ring,
+    control,
+    dir,
+    segmentBytes: 256 * 1024,
+    databaseId: '42',
+    seq: 0,
+    offset: 0,
+    zeroUntil: 0,
+    lastCommitTs: 0,
+    maxDelayMs: 0,
+    maxSegments: 100,
   });
   const builder = new RecordBuilder();
   const publish = (from: number, to: number): void => {
@@ -49,16 +59,38 @@ test('records published in the ring become one durable batch per step', () => {
   publish(51, 60);
   assert.is(loop.step(0), 'wrote');
   const { bytes, reservedBytes, ...counts } = loop.stats();
-  assert.equal(counts, { batches: 2, syncs: 2, segmentsCreated: 1, segmentsRecycled: 0, segmentsDeleted: 0, durableTs: 60, diskFullEvents: 0, disk: 'ok' });
+  assert.equal(counts, {
+    batches: 2,
+    syncs: 2,
+    segmentsCreated: 1,
+    segmentsRecycled: 0,
+    segmentsDeleted: 0,
+    durableTs: 60,
+    diskFullEvents: 0,
+    disk: 'ok',
+  });
   assert.ok(reservedBytes > 0 && reservedBytes < 256 * 1024, `${reservedBytes} bytes left in the segment`);
   assert.ok(bytes >= 60 * (4 + 16 + 16 + 1), `${bytes} bytes written for 60 records`);
   producer.close();
   assert.is(loop.step(0), 'closed');
   loop.close();
   const seen: number[] = [];
-  const visitor = { commit: () => {}, insert: () => {}, delete: () => {}, createTable: () => {}, end: (ts: number) => void seen.push(ts) };
-  replayWal(new NodeFileLayer(), dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where));
-  assert.equal(seen, Array.from({ length: 60 }, (_, i) => i + 1));
+  const visitor = {
+    commit: () => {},
+    insert: () => {},
+    delete: () => {},
+    createTable: () => {},
+    end: (ts: number) => void seen.push(ts),
+  };
+  replayWal(
+    new NodeFileLayer(),
+    dir,
+    (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where),
+  );
+  assert.equal(
+    seen,
+    Array.from({ length: 60 }, (_, i) => i + 1),
+  );
   rmSync(dir, { recursive: true });
 });
 
@@ -71,7 +103,19 @@ test('records nobody waits on are synced within maxDelayMs; a waiter gets an imm
   let clock = 0;
   const loop = new LogWriterLoop(
     new NodeFileLayer(),
-    { ring, control, dir, segmentBytes: 256 * 1024, databaseId: '1', seq: 0, offset: 0, zeroUntil: 0, lastCommitTs: 0, maxDelayMs: 100, maxSegments: 100 },
+    {
+      ring,
+      control,
+      dir,
+      segmentBytes: 256 * 1024,
+      databaseId: '1',
+      seq: 0,
+      offset: 0,
+      zeroUntil: 0,
+      lastCommitTs: 0,
+      maxDelayMs: 100,
+      maxSegments: 100,
+    },
     () => clock,
   );
   const builder = new RecordBuilder();

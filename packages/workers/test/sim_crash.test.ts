@@ -15,7 +15,17 @@ import * as assert from 'uvu/assert';
 import { type Database, open } from '@tidemark/core';
 import { SIM_DAMAGES, SimFileLayer } from '@tidemark/core/internal';
 import { makeRandom, tempDirs } from '../../core/test/helpers/dirs.js';
-import { abandon, applyTxn, DIR, dbHash, modelHashes, openSim, prefixOf, runTxns, SIM_OPTIONS } from './helpers/sim_db.js';
+import {
+  abandon,
+  applyTxn,
+  DIR,
+  dbHash,
+  modelHashes,
+  openSim,
+  prefixOf,
+  runTxns,
+  SIM_OPTIONS,
+} from './helpers/sim_db.js';
 
 const TXNS = Number(process.env.TIDEMARK_SIM_TXNS ?? 150);
 const PLAN = { checkpointEvery: 25, mergeEvery: 50 };
@@ -72,7 +82,10 @@ test('a crash at every operation of the workload loses no acknowledged commit an
   let realChecks = 0;
   const started = Date.now();
   for (let at = 1; at <= total; at++) {
-    if (process.env.TIDEMARK_SIM_PROGRESS) console.log(`  crash at ${at} of ${total}, ${((Date.now() - started) / 1000).toFixed(1)} s, ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
+    if (process.env.TIDEMARK_SIM_PROGRESS)
+      console.log(
+        `  crash at ${at} of ${total}, ${((Date.now() - started) / 1000).toFixed(1)} s, ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
+      );
     const layer = new SimFileLayer();
     layer.crashAt(at);
     const acked = await workload(layer);
@@ -95,7 +108,11 @@ test('a crash at every operation of the workload loses no acknowledged commit an
         throw new Error(`${seed}: reopening failed: ${(error as Error).message}`);
       }
       if (real !== null) {
-        assert.equal(real, [hashes[prefix], hashes[prefix]], `${seed}: recovered by 1 and 3 worker threads on a real disk, the same content`);
+        assert.equal(
+          real,
+          [hashes[prefix], hashes[prefix]],
+          `${seed}: recovered by 1 and 3 worker threads on a real disk, the same content`,
+        );
         realChecks++;
       }
       assert.ok(prefix >= 0, `${seed}: the recovered content is no prefix of the transactions`);
@@ -104,7 +121,9 @@ test('a crash at every operation of the workload loses no acknowledged commit an
     }
   }
   dirs.cleanup();
-  console.log(`  crash simulation: ${total} operation indexes × ${SIM_DAMAGES.length} damage variants = ${states} crash states (${recoveryCrashes} with a crash during recovery; ${realChecks} also recovered on a real disk by 1 and 3 worker threads, same content), 0 lost, 0 resurrected, 0 partial, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `  crash simulation: ${total} operation indexes × ${SIM_DAMAGES.length} damage variants = ${states} crash states (${recoveryCrashes} with a crash during recovery; ${realChecks} also recovered on a real disk by 1 and 3 worker threads, same content), 0 lost, 0 resurrected, 0 partial, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 });
 
 test('a crash at random points of a large workload loses no acknowledged commit and undoes no delete', async () => {
@@ -122,17 +141,27 @@ test('a crash at random points of a large workload loses no acknowledged commit 
     layer.crashAt(at);
     const acked = await workload(layer, txns, plan);
     const prefix = await recoveredPrefix(layer.image(damage, random), model);
-    assert.ok(prefix >= 0, `crash at ${at} of ${dry.ops}, damage ${damage}: the recovered content is no prefix of the transactions`);
-    assert.ok(prefix >= acked, `crash at ${at} of ${dry.ops}, damage ${damage}: recovered ${prefix} transactions but ${acked} were acknowledged`);
+    assert.ok(
+      prefix >= 0,
+      `crash at ${at} of ${dry.ops}, damage ${damage}: the recovered content is no prefix of the transactions`,
+    );
+    assert.ok(
+      prefix >= acked,
+      `crash at ${at} of ${dry.ops}, damage ${damage}: recovered ${prefix} transactions but ${acked} were acknowledged`,
+    );
   }
-  console.log(`  large workload: ${txns} transactions, ${dry.ops} operations, crashed at ${points} random points: 0 lost, 0 resurrected, 0 partial`);
+  console.log(
+    `  large workload: ${txns} transactions, ${dry.ops} operations, crashed at ${points} random points: 0 lost, 0 resurrected, 0 partial`,
+  );
 });
 
 test('delayed commits: whatever writeback order a crash leaves, the log opens at a prefix (only its last batch can be torn)', async () => {
   const txns = 200;
   const model = modelHashes(txns);
   const run = async (layer: SimFileLayer): Promise<void> => {
-    const db = await openSim(layer, { durability: 'delayed', maxDelayMs: 50, checkpointWalBytes: 1024 * 1024 }).catch(() => null);
+    const db = await openSim(layer, { durability: 'delayed', maxDelayMs: 50, checkpointWalBytes: 1024 * 1024 }).catch(
+      () => null,
+    );
     if (db === null) return; // crashed while opening
     try {
       for (let i = 1; i <= txns; i++) {

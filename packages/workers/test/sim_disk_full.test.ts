@@ -15,7 +15,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const hashes = modelHashes(400);
 
 /** Commits transactions from `from` on (letting the log writer run between them) until one is refused with DISK_FULL; returns the first refused, and the flushes of those made. */
-async function commitUntilRefused(db: Database, from: number, limit: number): Promise<{ refused: number; flushes: Array<Promise<void>> }> {
+async function commitUntilRefused(
+  db: Database,
+  from: number,
+  limit: number,
+): Promise<{ refused: number; flushes: Array<Promise<void>> }> {
   const flushes: Array<Promise<void>> = [];
   for (let i = from; i < from + limit; i++) {
     try {
@@ -120,7 +124,13 @@ test('close while the log is stalled gives up at once with TM_DISK_FULL, commits
     (error: Error) => (error as { code?: string }).code,
   );
   await sleep(150);
-  const closed = await Promise.race([db.close().then(() => 'closed', (error: Error) => (error as { code?: string }).code), sleep(3000).then(() => 'hung')]);
+  const closed = await Promise.race([
+    db.close().then(
+      () => 'closed',
+      (error: Error) => (error as { code?: string }).code,
+    ),
+    sleep(3000).then(() => 'hung'),
+  ]);
   assert.is(closed, 'TM_DISK_FULL');
   assert.is(await flushed, 'TM_DISK_FULL', 'the commits not written are not acknowledged');
   layer.heal();

@@ -39,7 +39,12 @@ function padsFor(seed: number): PadOf {
 }
 
 /** Runs transactions from..to over `layer` until they end or the layer crashes; returns the newest acknowledged one. */
-async function workload(layer: SimFileLayer, padOf: PadOf, model: string[], count: number): Promise<{ acked: number; opened: number }> {
+async function workload(
+  layer: SimFileLayer,
+  padOf: PadOf,
+  model: string[],
+  count: number,
+): Promise<{ acked: number; opened: number }> {
   let db: Database;
   try {
     db = await openSim(layer, OPTIONS);
@@ -71,7 +76,11 @@ async function crashTwice(seed: number): Promise<{ firsts: number; states: numbe
   const padOf = padsFor(seed);
   const model = modelHashes(FIRST_TXNS + SECOND_TXNS * 2, padOf);
   const dry = new SimFileLayer();
-  assert.is((await workload(dry, padOf, model, FIRST_TXNS)).acked, FIRST_TXNS, 'the first workload runs to the end without a crash');
+  assert.is(
+    (await workload(dry, padOf, model, FIRST_TXNS)).acked,
+    FIRST_TXNS,
+    'the first workload runs to the end without a crash',
+  );
   const random = makeRandom(seed * 31 + 1);
   let states = 0;
   for (let i = 1; i <= dry.ops; i++) {
@@ -98,7 +107,10 @@ async function crashTwice(seed: number): Promise<{ firsts: number; states: numbe
         throw new Error(`${where}: reopening failed: ${(error as Error).message}`);
       }
       assert.ok(prefix >= 0, `${where}: the recovered content is no prefix of the transactions`);
-      assert.ok(prefix >= Math.max(ackedFirst, ackedSecond), `${where}: recovered ${prefix} transactions, ${ackedFirst} then ${ackedSecond} acknowledged`);
+      assert.ok(
+        prefix >= Math.max(ackedFirst, ackedSecond),
+        `${where}: recovered ${prefix} transactions, ${ackedFirst} then ${ackedSecond} acknowledged`,
+      );
       states++;
     }
   }

@@ -26,7 +26,8 @@ const PLAN = { checkpointEvery: 20, mergeEvery: 40 };
 const hashes = modelHashes(TXNS);
 /** Why the engine stopped, by message shape (TIDEMARK_SIM_REASONS=1 prints them). */
 const reasons = new Map<string, number>();
-const reasonOf = (error: unknown): string => `${(error as { code?: string }).code} ${(error as Error).message.replace(/[0-9a-f]{16}|\d+/g, '#')}`;
+const reasonOf = (error: unknown): string =>
+  `${(error as { code?: string }).code} ${(error as Error).message.replace(/[0-9a-f]{16}|\d+/g, '#')}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The directory after transactions 1..SETUP and a clean close: each case starts from a copy. */
@@ -71,7 +72,10 @@ class Case {
   check(db: Database, when: string): number {
     const prefix = prefixOf(db, hashes);
     assert.ok(prefix >= 0, `${this.label}: ${when}: the content is no prefix of the transactions`);
-    assert.ok(prefix >= this.acked, `${this.label}: ${when}: ${prefix} transactions present, ${this.acked} acknowledged`);
+    assert.ok(
+      prefix >= this.acked,
+      `${this.label}: ${when}: ${prefix} transactions present, ${this.acked} acknowledged`,
+    );
     return prefix;
   }
 
@@ -97,7 +101,12 @@ class Case {
     const first = await Promise.race([flushed.then(() => true), sleep(20).then(() => false)]);
     if (!first) {
       this.layer.heal();
-      await Promise.race([flushed, sleep(5000).then(() => Promise.reject(new Error(`${this.label}: the log did not resume within 5 s of the disk healing`)))]);
+      await Promise.race([
+        flushed,
+        sleep(5000).then(() =>
+          Promise.reject(new Error(`${this.label}: the log did not resume within 5 s of the disk healing`)),
+        ),
+      ]);
     }
   }
 
@@ -123,7 +132,13 @@ class Case {
 }
 
 /** One case: the fault, the workload to the end (reopening after a stop), and the checks. */
-async function runCase(base: SimFileLayer, at: number, kind: SimFaultKind, persistent: boolean, random: (n: number) => number): Promise<Outcome> {
+async function runCase(
+  base: SimFileLayer,
+  at: number,
+  kind: SimFaultKind,
+  persistent: boolean,
+  random: (n: number) => number,
+): Promise<Outcome> {
   const layer = base.image('clean', random);
   layer.failAt(at, kind, persistent);
   const c = new Case(layer, `${kind} ${persistent ? 'from' : 'at'} operation ${at}`);
@@ -165,7 +180,13 @@ test('every operation failing with EIO or ENOSPC, once or from then on, or writi
   }
   const total = dry.ops - opsBefore;
   const random = makeRandom(Number(process.env.TIDEMARK_SEED ?? 11));
-  const modes: Array<[SimFaultKind, boolean]> = [['EIO', false], ['EIO', true], ['ENOSPC', false], ['ENOSPC', true], ['short', false]];
+  const modes: Array<[SimFaultKind, boolean]> = [
+    ['EIO', false],
+    ['EIO', true],
+    ['ENOSPC', false],
+    ['ENOSPC', true],
+    ['short', false],
+  ];
   const started = Date.now();
   const lines: string[] = [];
   for (const [kind, persistent] of modes) {
@@ -183,7 +204,9 @@ test('every operation failing with EIO or ENOSPC, once or from then on, or writi
     );
   }
   if (reasons.size > 0) console.log([...reasons].map(([r, n]) => `${n} × ${r}`).join('\n'));
-  console.log(`  I/O-error loop over ${total} operations (${((Date.now() - started) / 1000).toFixed(1)} s), 0 lost, 0 resurrected, 0 partial:\n    ${lines.join('\n    ')}`);
+  console.log(
+    `  I/O-error loop over ${total} operations (${((Date.now() - started) / 1000).toFixed(1)} s), 0 lost, 0 resurrected, 0 partial:\n    ${lines.join('\n    ')}`,
+  );
 });
 
 test.run();

@@ -49,7 +49,10 @@ test('a pre-created pair lost or damaged while the database was closed is droppe
     await damaged.close();
     const db = await openSim(layer);
     assert.is(dbHash(db), hashes[200], damage);
-    assert.not.ok(readNewestRoot(layer, DIR).root!.cfps.some((c) => c.id === pool[0]!.id), `${damage}: the broken pair is no longer named`);
+    assert.not.ok(
+      readNewestRoot(layer, DIR).root!.cfps.some((c) => c.id === pool[0]!.id),
+      `${damage}: the broken pair is no longer named`,
+    );
     await abandon(db);
   }
 });

@@ -40,8 +40,17 @@ function recoveryCases(factory: PeerFactory): RecoveryCase[] {
 function recoveryFailure(c: RecoveryCase, rows: number, error: unknown): Measurement {
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   return {
-    workload: 'recovery', figure: `seconds to reopen, ${rows.toLocaleString('en-US')} rows`, unit: 's', better: 'lower',
-    store: c.factory.name, setting: c.label, durable: false, value: null, error: message, x: rows, group: recoveryGroup(c.factory),
+    workload: 'recovery',
+    figure: `seconds to reopen, ${rows.toLocaleString('en-US')} rows`,
+    unit: 's',
+    better: 'lower',
+    store: c.factory.name,
+    setting: c.label,
+    durable: false,
+    value: null,
+    error: message,
+    x: rows,
+    group: recoveryGroup(c.factory),
   };
 }
 
@@ -51,7 +60,11 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
   mkdirSync(root, { recursive: true });
   try {
     log('  limits: fdatasync, sequential write and read, Map.set and Map.get (bare and through the harness loop)');
-    const limits = await measureLimits(root, sizes.limits, seed, { rows: sizes.loadRows, reads: sizes.readOps, readsInFlight: sizes.opsInFlight });
+    const limits = await measureLimits(root, sizes.limits, seed, {
+      rows: sizes.loadRows,
+      reads: sizes.readOps,
+      readsInFlight: sizes.opsInFlight,
+    });
     const cases: StoreCase[] = [];
     const measurements: Measurement[] = [];
     const running: PeerFactory[] = [];
@@ -59,7 +72,13 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
       const skipped = await factory.available();
       for (const setting of factory.settings) {
         const peer = factory.create(setting);
-        cases.push({ store: factory.name, setting, durable: peer.durable, guarantee: peer.guarantee, ...(skipped === null ? {} : { skipped }) });
+        cases.push({
+          store: factory.name,
+          setting,
+          durable: peer.durable,
+          guarantee: peer.guarantee,
+          ...(skipped === null ? {} : { skipped }),
+        });
       }
       if (skipped !== null) {
         log(`  ${factory.name}: skipped (${skipped})`);
@@ -95,7 +114,7 @@ export async function runComparison(options: CompareOptions): Promise<Comparison
       'Every store runs the same rows ({ id int32, name string(16), balance float64, ts float64 }, keyed by id) in this process, one store at a time, each in a fresh directory on the same disk as the limits.',
       `Reads and YCSB keep ${sizes.opsInFlight} operations in flight (a synchronous store completes each at once); an update writes the whole row at the store's setting.`,
       'Recovery reopens a cleanly closed store at each setting that is not durable: Tidemark and map-json load every row into memory, Redis loads its AOF or its RDB; SQLite and LMDB only open their files and read pages on demand later, so they are compared with each other.',
-      'Each reopen runs in a fresh process, as a restart does; memory per row is the growth of that process\'s resident set across the reopen (plus, for Redis, the server\'s used_memory); it is noisy where little is loaded.',
+      "Each reopen runs in a fresh process, as a restart does; memory per row is the growth of that process's resident set across the reopen (plus, for Redis, the server's used_memory); it is noisy where little is loaded.",
       'Latency is what a caller sees, from when its lane is ready to when its operation is done: with a synchronous store (better-sqlite3, LMDB transactionSync) the K callers take turns, and the wait is in it.',
     ];
     return { cases, limits, measurements, notes };

@@ -95,10 +95,21 @@ export async function putInBatches(peer: Pick<Peer, 'putBatch'>, rows: RowColumn
 }
 
 /** Runs `op` with `inFlight` operations outstanding; resolves once every lane has stopped. */
-export async function closedLoop(op: Operation, inFlight: number, maxOps: number, seconds: number | null): Promise<LoopResult> {
+export async function closedLoop(
+  op: Operation,
+  inFlight: number,
+  maxOps: number,
+  seconds: number | null,
+): Promise<LoopResult> {
   const histogram = latencyHistogram();
   const started = performance.now();
-  const shared: Shared = { next: 0, maxOps, stopAt: seconds === null ? Infinity : started + seconds * 1000, stopped: false, sinceYield: 0 };
+  const shared: Shared = {
+    next: 0,
+    maxOps,
+    stopAt: seconds === null ? Infinity : started + seconds * 1000,
+    stopped: false,
+    sinceYield: 0,
+  };
   const { loopDelayP99Ms } = await withLoopDelay(async () => {
     const lanes: Array<Promise<void>> = [];
     for (let i = 0; i < Math.min(inFlight, maxOps); i++) lanes.push(lane(op, shared, histogram));
@@ -108,7 +119,14 @@ export async function closedLoop(op: Operation, inFlight: number, maxOps: number
   });
   const elapsed = (performance.now() - started) / 1000;
   const latency = latencySummary(histogram);
-  return { ops: shared.next, seconds: elapsed, p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, p999Ms: latency.p999Ms, loopDelayP99Ms };
+  return {
+    ops: shared.next,
+    seconds: elapsed,
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
+    p999Ms: latency.p999Ms,
+    loopDelayP99Ms,
+  };
 }
 
 /** Runs `work` once, sampling the event-loop delay meanwhile: its seconds and the delay's p99 in ms. */

@@ -71,7 +71,12 @@ function mapCeilings(rows: number, seed: number): { setsPerSecond: number; getsP
  * loop the stores run in, over as many rows as the stores hold (a Map of
  * fewer rows fits the caches better and would set the bar too low).
  */
-async function mapThroughHarness(rows: number, ops: number, seed: number, readsInFlight: number): Promise<{ setsPerSecond: number; getsPerSecond: number }> {
+async function mapThroughHarness(
+  rows: number,
+  ops: number,
+  seed: number,
+  readsInFlight: number,
+): Promise<{ setsPerSecond: number; getsPerSecond: number }> {
   const columns = generateRows(rows, seed);
   const ids = randomIds(ops, rows, seed ^ 0x9e7);
   let map = new Map<number, Account>();
@@ -101,7 +106,12 @@ export interface HarnessShape {
 }
 
 /** Every limit, measured in `dir`. */
-export async function measureLimits(dir: string, sizes: LimitSizes, seed: number, shape: HarnessShape): Promise<Limit[]> {
+export async function measureLimits(
+  dir: string,
+  sizes: LimitSizes,
+  seed: number,
+  shape: HarnessShape,
+): Promise<Limit[]> {
   const sync = probeFdatasync(dir, Number.MAX_SAFE_INTEGER, sizes.syncSeconds);
   const write = probeSequentialWrite(dir, sizes.ioBytes, null);
   const path = join(dir, 'seq-read-probe');
@@ -117,12 +127,54 @@ export async function measureLimits(dir: string, sizes: LimitSizes, seed: number
   const map = mapCeilings(sizes.mapRows, seed);
   const harness = await mapThroughHarness(shape.rows, shape.reads, seed, shape.readsInFlight);
   return [
-    { key: 'fdatasync', name: 'fdatasync rate', unit: 'syncs/s', value: sync.syncs / sync.seconds, note: `64-byte write + fdatasync, ${sync.syncs.toLocaleString('en-US')} pairs; p99 ${sync.latency.p99Ms.toFixed(2)} ms` },
-    { key: 'seqWrite', name: 'sequential write', unit: 'MB/s', value: write.bytes / MB / write.seconds, note: `${(write.bytes / MB).toFixed(0)} MB in 1 MiB writes, then fdatasync` },
-    { key: 'seqRead', name: 'sequential read', unit: 'MB/s', value: read.bytes / MB / read.seconds, note: `${(read.bytes / MB).toFixed(0)} MB in 4 MiB reads, page cache ${cacheWords(cold)}` },
-    { key: 'mapSet', name: 'Map.set', unit: 'rows/s', value: map.setsPerSecond, note: `${sizes.mapRows.toLocaleString('en-US')} row objects made beforehand, set into an empty Map` },
-    { key: 'mapGet', name: 'Map.get', unit: 'gets/s', value: map.getsPerSecond, note: `${sizes.mapRows.toLocaleString('en-US')} random ids` },
-    { key: 'mapSetLoop', name: 'Map.set through the harness loop', unit: 'rows/s', value: harness.setsPerSecond, note: `${shape.rows.toLocaleString('en-US')} rows, each row object made and each set timed, one in flight, as the stores' commits are` },
-    { key: 'mapGetLoop', name: 'Map.get through the harness loop', unit: 'gets/s', value: harness.getsPerSecond, note: `${shape.reads.toLocaleString('en-US')} gets over ${shape.rows.toLocaleString('en-US')} rows, each timed, ${shape.readsInFlight} in flight, as the stores' reads are` },
+    {
+      key: 'fdatasync',
+      name: 'fdatasync rate',
+      unit: 'syncs/s',
+      value: sync.syncs / sync.seconds,
+      note: `64-byte write + fdatasync, ${sync.syncs.toLocaleString('en-US')} pairs; p99 ${sync.latency.p99Ms.toFixed(2)} ms`,
+    },
+    {
+      key: 'seqWrite',
+      name: 'sequential write',
+      unit: 'MB/s',
+      value: write.bytes / MB / write.seconds,
+      note: `${(write.bytes / MB).toFixed(0)} MB in 1 MiB writes, then fdatasync`,
+    },
+    {
+      key: 'seqRead',
+      name: 'sequential read',
+      unit: 'MB/s',
+      value: read.bytes / MB / read.seconds,
+      note: `${(read.bytes / MB).toFixed(0)} MB in 4 MiB reads, page cache ${cacheWords(cold)}`,
+    },
+    {
+      key: 'mapSet',
+      name: 'Map.set',
+      unit: 'rows/s',
+      value: map.setsPerSecond,
+      note: `${sizes.mapRows.toLocaleString('en-US')} row objects made beforehand, set into an empty Map`,
+    },
+    {
+      key: 'mapGet',
+      name: 'Map.get',
+      unit: 'gets/s',
+      value: map.getsPerSecond,
+      note: `${sizes.mapRows.toLocaleString('en-US')} random ids`,
+    },
+    {
+      key: 'mapSetLoop',
+      name: 'Map.set through the harness loop',
+      unit: 'rows/s',
+      value: harness.setsPerSecond,
+      note: `${shape.rows.toLocaleString('en-US')} rows, each row object made and each set timed, one in flight, as the stores' commits are`,
+    },
+    {
+      key: 'mapGetLoop',
+      name: 'Map.get through the harness loop',
+      unit: 'gets/s',
+      value: harness.getsPerSecond,
+      note: `${shape.reads.toLocaleString('en-US')} gets over ${shape.rows.toLocaleString('en-US')} rows, each timed, ${shape.readsInFlight} in flight, as the stores' reads are`,
+    },
   ];
 }

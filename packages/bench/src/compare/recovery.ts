@@ -44,7 +44,13 @@ export interface RecoveryCase {
   options?: PeerOptions;
 }
 
-async function loadAndClose(c: RecoveryCase, dir: string, rows: number, batchRows: number, seed: number): Promise<void> {
+async function loadAndClose(
+  c: RecoveryCase,
+  dir: string,
+  rows: number,
+  batchRows: number,
+  seed: number,
+): Promise<void> {
   const peer = c.factory.create(c.setting, c.options);
   try {
     await peer.open(dir);
@@ -56,21 +62,64 @@ async function loadAndClose(c: RecoveryCase, dir: string, rows: number, batchRow
 
 /** Runs one reopen in a fresh process (recover_child.ts) and reads its result. */
 function reopenInChild(request: ChildRequest): Promise<ChildResult> {
-  return runChild<ChildRequest, ChildResult>('recover_child', import.meta.url, 1, request, `the reopen of ${request.store} (${request.setting})`);
+  return runChild<ChildRequest, ChildResult>(
+    'recover_child',
+    import.meta.url,
+    1,
+    request,
+    `the reopen of ${request.store} (${request.setting})`,
+  );
 }
 
 /** Loads and closes in this process, reopens in a fresh one; three measurements (seconds, memory and disk per row). */
-export async function measureRecovery(c: RecoveryCase, dir: string, rows: number, batchRows: number, seed: number): Promise<Measurement[]> {
+export async function measureRecovery(
+  c: RecoveryCase,
+  dir: string,
+  rows: number,
+  batchRows: number,
+  seed: number,
+): Promise<Measurement[]> {
   await mkdir(dir, { recursive: true });
   await loadAndClose(c, dir, rows, batchRows, seed);
-  const base = { workload: 'recovery', store: c.factory.name, setting: c.label, durable: false, x: rows, group: recoveryGroup(c.factory) } as const;
+  const base = {
+    workload: 'recovery',
+    store: c.factory.name,
+    setting: c.label,
+    durable: false,
+    x: rows,
+    group: recoveryGroup(c.factory),
+  } as const;
   const label = `${rows.toLocaleString('en-US')} rows`;
   const r = await reopenInChild({ store: c.factory.name, setting: c.setting, options: c.options ?? {}, dir, rows });
-  if (r.count !== rows || !r.lastFound) throw new Error(`${c.factory.name} (${c.label}) reopened with ${r.count} rows of ${rows}${r.lastFound ? '' : ', the last one missing'}`);
+  if (r.count !== rows || !r.lastFound)
+    throw new Error(
+      `${c.factory.name} (${c.label}) reopened with ${r.count} rows of ${rows}${r.lastFound ? '' : ', the last one missing'}`,
+    );
   const memory = Math.max(0, r.rssBytes) + r.serverBytes;
   return [
-    { ...base, figure: `seconds to reopen, ${label}`, unit: 's', better: 'lower', value: r.seconds, loopDelayP99Ms: r.loopDelayP99Ms },
-    { ...base, workload: 'memory', figure: `bytes/row after reopen, ${label}`, unit: 'B/row', better: 'lower', value: memory / rows },
-    { ...base, workload: 'disk', figure: `bytes/row on disk, ${label}`, unit: 'B/row', better: 'lower', value: directoryBytes(dir) / rows },
+    {
+      ...base,
+      figure: `seconds to reopen, ${label}`,
+      unit: 's',
+      better: 'lower',
+      value: r.seconds,
+      loopDelayP99Ms: r.loopDelayP99Ms,
+    },
+    {
+      ...base,
+      workload: 'memory',
+      figure: `bytes/row after reopen, ${label}`,
+      unit: 'B/row',
+      better: 'lower',
+      value: memory / rows,
+    },
+    {
+      ...base,
+      workload: 'disk',
+      figure: `bytes/row on disk, ${label}`,
+      unit: 'B/row',
+      better: 'lower',
+      value: directoryBytes(dir) / rows,
+    },
   ];
 }

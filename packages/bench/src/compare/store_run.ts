@@ -40,7 +40,10 @@ class ReadCheck {
 
   /** Throws if a read missed: the figure of a store that loses rows must not count. */
   verify(what: string): void {
-    if (this.misses > 0) throw new Error(`${this.misses.toLocaleString('en-US')} of ${this.reads.toLocaleString('en-US')} ${what} reads found no row`);
+    if (this.misses > 0)
+      throw new Error(
+        `${this.misses.toLocaleString('en-US')} of ${this.reads.toLocaleString('en-US')} ${what} reads found no row`,
+      );
   }
 
   private count(row: unknown): void {
@@ -49,22 +52,47 @@ class ReadCheck {
   }
 }
 
-function fromLoop(base: Base, workload: string, figure: string, unit: string, loop: LoopResult, extra: Partial<Measurement> = {}): Measurement {
+function fromLoop(
+  base: Base,
+  workload: string,
+  figure: string,
+  unit: string,
+  loop: LoopResult,
+  extra: Partial<Measurement> = {},
+): Measurement {
   return {
-    workload, figure, unit, better: 'higher', ...base,
+    workload,
+    figure,
+    unit,
+    better: 'higher',
+    ...base,
     value: loop.ops / loop.seconds,
-    p50Ms: loop.p50Ms, p99Ms: loop.p99Ms, p999Ms: loop.p999Ms, loopDelayP99Ms: loop.loopDelayP99Ms,
+    p50Ms: loop.p50Ms,
+    p99Ms: loop.p99Ms,
+    p999Ms: loop.p999Ms,
+    loopDelayP99Ms: loop.loopDelayP99Ms,
     ...extra,
   };
 }
 
-function failed(base: Base, workload: string, figure: string, unit: string, error: unknown, extra: Partial<Measurement> = {}): Measurement {
+function failed(
+  base: Base,
+  workload: string,
+  figure: string,
+  unit: string,
+  error: unknown,
+  extra: Partial<Measurement> = {},
+): Measurement {
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
   return { workload, figure, unit, better: 'higher', ...base, value: null, error: message, ...extra };
 }
 
 /** Runs `measure`, recording its failure instead of throwing. */
-async function attempt(out: Measurement[], onError: (error: unknown) => Measurement, measure: () => Promise<Measurement>): Promise<void> {
+async function attempt(
+  out: Measurement[],
+  onError: (error: unknown) => Measurement,
+  measure: () => Promise<Measurement>,
+): Promise<void> {
   try {
     out.push(await measure());
   } catch (error) {
@@ -79,7 +107,15 @@ function rowWithId(rows: RowColumns, i: number, id: number): Account {
   return row;
 }
 
-function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution: KeyDistribution, seed: number, ops: number, check: ReadCheck): (i: number) => unknown {
+function ycsbOperation(
+  peer: Peer,
+  rows: RowColumns,
+  reads: number,
+  distribution: KeyDistribution,
+  seed: number,
+  ops: number,
+  check: ReadCheck,
+): (i: number) => unknown {
   const pick = keyPicker(distribution, rows.count, seed);
   const balances = randomBalances(1024, seed ^ 0xb0b);
   const readEvery = Math.round(reads * 100);
@@ -93,7 +129,14 @@ function ycsbOperation(peer: Peer, rows: RowColumns, reads: number, distribution
   };
 }
 
-export async function runStoreCase(factory: PeerFactory, setting: string, dir: string, sizes: CompareSizes, seed: number, log: (line: string) => void): Promise<Measurement[]> {
+export async function runStoreCase(
+  factory: PeerFactory,
+  setting: string,
+  dir: string,
+  sizes: CompareSizes,
+  seed: number,
+  log: (line: string) => void,
+): Promise<Measurement[]> {
   const peer = factory.create(setting);
   const base: Base = { store: factory.name, setting, durable: peer.durable, group: lossClass(peer) };
   const out: Measurement[] = [];
@@ -107,29 +150,63 @@ export async function runStoreCase(factory: PeerFactory, setting: string, dir: s
   }
   try {
     log(`    ${factory.name} (${setting}): batched load of ${rows.count.toLocaleString('en-US')} rows`);
-    await attempt(out, (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e), async () => {
-      const t = await timed(() => putInBatches(peer, rows, sizes.batchRows));
-      return { workload: 'batched commits', figure: batchFigure, unit: 'rows/s', better: 'higher', ...base, value: rows.count / t.seconds, loopDelayP99Ms: t.loopDelayP99Ms, limit: 'mapSetLoop' };
-    });
+    await attempt(
+      out,
+      (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e),
+      async () => {
+        const t = await timed(() => putInBatches(peer, rows, sizes.batchRows));
+        return {
+          workload: 'batched commits',
+          figure: batchFigure,
+          unit: 'rows/s',
+          better: 'higher',
+          ...base,
+          value: rows.count / t.seconds,
+          loopDelayP99Ms: t.loopDelayP99Ms,
+          limit: 'mapSetLoop',
+        };
+      },
+    );
     log(`    ${factory.name} (${setting}): point reads, YCSB A/B/C`);
     const ids = keyPicker('uniform', rows.count, seed ^ 0x1d5);
-    await attempt(out, (e) => failed(base, 'point reads', 'gets/s', 'gets/s', e), async () => {
-      const check = new ReadCheck();
-      const loop = await closedLoop(() => check.check(peer.get(ids())), sizes.opsInFlight, sizes.readOps, sizes.readSeconds);
-      check.verify('point');
-      return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGetLoop' });
-    });
+    await attempt(
+      out,
+      (e) => failed(base, 'point reads', 'gets/s', 'gets/s', e),
+      async () => {
+        const check = new ReadCheck();
+        const loop = await closedLoop(
+          () => check.check(peer.get(ids())),
+          sizes.opsInFlight,
+          sizes.readOps,
+          sizes.readSeconds,
+        );
+        check.verify('point');
+        return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGetLoop' });
+      },
+    );
     for (const mix of YCSB_MIXES) {
       for (const distribution of DISTRIBUTIONS) {
         const figure = `${mix.name} (${Math.round(mix.reads * 100)}% reads), ${distribution}`;
         const extra: Partial<Measurement> = mix.reads === 1 ? { limit: 'mapGetLoop' } : {};
-        await attempt(out, (e) => failed(base, 'ycsb', figure, 'ops/s', e, extra), async () => {
-          const check = new ReadCheck();
-          const op = ycsbOperation(peer, rows, mix.reads, distribution, seed ^ mix.name.charCodeAt(0), sizes.ycsbOps, check);
-          const loop = await closedLoop(op, sizes.opsInFlight, sizes.ycsbOps, sizes.ycsbSeconds);
-          check.verify('YCSB');
-          return fromLoop(base, 'ycsb', figure, 'ops/s', loop, extra);
-        });
+        await attempt(
+          out,
+          (e) => failed(base, 'ycsb', figure, 'ops/s', e, extra),
+          async () => {
+            const check = new ReadCheck();
+            const op = ycsbOperation(
+              peer,
+              rows,
+              mix.reads,
+              distribution,
+              seed ^ mix.name.charCodeAt(0),
+              sizes.ycsbOps,
+              check,
+            );
+            const loop = await closedLoop(op, sizes.opsInFlight, sizes.ycsbOps, sizes.ycsbSeconds);
+            check.verify('YCSB');
+            return fromLoop(base, 'ycsb', figure, 'ops/s', loop, extra);
+          },
+        );
       }
     }
     log(`    ${factory.name} (${setting}): single-row commits at ${sizes.inFlight.join('/')} in flight`);
@@ -139,10 +216,19 @@ export async function runStoreCase(factory: PeerFactory, setting: string, dir: s
       const figure = `commits/s, ${inFlight} in flight`;
       const limit = peer.durable ? (inFlight === 1 ? 'fdatasync' : undefined) : 'mapSetLoop';
       const extra: Partial<Measurement> = { x: inFlight, ...(limit === undefined ? {} : { limit }) };
-      await attempt(out, (e) => failed(base, commitClass, figure, 'commits/s', e, extra), async () => {
-        const loop = await closedLoop((i) => peer.put(rowWithId(rows, i, nextId++)), inFlight, sizes.commitMaxOps, sizes.commitSeconds);
-        return fromLoop(base, commitClass, figure, 'commits/s', loop, extra);
-      });
+      await attempt(
+        out,
+        (e) => failed(base, commitClass, figure, 'commits/s', e, extra),
+        async () => {
+          const loop = await closedLoop(
+            (i) => peer.put(rowWithId(rows, i, nextId++)),
+            inFlight,
+            sizes.commitMaxOps,
+            sizes.commitSeconds,
+          );
+          return fromLoop(base, commitClass, figure, 'commits/s', loop, extra);
+        },
+      );
     }
     // A store that drops rows must not win: with every figure run to the end, the count must be exact;
     // if it is not, every figure of this store and setting is marked failed.

@@ -69,29 +69,37 @@ export function transferPicker(seed: number): () => { from: number; to: number; 
  * it durable (flush: every commit so far), sharing the fdatasync with the
  * transfers committed meanwhile.
  */
-export async function transfer(db: Database, id: number, t: { from: number; to: number; amount: bigint }): Promise<boolean> {
-  const done = db.transactionSync(
-    (tx) => {
-      const from = tx.get('accounts', t.from, { columns: ['balance'] })!;
-      if ((from.balance as bigint) < t.amount) return false;
-      const to = tx.get('accounts', t.to, { columns: ['balance'] })!;
-      tx.update('accounts', t.from, { balance: (from.balance as bigint) - t.amount });
-      tx.update('accounts', t.to, { balance: (to.balance as bigint) + t.amount });
-      tx.insert('transfers', { id, from: t.from, to: t.to, amount: t.amount });
-      return true;
-    },
-  );
+export async function transfer(
+  db: Database,
+  id: number,
+  t: { from: number; to: number; amount: bigint },
+): Promise<boolean> {
+  const done = db.transactionSync((tx) => {
+    const from = tx.get('accounts', t.from, { columns: ['balance'] })!;
+    if ((from.balance as bigint) < t.amount) return false;
+    const to = tx.get('accounts', t.to, { columns: ['balance'] })!;
+    tx.update('accounts', t.from, { balance: (from.balance as bigint) - t.amount });
+    tx.update('accounts', t.to, { balance: (to.balance as bigint) + t.amount });
+    tx.insert('transfers', { id, from: t.from, to: t.to, amount: t.amount });
+    return true;
+  });
   if (done) await db.flush();
   return done;
 }
 
 /** Total money over every account (must stay TOTAL_MONEY). */
 export function totalMoney(db: Database): bigint {
-  return db.table('accounts').scan({ columns: ['balance'] }).reduce((sum, r) => sum + (r.balance as bigint), 0n);
+  return db
+    .table('accounts')
+    .scan({ columns: ['balance'] })
+    .reduce((sum, r) => sum + (r.balance as bigint), 0n);
 }
 
 /** Runs transfers with `inFlight` at once until `stop()` says so; `onDurable(id)` hears every one made durable. */
-export async function runTransfers(db: Database, options: { firstId: number; inFlight: number; seed: number; stop: () => boolean; onDurable: (id: number) => void }): Promise<number> {
+export async function runTransfers(
+  db: Database,
+  options: { firstId: number; inFlight: number; seed: number; stop: () => boolean; onDurable: (id: number) => void },
+): Promise<number> {
   const pick = transferPicker(options.seed);
   let nextId = options.firstId;
   const lane = async (): Promise<void> => {

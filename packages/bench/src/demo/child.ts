@@ -29,6 +29,12 @@ export async function runChild(dir: string, firstId: number): Promise<void> {
     pending = [];
   }, REPORT_MS);
   send({ ready: true });
-  await runTransfers(db, { firstId, inFlight: IN_FLIGHT, seed: firstId, stop: () => false, onDurable: (id) => pending.push(id) });
+  await runTransfers(db, {
+    firstId,
+    inFlight: IN_FLIGHT,
+    seed: firstId,
+    stop: () => false,
+    onDurable: (id) => pending.push(id),
+  });
   clearInterval(timer);
 }

@@ -6,7 +6,17 @@
  * permits it: the whole page cache as root, else the files' own pages.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -93,13 +103,15 @@ export function dropCaches(paths: readonly string[]): CacheDrop {
  * warm read be reported as cold.
  */
 export function dropCachesAgain(drop: CacheDrop, paths: readonly string[]): void {
-  if (drop !== null && dropCaches(paths) === null) throw new Error(`the page cache could not be dropped before a cold read of ${paths.join(', ')}`);
+  if (drop !== null && dropCaches(paths) === null)
+    throw new Error(`the page cache could not be dropped before a cold read of ${paths.join(', ')}`);
 }
 
 /** Words for a report: how the page cache stood before the reads. */
 export function cacheWords(drop: CacheDrop): string {
   if (drop === 'system') return 'dropped before each read (cold)';
-  if (drop === 'files') return "the files' pages dropped before each read (cold; posix_fadvise DONTNEED, as dropping the whole cache was not permitted)";
+  if (drop === 'files')
+    return "the files' pages dropped before each read (cold; posix_fadvise DONTNEED, as dropping the whole cache was not permitted)";
   return 'warm (dropping it was not permitted)';
 }
 

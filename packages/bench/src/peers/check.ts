@@ -75,7 +75,10 @@ async function overwrite(peer: Peer, count: number, inFlight: number, seed: numb
   for (let id = 1; id <= count; id += OVERWRITE_EVERY) ids.push(id);
   const balances = randomBalances(ids.length * 2, seed ^ 0x5eed);
   const changed = (id: number, k: number, tag: string): Account => ({
-    id, name: `${tag}${id}`.padEnd(16, '.').slice(0, 16), balance: balances[k]! + 0.125, ts: -id - k / 3,
+    id,
+    name: `${tag}${id}`.padEnd(16, '.').slice(0, 16),
+    balance: balances[k]! + 0.125,
+    ts: -id - k / 3,
   });
   const concurrent: Account[] = [];
   ids.forEach((id, k) => {
@@ -89,7 +92,13 @@ async function overwrite(peer: Peer, count: number, inFlight: number, seed: numb
 }
 
 function same(a: Account, b: Account | undefined): boolean {
-  return b !== undefined && Object.is(a.id, b.id) && a.name === b.name && Object.is(a.balance, b.balance) && Object.is(a.ts, b.ts);
+  return (
+    b !== undefined &&
+    Object.is(a.id, b.id) &&
+    a.name === b.name &&
+    Object.is(a.balance, b.balance) &&
+    Object.is(a.ts, b.ts)
+  );
 }
 
 async function verify(peer: Peer, model: Model, phase: string): Promise<void> {
@@ -104,25 +113,33 @@ async function verify(peer: Peer, model: Model, phase: string): Promise<void> {
   }
   if (problems.length > 0) throw new Error(`${where}: rows differ from what was written:\n  ${problems.join('\n  ')}`);
   const absent = await peer.get(model.size + 1);
-  if (absent !== undefined) throw new Error(`${where}: id ${model.size + 1} was never written but reads ${JSON.stringify(absent)}`);
+  if (absent !== undefined)
+    throw new Error(`${where}: id ${model.size + 1} was never written but reads ${JSON.stringify(absent)}`);
   const count = await peer.count();
   if (count !== model.size) throw new Error(`${where}: count() is ${count}, ${model.size} rows were written`);
 }
 
 /** Writes, overwrites and reads back rows on a new peer in `dir` (an empty directory); throws on any mismatch. */
-export async function checkPeer(factory: PeerFactory, setting: string, dir: string, options: CheckOptions = {}): Promise<CheckReport> {
+export async function checkPeer(
+  factory: PeerFactory,
+  setting: string,
+  dir: string,
+  options: CheckOptions = {},
+): Promise<CheckReport> {
   const count = options.rows ?? 3_000;
   const inFlight = options.inFlight ?? 256;
   const batchRows = options.batchRows ?? 500;
   const seed = options.seed ?? 1;
-  if (!(count >= OVERWRITE_EVERY * 3 && inFlight >= 1 && batchRows >= 1)) throw new Error('checkPeer: rows >= 21, inFlight >= 1, batchRows >= 1');
+  if (!(count >= OVERWRITE_EVERY * 3 && inFlight >= 1 && batchRows >= 1))
+    throw new Error('checkPeer: rows >= 21, inFlight >= 1, batchRows >= 1');
   const started = performance.now();
   const columns = generateRows(count, seed);
   const rows = Array.from({ length: count }, (_, i) => rowAt(columns, i));
   const model: Model = new Map();
   const split = Math.floor(count / 2);
   let peer = factory.create(setting);
-  if (peer.name !== factory.name || peer.setting !== setting) throw new Error(`peer ${factory.name}: created '${peer.name}' at '${peer.setting}', not '${setting}'`);
+  if (peer.name !== factory.name || peer.setting !== setting)
+    throw new Error(`peer ${factory.name}: created '${peer.name}' at '${peer.setting}', not '${setting}'`);
   let puts: number;
   let batches: number;
   let overwrites: number;

@@ -10,7 +10,13 @@ import { redisFactory } from './redis.js';
 import { sqliteFactory } from './sqlite.js';
 import { tidemarkFactory } from './tidemark.js';
 
-export const PEERS: readonly PeerFactory[] = [tidemarkFactory, sqliteFactory, lmdbFactory, redisFactory, mapJsonFactory];
+export const PEERS: readonly PeerFactory[] = [
+  tidemarkFactory,
+  sqliteFactory,
+  lmdbFactory,
+  redisFactory,
+  mapJsonFactory,
+];
 
 export { checkPeer, type CheckOptions, type CheckReport } from './check.js';
 export type { Account, Peer, PeerFactory } from './peer.js';

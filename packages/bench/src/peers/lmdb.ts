@@ -27,9 +27,10 @@ type Setting = (typeof SETTINGS)[number];
 const SUBDIR = 'lmdb';
 
 const GUARANTEES: Record<Setting, string> = {
-  'put, await committed': 'batched async put, resolves when committed and visible; fdatasync follows, so a power loss may lose the last commits',
-  'put, await flushed': 'batched async put, resolves after the commit is fdatasync\'d',
-  'transactionSync': 'one synchronous transaction per put, committed and fdatasync\'d before it returns',
+  'put, await committed':
+    'batched async put, resolves when committed and visible; fdatasync follows, so a power loss may lose the last commits',
+  'put, await flushed': "batched async put, resolves after the commit is fdatasync'd",
+  transactionSync: "one synchronous transaction per put, committed and fdatasync'd before it returns",
 };
 
 type Db = RootDatabase<Account, number>;

@@ -72,7 +72,7 @@ class MapJsonPeer implements Peer {
     this.durable = setting === 'append+fsync';
     this.snapshotOnly = setting === 'snapshot';
     this.guarantee = this.durable
-      ? 'one JSON line per commit appended and fdatasync\'d before it resolves (grouped)'
+      ? "one JSON line per commit appended and fdatasync'd before it resolves (grouped)"
       : `whole Map written as JSON every ${SNAPSHOT_INTERVAL_MS} ms and at close, no fsync: a crash loses everything since`;
   }
 
@@ -159,7 +159,8 @@ class MapJsonPeer implements Peer {
   }
 
   #snapshot(): Promise<void> {
-    if (this.#snapshotting !== null || !this.#dirty || this.#map === null) return this.#snapshotting ?? Promise.resolve();
+    if (this.#snapshotting !== null || !this.#dirty || this.#map === null)
+      return this.#snapshotting ?? Promise.resolve();
     const text = JSON.stringify([...this.#map.values()]);
     this.#dirty = false;
     const path = join(this.#dir, SNAPSHOT_FILE);

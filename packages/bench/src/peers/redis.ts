@@ -43,11 +43,16 @@ function decode(id: number, value: string): Account {
   return { id, name, balance, ts };
 }
 
-const PERSISTENCE: Record<Setting, Persistence> = { 'AOF everysec': 'everysec', 'AOF always': 'always', 'RDB at close': 'rdb' };
+const PERSISTENCE: Record<Setting, Persistence> = {
+  'AOF everysec': 'everysec',
+  'AOF always': 'always',
+  'RDB at close': 'rdb',
+};
 const GUARANTEES: Record<Setting, string> = {
-  'AOF everysec': 'AOF written before the reply, fsync\'d every second: a power loss may lose the last second or two',
-  'AOF always': 'AOF fsync\'d before the reply (one fsync per server event-loop turn)',
-  'RDB at close': 'in memory only; the data set is written to dump.rdb by SAVE at close: a crash loses everything since',
+  'AOF everysec': "AOF written before the reply, fsync'd every second: a power loss may lose the last second or two",
+  'AOF always': "AOF fsync'd before the reply (one fsync per server event-loop turn)",
+  'RDB at close':
+    'in memory only; the data set is written to dump.rdb by SAVE at close: a crash loses everything since',
 };
 
 class RedisPeer implements Peer {
@@ -71,8 +76,12 @@ class RedisPeer implements Peer {
     this.#server = await startRedis(redisDir, PERSISTENCE[this.setting]);
     try {
       const client = new Redis({
-        host: '127.0.0.1', port: this.#server.port, lazyConnect: true,
-        enableAutoPipelining: true, maxRetriesPerRequest: 0, retryStrategy: () => null,
+        host: '127.0.0.1',
+        port: this.#server.port,
+        lazyConnect: true,
+        enableAutoPipelining: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
       });
       this.#client = client;
       await client.connect(); // resolves when ready: after the server has loaded its AOF
@@ -125,12 +134,17 @@ class RedisPeer implements Peer {
     let saveError: Error | null = null;
     try {
       if (client !== null && client.status !== 'ready' && this.setting === 'RDB at close') {
-        saveError = new Error(`peer ${NAME}: the connection is ${client.status}, so the RDB could not be saved: its rows are lost`);
+        saveError = new Error(
+          `peer ${NAME}: the connection is ${client.status}, so the RDB could not be saved: its rows are lost`,
+        );
       }
       if (client !== null && client.status === 'ready') {
         if (this.setting === 'RDB at close') {
           const reply = await client.save().catch((error: Error) => error);
-          if (reply !== 'OK') saveError = new Error(`peer ${NAME}: SAVE failed: ${reply instanceof Error ? reply.message : String(reply)}`);
+          if (reply !== 'OK')
+            saveError = new Error(
+              `peer ${NAME}: SAVE failed: ${reply instanceof Error ? reply.message : String(reply)}`,
+            );
         }
         await client.quit();
       }
@@ -156,7 +170,11 @@ export const redisFactory: PeerFactory = {
   available(): Promise<string | null> {
     return new Promise((resolve) => {
       execFile('redis-server', ['--version'], { timeout: 5_000 }, (error) => {
-        resolve(error === null ? null : `no redis-server binary (${error.message.split('\n')[0]}); run packages/bench/scripts/setup-peers.sh as root`);
+        resolve(
+          error === null
+            ? null
+            : `no redis-server binary (${error.message.split('\n')[0]}); run packages/bench/scripts/setup-peers.sh as root`,
+        );
       });
     });
   },

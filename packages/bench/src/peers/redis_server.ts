@@ -97,12 +97,36 @@ async function stopChild(child: ChildProcess): Promise<void> {
   live.delete(child);
 }
 
-function spawnServer(dir: string, port: number, persistence: Persistence): { child: ChildProcess; output: () => string } {
+function spawnServer(
+  dir: string,
+  port: number,
+  persistence: Persistence,
+): { child: ChildProcess; output: () => string } {
   const aof = persistence === 'rdb' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', persistence];
   const args = [
-    '--bind', '127.0.0.1', '--port', String(port), '--protected-mode', 'yes', '--unixsocket', '',
-    '--dir', dir, ...aof, '--save', '', '--dbfilename', 'dump.rdb',
-    '--daemonize', 'no', '--logfile', '', '--loglevel', 'warning', '--databases', '1',
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--protected-mode',
+    'yes',
+    '--unixsocket',
+    '',
+    '--dir',
+    dir,
+    ...aof,
+    '--save',
+    '',
+    '--dbfilename',
+    'dump.rdb',
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
+    '--loglevel',
+    'warning',
+    '--databases',
+    '1',
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -122,10 +146,13 @@ async function waitForPong(child: ChildProcess, port: number, output: () => stri
   for (;;) {
     if (spawnError !== null) throw new Error(`redis-server did not start: ${(spawnError as Error).message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}) before answering PING: ${output().trim()}`);
+      throw new Error(
+        `redis-server exited (${child.exitCode ?? child.signalCode}) before answering PING: ${output().trim()}`,
+      );
     }
     if (await ping(port)) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer PING within ${START_TIMEOUT_MS} ms: ${output().trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`redis-server did not answer PING within ${START_TIMEOUT_MS} ms: ${output().trim()}`);
     await new Promise((resolve) => setTimeout(resolve, PING_INTERVAL_MS));
   }
 }

@@ -36,8 +36,12 @@ function prepare(path: string, setting: Setting): Statements {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(setting === 'synchronous=FULL' ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    db.exec('CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, balance REAL NOT NULL, ts REAL NOT NULL)');
-    const upsert = db.prepare<[number, string, number, number]>('INSERT OR REPLACE INTO accounts (id, name, balance, ts) VALUES (?, ?, ?, ?)');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, balance REAL NOT NULL, ts REAL NOT NULL)',
+    );
+    const upsert = db.prepare<[number, string, number, number]>(
+      'INSERT OR REPLACE INTO accounts (id, name, balance, ts) VALUES (?, ?, ?, ?)',
+    );
     const select = db.prepare<[number], Account>('SELECT id, name, balance, ts FROM accounts WHERE id = ?');
     const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM accounts');
     const batch = db.transaction((rows: readonly Account[]) => {

@@ -12,7 +12,15 @@
  */
 import type { Database, Durability, Table } from '@tidemark/core';
 import { ACCOUNTS, openAccounts, TABLE } from '../data.js';
-import { notOpen, toAccount, pickSetting, type Account, type Peer, type PeerFactory, type PeerOptions } from './peer.js';
+import {
+  notOpen,
+  toAccount,
+  pickSetting,
+  type Account,
+  type Peer,
+  type PeerFactory,
+  type PeerOptions,
+} from './peer.js';
 
 const NAME = 'tidemark';
 const SETTINGS: readonly Durability[] = ['delayed', 'durable'];
@@ -25,18 +33,24 @@ class TidemarkPeer implements Peer {
   #db: Database | null = null;
   #table: Table | null = null;
 
-  constructor(readonly setting: Durability, readonly options: PeerOptions = {}) {
+  constructor(
+    readonly setting: Durability,
+    readonly options: PeerOptions = {},
+  ) {
     this.durable = setting === 'durable';
     this.snapshotOnly = false;
     this.guarantee = this.durable
-      ? 'resolves after the WAL holding the commit is fdatasync\'d (group commit)'
-      : 'resolves once committed in memory; fdatasync\'d within maxDelayMs (10 ms)';
+      ? "resolves after the WAL holding the commit is fdatasync'd (group commit)"
+      : "resolves once committed in memory; fdatasync'd within maxDelayMs (10 ms)";
   }
 
   async open(dir: string): Promise<void> {
     if (this.#db !== null) throw new Error(`peer ${NAME}: already open`);
     // openAccounts opens with the default durability; each write names its own.
-    const db = await openAccounts(dir, this.options.recoveryWorkers === undefined ? {} : { recoveryWorkers: this.options.recoveryWorkers });
+    const db = await openAccounts(
+      dir,
+      this.options.recoveryWorkers === undefined ? {} : { recoveryWorkers: this.options.recoveryWorkers },
+    );
     this.#db = db;
     this.#table = db.table(ACCOUNTS.name);
   }
@@ -48,9 +62,12 @@ class TidemarkPeer implements Peer {
   async putBatch(rows: readonly Account[]): Promise<void> {
     const db = this.#db;
     if (db === null) throw notOpen(NAME);
-    await db.transaction((tx) => {
-      for (const row of rows) tx.upsert(TABLE, row);
-    }, { durability: this.setting });
+    await db.transaction(
+      (tx) => {
+        for (const row of rows) tx.upsert(TABLE, row);
+      },
+      { durability: this.setting },
+    );
   }
 
   get(id: number): Account | undefined {

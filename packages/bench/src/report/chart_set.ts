@@ -36,7 +36,19 @@ function commitsChart(measurements: readonly Measurement[], workload: string, fi
     .map((m) => ({ x: m.x!, y: m.value!, series: series(m) }));
   if (points.length === 0) return null;
   const title = `${workload}: throughput vs commits in flight`;
-  return { file, title, spec: lineChartSpec({ title, xTitle: 'commits in flight', yTitle: 'commits/s', points, logX: true, logY: true, xFormat: ',.0f' }) };
+  return {
+    file,
+    title,
+    spec: lineChartSpec({
+      title,
+      xTitle: 'commits in flight',
+      yTitle: 'commits/s',
+      points,
+      logX: true,
+      logY: true,
+      xFormat: ',.0f',
+    }),
+  };
 }
 
 function latencyChart(measurements: readonly Measurement[]): Chart | null {
@@ -50,7 +62,11 @@ function latencyChart(measurements: readonly Measurement[]): Chart | null {
     .filter((b) => b.value > 0);
   if (bars.length === 0) return null;
   const title = `durable commit latency, ${LATENCY_IN_FLIGHT} in flight`;
-  return { file: 'commit-latency.svg', title, spec: barChartSpec({ title, yTitle: 'ms (log scale)', bars, logY: true }) };
+  return {
+    file: 'commit-latency.svg',
+    title,
+    spec: barChartSpec({ title, yTitle: 'ms (log scale)', bars, logY: true }),
+  };
 }
 
 function ycsbChart(measurements: readonly Measurement[]): Chart | null {
@@ -66,13 +82,22 @@ function recoveryChart(measurements: readonly Measurement[]): Chart | null {
     .map((m) => ({ x: m.x!, y: m.value!, series: series(m) }));
   if (points.length === 0) return null;
   const title = 'recovery: seconds to reopen vs rows';
-  return { file: 'recovery.svg', title, spec: lineChartSpec({ title, xTitle: 'rows', yTitle: 'seconds', points, xFormat: '~s' }) };
+  return {
+    file: 'recovery.svg',
+    title,
+    spec: lineChartSpec({ title, xTitle: 'rows', yTitle: 'seconds', points, xFormat: '~s' }),
+  };
 }
 
 type Sample = Record<string, number>;
 
 /** Disk or memory over time under updates, from the reclaim workload's series (one per key distribution, reclaim on or off). */
-function overTimeChart(results: BenchResults, field: 'diskBytes' | 'memoryBytes', file: string, what: string): Chart | null {
+function overTimeChart(
+  results: BenchResults,
+  field: 'diskBytes' | 'memoryBytes',
+  file: string,
+  what: string,
+): Chart | null {
   const reclaim = results.workloads.find((w) => w.workload === 'reclaim');
   if (reclaim?.series === undefined) return null;
   const points: Point[] = [];
@@ -82,7 +107,8 @@ function overTimeChart(results: BenchResults, field: 'diskBytes' | 'memoryBytes'
     for (const s of samples as Sample[]) {
       if (s.seconds === undefined || s[field] === undefined) continue;
       points.push({ x: s.seconds, y: s[field]! / MB, series: `${what}, ${keys} keys, reclaim ${reclaiming}` });
-      if (index === 0 && s.liveBytes !== undefined) points.push({ x: s.seconds, y: s.liveBytes / MB, series: 'live data' });
+      if (index === 0 && s.liveBytes !== undefined)
+        points.push({ x: s.seconds, y: s.liveBytes / MB, series: 'live data' });
     }
   }
   if (points.length === 0) return null;

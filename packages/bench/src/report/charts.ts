@@ -47,8 +47,19 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
     data: { values: chart.points },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: chart.xTitle, axis: { format: chart.xFormat ?? ',' }, scale: chart.logX ? { type: 'log', base: 2 } : { zero: false } },
-      y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: chart.logY ? { type: 'log' } : { zero: true } },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: chart.xTitle,
+        axis: { format: chart.xFormat ?? ',' },
+        scale: chart.logX ? { type: 'log', base: 2 } : { zero: false },
+      },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: chart.yTitle,
+        scale: chart.logY ? { type: 'log' } : { zero: true },
+      },
       color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
     },
   };
@@ -82,7 +93,12 @@ export function barChartSpec(chart: BarChart): TopLevelSpec {
     encoding: {
       x: { field: 'label', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 320 } },
       xOffset: { field: 'series' },
-      y: { field: 'value', type: 'quantitative', title: chart.yTitle, ...(chart.logY ? { scale: { type: 'log' } } : {}) },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: chart.yTitle,
+        ...(chart.logY ? { scale: { type: 'log' } } : {}),
+      },
       color: { field: 'series', type: 'nominal', title: null, legend: LEGEND },
     },
   };

@@ -61,11 +61,16 @@ export interface RunComparison {
 
 function differences(a: BenchResults, b: BenchResults): string[] {
   const out: string[] = [];
-  if (a.mode !== b.mode) out.push(`the runs are of different sizes (${a.mode} and ${b.mode}): figures measured at different sizes are not comparable`);
+  if (a.mode !== b.mode)
+    out.push(
+      `the runs are of different sizes (${a.mode} and ${b.mode}): figures measured at different sizes are not comparable`,
+    );
   const ma = a.machine;
   const mb = b.machine;
   if (ma.cpuModel !== mb.cpuModel || ma.cores !== mb.cores || ma.totalMemoryBytes !== mb.totalMemoryBytes) {
-    out.push(`the runs are from different machines (${ma.cpuModel}, ${ma.cores} cores and ${mb.cpuModel}, ${mb.cores} cores)`);
+    out.push(
+      `the runs are from different machines (${ma.cpuModel}, ${ma.cores} cores and ${mb.cpuModel}, ${mb.cores} cores)`,
+    );
   }
   if (ma.node !== mb.node) out.push(`the runs used different Node versions (${ma.node} and ${mb.node})`);
   return out;
@@ -97,17 +102,26 @@ function sign(change: number): string {
 
 /** The comparison as text: better first, then worse, then a count of the unchanged. */
 export function formatRunComparison(c: RunComparison, oldName: string, newName: string): string {
-  const worded = (v: Change): string => (v.verdict === 'same' ? 'same' : v.better === 'higher' ? (v.verdict === 'better' ? 'faster' : 'slower') : v.verdict);
+  const worded = (v: Change): string =>
+    v.verdict === 'same' ? 'same' : v.better === 'higher' ? (v.verdict === 'better' ? 'faster' : 'slower') : v.verdict;
   const order = { better: 0, worse: 1, same: 2 } as const;
-  const sorted = [...c.changes].sort((x, y) => order[x.verdict] - order[y.verdict] || Math.abs(y.change) - Math.abs(x.change));
-  const rows = sorted.filter((v) => v.verdict !== 'same').map((v) => [v.key, v.unit, formatNumber(v.old), formatNumber(v.new), sign(v.change), worded(v)]);
+  const sorted = [...c.changes].sort(
+    (x, y) => order[x.verdict] - order[y.verdict] || Math.abs(y.change) - Math.abs(x.change),
+  );
+  const rows = sorted
+    .filter((v) => v.verdict !== 'same')
+    .map((v) => [v.key, v.unit, formatNumber(v.old), formatNumber(v.new), sign(v.change), worded(v)]);
   const count = (verdict: Change['verdict']): number => c.changes.filter((v) => v.verdict === verdict).length;
   const lines = [
     `compare: ${oldName} -> ${newName}`,
     ...c.warnings.map((w) => `WARNING: ${w}`),
     `${count('better')} better, ${count('worse')} worse, ${count('same')} within ${(NOISE * 100).toFixed(0)}% (not listed)`,
   ];
-  if (rows.length > 0) lines.push('', ...alignedLines(['figure', 'unit', 'old', 'new', 'change', ''], rows, [false, false, true, true, true, false]));
+  if (rows.length > 0)
+    lines.push(
+      '',
+      ...alignedLines(['figure', 'unit', 'old', 'new', 'change', ''], rows, [false, false, true, true, true, false]),
+    );
   if (c.onlyOld.length > 0) lines.push('', `only in ${oldName}: ${c.onlyOld.length} figures`);
   if (c.onlyNew.length > 0) lines.push('', `only in ${newName}: ${c.onlyNew.length} figures`);
   return lines.join('\n');

@@ -14,7 +14,17 @@ export interface CellTable {
   right: boolean[];
 }
 
-const HEADER = ['figure', 'store (setting)', 'class', 'value', 'unit', 'p99 ms', 'loop p99 ms', 'x best other', 'x limit'];
+const HEADER = [
+  'figure',
+  'store (setting)',
+  'class',
+  'value',
+  'unit',
+  'p99 ms',
+  'loop p99 ms',
+  'x best other',
+  'x limit',
+];
 const RIGHT = [false, false, false, true, false, true, true, true, true];
 
 function ms(value: number | undefined): string {
@@ -76,7 +86,12 @@ export function storesTable(comparison: Comparison): CellTable {
   return {
     title: 'stores',
     header: ['store', 'setting', 'durable', 'guarantee'],
-    rows: comparison.cases.map((c) => [c.store, c.setting, c.durable ? 'yes' : 'no', c.skipped === undefined ? c.guarantee : `SKIPPED: ${c.skipped}`]),
+    rows: comparison.cases.map((c) => [
+      c.store,
+      c.setting,
+      c.durable ? 'yes' : 'no',
+      c.skipped === undefined ? c.guarantee : `SKIPPED: ${c.skipped}`,
+    ]),
     right: [false, false, false, false],
   };
 }

@@ -56,7 +56,14 @@ export function reportMarkdown(results: BenchResults, charts: ReadonlyArray<Char
     lines.push('## Tidemark workloads (each beside its baseline)', '');
     for (const w of results.workloads) {
       const cells = figureCells(w.figures);
-      lines.push(`### ${w.workload}: ${w.description}`, '', ...markdownLines(cells.header, cells.rows, cells.right), '', ...w.notes.map((n) => `- ${n}`), '');
+      lines.push(
+        `### ${w.workload}: ${w.description}`,
+        '',
+        ...markdownLines(cells.header, cells.rows, cells.right),
+        '',
+        ...w.notes.map((n) => `- ${n}`),
+        '',
+      );
     }
   }
   return `${lines.join('\n').trimEnd()}\n`;

@@ -30,7 +30,13 @@ export interface BenchResults {
   workloads: ResultDocument[];
 }
 
-export function benchResults(mode: RunMode, args: string[], startedAt: Date, comparison: Comparison | null, workloads: ResultDocument[]): BenchResults {
+export function benchResults(
+  mode: RunMode,
+  args: string[],
+  startedAt: Date,
+  comparison: Comparison | null,
+  workloads: ResultDocument[],
+): BenchResults {
   return {
     format: RESULTS_FORMAT,
     version: RESULTS_VERSION,
@@ -67,9 +73,14 @@ export function readResults(path: string): BenchResults {
   }
   const doc = parsed as Partial<BenchResults> | null;
   if (doc === null || typeof doc !== 'object' || doc.format !== RESULTS_FORMAT) {
-    throw new ResultsFileError(`${path}: not a ${RESULTS_FILE} written by the bench harness (no "format": "${RESULTS_FORMAT}")`);
+    throw new ResultsFileError(
+      `${path}: not a ${RESULTS_FILE} written by the bench harness (no "format": "${RESULTS_FORMAT}")`,
+    );
   }
-  if (doc.version !== RESULTS_VERSION) throw new ResultsFileError(`${path}: results version ${String(doc.version)}, this harness reads version ${RESULTS_VERSION}`);
+  if (doc.version !== RESULTS_VERSION)
+    throw new ResultsFileError(
+      `${path}: results version ${String(doc.version)}, this harness reads version ${RESULTS_VERSION}`,
+    );
   if (!Array.isArray(doc.workloads) || (doc.comparison !== null && typeof doc.comparison !== 'object')) {
     throw new ResultsFileError(`${path}: "workloads" or "comparison" is missing or malformed`);
   }

@@ -25,7 +25,8 @@ export function formatNumber(value: number | null): string {
 export function formatRatio(ratio: number | null, target: Target | null = null): string {
   if (ratio === null) return '-';
   const two = ratio.toFixed(2);
-  if (target !== null && target.on === 'ratio' && ratio !== target.value && two === target.value.toFixed(2)) return `${ratio.toFixed(3)}x`;
+  if (target !== null && target.on === 'ratio' && ratio !== target.value && two === target.value.toFixed(2))
+    return `${ratio.toFixed(3)}x`;
   return `${two}x`;
 }
 
@@ -58,19 +59,31 @@ function pad(text: string, width: number, right: boolean): string {
 }
 
 /** Rows of cells as aligned lines: the header, a rule, then the rows; `right[c]` aligns column c right. */
-export function alignedLines(header: readonly string[], rows: ReadonlyArray<readonly string[]>, right: readonly boolean[]): string[] {
+export function alignedLines(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  right: readonly boolean[],
+): string[] {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
-  const line = (row: readonly string[]): string => row.map((cell, c) => pad(cell, widths[c]!, right[c] ?? false)).join('  ').trimEnd();
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, c) => pad(cell, widths[c]!, right[c] ?? false))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [line(header), rule, ...rows.map(line)];
 }
 
 /** Rows of cells as a Markdown table; `right[c]` aligns column c right. */
-export function markdownLines(header: readonly string[], rows: ReadonlyArray<readonly string[]>, right: readonly boolean[]): string[] {
+export function markdownLines(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  right: readonly boolean[],
+): string[] {
   const escapeCell = (cell: string): string => cell.replace(/\|/g, '\\|');
   const line = (row: readonly string[]): string => `| ${row.map(escapeCell).join(' | ')} |`;
-  const rule = `|${header.map((_, c) => (right[c] ?? false ? ' ---: ' : ' --- ')).join('|')}|`;
+  const rule = `|${header.map((_, c) => ((right[c] ?? false) ? ' ---: ' : ' --- ')).join('|')}|`;
   return [line(header), rule, ...rows.map(line)];
 }
 

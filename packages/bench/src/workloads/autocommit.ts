@@ -13,7 +13,16 @@
  */
 import type { Database, Table } from '@tidemark/core';
 import { COMMIT_CHUNK_OPS, TARGET_COMMITS_PER_SECOND, WARMUP_OPS } from '../constants.js';
-import { generateRows, openAccounts, randomBalances, randomIds, rowAt, TABLE, type Account, type RowColumns } from '../data.js';
+import {
+  generateRows,
+  openAccounts,
+  randomBalances,
+  randomIds,
+  rowAt,
+  TABLE,
+  type Account,
+  type RowColumns,
+} from '../data.js';
 import { collectGarbage, deadlineNs, nowNs, pastDeadline, rate, secondsSince } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
 
@@ -51,7 +60,8 @@ async function updateAutocommit(t: Table, updates: Updates, deadline: bigint | n
   while (i < updates.count) {
     const end = Math.min(updates.count, i + COMMIT_CHUNK_OPS);
     pending.length = end - i;
-    for (let k = 0; i < end; i++, k++) pending[k] = t.update(updates.ids[i], { balance: updates.balances[i], ts: UPDATE_TS + i });
+    for (let k = 0; i < end; i++, k++)
+      pending[k] = t.update(updates.ids[i], { balance: updates.balances[i], ts: UPDATE_TS + i });
     await Promise.all(pending);
     if (pastDeadline(deadline)) break;
   }
@@ -136,7 +146,11 @@ async function runMap(rows: RowColumns, updates: Updates, seconds: number | null
 /** Runs every loop on small data, untimed, so the JIT has compiled them. */
 async function warmUp(seed: number): Promise<void> {
   const rows = generateRows(WARMUP_OPS, seed);
-  const updates: Updates = { count: WARMUP_OPS, ids: randomIds(WARMUP_OPS, WARMUP_OPS, seed + 1), balances: randomBalances(WARMUP_OPS, seed + 2) };
+  const updates: Updates = {
+    count: WARMUP_OPS,
+    ids: randomIds(WARMUP_OPS, WARMUP_OPS, seed + 1),
+    balances: randomBalances(WARMUP_OPS, seed + 2),
+  };
   await runMap(rows, updates, null);
   await runTidemark(rows, updates, null);
   collectGarbage();
@@ -146,9 +160,27 @@ function figures(tm: Runs, map: Runs): Figure[] {
   const target = { on: 'tidemark', compare: 'atLeast', value: TARGET_COMMITS_PER_SECOND } as const;
   const perSecond = (run: Timed | null): number | null => (run === null ? null : rate(run.ops, run.seconds));
   return [
-    { name: 'insert, autocommit', unit: 'commits/s', tidemark: perSecond(tm.insert), baseline: perSecond(map.insert), target },
-    { name: 'update, autocommit', unit: 'commits/s', tidemark: perSecond(tm.update), baseline: perSecond(map.update), target },
-    { name: 'update, transactionSync', unit: 'commits/s', tidemark: perSecond(tm.updateSync), baseline: perSecond(map.update), target },
+    {
+      name: 'insert, autocommit',
+      unit: 'commits/s',
+      tidemark: perSecond(tm.insert),
+      baseline: perSecond(map.insert),
+      target,
+    },
+    {
+      name: 'update, autocommit',
+      unit: 'commits/s',
+      tidemark: perSecond(tm.update),
+      baseline: perSecond(map.update),
+      target,
+    },
+    {
+      name: 'update, transactionSync',
+      unit: 'commits/s',
+      tidemark: perSecond(tm.updateSync),
+      baseline: perSecond(map.update),
+      target,
+    },
   ];
 }
 
@@ -160,7 +192,9 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
     ids: randomIds(params.ops, params.rows, params.seed + 1),
     balances: randomBalances(params.ops, params.seed + 2),
   };
-  log(`autocommit: baseline Map, ${params.rows.toLocaleString('en-US')} inserts then ${params.ops.toLocaleString('en-US')} updates`);
+  log(
+    `autocommit: baseline Map, ${params.rows.toLocaleString('en-US')} inserts then ${params.ops.toLocaleString('en-US')} updates`,
+  );
   const map = await runMap(rows, updates, params.secondsLimit);
   collectGarbage();
   log('autocommit: Tidemark, the same inserts and updates, then the updates again with transactionSync');

@@ -139,8 +139,20 @@ function figures(map: BuildRun, tm: TidemarkBuildRun): Figure[] {
       target: { on: 'ratio', compare: 'atLeast', value: TARGET_BUILD_SPEEDUP },
     },
     { name: 'build time', unit: 's', tidemark: tm.seconds, baseline: map.seconds, target: null },
-    { name: 'heap+external+arrayBuffers/row', unit: 'B/row', tidemark: tm.jsBytesPerRow, baseline: map.jsBytesPerRow, target: bytes },
-    { name: 'rss growth over build/row', unit: 'B/row', tidemark: tm.rssBytesPerRow, baseline: map.rssBytesPerRow, target: bytes },
+    {
+      name: 'heap+external+arrayBuffers/row',
+      unit: 'B/row',
+      tidemark: tm.jsBytesPerRow,
+      baseline: map.jsBytesPerRow,
+      target: bytes,
+    },
+    {
+      name: 'rss growth over build/row',
+      unit: 'B/row',
+      tidemark: tm.rssBytesPerRow,
+      baseline: map.rssBytesPerRow,
+      target: bytes,
+    },
     { name: 'stats (reserved+index)/row', unit: 'B/row', tidemark: tm.reservedPerRow, baseline: null, target: bytes },
     { name: 'stats (inUse+index)/row', unit: 'B/row', tidemark: tm.inUsePerRow, baseline: null, target: bytes },
   ];
@@ -151,7 +163,9 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
   log(`build: baseline Map of ${params.rows.toLocaleString('en-US')} rows`);
   const map = await buildMap(params);
   collectGarbage();
-  log(`build: Tidemark table of ${params.rows.toLocaleString('en-US')} rows, batches of ${BUILD_BATCH_ROWS.toLocaleString('en-US')}`);
+  log(
+    `build: Tidemark table of ${params.rows.toLocaleString('en-US')} rows, batches of ${BUILD_BATCH_ROWS.toLocaleString('en-US')}`,
+  );
   const tm = await buildTidemark(params);
   collectGarbage();
   return {
@@ -164,8 +178,8 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
       '  the Map pays for its name strings. Node counts ordinary ArrayBuffers (the primary index) in both external and',
       '  arrayBuffers and SharedArrayBuffers (the arena) in arrayBuffers only, so this overstates Tidemark by up to the index.',
       'rss growth: across the timed build alone, the input held (so freed input pages do not count), after forced GC;',
-      '  the Map\'s excludes its name strings, which belong to the input.',
-      'stats figures are Tidemark\'s own accounting from db.stats() (arena bytes reserved or in use, plus primary index bytes).',
+      "  the Map's excludes its name strings, which belong to the input.",
+      "stats figures are Tidemark's own accounting from db.stats() (arena bytes reserved or in use, plus primary index bytes).",
     ],
   };
 }

@@ -37,7 +37,12 @@ import { insertDelayed, insertInFlight, type Timed } from './durable_loops.js';
 
 const MiB = 1024 * 1024;
 /** Triggers small enough that a few seconds of commits cross several checkpoints and pair closes. */
-const ACTIVE_CHECKPOINTS: OpenOptions = { walSegmentBytes: 4 * MiB, checkpointWalBytes: 16 * MiB, dataFileSizeBytes: 8 * MiB, checkpointIntervalMs: 250 };
+const ACTIVE_CHECKPOINTS: OpenOptions = {
+  walSegmentBytes: 4 * MiB,
+  checkpointWalBytes: 16 * MiB,
+  dataFileSizeBytes: 8 * MiB,
+  checkpointIntervalMs: 250,
+};
 const TARGET_SEQ_WRITE_RATIO = 0.5;
 const TARGET_WAL_RATE_RATIO = 2;
 const TARGET_THROUGHPUT_RATIO = 0.9;
@@ -72,8 +77,16 @@ interface StreamerBusy {
 }
 
 function streamerBusy(s: StreamerStats): StreamerBusy {
-  const waits = s.streamCoreWaitMs === null || s.checkpointCoreWaitMs === null ? null : (s.streamCoreWaitMs + s.checkpointCoreWaitMs) / 1000;
-  return { cfpBytes: s.bytesWritten, busySeconds: (s.streamMs + s.checkpointMs) / 1000, checkpointSeconds: s.checkpointMs / 1000, coreWaitSeconds: waits };
+  const waits =
+    s.streamCoreWaitMs === null || s.checkpointCoreWaitMs === null
+      ? null
+      : (s.streamCoreWaitMs + s.checkpointCoreWaitMs) / 1000;
+  return {
+    cfpBytes: s.bytesWritten,
+    busySeconds: (s.streamMs + s.checkpointMs) / 1000,
+    checkpointSeconds: s.checkpointMs / 1000,
+    coreWaitSeconds: waits,
+  };
 }
 
 interface OnOff {
@@ -99,7 +112,15 @@ function measureStreaming(dir: string, rows: RowColumns, seconds: number | null)
     const wal = (await db.logStats()).writer!;
     await db.checkpoint();
     const s = (await db.logStats()).streamer!;
-    return { timed, walBytes: wal.bytes, ...streamerBusy(s), checkpoints: s.checkpoints, poolSeconds: s.poolMs / 1000, filesCreated: s.filesCreated, poolMisses: s.poolMisses };
+    return {
+      timed,
+      walBytes: wal.bytes,
+      ...streamerBusy(s),
+      checkpoints: s.checkpoints,
+      poolSeconds: s.poolMs / 1000,
+      filesCreated: s.filesCreated,
+      poolMisses: s.poolMisses,
+    };
   });
 }
 
@@ -153,18 +174,27 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
     log('checkpoint: streaming a WAL backlog after a reopen, nothing else running');
     const catchUp = await measureCatchUp(join(base, 'catch-up'), rows, params.secondsLimit);
     collectGarbage();
-    log(`checkpoint: ${EVENT_LOOP_IN_FLIGHT} durable inserts in flight, checkpointing ${ON_OFF_ORDER.map((c) => (c ? 'on' : 'off')).join(', ')}`);
+    log(
+      `checkpoint: ${EVENT_LOOP_IN_FLIGHT} durable inserts in flight, checkpointing ${ON_OFF_ORDER.map((c) => (c ? 'on' : 'off')).join(', ')}`,
+    );
     const on: OnOff[] = [];
     const off: OnOff[] = [];
     for (const [i, checkpoints] of ON_OFF_ORDER.entries()) {
       collectGarbage();
-      (checkpoints ? on : off).push(await measureOnOff(join(base, `${checkpoints ? 'on' : 'off'}-${i}`), rows, checkpoints, params.secondsLimit));
+      (checkpoints ? on : off).push(
+        await measureOnOff(join(base, `${checkpoints ? 'on' : 'off'}-${i}`), rows, checkpoints, params.secondsLimit),
+      );
     }
     const sum = (runs: OnOff[], f: (r: OnOff) => number): number => runs.reduce((total, r) => total + f(r), 0);
     return {
       figures: figures(write, streaming, catchUp, on, off),
       notes: notes(parent, streaming, catchUp, on, off),
-      counts: { delayedCommits: streaming.timed.ops, durableCommitsOff: sum(off, (r) => r.timed.ops), durableCommitsOn: sum(on, (r) => r.timed.ops), checkpointsOn: sum(on, (r) => r.checkpoints) },
+      counts: {
+        delayedCommits: streaming.timed.ops,
+        durableCommitsOff: sum(off, (r) => r.timed.ops),
+        durableCommitsOn: sum(on, (r) => r.timed.ops),
+        checkpointsOn: sum(on, (r) => r.checkpoints),
+      },
     };
   } finally {
     rmSync(base, { recursive: true, force: true });
@@ -179,7 +209,13 @@ function figures(write: WriteProbe, s: Streaming, c: CatchUp, on: OnOff[], off: 
   const writeMBs = write.bytes / MiB / write.seconds;
   const inFlight = `durable, ${EVENT_LOOP_IN_FLIGHT} in flight, checkpointing on vs off (medians of ${on.length} runs each)`;
   return [
-    { name: 'checkpoint streaming vs sequential write', unit: 'MB/s', tidemark: streamMBs, baseline: writeMBs, target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO } },
+    {
+      name: 'checkpoint streaming vs sequential write',
+      unit: 'MB/s',
+      tidemark: streamMBs,
+      baseline: writeMBs,
+      target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO },
+    },
     {
       name: 'checkpoint streaming, counting the pre-creation of pool pairs too, vs sequential write',
       unit: 'MB/s',
@@ -190,7 +226,10 @@ function figures(write: WriteProbe, s: Streaming, c: CatchUp, on: OnOff[], off: 
     {
       name: 'checkpoint streaming, its waits for a core left out of its busy time, vs sequential write',
       unit: 'MB/s',
-      tidemark: s.coreWaitSeconds !== null && s.busySeconds > s.coreWaitSeconds ? s.cfpBytes / MiB / (s.busySeconds - s.coreWaitSeconds) : null,
+      tidemark:
+        s.coreWaitSeconds !== null && s.busySeconds > s.coreWaitSeconds
+          ? s.cfpBytes / MiB / (s.busySeconds - s.coreWaitSeconds)
+          : null,
       baseline: writeMBs,
       target: null,
     },
@@ -201,14 +240,35 @@ function figures(write: WriteProbe, s: Streaming, c: CatchUp, on: OnOff[], off: 
       baseline: writeMBs,
       target: null,
     },
-    { name: 'checkpoint streaming vs the WAL rate of delayed inserts', unit: 'MB/s', tidemark: streamMBs, baseline: walMBs, target: { on: 'ratio', compare: 'atLeast', value: TARGET_WAL_RATE_RATIO } },
-    { name: inFlight, unit: 'commits/s', tidemark: median(on.map(rate)), baseline: median(off.map(rate)), target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO } },
-    { name: `${inFlight}: latency p99`, unit: 'ms', tidemark: median(on.map((r) => r.latency.p99Ms)), baseline: median(off.map((r) => r.latency.p99Ms)), target: { on: 'ratio', compare: 'atMost', value: TARGET_P99_RATIO } },
+    {
+      name: 'checkpoint streaming vs the WAL rate of delayed inserts',
+      unit: 'MB/s',
+      tidemark: streamMBs,
+      baseline: walMBs,
+      target: { on: 'ratio', compare: 'atLeast', value: TARGET_WAL_RATE_RATIO },
+    },
+    {
+      name: inFlight,
+      unit: 'commits/s',
+      tidemark: median(on.map(rate)),
+      baseline: median(off.map(rate)),
+      target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO },
+    },
+    {
+      name: `${inFlight}: latency p99`,
+      unit: 'ms',
+      tidemark: median(on.map((r) => r.latency.p99Ms)),
+      baseline: median(off.map((r) => r.latency.p99Ms)),
+      target: { on: 'ratio', compare: 'atMost', value: TARGET_P99_RATIO },
+    },
   ];
 }
 
 function notes(parent: string, s: Streaming, c: CatchUp, on: OnOff[], off: OnOff[]): string[] {
-  const each = (runs: OnOff[]): string => runs.map((r) => `${Math.round(rate(r)).toLocaleString('en-US')}/s (p99 ${r.latency.p99Ms.toFixed(2)} ms)`).join(', ');
+  const each = (runs: OnOff[]): string =>
+    runs
+      .map((r) => `${Math.round(rate(r)).toLocaleString('en-US')}/s (p99 ${r.latency.p99Ms.toFixed(2)} ms)`)
+      .join(', ');
   return [
     `Files in ${parent}. Checkpointing "on" uses walSegmentBytes 4 MiB, checkpointWalBytes 16 MiB, dataFileSizeBytes 8 MiB, checkpointIntervalMs 250; "off" runs no streamer.`,
     `Streaming: ${(s.cfpBytes / MiB).toFixed(1)} MiB written to data and delta files in ${s.busySeconds.toFixed(2)} s of streamer busy time (streaming, and ${s.checkpoints} checkpoints in ${s.checkpointSeconds.toFixed(2)} s of it) while ${s.timed.ops.toLocaleString('en-US')} delayed inserts wrote ${(s.walBytes / MiB).toFixed(1)} MiB of WAL in ${s.timed.seconds.toFixed(2)} s. Pre-creating pool pairs (zero-filled data files, synced) is kept ahead of need and counted apart, neither as streamed bytes nor in the busy time: ${s.filesCreated} files made in ${s.poolSeconds.toFixed(2)} s of the streamer's time; ${s.poolMisses} pool misses (a pair made while streaming, counted in the busy time). ${coreWaitNote(s)}`,
@@ -226,7 +286,8 @@ function coreWaitNote(s: Streaming): string {
 
 export const checkpointWorkload: Workload = {
   name: 'checkpoint',
-  description: 'checkpoint streaming MB/s vs sequential write and the WAL rate; durable commits with checkpointing on vs off',
+  description:
+    'checkpoint streaming MB/s vs sequential write and the WAL rate; durable commits with checkpointing on vs off',
   baseline: "the disk's sequential write rate, the WAL rate, checkpointing off",
   sizes: { full: { rows: 0, ops: 1_000_000, seconds: 5 }, quick: { rows: 0, ops: 100_000, seconds: 1.5 } },
   run,

@@ -64,11 +64,18 @@ async function withDatabase<T>(dir: string | null, fn: (db: Database) => Promise
  * One in-flight level on a fresh database. With `watchLoop`, the event-loop
  * delay is sampled around the inserts alone, not the open and close.
  */
-async function measureInFlight(dir: string, rows: RowColumns, inFlight: number, seconds: number | null, watchLoop: boolean): Promise<DurableRun> {
+async function measureInFlight(
+  dir: string,
+  rows: RowColumns,
+  inFlight: number,
+  seconds: number | null,
+  watchLoop: boolean,
+): Promise<DurableRun> {
   const histogram = latencyHistogram();
   const loop = (db: Database): Promise<Timed> => insertInFlight(db.table(TABLE), rows, inFlight, seconds, histogram);
   return withDatabase(dir, async (db) => {
-    if (!watchLoop) return { inFlight, timed: await loop(db), latency: latencySummary(histogram), loopDelayP99Ms: null };
+    if (!watchLoop)
+      return { inFlight, timed: await loop(db), latency: latencySummary(histogram), loopDelayP99Ms: null };
     const watched = await withEventLoopDelay(() => loop(db));
     return { inFlight, timed: watched.result, latency: latencySummary(histogram), loopDelayP99Ms: watched.p99Ms };
   });
@@ -81,7 +88,11 @@ async function warmUp(base: string, rows: RowColumns): Promise<void> {
   collectGarbage();
 }
 
-async function measureAll(base: string, params: WorkloadParams, log: (line: string) => void): Promise<DurableMeasurements> {
+async function measureAll(
+  base: string,
+  params: WorkloadParams,
+  log: (line: string) => void,
+): Promise<DurableMeasurements> {
   const rows = generateRows(params.ops, params.seed);
   await warmUp(base, generateRows(Math.min(params.ops, WARMUP_OPS), params.seed));
   log(`durable: the disk's fdatasync rate, in ${base}`);
@@ -112,7 +123,11 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
-  const counts: Record<string, number> = { fdatasyncs: m.sync.syncs, inMemoryCommits: m.inMemory.ops, delayedCommits: m.delayed.ops };
+  const counts: Record<string, number> = {
+    fdatasyncs: m.sync.syncs,
+    inMemoryCommits: m.inMemory.ops,
+    delayedCommits: m.delayed.ops,
+  };
   for (const r of m.durable) counts[`durableCommits${r.inFlight}InFlight`] = r.timed.ops;
   return { figures: durableFigures(m), notes: durableNotes(parent, params), counts };
 }

@@ -46,9 +46,20 @@ async function lane(t: Table, rows: RowColumns, lanes: Lanes, histogram: Histogr
  * each commit's latency, from the call to the resolution of its promise,
  * goes into `histogram`.
  */
-export async function insertInFlight(t: Table, rows: RowColumns, inFlight: number, seconds: number | null, histogram: Histogram): Promise<Timed> {
+export async function insertInFlight(
+  t: Table,
+  rows: RowColumns,
+  inFlight: number,
+  seconds: number | null,
+  histogram: Histogram,
+): Promise<Timed> {
   const started = performance.now();
-  const lanes: Lanes = { next: 0, stopped: false, count: rows.count, stopAt: seconds === null ? Infinity : started + seconds * 1000 };
+  const lanes: Lanes = {
+    next: 0,
+    stopped: false,
+    count: rows.count,
+    stopAt: seconds === null ? Infinity : started + seconds * 1000,
+  };
   const running = new Array<Promise<void>>(Math.min(inFlight, rows.count));
   for (let i = 0; i < running.length; i++) running[i] = lane(t, rows, lanes, histogram);
   await Promise.all(running);

@@ -26,7 +26,8 @@ import type { DurableMeasurements, DurableRun } from './durable.js';
 
 function throughputTarget(inFlight: number): Target | null {
   if (inFlight === 1) return { on: 'ratio', compare: 'atLeast', value: TARGET_SINGLE_COMMIT_SYNC_RATIO };
-  if (inFlight >= TARGET_DURABLE_FROM_IN_FLIGHT) return { on: 'tidemark', compare: 'atLeast', value: TARGET_DURABLE_COMMITS_PER_SECOND };
+  if (inFlight >= TARGET_DURABLE_FROM_IN_FLIGHT)
+    return { on: 'tidemark', compare: 'atLeast', value: TARGET_DURABLE_COMMITS_PER_SECOND };
   return null;
 }
 
@@ -43,7 +44,13 @@ function inFlightFigures(run: DurableRun, m: DurableMeasurements): Figure[] {
     target,
   });
   return [
-    { name, unit: 'commits/s', tidemark: rate(run.timed.ops, run.timed.seconds), baseline: rate(m.sync.syncs, m.sync.seconds), target: throughputTarget(run.inFlight) },
+    {
+      name,
+      unit: 'commits/s',
+      tidemark: rate(run.timed.ops, run.timed.seconds),
+      baseline: rate(m.sync.syncs, m.sync.seconds),
+      target: throughputTarget(run.inFlight),
+    },
     ms('latency p50', run.latency.p50Ms, sync.p50Ms, null),
     ms('latency p99', run.latency.p99Ms, sync.p99Ms, p99Target),
     ms('latency p99.9', run.latency.p999Ms, sync.p999Ms, null),
@@ -52,7 +59,13 @@ function inFlightFigures(run: DurableRun, m: DurableMeasurements): Figure[] {
 
 export function durableFigures(m: DurableMeasurements): Figure[] {
   return [
-    { name: `fdatasync of ${SYNC_PROBE_WRITE_BYTES} B (the limit)`, unit: 'syncs/s', tidemark: null, baseline: rate(m.sync.syncs, m.sync.seconds), target: null },
+    {
+      name: `fdatasync of ${SYNC_PROBE_WRITE_BYTES} B (the limit)`,
+      unit: 'syncs/s',
+      tidemark: null,
+      baseline: rate(m.sync.syncs, m.sync.seconds),
+      target: null,
+    },
     ...m.durable.flatMap((run) => inFlightFigures(run, m)),
     {
       name: 'delayed durability',

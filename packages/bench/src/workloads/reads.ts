@@ -102,7 +102,13 @@ function figures(runs: Runs): Figure[] {
   const baseline = rate(runs.map.ops, runs.map.seconds);
   return [
     { name: 'get, whole row', unit: 'gets/s', tidemark: rate(runs.full.ops, runs.full.seconds), baseline, target },
-    { name: "get, columns ['balance']", unit: 'gets/s', tidemark: rate(runs.balance.ops, runs.balance.seconds), baseline, target },
+    {
+      name: "get, columns ['balance']",
+      unit: 'gets/s',
+      tidemark: rate(runs.balance.ops, runs.balance.seconds),
+      baseline,
+      target,
+    },
   ];
 }
 
@@ -118,11 +124,16 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
   await sides.close();
   return {
     figures: figures(runs),
-    counts: { tableRows: params.rows, baselineGets: runs.map.ops, tidemarkGets: runs.full.ops, tidemarkBalanceGets: runs.balance.ops },
+    counts: {
+      tableRows: params.rows,
+      baselineGets: runs.map.ops,
+      tidemarkGets: runs.full.ops,
+      tidemarkBalanceGets: runs.balance.ops,
+    },
     notes: [
       'Order: the Map and the table are loaded together; then Map gets, Tidemark whole-row gets, Tidemark balance-only gets.',
       'Ids are uniform random over the table; each side reads the same ids and sums the balances (checked equal).',
-      "Tidemark decodes a fresh object per get; the Map returns the object it holds. Both compare against the one Map loop.",
+      'Tidemark decodes a fresh object per get; the Map returns the object it holds. Both compare against the one Map loop.',
       `An untimed warm-up of ${Math.min(WARMUP_OPS, params.ops).toLocaleString('en-US')} gets per loop runs first.`,
     ],
   };

@@ -38,7 +38,12 @@ import { medianRun, openRunsInTurn } from './recovery.js';
 import type { RecoveryResult } from './recovery_child.js';
 
 const MiB = 1024 * 1024;
-const OPTIONS: OpenOptions = { dataFileSizeBytes: 16 * MiB, checkpointWalBytes: 64 * MiB, walSegmentBytes: 16 * MiB, durability: 'delayed' };
+const OPTIONS: OpenOptions = {
+  dataFileSizeBytes: 16 * MiB,
+  checkpointWalBytes: 64 * MiB,
+  walSegmentBytes: 16 * MiB,
+  durability: 'delayed',
+};
 const OFF: OpenOptions = { merges: false, cleaner: false };
 /** Updates between two turns of the event loop. */
 const CHUNK = 2_000;
@@ -89,13 +94,19 @@ type Held = 'diskBytes' | 'memoryBytes';
  * live bytes over the samples (their ratio is the mean's), and the sample
  * where `held` stood highest against live data. Null with no sample.
  */
-export function overPhase(samples: Sample[], held: Held): { mean: { held: number; live: number }; largest: Sample } | null {
+export function overPhase(
+  samples: Sample[],
+  held: Held,
+): { mean: { held: number; live: number }; largest: Sample } | null {
   const usable = samples.filter((s) => s.liveBytes > 0);
   if (usable.length === 0) return null;
   let largest = usable[0]!;
   for (const s of usable) if (s[held] / s.liveBytes > largest[held] / largest.liveBytes) largest = s;
   const sum = (f: (s: Sample) => number): number => usable.reduce((total, s) => total + f(s), 0);
-  return { mean: { held: sum((s) => s[held]) / usable.length, live: sum((s) => s.liveBytes) / usable.length }, largest };
+  return {
+    mean: { held: sum((s) => s[held]) / usable.length, live: sum((s) => s.liveBytes) / usable.length },
+    largest,
+  };
 }
 
 /** Bytes of the files of `dir` matching `pattern`; one the engine removes between the listing and its stat counts nothing. */
@@ -133,7 +144,14 @@ async function load(dir: string, rows: RowColumns, options: OpenOptions): Promis
 }
 
 /** Loads the rows, then updates flat out for `seconds`, sampling; leaves the directory closed. */
-async function updatePhase(dir: string, rows: RowColumns, keys: Keys, reclaim: boolean, seconds: number, seed: number): Promise<Phase> {
+async function updatePhase(
+  dir: string,
+  rows: RowColumns,
+  keys: Keys,
+  reclaim: boolean,
+  seconds: number,
+  seed: number,
+): Promise<Phase> {
   const options = reclaim ? {} : OFF;
   await load(dir, rows, options);
   collectGarbage();
@@ -186,9 +204,18 @@ async function updatePhase(dir: string, rows: RowColumns, keys: Keys, reclaim: b
  * `recovery` workload times one: in fresh processes (cold cache where
  * permitted), the median of each; every row must be there.
  */
-async function timeRecoveries(after: string, fresh: string, keptPath: string, seed: number, cold: CacheDrop): Promise<[Reopen, Reopen]> {
+async function timeRecoveries(
+  after: string,
+  fresh: string,
+  keptPath: string,
+  seed: number,
+  cold: CacheDrop,
+): Promise<[Reopen, Reopen]> {
   const [a, f] = await openRunsInTurn([after, fresh], null, keptPath, seed, cold, REOPENS, OPTIONS);
-  const reopen = (runs: RecoveryResult[]): Reopen => ({ seconds: medianRun(runs).seconds, runs: runs.map((r) => r.seconds) });
+  const reopen = (runs: RecoveryResult[]): Reopen => ({
+    seconds: medianRun(runs).seconds,
+    runs: runs.map((r) => r.seconds),
+  });
   return [reopen(a!), reopen(f!)];
 }
 
@@ -206,7 +233,9 @@ async function run(params: WorkloadParams, log: (line: string) => void): Promise
     for (const keys of ['uniform', 'zipfian'] as const) {
       for (const reclaim of [false, true]) {
         const dir = join(base, `${keys}-${reclaim ? 'on' : 'off'}`);
-        log(`reclaim: ${params.rows.toLocaleString('en-US')} rows, ${keys} updates for ${seconds} s, merge and cleaner ${reclaim ? 'on' : 'off'}`);
+        log(
+          `reclaim: ${params.rows.toLocaleString('en-US')} rows, ${keys} updates for ${seconds} s, merge and cleaner ${reclaim ? 'on' : 'off'}`,
+        );
         phases.push(await updatePhase(dir, rows, keys, reclaim, seconds, params.seed));
         collectGarbage();
         if (keys === 'uniform' && reclaim) {
@@ -236,14 +265,44 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
     const on = phases.find((p) => p.keys === keys && p.reclaim)!;
     const off = phases.find((p) => p.keys === keys && !p.reclaim)!;
     out.push(
-      { name: `${keys}: checkpoint files on disk vs live data, at the end`, unit: 'MiB', tidemark: on.end.diskBytes / MiB, baseline: on.end.liveBytes / MiB, target: { on: 'ratio', compare: 'atMost', value: TARGET_DISK_RATIO } },
-      { name: `${keys}: arena memory vs live data, at the end`, unit: 'MiB', tidemark: on.end.memoryBytes / MiB, baseline: on.end.liveBytes / MiB, target: { on: 'ratio', compare: 'atMost', value: TARGET_MEMORY_RATIO } },
-      { name: `${keys}: updates, merge and cleaner on vs off`, unit: 'commits/s', tidemark: on.updates / on.seconds, baseline: off.updates / off.seconds, target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO } },
+      {
+        name: `${keys}: checkpoint files on disk vs live data, at the end`,
+        unit: 'MiB',
+        tidemark: on.end.diskBytes / MiB,
+        baseline: on.end.liveBytes / MiB,
+        target: { on: 'ratio', compare: 'atMost', value: TARGET_DISK_RATIO },
+      },
+      {
+        name: `${keys}: arena memory vs live data, at the end`,
+        unit: 'MiB',
+        tidemark: on.end.memoryBytes / MiB,
+        baseline: on.end.liveBytes / MiB,
+        target: { on: 'ratio', compare: 'atMost', value: TARGET_MEMORY_RATIO },
+      },
+      {
+        name: `${keys}: updates, merge and cleaner on vs off`,
+        unit: 'commits/s',
+        tidemark: on.updates / on.seconds,
+        baseline: off.updates / off.seconds,
+        target: { on: 'ratio', compare: 'atLeast', value: TARGET_THROUGHPUT_RATIO },
+      },
       ...spread(on, keys),
-      { name: `${keys}: (reclaim off) files on disk vs live data, at the end`, unit: 'MiB', tidemark: off.end.diskBytes / MiB, baseline: off.end.liveBytes / MiB, target: null },
+      {
+        name: `${keys}: (reclaim off) files on disk vs live data, at the end`,
+        unit: 'MiB',
+        tidemark: off.end.diskBytes / MiB,
+        baseline: off.end.liveBytes / MiB,
+        target: null,
+      },
     );
   }
-  out.push({ name: 'recovery after the uniform workload vs the same live rows loaded fresh', unit: 's', tidemark: recoveryAfter, baseline: recoveryFresh, target: { on: 'ratio', compare: 'atMost', value: TARGET_RECOVERY_RATIO } });
+  out.push({
+    name: 'recovery after the uniform workload vs the same live rows loaded fresh',
+    unit: 's',
+    tidemark: recoveryAfter,
+    baseline: recoveryFresh,
+    target: { on: 'ratio', compare: 'atMost', value: TARGET_RECOVERY_RATIO },
+  });
   return out;
 }
 
@@ -255,12 +314,27 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
  */
 function spread(phase: Phase, keys: Keys): Figure[] {
   const out: Figure[] = [];
-  for (const [held, what] of [['diskBytes', 'checkpoint files on disk'], ['memoryBytes', 'arena memory']] as const) {
+  for (const [held, what] of [
+    ['diskBytes', 'checkpoint files on disk'],
+    ['memoryBytes', 'arena memory'],
+  ] as const) {
     const over = overPhase(phase.samples, held);
     if (over === null) continue;
     out.push(
-      { name: `${keys}: ${what} vs live data, mean over the phase`, unit: 'MiB', tidemark: over.mean.held / MiB, baseline: over.mean.live / MiB, target: null },
-      { name: `${keys}: ${what} vs live data, largest sample`, unit: 'MiB', tidemark: over.largest[held] / MiB, baseline: over.largest.liveBytes / MiB, target: null },
+      {
+        name: `${keys}: ${what} vs live data, mean over the phase`,
+        unit: 'MiB',
+        tidemark: over.mean.held / MiB,
+        baseline: over.mean.live / MiB,
+        target: null,
+      },
+      {
+        name: `${keys}: ${what} vs live data, largest sample`,
+        unit: 'MiB',
+        tidemark: over.largest[held] / MiB,
+        baseline: over.largest.liveBytes / MiB,
+        target: null,
+      },
     );
   }
   return out;
@@ -280,7 +354,8 @@ function notes(phases: Phase[], seconds: number, cold: CacheDrop, after: Reopen,
 
 export const reclaimWorkload: Workload = {
   name: 'reclaim',
-  description: 'update-heavy workload: disk and memory vs live data over time, commits with merge and cleaner on vs off, recovery after it vs fresh',
+  description:
+    'update-heavy workload: disk and memory vs live data over time, commits with merge and cleaner on vs off, recovery after it vs fresh',
   baseline: 'live data; merge and cleaner off; a fresh load',
   sizes: { full: { rows: 1_000_000, ops: 0, seconds: 60 }, quick: { rows: 100_000, ops: 0, seconds: 3 } },
   run,

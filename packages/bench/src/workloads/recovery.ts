@@ -37,7 +37,14 @@ import { open, type CheckpointLoad, type OpenOptions } from '@tidemark/core';
 import { runChild } from '../child.js';
 import { BUILD_BATCH_ROWS } from '../constants.js';
 import { ACCOUNTS, generateRows, prng, rowAt, TABLE } from '../data.js';
-import { cacheWords, dropCaches, dropCachesAgain, probeSequentialRead, type CacheDrop, type ReadProbe } from '../limits/seq_read.js';
+import {
+  cacheWords,
+  dropCaches,
+  dropCachesAgain,
+  probeSequentialRead,
+  type CacheDrop,
+  type ReadProbe,
+} from '../limits/seq_read.js';
 import { collectGarbage } from '../measure.js';
 import type { Figure, Workload, WorkloadParams, WorkloadResult } from '../workload.js';
 import type { RecoveryRequest, RecoveryResult } from './recovery_child.js';
@@ -101,7 +108,13 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Built
     if (batch.length > 0) flush();
     await db.checkpoint();
     const files = (await db.checkpointFiles())
-      .filter((f) => (f.kind === 'data' || f.kind === 'delta') && f.rows !== null && f.usedBytes !== null && f.state !== 'PRECREATED')
+      .filter(
+        (f) =>
+          (f.kind === 'data' || f.kind === 'delta') &&
+          f.rows !== null &&
+          f.usedBytes !== null &&
+          f.state !== 'PRECREATED',
+      )
       .map((f) => ({ path: join(dir, f.file), bytes: f.usedBytes! }));
     return { kept: Int32Array.from(kept), files };
   } finally {
@@ -114,7 +127,14 @@ async function buildDir(dir: string, count: number, seed: number): Promise<Built
  * page cache dropped first when `cold`; every `keptPath` key is a row it
  * must hold. The runs in order.
  */
-export async function openRuns(dir: string, workers: number | null, keptPath: string, seed: number, cold: CacheDrop, options?: OpenOptions): Promise<RecoveryResult[]> {
+export async function openRuns(
+  dir: string,
+  workers: number | null,
+  keptPath: string,
+  seed: number,
+  cold: CacheDrop,
+  options?: OpenOptions,
+): Promise<RecoveryResult[]> {
   return (await openRunsInTurn([dir], workers, keptPath, seed, cold, RUNS, options))[0]!;
 }
 
@@ -123,13 +143,29 @@ export async function openRuns(dir: string, workers: number | null, keptPath: st
  * ...), so that the machine's drift falls on each alike; the runs of each
  * directory in order. The `reclaim` workload compares two directories so.
  */
-export async function openRunsInTurn(dirs: readonly string[], workers: number | null, keptPath: string, seed: number, cold: CacheDrop, runs: number, options?: OpenOptions): Promise<RecoveryResult[][]> {
+export async function openRunsInTurn(
+  dirs: readonly string[],
+  workers: number | null,
+  keptPath: string,
+  seed: number,
+  cold: CacheDrop,
+  runs: number,
+  options?: OpenOptions,
+): Promise<RecoveryResult[][]> {
   const out: RecoveryResult[][] = dirs.map(() => []);
   for (let i = 0; i < runs; i++) {
     for (const [d, dir] of dirs.entries()) {
       dropCachesAgain(cold, [dir]);
       const request: RecoveryRequest = { dir, workers, keptPath, checkedKeys: CHECKED_KEYS, seed: seed + i, options };
-      out[d]!.push(await runChild<RecoveryRequest, RecoveryResult>('workloads/recovery_child', import.meta.url, 1, request, `the open of ${dir}`));
+      out[d]!.push(
+        await runChild<RecoveryRequest, RecoveryResult>(
+          'workloads/recovery_child',
+          import.meta.url,
+          1,
+          request,
+          `the open of ${dir}`,
+        ),
+      );
     }
   }
   return out;
@@ -141,10 +177,23 @@ export function medianRun(runs: readonly RecoveryResult[]): RecoveryResult {
 }
 
 /** Opens `dir` RUNS times, each in a fresh process; the median run. */
-async function recover(dir: string, option: number | null, keptPath: string, seed: number, cold: CacheDrop): Promise<Recovered> {
+async function recover(
+  dir: string,
+  option: number | null,
+  keptPath: string,
+  seed: number,
+  cold: CacheDrop,
+): Promise<Recovered> {
   const runs = await openRuns(dir, option, keptPath, seed, cold);
   const median = medianRun(runs);
-  return { option, workers: median.workers, seconds: median.seconds, load: median.load, rows: median.rows, runs: runs.map((r) => r.seconds) };
+  return {
+    option,
+    workers: median.workers,
+    seconds: median.seconds,
+    load: median.load,
+    rows: median.rows,
+    runs: runs.map((r) => r.seconds),
+  };
 }
 
 interface SizeRun {
@@ -155,7 +204,13 @@ interface SizeRun {
   byDefault: Recovered;
 }
 
-async function measureSize(base: string, count: number, seed: number, cold: CacheDrop, log: (line: string) => void): Promise<SizeRun> {
+async function measureSize(
+  base: string,
+  count: number,
+  seed: number,
+  cold: CacheDrop,
+  log: (line: string) => void,
+): Promise<SizeRun> {
   const dir = join(base, `rows-${count}`);
   log(`recovery: building ${count.toLocaleString('en-US')} rows, deleting ${DELETED_FRACTION * 100}%`);
   const { kept, files } = await buildDir(dir, count, seed);
@@ -165,7 +220,10 @@ async function measureSize(base: string, count: number, seed: number, cold: Cach
   log(`recovery: the floor, plain sequential reads of the pair files (their valid lengths), ${RUNS} times`);
   const floors: ReadProbe[] = [];
   for (let i = 0; i < RUNS; i++) {
-    dropCachesAgain(cold, files.map((f) => f.path));
+    dropCachesAgain(
+      cold,
+      files.map((f) => f.path),
+    );
     floors.push(probeSequentialRead(files));
   }
   const floor = floors.sort((a, b) => a.seconds - b.seconds)[floors.length >> 1]!;
@@ -216,8 +274,20 @@ function figures(r: SizeRun, main: boolean): Figure[] {
       target: main ? { on: 'tidemark', compare: 'atMost', value: (TARGET_SECONDS_PER_5M * r.count) / 5_000_000 } : null,
     },
     { name: `recovery of ${n}, 1 worker`, unit: 's', tidemark: r.one.seconds, baseline: null, target: null },
-    { name: `recovery of ${n}, ${cores} workers (all cores; ${r.all.workers} used)`, unit: 's', tidemark: r.all.seconds, baseline: null, target: null },
-    { name: `recovery of ${n}: rows in the files per second, all cores vs 1 worker`, unit: 'rows/s', tidemark: r.count / r.all.seconds, baseline: r.count / r.one.seconds, target: null },
+    {
+      name: `recovery of ${n}, ${cores} workers (all cores; ${r.all.workers} used)`,
+      unit: 's',
+      tidemark: r.all.seconds,
+      baseline: null,
+      target: null,
+    },
+    {
+      name: `recovery of ${n}: rows in the files per second, all cores vs 1 worker`,
+      unit: 'rows/s',
+      tidemark: r.count / r.all.seconds,
+      baseline: r.count / r.one.seconds,
+      target: null,
+    },
     {
       name: `recovery of ${n}, the I/O part: pair files read by the recovery tasks (fastest run; bytes over the time in their read calls) vs plain sequential reads`,
       unit: 'MB/s',
@@ -260,7 +330,8 @@ function runList(r: Recovered): string {
 
 export const recoveryWorkload: Workload = {
   name: 'recovery',
-  description: 'open() of N rows (20% deleted): default, 1 and all recovery workers, vs plain sequential reads of the same files',
+  description:
+    'open() of N rows (20% deleted): default, 1 and all recovery workers, vs plain sequential reads of the same files',
   baseline: '1 worker, plain sequential reads',
   sizes: { full: { rows: 5_000_000, ops: 0 }, quick: { rows: 200_000, ops: 0 } },
   run,

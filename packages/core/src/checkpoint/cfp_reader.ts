@@ -41,7 +41,15 @@ export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
  * is how far into the data file the reader has got (for progress).
  */
 export interface LiveRowVisitor {
-  row(tableId: number, versionId: number, bytes: Uint8Array, view: DataView, entryAt: number, size: number, dataOffset: number): void;
+  row(
+    tableId: number,
+    versionId: number,
+    bytes: Uint8Array,
+    view: DataView,
+    entryAt: number,
+    size: number,
+    dataOffset: number,
+  ): void;
   /** The block's bytes are about to be replaced. */
   blockEnd(): void;
 }
@@ -57,7 +65,13 @@ export interface CfpScan {
 }
 
 /** Scans one CFP: its delta file, then its data file, calling `onRow` for each live row. */
-export function scanCfp(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, onRow: LiveRowVisitor): CfpScan {
+export function scanCfp(
+  layer: FileLayer,
+  dir: string,
+  cfp: CfpEntry,
+  databaseId: bigint,
+  onRow: LiveRowVisitor,
+): CfpScan {
   const deltaReads: ReadTime = { readMs: 0 };
   const scan = scanData(layer, dir, cfp, databaseId, readDelta(layer, dir, cfp, databaseId, deltaReads), onRow);
   scan.readMs += deltaReads.readMs;
@@ -74,7 +88,14 @@ export interface ReadTime {
  * (`deleted`); null checks the data file alone (verify does, when the
  * delta file fails), every entry then handed on as live.
  */
-export function scanData(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, deletedOrNull: DeletedVersions | null, onRow: LiveRowVisitor): CfpScan {
+export function scanData(
+  layer: FileLayer,
+  dir: string,
+  cfp: CfpEntry,
+  databaseId: bigint,
+  deletedOrNull: DeletedVersions | null,
+  onRow: LiveRowVisitor,
+): CfpScan {
   const scan = new DataScan(layer, dir, cfp, databaseId, deletedOrNull, onRow);
   try {
     while (scan.step());
@@ -148,7 +169,11 @@ export class DataScan {
     let at = block.payloadAt;
     let previous = this.previous;
     const where = (i: number, entryAt: number, what: string): TidemarkError =>
-      corrupt(path, `data file block at offset ${block.fileOffset}: entry ${i} ${what}`, block.fileOffset + entryAt - block.at);
+      corrupt(
+        path,
+        `data file block at offset ${block.fileOffset}: entry ${i} ${what}`,
+        block.fileOffset + entryAt - block.at,
+      );
     for (let i = 0; i < block.count; i++) {
       if (at + DATA_ENTRY_HEADER_BYTES > payloadEnd) throw where(i, at, 'runs past its block');
       const tableId = view.getUint16(at, true);
@@ -156,8 +181,10 @@ export class DataScan {
       const versionId = view.getFloat64(at + 8, true);
       const size = dataEntryBytes(length);
       if (length > MAX_ROW_BYTES || at + size > payloadEnd) throw where(i, at, 'runs past its block');
-      if (!(versionId > previous)) throw where(i, at, `has version ${versionId}, not above the one before (${previous})`);
-      if (versionId < cfp.minVersion || (cfp.maxVersion !== null && versionId > cfp.maxVersion)) throw where(i, at, `has version ${versionId}, outside the pair's range`);
+      if (!(versionId > previous))
+        throw where(i, at, `has version ${versionId}, not above the one before (${previous})`);
+      if (versionId < cfp.minVersion || (cfp.maxVersion !== null && versionId > cfp.maxVersion))
+        throw where(i, at, `has version ${versionId}, outside the pair's range`);
       previous = versionId;
       const taken = deleted.take(versionId);
       if (taken === ORPHAN) throw orphanTombstone(this.dir, cfp, deleted.orphan);
@@ -171,41 +198,61 @@ export class DataScan {
       at += size;
     }
     this.previous = previous;
-    if (at !== payloadEnd) throw corrupt(path, `data file block at offset ${block.fileOffset} has bytes after its last entry`, block.fileOffset + at - block.at);
+    if (at !== payloadEnd)
+      throw corrupt(
+        path,
+        `data file block at offset ${block.fileOffset} has bytes after its last entry`,
+        block.fileOffset + at - block.at,
+      );
     onRow.blockEnd();
   }
 
   private finish(): void {
     this.close();
     const { cfp, scan } = this;
-    if (scan.rows !== cfp.rows) throw corrupt(this.path, `holds ${scan.rows} rows, the root says ${cfp.rows}`, cfp.dataLength);
+    if (scan.rows !== cfp.rows)
+      throw corrupt(this.path, `holds ${scan.rows} rows, the root says ${cfp.rows}`, cfp.dataLength);
     if (this.deleted.left()) throw orphanTombstone(this.dir, cfp, this.deleted.orphan);
   }
 }
 
 /** The versionIds a CFP's delta file deletes, checked block by block, as a filter; a versionId twice is CORRUPT. */
-export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, databaseId: bigint, reads?: ReadTime): DeletedVersions {
+export function readDelta(
+  layer: FileLayer,
+  dir: string,
+  cfp: CfpEntry,
+  databaseId: bigint,
+  reads?: ReadTime,
+): DeletedVersions {
   const path = join(dir, deltaFileName(cfp.id));
   // The reader first: it checks the file holds the valid length, which (the root checks) bounds the count.
   const reader = new BlockReader(layer, path, cfp.deltaLength, DELTA_MAGIC, DELTA_BLOCK_MAGIC, 'delta file');
   let deleted: Float64Array;
   let count = 0;
   try {
-    if (cfp.tombstones * DELTA_ENTRY_BYTES > cfp.deltaLength) throw corrupt(path, `cannot hold the root's ${cfp.tombstones} tombstones in ${cfp.deltaLength} bytes`, 0);
+    if (cfp.tombstones * DELTA_ENTRY_BYTES > cfp.deltaLength)
+      throw corrupt(path, `cannot hold the root's ${cfp.tombstones} tombstones in ${cfp.deltaLength} bytes`, 0);
     deleted = new Float64Array(cfp.tombstones);
     checkIdentity(reader.header, cfp, databaseId, path, 'delta file');
     for (let block = reader.next(); block !== null; block = reader.next()) {
       if (block.payloadBytes !== block.count * DELTA_ENTRY_BYTES) {
-        throw corrupt(path, `delta file block at offset ${block.fileOffset} holds ${block.payloadBytes} bytes for ${block.count} tombstones`, block.fileOffset);
+        throw corrupt(
+          path,
+          `delta file block at offset ${block.fileOffset} holds ${block.payloadBytes} bytes for ${block.count} tombstones`,
+          block.fileOffset,
+        );
       }
-      if (count + block.count > deleted.length) throw corrupt(path, `holds more tombstones than the root's ${cfp.tombstones}`, block.fileOffset);
-      for (let at = block.payloadAt, end = at + block.payloadBytes; at < end; at += DELTA_ENTRY_BYTES) deleted[count++] = reader.view.getFloat64(at, true);
+      if (count + block.count > deleted.length)
+        throw corrupt(path, `holds more tombstones than the root's ${cfp.tombstones}`, block.fileOffset);
+      for (let at = block.payloadAt, end = at + block.payloadBytes; at < end; at += DELTA_ENTRY_BYTES)
+        deleted[count++] = reader.view.getFloat64(at, true);
     }
   } finally {
     reader.close();
     if (reads !== undefined) reads.readMs += reader.readMs;
   }
-  if (count !== cfp.tombstones) throw corrupt(path, `holds ${count} tombstones, the root says ${cfp.tombstones}`, cfp.deltaLength);
+  if (count !== cfp.tombstones)
+    throw corrupt(path, `holds ${count} tombstones, the root says ${cfp.tombstones}`, cfp.deltaLength);
   const filter = DeletedVersions.build(deleted, cfp.minVersion);
   if ('twice' in filter) throw corrupt(path, `deletes version ${filter.twice} twice`, cfp.deltaLength);
   if ('invalid' in filter) throw corrupt(path, `deletes ${filter.invalid}, which is not a versionId`, cfp.deltaLength);
@@ -213,7 +260,11 @@ export function readDelta(layer: FileLayer, dir: string, cfp: CfpEntry, database
 }
 
 function orphanTombstone(dir: string, cfp: CfpEntry, versionId: number): TidemarkError {
-  return corrupt(join(dir, deltaFileName(cfp.id)), `deletes version ${versionId}, which ${dataFileName(cfp.id)} does not hold`, cfp.deltaLength);
+  return corrupt(
+    join(dir, deltaFileName(cfp.id)),
+    `deletes version ${versionId}, which ${dataFileName(cfp.id)} does not hold`,
+    cfp.deltaLength,
+  );
 }
 
 /** One block as BlockReader.next() returns it: positions in `reader.bytes`, and where it sits in the file. */
@@ -254,10 +305,13 @@ export class BlockReader {
     private readonly blockMagic: number,
     private readonly kind: string,
   ) {
-    if (!layer.exists(path)) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the ${kind} named by the root is missing`);
+    if (!layer.exists(path))
+      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the ${kind} named by the root is missing`);
     const size = layer.size(path);
-    if (size < validLength) throw corrupt(path, `${kind} is ${size} bytes, shorter than its valid length ${validLength}`, size);
-    if (validLength < FILE_HEADER_BYTES) throw corrupt(path, `${kind} valid length ${validLength} is shorter than a file header`, 0);
+    if (size < validLength)
+      throw corrupt(path, `${kind} is ${size} bytes, shorter than its valid length ${validLength}`, size);
+    if (validLength < FILE_HEADER_BYTES)
+      throw corrupt(path, `${kind} valid length ${validLength} is shorter than a file header`, 0);
     this.bytes = new Uint8Array(Math.min(READ_CHUNK_BYTES, validLength));
     this.view = new DataView(this.bytes.buffer);
     this.fd = layer.open(path, false);
@@ -274,11 +328,13 @@ export class BlockReader {
   next(): BlockAt | null {
     const fileOffset = this.position;
     if (fileOffset === this.validLength) return null;
-    if (fileOffset + BLOCK_HEADER_BYTES > this.validLength) throw corrupt(this.path, `${this.kind} ends inside a block header`, fileOffset);
+    if (fileOffset + BLOCK_HEADER_BYTES > this.validLength)
+      throw corrupt(this.path, `${this.kind} ends inside a block header`, fileOffset);
     this.ensure(fileOffset, BLOCK_HEADER_BYTES);
     const payloadBytes = this.view.getUint32(fileOffset - this.start + 4, true);
     const size = alignBlock(BLOCK_HEADER_BYTES + payloadBytes);
-    if (size > this.validLength - fileOffset) throw corrupt(this.path, `${this.kind} block runs past the valid length ${this.validLength}`, fileOffset);
+    if (size > this.validLength - fileOffset)
+      throw corrupt(this.path, `${this.kind} block runs past the valid length ${this.validLength}`, fileOffset);
     this.ensure(fileOffset, size);
     const at = fileOffset - this.start;
     const block = readBlock(this.bytes, at, at + size, this.blockMagic);
@@ -308,7 +364,12 @@ export class BlockReader {
     const got = readAll(this.layer, this.fd, this.bytes, keep, want, from + keep);
     this.readMs += performance.now() - started;
     this.held = keep + got;
-    if (this.held < length) throw corrupt(this.path, `${this.kind} could not be read to its valid length ${this.validLength}`, from + this.held);
+    if (this.held < length)
+      throw corrupt(
+        this.path,
+        `${this.kind} could not be read to its valid length ${this.validLength}`,
+        from + this.held,
+      );
   }
 }
 

@@ -128,7 +128,15 @@ export class CheckpointWriter implements RecordVisitor {
   /** Ids of the pairs ACTIVE in the last root written (a merge reads only those). */
   private readonly activeInRoot = new Set<number>();
   private merge: MergeInProgress | null = null;
-  readonly mergeCounters: MergeCounters = { merges: 0, mergeFailures: 0, mergeRowsDropped: 0, mergeBytesRead: 0, mergeBytesWritten: 0, tombstonesCarried: 0, filesDeleted: 0 };
+  readonly mergeCounters: MergeCounters = {
+    merges: 0,
+    mergeFailures: 0,
+    mergeRowsDropped: 0,
+    mergeBytesRead: 0,
+    mergeBytesWritten: 0,
+    tombstonesCarried: 0,
+    filesDeleted: 0,
+  };
   /** Data files closed so far (the merge policy is evaluated when one closes). */
   closedFiles = 0;
   private current: OpenCfp | null = null;
@@ -165,12 +173,21 @@ export class CheckpointWriter implements RecordVisitor {
     this.tableRows = this.catalog.map((_, id) => root?.tableRows?.[id] ?? 0);
     this.others = [];
     for (const entry of root?.cfps ?? []) {
-      const cfp: OpenCfp = { entry: { ...entry }, merging: false, dataFd: -1, deltaFd: -1, dataDirty: false, deltaDirty: false, pending: [] };
+      const cfp: OpenCfp = {
+        entry: { ...entry },
+        merging: false,
+        dataFd: -1,
+        deltaFd: -1,
+        dataDirty: false,
+        deltaDirty: false,
+        pending: [],
+      };
       if (entry.state === CfpState.PRECREATED) {
         if (this.precreatedIntact(entry)) this.pool.push(cfp);
         else this.dropPrecreated(entry);
       } else if (holdsRows(entry.state)) this.cfps.push(cfp);
-      else if (entry.state === CfpState.MERGE_TARGET) this.structureChanged = true; // a merge the crash cut short: open removed its files
+      else if (entry.state === CfpState.MERGE_TARGET)
+        this.structureChanged = true; // a merge the crash cut short: open removed its files
       else this.others.push({ ...entry });
       if (entry.state === CfpState.ACTIVE) this.activeInRoot.add(entry.id);
       if (entry.state === CfpState.TOMBSTONE) this.deleted.add(entry.id); // open removed its files
@@ -195,7 +212,10 @@ export class CheckpointWriter implements RecordVisitor {
     if (!block.fits(need)) this.flushData();
     let cfp = this.current;
     if (cfp === null) cfp = this.openNext(versionId);
-    else if (cfp.entry.dataLength + BLOCK_HEADER_BYTES + block.used + need > cfp.entry.capacity && (cfp.entry.rows > 0 || block.count > 0)) {
+    else if (
+      cfp.entry.dataLength + BLOCK_HEADER_BYTES + block.used + need > cfp.entry.capacity &&
+      (cfp.entry.rows > 0 || block.count > 0)
+    ) {
       this.closeCurrent(versionId - 1);
       cfp = this.openNext(versionId);
     }
@@ -243,7 +263,8 @@ export class CheckpointWriter implements RecordVisitor {
   checkpoint(wal: { seq: number; offset: number }, walBytesStreamed: number): CheckpointResult | null {
     const started = performance.now();
     this.flush();
-    if (this.lastTs === this.checkpointTs && !this.structureChanged && !this.mergeInstallPending && !this.retiring) return null;
+    if (this.lastTs === this.checkpointTs && !this.structureChanged && !this.mergeInstallPending && !this.retiring)
+      return null;
     this.retireMerged();
     if (this.merge?.result) this.installMerge(this.merge);
     let filesSynced = this.syncCreated();
@@ -288,7 +309,14 @@ export class CheckpointWriter implements RecordVisitor {
     this.activeInRoot.clear();
     for (const cfp of this.cfps) if (cfp.entry.state === CfpState.ACTIVE) this.activeInRoot.add(cfp.entry.id);
     this.deleteTombstoned();
-    return { seq, file: rootName(seq), checkpointTs: this.checkpointTs, walSeq: wal.seq, filesSynced, durationMs: performance.now() - started };
+    return {
+      seq,
+      file: rootName(seq),
+      checkpointTs: this.checkpointTs,
+      walSeq: wal.seq,
+      filesSynced,
+      durationMs: performance.now() - started,
+    };
   }
 
   /**
@@ -319,7 +347,14 @@ export class CheckpointWriter implements RecordVisitor {
 
   /** How many CFPs are in each state, as entries() would list them (without copying them). */
   countByState(): Record<CfpState, number> {
-    const counts: Record<CfpState, number> = { PRECREATED: 0, UNDER_CONSTRUCTION: 0, ACTIVE: 0, MERGE_TARGET: 0, MERGED_SOURCE: 0, TOMBSTONE: 0 };
+    const counts: Record<CfpState, number> = {
+      PRECREATED: 0,
+      UNDER_CONSTRUCTION: 0,
+      ACTIVE: 0,
+      MERGE_TARGET: 0,
+      MERGED_SOURCE: 0,
+      TOMBSTONE: 0,
+    };
     for (const e of this.others) counts[e.state]++;
     if (this.merge !== null) counts.MERGE_TARGET += this.merge.targets.length;
     for (const c of this.cfps) counts[c.entry.state]++;
@@ -330,7 +365,12 @@ export class CheckpointWriter implements RecordVisitor {
   /** Every CFP as the next root would record it, oldest first. */
   entries(): CfpEntry[] {
     const merging = this.merge === null ? [] : this.merge.targets.map((t) => ({ ...t }));
-    return [...this.others.map((e) => ({ ...e })), ...merging, ...this.cfps.map((c) => ({ ...c.entry })), ...this.pool.map((c) => ({ ...c.entry }))].sort((a, b) => a.id - b.id);
+    return [
+      ...this.others.map((e) => ({ ...e })),
+      ...merging,
+      ...this.cfps.map((c) => ({ ...c.entry })),
+      ...this.pool.map((c) => ({ ...c.entry })),
+    ].sort((a, b) => a.id - b.id);
   }
 
   // ── Merges ─────────────────────────────────────────────────────────────
@@ -394,7 +434,8 @@ export class CheckpointWriter implements RecordVisitor {
   finishMerge(result: MergeResult): void {
     const merge = this.merge;
     const ids = result.targets.map((t) => t.id);
-    if (merge === null || ids.length === 0 || ids.some((id, i) => merge.targets[i]?.id !== id)) throw new Error(`no merge into pairs ${ids.join(', ')} is in progress`);
+    if (merge === null || ids.length === 0 || ids.some((id, i) => merge.targets[i]?.id !== id))
+      throw new Error(`no merge into pairs ${ids.join(', ')} is in progress`);
     merge.result = result;
   }
 
@@ -579,8 +620,15 @@ export class CheckpointWriter implements RecordVisitor {
       else hi = mid - 1;
     }
     const cfp = cfps[lo];
-    if (cfp === undefined || cfp.entry.minVersion > versionId || (cfp.entry.maxVersion !== null && cfp.entry.maxVersion < versionId)) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `a logged delete ends version ${versionId}, which no checkpoint file holds`);
+    if (
+      cfp === undefined ||
+      cfp.entry.minVersion > versionId ||
+      (cfp.entry.maxVersion !== null && cfp.entry.maxVersion < versionId)
+    ) {
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `a logged delete ends version ${versionId}, which no checkpoint file holds`,
+      );
     }
     return cfp;
   }
@@ -694,7 +742,8 @@ export class CheckpointWriter implements RecordVisitor {
     try {
       writeAll(this.layer, fd, path, header, 0, header.length, 0);
       const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, Math.max(0, size - FILE_HEADER_BYTES)));
-      for (let at = FILE_HEADER_BYTES; at < size; at += zeros.length) writeAll(this.layer, fd, path, zeros, 0, Math.min(zeros.length, size - at), at);
+      for (let at = FILE_HEADER_BYTES; at < size; at += zeros.length)
+        writeAll(this.layer, fd, path, zeros, 0, Math.min(zeros.length, size - at), at);
       this.layer.fdatasync(fd);
     } finally {
       this.layer.close(fd);

@@ -45,11 +45,33 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
     }
   };
   for (const c of inventory.cfps) {
-    const common = { pairId: c.id, state: c.state, firstCommitTs: c.firstCommitTs, lastCommitTs: c.lastCommitTs, checkpoint: c.sinceCheckpoint };
+    const common = {
+      pairId: c.id,
+      state: c.state,
+      firstCommitTs: c.firstCommitTs,
+      lastCommitTs: c.lastCommitTs,
+      checkpoint: c.sinceCheckpoint,
+    };
     const data = dataFileName(c.id);
     const delta = deltaFileName(c.id);
-    rows.push({ ...common, file: data, kind: 'data', sizeBytes: sizeOf(data) ?? 0, usedBytes: c.dataLength, rows: c.rows, tombstones: null });
-    rows.push({ ...common, file: delta, kind: 'delta', sizeBytes: sizeOf(delta) ?? 0, usedBytes: c.deltaLength, rows: null, tombstones: c.tombstones });
+    rows.push({
+      ...common,
+      file: data,
+      kind: 'data',
+      sizeBytes: sizeOf(data) ?? 0,
+      usedBytes: c.dataLength,
+      rows: c.rows,
+      tombstones: null,
+    });
+    rows.push({
+      ...common,
+      file: delta,
+      kind: 'delta',
+      sizeBytes: sizeOf(delta) ?? 0,
+      usedBytes: c.deltaLength,
+      rows: null,
+      tombstones: c.tombstones,
+    });
   }
   const names = layer.list(dir).sort();
   for (const name of names) {
@@ -58,7 +80,19 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
     const size = sizeOf(name);
     if (size === null) continue; // an older root the streamer just removed
     const state = seq === inventory.rootSeq ? 'CURRENT' : 'PREVIOUS';
-    rows.push({ file: name, pairId: null, kind: 'root', state, firstCommitTs: null, lastCommitTs: null, sizeBytes: size, usedBytes: size, rows: null, tombstones: null, checkpoint: seq });
+    rows.push({
+      file: name,
+      pairId: null,
+      kind: 'root',
+      state,
+      firstCommitTs: null,
+      lastCommitTs: null,
+      sizeBytes: size,
+      usedBytes: size,
+      rows: null,
+      tombstones: null,
+      checkpoint: seq,
+    });
   }
   for (const name of names) {
     const seq = segmentSeq(name);

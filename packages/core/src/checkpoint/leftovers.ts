@@ -15,7 +15,8 @@ import type { RootBody } from './root_format.js';
 export function removeLeftovers(layer: FileLayer, dir: string, root: RootBody | null): string[] {
   const removed: string[] = [];
   const kept = new Set<number>();
-  for (const entry of root?.cfps ?? []) if (entry.state !== CfpState.MERGE_TARGET && entry.state !== CfpState.TOMBSTONE) kept.add(entry.id);
+  for (const entry of root?.cfps ?? [])
+    if (entry.state !== CfpState.MERGE_TARGET && entry.state !== CfpState.TOMBSTONE) kept.add(entry.id);
   for (const name of layer.list(dir)) {
     const cfp = parseCfpFileName(name);
     if ((cfp !== null && !kept.has(cfp.id)) || /^(data|delta|root)-[0-9a-f]{16}\.tmp$/.test(name)) {

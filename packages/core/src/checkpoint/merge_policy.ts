@@ -46,7 +46,11 @@ export function liveBytes(cfp: CfpEntry): number {
  * versionId order (adjacent ones next to each other); `mergeable` says
  * which may be merged now.
  */
-export function chooseMerge(cfps: readonly CfpEntry[], mergeable: (cfp: CfpEntry) => boolean, policy: MergePolicy): MergePlan | null {
+export function chooseMerge(
+  cfps: readonly CfpEntry[],
+  mergeable: (cfp: CfpEntry) => boolean,
+  policy: MergePolicy,
+): MergePlan | null {
   let threeIntoTwo: number | null = null;
   let single: number | null = null;
   for (let start = 0; start < cfps.length; start++) {
@@ -54,7 +58,8 @@ export function chooseMerge(cfps: readonly CfpEntry[], mergeable: (cfp: CfpEntry
     if (!mergeable(first)) continue;
     let bytes = liveBytes(first);
     let end = start + 1;
-    while (end < cfps.length && mergeable(cfps[end]!) && bytes + liveBytes(cfps[end]!) <= policy.targetBytes) bytes += liveBytes(cfps[end++]!);
+    while (end < cfps.length && mergeable(cfps[end]!) && bytes + liveBytes(cfps[end]!) <= policy.targetBytes)
+      bytes += liveBytes(cfps[end++]!);
     if (end - start >= 2) return plan(cfps, start, end, 1);
     if (threeIntoTwo === null && start + 3 <= cfps.length && cfps.slice(start, start + 3).every(mergeable)) {
       const three = cfps.slice(start, start + 3).reduce((sum, c) => sum + liveBytes(c), 0);

@@ -91,17 +91,35 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
   const first = task.sources[0]!;
   const last = task.sources[task.sources.length - 1]!;
   for (const id of task.targets) {
-    for (const name of [dataFileName(id), deltaFileName(id)]) if (layer.exists(join(task.dir, name))) layer.unlink(join(task.dir, name));
+    for (const name of [dataFileName(id), deltaFileName(id)])
+      if (layer.exists(join(task.dir, name))) layer.unlink(join(task.dir, name));
   }
   const block = new DataBlockBuilder();
-  const result: MergeResult = { targets: [], sources: task.sources.map((s) => s.id), rowsRead: 0, rowsWritten: 0, rowsDropped: 0, bytesRead: 0, bytesWritten: 0, durationMs: 0 };
-  const header = (id: number, magic: string, size: number): Uint8Array => encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id, databaseId, size, aux: 0 });
+  const result: MergeResult = {
+    targets: [],
+    sources: task.sources.map((s) => s.id),
+    rowsRead: 0,
+    rowsWritten: 0,
+    rowsDropped: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    durationMs: 0,
+  };
+  const header = (id: number, magic: string, size: number): Uint8Array =>
+    encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id, databaseId, size, aux: 0 });
   let writing: Writing | null = null;
   const made: string[] = [];
   /** Starts the next target at `minVersion`. */
   const begin = (minVersion: number): Writing => {
     const id = task.targets[result.targets.length]!;
-    const target: MergedTarget = { id, minVersion, maxVersion: last.maxVersion!, rows: 0, dataLength: FILE_HEADER_BYTES, deltaLength: FILE_HEADER_BYTES };
+    const target: MergedTarget = {
+      id,
+      minVersion,
+      maxVersion: last.maxVersion!,
+      rows: 0,
+      dataLength: FILE_HEADER_BYTES,
+      deltaLength: FILE_HEADER_BYTES,
+    };
     const path = join(task.dir, dataFileName(id));
     made.push(path);
     const fd = layer.open(path, true);
@@ -135,7 +153,11 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
           if (!block.fits(size)) flush(w);
           // As the streamer closes a data file: when this entry, in the block being built, would pass it.
           const more = result.targets.length < task.targets.length;
-          if (more && w.target.dataLength + BLOCK_HEADER_BYTES + block.used + size > task.targetBytes && w.target.rows + block.count > 0) {
+          if (
+            more &&
+            w.target.dataLength + BLOCK_HEADER_BYTES + block.used + size > task.targetBytes &&
+            w.target.rows + block.count > 0
+          ) {
             w.target.maxVersion = versionId - 1;
             end(w);
             w = writing = begin(versionId);
@@ -178,6 +200,10 @@ export function mergeOutcome(layer: FileLayer, task: MergeTask): MergeOutcome {
     return { ok: true, result: mergeCfps(layer, task) };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    return { ok: false, code: typeof code === 'string' && code.startsWith('TM_') ? code : 'TM_IO_ERROR', message: (error as Error).message };
+    return {
+      ok: false,
+      code: typeof code === 'string' && code.startsWith('TM_') ? code : 'TM_IO_ERROR',
+      message: (error as Error).message,
+    };
   }
 }

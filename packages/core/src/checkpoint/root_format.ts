@@ -73,7 +73,14 @@ export function rootSeq(name: string): number {
 
 export function encodeRoot(body: RootBody): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(body));
-  const header = encodeFileHeader({ magic: ROOT_MAGIC, version: ROOT_VERSION, id: body.seq, databaseId: BigInt(body.databaseId), size: json.length, aux: crc32(json) });
+  const header = encodeFileHeader({
+    magic: ROOT_MAGIC,
+    version: ROOT_VERSION,
+    id: body.seq,
+    databaseId: BigInt(body.databaseId),
+    size: json.length,
+    aux: crc32(json),
+  });
   const bytes = new Uint8Array(FILE_HEADER_BYTES + json.length);
   bytes.set(header, 0);
   bytes.set(json, FILE_HEADER_BYTES);
@@ -87,9 +94,11 @@ export function encodeRoot(body: RootBody): Uint8Array {
  */
 export function decodeRoot(bytes: Uint8Array, file: string, seq: number | null = null): RootBody {
   const header = decodeFileHeader(bytes, ROOT_MAGIC, ROOT_VERSION, file, 'root file');
-  const bad = (why: string, offset: number): TidemarkError => new TidemarkError(ErrorCode.CORRUPT, `${file}: root file ${why} (offset ${offset})`);
+  const bad = (why: string, offset: number): TidemarkError =>
+    new TidemarkError(ErrorCode.CORRUPT, `${file}: root file ${why} (offset ${offset})`);
   if (seq !== null && header.id !== seq) throw bad(`header names root ${header.id}, its file name ${seq}`, 16);
-  if (bytes.length !== FILE_HEADER_BYTES + header.size) throw bad(`is ${bytes.length} bytes, its header says ${FILE_HEADER_BYTES + header.size}`, bytes.length);
+  if (bytes.length !== FILE_HEADER_BYTES + header.size)
+    throw bad(`is ${bytes.length} bytes, its header says ${FILE_HEADER_BYTES + header.size}`, bytes.length);
   const json = bytes.subarray(FILE_HEADER_BYTES);
   if (crc32(json) !== header.aux) throw bad('body fails its checksum', FILE_HEADER_BYTES);
   let body: RootBody;
@@ -98,7 +107,8 @@ export function decodeRoot(bytes: Uint8Array, file: string, seq: number | null =
   } catch {
     throw bad('body is not valid JSON', FILE_HEADER_BYTES);
   }
-  if (!isObject(body) || body.seq !== header.id || body.databaseId !== String(header.databaseId)) throw bad('body does not match its header', FILE_HEADER_BYTES);
+  if (!isObject(body) || body.seq !== header.id || body.databaseId !== String(header.databaseId))
+    throw bad('body does not match its header', FILE_HEADER_BYTES);
   const problem = rootBodyProblem(body);
   if (problem !== null) throw bad(`body ${problem}`, FILE_HEADER_BYTES);
   return body;
@@ -113,7 +123,18 @@ function isCount(value: unknown): value is number {
 }
 
 const CFP_STATES = new Set<unknown>(Object.values(CfpState));
-const CFP_COUNTS = ['id', 'minVersion', 'firstCommitTs', 'lastCommitTs', 'capacity', 'dataLength', 'deltaLength', 'rows', 'tombstones', 'sinceCheckpoint'] as const;
+const CFP_COUNTS = [
+  'id',
+  'minVersion',
+  'firstCommitTs',
+  'lastCommitTs',
+  'capacity',
+  'dataLength',
+  'deltaLength',
+  'rows',
+  'tombstones',
+  'sinceCheckpoint',
+] as const;
 
 /**
  * What is wrong with a decoded body's shape, or null. The checksum only
@@ -122,7 +143,8 @@ const CFP_COUNTS = ['id', 'minVersion', 'firstCommitTs', 'lastCommitTs', 'capaci
  * allocation (counts are bounded by the file lengths that must hold them).
  */
 function rootBodyProblem(body: Record<string, unknown>): string | null {
-  for (const key of ['checkpointTs', 'nextFileId', 'walBytesStreamed', 'writtenAt'] as const) if (!isCount(body[key])) return `has an invalid ${key}`;
+  for (const key of ['checkpointTs', 'nextFileId', 'walBytesStreamed', 'writtenAt'] as const)
+    if (!isCount(body[key])) return `has an invalid ${key}`;
   const wal = body.wal;
   if (!isObject(wal) || !isCount(wal.seq) || !isCount(wal.offset)) return 'has an invalid WAL position';
   if (!Array.isArray(body.catalog)) return 'has no catalog';
@@ -130,7 +152,8 @@ function rootBodyProblem(body: Record<string, unknown>): string | null {
     const problem = checkStoredDefinition(body.catalog[i]);
     if (problem !== null) return `catalog table ${i}: ${problem}`;
   }
-  if (body.tableRows !== undefined && !(Array.isArray(body.tableRows) && body.tableRows.every(isCount))) return 'has invalid tableRows';
+  if (body.tableRows !== undefined && !(Array.isArray(body.tableRows) && body.tableRows.every(isCount)))
+    return 'has invalid tableRows';
   if (!Array.isArray(body.cfps)) return 'has no pair list';
   const ids = new Set<number>();
   for (const entry of body.cfps as unknown[]) {
@@ -157,7 +180,8 @@ function cfpEntryProblem(entry: unknown): string | null {
   if (entry.maxVersion !== null && !isCount(entry.maxVersion)) return 'has an invalid maxVersion';
   const e = entry as unknown as CfpEntry;
   // Every row is a data entry of at least 16 bytes and every tombstone 8 bytes of the delta file.
-  if (e.rows * 16 > e.dataLength || e.tombstones * 8 > e.deltaLength || e.tombstones > e.rows) return 'has counts its files cannot hold';
+  if (e.rows * 16 > e.dataLength || e.tombstones * 8 > e.deltaLength || e.tombstones > e.rows)
+    return 'has counts its files cannot hold';
   return null;
 }
 

@@ -16,10 +16,26 @@
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { readAll, type FileLayer } from '../files/file_layer.js';
-import { alignBatch, BATCH_HEADER_BYTES, BATCH_MAGIC, decodeSegmentHeader, readBatch, readSeal, SEAL_BYTES, SEGMENT_HEADER_BYTES, segmentName } from '../log/wal_format.js';
+import {
+  alignBatch,
+  BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  decodeSegmentHeader,
+  readBatch,
+  readSeal,
+  SEAL_BYTES,
+  SEGMENT_HEADER_BYTES,
+  segmentName,
+} from '../log/wal_format.js';
 
 /** One record at bytes[offset, offset + length); `view` is a DataView over the whole of `bytes`. */
-export type TailRecord = (bytes: Uint8Array, offset: number, length: number, where: () => string, view: DataView) => void;
+export type TailRecord = (
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  where: () => string,
+  view: DataView,
+) => void;
 
 export class WalTail {
   seq: number;
@@ -81,7 +97,8 @@ export class WalTail {
     if (readAll(this.layer, this.fd, this.buf, 0, BATCH_HEADER_BYTES, this.offset) < BATCH_HEADER_BYTES) return -1;
     const v = this.view;
     const payloadBytes = v.getUint32(4, true);
-    if (v.getUint32(0, true) !== BATCH_MAGIC || payloadBytes > this.segmentBytes - this.offset - BATCH_HEADER_BYTES) return -1;
+    if (v.getUint32(0, true) !== BATCH_MAGIC || payloadBytes > this.segmentBytes - this.offset - BATCH_HEADER_BYTES)
+      return -1;
     const first = v.getFloat64(16, true);
     const last = v.getFloat64(24, true);
     if (first <= this.lastTs) return -1; // stale bytes from an earlier use of the segment
@@ -95,7 +112,11 @@ export class WalTail {
       throw new TidemarkError(ErrorCode.CORRUPT, `${path}: durable WAL batch at offset ${this.offset} is cut short`);
     }
     const batch = readBatch(this.buf, 0, size);
-    if (batch === null) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: durable WAL batch at offset ${this.offset} fails its checksum`);
+    if (batch === null)
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${path}: durable WAL batch at offset ${this.offset} fails its checksum`,
+      );
     const bytes = this.buf;
     const view = this.view;
     const batchAt = this.offset;
@@ -104,7 +125,11 @@ export class WalTail {
     const where = (): string => `${path}: batch at offset ${batchAt}, record ${k}`; // one per batch: it reads k when called
     for (; k < batch.count; k++) {
       const length = r + 4 <= size ? view.getUint32(r, true) : -1;
-      if (length < 0 || length > size - r - 4) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`);
+      if (length < 0 || length > size - r - 4)
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch`,
+        );
       onRecord(bytes, r + 4, length, where, view);
       r += 4 + length;
     }
@@ -131,7 +156,8 @@ export class WalTail {
       readAll(this.layer, fd, header, 0, SEGMENT_HEADER_BYTES, 0);
       const h = decodeSegmentHeader(header, path);
       if (h.seq !== this.seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${h.seq}`);
-      if (h.databaseId !== this.databaseId) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${h.databaseId})`);
+      if (h.databaseId !== this.databaseId)
+        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${h.databaseId})`);
       this.segmentBytes = h.segmentBytes;
       this.segmentVersion = h.version;
     } catch (error) {

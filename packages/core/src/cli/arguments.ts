@@ -20,7 +20,9 @@ export function integerOption(name: string, min: number, max: number): (text: st
   return (text) => {
     const value = Number(text);
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, not "${text}"`);
+      throw new InvalidArgumentError(
+        `${name} must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, not "${text}"`,
+      );
     }
     return value;
   };
@@ -29,7 +31,8 @@ export function integerOption(name: string, min: number, max: number): (text: st
 /** A parser for an option that takes one of `choices`. */
 export function choiceOption<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
   return (text) => {
-    if (!(choices as readonly string[]).includes(text)) throw new InvalidArgumentError(`${name} must be ${choices.join(' or ')}, not "${text}"`);
+    if (!(choices as readonly string[]).includes(text))
+      throw new InvalidArgumentError(`${name} must be ${choices.join(' or ')}, not "${text}"`);
     return text as T;
   };
 }

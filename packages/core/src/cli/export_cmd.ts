@@ -31,7 +31,8 @@ export async function runExport(dir: string, tableName: string, options: { out?:
     const table = db.table(tableName);
     if (options.out !== undefined) await checkWritable(options.out);
     const rows = table.scan();
-    const stream: NodeJS.WritableStream = options.out === undefined ? io.stdout : createWriteStream(options.out, { mode: DEFAULT_FILE_MODE });
+    const stream: NodeJS.WritableStream =
+      options.out === undefined ? io.stdout : createWriteStream(options.out, { mode: DEFAULT_FILE_MODE });
     // A write error (disk full; standard output closed by `| head`) ends the export: once() rejects with it.
     let failure: Error | null = null;
     const onError = (error: Error): void => void (failure ??= error);
@@ -49,7 +50,10 @@ export async function runExport(dir: string, tableName: string, options: { out?:
       progress.stop();
       // The reader went away (`tidemark export … | head`): a normal end for a command whose output is piped.
       if ((failure as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-      throw new CliError(`cannot write ${options.out ?? 'standard output'}: ${(failure as Error).message}`, 'TM_IO_ERROR');
+      throw new CliError(
+        `cannot write ${options.out ?? 'standard output'}: ${(failure as Error).message}`,
+        'TM_IO_ERROR',
+      );
     }
     bar.update(rows.length);
     bar.done();

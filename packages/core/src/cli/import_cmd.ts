@@ -46,9 +46,16 @@ function readSchema(path: string, tableName: string): TableDef {
   try {
     defineTable(definition);
   } catch (error) {
-    throw new CliError(`${path}: ${(error as Error).message}`, (error as { code?: string }).code ?? 'TM_INVALID_SCHEMA');
+    throw new CliError(
+      `${path}: ${(error as Error).message}`,
+      (error as { code?: string }).code ?? 'TM_INVALID_SCHEMA',
+    );
   }
-  if (definition.name !== tableName) throw new CliError(`the definition in ${path} is of table "${String(definition.name)}", not "${tableName}"`, 'TM_INVALID_SCHEMA');
+  if (definition.name !== tableName)
+    throw new CliError(
+      `the definition in ${path} is of table "${String(definition.name)}", not "${tableName}"`,
+      'TM_INVALID_SCHEMA',
+    );
   return definition;
 }
 
@@ -67,7 +74,13 @@ function removeMade(dir: string, target: 'new-dir' | 'empty-dir'): void {
   else for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
-export async function runImport(dir: string, tableName: string, file: string, options: ImportOptions, io: Io): Promise<number> {
+export async function runImport(
+  dir: string,
+  tableName: string,
+  file: string,
+  options: ImportOptions,
+  io: Io,
+): Promise<number> {
   const format = options.format ?? (file.toLowerCase().endsWith('.csv') ? 'csv' : 'ndjson');
   let size: number;
   try {
@@ -77,7 +90,10 @@ export async function runImport(dir: string, tableName: string, file: string, op
   }
   const definition = options.schema === undefined ? null : readSchema(options.schema, tableName);
   const target = targetOf(dir);
-  if (target !== 'database' && definition === null) throw new UsageError(`${dir} holds no database yet: --schema FILE is needed to create table "${tableName}" in a new one`);
+  if (target !== 'database' && definition === null)
+    throw new UsageError(
+      `${dir} holds no database yet: --schema FILE is needed to create table "${tableName}" in a new one`,
+    );
   let db: Database;
   try {
     db = await open({ dir });
@@ -89,11 +105,19 @@ export async function runImport(dir: string, tableName: string, file: string, op
   let failed = true;
   try {
     if (!db.tableNames().includes(tableName)) {
-      if (definition === null) throw new UsageError(`${dir} has no table "${tableName}": --schema FILE is needed to create it`);
+      if (definition === null)
+        throw new UsageError(`${dir} has no table "${tableName}": --schema FILE is needed to create it`);
       db.createTable(definition);
     }
     const bar = progress.bar(`import ${tableName}`, size, 'bytes');
-    const imported = await importRows(db, { file, format, tableName, batchRows: options.batch ?? DEFAULT_BATCH, upsert: options.upsert === true, onBytes: (n) => bar.update(n) });
+    const imported = await importRows(db, {
+      file,
+      format,
+      tableName,
+      batchRows: options.batch ?? DEFAULT_BATCH,
+      upsert: options.upsert === true,
+      onBytes: (n) => bar.update(n),
+    });
     bar.done();
     progress.stop();
     io.err(`imported ${num(imported)} rows into ${tableName} (${num(db.table(tableName).size)} rows now)`);
@@ -109,7 +133,10 @@ export async function runImport(dir: string, tableName: string, file: string, op
 
 function stopped(error: unknown): unknown {
   if (!(error instanceof ImportStopped)) return error;
-  return new CliError(`${error.message} (import stopped: ${num(error.imported)} rows before that batch are imported and durable)`, error.code);
+  return new CliError(
+    `${error.message} (import stopped: ${num(error.imported)} rows before that batch are imported and durable)`,
+    error.code,
+  );
 }
 
 function removed(error: unknown, dir: string): unknown {

@@ -28,7 +28,11 @@ export interface ImportPlan {
 }
 
 /** Records of the file, each with the line it starts on, as text (NDJSON) or header-keyed fields (CSV). */
-async function* records(file: string, format: 'ndjson' | 'csv', onBytes: (n: number) => void): AsyncGenerator<{ line: number; value: string | Record<string, string> }> {
+async function* records(
+  file: string,
+  format: 'ndjson' | 'csv',
+  onBytes: (n: number) => void,
+): AsyncGenerator<{ line: number; value: string | Record<string, string> }> {
   const input = createReadStream(file);
   input.on('data', (chunk) => onBytes(chunk.length));
   if (format === 'ndjson') {
@@ -41,13 +45,19 @@ async function* records(file: string, format: 'ndjson' | 'csv', onBytes: (n: num
   }
   const parser = input.pipe(parse({ columns: true, skip_empty_lines: true, info: true }));
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
       yield { line: info.lines, value: record };
     }
   } catch (error) {
     // csv-parse's errors (an unclosed quote, a record with the wrong number of fields) carry their line.
     const lines = (error as { lines?: number }).lines;
-    throw new CliError(`${file}${lines === undefined ? '' : ` line ${num(lines)}`}: not CSV as expected: ${(error as Error).message}`, 'TM_SCHEMA_VIOLATION');
+    throw new CliError(
+      `${file}${lines === undefined ? '' : ` line ${num(lines)}`}: not CSV as expected: ${(error as Error).message}`,
+      'TM_SCHEMA_VIOLATION',
+    );
   }
 }
 
@@ -65,9 +75,13 @@ export async function importRows(db: Database, plan: ImportPlan): Promise<number
   const commit = async (): Promise<void> => {
     let at = 0;
     try {
-      db.transactionSync((tx) => {
-        for (at = 0; at < rows.length; at++) (plan.upsert ? tx.upsert : tx.insert).call(tx, plan.tableName, rows[at]!);
-      }, { durability: 'delayed' });
+      db.transactionSync(
+        (tx) => {
+          for (at = 0; at < rows.length; at++)
+            (plan.upsert ? tx.upsert : tx.insert).call(tx, plan.tableName, rows[at]!);
+        },
+        { durability: 'delayed' },
+      );
     } catch (error) {
       // `at` is the row the engine refused; past the last row, the commit itself failed.
       const where = at < rows.length ? `line ${num(lines[at])}` : `the batch from line ${num(lines[0])}`;
@@ -85,7 +99,8 @@ export async function importRows(db: Database, plan: ImportPlan): Promise<number
       try {
         rows.push(typeof value === 'string' ? rowFromJsonLine(table.schema, value) : rowFromCsv(table.schema, value));
       } catch (error) {
-        if (error instanceof CliError) throw new CliError(`${plan.file} line ${num(line)}: ${error.message}`, error.code);
+        if (error instanceof CliError)
+          throw new CliError(`${plan.file} line ${num(line)}: ${error.message}`, error.code);
         throw error;
       }
       lines.push(line);
@@ -103,7 +118,10 @@ export async function importRows(db: Database, plan: ImportPlan): Promise<number
 
 /** A bad row stopped the import after `imported` rows (all durable). */
 export class ImportStopped extends CliError {
-  constructor(readonly reason: CliError, readonly imported: number) {
+  constructor(
+    readonly reason: CliError,
+    readonly imported: number,
+  ) {
     super(reason.message, reason.code);
   }
 }

@@ -10,16 +10,30 @@ export function inspectText(r: InspectReport): string[] {
   const lines = [`database ${r.dir}`];
   if (r.root === null) lines.push('root: none (a new database, or one never checkpointed: open replays its WAL)');
   else {
-    lines.push(`root: ${r.root.file} (seq ${r.root.seq}), checkpoint at commitTs ${num(r.root.checkpointTs)}, written ${r.root.writtenAt}`);
+    lines.push(
+      `root: ${r.root.file} (seq ${r.root.seq}), checkpoint at commitTs ${num(r.root.checkpointTs)}, written ${r.root.writtenAt}`,
+    );
     lines.push(`WAL replays from segment ${r.root.wal.seq} offset ${num(r.root.wal.offset)}`);
-    lines.push(`tables at the checkpoint: ${r.root.tables.map((t) => `${t.name} (${num(t.rows)} rows)`).join(', ') || 'none'}`);
+    lines.push(
+      `tables at the checkpoint: ${r.root.tables.map((t) => `${t.name} (${num(t.rows)} rows)`).join(', ') || 'none'}`,
+    );
   }
   for (const s of r.skippedRoots) lines.push(`skipped root ${s.file}: ${s.reason}`);
   lines.push('', 'files:');
   lines.push(
     ...table(
       ['file', 'pair', 'kind', 'state', 'commits', 'size', 'used', 'rows', 'tombstones'],
-      r.files.map((f) => [f.file, f.pairId === null ? '-' : String(f.pairId), f.kind, f.state, commits(f.firstCommitTs, f.lastCommitTs), bytes(f.sizeBytes), bytes(f.usedBytes), num(f.rows), num(f.tombstones)]),
+      r.files.map((f) => [
+        f.file,
+        f.pairId === null ? '-' : String(f.pairId),
+        f.kind,
+        f.state,
+        commits(f.firstCommitTs, f.lastCommitTs),
+        bytes(f.sizeBytes),
+        bytes(f.usedBytes),
+        num(f.rows),
+        num(f.tombstones),
+      ]),
       new Set([1, 5, 6, 7, 8]),
     ),
   );
@@ -28,7 +42,15 @@ export function inspectText(r: InspectReport): string[] {
     lines.push(
       ...table(
         ['pair', 'state', 'rows', 'tombstones', 'live', 'data', 'delta'],
-        r.pairs.map((p) => [String(p.pairId), p.state, num(p.rows), num(p.tombstones), percent(p.liveFraction), bytes(p.dataBytes), bytes(p.deltaBytes)]),
+        r.pairs.map((p) => [
+          String(p.pairId),
+          p.state,
+          num(p.rows),
+          num(p.tombstones),
+          percent(p.liveFraction),
+          bytes(p.dataBytes),
+          bytes(p.deltaBytes),
+        ]),
         new Set([0, 2, 3, 4, 5, 6]),
       ),
     );

@@ -14,7 +14,8 @@ function changes(before: InspectReport, after: InspectReport): string[] {
   const now = names(after);
   const added = [...now].filter((f) => !was.has(f));
   const removed = [...was].filter((f) => !now.has(f));
-  const total = (r: InspectReport): number => r.totals.dataBytes + r.totals.deltaBytes + r.totals.walBytes + r.totals.freeWalBytes + r.totals.rootBytes;
+  const total = (r: InspectReport): number =>
+    r.totals.dataBytes + r.totals.deltaBytes + r.totals.walBytes + r.totals.freeWalBytes + r.totals.rootBytes;
   return [
     `files added: ${added.join(', ') || 'none'}`,
     `files removed: ${removed.join(', ') || 'none'}`,
@@ -22,7 +23,12 @@ function changes(before: InspectReport, after: InspectReport): string[] {
   ];
 }
 
-export async function runMaintenance(what: 'checkpoint' | 'merge', dir: string, options: { json?: boolean }, io: Io): Promise<number> {
+export async function runMaintenance(
+  what: 'checkpoint' | 'merge',
+  dir: string,
+  options: { json?: boolean },
+  io: Io,
+): Promise<number> {
   const before = inspect(existingDatabase(dir));
   // No timed merge check: a merge the background policy ran before db.merge() asked would be left
   // out of the report this command prints.
@@ -42,12 +48,18 @@ export async function runMaintenance(what: 'checkpoint' | 'merge', dir: string, 
   }
   if (what === 'checkpoint') {
     const r = result as Awaited<ReturnType<typeof db.checkpoint>>;
-    io.out(r === null ? 'checkpoint: nothing changed since the last one' : `checkpoint: published ${r.file} at commitTs ${num(r.checkpointTs)}, ${r.filesSynced} files synced, ${r.durationMs.toFixed(1)} ms; WAL needed from segment ${r.walSeq}`);
+    io.out(
+      r === null
+        ? 'checkpoint: nothing changed since the last one'
+        : `checkpoint: published ${r.file} at commitTs ${num(r.checkpointTs)}, ${r.filesSynced} files synced, ${r.durationMs.toFixed(1)} ms; WAL needed from segment ${r.walSeq}`,
+    );
   } else {
     const r = result as Awaited<ReturnType<typeof db.merge>>;
     if (r.merges.length === 0) io.out('merge: the policy found nothing to merge');
     for (const m of r.merges) {
-      io.out(`merge: pairs ${m.sources.join(', ')} -> ${m.targets.map((t) => t.id).join(', ')}: ${num(m.rowsWritten)} rows kept, ${num(m.rowsDropped)} dropped, ${bytes(m.bytesRead)} read, ${bytes(m.bytesWritten)} written, ${m.durationMs.toFixed(1)} ms`);
+      io.out(
+        `merge: pairs ${m.sources.join(', ')} -> ${m.targets.map((t) => t.id).join(', ')}: ${num(m.rowsWritten)} rows kept, ${num(m.rowsDropped)} dropped, ${bytes(m.bytesRead)} read, ${bytes(m.bytesWritten)} written, ${m.durationMs.toFixed(1)} ms`,
+      );
     }
     io.out(`merge: ${r.filesDeleted} files deleted; ${r.cfps} pairs hold rows in ${bytes(r.diskBytes)}`);
     if (r.error !== null) io.err(`merge failed: ${r.error.message} [${r.error.code}]`);

@@ -26,7 +26,10 @@ export function processIo(): Io {
 
 /** A user's mistake or a refusal: printed as `tidemark: <message>` with no stack, exit status 1. */
 export class CliError extends Error {
-  constructor(message: string, readonly code = 'TM_CLI') {
+  constructor(
+    message: string,
+    readonly code = 'TM_CLI',
+  ) {
     super(message);
   }
 }
@@ -64,10 +67,17 @@ export function percent(fraction: number): string {
 }
 
 /** Rows of cells as aligned lines, a header and a rule first; columns listed in `right` align right. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, right: ReadonlySet<number> = new Set()): string[] {
+export function table(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  right: ReadonlySet<number> = new Set(),
+): string[] {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
   const line = (r: readonly string[]): string =>
-    r.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+    r
+      .map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }

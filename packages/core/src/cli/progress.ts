@@ -20,7 +20,13 @@ export interface Progress {
 
 class TerminalProgress implements Progress {
   readonly #multi = new MultiBar(
-    { format: ' {label} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, clearOnComplete: false, stream: process.stderr, fps: 10 },
+    {
+      format: ' {label} [{bar}] {percentage}% | {value}/{total} {unit}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: process.stderr,
+      fps: 10,
+    },
     Presets.shades_classic,
   );
 
@@ -47,7 +53,8 @@ class LineProgress implements Progress {
     let last = 0;
     let current = 0;
     let max = total;
-    const line = (): string => `${label}: ${current.toLocaleString('en-US')}${max > 0 ? ` of ${max.toLocaleString('en-US')}` : ''} ${unit}`;
+    const line = (): string =>
+      `${label}: ${current.toLocaleString('en-US')}${max > 0 ? ` of ${max.toLocaleString('en-US')}` : ''} ${unit}`;
     return {
       update: (value, newTotal) => {
         current = value;

@@ -32,7 +32,8 @@ export async function runRecover(dir: string, options: { workers?: number; json?
         bar.update(c.bytes, c.totalBytes);
       }
     } else if (p.phase === 'indexes') barFor('indexes', 'indexes', p.totalBytes, 'rows').update(p.rows);
-    else if (p.phase === 'wal') barFor('wal', 'WAL tail', p.totalBytes, 'bytes').update(p.bytes, Math.max(p.totalBytes, p.bytes));
+    else if (p.phase === 'wal')
+      barFor('wal', 'WAL tail', p.totalBytes, 'bytes').update(p.bytes, Math.max(p.totalBytes, p.bytes));
     else for (const bar of bars.values()) bar.done();
   };
   const started = performance.now();
@@ -52,15 +53,24 @@ export async function runRecover(dir: string, options: { workers?: number; json?
     }
     const c = r.checkpoint;
     const rows = stats.tables.reduce((n, t) => n + t.rows, 0);
-    io.out(`recovered ${dir} in ${seconds.toFixed(2)} s: ${num(rows)} rows in ${stats.tables.length} table${stats.tables.length === 1 ? '' : 's'}`);
+    io.out(
+      `recovered ${dir} in ${seconds.toFixed(2)} s: ${num(rows)} rows in ${stats.tables.length} table${stats.tables.length === 1 ? '' : 's'}`,
+    );
     io.out(`  root: ${r.root === null ? 'none' : basename(r.root)} (checkpoint at commitTs ${num(r.checkpointTs)})`);
     if (c !== null) {
-      io.out(`  checkpoint: ${c.cfps} pairs with ${c.workers} worker${c.workers === 1 ? '' : 's'}: ${num(c.rows)} rows linked, ${num(c.skipped)} deleted ones skipped, ${bytes(c.bytes)} read in ${c.loadMs.toFixed(0)} ms (${(c.bytes / MB / Math.max(c.loadMs / 1000, 1e-9)).toFixed(0)} MB/s, ${num(Math.round(c.rows / Math.max(c.loadMs / 1000, 1e-9)))} rows/s); indexes ${c.indexMs.toFixed(0)} ms`);
+      io.out(
+        `  checkpoint: ${c.cfps} pairs with ${c.workers} worker${c.workers === 1 ? '' : 's'}: ${num(c.rows)} rows linked, ${num(c.skipped)} deleted ones skipped, ${bytes(c.bytes)} read in ${c.loadMs.toFixed(0)} ms (${(c.bytes / MB / Math.max(c.loadMs / 1000, 1e-9)).toFixed(0)} MB/s, ${num(Math.round(c.rows / Math.max(c.loadMs / 1000, 1e-9)))} rows/s); indexes ${c.indexMs.toFixed(0)} ms`,
+      );
     }
-    io.out(`  WAL tail: ${num(r.records)} records, ${bytes(r.bytes)} in ${r.segments} segment${r.segments === 1 ? '' : 's'}, ${r.walMs.toFixed(0)} ms${r.tornTail === null ? '' : `; torn tail cut at ${r.tornTail.file} offset ${num(r.tornTail.offset)}`}`);
+    io.out(
+      `  WAL tail: ${num(r.records)} records, ${bytes(r.bytes)} in ${r.segments} segment${r.segments === 1 ? '' : 's'}, ${r.walMs.toFixed(0)} ms${r.tornTail === null ? '' : `; torn tail cut at ${r.tornTail.file} offset ${num(r.tornTail.offset)}`}`,
+    );
     for (const s of r.skippedRoots) io.out(`  skipped root ${s.file}: ${s.reason}`);
     if (r.removedFiles.length > 0) io.out(`  removed leftovers: ${r.removedFiles.join(', ')}`);
-    for (const t of stats.tables) io.out(`  table ${t.name}: ${num(t.rows)} rows, ${bytes(t.liveBytes)} live in ${bytes(t.reservedBytes)} of arena`);
+    for (const t of stats.tables)
+      io.out(
+        `  table ${t.name}: ${num(t.rows)} rows, ${bytes(t.liveBytes)} live in ${bytes(t.reservedBytes)} of arena`,
+      );
     return 0;
   } finally {
     await db.close();

@@ -21,24 +21,34 @@ const VERSION = '0.1.0';
 
 function program(io: Io, done: (status: number) => void): Command {
   const p = new Command('tidemark')
-    .description('Tools for Tidemark database directories: look inside, check, maintain, recover, and move rows in and out.')
+    .description(
+      'Tools for Tidemark database directories: look inside, check, maintain, recover, and move rows in and out.',
+    )
     .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(run with --help for usage)');
   p.command('inspect')
-    .description('show the root file, every checkpoint file and WAL segment, the live fraction of each pair, and totals (reads only; takes no lock)')
+    .description(
+      'show the root file, every checkpoint file and WAL segment, the live fraction of each pair, and totals (reads only; takes no lock)',
+    )
     .argument('<dir>', 'database directory')
     .option('--json', 'print the report as JSON')
     .action((dir: string, o: { json?: boolean }) => done(runInspect(dir, o, io)));
   p.command('verify')
-    .description('check every file of a closed database; exit status 0 if open() would load it, 1 with every problem (file and offset) if not')
+    .description(
+      'check every file of a closed database; exit status 0 if open() would load it, 1 with every problem (file and offset) if not',
+    )
     .argument('<dir>', 'database directory')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, o: { json?: boolean }) => done(await runVerify(dir, o, io)));
   for (const what of ['checkpoint', 'merge'] as const) {
     p.command(what)
-      .description(what === 'checkpoint' ? 'open the database, checkpoint it now, close it, and print what changed' : 'open the database, merge checkpoint file pairs as the policy finds them, close it, and print what changed')
+      .description(
+        what === 'checkpoint'
+          ? 'open the database, checkpoint it now, close it, and print what changed'
+          : 'open the database, merge checkpoint file pairs as the policy finds them, close it, and print what changed',
+      )
       .argument('<dir>', 'database directory')
       .option('--json', 'print the result as JSON')
       .action(async (dir: string, o: { json?: boolean }) => done(await runMaintenance(what, dir, o, io)));
@@ -46,11 +56,17 @@ function program(io: Io, done: (status: number) => void): Command {
   p.command('recover')
     .description('open the database with a progress bar per phase and per pair, then print the recovery figures')
     .argument('<dir>', 'database directory')
-    .option('--workers <n>', 'recovery workers, 0 to 64 (default: one per pair, at most one per core; 0: the main thread)', integerOption('--workers', 0, 64))
+    .option(
+      '--workers <n>',
+      'recovery workers, 0 to 64 (default: one per pair, at most one per core; 0: the main thread)',
+      integerOption('--workers', 0, 64),
+    )
     .option('--json', 'print the figures as JSON')
     .action(async (dir: string, o: { workers?: number; json?: boolean }) => done(await runRecover(dir, o, io)));
   p.command('export')
-    .description('write every row of a table as NDJSON, one JSON object a line (int64 beyond 2^53 as strings, bytes as base64)')
+    .description(
+      'write every row of a table as NDJSON, one JSON object a line (int64 beyond 2^53 as strings, bytes as base64)',
+    )
     .argument('<dir>', 'database directory')
     .argument('<table>', 'table name')
     .option('--out <file>', 'write to this file instead of standard output')
@@ -60,11 +76,24 @@ function program(io: Io, done: (status: number) => void): Command {
     .argument('<dir>', 'database directory')
     .argument('<table>', 'table name')
     .argument('<file>', 'NDJSON or CSV file')
-    .option('--format <format>', 'ndjson or csv (default: csv for a .csv file, else ndjson)', choiceOption('--format', ['ndjson', 'csv'] as const))
-    .option('--schema <file>', 'a JSON table definition to create the table with when it does not exist (needed for a new database)')
+    .option(
+      '--format <format>',
+      'ndjson or csv (default: csv for a .csv file, else ndjson)',
+      choiceOption('--format', ['ndjson', 'csv'] as const),
+    )
+    .option(
+      '--schema <file>',
+      'a JSON table definition to create the table with when it does not exist (needed for a new database)',
+    )
     .option('--upsert', 'replace rows whose key exists instead of failing')
-    .option('--batch <n>', 'rows per transaction, 1 to 1,000,000 (default 10,000)', integerOption('--batch', 1, 1_000_000))
-    .action(async (dir: string, table: string, file: string, o: ImportOptions) => done(await runImport(dir, table, file, o, io)));
+    .option(
+      '--batch <n>',
+      'rows per transaction, 1 to 1,000,000 (default 10,000)',
+      integerOption('--batch', 1, 1_000_000),
+    )
+    .action(async (dir: string, table: string, file: string, o: ImportOptions) =>
+      done(await runImport(dir, table, file, o, io)),
+    );
   return p;
 }
 

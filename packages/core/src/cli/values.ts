@@ -43,14 +43,18 @@ export function rowToJson(schema: TableSchema, row: Row): string {
 }
 
 function bad(column: Column, value: unknown, why: string): CliError {
-  return new CliError(`column "${column.name}" (${column.type}): ${why}, got ${JSON.stringify(value)}`, 'TM_SCHEMA_VIOLATION');
+  return new CliError(
+    `column "${column.name}" (${column.type}): ${why}, got ${JSON.stringify(value)}`,
+    'TM_SCHEMA_VIOLATION',
+  );
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Base64 text as bytes; Buffer.from would skip characters that are not base64 without a word. */
 function base64(column: Column, text: string): Uint8Array {
-  if (text.length % 4 !== 0 || !BASE64.test(text)) throw bad(column, text, 'expected base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4)');
+  if (text.length % 4 !== 0 || !BASE64.test(text))
+    throw bad(column, text, 'expected base64 (A-Z a-z 0-9 + /, padded with = to a multiple of 4)');
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
@@ -60,7 +64,12 @@ function fromJson(column: Column, value: unknown): unknown {
     case 'int64':
       // A JSON number beyond 2^53 was already rounded by JSON.parse: refuse it rather than store another value.
       if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-      if (typeof value === 'number' && Number.isInteger(value)) throw bad(column, value, 'an integer beyond 2^53 must be written as a string of digits (as a JSON number it has lost digits)');
+      if (typeof value === 'number' && Number.isInteger(value))
+        throw bad(
+          column,
+          value,
+          'an integer beyond 2^53 must be written as a string of digits (as a JSON number it has lost digits)',
+        );
       if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
       throw bad(column, value, 'expected an integer or a string of digits');
     case 'float64':
@@ -104,7 +113,11 @@ function fromCsv(column: Column, field: string): unknown {
   }
 }
 
-function convert(schema: TableSchema, record: Record<string, unknown>, one: (column: Column, value: unknown) => unknown): Row {
+function convert(
+  schema: TableSchema,
+  record: Record<string, unknown>,
+  one: (column: Column, value: unknown) => unknown,
+): Row {
   const row: Row = {};
   for (const [name, value] of Object.entries(record)) {
     const column = schema.columnsByName.get(name);
@@ -122,7 +135,8 @@ export function rowFromJsonLine(schema: TableSchema, line: string): Row {
   } catch (error) {
     throw new CliError(`not JSON: ${(error as Error).message}`, 'TM_SCHEMA_VIOLATION');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError('a line must hold one JSON object', 'TM_SCHEMA_VIOLATION');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new CliError('a line must hold one JSON object', 'TM_SCHEMA_VIOLATION');
   return convert(schema, parsed as Record<string, unknown>, fromJson);
 }
 

@@ -15,7 +15,8 @@ function where(p: VerifyProblem): string {
 /** The message without the file it begins with, which where() has printed already. */
 function withoutFile(dir: string, p: VerifyProblem): string {
   if (p.file === null) return p.message;
-  for (const prefix of [`${join(dir, p.file)}: `, `${p.file}: `]) if (p.message.startsWith(prefix)) return p.message.slice(prefix.length);
+  for (const prefix of [`${join(dir, p.file)}: `, `${p.file}: `])
+    if (p.message.startsWith(prefix)) return p.message.slice(prefix.length);
   return p.message;
 }
 
@@ -27,8 +28,12 @@ export async function runVerify(dir: string, options: { json?: boolean }, io: Io
   }
   for (const p of report.problems) io.out(`problem: ${where(p)}: ${withoutFile(dir, p)} [${p.code}]`);
   for (const w of report.warnings) io.out(`warning: ${where(w)}: ${withoutFile(dir, w)} [${w.code}]`);
-  const tables = report.tables === null ? 'not loadable' : report.tables.map((t) => `${t.name} ${num(t.rows)} rows`).join(', ') || 'no tables';
-  const warnings = report.warnings.length === 0 ? '' : `, ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'}`;
+  const tables =
+    report.tables === null
+      ? 'not loadable'
+      : report.tables.map((t) => `${t.name} ${num(t.rows)} rows`).join(', ') || 'no tables';
+  const warnings =
+    report.warnings.length === 0 ? '' : `, ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'}`;
   io.out(
     report.ok
       ? `ok: ${dir} (${report.files.length} files, root ${report.root ?? 'none'}; ${tables}; digest ${report.digest?.slice(0, 16) ?? '-'}${warnings})`

@@ -21,7 +21,15 @@ export interface BlockHeader {
 }
 
 /** Writes a block header for the payload already at bytes[at+32, at+32+payloadBytes); returns the padded block size. */
-export function sealBlock(bytes: Uint8Array, at: number, magic: number, payloadBytes: number, count: number, first: number, last: number): number {
+export function sealBlock(
+  bytes: Uint8Array,
+  at: number,
+  magic: number,
+  payloadBytes: number,
+  count: number,
+  first: number,
+  last: number,
+): number {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   v.setUint32(at, magic, true);
   v.setUint32(at + 4, payloadBytes, true);
@@ -47,7 +55,12 @@ export function readBlock(bytes: Uint8Array, at: number, limit: number, magic: n
   const payloadBytes = v.getUint32(at + 4, true);
   if (payloadBytes > limit - at - BLOCK_HEADER_BYTES) return null;
   if (v.getUint32(at + 8, true) !== crc32(bytes.subarray(at + 12, at + BLOCK_HEADER_BYTES + payloadBytes))) return null;
-  return { payloadBytes, count: v.getUint32(at + 12, true), first: v.getFloat64(at + 16, true), last: v.getFloat64(at + 24, true) };
+  return {
+    payloadBytes,
+    count: v.getUint32(at + 12, true),
+    first: v.getFloat64(at + 16, true),
+    last: v.getFloat64(at + 24, true),
+  };
 }
 
 /** Whether bytes[from, to) are all zero (the unwritten, pre-allocated end of a file). */

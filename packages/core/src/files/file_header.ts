@@ -38,14 +38,22 @@ export function encodeFileHeader(h: FileHeader): Uint8Array {
 }
 
 /** Decodes and checks a header (`version`: the one, or the ones, a reader accepts): CORRUPT naming `file` and the offset of what is wrong. */
-export function decodeFileHeader(bytes: Uint8Array, magic: string, version: number | readonly number[], file: string, what: string): FileHeader {
-  const bad = (why: string, offset: number): TidemarkError => new TidemarkError(ErrorCode.CORRUPT, `${file}: ${what} header ${why} (offset ${offset})`);
+export function decodeFileHeader(
+  bytes: Uint8Array,
+  magic: string,
+  version: number | readonly number[],
+  file: string,
+  what: string,
+): FileHeader {
+  const bad = (why: string, offset: number): TidemarkError =>
+    new TidemarkError(ErrorCode.CORRUPT, `${file}: ${what} header ${why} (offset ${offset})`);
   if (bytes.length < FILE_HEADER_BYTES) throw bad('is truncated', bytes.length);
   const v = new DataView(bytes.buffer, bytes.byteOffset, FILE_HEADER_BYTES);
   for (let i = 0; i < 8; i++) if (bytes[i] !== magic.charCodeAt(i)) throw bad('has a wrong magic number', 0);
   if (v.getUint32(CRC_AT, true) !== crc32(bytes.subarray(0, CRC_AT))) throw bad('fails its checksum', CRC_AT);
   const found = v.getUint32(8, true);
-  if (typeof version === 'number' ? found !== version : !version.includes(found)) throw bad(`has unknown version ${found}`, 8);
+  if (typeof version === 'number' ? found !== version : !version.includes(found))
+    throw bad(`has unknown version ${found}`, 8);
   return {
     magic,
     version: found,

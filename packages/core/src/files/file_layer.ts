@@ -61,7 +61,9 @@ export class NodeFileLayer implements FileLayer {
   constructor(readonly fileMode: number = DEFAULT_FILE_MODE) {}
 
   open(path: string, create: boolean): number {
-    return io(path, () => fs.openSync(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, this.fileMode));
+    return io(path, () =>
+      fs.openSync(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, this.fileMode),
+    );
   }
   write(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number {
     return io(`fd ${fd}`, () => fs.writeSync(fd, bytes, offset, length, position));
@@ -147,7 +149,9 @@ const SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
 /** An OS error as the engine reports it: DISK_FULL for lack of space, IO_ERROR for the rest. */
 export function fileError(errno: string, what: string, message: string, cause?: unknown): TidemarkError {
   const code = SPACE_ERRNOS.has(errno) ? ErrorCode.DISK_FULL : ErrorCode.IO_ERROR;
-  return new TidemarkError(code, `${errno} on ${what}: ${message}`, { cause: cause ?? Object.assign(new Error(message), { code: errno }) });
+  return new TidemarkError(code, `${errno} on ${what}: ${message}`, {
+    cause: cause ?? Object.assign(new Error(message), { code: errno }),
+  });
 }
 
 /**
@@ -156,9 +160,13 @@ export function fileError(errno: string, what: string, message: string, cause?: 
  * report success for data that is gone. The engine stops instead.
  */
 export function syncError(errno: string, what: string, message: string, cause?: unknown): TidemarkError {
-  return new TidemarkError(ErrorCode.IO_ERROR, `sync failed (${errno}) on ${what}: ${message}; its unsynced writes cannot be trusted`, {
-    cause: cause ?? Object.assign(new Error(message), { code: errno }),
-  });
+  return new TidemarkError(
+    ErrorCode.IO_ERROR,
+    `sync failed (${errno}) on ${what}: ${message}; its unsynced writes cannot be trusted`,
+    {
+      cause: cause ?? Object.assign(new Error(message), { code: errno }),
+    },
+  );
 }
 
 /** Whether a file operation failed because the file (or its folder) is not there. */
@@ -172,20 +180,38 @@ export function isDiskFull(error: unknown): boolean {
 }
 
 /** Writes all `length` bytes at `position`, looping over partial writes; a write that makes no progress is an error. */
-export function writeAll(layer: FileLayer, fd: number, path: string, bytes: Uint8Array, offset: number, length: number, position: number): void {
+export function writeAll(
+  layer: FileLayer,
+  fd: number,
+  path: string,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): void {
   let done = 0;
   while (done < length) {
     const n = layer.write(fd, bytes, offset + done, length - done, position + done);
     if (!(n > 0)) {
       // A write that takes nothing is the disk running out of room (the OS reports ENOSPC on the next try).
-      throw new TidemarkError(ErrorCode.DISK_FULL, `short write to ${path} at offset ${position + done}: ${done} of ${length} bytes written`);
+      throw new TidemarkError(
+        ErrorCode.DISK_FULL,
+        `short write to ${path} at offset ${position + done}: ${done} of ${length} bytes written`,
+      );
     }
     done += n;
   }
 }
 
 /** Reads exactly `length` bytes at `position`, or fewer only at the end of the file; returns how many. */
-export function readAll(layer: FileLayer, fd: number, bytes: Uint8Array, offset: number, length: number, position: number): number {
+export function readAll(
+  layer: FileLayer,
+  fd: number,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): number {
   let done = 0;
   while (done < length) {
     const n = layer.read(fd, bytes, offset + done, length - done, position + done);

@@ -104,7 +104,10 @@ function locked(path: string, holder: string): TidemarkError {
  * that is recognisably a database's.
  */
 function writeOwner(layer: FileLayer, dir: string, fd: number, path: string): void {
-  const host = hostname().replace(/[^!-~]/g, '?').slice(0, 255) || '?';
+  const host =
+    hostname()
+      .replace(/[^!-~]/g, '?')
+      .slice(0, 255) || '?';
   const line = new TextEncoder().encode(`${process.pid} ${startTime(process.pid) ?? ''} ${host}\n`);
   layer.truncate(fd, 0);
   writeAll(layer, fd, path, line, 0, line.length, 0);
@@ -127,8 +130,10 @@ async function holderOf(layer: FileLayer, fd: number): Promise<string> {
     const owner = readOwner(layer, fd);
     // A process of another machine (a shared file system) cannot be checked from here; a line without a host is from this one.
     const local = owner === null || owner.host === '' || owner.host === hostname();
-    if (owner !== null && (!local || isRunning(owner))) return `process ${owner.pid}${local ? '' : ` on ${owner.host}`}: the database is open`;
-    if (performance.now() >= deadline) return 'another process (LOCK does not name one that runs): the database is open';
+    if (owner !== null && (!local || isRunning(owner)))
+      return `process ${owner.pid}${local ? '' : ` on ${owner.host}`}: the database is open`;
+    if (performance.now() >= deadline)
+      return 'another process (LOCK does not name one that runs): the database is open';
     await new Promise((done) => setTimeout(done, 1));
   }
 }

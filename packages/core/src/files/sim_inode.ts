@@ -47,7 +47,11 @@ export function crashInode(inode: Inode, damage: SimDamage, random: (n: number) 
   writeInto(out, inode.synced, 0);
   if (damage === 'pages') {
     for (const w of inode.writes) {
-      for (let page = Math.floor(w.position / PAGE_BYTES) * PAGE_BYTES; page < w.position + w.bytes.length; page += PAGE_BYTES) {
+      for (
+        let page = Math.floor(w.position / PAGE_BYTES) * PAGE_BYTES;
+        page < w.position + w.bytes.length;
+        page += PAGE_BYTES
+      ) {
         if (random(2) === 0) continue;
         const from = Math.max(page, w.position);
         const to = Math.min(page + PAGE_BYTES, w.position + w.bytes.length);
@@ -59,7 +63,8 @@ export function crashInode(inode: Inode, damage: SimDamage, random: (n: number) 
     const kept = random(inode.writes.length + 1);
     for (const w of inode.writes.slice(0, kept)) writeInto(out, w.bytes, w.position);
     const torn = inode.writes[kept];
-    if (torn !== undefined && random(2) === 1) writeInto(out, torn.bytes.subarray(0, random(torn.bytes.length)), torn.position);
+    if (torn !== undefined && random(2) === 1)
+      writeInto(out, torn.bytes.subarray(0, random(torn.bytes.length)), torn.position);
     if ((damage === 'zeros' || damage === 'garbage') && inode.size > out.size) {
       // The file's new size reached the disk but not all of its data.
       const extra = new Uint8Array(inode.size - out.size);

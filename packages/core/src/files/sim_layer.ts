@@ -35,7 +35,18 @@ import { crashInode, newInode, writeInto, type Inode, type SimDamage } from './s
 export { SIM_DAMAGES, type SimDamage } from './sim_inode.js';
 
 /** The operations a fault or a crash can hit, counted in one sequence. */
-export type SimOp = 'open' | 'write' | 'read' | 'fdatasync' | 'rename' | 'unlink' | 'fsyncDir' | 'list' | 'size' | 'mkdir' | 'truncate';
+export type SimOp =
+  | 'open'
+  | 'write'
+  | 'read'
+  | 'fdatasync'
+  | 'rename'
+  | 'unlink'
+  | 'fsyncDir'
+  | 'list'
+  | 'size'
+  | 'mkdir'
+  | 'truncate';
 
 /** EIO and ENOSPC throw; 'short' makes a write return half its length (0 for 1 byte). */
 export type SimFaultKind = 'EIO' | 'ENOSPC' | 'short';
@@ -235,7 +246,9 @@ export class SimFileLayer implements FileLayer {
     const inode = handle.inode;
     inode.size = Math.min(inode.size, sizeBytes);
     inode.synced = inode.synced.slice(0, sizeBytes);
-    inode.writes = inode.writes.filter((w) => w.position < sizeBytes).map((w) => ({ position: w.position, bytes: w.bytes.subarray(0, sizeBytes - w.position) }));
+    inode.writes = inode.writes
+      .filter((w) => w.position < sizeBytes)
+      .map((w) => ({ position: w.position, bytes: w.bytes.subarray(0, sizeBytes - w.position) }));
   }
 
   tryLock(fd: number): boolean {
@@ -273,7 +286,8 @@ export class SimFileLayer implements FileLayer {
   rename(from: string, to: string): void {
     this.count('rename', from);
     const dir = this.dirOf(norm(dirname(from)), 'rename');
-    if (norm(dirname(to)) !== norm(dirname(from))) throw new TidemarkError(ErrorCode.IO_ERROR, `simulated file system: rename across directories (${from} → ${to})`);
+    if (norm(dirname(to)) !== norm(dirname(from)))
+      throw new TidemarkError(ErrorCode.IO_ERROR, `simulated file system: rename across directories (${from} → ${to})`);
     const inode = this.inodeOf(from);
     dir.entries.delete(basename(from));
     dir.entries.set(basename(to), inode);
@@ -312,7 +326,9 @@ export class SimFileLayer implements FileLayer {
     this.faultsFired++;
     if (fault.kind === 'short') return true;
     const message = `simulated ${fault.kind} on ${op} (operation ${this.ops})`;
-    throw op === 'fdatasync' || op === 'fsyncDir' ? syncError(fault.kind, path, message) : fileError(fault.kind, path, message);
+    throw op === 'fdatasync' || op === 'fsyncDir'
+      ? syncError(fault.kind, path, message)
+      : fileError(fault.kind, path, message);
   }
 
   private handle(fd: number): { inode: Inode; path: string } {

@@ -73,9 +73,17 @@ export interface RangeBounds {
 /** Bound keys for a scan; each bound is a value list (a prefix of the index columns). */
 export function rangeBounds(range: RangeBounds, toValues: (bound: unknown) => unknown[]): [OrderedKey, OrderedKey] {
   const low =
-    range.gt !== undefined ? [...toValues(range.gt), MAX] : range.gte !== undefined ? [...toValues(range.gte), MIN] : [MIN];
+    range.gt !== undefined
+      ? [...toValues(range.gt), MAX]
+      : range.gte !== undefined
+        ? [...toValues(range.gte), MIN]
+        : [MIN];
   const high =
-    range.lt !== undefined ? [...toValues(range.lt), MIN] : range.lte !== undefined ? [...toValues(range.lte), MAX] : [MAX];
+    range.lt !== undefined
+      ? [...toValues(range.lt), MIN]
+      : range.lte !== undefined
+        ? [...toValues(range.lte), MAX]
+        : [MAX];
   return [low, high];
 }
 

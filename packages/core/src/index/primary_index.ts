@@ -72,7 +72,8 @@ export class PrimaryIndex {
   insert(hash: number, ptr: number): void {
     assert(ptr > TOMB && this.tags === null, 'index pointer is a version, outside a bulk load');
     this.step();
-    if (this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN > this.slots.length * INDEX_MAX_LOAD_NUM) this.grow();
+    if (this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN > this.slots.length * INDEX_MAX_LOAD_NUM)
+      this.grow();
     place(this.slots, this.mask, hash, ptr);
     this.count++;
   }
@@ -146,7 +147,10 @@ export class PrimaryIndex {
    * room made by reserve(): no growth happens here.
    */
   insertNew(hash: number, ptr: number, keyLength: number): boolean {
-    assert(this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN <= this.slots.length * INDEX_MAX_LOAD_NUM, 'reserve() before insertNew()');
+    assert(
+      this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN <= this.slots.length * INDEX_MAX_LOAD_NUM,
+      'reserve() before insertNew()',
+    );
     const slots = this.slots;
     const tags = this.tags;
     const mask = this.mask;

@@ -19,7 +19,13 @@ import type { MergeReport, StreamerData, StreamerInventory, StreamerStats } from
 import { isDiskFull, NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
-import { prepareThreads, workerThreads, type EngineThreads, type PreparedThreads, type ThreadHandle } from '../threads/engine_threads.js';
+import {
+  prepareThreads,
+  workerThreads,
+  type EngineThreads,
+  type PreparedThreads,
+  type ThreadHandle,
+} from '../threads/engine_threads.js';
 import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import type { Engine } from '../txn/engine.js';
 import { LoopHold } from '../threads/loop_hold.js';
@@ -145,7 +151,12 @@ export class DurableLog {
   ) {}
 
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
-  static async open(engine: Engine, options: DurableLogOptions, layer: FileLayer = new NodeFileLayer(options.fileMode), threads: EngineThreads = workerThreads): Promise<DurableLog> {
+  static async open(
+    engine: Engine,
+    options: DurableLogOptions,
+    layer: FileLayer = new NodeFileLayer(options.fileMode),
+    threads: EngineThreads = workerThreads,
+  ): Promise<DurableLog> {
     layer.mkdir(options.dir);
     const lock = await acquireLock(layer, options.dir);
     let writer: ThreadHandle<LogWriterApi> | null = null;
@@ -160,17 +171,36 @@ export class DurableLog {
       newest = readNewestRoot(layer, options.dir);
       if (newest.root === null && newest.skipped.length > 0) {
         // Root files exist but none verifies: opening as a new database would remove every pair file.
-        throw new TidemarkError(ErrorCode.CORRUPT, `no root file verifies, so the checkpoint cannot be found: ${newest.skipped.map((s) => s.reason).join('; ')}`);
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `no root file verifies, so the checkpoint cannot be found: ${newest.skipped.map((s) => s.reason).join('; ')}`,
+        );
       }
-      for (const s of newest.skipped) process.emitWarning(`skipped root file ${s.file}: ${s.reason}`, { code: 'TIDEMARK_ROOT_SKIPPED' });
+      for (const s of newest.skipped)
+        process.emitWarning(`skipped root file ${s.file}: ${s.reason}`, { code: 'TIDEMARK_ROOT_SKIPPED' });
       const root = newest.root;
-      const checkpoint = root === null ? null : await loadCheckpoint(engine, options.dir, root, { layer, workers: options.recoveryWorkers, progress });
+      const checkpoint =
+        root === null
+          ? null
+          : await loadCheckpoint(engine, options.dir, root, { layer, workers: options.recoveryWorkers, progress });
       if (root !== null) engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
-      const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
+      const start =
+        root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
       const walStarted = performance.now();
       const replayer = new Replayer(engine);
       const walProgress = (bytes: number, force: boolean): void =>
-        progress.report(() => ({ dir: options.dir, phase: 'wal', bytes, totalBytes: 0, rows: replayer.records, cfps: [], workers: 0 }), force);
+        progress.report(
+          () => ({
+            dir: options.dir,
+            phase: 'wal',
+            bytes,
+            totalBytes: 0,
+            rows: replayer.records,
+            cfps: [],
+            workers: 0,
+          }),
+          force,
+        );
       walProgress(0, true);
       let recordBytes = 0;
       const position = replayWal(
@@ -199,11 +229,26 @@ export class DurableLog {
         walMs: performance.now() - walStarted,
         durationMs: performance.now() - started,
       };
-      progress.report(() => ({ dir: options.dir, phase: 'done', bytes: position.bytesReplayed, totalBytes: position.bytesReplayed, rows: replayer.records, cfps: [], workers: checkpoint?.workers ?? 0 }), true);
+      progress.report(
+        () => ({
+          dir: options.dir,
+          phase: 'done',
+          bytes: position.bytesReplayed,
+          totalBytes: position.bytesReplayed,
+          rows: replayer.records,
+          cfps: [],
+          workers: checkpoint?.workers ?? 0,
+        }),
+        true,
+      );
       const databaseId = root?.databaseId ?? String(position.databaseId ?? randomBytes(8).readBigUInt64LE());
       const ring = createRingBuffer(options.ringBytes, 'options.ringBytes');
       const control = createLogControl(engine.clock.now, root?.wal.seq ?? 0);
-      const sink = new DurableSink(new RingProducer(ring), new BigInt64Array(control), maxRecordBodyBytes(options.walSegmentBytes));
+      const sink = new DurableSink(
+        new RingProducer(ring),
+        new BigInt64Array(control),
+        maxRecordBodyBytes(options.walSegmentBytes),
+      );
       const fail = (error: TidemarkError): void => {
         engine.failure ??= error;
         sink.fail(error);
@@ -213,7 +258,10 @@ export class DurableLog {
       const ready = prepared;
       writer = ready.logWriter(writerData(options, ring, control, position, root, databaseId), fail);
       if (options.checkpoints) {
-        streamer = new StreamerSupervisor((restart, onFailure) => ready.streamer(streamerData(options, control, root, databaseId, restart), onFailure), fail);
+        streamer = new StreamerSupervisor(
+          (restart, onFailure) => ready.streamer(streamerData(options, control, root, databaseId, restart), onFailure),
+          fail,
+        );
       }
       return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer, cells);
     } catch (error) {
@@ -231,17 +279,23 @@ export class DurableLog {
 
   /** Checkpoints now, covering every commit durable so far. */
   async checkpoint(): Promise<CheckpointResult | null> {
-    if (this.streamer === null) throw new TidemarkError(ErrorCode.INVALID_OPTION, 'checkpoints are off (options.checkpoints is false)');
+    if (this.streamer === null)
+      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'checkpoints are off (options.checkpoints is false)');
     const durableTs = await this.sink.whenDurable(this.engine.loggedTs);
     return this.streamer.call((api) => api.checkpoint(durableTs));
   }
 
   /** Merges what the policy finds (after streaming every commit durable so far), installs it, and retires the sources. */
   async merge(): Promise<MergeReport> {
-    if (this.streamer === null) throw new TidemarkError(ErrorCode.INVALID_OPTION, 'checkpoints are off (options.checkpoints is false), so there is nothing to merge');
+    if (this.streamer === null)
+      throw new TidemarkError(
+        ErrorCode.INVALID_OPTION,
+        'checkpoints are off (options.checkpoints is false), so there is nothing to merge',
+      );
     const durableTs = await this.sink.whenDurable(this.engine.loggedTs);
     const report = await this.streamer.call((api) => api.merge(durableTs));
-    if (report.error !== null) throw new TidemarkError(errorCodeOf(report.error.code), `merge failed: ${report.error.message}`);
+    if (report.error !== null)
+      throw new TidemarkError(errorCodeOf(report.error.code), `merge failed: ${report.error.message}`);
     return report;
   }
 
@@ -249,7 +303,12 @@ export class DurableLog {
   async inventory(): Promise<StreamerInventory> {
     if (this.streamer !== null) return this.streamer.call((api) => api.inventory());
     const root = this.root;
-    return { rootSeq: root?.seq ?? 0, checkpointTs: root?.checkpointTs ?? 0, wal: root?.wal ?? { seq: 0, offset: 0 }, cfps: root?.cfps ?? [] };
+    return {
+      rootSeq: root?.seq ?? 0,
+      checkpointTs: root?.checkpointTs ?? 0,
+      wal: root?.wal ?? { seq: 0, offset: 0 },
+      cfps: root?.cfps ?? [],
+    };
   }
 
   /** Drains the ring, waits for the writer to sync and stop, checkpoints, releases the LOCK. */
@@ -263,7 +322,8 @@ export class DurableLog {
       Atomics.store(this.control, CLOSING, 1n);
       await this.sink.close();
       stats.writer = await this.writer.stop((api) => api.stop());
-      stats.streamer = (await this.streamer?.stop((api) => api.stop(stats.writer!.durableTs)).catch(skipOnFullDisk)) ?? null;
+      stats.streamer =
+        (await this.streamer?.stop((api) => api.stop(stats.writer!.durableTs)).catch(skipOnFullDisk)) ?? null;
       return stats;
     } finally {
       await this.writer.terminate();
@@ -285,9 +345,17 @@ export class DurableLog {
       disk: diskStateName(this.control),
       ring: this.sink.ringFill(),
       wal: { bytes: cell(WAL_BYTES), batches: cell(WAL_BATCHES), syncs: cell(WAL_SYNCS) },
-      checkpoints: { count: cell(CHECKPOINTS), totalMs: cell(CHECKPOINT_US) / 1000, checkpointTs: cell(CHECKPOINT_TS), streamedTs: cell(STREAMED_TS) },
+      checkpoints: {
+        count: cell(CHECKPOINTS),
+        totalMs: cell(CHECKPOINT_US) / 1000,
+        checkpointTs: cell(CHECKPOINT_TS),
+        streamedTs: cell(STREAMED_TS),
+      },
       merges: { installed: cell(MERGES), totalMs: cell(MERGE_US) / 1000 },
-      cfps: Object.fromEntries(CFP_STATE_ORDER.map((state, i) => [state, cell(CFP_COUNTS + i)])) as Record<CfpState, number>,
+      cfps: Object.fromEntries(CFP_STATE_ORDER.map((state, i) => [state, cell(CFP_COUNTS + i)])) as Record<
+        CfpState,
+        number
+      >,
       streamerRestarts: this.streamer?.restarts ?? 0,
     };
   }
@@ -296,7 +364,11 @@ export class DurableLog {
   async stats(): Promise<LogStats> {
     // Null while the streamer is down for a full disk, also when it goes down during this call.
     const streamer = this.streamer === null ? null : await this.streamer.callUnlessDown((api) => api.stats());
-    return { writer: await this.writer.call((api) => api.stats()), streamer, streamerRestarts: this.streamer?.restarts ?? 0 };
+    return {
+      writer: await this.writer.call((api) => api.stats()),
+      streamer,
+      streamerRestarts: this.streamer?.restarts ?? 0,
+    };
   }
 }
 
@@ -306,7 +378,14 @@ function skipOnFullDisk(error: unknown): null {
   throw error;
 }
 
-function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control: SharedArrayBuffer, position: WalPosition, root: RootBody | null, databaseId: string): LogWriterData {
+function writerData(
+  options: DurableLogOptions,
+  ring: SharedArrayBuffer,
+  control: SharedArrayBuffer,
+  position: WalPosition,
+  root: RootBody | null,
+  databaseId: string,
+): LogWriterData {
   const fresh = position.seq < 0;
   return {
     ring,
@@ -324,7 +403,13 @@ function writerData(options: DurableLogOptions, ring: SharedArrayBuffer, control
   };
 }
 
-function streamerData(options: DurableLogOptions, control: SharedArrayBuffer, root: RootBody | null, databaseId: string, restart: boolean): StreamerData {
+function streamerData(
+  options: DurableLogOptions,
+  control: SharedArrayBuffer,
+  root: RootBody | null,
+  databaseId: string,
+  restart: boolean,
+): StreamerData {
   return {
     control,
     dir: options.dir,

@@ -26,7 +26,11 @@ import type { LogSink } from '../txn/sink.js';
 import { DURABLE_TS, WAITED_TS } from './log_control.js';
 import { OP_CREATE_TABLE, OP_DELETE, OP_INSERT, RECORD_PREFIX_BYTES, RecordBuilder } from './record.js';
 
-type WaitAsync = (typed: BigInt64Array, index: number, value: bigint) => { async: boolean; value: Promise<string> | string };
+type WaitAsync = (
+  typed: BigInt64Array,
+  index: number,
+  value: bigint,
+) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 const EMPTY = new Uint8Array(0);
@@ -84,7 +88,11 @@ export class DurableSink implements LogSink {
 
   /** Bytes the log ring holds now (written, not yet taken by the log writer), its size, and the records waiting for ring space. */
   ringFill(): { usedBytes: number; capacityBytes: number; backlogBytes: number } {
-    return { usedBytes: this.ring.capacity - this.ring.free(), capacityBytes: this.ring.capacity, backlogBytes: this.backlogBytes };
+    return {
+      usedBytes: this.ring.capacity - this.ring.free(),
+      capacityBytes: this.ring.capacity,
+      backlogBytes: this.backlogBytes,
+    };
   }
 
   begin(commitTs: number): void {

@@ -51,7 +51,14 @@ export const CHECKPOINT_TS = 13;
 /** Streamer: checkpoint file pairs in each state, in the order of CFP_STATE_ORDER. */
 export const CFP_COUNTS = 14;
 /** The CfpState of each CFP_COUNTS cell (strings here, so this module imports nothing). */
-export const CFP_STATE_ORDER = ['PRECREATED', 'UNDER_CONSTRUCTION', 'ACTIVE', 'MERGE_TARGET', 'MERGED_SOURCE', 'TOMBSTONE'] as const;
+export const CFP_STATE_ORDER = [
+  'PRECREATED',
+  'UNDER_CONSTRUCTION',
+  'ACTIVE',
+  'MERGE_TARGET',
+  'MERGED_SOURCE',
+  'TOMBSTONE',
+] as const;
 export const CONTROL_CELLS = CFP_COUNTS + CFP_STATE_ORDER.length;
 
 export const DiskState = {
@@ -87,7 +94,10 @@ export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedA
  */
 export function controlCells(sab: SharedArrayBuffer): BigInt64Array {
   const cells = new BigInt64Array(sab);
-  if (cells.length !== CONTROL_CELLS) throw new Error(`log control cells: the main thread made ${cells.length}, this worker knows ${CONTROL_CELLS} (a stale build of the worker bundles? run the build again)`);
+  if (cells.length !== CONTROL_CELLS)
+    throw new Error(
+      `log control cells: the main thread made ${cells.length}, this worker knows ${CONTROL_CELLS} (a stale build of the worker bundles? run the build again)`,
+    );
   return cells;
 }
 

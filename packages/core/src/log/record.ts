@@ -93,15 +93,24 @@ export interface RecordVisitor {
  * by byte through a scratch view instead cost the streamer a quarter of its
  * streaming time.
  */
-export function visitRecord(bytes: Uint8Array, offset: number, length: number, visitor: RecordVisitor, where: () => string, view?: DataView): number {
+export function visitRecord(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  visitor: RecordVisitor,
+  where: () => string,
+  view?: DataView,
+): number {
   const end = offset + length;
   if (length < BODY_HEADER_BYTES) throw corrupt(where, offset, 'shorter than its header', offset);
   if (offset < 0 || end > bytes.length) throw corrupt(where, offset, 'past the end of its buffer', offset);
   const v = view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[offset] !== RECORD_COMMIT) throw corrupt(where, offset, `of unknown type ${bytes[offset]}`, offset);
-  if (bytes[offset + 1] !== RECORD_VERSION) throw corrupt(where, offset, `of unknown version ${bytes[offset + 1]}`, offset + 1);
+  if (bytes[offset + 1] !== RECORD_VERSION)
+    throw corrupt(where, offset, `of unknown version ${bytes[offset + 1]}`, offset + 1);
   const commitTs = v.getFloat64(offset + 4, true);
-  if (!Number.isSafeInteger(commitTs) || commitTs <= 0) throw corrupt(where, offset, 'with an invalid commitTs', offset + 4);
+  if (!Number.isSafeInteger(commitTs) || commitTs <= 0)
+    throw corrupt(where, offset, 'with an invalid commitTs', offset + 4);
   const opCount = v.getUint32(offset + 12, true);
   visitor.commit(commitTs);
   let at = offset + BODY_HEADER_BYTES;
@@ -115,7 +124,11 @@ export function visitRecord(bytes: Uint8Array, offset: number, length: number, v
     if (size > end - data) throw corrupt(where, offset, `op ${i} longer than the record`, at + 12);
     if (kind === OP_INSERT) visitor.insert(tableId, versionId, bytes, data, size);
     else if (kind === OP_DELETE) visitor.delete(tableId, versionId, bytes, data, size);
-    else if (kind === OP_CREATE_TABLE) visitor.createTable(tableId, parseDefinition(bytes, data, size, () => corrupt(where, offset, 'with a bad table definition', data)));
+    else if (kind === OP_CREATE_TABLE)
+      visitor.createTable(
+        tableId,
+        parseDefinition(bytes, data, size, () => corrupt(where, offset, 'with a bad table definition', data)),
+      );
     else throw corrupt(where, offset, `op ${i} of unknown kind ${kind}`, at);
     at = data + size;
   }

@@ -87,7 +87,12 @@ export class StreamerSupervisor {
       handle = this.start(restart, (error) => this.failed(handle, error));
     } catch (error) {
       // A streamer run on this thread can fail while it starts (reading the root, removing leftovers).
-      this.failed(null, error instanceof TidemarkError ? error : new TidemarkError(ErrorCode.IO_ERROR, (error as Error).message, { cause: error }));
+      this.failed(
+        null,
+        error instanceof TidemarkError
+          ? error
+          : new TidemarkError(ErrorCode.IO_ERROR, (error as Error).message, { cause: error }),
+      );
       return;
     }
     if (this.down === null) this.handle = handle;
@@ -121,6 +126,8 @@ export class StreamerSupervisor {
 
   private downError(): TidemarkError {
     if (this.down === null) return new TidemarkError(ErrorCode.IO_ERROR, 'the checkpoint streamer failed to start');
-    return new TidemarkError(ErrorCode.DISK_FULL, `checkpoints wait for disk space: ${this.down.message}`, { cause: this.down });
+    return new TidemarkError(ErrorCode.DISK_FULL, `checkpoints wait for disk space: ${this.down.message}`, {
+      cause: this.down,
+    });
   }
 }

@@ -19,7 +19,14 @@
  * "Rollover"). Version 1 segments have no seal.
  */
 import { assert } from '../assert.js';
-import { alignBlock, BLOCK_ALIGN_BYTES, BLOCK_HEADER_BYTES, readBlock, sealBlock, type BlockHeader } from '../files/block.js';
+import {
+  alignBlock,
+  BLOCK_ALIGN_BYTES,
+  BLOCK_HEADER_BYTES,
+  readBlock,
+  sealBlock,
+  type BlockHeader,
+} from '../files/block.js';
 import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
 
 export { allZero } from '../files/block.js';
@@ -57,7 +64,14 @@ export interface SegmentHeader {
 }
 
 export function encodeSegmentHeader(h: Omit<SegmentHeader, 'version'>): Uint8Array {
-  return encodeFileHeader({ magic: SEGMENT_MAGIC, version: SEGMENT_VERSION, id: h.seq, databaseId: h.databaseId, size: h.segmentBytes, aux: 0 });
+  return encodeFileHeader({
+    magic: SEGMENT_MAGIC,
+    version: SEGMENT_VERSION,
+    id: h.seq,
+    databaseId: h.databaseId,
+    size: h.segmentBytes,
+    aux: 0,
+  });
 }
 
 export function decodeSegmentHeader(bytes: Uint8Array, file: string): SegmentHeader {
@@ -66,7 +80,14 @@ export function decodeSegmentHeader(bytes: Uint8Array, file: string): SegmentHea
 }
 
 /** Writes a batch header for the records already at bytes[at+32, at+32+payloadBytes); returns the padded batch size. */
-export function sealBatch(bytes: Uint8Array, at: number, payloadBytes: number, recordCount: number, firstTs: number, lastTs: number): number {
+export function sealBatch(
+  bytes: Uint8Array,
+  at: number,
+  payloadBytes: number,
+  recordCount: number,
+  firstTs: number,
+  lastTs: number,
+): number {
   return sealBlock(bytes, at, BATCH_MAGIC, payloadBytes, recordCount, firstTs, lastTs);
 }
 

@@ -69,7 +69,13 @@ export interface WalPosition {
 }
 
 /** One record at bytes[offset, offset + length); `view` is a DataView over the whole of `bytes`. */
-export type RecordCallback = (bytes: Uint8Array, offset: number, length: number, where: () => string, view: DataView) => void;
+export type RecordCallback = (
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  where: () => string,
+  view: DataView,
+) => void;
 
 export function listSegments(layer: FileLayer, dir: string): number[] {
   return layer
@@ -92,7 +98,12 @@ export interface WalStart {
  * free and ignored) or, without one, from segment 0, which must then exist
  * if any segment does.
  */
-export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallback, start: WalStart | null = null): WalPosition {
+export function replayWal(
+  layer: FileLayer,
+  dir: string,
+  onRecord: RecordCallback,
+  start: WalStart | null = null,
+): WalPosition {
   const first = start?.seq ?? 0;
   const seqs = listSegments(layer, dir).filter((seq) => seq >= first);
   const files = seqs.map((seq) => ({ seq, path: join(dir, segmentName(seq)) }));
@@ -108,13 +119,20 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
   };
   if (files.length > 0 && files[0]!.seq !== first) {
     const why = start === null ? 'no root file covers the segments before it' : 'the root file needs it';
-    throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(first))}: WAL segment ${first} is missing (the WAL starts at ${files[0]!.path}); ${why}`);
+    throw new TidemarkError(
+      ErrorCode.CORRUPT,
+      `${join(dir, segmentName(first))}: WAL segment ${first} is missing (the WAL starts at ${files[0]!.path}); ${why}`,
+    );
   }
   if (files.length === 0 && start !== null && start.offset > SEGMENT_HEADER_BYTES) {
-    throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(first))}: the WAL segment the root file needs is missing`);
+    throw new TidemarkError(
+      ErrorCode.CORRUPT,
+      `${join(dir, segmentName(first))}: the WAL segment the root file needs is missing`,
+    );
   }
   let contents = files.map(() => null as SegmentBytes | null);
-  const load = (i: number, from = SEGMENT_HEADER_BYTES): SegmentBytes => (contents[i] ??= readSegment(layer, files[i]!.path, from));
+  const load = (i: number, from = SEGMENT_HEADER_BYTES): SegmentBytes =>
+    (contents[i] ??= readSegment(layer, files[i]!.path, from));
   const newerLater = (i: number, afterTs: number): boolean =>
     files.slice(i + 1).some((_, k) => {
       const later = load(i + 1 + k);
@@ -123,13 +141,19 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
   for (let i = 0; i < files.length; i++) {
     const { seq, path } = files[i]!;
     if (i > 0 && seq !== files[i - 1]!.seq + 1) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `${join(dir, segmentName(files[i - 1]!.seq + 1))}: WAL segment ${files[i - 1]!.seq + 1} is missing before ${path}`);
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${join(dir, segmentName(files[i - 1]!.seq + 1))}: WAL segment ${files[i - 1]!.seq + 1} is missing before ${path}`,
+      );
     }
     const from = i === 0 && start !== null ? start.offset : SEGMENT_HEADER_BYTES;
     const { bytes, dataEnd } = load(i, from);
     const header = checkSegment(bytes, path, seq, position);
     if (from < SEGMENT_HEADER_BYTES || from > bytes.length || from % BATCH_ALIGN_BYTES !== 0) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the root file's WAL position ${from} is not a batch boundary of the segment (offset ${from})`);
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${path}: the root file's WAL position ${from} is not a batch boundary of the segment (offset ${from})`,
+      );
     }
     const startTs = position.lastCommitTs;
     const end = replaySegment(bytes, path, seq, position, onRecord, from);
@@ -138,7 +162,10 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
     const newerHere = findNewerBatch(bytes, end.offset + BATCH_ALIGN_BYTES, dataEnd, startTs);
     if (newerHere !== null) {
       const what = end.bad ? 'bad WAL batch' : end.sealed ? 'seal' : 'end of the data';
-      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: ${what} at offset ${end.offset}, followed by a valid batch at offset ${newerHere}: batches are missing or damaged (offset ${end.offset})`);
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${path}: ${what} at offset ${end.offset}, followed by a valid batch at offset ${newerHere}: batches are missing or damaged (offset ${end.offset})`,
+      );
     }
     if (end.sealed) {
       if (i === files.length - 1) {
@@ -149,7 +176,10 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
       }
     } else if (end.bad) {
       if (newerLater(i, startTs)) {
-        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: bad WAL batch at offset ${end.offset}, followed by valid newer batches (offset ${end.offset})`);
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${path}: bad WAL batch at offset ${end.offset}, followed by valid newer batches (offset ${end.offset})`,
+        );
       }
       position.tornTail = { file: path, offset: end.offset };
       let dirty = dataEnd;
@@ -173,16 +203,28 @@ export function replayWal(layer: FileLayer, dir: string, onRecord: RecordCallbac
 }
 
 /** Checks a segment's header, name, database and size; returns the header. */
-function checkSegment(bytes: Uint8Array, path: string, seq: number, position: WalPosition): ReturnType<typeof decodeSegmentHeader> {
+function checkSegment(
+  bytes: Uint8Array,
+  path: string,
+  seq: number,
+  position: WalPosition,
+): ReturnType<typeof decodeSegmentHeader> {
   const header = decodeSegmentHeader(bytes, path);
-  if (header.seq !== seq) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
+  if (header.seq !== seq)
+    throw new TidemarkError(ErrorCode.CORRUPT, `${path}: header names segment ${header.seq} (offset 16)`);
   position.databaseId ??= header.databaseId;
   if (header.databaseId !== position.databaseId) {
-    throw new TidemarkError(ErrorCode.CORRUPT, `${path}: belongs to another database (id ${header.databaseId}) (offset 24)`);
+    throw new TidemarkError(
+      ErrorCode.CORRUPT,
+      `${path}: belongs to another database (id ${header.databaseId}) (offset 24)`,
+    );
   }
   // Larger is allowed: a writer opened with a larger walSegmentBytes appends past an older segment's size.
   if (bytes.length < header.segmentBytes) {
-    throw new TidemarkError(ErrorCode.CORRUPT, `${path}: is ${bytes.length} bytes, its header says ${header.segmentBytes}: truncated (offset ${bytes.length})`);
+    throw new TidemarkError(
+      ErrorCode.CORRUPT,
+      `${path}: is ${bytes.length} bytes, its header says ${header.segmentBytes}: truncated (offset ${bytes.length})`,
+    );
   }
   return header;
 }
@@ -194,12 +236,21 @@ interface ReplayEnd {
   sealed: boolean;
 }
 
-function replaySegment(bytes: Uint8Array, path: string, seq: number, position: WalPosition, onRecord: RecordCallback, from: number): ReplayEnd {
+function replaySegment(
+  bytes: Uint8Array,
+  path: string,
+  seq: number,
+  position: WalPosition,
+  onRecord: RecordCallback,
+  from: number,
+): ReplayEnd {
   let at = from;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (;;) {
-    if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES)) return { offset: at, bad: false, sealed: false };
-    if (view.getUint32(at, true) === SEAL_MAGIC && readSeal(bytes, at, bytes.length, seq) !== null) return { offset: at, bad: false, sealed: true };
+    if (at + BATCH_HEADER_BYTES > bytes.length || allZero(bytes, at, at + BATCH_HEADER_BYTES))
+      return { offset: at, bad: false, sealed: false };
+    if (view.getUint32(at, true) === SEAL_MAGIC && readSeal(bytes, at, bytes.length, seq) !== null)
+      return { offset: at, bad: false, sealed: true };
     const batch = readBatch(bytes, at, bytes.length);
     if (batch === null) return { offset: at, bad: true, sealed: false };
     if (batch.first <= position.lastCommitTs) return { offset: at, bad: false, sealed: false }; // stale bytes from an earlier use
@@ -207,7 +258,10 @@ function replaySegment(bytes: Uint8Array, path: string, seq: number, position: W
     const payloadEnd = r + batch.payloadBytes;
     const batchAt = at;
     if (batch.count === 0 || !(batch.last >= batch.first)) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has ${batch.count} records from ${batch.first} to ${batch.last} (offset ${batchAt})`);
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${path}: the batch at offset ${batchAt} has ${batch.count} records from ${batch.first} to ${batch.last} (offset ${batchAt})`,
+      );
     }
     let k = 0;
     // One per batch: it reads k and r when called, while the record is visited.
@@ -215,12 +269,19 @@ function replaySegment(bytes: Uint8Array, path: string, seq: number, position: W
     for (; k < batch.count; k++) {
       const length = r + 4 <= payloadEnd ? view.getUint32(r, true) : -1;
       if (length < 0 || length > payloadEnd - r - 4) {
-        throw new TidemarkError(ErrorCode.CORRUPT, `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch (offset ${r})`);
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${path}: record ${k} of the batch at offset ${batchAt} overruns the batch (offset ${r})`,
+        );
       }
       onRecord(bytes, r + 4, length, where, view);
       r += 4 + length;
     }
-    if (r !== payloadEnd) throw new TidemarkError(ErrorCode.CORRUPT, `${path}: the batch at offset ${batchAt} has bytes after its last record (offset ${r})`);
+    if (r !== payloadEnd)
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${path}: the batch at offset ${batchAt} has bytes after its last record (offset ${r})`,
+      );
     position.lastCommitTs = batch.last;
     position.bytesReplayed += alignBatch(BATCH_HEADER_BYTES + batch.payloadBytes);
     at += alignBatch(BATCH_HEADER_BYTES + batch.payloadBytes);

@@ -133,7 +133,10 @@ export class WalWriter {
     const framed = RECORD_PREFIX_BYTES + length;
     assert(framed <= this.maxRecordBytes, 'record fits a segment');
     this.openPending();
-    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) + SEAL_BYTES > this.options.segmentBytes) {
+    if (
+      this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) + SEAL_BYTES >
+      this.options.segmentBytes
+    ) {
       this.writeBatch();
       this.rollover();
     }
@@ -207,7 +210,6 @@ export class WalWriter {
     }
     return this.spareReady;
   }
-
 
   /** Closes the segment; a clean close also gives the spare's space back (the next writer reserves its own). */
   close(): void {
@@ -303,7 +305,8 @@ export class WalWriter {
       const size = this.options.segmentBytes;
       if (reuse === undefined && !spare) {
         const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, size));
-        for (let at = 0; at < size; at += zeros.length) writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
+        for (let at = 0; at < size; at += zeros.length)
+          writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
       }
       const header = encodeSegmentHeader({ seq, databaseId: this.options.databaseId, segmentBytes: size });
       writeAll(this.layer, fd, temp, header, 0, header.length, 0);
@@ -322,7 +325,9 @@ export class WalWriter {
   private freeSegments(): number[] {
     const firstNeeded = this.options.firstNeeded?.() ?? 0;
     if (firstNeeded <= 0) return [];
-    return listSegments(this.layer, this.dir).filter((s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes);
+    return listSegments(this.layer, this.dir).filter(
+      (s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes,
+    );
   }
 
   /** Deletes free segments while more than maxSegments segment files are on disk. */

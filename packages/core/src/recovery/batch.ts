@@ -27,7 +27,12 @@ export const BATCH_TARGET_BYTES = 256 * 1024;
 const MIN_VERSION_BYTES = 24;
 /** The largest batch: just under the target, one more row of the largest size, and a hash for each row. */
 export const BATCH_MAX_BYTES =
-  BATCH_HEADER_BYTES + BATCH_TARGET_BYTES + VERSION_HEADER_BYTES + MAX_ROW_BYTES + 8 + 4 * (Math.ceil(BATCH_TARGET_BYTES / MIN_VERSION_BYTES) + 1);
+  BATCH_HEADER_BYTES +
+  BATCH_TARGET_BYTES +
+  VERSION_HEADER_BYTES +
+  MAX_ROW_BYTES +
+  8 +
+  4 * (Math.ceil(BATCH_TARGET_BYTES / MIN_VERSION_BYTES) + 1);
 
 /** Where sealed batches go: a ring to the main thread, or (inline) the linker itself. */
 export interface BatchSink {

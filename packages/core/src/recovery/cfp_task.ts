@@ -68,7 +68,12 @@ export class CfpRecovery {
     this.data = new DataScan(layer, task.dir, task.cfp, databaseId, deleted, {
       row: (tableId, versionId, bytes, view, entryAt, size, dataOffset) => {
         const keyLength: RowCodec['keyLength'] | undefined = keyLengths[tableId];
-        if (keyLength === undefined) throw corrupt(path, `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`, dataOffset);
+        if (keyLength === undefined)
+          throw corrupt(
+            path,
+            `a row (version ${versionId}) names table ${tableId}, which the root's catalog does not hold`,
+            dataOffset,
+          );
         const at = entryAt + DATA_ENTRY_HEADER_BYTES;
         builder.add(tableId, hashBytes(bytes, at, keyLength(bytes, view, at)), bytes, entryAt, size, dataOffset);
       },
@@ -95,6 +100,12 @@ export class CfpRecovery {
 
   result(): CfpTaskResult {
     const scan = this.data.scan;
-    return { ...scan, readMs: scan.readMs + this.deltaReads.readMs, cfp: this.task.cfp.id, batches: this.builder.batches, durationMs: this.durationMs };
+    return {
+      ...scan,
+      readMs: scan.readMs + this.deltaReads.readMs,
+      cfp: this.task.cfp.id,
+      batches: this.builder.batches,
+      durationMs: this.durationMs,
+    };
   }
 }

@@ -41,7 +41,11 @@ export class BatchLinker {
     const count = v.getUint32(offset + 4, true);
     const dataOffset = v.getFloat64(offset + 8, true);
     const table = this.tables[tableId];
-    if (table === undefined) throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: a row names table ${tableId}, which the root's catalog does not hold`);
+    if (table === undefined)
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${this.source()}: a row names table ${tableId}, which the root's catalog does not hold`,
+      );
     const hashesAt = offset + length - 4 * count;
     table.primary.reserve(count); // a no-op when the index was sized from the root
     const arena = table.arena;
@@ -69,7 +73,11 @@ export class BatchLinker {
       }
       at += size;
     }
-    if (at !== hashesAt) throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: a recovery batch does not add up (${at} vs ${hashesAt})`);
+    if (at !== hashesAt)
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${this.source()}: a recovery batch does not add up (${at} vs ${hashesAt})`,
+      );
     if (at > runStart) this.linkRun(table, runStart, at, hashesAt, runFirst, count - runFirst);
     this.rows += count;
     this.batches++;
@@ -102,13 +110,19 @@ export class BatchLinker {
       const ptr = base + (off >>> 3);
       const length = u32[(off >>> 2) + 1]! & 0xffffff;
       if (!primary.insertNew(words[hashWord + k]!, ptr, keyLength(u8, dv, off + VERSION_HEADER_BYTES))) {
-        throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: version ${arena.versionId(ptr)} of "${table.name}" is a second live version of its row`);
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${this.source()}: version ${arena.versionId(ptr)} of "${table.name}" is a second live version of its row`,
+        );
       }
       off += (VERSION_HEADER_BYTES + length + 7) & ~7;
     }
     table.liveRows += k - first;
     if (off !== end || k !== first + count) {
-      throw new TidemarkError(ErrorCode.CORRUPT, `${this.source()}: a recovery batch does not add up (${k - first} of ${count} versions in ${off - start} of ${end - start} bytes)`);
+      throw new TidemarkError(
+        ErrorCode.CORRUPT,
+        `${this.source()}: a recovery batch does not add up (${k - first} of ${count} versions in ${off - start} of ${end - start} bytes)`,
+      );
     }
   }
 }

@@ -94,7 +94,12 @@ export function recoveryWorkers(option: number | null, bytes: number, cores = av
   return bytes < INLINE_RECOVERY_BYTES || cores < 2 ? 0 : cores - 1;
 }
 
-export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody, options: LoadOptions): Promise<CheckpointLoad> {
+export async function loadCheckpoint(
+  engine: Engine,
+  dir: string,
+  root: RootBody,
+  options: LoadOptions,
+): Promise<CheckpointLoad> {
   const started = performance.now();
   const replayer = new Replayer(engine);
   root.catalog.forEach((definition, tableId) => replayer.createTable(tableId, definition));
@@ -139,7 +144,11 @@ export async function loadCheckpoint(engine: Engine, dir: string, root: RootBody
     load.skipped += r.skipped;
     load.bytes += r.bytes;
   }
-  if (load.rows !== state.linker.rows) throw new TidemarkError(ErrorCode.CORRUPT, `${dir}: recovery linked ${state.linker.rows} rows, the tasks read ${load.rows}`);
+  if (load.rows !== state.linker.rows)
+    throw new TidemarkError(
+      ErrorCode.CORRUPT,
+      `${dir}: recovery linked ${state.linker.rows} rows, the tasks read ${load.rows}`,
+    );
   return load;
 }
 
@@ -210,7 +219,15 @@ class LoadState {
         bytes += c.bytes;
         totalBytes += c.totalBytes;
       }
-      return { dir: this.dir, phase: 'checkpoint', bytes, totalBytes, rows: this.linker.rows, cfps: this.cfps.map((c) => ({ ...c })), workers: this.workers };
+      return {
+        dir: this.dir,
+        phase: 'checkpoint',
+        bytes,
+        totalBytes,
+        rows: this.linker.rows,
+        cfps: this.cfps.map((c) => ({ ...c })),
+        workers: this.workers,
+      };
     }, force);
   }
 }
@@ -299,7 +316,10 @@ async function loadInPool(state: LoadState, workers: number, layer: FileLayer): 
         const slot = slots[i]!;
         // Settled is read before the ring: everything a task published before it ended is read below.
         const settled = slot.outcome !== null || slot.failure !== null;
-        linked += slot.consumer.read((bytes, offset, length) => state.link(slot.index, bytes, offset, length), settled ? Infinity : BATCHES_PER_TURN);
+        linked += slot.consumer.read(
+          (bytes, offset, length) => state.link(slot.index, bytes, offset, length),
+          settled ? Infinity : BATCHES_PER_TURN,
+        );
         slot.consumer.release();
         if (!settled) continue;
         results.push(finishSlot(slot));

@@ -24,11 +24,15 @@ export function blameSkippedRoot(error: unknown, newest: NewestRoot): unknown {
   if (newest.root === null || newest.file === null || newest.skipped.length === 0) return error;
   if (!(error instanceof TidemarkError) || error.code !== ErrorCode.CORRUPT) return error;
   const chosen = basename(newest.file);
-  const segment = MISSING_SEGMENT.exec(error.message)?.[1] ?? (ROOT_SEGMENT_MISSING.test(error.message) ? String(newest.root.wal.seq) : null);
+  const segment =
+    MISSING_SEGMENT.exec(error.message)?.[1] ??
+    (ROOT_SEGMENT_MISSING.test(error.message) ? String(newest.root.wal.seq) : null);
   const pairFile = MISSING_PAIR_FILE.exec(error.message)?.[1] ?? null;
   let needs: string;
-  if (segment !== null) needs = `the older ${chosen} needs WAL segment ${segment}, which is missing: it was recycled after the newer root was written`;
-  else if (pairFile !== null) needs = `the older ${chosen} needs ${pairFile}, which is missing: it was merged away after the newer root was written`;
+  if (segment !== null)
+    needs = `the older ${chosen} needs WAL segment ${segment}, which is missing: it was recycled after the newer root was written`;
+  else if (pairFile !== null)
+    needs = `the older ${chosen} needs ${pairFile}, which is missing: it was merged away after the newer root was written`;
   else return error;
   const damaged = newest.skipped.map((s) => `${s.file} is damaged (${reasonOf(s.file, s.reason)})`).join('; ');
   return new TidemarkError(ErrorCode.CORRUPT, `${damaged}; ${needs}`, { cause: error });

@@ -104,5 +104,8 @@ assert(CONTROL_BYTES % RECORD_ALIGN_BYTES === 0, 'the data region must start ali
 assert(RECORD_HEADER_BYTES === Uint32Array.BYTES_PER_ELEMENT, 'a length word is one Uint32Array element');
 assert(isValidCapacity(RING_MIN_CAPACITY_BYTES) && isValidCapacity(RING_MAX_CAPACITY_BYTES), 'capacity bounds');
 assert(RING_MAX_CAPACITY_BYTES <= 2 ** 30, 'HEAD - TAIL must stay far from 2^31 so int32 storage is safe');
-assert(recordBytes(maxRecordBytes(RING_MIN_CAPACITY_BYTES)) <= RING_MIN_CAPACITY_BYTES / 2, 'a record fits any offset of an empty ring');
+assert(
+  recordBytes(maxRecordBytes(RING_MIN_CAPACITY_BYTES)) <= RING_MIN_CAPACITY_BYTES / 2,
+  'a record fits any offset of an empty ring',
+);
 assert(maxRecordBytes(RING_MIN_CAPACITY_BYTES) < WRAP_MARKER, 'a length is never the WRAP marker');

@@ -276,7 +276,10 @@ export class RingConsumer extends RingViews {
    */
   read(visit: RecordVisitor, maxRecords = Infinity): number {
     const head = Atomics.load(this.control, SLOT_HEAD) >>> 0;
-    assert(((head - this.#released) >>> 0) <= this.capacity, `ring cursors crossed: head ${head}, tail ${this.#released}`);
+    assert(
+      (head - this.#released) >>> 0 <= this.capacity,
+      `ring cursors crossed: head ${head}, tail ${this.#released}`,
+    );
     let count = 0;
     while (this.#read !== head && count < maxRecords) {
       const offset = this.#read & this.mask;

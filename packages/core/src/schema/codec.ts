@@ -116,7 +116,11 @@ export function makeRowCodec(schema: TableSchema): RowCodec {
 
 /** Closure variables holding what measure() found for encodeMeasured(). */
 function stashSource(columns: readonly Column[]): string {
-  const names = columns.flatMap((c) => [`v${c.index} = null`, ...(c.fixedBytes === 0 ? [`l${c.index} = 0`] : []), ...(c.type === 'json' ? [`t${c.index} = ''`] : [])]);
+  const names = columns.flatMap((c) => [
+    `v${c.index} = null`,
+    ...(c.fixedBytes === 0 ? [`l${c.index} = 0`] : []),
+    ...(c.type === 'json' ? [`t${c.index} = ''`] : []),
+  ]);
   return `let ${names.join(', ')};`;
 }
 
@@ -133,7 +137,9 @@ function measureSource(schema: TableSchema, layout: Layout): string {
       : `if (v === null) throw H.isNull(${c.index});\n${measureValueSource(c, acc, true, false)}`;
     return `v = ${propSource(c, 'row')};\nif (v === undefined) { ${absent} } else seen++;\n${present}\nv${c.index} = v;`;
   });
-  const keyCheck = layout.keys.some((c) => c.fixedBytes === 0) ? `if (ks > ${MAX_KEY_BYTES}) throw H.keyTooLarge(-1, ks);` : '';
+  const keyCheck = layout.keys.some((c) => c.fixedBytes === 0)
+    ? `if (ks > ${MAX_KEY_BYTES}) throw H.keyTooLarge(-1, ks);`
+    : '';
   return `function measure(row) {
 if (typeof row !== 'object' || row === null) throw H.notObject(row);
 let v, n = 0, seen = 0, ks = ${layout.keyFixedBytes}, size = ${layout.bitmapBytes + layout.fixedBytes};
@@ -163,7 +169,9 @@ function indexSizeCheck(schema: TableSchema, index: number): string {
 function encodeSource(layout: Layout): string {
   const bitmap: string[] = [];
   for (let byte = 0; byte < layout.bitmapBytes; byte++) {
-    const bits = [...layout.nullBit].filter(([, [b]]) => b === byte).map(([i, [, mask]]) => `(v${i} === null ? ${mask} : 0)`);
+    const bits = [...layout.nullBit]
+      .filter(([, [b]]) => b === byte)
+      .map(([i, [, mask]]) => `(v${i} === null ? ${mask} : 0)`);
     bitmap.push(`u8[p++] = ${bits.join(' | ')};`);
   }
   return `function encodeMeasured(u8, dv, off) {
@@ -213,10 +221,14 @@ function decodeColumnsSource(schema: TableSchema, layout: Layout): string {
   const starts = [...layout.keys, ...layout.variable].map((c) => `q${c.index} = 0`);
   let fixedOffset = 0;
   const cases = new Map<number, string>();
-  for (const c of layout.keys) cases.set(c.index, `q = q${c.index}; ${readKeySource(c, `out[${JSON.stringify(c.name)}]`, 'q')}`);
+  for (const c of layout.keys)
+    cases.set(c.index, `q = q${c.index}; ${readKeySource(c, `out[${JSON.stringify(c.name)}]`, 'q')}`);
   for (const c of layout.fixed) {
     const read = fixedExpr(c, `f + ${fixedOffset}`);
-    cases.set(c.index, `out[${JSON.stringify(c.name)}] = ${c.nullable ? `${nullTest(layout, c)} ? null : ${read}` : read};`);
+    cases.set(
+      c.index,
+      `out[${JSON.stringify(c.name)}] = ${c.nullable ? `${nullTest(layout, c)} ? null : ${read}` : read};`,
+    );
     fixedOffset += c.fixedBytes;
   }
   for (const c of layout.variable) {
@@ -310,7 +322,11 @@ ${columns.map((c, j) => fromRow(c, `x${j}`)).join('\n')}
 return [${columns.map((_, j) => `x${j}`).join(', ')}];
 }
 return { measure, measureFromRow, encodeMeasured, decode, valuesFromRow };`;
-  const fns = compile<Omit<KeyCodec, 'columns'>>(source, codecErrors(schema, { label, columns: positions }), schema.columns.map((c) => c.defaultValue));
+  const fns = compile<Omit<KeyCodec, 'columns'>>(
+    source,
+    codecErrors(schema, { label, columns: positions }),
+    schema.columns.map((c) => c.defaultValue),
+  );
   return Object.freeze({ columns: positions, ...fns });
 }
 

@@ -75,7 +75,9 @@ export function valueProblem(column: Typed, value: unknown): string | undefined 
 export function describe(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}... (a string)` : `${JSON.stringify(value)} (a string)`;
+      return value.length > 40
+        ? `${JSON.stringify(value.slice(0, 40))}... (a string)`
+        : `${JSON.stringify(value)} (a string)`;
     case 'bigint':
       return `${value}n`;
     case 'number':
@@ -168,9 +170,11 @@ export function writeRowSource(c: Column): string {
   if (!c.nullable) return body;
   // One zero byte is a null boolean or the zero length of a null variable-width column.
   const zeros =
-    c.fixedBytes <= 1 ? 'u8[p++] = 0;'
-    : c.fixedBytes === 4 ? 'dv.setInt32(p, 0, true); p += 4;'
-    : 'dv.setInt32(p, 0, true); dv.setInt32(p + 4, 0, true); p += 8;';
+    c.fixedBytes <= 1
+      ? 'u8[p++] = 0;'
+      : c.fixedBytes === 4
+        ? 'dv.setInt32(p, 0, true); p += 4;'
+        : 'dv.setInt32(p, 0, true); dv.setInt32(p + 4, 0, true); p += 8;';
   return `if (v${c.index} === null) { ${zeros} } else { ${body} }`;
 }
 
@@ -198,9 +202,11 @@ export function fixedExpr(c: Column, q: string): string {
 export function readValueSource(c: Column, target: string, q: string): string {
   if (c.fixedBytes > 0) return `${target} = ${fixedExpr(c, q)}; ${q} += ${c.fixedBytes};`;
   const read =
-    c.type === 'string' ? `utf8Read(u8, ${q}, n)`
-    : c.type === 'bytes' ? `copyBytes(u8, ${q}, ${q} + n)`
-    : `JSON.parse(utf8Read(u8, ${q}, n))`;
+    c.type === 'string'
+      ? `utf8Read(u8, ${q}, n)`
+      : c.type === 'bytes'
+        ? `copyBytes(u8, ${q}, ${q} + n)`
+        : `JSON.parse(utf8Read(u8, ${q}, n))`;
   return `${readLength(q)} ${target} = ${read}; ${q} += n;`;
 }
 
@@ -277,32 +283,43 @@ export function codecErrors(schema: TableSchema, keyOf?: { label: string; column
   const keyColumns = keyOf?.columns.map((i) => `"${schema.columns[i]!.name}"`).join(', ') ?? '';
   const table = `table "${schema.name}"`;
   const at = key === undefined ? '' : `${key} of ${table}: `;
-  const column = (i: number): string => `${at}column "${schema.columns[i]!.name}"${key === undefined ? ` of ${table}` : ''}`;
+  const column = (i: number): string =>
+    `${at}column "${schema.columns[i]!.name}"${key === undefined ? ` of ${table}` : ''}`;
   const violation = (message: string): TidemarkError => new TidemarkError(ErrorCode.SCHEMA_VIOLATION, message);
   const tooLarge = (message: string): TidemarkError => new TidemarkError(ErrorCode.ROW_TOO_LARGE, message);
-  const keyName = (index: number): string => key ?? (index < 0 ? 'primary key' : `key of index "${schema.indexes[index]!.name}"`);
+  const keyName = (index: number): string =>
+    key ?? (index < 0 ? 'primary key' : `key of index "${schema.indexes[index]!.name}"`);
   return {
     notObject: (row) => violation(`a row of ${table} must be an object, got ${describe(row)}`),
-    missing: (i) => violation(`${column(i)} is missing${key === undefined ? ': it is not nullable and has no default' : ''}`),
+    missing: (i) =>
+      violation(`${column(i)} is missing${key === undefined ? ': it is not nullable and has no default' : ''}`),
     isNull: (i) => violation(`${column(i)} is not nullable, got null`),
     bad: (i, v) => violation(`${column(i)} must be ${EXPECTED[schema.columns[i]!.type]}, got ${describe(v)}`),
-    badJson: (i, v) => violation(`${column(i)} must be ${EXPECTED.json}${schema.columns[i]!.nullable ? '' : ' other than null'}, got ${describe(v)}`),
+    badJson: (i, v) =>
+      violation(
+        `${column(i)} must be ${EXPECTED.json}${schema.columns[i]!.nullable ? '' : ' other than null'}, got ${describe(v)}`,
+      ),
     arity: (value) => violation(`${at}a key of column(s) ${keyColumns} must be ${KEY_SHAPE}, got ${describe(value)}`),
     unknownColumn: (row) => {
       for (const name of Object.keys(row as object)) {
-        if (!schema.columnsByName.has(name)) throw new TidemarkError(ErrorCode.UNKNOWN_COLUMN, `${table} has no column "${name}"`);
+        if (!schema.columnsByName.has(name))
+          throw new TidemarkError(ErrorCode.UNKNOWN_COLUMN, `${table} has no column "${name}"`);
       }
     },
-    keyTooLarge: (index, bytes) => tooLarge(`the ${keyName(index)} of ${table} is ${bytes} bytes, over the limit of ${MAX_KEY_BYTES}`),
+    keyTooLarge: (index, bytes) =>
+      tooLarge(`the ${keyName(index)} of ${table} is ${bytes} bytes, over the limit of ${MAX_KEY_BYTES}`),
     rowTooLarge: (bytes) => tooLarge(`a row of ${table} is ${bytes} bytes, over the limit of ${MAX_ROW_BYTES}`),
-    corrupt: (expected, actual) => new AssertionError(`${table}: decoded ${actual} bytes of a ${expected}-byte row payload`),
+    corrupt: (expected, actual) =>
+      new AssertionError(`${table}: decoded ${actual} bytes of a ${expected}-byte row payload`),
     badPosition: (position) => new AssertionError(`${table} has no column at position ${String(position)}`),
   };
 }
 
-const KEY_SHAPE = 'the bare value (one column), an array of the values in key order, or an object with the column names';
+const KEY_SHAPE =
+  'the bare value (one column), an array of the values in key order, or an object with the column names';
 
-const HEADER = 'const { utf8Length, utf8Write, utf8Read, varintSize, writeVarint, readVarint, jsonText, copyBytes, hasOwn, isArray, D } = H;';
+const HEADER =
+  'const { utf8Length, utf8Write, utf8Read, varintSize, writeVarint, readVarint, jsonText, copyBytes, hasOwn, isArray, D } = H;';
 
 /** Compiles a codec factory `body` (which ends by returning the codec's functions) against the helpers. */
 export function compile<T>(body: string, errors: CodecErrors, defaults: readonly unknown[]): T {

@@ -12,19 +12,24 @@ import type { Column, Index, TableDef, TableSchema } from './types.js';
 /** Each difference between `stored` (the database's) and `given`, as a phrase; empty if none. */
 export function definitionDifferences(stored: TableSchema, given: TableSchema): string[] {
   const out: string[] = [];
-  for (const c of given.columns) if (!stored.columnsByName.has(c.name)) out.push(`column "${c.name}" (${c.type}) is given but not in the database`);
+  for (const c of given.columns)
+    if (!stored.columnsByName.has(c.name)) out.push(`column "${c.name}" (${c.type}) is given but not in the database`);
   for (const c of stored.columns) {
     const g = given.columnsByName.get(c.name);
     if (g === undefined) out.push(`column "${c.name}" (${c.type}) is in the database but not given`);
     else out.push(...columnDifferences(c, g));
   }
   const order = (s: TableSchema): string => s.columns.map((c) => c.name).join(', ');
-  const common = (a: TableSchema, b: TableSchema): string[] => a.columns.map((c) => c.name).filter((n) => b.columnsByName.has(n));
-  if (common(stored, given).join() !== common(given, stored).join()) out.push(`the columns are in the order (${order(stored)}) in the database, (${order(given)}) given`);
+  const common = (a: TableSchema, b: TableSchema): string[] =>
+    a.columns.map((c) => c.name).filter((n) => b.columnsByName.has(n));
+  if (common(stored, given).join() !== common(given, stored).join())
+    out.push(`the columns are in the order (${order(stored)}) in the database, (${order(given)}) given`);
   const key = (s: TableSchema): string => s.primaryKey.map((i) => s.columns[i]!.name).join(', ');
-  if (key(stored) !== key(given)) out.push(`the primary key is (${key(stored)}) in the database, (${key(given)}) given`);
+  if (key(stored) !== key(given))
+    out.push(`the primary key is (${key(stored)}) in the database, (${key(given)}) given`);
   out.push(...indexDifferences(stored, given));
-  if (stored.durability !== given.durability) out.push(`durability is ${stored.durability} in the database, ${given.durability} given`);
+  if (stored.durability !== given.durability)
+    out.push(`durability is ${stored.durability} in the database, ${given.durability} given`);
   return out;
 }
 
@@ -32,8 +37,12 @@ function columnDifferences(stored: Column, given: Column): string[] {
   const out: string[] = [];
   const name = `column "${stored.name}"`;
   if (stored.type !== given.type) out.push(`${name} is ${stored.type} in the database, ${given.type} given`);
-  if (stored.nullable !== given.nullable) out.push(`${name} is ${nullability(stored)} in the database, ${nullability(given)} given`);
-  if (stored.hasDefault !== given.hasDefault || (stored.hasDefault && shown(stored.defaultValue) !== shown(given.defaultValue))) {
+  if (stored.nullable !== given.nullable)
+    out.push(`${name} is ${nullability(stored)} in the database, ${nullability(given)} given`);
+  if (
+    stored.hasDefault !== given.hasDefault ||
+    (stored.hasDefault && shown(stored.defaultValue) !== shown(given.defaultValue))
+  ) {
     out.push(`${name} has ${defaultOf(stored)} in the database, ${defaultOf(given)} given`);
   }
   return out;
@@ -44,11 +53,14 @@ function indexDifferences(stored: TableSchema, given: TableSchema): string[] {
   const byName = (s: TableSchema): Map<string, Index> => new Map(s.indexes.map((ix) => [ix.name, ix]));
   const storedIndexes = byName(stored);
   const givenIndexes = byName(given);
-  for (const [name, ix] of givenIndexes) if (!storedIndexes.has(name)) out.push(`index "${name}" (${indexShape(given, ix)}) is given but not in the database`);
+  for (const [name, ix] of givenIndexes)
+    if (!storedIndexes.has(name))
+      out.push(`index "${name}" (${indexShape(given, ix)}) is given but not in the database`);
   for (const [name, ix] of storedIndexes) {
     const g = givenIndexes.get(name);
     if (g === undefined) out.push(`index "${name}" (${indexShape(stored, ix)}) is in the database but not given`);
-    else if (indexShape(stored, ix) !== indexShape(given, g)) out.push(`index "${name}" is ${indexShape(stored, ix)} in the database, ${indexShape(given, g)} given`);
+    else if (indexShape(stored, ix) !== indexShape(given, g))
+      out.push(`index "${name}" is ${indexShape(stored, ix)} in the database, ${indexShape(given, g)} given`);
   }
   return out;
 }
@@ -78,7 +90,10 @@ export function checkDistinctNames(tables: readonly TableDef[]): void {
     if (typeof def?.name !== 'string') return; // defineTable reports a definition without a name
     const first = seen.get(def.name);
     if (first !== undefined) {
-      throw new TidemarkError(ErrorCode.INVALID_SCHEMA, `options.tables holds two definitions of table "${def.name}" (options.tables[${first}] and options.tables[${i}]); give each table once`);
+      throw new TidemarkError(
+        ErrorCode.INVALID_SCHEMA,
+        `options.tables holds two definitions of table "${def.name}" (options.tables[${first}] and options.tables[${i}]); give each table once`,
+      );
     }
     seen.set(def.name, i);
   });

@@ -44,12 +44,15 @@ export function definitionToJson(def: TableDef): string {
 /** The definition a JSON value describes; INVALID_SCHEMA if its shape is not one (defineTable checks the rest). */
 export function definitionFromJson(value: unknown): TableDef {
   const def = value as TableDef;
-  if (typeof value !== 'object' || value === null || !Array.isArray(def.columns)) throw invalidJson('a table definition must be an object with a columns array');
+  if (typeof value !== 'object' || value === null || !Array.isArray(def.columns))
+    throw invalidJson('a table definition must be an object with a columns array');
   return {
     ...def,
     columns: def.columns.map((c) => {
-      if (typeof c !== 'object' || c === null || !('default' in c) || c.default === undefined || c.default === null) return c;
-      if (typeof c.default !== 'string' && (c.type === 'int64' || c.type === 'bytes')) throw invalidJson(`column default of type ${c.type} must be a string`);
+      if (typeof c !== 'object' || c === null || !('default' in c) || c.default === undefined || c.default === null)
+        return c;
+      if (typeof c.default !== 'string' && (c.type === 'int64' || c.type === 'bytes'))
+        throw invalidJson(`column default of type ${c.type} must be a string`);
       if (c.type === 'int64') return { ...c, default: parseBigInt(c.default as string) };
       if (c.type === 'bytes') return { ...c, default: new Uint8Array(Buffer.from(c.default as string, 'base64')) };
       return c;
@@ -69,7 +72,8 @@ export function checkStoredDefinition(value: unknown): string | null {
 }
 
 function parseBigInt(text: string): bigint {
-  if (!/^-?[0-9]{1,20}$/.test(text)) throw invalidJson(`int64 default ${JSON.stringify(text.slice(0, 40))} is not a decimal integer`);
+  if (!/^-?[0-9]{1,20}$/.test(text))
+    throw invalidJson(`int64 default ${JSON.stringify(text.slice(0, 40))} is not a decimal integer`);
   return BigInt(text);
 }
 

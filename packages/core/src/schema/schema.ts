@@ -20,7 +20,15 @@ import type { Column, ColumnDef, ColumnType, Index, IndexDef, IndexKind, TableDe
 /** Longest table, column or index name, in UTF-16 units. */
 export const MAX_NAME_LENGTH = 128;
 
-const COLUMN_TYPES: ReadonlySet<string> = new Set<ColumnType>(['int32', 'int64', 'float64', 'boolean', 'string', 'bytes', 'json']);
+const COLUMN_TYPES: ReadonlySet<string> = new Set<ColumnType>([
+  'int32',
+  'int64',
+  'float64',
+  'boolean',
+  'string',
+  'bytes',
+  'json',
+]);
 const FIXED_BYTES: Readonly<Record<ColumnType, number>> = {
   int32: 4,
   int64: 8,
@@ -62,7 +70,8 @@ export function defineTable(def: TableDef): TableSchema {
 
 function defineColumns(defs: unknown, where: string): readonly Column[] {
   if (!Array.isArray(defs) || defs.length === 0) throw invalid(`${where}: columns must be a non-empty array`);
-  if (defs.length > MAX_COLUMNS) throw invalid(`${where}: ${defs.length} columns, more than the limit of ${MAX_COLUMNS}`);
+  if (defs.length > MAX_COLUMNS)
+    throw invalid(`${where}: ${defs.length} columns, more than the limit of ${MAX_COLUMNS}`);
   const seen = new Set<string>();
   const columns = defs.map((d: unknown, index) => {
     const column = defineColumn(d, index, where);
@@ -119,13 +128,15 @@ function resolveColumns(names: unknown, byName: ReadonlyMap<string, Column>, wha
     const column = typeof name === 'string' ? byName.get(name) : undefined;
     if (column === undefined) throw invalid(`${what} names unknown column ${JSON.stringify(name)}`);
     if (columns.includes(column)) throw invalid(`${what} names column "${column.name}" twice`);
-    if (column.type === 'json') throw invalid(`${what} names json column "${column.name}"; json columns cannot be keys`);
+    if (column.type === 'json')
+      throw invalid(`${what} names json column "${column.name}"; json columns cannot be keys`);
     columns.push(column);
   }
   // Variable-width keys are checked per row; a fixed-width one is the same size every time.
   const fixedOnly = columns.every((c) => c.fixedBytes > 0);
   const bytes = columns.reduce((sum, c) => sum + c.fixedBytes + (c.nullable ? 1 : 0), 0);
-  if (fixedOnly && bytes > MAX_KEY_BYTES) throw invalid(`${what} is ${bytes} bytes, over the limit of ${MAX_KEY_BYTES}`);
+  if (fixedOnly && bytes > MAX_KEY_BYTES)
+    throw invalid(`${what} is ${bytes} bytes, over the limit of ${MAX_KEY_BYTES}`);
   return columns;
 }
 
@@ -151,7 +162,13 @@ function defineIndexes(defs: unknown, byName: ReadonlyMap<string, Column>, where
   return Object.freeze(indexes);
 }
 
-function defineIndex(def: Partial<IndexDef>, name: string, index: number, byName: ReadonlyMap<string, Column>, where: string): Index {
+function defineIndex(
+  def: Partial<IndexDef>,
+  name: string,
+  index: number,
+  byName: ReadonlyMap<string, Column>,
+  where: string,
+): Index {
   const columns = resolveColumns(def.columns, byName, `${where}: columns`);
   const kind: IndexKind = def.kind ?? 'hash';
   if (kind !== 'hash' && kind !== 'ordered') throw invalid(`${where}: kind must be 'hash' or 'ordered'`);

@@ -62,7 +62,14 @@ interface Job {
 }
 
 export class SegmentCleaner {
-  readonly stats: CleanerStats = { segmentsFreed: 0, versionsMoved: 0, bytesMoved: 0, slices: 0, cleanerMs: 0, longestSliceMs: 0 };
+  readonly stats: CleanerStats = {
+    segmentsFreed: 0,
+    versionsMoved: 0,
+    bytesMoved: 0,
+    slices: 0,
+    cleanerMs: 0,
+    longestSliceMs: 0,
+  };
   private job: Job | null = null;
   /** A batch's pointers and their key hashes. */
   private readonly ptrs = new Uint32Array(BATCH);
@@ -158,7 +165,12 @@ export class SegmentCleaner {
         candidate = true;
         if (live >= bestLive) continue;
         bestLive = live;
-        best = { table, segment: seg, at: Arena.firstOffset(seg), end: Arena.firstOffset(seg) + arena.segmentUsed[seg]! };
+        best = {
+          table,
+          segment: seg,
+          at: Arena.firstOffset(seg),
+          end: Arena.firstOffset(seg) + arena.segmentUsed[seg]!,
+        };
       }
       // Over the bound with nothing to clean (a small table: the two segments appended to and the spare):
       // the spare is the one thing left to give back.
@@ -176,7 +188,8 @@ export class SegmentCleaner {
       const keyAt = offsetOf(ptr) + VERSION_HEADER_BYTES;
       let newer = table.primary.find(hash, arena.u8s[segmentOf(ptr)]!, keyAt, table.keyLengthAt(ptr));
       while (newer !== 0 && arena.older(newer) !== ptr) newer = arena.older(newer);
-      if (newer === 0) throw new Error(`cleaner: version ${arena.versionId(ptr)} of "${table.name}" is live but nothing points at it`);
+      if (newer === 0)
+        throw new Error(`cleaner: version ${arena.versionId(ptr)} of "${table.name}" is live but nothing points at it`);
       arena.setOlder(newer, copy);
     }
     if (!arena.isDeleted(ptr)) table.repointSecondary(ptr, copy);

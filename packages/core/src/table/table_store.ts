@@ -62,10 +62,12 @@ export class TableStore {
   /** Column positions for a projection; UNKNOWN_COLUMN names the first unknown one. */
   columnPositions(names: readonly string[] | undefined): readonly number[] | undefined {
     if (names === undefined) return undefined;
-    if (!Array.isArray(names)) throw new TidemarkError(ErrorCode.UNKNOWN_COLUMN, 'columns must be an array of column names');
+    if (!Array.isArray(names))
+      throw new TidemarkError(ErrorCode.UNKNOWN_COLUMN, 'columns must be an array of column names');
     return names.map((name) => {
       const column = this.schema.columnsByName.get(name);
-      if (column === undefined) throw new TidemarkError(ErrorCode.UNKNOWN_COLUMN, `"${this.name}" has no column "${name}"`);
+      if (column === undefined)
+        throw new TidemarkError(ErrorCode.UNKNOWN_COLUMN, `"${this.name}" has no column "${name}"`);
       return column.index;
     });
   }

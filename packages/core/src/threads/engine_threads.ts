@@ -71,5 +71,7 @@ export const workerThreads: EngineThreads = {
 
 /** Threads without a prepare step: each starts when asked. */
 export function prepareThreads(threads: EngineThreads, streamer: boolean): PreparedThreads {
-  return threads.prepare?.(streamer) ?? { logWriter: threads.logWriter, streamer: threads.streamer, discard: async () => {} };
+  return (
+    threads.prepare?.(streamer) ?? { logWriter: threads.logWriter, streamer: threads.streamer, discard: async () => {} }
+  );
 }

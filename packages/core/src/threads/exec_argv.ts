@@ -12,12 +12,32 @@
  */
 
 /** Flags that belong to the main script only; the first group takes a value (`--flag value` or `--flag=value`). */
-const MAIN_ONLY_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type', '--run', '--watch-path', '--env-file']);
+const MAIN_ONLY_WITH_VALUE = new Set([
+  '-e',
+  '--eval',
+  '-p',
+  '--print',
+  '--input-type',
+  '--run',
+  '--watch-path',
+  '--env-file',
+]);
 const MAIN_ONLY = /^(--test(-[\w-]+)?|--watch(-preserve-output)?|-i|--interactive|-c|--check)$/;
 
 /** Flags a worker thread takes and needs; the first group takes a value. */
-const KEEP_WITH_VALUE = new Set(['-C', '--conditions', '--import', '--loader', '--experimental-loader', '-r', '--require', '--disable-warning', '--unhandled-rejections']);
-const KEEP = /^--((no-)?experimental-[\w-]+|enable-source-maps|no-warnings|trace-warnings|trace-uncaught|no-deprecation|throw-deprecation|trace-deprecation|pending-deprecation|preserve-symlinks(-main)?)$/;
+const KEEP_WITH_VALUE = new Set([
+  '-C',
+  '--conditions',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '-r',
+  '--require',
+  '--disable-warning',
+  '--unhandled-rejections',
+]);
+const KEEP =
+  /^--((no-)?experimental-[\w-]+|enable-source-maps|no-warnings|trace-warnings|trace-uncaught|no-deprecation|throw-deprecation|trace-deprecation|pending-deprecation|preserve-symlinks(-main)?)$/;
 
 /** The execArgv option for a worker: undefined to inherit `argv` as it is, else the flags of it that apply to the worker. */
 export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {

@@ -37,7 +37,8 @@ export function workerBundle(name: string): string {
     dir = up;
   }
   const path = join(dir, 'dist', 'workers', `${name}.js`);
-  if (!existsSync(path)) throw new TidemarkError(ErrorCode.IO_ERROR, `worker bundle ${path} is missing; run \`pnpm build\``);
+  if (!existsSync(path))
+    throw new TidemarkError(ErrorCode.IO_ERROR, `worker bundle ${path} is missing; run \`pnpm build\``);
   return path;
 }
 
@@ -71,7 +72,12 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
   private readonly died: Promise<never>;
 
   /** Sends `data` to `worker` (a thread of entry `name` started by spawnWorker, at once by default). */
-  constructor(name: string, data: unknown, onFailure: (error: TidemarkError) => void, worker: Worker = spawnWorker(name)) {
+  constructor(
+    name: string,
+    data: unknown,
+    onFailure: (error: TidemarkError) => void,
+    worker: Worker = spawnWorker(name),
+  ) {
     const label = name.replace(/_/g, ' ');
     this.worker = worker;
     sendStart(worker, data);
@@ -86,8 +92,10 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
       reported = true;
       onFailure(error);
     };
-    const failed = (error: Error): TidemarkError => new TidemarkError(errorCodeOf((error as { code?: string }).code), `${label}: ${error.message}`, { cause: error });
-    const exited = (code: number): TidemarkError => new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`);
+    const failed = (error: Error): TidemarkError =>
+      new TidemarkError(errorCodeOf((error as { code?: string }).code), `${label}: ${error.message}`, { cause: error });
+    const exited = (code: number): TidemarkError =>
+      new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`);
     this.worker.on('message', (m: Partial<WorkerFailedMessage>) => {
       if (m?.type === 'worker-failed') report(new TidemarkError(errorCodeOf(m.code), `${label}: ${m.message}`));
     });

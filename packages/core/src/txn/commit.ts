@@ -22,7 +22,13 @@ import { DELETE, type WriteSet } from './write_set.js';
  * Commits the write set read at `snapshot` (taken at `epoch`); returns the
  * commitTs, or the snapshot if nothing was written.
  */
-export function commitWrites(engine: Engine, ws: WriteSet, snapshot: number, epoch: number, reads: ReadSet | null): number {
+export function commitWrites(
+  engine: Engine,
+  ws: WriteSet,
+  snapshot: number,
+  epoch: number,
+  reads: ReadSet | null,
+): number {
   engine.checkOpen();
   // With no snapshot open, nothing can see the versions a write replaces:
   // they are retired at once instead of queued. Collect what is queued first
@@ -119,7 +125,15 @@ function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
 }
 
 /** Installs write i of the set as a new version over `ws.heads[i]`. */
-function installPut(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number, log: boolean): void {
+function installPut(
+  engine: Engine,
+  ws: WriteSet,
+  i: number,
+  versionId: number,
+  retireNow: boolean,
+  commitTs: number,
+  log: boolean,
+): void {
   const table = ws.tables[i]!;
   const head = ws.heads[i]!;
   const arena = table.arena;
@@ -138,7 +152,15 @@ function installPut(engine: Engine, ws: WriteSet, i: number, versionId: number, 
 }
 
 /** Ends the live version `ws.heads[i]` with a delete marker, or drops the row if no snapshot needs it. */
-function installDelete(engine: Engine, ws: WriteSet, i: number, versionId: number, retireNow: boolean, commitTs: number, log: boolean): void {
+function installDelete(
+  engine: Engine,
+  ws: WriteSet,
+  i: number,
+  versionId: number,
+  retireNow: boolean,
+  commitTs: number,
+  log: boolean,
+): void {
   const table = ws.tables[i]!;
   const head = ws.heads[i]!;
   const keyLength = ws.keyLengths[i]!;

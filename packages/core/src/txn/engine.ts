@@ -71,7 +71,11 @@ export class Engine {
   checkWritable(): void {
     this.checkOpen();
     if (this.failure !== null) {
-      throw new TidemarkError(ErrorCode.IO_ERROR, `the database is read-only after a log failure: ${this.failure.message}`, { cause: this.failure });
+      throw new TidemarkError(
+        ErrorCode.IO_ERROR,
+        `the database is read-only after a log failure: ${this.failure.message}`,
+        { cause: this.failure },
+      );
     }
     if (this.diskFull()) {
       throw new TidemarkError(

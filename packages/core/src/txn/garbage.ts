@@ -27,7 +27,8 @@ export class Garbage {
   /** The arena segments of `table` that queued entries name (the cleaner leaves those alone). */
   segmentsOf(table: TableStore): Set<number> {
     const segments = new Set<number>();
-    for (let i = this.head; i < this.endTs.length; i++) if (this.tables[i] === table) segments.add(segmentOf(this.ptrs[i]!));
+    for (let i = this.head; i < this.endTs.length; i++)
+      if (this.tables[i] === table) segments.add(segmentOf(this.ptrs[i]!));
     return segments;
   }
 

@@ -30,11 +30,15 @@ export class ReadSet {
       const key = this.keys[i]!;
       const head = table.primary.find(this.hashes[i]!, key, 0, key.length);
       if (head !== 0 && table.arena.versionId(head) > snapshot) {
-        throw new TidemarkError(ErrorCode.CONFLICT, `a row read from "${table.name}" changed after the transaction began`);
+        throw new TidemarkError(
+          ErrorCode.CONFLICT,
+          `a row read from "${table.name}" changed after the transaction began`,
+        );
       }
     }
     for (const stillSame of this.scans) {
-      if (!stillSame()) throw new TidemarkError(ErrorCode.CONFLICT, 'rows scanned by the transaction changed after it began');
+      if (!stillSame())
+        throw new TidemarkError(ErrorCode.CONFLICT, 'rows scanned by the transaction changed after it began');
     }
   }
 }

@@ -53,24 +53,34 @@ const SCAN_KEYS: ReadonlySet<string> = new Set(['index', 'columns', 'gt', 'gte',
  * the index's column type (or an array of them for a prefix of its columns),
  * and a limit a non-negative integer; else INVALID_OPTION naming `options.x`.
  */
-export function scanIndex(table: TableStore, request: ScanOptions & { index?: unknown; columns?: unknown }): SecondaryIndex | null {
+export function scanIndex(
+  table: TableStore,
+  request: ScanOptions & { index?: unknown; columns?: unknown },
+): SecondaryIndex | null {
   checkOptionKeys(request, SCAN_KEYS);
   const { limit, reverse } = request;
-  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) throw invalid(`options.limit must be a non-negative integer, got ${describe(limit)}`);
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0))
+    throw invalid(`options.limit must be a non-negative integer, got ${describe(limit)}`);
   if (reverse !== undefined && typeof reverse !== 'boolean') throw invalid('options.reverse must be true or false');
   columnsOption(request.columns);
-  if (request.gt !== undefined && request.gte !== undefined) throw invalid('options.gt and options.gte cannot be used together');
-  if (request.lt !== undefined && request.lte !== undefined) throw invalid('options.lt and options.lte cannot be used together');
+  if (request.gt !== undefined && request.gte !== undefined)
+    throw invalid('options.gt and options.gte cannot be used together');
+  if (request.lt !== undefined && request.lte !== undefined)
+    throw invalid('options.lt and options.lte cannot be used together');
   if (request.index === undefined) {
     for (const name of ['gt', 'gte', 'lt', 'lte', 'reverse'] as const) {
-      if (request[name] !== undefined) throw invalid(`options.${name} needs options.index (an ordered index); a scan without one returns every row in no set order`);
+      if (request[name] !== undefined)
+        throw invalid(
+          `options.${name} needs options.index (an ordered index); a scan without one returns every row in no set order`,
+        );
     }
     return null;
   }
   if (typeof request.index !== 'string') throw invalid('options.index must be the name of an ordered index');
   const ix = table.index(request.index);
   if (ix.ordered === null) return ix; // scanRows reports the hash index
-  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) if (request[name] !== undefined) checkBound(table, ix, request[name], `options.${name}`);
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const)
+    if (request[name] !== undefined) checkBound(table, ix, request[name], `options.${name}`);
   return ix;
 }
 
@@ -78,7 +88,9 @@ export function scanIndex(table: TableStore, request: ScanOptions & { index?: un
 function checkBound(table: TableStore, ix: SecondaryIndex, bound: unknown, name: string): void {
   const values = Array.isArray(bound) ? bound : [bound];
   if (values.length === 0 || values.length > ix.def.columns.length) {
-    throw invalid(`${name} must be a value or an array of 1 to ${ix.def.columns.length} values (index "${ix.def.name}" of "${table.name}")`);
+    throw invalid(
+      `${name} must be a value or an array of 1 to ${ix.def.columns.length} values (index "${ix.def.name}" of "${table.name}")`,
+    );
   }
   for (let i = 0; i < values.length; i++) {
     const column = table.schema.columns[ix.def.columns[i]!]!;
@@ -89,7 +101,12 @@ function checkBound(table: TableStore, ix: SecondaryIndex, bound: unknown, name:
       continue;
     }
     // An int32 column is bounded by any number: `lt: 2.5` is a fair question.
-    const problem = column.type === 'int32' ? (typeof value === 'number' ? undefined : `must be a number, got ${describe(value)}`) : valueProblem(column, value);
+    const problem =
+      column.type === 'int32'
+        ? typeof value === 'number'
+          ? undefined
+          : `must be a number, got ${describe(value)}`
+        : valueProblem(column, value);
     if (problem !== undefined) throw invalid(`${where} ${problem}`);
   }
 }
@@ -99,7 +116,13 @@ function invalid(message: string): TidemarkError {
 }
 
 /** Rows whose index columns equal `key` (a bare value for one column, else an array). */
-export function findRows(table: TableStore, view: TxnView, ix: SecondaryIndex, key: unknown, columns?: readonly number[]): Row[] {
+export function findRows(
+  table: TableStore,
+  view: TxnView,
+  ix: SecondaryIndex,
+  key: unknown,
+  columns?: readonly number[],
+): Row[] {
   if (ix.ordered !== null) return scanRows(table, view, ix, { gte: key, lte: key }, columns);
   const keyRow = keyAsRow(table, ix, key);
   const encoded = encodeIndexKey(ix, keyRow);
@@ -107,14 +130,21 @@ export function findRows(table: TableStore, view: TxnView, ix: SecondaryIndex, k
   const collect = (snapshot: number): number[] => {
     const found: number[] = [];
     ix.hash!.forHash(hash, (ptr) => {
-      if (table.visible(table.headOf(ptr), snapshot) === ptr && indexKeyEquals(table, ix, ptr, encoded)) found.push(ptr);
+      if (table.visible(table.headOf(ptr), snapshot) === ptr && indexKeyEquals(table, ix, ptr, encoded))
+        found.push(ptr);
     });
     return found;
   };
   const committed = withoutOwnWrites(table, view, collect(view.snapshot), collect);
   const rows = committedRows(table, committed, columns);
   for (const entry of ownPuts(table, view)) {
-    const values = table.codec.decodeColumns(view.ws.buf, view.ws.dv, view.ws.offsets[entry]!, view.ws.lengths[entry]!, ix.def.columns);
+    const values = table.codec.decodeColumns(
+      view.ws.buf,
+      view.ws.dv,
+      view.ws.offsets[entry]!,
+      view.ws.lengths[entry]!,
+      ix.def.columns,
+    );
     if (equalBytes(encodeIndexKey(ix, values), encoded)) rows.push(ownRow(table, view, entry, columns));
   }
   return rows;
@@ -132,7 +162,10 @@ export function scanRows(
   columns?: readonly number[],
 ): Row[] {
   if (ix !== null && ix.ordered === null) {
-    throw new TidemarkError(ErrorCode.UNKNOWN_INDEX, `index "${ix.def.name}" of "${table.name}" is a hash index; scans need an ordered one`);
+    throw new TidemarkError(
+      ErrorCode.UNKNOWN_INDEX,
+      `index "${ix.def.name}" of "${table.name}" is a hash index; scans need an ordered one`,
+    );
   }
   const limit = options.limit ?? Infinity;
   // Own writes hide committed rows, so collect enough to fill the limit without them.
@@ -158,7 +191,11 @@ function collectCommitted(
   const found: number[] = [];
   const take = (ptr: number, checkChain: boolean): boolean => {
     if (found.length >= limit) return false;
-    const seen = checkChain ? (table.visible(table.headOf(ptr), snapshot) === ptr ? ptr : 0) : table.visible(ptr, snapshot);
+    const seen = checkChain
+      ? table.visible(table.headOf(ptr), snapshot) === ptr
+        ? ptr
+        : 0
+      : table.visible(ptr, snapshot);
     if (seen !== 0) found.push(seen);
     return found.length < limit;
   };
@@ -191,7 +228,8 @@ function mergeOwn(
     const values = table.codec.decodeColumns(ws.buf, ws.dv, ws.offsets[entry]!, ws.lengths[entry]!, ix.def.columns);
     // Index entries end with a versionId; any number stands in for it against the bounds.
     const key = [...ix.keyCodec.valuesFromRow(values), 0];
-    if (compareKeys(key, low) >= 0 && compareKeys(key, high) <= 0) all.push({ key, row: ownRow(table, view, entry, columns) });
+    if (compareKeys(key, low) >= 0 && compareKeys(key, high) <= 0)
+      all.push({ key, row: ownRow(table, view, entry, columns) });
   }
   const sign = options.reverse === true ? -1 : 1;
   all.sort((a, b) => sign * compareKeys(a.key, b.key));
@@ -202,7 +240,12 @@ function mergeOwn(
  * Drops committed versions of rows the transaction itself wrote. In
  * serializable mode the unfiltered result is checked again at commit.
  */
-function withoutOwnWrites(table: TableStore, view: TxnView, committed: number[], collect: (snapshot: number) => number[]): number[] {
+function withoutOwnWrites(
+  table: TableStore,
+  view: TxnView,
+  committed: number[],
+  collect: (snapshot: number) => number[],
+): number[] {
   if (view.reads !== null) {
     // Compared by versionId: the segment cleaner may move a version (and free where it was) before the commit.
     const arena = table.arena;
@@ -240,7 +283,15 @@ function ownRow(table: TableStore, view: TxnView, entry: number, columns?: reado
 }
 
 function ownedByWrites(table: TableStore, ws: TxnView['ws'], ptr: number): boolean {
-  return ws.find(table, table.hashAt(ptr), table.arena.u8s[segmentOf(ptr)]!, offsetOf(ptr) + VERSION_HEADER_BYTES, table.keyLengthAt(ptr)) >= 0;
+  return (
+    ws.find(
+      table,
+      table.hashAt(ptr),
+      table.arena.u8s[segmentOf(ptr)]!,
+      offsetOf(ptr) + VERSION_HEADER_BYTES,
+      table.keyLengthAt(ptr),
+    ) >= 0
+  );
 }
 
 /** A lookup key as a row of the index's columns: a bare value for one column, an array (or row object) for several. */
@@ -249,7 +300,10 @@ function keyAsRow(table: TableStore, ix: SecondaryIndex, key: unknown): Row {
   if (names.length === 1 && !Array.isArray(key)) return { [names[0]!]: key };
   if (Array.isArray(key)) {
     if (key.length !== names.length) {
-      throw new TidemarkError(ErrorCode.SCHEMA_VIOLATION, `index "${ix.def.name}" takes ${names.length} values, got ${key.length}`);
+      throw new TidemarkError(
+        ErrorCode.SCHEMA_VIOLATION,
+        `index "${ix.def.name}" takes ${names.length} values, got ${key.length}`,
+      );
     }
     return Object.fromEntries(names.map((n, i) => [n, key[i]]));
   }
@@ -260,7 +314,10 @@ function keyAsRow(table: TableStore, ix: SecondaryIndex, key: unknown): Row {
 function boundValues(table: TableStore, ix: SecondaryIndex, bound: unknown): unknown[] {
   const values = Array.isArray(bound) ? bound : [bound];
   if (values.length > ix.def.columns.length) {
-    throw new TidemarkError(ErrorCode.SCHEMA_VIOLATION, `index "${ix.def.name}" of "${table.name}" has ${ix.def.columns.length} columns`);
+    throw new TidemarkError(
+      ErrorCode.SCHEMA_VIOLATION,
+      `index "${ix.def.name}" of "${table.name}" has ${ix.def.columns.length} columns`,
+    );
   }
   return values;
 }

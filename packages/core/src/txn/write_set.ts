@@ -60,7 +60,15 @@ export class WriteSet {
   }
 
   /** Records a write whose bytes were just written at buf[offset, offset + length). */
-  add(table: TableStore, kind: number, offset: number, length: number, keyLength: number, hash: number, head: number): void {
+  add(
+    table: TableStore,
+    kind: number,
+    offset: number,
+    length: number,
+    keyLength: number,
+    hash: number,
+    head: number,
+  ): void {
     const entry = this.count++;
     this.tables[entry] = table;
     this.kinds[entry] = kind;
@@ -88,8 +96,16 @@ export class WriteSet {
     }
   }
 
-  private matches(entry: number, table: TableStore, hash: number, u8: Uint8Array, offset: number, keyLength: number): boolean {
-    if (this.hashes[entry] !== hash || this.tables[entry] !== table || this.keyLengths[entry] !== keyLength) return false;
+  private matches(
+    entry: number,
+    table: TableStore,
+    hash: number,
+    u8: Uint8Array,
+    offset: number,
+    keyLength: number,
+  ): boolean {
+    if (this.hashes[entry] !== hash || this.tables[entry] !== table || this.keyLengths[entry] !== keyLength)
+      return false;
     const at = this.offsets[entry]!;
     const buf = this.buf;
     for (let i = 0; i < keyLength; i++) if (buf[at + i] !== u8[offset + i]) return false;

@@ -118,14 +118,24 @@ function readForWrite(table: TableStore, view: TxnView, key: unknown): Current |
 }
 
 /** The newest committed version of a key (0: none); recorded for serializable checks. */
-export function headAt(table: TableStore, view: TxnView, u8: Uint8Array, offset: number, length: number, hash: number): number {
+export function headAt(
+  table: TableStore,
+  view: TxnView,
+  u8: Uint8Array,
+  offset: number,
+  length: number,
+  hash: number,
+): number {
   if (view.reads !== null) view.reads.addKey(table, u8, offset, length, hash);
   return table.primary.find(hash, u8, offset, length);
 }
 
 export function duplicateKey(table: TableStore, u8: Uint8Array, dv: DataView, offset: number): TidemarkError {
   const key = table.codec.key.decode(u8, dv, offset);
-  return new TidemarkError(ErrorCode.DUPLICATE_KEY, `"${table.name}" already has a row with primary key ${describe(key)}`);
+  return new TidemarkError(
+    ErrorCode.DUPLICATE_KEY,
+    `"${table.name}" already has a row with primary key ${describe(key)}`,
+  );
 }
 
 function notFound(table: TableStore, key: unknown): TidemarkError {

@@ -57,7 +57,12 @@ export async function crashImage(db: Database, into: string, tail?: () => unknow
 export function contentHash(db: Database): string {
   const h = createHash('sha256');
   for (const name of db.tableNames()) {
-    const rows = db.table(name).scan().map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v)));
+    const rows = db
+      .table(name)
+      .scan()
+      .map((r) =>
+        JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v)),
+      );
     h.update(`${name}:${rows.sort().join('\n')}\n`);
   }
   return h.digest('hex');

@@ -42,7 +42,8 @@ export class MemoryLayer implements FileLayer {
 
   private file(path: string): Uint8Array {
     const bytes = this.files.get(basename(path));
-    if (bytes === undefined || join(this.dir, basename(path)) !== path) throw new TidemarkError(ErrorCode.IO_ERROR, `ENOENT on ${path}`);
+    if (bytes === undefined || join(this.dir, basename(path)) !== path)
+      throw new TidemarkError(ErrorCode.IO_ERROR, `ENOENT on ${path}`);
     return bytes;
   }
   open(path: string): number {
@@ -127,7 +128,13 @@ function offsetIn(bytes: Uint8Array, random: (n: number) => number): number {
  * untouched). `older` lists earlier copies of the directory from the same
  * run. Returns null where the mode cannot apply (an empty file).
  */
-export function mutate(files: Files, file: string, mode: Mode, random: (n: number) => number, older: Files[]): { files: Files; mutation: Mutation } | null {
+export function mutate(
+  files: Files,
+  file: string,
+  mode: Mode,
+  random: (n: number) => number,
+  older: Files[],
+): { files: Files; mutation: Mutation } | null {
   const out = new Map(files);
   const bytes = files.get(file)!;
   const kind = kindOf(file)!;
@@ -165,7 +172,10 @@ export function mutate(files: Files, file: string, mode: Mode, random: (n: numbe
     const copy = bytes.slice();
     copy.set(from.subarray(sourceAt, sourceAt + block), at);
     out.set(file, copy);
-    return { files: out, mutation: { file, what: `${block}-byte block from ${source} at ${sourceAt} written at ${at}`, from: at } };
+    return {
+      files: out,
+      mutation: { file, what: `${block}-byte block from ${source} at ${sourceAt} written at ${at}`, from: at },
+    };
   }
   if (mode === 'older') {
     // An earlier copy of the same file if one differs; else an earlier (or current) file of its kind under this name.
@@ -173,7 +183,10 @@ export function mutate(files: Files, file: string, mode: Mode, random: (n: numbe
     if (same.length > 0) {
       const pick = random(same.length);
       out.set(file, same[pick]!);
-      return { files: out, mutation: { file, what: `an older copy of itself (${pick + 1} of ${same.length})`, from: null } };
+      return {
+        files: out,
+        mutation: { file, what: `an older copy of itself (${pick + 1} of ${same.length})`, from: null },
+      };
     }
     const sets = [...older, files];
     const set = sets[random(sets.length)]!;

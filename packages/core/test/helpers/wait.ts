@@ -19,5 +19,9 @@ export async function eventually(check: () => boolean, what: string, ms = 5_000)
 export async function streamedUp(db: Database, ms = 10_000): Promise<void> {
   await db.flush();
   const commitTs = db.stats().commitTs;
-  await eventually(() => db.stats().durability!.checkpoints.streamedTs >= commitTs, `the streamer reaches commit ${commitTs}`, ms);
+  await eventually(
+    () => db.stats().durability!.checkpoints.streamedTs >= commitTs,
+    `the streamer reaches commit ${commitTs}`,
+    ms,
+  );
 }

@@ -3,7 +3,13 @@
  * this returns its outcome, since an Error's code does not survive the
  * thread boundary.
  */
-import { lowerThreadPriority, mergeOutcome, NodeFileLayer, type MergeOutcome, type MergeTask } from '@tidemark/core/internal';
+import {
+  lowerThreadPriority,
+  mergeOutcome,
+  NodeFileLayer,
+  type MergeOutcome,
+  type MergeTask,
+} from '@tidemark/core/internal';
 
 /** One layer per file mode: a database's merges all use the same. */
 const layers = new Map<number | undefined, NodeFileLayer>();

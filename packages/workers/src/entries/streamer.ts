@@ -6,7 +6,15 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { endpointOf, lowerThreadPriority, onStart, coreWaitClock, NodeFileLayer, PoolMergeRunner, type StreamerData } from '@tidemark/core/internal';
+import {
+  endpointOf,
+  lowerThreadPriority,
+  onStart,
+  coreWaitClock,
+  NodeFileLayer,
+  PoolMergeRunner,
+  type StreamerData,
+} from '@tidemark/core/internal';
 import { StreamerLoop } from '../streamer/loop.js';
 import { runStreamer } from '../streamer/run.js';
 

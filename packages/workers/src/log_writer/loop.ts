@@ -89,7 +89,10 @@ export class LogWriterLoop {
   }
 
   private work(waitMs: number): StepResult {
-    const due = this.unsyncedSince < 0 ? waitMs : Math.max(0, Math.min(waitMs, this.unsyncedSince + this.maxDelayMs - this.now()));
+    const due =
+      this.unsyncedSince < 0
+        ? waitMs
+        : Math.max(0, Math.min(waitMs, this.unsyncedSince + this.maxDelayMs - this.now()));
     const state = this.consumer.waitForData(due);
     if (state === 'closed') {
       if (this.unsyncedSince >= 0) this.sync();

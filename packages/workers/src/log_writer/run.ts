@@ -27,7 +27,11 @@ export interface Running<Api> {
 }
 
 /** Starts the loop; `onFailed` hears the error that ends it (then the returned API's stop rejects with it). */
-export function runLogWriter(loop: LogWriterLoop, waitMs: number, onFailed: (error: Error) => void): Running<LogWriterApi> {
+export function runLogWriter(
+  loop: LogWriterLoop,
+  waitMs: number,
+  onFailed: (error: Error) => void,
+): Running<LogWriterApi> {
   let halted = false;
   const finished = (async () => {
     let batches = 0;

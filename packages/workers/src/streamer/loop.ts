@@ -102,7 +102,17 @@ export class StreamerLoop {
     if (data.restart) removeLeftovers(layer, data.dir, root);
     this.wal = root?.wal ?? { seq: 0, offset: 64 };
     this.tail = new WalTail(layer, data.dir, databaseId, this.wal, root?.checkpointTs ?? 0);
-    this.writer = new CheckpointWriter(layer, { dir: data.dir, databaseId, dataFileSizeBytes: data.dataFileSizeBytes, precreatedFiles: data.precreatedFiles, fileMode: data.fileMode }, root);
+    this.writer = new CheckpointWriter(
+      layer,
+      {
+        dir: data.dir,
+        databaseId,
+        dataFileSizeBytes: data.dataFileSizeBytes,
+        precreatedFiles: data.precreatedFiles,
+        fileMode: data.fileMode,
+      },
+      root,
+    );
     this.lastCheckpointAt = now();
     this.lastMergeCheck = now();
     const writer = this.writer;
@@ -130,15 +140,33 @@ export class StreamerLoop {
   /** Publishes the figures db.stats() shows into the control cells (log_control.ts). */
   private publishStats(): void {
     const w = this.writer;
-    publishCells(this.cells, CHECKPOINTS, [w.checkpoints, this.checkpointMs * 1000, w.mergeCounters.merges, this.mergeMs * 1000, this.tail.lastTs, w.checkpointTs]);
+    publishCells(this.cells, CHECKPOINTS, [
+      w.checkpoints,
+      this.checkpointMs * 1000,
+      w.mergeCounters.merges,
+      this.mergeMs * 1000,
+      this.tail.lastTs,
+      w.checkpointTs,
+    ]);
     const counts = w.countByState();
-    publishCells(this.cells, CFP_COUNTS, CFP_STATE_ORDER.map((state) => counts[state]));
+    publishCells(
+      this.cells,
+      CFP_COUNTS,
+      CFP_STATE_ORDER.map((state) => counts[state]),
+    );
   }
 
   /** Resolves once everything durable up to `uptoTs` is streamed and no merge the policy wants is left undone. */
   requestMerge(uptoTs: number): Promise<MergeReport> {
     return new Promise((resolve) =>
-      this.mergeRequests.push({ uptoTs, started: this.now(), merges: [], filesDeleted: this.writer.mergeCounters.filesDeleted, error: null, resolve }),
+      this.mergeRequests.push({
+        uptoTs,
+        started: this.now(),
+        merges: [],
+        filesDeleted: this.writer.mergeCounters.filesDeleted,
+        error: null,
+        resolve,
+      }),
     );
   }
 
@@ -155,7 +183,10 @@ export class StreamerLoop {
 
   /** Streams everything durable up to `finalTs`, checkpoints, and closes the files. */
   finish(finalTs: number): void {
-    while (this.tail.lastTs < finalTs && this.stream(Math.max(finalTs, Number(Atomics.load(this.cells, DURABLE_TS)))) > 0);
+    while (
+      this.tail.lastTs < finalTs &&
+      this.stream(Math.max(finalTs, Number(Atomics.load(this.cells, DURABLE_TS)))) > 0
+    );
     this.collectMerge();
     if (this.writer.mergeRunning) this.writer.abandonMerge(); // settleMerge was not awaited: the target is not trusted
     this.checkpoint();
@@ -168,7 +199,10 @@ export class StreamerLoop {
     for (const r of this.requests) r.reject(error);
     this.requests = [];
     // No disk figures: the file layer is what failed.
-    for (const r of this.mergeRequests) r.resolve(this.report(r, { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message }, false));
+    for (const r of this.mergeRequests)
+      r.resolve(
+        this.report(r, { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message }, false),
+      );
     this.mergeRequests = [];
   }
 
@@ -194,7 +228,12 @@ export class StreamerLoop {
   }
 
   inventory(): StreamerInventory {
-    return { rootSeq: this.writer.seq, checkpointTs: this.writer.checkpointTs, wal: { ...this.wal }, cfps: this.writer.entries() };
+    return {
+      rootSeq: this.writer.seq,
+      checkpointTs: this.writer.checkpointTs,
+      wal: { ...this.wal },
+      cfps: this.writer.entries(),
+    };
   }
 
   close(): void {
@@ -247,7 +286,10 @@ export class StreamerLoop {
       this.closedSeen = writer.closedFiles;
       this.mergeFinished = false;
       this.lastMergeCheck = now;
-      const plan = writer.planMerge({ targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES, deadFraction: data.mergeDeadFraction });
+      const plan = writer.planMerge({
+        targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES,
+        deadFraction: data.mergeDeadFraction,
+      });
       if (plan !== null) {
         this.startMerge(plan);
         return;
@@ -288,7 +330,9 @@ export class StreamerLoop {
   private report(r: MergeRequest, error: MergeReport['error'], disk = true): MergeReport {
     const entries = this.writer.entries();
     const holding = entries.filter((e) => e.state === CfpState.ACTIVE || e.state === CfpState.UNDER_CONSTRUCTION);
-    const diskBytes = disk ? entries.reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0) : 0;
+    const diskBytes = disk
+      ? entries.reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0)
+      : 0;
     return {
       merges: r.merges,
       filesDeleted: this.writer.mergeCounters.filesDeleted - r.filesDeleted,
@@ -316,7 +360,10 @@ export class StreamerLoop {
     const started = this.now();
     const waited = this.waitedNow();
     // Stop at the WAL-bytes trigger, so a checkpoint comes as soon as it is due.
-    const room = Math.max(1, Math.min(streamStepBytes(this.data.dataFileSizeBytes), this.data.checkpointWalBytes - this.walBytesSince));
+    const room = Math.max(
+      1,
+      Math.min(streamStepBytes(this.data.dataFileSizeBytes), this.data.checkpointWalBytes - this.walBytesSince),
+    );
     const read = this.tail.poll(durable, this.visit, room);
     if (read > 0) this.writer.flush();
     this.walBytesSince += read;
@@ -340,9 +387,11 @@ export class StreamerLoop {
     if (this.walBytesSince >= trigger) return true;
     // One segment early: the log writer may be a segment ahead of the streamer while the checkpoint is made.
     const spanned = this.tail.seq - this.wal.seq + 1;
-    if (trigger >= this.data.walSegmentBytes && spanned > 1 && (spanned + 1) * this.data.walSegmentBytes >= trigger) return true;
+    if (trigger >= this.data.walSegmentBytes && spanned > 1 && (spanned + 1) * this.data.walSegmentBytes >= trigger)
+      return true;
     const interval = this.data.checkpointIntervalMs;
-    if (interval > 0 && this.now() - this.lastCheckpointAt >= interval && this.writer.lastTs > this.writer.checkpointTs) return true;
+    if (interval > 0 && this.now() - this.lastCheckpointAt >= interval && this.writer.lastTs > this.writer.checkpointTs)
+      return true;
     if (this.writer.mergeInstallPending) return true;
     // Merged sources are deleted by the checkpoint after the one that installed their merge: make it now.
     if (this.writer.retiringFiles) return true;
@@ -361,7 +410,8 @@ export class StreamerLoop {
       this.lastCheckpoint = result;
       this.checkpointCoreWaitMs += this.waitedNow() - waited;
       this.checkpointMs += this.now() - started;
-      if (BigInt(wal.seq) > Atomics.load(this.cells, FIRST_NEEDED_SEQ)) Atomics.store(this.cells, FIRST_NEEDED_SEQ, BigInt(wal.seq));
+      if (BigInt(wal.seq) > Atomics.load(this.cells, FIRST_NEEDED_SEQ))
+        Atomics.store(this.cells, FIRST_NEEDED_SEQ, BigInt(wal.seq));
     }
     const done = this.requests.filter((r) => r.uptoTs <= this.tail.lastTs);
     this.requests = this.requests.filter((r) => r.uptoTs > this.tail.lastTs);

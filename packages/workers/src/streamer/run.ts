@@ -11,7 +11,12 @@ import type { StreamerLoop } from './loop.js';
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Starts the loop; `onFailed` hears the error that ends it (then stop rejects with it). */
-export function runStreamer(loop: StreamerLoop, merges: MergeRunner, waitMs: number, onFailed: (error: Error) => void): Running<StreamerApi> {
+export function runStreamer(
+  loop: StreamerLoop,
+  merges: MergeRunner,
+  waitMs: number,
+  onFailed: (error: Error) => void,
+): Running<StreamerApi> {
   let finalTs: number | null = null;
   let halted = false;
   const finished = (async () => {

@@ -13,7 +13,15 @@ import { inlineThreads } from '../../src/index.js';
 export const DIR = '/sim/db';
 
 export const TABLES = [
-  { name: 'items', columns: [{ name: 'id', type: 'int32' }, { name: 'v', type: 'int32' }, { name: 'pad', type: 'string' }], primaryKey: ['id'] },
+  {
+    name: 'items',
+    columns: [
+      { name: 'id', type: 'int32' },
+      { name: 'v', type: 'int32' },
+      { name: 'pad', type: 'string' },
+    ],
+    primaryKey: ['id'],
+  },
 ] as const;
 
 /** Small files and no timers: pairs close, roots are replaced and segments roll over within a few dozen transactions. */
