@@ -15,10 +15,10 @@ import * as assert from 'uvu/assert';
 import { TABLES } from '../src/bank.js';
 import { createBankServer } from '../src/server.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: the service's JSON replies, read field by field by the assertions
 async function withService<T>(
   dir: string,
   body: (
+    // biome-ignore lint/suspicious/noExplicitAny: the service's JSON replies, read field by field by the assertions
     call: (method: string, path: string, json?: unknown) => Promise<{ status: number; body: any; text: string }>,
   ) => Promise<T>,
 ): Promise<T> {
