@@ -235,10 +235,6 @@ function threadCount(): number {
   return readdirSync('/proc/self/task').length;
 }
 
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 200));
-}
-
 test('failure paths: every pair file damaged or missing fails the open with CORRUPT naming it; nothing is left running', async () => {
   const { dir } = await image(11);
   const files = readdirSync(dir);
@@ -290,19 +286,16 @@ test('failure paths: every pair file damaged or missing fails the open with CORR
     change: (p) => flip(p, 64 + 40),
     mentions: 'data file block fails its checks',
   });
-  await settle();
-  const baseline = threadCount();
   for (const c of cases) {
     for (const workers of [0, 2]) {
       const copy = copyOf(dir);
       c.change(join(copy, c.file));
+      // Counted right before the opens: any thread they start must have ended when they reject.
+      const before = threadCount();
       await rejectsWith(() => open({ dir: copy, ...small, recoveryWorkers: workers }), ErrorCode.CORRUPT, c.file);
       await rejectsWith(() => open({ dir: copy, ...small, recoveryWorkers: workers }), ErrorCode.CORRUPT, c.mentions);
       // At once: a failed open rejects only after its threads have ended (it left 1 to 4 behind for a while when it did not wait).
-      assert.ok(
-        threadCount() <= baseline,
-        `${c.what}, ${workers} workers: ${threadCount()} threads, ${baseline} before`,
-      );
+      assert.ok(threadCount() <= before, `${c.what}, ${workers} workers: ${threadCount()} threads, ${before} before`);
     }
   }
   // The process is healthy and the undamaged directory still opens (its LOCK was never left held).

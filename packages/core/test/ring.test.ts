@@ -171,11 +171,17 @@ test('cursors wrap modulo 2^32', () => {
 });
 
 test('waitForData: timeout, data, then closed only once drained', () => {
-  const { producer, consumer } = ring();
+  const { producer, sab } = ring();
+  const windows: string[] = [];
+  const consumer = new RingConsumer(sab, { onRaceWindow: (w) => windows.push(w) });
+  const control = new Int32Array(sab, 0, CONTROL_BYTES / 4);
   assert.is(consumer.waitForData(0), 'timeout');
-  const started = performance.now();
-  assert.is(consumer.waitForData(5), 'timeout');
-  assert.ok(performance.now() - started >= 4);
+  assert.not.ok(windows.includes('before-sleep'), 'a zero timeout never sleeps');
+  windows.length = 0;
+  assert.is(consumer.waitForData(100), 'timeout');
+  // It slept on the data slot until its deadline (nothing could wake it) and took its flag down after.
+  assert.ok(windows.includes('before-sleep'), 'a timeout is waited out, not returned at once');
+  assert.is(control[SLOT_CONSUMER_SLEEPING], 0);
   put(producer, 10, 0);
   assert.is(consumer.waitForData(0), 'timeout', 'reserved is not published');
   producer.publish();

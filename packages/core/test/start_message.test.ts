@@ -16,11 +16,19 @@ test('onStart takes the first start message only, and ignores other messages', a
     seen.push(data);
     done();
   });
+  // A port delivers in order, so once the last message has reached a listener of port1, the second start message
+  // has been delivered too: a second call, were there one, has been made.
+  const delivered = new Promise<void>((resolve) =>
+    port1.on('message', (message: { type?: string }) => {
+      if (message?.type === 'last') resolve();
+    }),
+  );
   port2.postMessage({ type: 'something-else', data: 1 });
   port2.postMessage({ type: 'tidemark-start', data: 5 });
   port2.postMessage({ type: 'tidemark-start', data: 6 });
+  port2.postMessage({ type: 'last' });
   await started;
-  await new Promise((resolve) => setTimeout(resolve, 20)); // room for a second call, were there one
+  await delivered;
   assert.equal(seen, [5]);
   port1.close();
   port2.close();
