@@ -28,7 +28,7 @@ export const ARENA_MAX_SEGMENTS = 2 ** (32 - ARENA_UNITS_PER_SEGMENT_LOG2);
  *        +--------+-----------------+----------------+------------------+
  *
  * `older` points at the previous version of the same row (0: none). There is
- * no begin/end timestamp: a version's begin is its versionId (see txn/clock.ts)
+ * no begin/end timestamp: a version's begin is its versionId (see `Clock`, txn/snapshots.ts)
  * and its end is the versionId of the next newer version in the chain.
  */
 export const VERSION_HEADER_BYTES = 16;
@@ -69,6 +69,34 @@ export const LOCK_HOLDER_WAIT_MS = 1000;
 /** The longest line a LOCK holds: pid, start time and host name (at most 255 bytes), with spaces and newline. */
 export const LOCK_LINE_MAX_BYTES = 10 + 1 + 20 + 1 + 255 + 1;
 
+/**
+ * WAL bytes the checkpoint streamer reads per step: a data file's size over
+ * STREAM_STEP_FILE_DIVISOR, within STREAM_STEP_MIN_BYTES to
+ * STREAM_STEP_MAX_BYTES (checkpoint/pair_pool.ts, `streamStepBytes`). Not
+ * more than 16 MiB, so triggers and control calls are seen regularly; not
+ * less than 1 MiB, as each step costs a write and a look at the control
+ * cells: with 64 KiB files, 8 KiB steps left the streamer behind the crash
+ * test's WAL bound.
+ */
+export const STREAM_STEP_FILE_DIVISOR = 8;
+export const STREAM_STEP_MIN_BYTES = 1 << 20;
+export const STREAM_STEP_MAX_BYTES = 16 << 20;
+/**
+ * The pool of pre-created pairs is topped up once the pair being written is
+ * this full (NUM/DEN of its capacity), not sooner: a pre-created pair is a
+ * whole data file of disk, held for as long as it waits.
+ */
+export const POOL_TOPUP_FILL_NUM = 3;
+export const POOL_TOPUP_FILL_DEN = 4;
+/**
+ * A data entry takes at most this many times the log bytes of the insert it
+ * is streamed from (an entry pads its row to 8 bytes where the log does not);
+ * checkpoint/cfp_format.ts asserts it against both layouts.
+ */
+export const DATA_ENTRY_PER_LOG_BYTE_MAX = 1.5;
+/** Root files kept: the newest, and the one before it (read if the newest is torn). */
+export const ROOTS_KEPT = 2;
+
 assert(Number.isInteger(Math.log2(ARENA_SEGMENT_BYTES)), 'segment size is a power of two');
 assert(ARENA_SEGMENT_BYTES / ARENA_ALIGN_BYTES === 2 ** ARENA_UNITS_PER_SEGMENT_LOG2, 'pointer units cover a segment');
 assert(VERSION_HEADER_BYTES % ARENA_ALIGN_BYTES === 0, 'payloads start aligned');
@@ -78,6 +106,10 @@ assert(
   'the largest row fits a segment',
 );
 assert(MAX_KEY_BYTES <= MAX_ROW_BYTES, 'a key fits a row');
+assert(VERSION_HEADER_BYTES === 4 + 4 + 8, 'the version header is older, length and flags, versionId');
+assert(ARENA_MAX_SEGMENTS * 2 ** ARENA_UNITS_PER_SEGMENT_LOG2 === 2 ** 32, 'a version pointer is a uint32');
+assert(MAX_TABLES <= 0xffff, 'a table id fits the uint16 of log records and data entries');
+assert(Number.isSafeInteger(MAX_VERSION_ID), 'versionIds are exact as JS numbers');
 assert(Number.isInteger(Math.log2(INDEX_INITIAL_SLOTS)), 'index slots are a power of two');
 assert(INDEX_MAX_LOAD_NUM < INDEX_MAX_LOAD_DEN, 'index load factor below 1');
 // While growing, the new table (twice the slots) must finish migrating before it
@@ -88,3 +120,23 @@ assert(
     INDEX_INITIAL_SLOTS / INDEX_MIGRATE_SLOTS_PER_WRITE,
   'index migration finishes before the new table fills',
 );
+assert(STREAM_STEP_MIN_BYTES <= STREAM_STEP_MAX_BYTES, 'the streamer step bounds are ordered');
+assert(POOL_TOPUP_FILL_NUM < POOL_TOPUP_FILL_DEN, 'the pool is topped up before the pair being written is full');
+// The pool's top-up comes at least a step before the pair being written
+// closes: one step reads at most 1/STREAM_STEP_FILE_DIVISOR of a data file
+// of log, which becomes at most DATA_ENTRY_PER_LOG_BYTE_MAX times as many
+// bytes of data entries, less than the share of the file left at the
+// top-up point. So a pair opens from the pool, busy or not, for data files
+// of at least STREAM_STEP_MIN_BYTES * STREAM_STEP_FILE_DIVISOR (8 MiB);
+// below that the 1 MiB floor may pass the top-up point in one step, and a
+// pair may open with the pool empty (a pool miss, counted).
+assert(
+  DATA_ENTRY_PER_LOG_BYTE_MAX / STREAM_STEP_FILE_DIVISOR <= 1 - POOL_TOPUP_FILL_NUM / POOL_TOPUP_FILL_DEN,
+  'a streamer step writes less than the share of a data file left after the pool top-up point',
+);
+// A merged source is MERGED_SOURCE in one root, TOMBSTONE in the next, and
+// its files are deleted once that root is written and the older roots are
+// removed: the root before the MERGED_SOURCE one, the last to name it
+// ACTIVE, must then be gone, so no more than two roots are kept; and at
+// least two, so a torn newest root falls back to the one before.
+assert(ROOTS_KEPT === 2, 'two roots are kept: a fallback, and no root naming a deleted pair ACTIVE');

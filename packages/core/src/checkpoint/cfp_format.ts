@@ -13,7 +13,10 @@
  * a delta file is append-only. Only bytes below the valid length the root
  * file records are ever read.
  */
+import { assert } from '../assert.js';
+import { DATA_ENTRY_PER_LOG_BYTE_MAX } from '../constants.js';
 import { FILE_HEADER_BYTES } from '../files/file_header.js';
+import { OP_HEADER_BYTES } from '../log/record.js';
 
 export const DATA_MAGIC = 'TMDATA01';
 export const DELTA_MAGIC = 'TMDLTA01';
@@ -42,6 +45,19 @@ export function parseCfpFileName(name: string): { id: number; kind: 'data' | 'de
 export function dataEntryBytes(length: number): number {
   return (DATA_ENTRY_HEADER_BYTES + length + 7) & ~7;
 }
+
+assert(DATA_ENTRY_HEADER_BYTES === 2 + 2 + 4 + 8, 'a data entry header is tableId, 0, length, versionId');
+assert(DATA_ENTRY_HEADER_BYTES % 8 === 0, 'entries stay 8-byte aligned, so their versionIds are');
+assert(DELTA_ENTRY_BYTES === 8, 'a delta entry is one float64 versionId');
+// An insert of an L-byte row is OP_HEADER_BYTES + L bytes of log and
+// dataEntryBytes(L) <= DATA_ENTRY_HEADER_BYTES + L + 7 bytes of data file,
+// so an entry is at most 1 + 7 / OP_HEADER_BYTES times its log bytes: the
+// streamer's step bound (constants.ts) relies on it.
+assert(DATA_ENTRY_HEADER_BYTES <= OP_HEADER_BYTES, 'a data entry header is no larger than a log op header');
+assert(
+  (OP_HEADER_BYTES + 7) / OP_HEADER_BYTES <= DATA_ENTRY_PER_LOG_BYTE_MAX,
+  'a data entry grows its log bytes by at most DATA_ENTRY_PER_LOG_BYTE_MAX',
+);
 
 /**
  * The states of a CFP, as in the engines this follows. PRECREATED: in the

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { readFile, type FileLayer } from '../files/file_layer.js';
 import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
-import { CfpState } from './cfp_format.js';
+import { CfpState, DATA_ENTRY_HEADER_BYTES, DELTA_ENTRY_BYTES } from './cfp_format.js';
 import { checkStoredDefinition } from '../schema/definition_json.js';
 
 export const ROOT_MAGIC = 'TMROOT01';
@@ -179,8 +179,12 @@ function cfpEntryProblem(entry: unknown): string | null {
   for (const key of CFP_COUNTS) if (!isCount(entry[key])) return `has an invalid ${key}`;
   if (entry.maxVersion !== null && !isCount(entry.maxVersion)) return 'has an invalid maxVersion';
   const e = entry as unknown as CfpEntry;
-  // Every row is a data entry of at least 16 bytes and every tombstone 8 bytes of the delta file.
-  if (e.rows * 16 > e.dataLength || e.tombstones * 8 > e.deltaLength || e.tombstones > e.rows)
+  // Every row is a data entry of at least its header and every tombstone a delta entry.
+  if (
+    e.rows * DATA_ENTRY_HEADER_BYTES > e.dataLength ||
+    e.tombstones * DELTA_ENTRY_BYTES > e.deltaLength ||
+    e.tombstones > e.rows
+  )
     return 'has counts its files cannot hold';
   return null;
 }
