@@ -20,6 +20,7 @@ import type { TableDef } from './schema/types.js';
 import { Table } from './table.js';
 import { TableStore } from './table/table_store.js';
 import { Transaction } from './transaction.js';
+import { commitSchemaChange } from './txn/commit.js';
 import { Engine, type Durability, type Isolation } from './txn/engine.js';
 import { CleanerRunner } from './table/cleaner_runner.js';
 import { closeWhenDone, forget } from './lifecycle.js';
@@ -133,16 +134,9 @@ export class Database {
       throw new TidemarkError(ErrorCode.TABLE_EXISTS, `table "${schema.name}" already exists`);
     if (engine.tables.length >= MAX_TABLES)
       throw new TidemarkError(ErrorCode.LIMIT_EXCEEDED, `a database holds at most ${MAX_TABLES} tables`);
-    engine.clock.checkRoom(1);
     const store = new TableStore(engine.tables.length, schema);
     const definition = new TextEncoder().encode(definitionToJson(definitionOf(schema)));
-    const commitTs = engine.clock.now + 1;
-    engine.sink.begin(commitTs);
-    engine.sink.createTable(store.id, definition);
-    engine.sink.end();
-    engine.clock.now = commitTs;
-    engine.loggedTs = commitTs;
-    engine.epoch++;
+    commitSchemaChange(engine, (sink) => sink.createTable(store.id, definition));
     engine.tables.push(store);
     engine.tablesByName.set(schema.name, store);
     return this.table(schema.name);

@@ -323,7 +323,7 @@ class VerifyRun {
         }),
       );
       if (loaded === null) return null;
-      engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
+      engine.advanceClock(root.checkpointTs);
     }
     const replayer = new Replayer(engine);
     const visitor = decodingVisitor(engine, replayer);

@@ -59,7 +59,7 @@ export class Replayer implements RecordVisitor {
   }
 
   end(commitTs: number): void {
-    this.engine.clock.now = commitTs;
+    this.engine.advanceClock(commitTs);
     this.records++;
   }
 

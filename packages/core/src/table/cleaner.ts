@@ -130,7 +130,7 @@ export class SegmentCleaner {
         if (performance.now() >= deadline) return this.hasWork();
       }
     } finally {
-      if (moved > 0) this.engine.epoch++;
+      if (moved > 0) this.engine.indexChanged();
       const ms = performance.now() - started;
       this.stats.slices++;
       this.stats.cleanerMs += ms;

@@ -15,6 +15,7 @@ import { BODY_HEADER_BYTES, OP_HEADER_BYTES } from '../log/record.js';
 import { offsetOf, segmentOf } from '../table/arena.js';
 import type { Engine } from './engine.js';
 import type { ReadSet } from './read_set.js';
+import type { LogSink } from './sink.js';
 import { checkUniqueIndexes } from './unique.js';
 import { DELETE, type WriteSet } from './write_set.js';
 
@@ -91,11 +92,10 @@ function checkRoom(engine: Engine, ws: WriteSet): void {
 
 function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
   const sink = engine.sink;
-  const commitTs = engine.clock.now + ws.count;
-  engine.epoch++;
+  const commitTs = engine.stampCommit(ws.count);
   const heads = ws.heads;
   let logged = false;
-  let versionId = engine.clock.now;
+  let versionId = commitTs - ws.count;
   for (let i = 0; i < ws.count; i++) {
     versionId++;
     const table = ws.tables[i]!;
@@ -115,12 +115,25 @@ function install(engine: Engine, ws: WriteSet, retireNow: boolean): number {
     if (!headLive) table.liveRows++;
     installPut(engine, ws, i, versionId, retireNow, commitTs, log);
   }
-  engine.clock.now = commitTs;
-  if (logged) {
-    sink.end();
-    engine.loggedTs = commitTs;
-  }
+  if (logged) sink.end();
+  engine.publishCommit(commitTs, logged);
   engine.counters.commits++;
+  return commitTs;
+}
+
+/**
+ * Commits a schema change as a commit of one version: stamped, logged and
+ * published like any other, so snapshots and durability see it in commit
+ * order. `log` writes the change's operation into the open record. Not
+ * counted in the commit counters, which count transactions.
+ */
+export function commitSchemaChange(engine: Engine, log: (sink: LogSink) => void): number {
+  engine.clock.checkRoom(1);
+  const commitTs = engine.stampCommit(1);
+  engine.sink.begin(commitTs);
+  log(engine.sink);
+  engine.sink.end();
+  engine.publishCommit(commitTs, true);
   return commitTs;
 }
 

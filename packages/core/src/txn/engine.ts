@@ -3,6 +3,7 @@
  * garbage queue, the log sink and the tables. One per Database; main thread
  * only, so nothing here is locked.
  */
+import { assert } from '../assert.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import type { TableStore } from '../table/table_store.js';
 import { Garbage } from './garbage.js';
@@ -30,13 +31,8 @@ export class Engine {
   readonly autoWrites = new WriteSet();
   readonly counters: EngineCounters = { commits: 0, aborts: 0, conflicts: 0 };
   closed = false;
-  /**
-   * Moves whenever a primary index may have changed (a commit, a garbage
-   * collection). While it stands still, the heads a transaction found when
-   * staging its writes are still the newest versions, and commit skips
-   * looking them up again.
-   */
-  epoch = 0;
+  /** See `epoch`. */
+  #epoch = 0;
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */
   private readonly spareWrites: WriteSet[] = [];
 
@@ -53,6 +49,51 @@ export class Engine {
     readonly durability: Durability,
     readonly maxBacklogBytes: number,
   ) {}
+
+  /**
+   * Moves whenever a primary index may have changed (a commit, a garbage
+   * collection, a cleaner slice). While it stands still, the heads a
+   * transaction found when staging its writes are still the newest versions,
+   * and commit skips looking them up again.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** A primary index changed outside a commit (garbage collected, versions moved): staged heads are looked up again. */
+  indexChanged(): void {
+    this.#epoch++;
+  }
+
+  /**
+   * Opens a commit of `count` versions, whose room on the clock was checked
+   * before anything changed: returns its commitTs (its versionIds are the
+   * `count` ids up to it) and moves the epoch, since the commit changes indexes.
+   */
+  stampCommit(count: number): number {
+    this.#epoch++;
+    return this.clock.now + count;
+  }
+
+  /**
+   * Ends the commit `stampCommit` opened: snapshots taken from now on see it,
+   * and a logged commit is what later commits' durability waits for.
+   */
+  publishCommit(commitTs: number, logged: boolean): void {
+    assert(commitTs > this.clock.now, 'a commit moves the clock forward');
+    this.clock.now = commitTs;
+    if (logged) this.loggedTs = commitTs;
+  }
+
+  /** Moves the clock up to a commit loaded from disk (a checkpoint, a replayed record); it never moves back. */
+  advanceClock(ts: number): void {
+    if (ts > this.clock.now) this.clock.now = ts;
+  }
+
+  /** Recovery is done: every commit up to the clock is in the log, so later commits' durability need not wait for it. */
+  recovered(): void {
+    this.loggedTs = this.clock.now;
+  }
 
   /** Resolves with `commitTs` once every logged commit up to it is durable (at once when `delayed`). */
   acknowledge(commitTs: number, durability: Durability): Promise<number> {
@@ -104,6 +145,6 @@ export class Engine {
   collectGarbage(): void {
     if (this.garbage.pending === 0) return;
     this.garbage.collect(this.snapshots.oldest());
-    this.epoch++;
+    this.indexChanged();
   }
 }
