@@ -51,9 +51,28 @@ export const ErrorCode = {
    * Not `retryable` at once: try again after space is freed (stats show it).
    */
   DISK_FULL: 'TM_DISK_FULL',
+  /**
+   * A recovery task stopped because the main thread canceled its ring after
+   * another task failed. open() rejects with that first failure, so a caller
+   * meets this code only in what a task reports across the thread boundary.
+   */
+  CANCELED: 'TM_CANCELED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The codes only the command-line tool prints, as `tidemark: <message>
+ * [<code>]`; its other failures carry the ErrorCode of what failed.
+ */
+export const CliErrorCode = {
+  /** A usage mistake a command finds once it knows more (import without the --schema it needs); exit status 2. */
+  USAGE: 'TM_USAGE',
+  /** The path holds no database (no LOCK, root file, WAL segment or pair file), so no command makes one there; exit status 1. */
+  NO_DATABASE: 'TM_NO_DATABASE',
+} as const;
+
+export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 
 export class TidemarkError extends Error {
   override name = 'TidemarkError';
@@ -75,6 +94,40 @@ export function isTidemarkError(error: unknown, code?: ErrorCode): error is Tide
 const CODES = new Set<string>(Object.values(ErrorCode));
 
 /** A code that crossed a thread boundary as a string, back as an ErrorCode (IO_ERROR if it is not one). */
-export function errorCodeOf(code: string | undefined): ErrorCode {
-  return code !== undefined && CODES.has(code) ? (code as ErrorCode) : ErrorCode.IO_ERROR;
+export function errorCodeOf(code: unknown): ErrorCode {
+  return typeof code === 'string' && CODES.has(code) ? (code as ErrorCode) : ErrorCode.IO_ERROR;
+}
+
+/**
+ * An error as it crosses a thread boundary. A structured clone of an Error
+ * keeps its message but neither its class nor its `code`, so a worker sends
+ * this instead and the main thread rebuilds the TidemarkError from it.
+ */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Anything a worker caught, ready to post: a registered code is kept; any
+ * other error (a bug, an errno the file layer did not map) is IO_ERROR, since
+ * off the main thread only the file work fails in ways a caller must see.
+ */
+export function toWire(error: unknown): WireError {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return { code: errorCodeOf(code), message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * The TidemarkError a WireError (or anything with a `code` and a `message`,
+ * such as an Error cloned by a worker's 'error' event) stands for; `context`
+ * (which thread, which task) leads the message. An unknown code is IO_ERROR.
+ */
+export function fromWire(
+  wire: { code?: unknown; message?: unknown },
+  context?: string,
+  options?: { cause?: unknown },
+): TidemarkError {
+  const message = String(wire.message);
+  return new TidemarkError(errorCodeOf(wire.code), context === undefined ? message : `${context}: ${message}`, options);
 }

@@ -23,6 +23,7 @@
  * carrying over the tombstones that reached the sources after they were read.
  */
 import { join } from 'node:path';
+import { toWire, type WireError } from '../errors.js';
 import { BLOCK_HEADER_BYTES } from '../files/block.js';
 import { encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
 import { writeAll, type FileLayer } from '../files/file_layer.js';
@@ -70,7 +71,7 @@ export interface MergeResult {
 }
 
 /** A task never throws across the thread boundary (an Error loses its code there): it returns its failure. */
-export type MergeOutcome = { ok: true; result: MergeResult } | { ok: false; code: string; message: string };
+export type MergeOutcome = { ok: true; result: MergeResult } | ({ ok: false } & WireError);
 
 /** Runs merge tasks (the engine's: a worker pool, merge_pool.ts). */
 export interface MergeRunner {
@@ -199,11 +200,6 @@ export function mergeOutcome(layer: FileLayer, task: MergeTask): MergeOutcome {
   try {
     return { ok: true, result: mergeCfps(layer, task) };
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      ok: false,
-      code: typeof code === 'string' && code.startsWith('TM_') ? code : 'TM_IO_ERROR',
-      message: (error as Error).message,
-    };
+    return { ok: false, ...toWire(error) };
   }
 }

@@ -6,12 +6,13 @@
  * `--schema` for a table that does not exist), is a UsageError: also 2.
  */
 import { InvalidArgumentError } from 'commander';
+import { CliErrorCode } from '../errors.js';
 import { CliError } from './output.js';
 
 /** A usage mistake found by a command: `tidemark: <message> [TM_USAGE]`, exit status 2. */
 export class UsageError extends CliError {
   constructor(message: string) {
-    super(message, 'TM_USAGE');
+    super(message, CliErrorCode.USAGE);
   }
 }
 

@@ -17,7 +17,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { whyNoDatabase } from '../database_dir.js';
 import { open, type Database } from '../database.js';
-import { TidemarkError } from '../errors.js';
+import { CliErrorCode, ErrorCode, isTidemarkError, TidemarkError } from '../errors.js';
 import { NodeFileLayer } from '../files/file_layer.js';
 import { defineTable } from '../schema/schema.js';
 import type { TableDef } from '../schema/types.js';
@@ -48,7 +48,7 @@ function readSchema(path: string, tableName: string): TableDef {
   } catch (error) {
     throw new CliError(
       `${path}: ${(error as Error).message}`,
-      (error as { code?: string }).code ?? 'TM_INVALID_SCHEMA',
+      isTidemarkError(error) ? error.code : ErrorCode.INVALID_SCHEMA,
     );
   }
   if (definition.name !== tableName)
@@ -65,7 +65,7 @@ function targetOf(dir: string): 'database' | 'new-dir' | 'empty-dir' {
   if (why === null) return 'database';
   if (why.endsWith('no such directory')) return 'new-dir';
   if (statSync(dir).isDirectory() && readdirSync(dir).length === 0) return 'empty-dir';
-  throw new CliError(`${why}; import makes a new database only in a new or empty directory`, 'TM_NO_DATABASE');
+  throw new CliError(`${why}; import makes a new database only in a new or empty directory`, CliErrorCode.NO_DATABASE);
 }
 
 /** Removes what a failed import made: the directory it created, or everything in the empty one it was given. */

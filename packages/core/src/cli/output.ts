@@ -4,6 +4,7 @@
  * problems to `err`, so `tidemark export ... > rows.ndjson` stays clean.
  */
 import { whyNoDatabase } from '../database_dir.js';
+import { CliErrorCode, type ErrorCode } from '../errors.js';
 import { NodeFileLayer } from '../files/file_layer.js';
 
 export interface Io {
@@ -24,11 +25,11 @@ export function processIo(): Io {
   };
 }
 
-/** A user's mistake or a refusal: printed as `tidemark: <message>` with no stack, exit status 1. */
+/** A user's mistake or a refusal: printed as `tidemark: <message> [<code>]` with no stack, exit status 1. */
 export class CliError extends Error {
   constructor(
     message: string,
-    readonly code = 'TM_CLI',
+    readonly code: ErrorCode | CliErrorCode,
   ) {
     super(message);
   }
@@ -41,7 +42,7 @@ export class CliError extends Error {
  */
 export function existingDatabase(dir: string): string {
   const why = whyNoDatabase(new NodeFileLayer(), dir);
-  if (why !== null) throw new CliError(why, 'TM_NO_DATABASE');
+  if (why !== null) throw new CliError(why, CliErrorCode.NO_DATABASE);
   return dir;
 }
 

@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { dataFileName, holdsRows } from '../checkpoint/cfp_format.js';
 import type { RootBody } from '../checkpoint/root_format.js';
-import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
+import { ErrorCode, fromWire, TidemarkError } from '../errors.js';
 import type { FileLayer } from '../files/file_layer.js';
 import { Replayer } from '../log/replay.js';
 import { createRingBuffer, RingConsumer, waitAsync } from '../ring/ring.js';
@@ -355,6 +355,6 @@ function finishSlot(slot: Slot): CfpTaskResult {
     const message = (slot.failure as Error)?.message ?? String(slot.failure);
     throw new TidemarkError(ErrorCode.IO_ERROR, `recovery worker failed: ${message}`, { cause: slot.failure });
   }
-  if (!outcome.ok) throw new TidemarkError(errorCodeOf(outcome.code), outcome.message);
+  if (!outcome.ok) throw fromWire(outcome);
   return outcome.result;
 }

@@ -5,13 +5,14 @@
  * blocks until the main thread has linked what it holds, or until the main
  * thread cancels the ring (another task failed): then it stops with CANCELED.
  */
+import { ErrorCode, TidemarkError } from '../errors.js';
 import { RingProducer } from '../ring/ring.js';
 import type { BatchSink } from './batch.js';
 
-/** Thrown inside a task whose ring the main thread canceled. */
-export class RecoveryCanceled extends Error {
+/** Thrown inside a task whose ring the main thread canceled; its code crosses the thread boundary as CANCELED. */
+export class RecoveryCanceled extends TidemarkError {
   constructor() {
-    super('recovery canceled');
+    super(ErrorCode.CANCELED, 'recovery canceled');
   }
 }
 

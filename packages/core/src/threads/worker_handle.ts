@@ -15,18 +15,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
-import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
+import { ErrorCode, fromWire, TidemarkError, type WireError } from '../errors.js';
 import { endpointOf } from './endpoint.js';
 import { workerExecArgv } from './exec_argv.js';
 import type { ThreadHandle } from './engine_threads.js';
 import { sendStart } from './start_message.js';
 
 /** What an entry posts before it dies of an error. */
-export interface WorkerFailedMessage {
-  type: 'worker-failed';
-  message: string;
-  code?: string;
-}
+export type WorkerFailedMessage = { type: 'worker-failed' } & WireError;
 
 /** dist/workers/<name>.js of @tidemark/core, found from this module whether it runs from src or dist. */
 export function workerBundle(name: string): string {
@@ -92,12 +88,11 @@ export class WorkerHandle<Api> implements ThreadHandle<Api> {
       reported = true;
       onFailure(error);
     };
-    const failed = (error: Error): TidemarkError =>
-      new TidemarkError(errorCodeOf((error as { code?: string }).code), `${label}: ${error.message}`, { cause: error });
+    const failed = (error: Error): TidemarkError => fromWire(error, label, { cause: error });
     const exited = (code: number): TidemarkError =>
       new TidemarkError(ErrorCode.IO_ERROR, `${label} stopped unexpectedly (exit code ${code})`);
     this.worker.on('message', (m: Partial<WorkerFailedMessage>) => {
-      if (m?.type === 'worker-failed') report(new TidemarkError(errorCodeOf(m.code), `${label}: ${m.message}`));
+      if (m?.type === 'worker-failed') report(fromWire(m, label));
     });
     // The entry's own error: it keeps its code whether this or its 'worker-failed' message arrives first.
     this.worker.on('error', (error) => report(failed(error)));
