@@ -33,7 +33,6 @@ function workerEntries() {
 
 const targets = [
   { pkg: 'core', entries: ['src/index.ts', 'src/internal.ts', 'src/prometheus.ts'] },
-  { pkg: 'workers', entries: ['src/index.ts'] },
   {
     pkg: 'bench',
     entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'],

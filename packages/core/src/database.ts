@@ -89,28 +89,7 @@ export class Database {
       options.maxBacklogBytes,
     );
     if (options.dir === null) return new Database(options, engine, null);
-    const log = await DurableLog.open(
-      engine,
-      {
-        dir: options.dir,
-        walSegmentBytes: options.walSegmentBytes,
-        ringBytes: options.ringBytes,
-        maxDelayMs: options.maxDelayMs,
-        dataFileSizeBytes: options.dataFileSizeBytes,
-        checkpointWalBytes: options.checkpointWalBytes,
-        checkpointIntervalMs: options.checkpointIntervalMs,
-        precreatedFiles: options.precreatedFiles,
-        checkpoints: options.checkpoints,
-        recoveryWorkers: options.recoveryWorkers,
-        onProgress: options.onProgress,
-        merges: options.merges,
-        mergeDeadFraction: options.mergeDeadFraction,
-        mergeIntervalMs: options.mergeIntervalMs,
-        fileMode: options.fileMode,
-      },
-      internals.layer,
-      internals.threads,
-    );
+    const log = await DurableLog.open(engine, { ...options, dir: options.dir }, internals.layer, internals.threads);
     engine.sink = log.sink;
     return new Database(options, engine, log);
   }

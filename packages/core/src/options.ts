@@ -124,32 +124,54 @@ export interface FilledOptions {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const known = new Set([
-  'dir',
-  'tables',
-  'isolation',
-  'durability',
-  'maxDelayMs',
-  'retries',
-  'walSegmentBytes',
-  'ringBytes',
-  'maxBacklogBytes',
-  'logSink',
-  'dataFileSizeBytes',
-  'checkpointWalBytes',
-  'checkpointIntervalMs',
-  'precreatedFiles',
-  'checkpoints',
-  'recoveryWorkers',
-  'onProgress',
-  'merges',
-  'mergeDeadFraction',
-  'mergeIntervalMs',
-  'cleaner',
-  'cleanerLiveFraction',
-  'fileMode',
-  'closeOnSignals',
-]);
+
+/**
+ * Every option's value when the caller leaves it out: the one table of
+ * defaults. The known option names are its keys, and `satisfies` makes it
+ * name every option of OpenOptions and FilledOptions, no more.
+ */
+export const DEFAULT_OPTIONS: FilledOptions = Object.freeze({
+  dir: null,
+  tables: [],
+  isolation: 'snapshot',
+  durability: 'durable',
+  maxDelayMs: 10,
+  retries: 3,
+  walSegmentBytes: 64 * MiB,
+  ringBytes: 16 * MiB,
+  maxBacklogBytes: 256 * MiB,
+  logSink: null,
+  dataFileSizeBytes: 128 * MiB,
+  checkpointWalBytes: GiB,
+  checkpointIntervalMs: 60_000,
+  precreatedFiles: 1,
+  checkpoints: true,
+  recoveryWorkers: null,
+  onProgress: undefined,
+  merges: true,
+  mergeDeadFraction: 0.5,
+  mergeIntervalMs: 1000,
+  cleaner: true,
+  cleanerLiveFraction: 0.75,
+  fileMode: DEFAULT_FILE_MODE,
+  closeOnSignals: false,
+} satisfies FilledOptions & Record<keyof OpenOptions, unknown>);
+
+const known: ReadonlySet<string> = new Set(Object.keys(DEFAULT_OPTIONS));
+
+/**
+ * The options a component needs, copied out by name: what crosses to a
+ * worker thread must be cloneable, and the filled options hold functions
+ * (onProgress, logSink) and table definitions no worker reads.
+ */
+export function pickOptions<K extends keyof FilledOptions>(
+  options: Pick<FilledOptions, K>,
+  names: readonly K[],
+): Pick<FilledOptions, K> {
+  const picked = {} as Pick<FilledOptions, K>;
+  for (const name of names) picked[name] = options[name];
+  return picked;
+}
 
 function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -190,9 +212,12 @@ function integerIn(value: unknown, name: string, min: number, max: number): numb
   return value;
 }
 
-function fractionOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
+/** The names of the options whose filled value is a number. */
+type NumberOption = { [K in keyof FilledOptions]: FilledOptions[K] extends number ? K : never }[keyof FilledOptions];
+
+function fractionOption(o: Record<string, unknown>, key: NumberOption, min: number, max: number): number {
   const value = o[key];
-  if (value === undefined) return fallback;
+  if (value === undefined) return DEFAULT_OPTIONS[key];
   if (typeof value !== 'number' || !(value >= min && value <= max))
     throw invalid(`options.${key} must be a number from ${min} to ${max}`);
   return value;
@@ -220,8 +245,27 @@ function fileModeOption(value: unknown): number {
   return value;
 }
 
-function sizeOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
-  return o[key] === undefined ? fallback : integerIn(o[key], `options.${key}`, min, max);
+function sizeOption(o: Record<string, unknown>, key: NumberOption, min: number, max: number): number {
+  return o[key] === undefined ? DEFAULT_OPTIONS[key] : integerIn(o[key], `options.${key}`, min, max);
+}
+
+/** An option given as true or false, or its default. */
+function flagOption(o: Record<string, unknown>, key: 'checkpoints' | 'merges' | 'cleaner' | 'closeOnSignals'): boolean {
+  return o[key] === undefined ? DEFAULT_OPTIONS[key] : booleanOption(o[key], `options.${key}`);
+}
+
+/**
+ * The relations between options that the engine depends on, checked once
+ * the options are filled; each message names both options and says why.
+ */
+function checkRelations(filled: FilledOptions): void {
+  // The WAL is kept in whole segments: the streamer's trigger counts the segments a checkpoint spans, and the log
+  // writer keeps ceil(checkpointWalBytes / walSegmentBytes) + 1 of them. A trigger under one segment bounds nothing.
+  if (filled.checkpointWalBytes < filled.walSegmentBytes)
+    throw invalid(
+      `options.checkpointWalBytes (${filled.checkpointWalBytes}) must be at least options.walSegmentBytes ` +
+        `(${filled.walSegmentBytes}): the WAL is kept in whole segments, so a checkpoint trigger under one segment cannot bound it`,
+    );
 }
 
 export function validateOptions(options: unknown = {}): FilledOptions {
@@ -239,37 +283,46 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     throw invalid('options.logSink and options.dir cannot be used together');
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
     throw invalid('options.onProgress must be a function');
-  const ringBytes = sizeOption(o, 'ringBytes', 16 * MiB, 64 * KiB, GiB);
-  if ((ringBytes & (ringBytes - 1)) !== 0) throw invalid('options.ringBytes must be a power of two');
-  const walSegmentBytes = sizeOption(o, 'walSegmentBytes', 64 * MiB, 64 * KiB, GiB);
-  if (walSegmentBytes % 8 !== 0) throw invalid('options.walSegmentBytes must be a multiple of 8');
-  const dataFileSizeBytes = sizeOption(o, 'dataFileSizeBytes', 128 * MiB, 64 * KiB, GiB);
-  if (dataFileSizeBytes % 8 !== 0) throw invalid('options.dataFileSizeBytes must be a multiple of 8');
-  return {
-    dir: (o.dir as string | undefined) ?? null,
-    tables: (o.tables as TableDef[] | undefined) ?? [],
-    isolation: o.isolation === undefined ? 'snapshot' : validateIsolation(o.isolation, 'options.isolation'),
-    durability: o.durability === undefined ? 'durable' : validateDurability(o.durability, 'options.durability'),
-    maxDelayMs: o.maxDelayMs === undefined ? 10 : integerIn(o.maxDelayMs, 'options.maxDelayMs', 0, 10_000),
-    retries: o.retries === undefined ? 3 : validateRetries(o.retries, 'options.retries'),
-    walSegmentBytes,
-    ringBytes,
-    maxBacklogBytes: sizeOption(o, 'maxBacklogBytes', 256 * MiB, 0, 16 * GiB),
-    logSink: (sink as LogSink | undefined) ?? null,
-    dataFileSizeBytes,
-    checkpointWalBytes: sizeOption(o, 'checkpointWalBytes', GiB, 64 * KiB, 64 * GiB),
-    checkpointIntervalMs: sizeOption(o, 'checkpointIntervalMs', 60_000, 0, 24 * 3600 * 1000),
-    precreatedFiles: sizeOption(o, 'precreatedFiles', 1, 0, 16),
-    checkpoints: o.checkpoints === undefined ? true : booleanOption(o.checkpoints, 'options.checkpoints'),
+  const filled: FilledOptions = {
+    dir: (o.dir as string | undefined) ?? DEFAULT_OPTIONS.dir,
+    tables: (o.tables as TableDef[] | undefined) ?? DEFAULT_OPTIONS.tables,
+    isolation:
+      o.isolation === undefined ? DEFAULT_OPTIONS.isolation : validateIsolation(o.isolation, 'options.isolation'),
+    durability:
+      o.durability === undefined ? DEFAULT_OPTIONS.durability : validateDurability(o.durability, 'options.durability'),
+    maxDelayMs: sizeOption(o, 'maxDelayMs', 0, 10_000),
+    retries: o.retries === undefined ? DEFAULT_OPTIONS.retries : validateRetries(o.retries, 'options.retries'),
+    walSegmentBytes: sizeOption(o, 'walSegmentBytes', 64 * KiB, GiB),
+    ringBytes: sizeOption(o, 'ringBytes', 64 * KiB, GiB),
+    maxBacklogBytes: sizeOption(o, 'maxBacklogBytes', 0, 16 * GiB),
+    logSink: (sink as LogSink | undefined) ?? DEFAULT_OPTIONS.logSink,
+    dataFileSizeBytes: sizeOption(o, 'dataFileSizeBytes', 64 * KiB, GiB),
+    checkpointWalBytes: sizeOption(o, 'checkpointWalBytes', 64 * KiB, 64 * GiB),
+    checkpointIntervalMs: sizeOption(o, 'checkpointIntervalMs', 0, 24 * 3600 * 1000),
+    precreatedFiles: sizeOption(o, 'precreatedFiles', 0, 16),
+    checkpoints: flagOption(o, 'checkpoints'),
     recoveryWorkers:
-      o.recoveryWorkers === undefined ? null : integerIn(o.recoveryWorkers, 'options.recoveryWorkers', 0, 64),
-    onProgress: o.onProgress as ProgressListener | undefined,
-    merges: o.merges === undefined ? true : booleanOption(o.merges, 'options.merges'),
-    mergeDeadFraction: fractionOption(o, 'mergeDeadFraction', 0.5, 0.05, 1),
-    mergeIntervalMs: sizeOption(o, 'mergeIntervalMs', 1000, 0, 24 * 3600 * 1000),
-    cleaner: o.cleaner === undefined ? true : booleanOption(o.cleaner, 'options.cleaner'),
-    cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.75, 0.05, 0.95),
-    fileMode: o.fileMode === undefined ? DEFAULT_FILE_MODE : fileModeOption(o.fileMode),
-    closeOnSignals: o.closeOnSignals === undefined ? false : booleanOption(o.closeOnSignals, 'options.closeOnSignals'),
+      o.recoveryWorkers === undefined
+        ? DEFAULT_OPTIONS.recoveryWorkers
+        : integerIn(o.recoveryWorkers, 'options.recoveryWorkers', 0, 64),
+    onProgress: (o.onProgress as ProgressListener | undefined) ?? DEFAULT_OPTIONS.onProgress,
+    merges: flagOption(o, 'merges'),
+    mergeDeadFraction: fractionOption(o, 'mergeDeadFraction', 0.05, 1),
+    mergeIntervalMs: sizeOption(o, 'mergeIntervalMs', 0, 24 * 3600 * 1000),
+    cleaner: flagOption(o, 'cleaner'),
+    cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.05, 0.95),
+    fileMode: o.fileMode === undefined ? DEFAULT_OPTIONS.fileMode : fileModeOption(o.fileMode),
+    closeOnSignals: flagOption(o, 'closeOnSignals'),
   };
+  checkShapes(filled);
+  checkRelations(filled);
+  return filled;
+}
+
+/** What a size must be besides its range: the ring a power of two, file sizes whole 8-byte words. */
+function checkShapes(filled: FilledOptions): void {
+  const { ringBytes, walSegmentBytes, dataFileSizeBytes } = filled;
+  if ((ringBytes & (ringBytes - 1)) !== 0) throw invalid('options.ringBytes must be a power of two');
+  if (walSegmentBytes % 8 !== 0) throw invalid('options.walSegmentBytes must be a multiple of 8');
+  if (dataFileSizeBytes % 8 !== 0) throw invalid('options.dataFileSizeBytes must be a multiple of 8');
 }

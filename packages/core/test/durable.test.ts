@@ -219,6 +219,12 @@ test('durability modes, schemaOnly tables and definition checks across a restart
   );
   await rejectsWith(() => open({ dir, walSegmentBytes: 1000 }), ErrorCode.INVALID_OPTION, 'options.walSegmentBytes');
   await rejectsWith(() => open({ dir, ringBytes: 100_000 }), ErrorCode.INVALID_OPTION, 'options.ringBytes');
+  // A relation between two options: the message names both.
+  await rejectsWith(
+    () => open({ dir, walSegmentBytes: 1024 * 1024, checkpointWalBytes: 512 * 1024 }),
+    ErrorCode.INVALID_OPTION,
+    'options.checkpointWalBytes (524288) must be at least options.walSegmentBytes (1048576)',
+  );
   const reopened = await open({ dir });
   await reopened.close();
 });

@@ -1,9 +1,24 @@
 /** What the main thread and the checkpoint streamer worker say to each other (through comlink). */
 import type { CheckpointResult, MergeCounters } from './checkpoint_writer.js';
 import type { MergeResult } from './merge_task.js';
+import type { FilledOptions } from '../options.js';
 import type { CfpEntry, RootBody } from './root_format.js';
 
-export interface StreamerData {
+/** The options the streamer reads, passed to it as they were filled (options.ts documents them). */
+export const STREAMER_OPTIONS = [
+  'dataFileSizeBytes',
+  'precreatedFiles',
+  'checkpointWalBytes',
+  'walSegmentBytes',
+  'checkpointIntervalMs',
+  'merges',
+  'mergeDeadFraction',
+  'mergeIntervalMs',
+  'fileMode',
+] as const;
+export type StreamerOption = (typeof STREAMER_OPTIONS)[number];
+
+export interface StreamerData extends Pick<FilledOptions, StreamerOption> {
   /** The log control cells: DURABLE_TS is read, FIRST_NEEDED_SEQ is raised after each checkpoint. */
   control: SharedArrayBuffer;
   dir: string;
@@ -18,21 +33,6 @@ export interface StreamerData {
    * after it, as an open after a crash does.
    */
   restart: boolean;
-  dataFileSizeBytes: number;
-  precreatedFiles: number;
-  /** Checkpoint when the WAL since the last one spans this many bytes. */
-  checkpointWalBytes: number;
-  walSegmentBytes: number;
-  /** Checkpoint when this many ms passed since the last one and something changed; 0: never by time. */
-  checkpointIntervalMs: number;
-  /** False: pairs are never merged. */
-  merges: boolean;
-  /** A single pair is merged when this share of its rows is tombstoned. */
-  mergeDeadFraction: number;
-  /** The merge policy is evaluated this often (and whenever a data file closes); 0: only then. */
-  mergeIntervalMs: number;
-  /** Permissions of the files it and its merge tasks create (NodeFileLayer; owner only if absent). */
-  fileMode?: number;
 }
 
 /** What `db.merge()` did: the merges installed, and the files deleted once no root needed them. */

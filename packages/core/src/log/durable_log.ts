@@ -10,14 +10,21 @@
 import { randomBytes } from 'node:crypto';
 import type { CheckpointResult } from '../checkpoint/checkpoint_writer.js';
 import type { CfpState } from '../checkpoint/cfp_format.js';
-import { removeLeftovers } from '../checkpoint/leftovers.js';
-import { loadCheckpoint, type CheckpointLoad } from '../recovery/load_checkpoint.js';
-import { blameSkippedRoot } from '../recovery/skipped_root.js';
-import { ProgressReporter, type ProgressListener } from '../recovery/progress.js';
-import { readNewestRoot, type NewestRoot, type RootBody } from '../checkpoint/root_format.js';
-import type { MergeReport, StreamerData, StreamerInventory, StreamerStats } from '../checkpoint/streamer_api.js';
+import type { NewestRoot, RootBody } from '../checkpoint/root_format.js';
+import {
+  STREAMER_OPTIONS,
+  type MergeReport,
+  type StreamerData,
+  type StreamerInventory,
+  type StreamerOption,
+  type StreamerStats,
+} from '../checkpoint/streamer_api.js';
+import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
 import { isDiskFull, NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
+import { pickOptions, type FilledOptions } from '../options.js';
+import { newestRootOf, recoverDir, type RecoverOptions, type RecoveryReport } from '../recovery/recover_dir.js';
+import { blameSkippedRoot } from '../recovery/skipped_root.js';
 import { createRingBuffer, RingProducer } from '../ring/ring.js';
 import {
   prepareThreads,
@@ -26,11 +33,9 @@ import {
   type PreparedThreads,
   type ThreadHandle,
 } from '../threads/engine_threads.js';
-import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
-import type { Engine } from '../txn/engine.js';
 import { LoopHold } from '../threads/loop_hold.js';
+import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
-import { StreamerSupervisor } from './streamer_supervisor.js';
 import {
   CFP_COUNTS,
   CFP_STATE_ORDER,
@@ -51,52 +56,22 @@ import {
   WAL_SYNCS,
   type DiskStateName,
 } from './log_control.js';
-import type { LogWriterApi, LogWriterData, LogWriterStats } from './log_writer_api.js';
-import { visitRecord } from './record.js';
-import { Replayer } from './replay.js';
-import { replayWal, type WalPosition } from './wal_reader.js';
+import {
+  LOG_WRITER_OPTIONS,
+  type LogWriterApi,
+  type LogWriterData,
+  type LogWriterOption,
+  type LogWriterStats,
+} from './log_writer_api.js';
+import { StreamerSupervisor } from './streamer_supervisor.js';
+import type { WalPosition } from './wal_reader.js';
 import { maxRecordBodyBytes } from './wal_writer.js';
 
-export interface RecoveryReport {
-  /** The root file loaded (null: none), its checkpoint commitTs, and what its CFPs gave. */
-  root: string | null;
-  checkpointTs: number;
-  checkpoint: CheckpointLoad | null;
-  /** Newer root files skipped because they did not verify, with the reason (also emitted as warnings). */
-  skippedRoots: Array<{ file: string; reason: string }>;
-  /** Files made after the last checkpoint and removed (they held nothing a root names). */
-  removedFiles: string[];
-  /** Log records replayed after the checkpoint, and the bytes of their batches. */
-  records: number;
-  bytes: number;
-  segments: number;
-  /** Where a torn tail (a crash in the middle of a write) was cut, if one was. */
-  tornTail: { file: string; offset: number } | null;
-  /** Time to replay the WAL after the checkpoint, and the whole open (checkpoint, WAL, leftovers). */
-  walMs: number;
-  durationMs: number;
-}
+export type { RecoveryReport } from '../recovery/recover_dir.js';
 
-export interface DurableLogOptions {
-  dir: string;
-  walSegmentBytes: number;
-  ringBytes: number;
-  maxDelayMs: number;
-  dataFileSizeBytes: number;
-  checkpointWalBytes: number;
-  checkpointIntervalMs: number;
-  precreatedFiles: number;
-  /** False: no streamer (the WAL is never recycled). */
-  checkpoints: boolean;
-  /** Upper bound on recovery workers (0: load on the main thread; null: chosen from the checkpoint's size). */
-  recoveryWorkers: number | null;
-  onProgress?: ProgressListener;
-  merges: boolean;
-  mergeDeadFraction: number;
-  mergeIntervalMs: number;
-  /** Permissions of the files created (NodeFileLayer). */
-  fileMode: number;
-}
+/** What the durable log reads of the options: its own, the log writer's and the streamer's, and recovery's. */
+export type DurableLogOptions = Pick<FilledOptions, LogWriterOption | StreamerOption | 'ringBytes' | 'checkpoints'> &
+  RecoverOptions;
 
 export interface LogStats {
   writer: LogWriterStats | null;
@@ -166,81 +141,8 @@ export class DurableLog {
     try {
       // The workers load their bundles on other cores while the checkpoint loads and the WAL replays here.
       prepared = prepareThreads(threads, options.checkpoints);
-      const started = performance.now();
-      const progress = new ProgressReporter(options.onProgress);
-      newest = readNewestRoot(layer, options.dir);
-      if (newest.root === null && newest.skipped.length > 0) {
-        // Root files exist but none verifies: opening as a new database would remove every pair file.
-        throw new TidemarkError(
-          ErrorCode.CORRUPT,
-          `no root file verifies, so the checkpoint cannot be found: ${newest.skipped.map((s) => s.reason).join('; ')}`,
-        );
-      }
-      for (const s of newest.skipped)
-        process.emitWarning(`skipped root file ${s.file}: ${s.reason}`, { code: 'TIDEMARK_ROOT_SKIPPED' });
-      const root = newest.root;
-      const checkpoint =
-        root === null
-          ? null
-          : await loadCheckpoint(engine, options.dir, root, { layer, workers: options.recoveryWorkers, progress });
-      if (root !== null) engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
-      const start =
-        root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
-      const walStarted = performance.now();
-      const replayer = new Replayer(engine);
-      const walProgress = (bytes: number, force: boolean): void =>
-        progress.report(
-          () => ({
-            dir: options.dir,
-            phase: 'wal',
-            bytes,
-            totalBytes: 0,
-            rows: replayer.records,
-            cfps: [],
-            workers: 0,
-          }),
-          force,
-        );
-      walProgress(0, true);
-      let recordBytes = 0;
-      const position = replayWal(
-        layer,
-        options.dir,
-        (bytes, offset, length, where, view) => {
-          replayer.where = where;
-          visitRecord(bytes, offset, length, replayer, where, view);
-          recordBytes += length;
-          if ((replayer.records & 1023) === 0) walProgress(recordBytes, false);
-        },
-        start,
-      );
-      const removedFiles = removeLeftovers(layer, options.dir, root);
-      engine.loggedTs = engine.clock.now;
-      const recovery: RecoveryReport = {
-        root: newest.file,
-        checkpointTs: root?.checkpointTs ?? 0,
-        checkpoint,
-        skippedRoots: newest.skipped,
-        removedFiles,
-        records: replayer.records,
-        bytes: position.bytesReplayed,
-        segments: position.segments,
-        tornTail: position.tornTail,
-        walMs: performance.now() - walStarted,
-        durationMs: performance.now() - started,
-      };
-      progress.report(
-        () => ({
-          dir: options.dir,
-          phase: 'done',
-          bytes: position.bytesReplayed,
-          totalBytes: position.bytesReplayed,
-          rows: replayer.records,
-          cfps: [],
-          workers: checkpoint?.workers ?? 0,
-        }),
-        true,
-      );
+      newest = newestRootOf(layer, options.dir);
+      const { recovery, position, root } = await recoverDir(engine, options, layer, newest);
       const databaseId = root?.databaseId ?? String(position.databaseId ?? randomBytes(8).readBigUInt64LE());
       const ring = createRingBuffer(options.ringBytes, 'options.ringBytes');
       const control = createLogControl(engine.clock.now, root?.wal.seq ?? 0);
@@ -388,17 +290,16 @@ function writerData(
 ): LogWriterData {
   const fresh = position.seq < 0;
   return {
+    ...pickOptions(options, LOG_WRITER_OPTIONS),
     ring,
     control,
     dir: options.dir,
-    segmentBytes: options.walSegmentBytes,
     databaseId,
     seq: fresh ? (root?.wal.seq ?? 0) : position.seq,
     offset: fresh ? 0 : position.offset,
     zeroUntil: position.dirtyUntil,
     lastCommitTs: position.lastCommitTs,
-    maxDelayMs: options.maxDelayMs,
-    fileMode: options.fileMode,
+    // checkpointWalBytes >= walSegmentBytes (options.ts): at least the segment being written and its spare.
     maxSegments: Math.ceil(options.checkpointWalBytes / options.walSegmentBytes) + 1,
   };
 }
@@ -410,20 +311,5 @@ function streamerData(
   databaseId: string,
   restart: boolean,
 ): StreamerData {
-  return {
-    control,
-    dir: options.dir,
-    databaseId,
-    root,
-    restart,
-    dataFileSizeBytes: options.dataFileSizeBytes,
-    precreatedFiles: options.precreatedFiles,
-    checkpointWalBytes: options.checkpointWalBytes,
-    walSegmentBytes: options.walSegmentBytes,
-    checkpointIntervalMs: options.checkpointIntervalMs,
-    merges: options.merges,
-    mergeDeadFraction: options.mergeDeadFraction,
-    mergeIntervalMs: options.mergeIntervalMs,
-    fileMode: options.fileMode,
-  };
+  return { ...pickOptions(options, STREAMER_OPTIONS), control, dir: options.dir, databaseId, root, restart };
 }

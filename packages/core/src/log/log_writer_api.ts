@@ -1,11 +1,15 @@
 /** What the main thread and the log writer worker say to each other (through comlink). */
+import type { FilledOptions } from '../options.js';
 import type { DiskStateName } from './log_control.js';
 
-export interface LogWriterData {
+/** The options the log writer reads, passed to it as they were filled (options.ts documents them). */
+export const LOG_WRITER_OPTIONS = ['walSegmentBytes', 'maxDelayMs', 'fileMode'] as const;
+export type LogWriterOption = (typeof LOG_WRITER_OPTIONS)[number];
+
+export interface LogWriterData extends Pick<FilledOptions, LogWriterOption> {
   ring: SharedArrayBuffer;
   control: SharedArrayBuffer;
   dir: string;
-  segmentBytes: number;
   /** As a decimal string: bigint does not survive every transfer path. */
   databaseId: string;
   seq: number;
@@ -14,10 +18,6 @@ export interface LogWriterData {
   zeroUntil: number;
   /** The newest commitTs replayed at open (0 if none): what a seal written before any new batch records. */
   lastCommitTs: number;
-  /** Records nobody waits on are synced within this many milliseconds. */
-  maxDelayMs: number;
-  /** Permissions of the WAL segments it creates (NodeFileLayer; owner only if absent). */
-  fileMode?: number;
   /** WAL segment files kept on disk at most; free ones past it are deleted at rollover. */
   maxSegments: number;
 }

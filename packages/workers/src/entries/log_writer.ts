@@ -1,14 +1,19 @@
 /**
  * Worker entry: the log writer. Wires the ring and the control API (comlink)
- * to LogWriterLoop through runLogWriter; all logic lives there. The thread
+ * to LogWriterLoop through runLogWriter (core's log/); all logic lives there. The thread
  * starts before its data is known and waits for it (threads/start_message.ts).
  * The loop blocks in Atomics.wait for at most a few milliseconds at a time.
  */
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { endpointOf, onStart, NodeFileLayer, type LogWriterData } from '@tidemark/core/internal';
-import { LogWriterLoop } from '../log_writer/loop.js';
-import { runLogWriter } from '../log_writer/run.js';
+import {
+  endpointOf,
+  LogWriterLoop,
+  NodeFileLayer,
+  onStart,
+  runLogWriter,
+  type LogWriterData,
+} from '@tidemark/core/internal';
 
 const WAIT_MS = 5;
 

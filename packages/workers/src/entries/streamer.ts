@@ -1,6 +1,6 @@
 /**
  * Worker entry: the checkpoint streamer. Wires the control API (comlink) to
- * StreamerLoop through runStreamer; all logic lives there. The thread starts
+ * StreamerLoop through runStreamer (core's checkpoint/); all logic lives there. The thread starts
  * before its data is known and waits for it (threads/start_message.ts). The
  * loop blocks in Atomics.wait for at most a few milliseconds at a time.
  */
@@ -13,10 +13,10 @@ import {
   coreWaitClock,
   NodeFileLayer,
   PoolMergeRunner,
+  runStreamer,
+  StreamerLoop,
   type StreamerData,
 } from '@tidemark/core/internal';
-import { StreamerLoop } from '../streamer/loop.js';
-import { runStreamer } from '../streamer/run.js';
 
 const WAIT_MS = 20;
 

@@ -4,27 +4,11 @@
  * answered while it runs. The worker entry runs it on its own thread; fault
  * tests run it on the main thread (waitMs 0) over a simulated file layer.
  */
-import type { LogWriterApi } from '@tidemark/core/internal';
-import type { LogWriterLoop } from './loop.js';
+import { closeQuietly, type Running, yieldTurn } from '../threads/loop_runner.js';
+import type { LogWriterApi } from './log_writer_api.js';
+import type { LogWriterLoop } from './log_writer_loop.js';
 
 const YIELD_EVERY_BATCHES = 16;
-
-/** Closes a loop's files after a failure; a second error (the file layer is what failed) is not the one to report. */
-export function closeQuietly(loop: { close(): void }): void {
-  try {
-    loop.close();
-  } catch {
-    // ignored: the first error is reported
-  }
-}
-
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** A running loop: its API, and `halt` to end it at once (what terminating a worker thread does). */
-export interface Running<Api> {
-  api: Api;
-  halt(): void;
-}
 
 /** Starts the loop; `onFailed` hears the error that ends it (then the returned API's stop rejects with it). */
 export function runLogWriter(

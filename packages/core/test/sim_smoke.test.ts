@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CfpState, readNewestRoot, SimFileLayer } from '@tidemark/core/internal';
+import { CfpState } from '../src/checkpoint/cfp_format.js';
+import { readNewestRoot } from '../src/checkpoint/root_format.js';
+import { SimFileLayer } from '../src/files/sim_layer.js';
 import { abandon, DIR, dbHash, modelHashes, openSim, runTxns } from './helpers/sim_db.js';
 
 test('a database runs inline over the simulated file system and reopens with its content', async () => {

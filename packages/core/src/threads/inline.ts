@@ -7,23 +7,17 @@
  * main thread then does the disk work.
  */
 import type { Remote } from 'comlink';
-import { TidemarkError } from '@tidemark/core';
-import {
-  errorCodeOf,
-  mergeOutcome,
-  type EngineThreads,
-  type FileLayer,
-  type LogWriterApi,
-  type StreamerApi,
-  type MergeOutcome,
-  type MergeRunner,
-  type MergeTask,
-  type ThreadHandle,
-} from '@tidemark/core/internal';
-import { LogWriterLoop } from './log_writer/loop.js';
-import { runLogWriter, type Running } from './log_writer/run.js';
-import { StreamerLoop } from './streamer/loop.js';
-import { runStreamer } from './streamer/run.js';
+import { mergeOutcome, type MergeOutcome, type MergeRunner, type MergeTask } from '../checkpoint/merge_task.js';
+import type { StreamerApi } from '../checkpoint/streamer_api.js';
+import { StreamerLoop } from '../checkpoint/streamer_loop.js';
+import { runStreamer } from '../checkpoint/streamer_run.js';
+import { errorCodeOf, TidemarkError } from '../errors.js';
+import type { FileLayer } from '../files/file_layer.js';
+import type { LogWriterApi } from '../log/log_writer_api.js';
+import { LogWriterLoop } from '../log/log_writer_loop.js';
+import { runLogWriter } from '../log/log_writer_run.js';
+import type { EngineThreads, ThreadHandle } from './engine_threads.js';
+import type { Running } from './loop_runner.js';
 
 /** Runs each merge task at once on this thread. */
 export class InlineMergeRunner implements MergeRunner {

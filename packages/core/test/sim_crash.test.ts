@@ -12,9 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Database, open } from '@tidemark/core';
-import { SIM_DAMAGES, SimFileLayer } from '@tidemark/core/internal';
-import { makeRandom, tempDirs } from '../../core/test/helpers/dirs.js';
+import { type Database, open } from '../src/index.js';
+import { SIM_DAMAGES, SimFileLayer } from '../src/files/sim_layer.js';
+import { makeRandom, tempDirs } from './helpers/dirs.js';
 import {
   abandon,
   applyTxn,

@@ -6,37 +6,28 @@
  * fires — WAL bytes since the last checkpoint, elapsed time, a request —
  * then tell the log writer which WAL segments are free. PRECREATED files
  * are made ahead of need (CheckpointWriter.poolNeededSoon), so opening a new
- * pair does not wait on allocation.
+ * pair does not wait on allocation. When to merge, and the db.merge() calls
+ * waiting on it, are merge_scheduler.ts's job.
  */
+import type { FileLayer } from '../files/file_layer.js';
 import {
   CFP_COUNTS,
   CFP_STATE_ORDER,
   CHECKPOINTS,
-  CfpState,
-  CheckpointWriter,
   controlCells,
-  publishCells,
-  FILE_HEADER_BYTES,
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
-  readNewestRoot,
-  removeLeftovers,
-  streamStepBytes,
-  visitRecord,
-  WalTail,
-  type TailRecord,
-  type CheckpointResult,
-  type FileLayer,
-  type MergeOutcome,
-  type MergePlan,
-  type MergeReport,
-  type MergeResult,
-  type MergeRunner,
-  type StreamerData,
-  type StreamerInventory,
-  type StreamerStats,
-  type WaitClock,
-} from '@tidemark/core/internal';
+  publishCells,
+} from '../log/log_control.js';
+import { visitRecord } from '../log/record.js';
+import type { WaitClock } from '../threads/core_wait.js';
+import { CheckpointWriter, streamStepBytes, type CheckpointResult } from './checkpoint_writer.js';
+import { removeLeftovers } from './leftovers.js';
+import { MergeScheduler } from './merge_scheduler.js';
+import type { MergeRunner } from './merge_task.js';
+import { readNewestRoot } from './root_format.js';
+import type { MergeReport, StreamerData, StreamerInventory, StreamerStats } from './streamer_api.js';
+import { WalTail, type TailRecord } from './wal_tail.js';
 
 interface Request {
   uptoTs: number;
@@ -45,18 +36,6 @@ interface Request {
 }
 
 export type StreamerStep = 'streamed' | 'idle';
-
-interface MergeRequest {
-  uptoTs: number;
-  started: number;
-  merges: MergeResult[];
-  filesDeleted: number;
-  error: MergeReport['error'];
-  resolve: (report: MergeReport) => void;
-}
-
-/** After a failed merge, the policy waits this long before trying again on its own. */
-const MERGE_RETRY_MS = 30_000;
 
 export class StreamerLoop {
   private readonly cells: BigInt64Array;
@@ -75,23 +54,12 @@ export class StreamerLoop {
   private checkpointCoreWaitMs = 0;
   private lastCheckpoint: CheckpointResult | null = null;
   private wal: { seq: number; offset: number };
-  /** The merge task running (null: none), and how it ended once it has. */
-  private merging: Promise<void> | null = null;
-  private mergeOutcome: MergeOutcome | null = null;
-  private mergeStarted = 0;
-  private mergeMs = 0;
-  private lastMergeCheck: number;
-  private mergeRetryAt = 0;
-  private closedSeen = 0;
-  /** A merge finished: the policy looks again once it is installed, so merges run back to back while there is work. */
-  private mergeFinished = false;
-  private mergeRequests: MergeRequest[] = [];
-  private lastMergeError: MergeReport['error'] = null;
+  private readonly merges: MergeScheduler;
 
   constructor(
-    private readonly layer: FileLayer,
+    layer: FileLayer,
     data: StreamerData,
-    private readonly merges: MergeRunner,
+    runner: MergeRunner,
     private readonly now: () => number = () => performance.now(),
     private readonly coreWait: WaitClock | null = null,
   ) {
@@ -114,7 +82,14 @@ export class StreamerLoop {
       root,
     );
     this.lastCheckpointAt = now();
-    this.lastMergeCheck = now();
+    const tail = this.tail;
+    const host = {
+      get streamedTs() {
+        return tail.lastTs;
+      },
+      checkpoint: () => this.checkpoint(),
+    };
+    this.merges = new MergeScheduler(layer, this.writer, runner, data, host, now);
     const writer = this.writer;
     this.visit = (bytes, offset, length, where, view) => {
       visitRecord(bytes, offset, length, writer, where, view);
@@ -129,9 +104,9 @@ export class StreamerLoop {
       durable = Number(Atomics.load(this.cells, DURABLE_TS));
     }
     const read = this.stream(durable);
-    this.collectMerge();
+    this.merges.collect();
     if (this.checkpointDue()) this.checkpoint();
-    this.advanceMerges();
+    this.merges.advance();
     if (this.writer.poolNeededSoon()) this.topUpPool();
     this.publishStats();
     return read > 0 ? 'streamed' : 'idle';
@@ -144,7 +119,7 @@ export class StreamerLoop {
       w.checkpoints,
       this.checkpointMs * 1000,
       w.mergeCounters.merges,
-      this.mergeMs * 1000,
+      this.merges.mergeMs * 1000,
       this.tail.lastTs,
       w.checkpointTs,
     ]);
@@ -158,22 +133,12 @@ export class StreamerLoop {
 
   /** Resolves once everything durable up to `uptoTs` is streamed and no merge the policy wants is left undone. */
   requestMerge(uptoTs: number): Promise<MergeReport> {
-    return new Promise((resolve) =>
-      this.mergeRequests.push({
-        uptoTs,
-        started: this.now(),
-        merges: [],
-        filesDeleted: this.writer.mergeCounters.filesDeleted,
-        error: null,
-        resolve,
-      }),
-    );
+    return this.merges.request(uptoTs);
   }
 
   /** Waits for a merge task still running (before `finish`, so its result is installed or its files removed). */
-  async settleMerge(): Promise<void> {
-    await this.merging;
-    this.collectMerge();
+  settleMerge(): Promise<void> {
+    return this.merges.settle();
   }
 
   /** Resolves after a checkpoint that covers `uptoTs` (a commitTs already durable). */
@@ -187,10 +152,10 @@ export class StreamerLoop {
       this.tail.lastTs < finalTs &&
       this.stream(Math.max(finalTs, Number(Atomics.load(this.cells, DURABLE_TS)))) > 0
     );
-    this.collectMerge();
+    this.merges.collect();
     if (this.writer.mergeRunning) this.writer.abandonMerge(); // settleMerge was not awaited: the target is not trusted
     this.checkpoint();
-    this.answerMergeRequests(true);
+    this.merges.answer(true);
     this.close();
   }
 
@@ -198,12 +163,7 @@ export class StreamerLoop {
   failAll(error: Error): void {
     for (const r of this.requests) r.reject(error);
     this.requests = [];
-    // No disk figures: the file layer is what failed.
-    for (const r of this.mergeRequests)
-      r.resolve(
-        this.report(r, { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message }, false),
-      );
-    this.mergeRequests = [];
+    this.merges.failAll(error);
   }
 
   stats(): StreamerStats {
@@ -218,7 +178,12 @@ export class StreamerLoop {
       filesCreated: w.filesCreated,
       poolMisses: w.poolMisses,
       poolMs: this.poolMs,
-      merge: { ...w.mergeCounters, mergeMs: this.mergeMs, running: w.mergeRunning, lastError: this.lastMergeError },
+      merge: {
+        ...w.mergeCounters,
+        mergeMs: this.merges.mergeMs,
+        running: w.mergeRunning,
+        lastError: this.merges.lastError,
+      },
       checkpointMs: this.checkpointMs,
       streamMs: this.streamMs,
       streamCoreWaitMs: this.coreWait === null ? null : this.streamCoreWaitMs,
@@ -245,108 +210,6 @@ export class StreamerLoop {
   /** The time waited for a core so far (0 with no clock), to subtract from a later reading. */
   private waitedNow(): number {
     return this.coreWait === null ? 0 : this.coreWait.read();
-  }
-
-  // ── Merges ─────────────────────────────────────────────────────────────
-
-  /** Takes a finished merge task's outcome: install it at the next checkpoint, or remove its files. */
-  private collectMerge(): void {
-    const outcome = this.mergeOutcome;
-    if (outcome === null) return;
-    this.mergeOutcome = null;
-    this.merging = null;
-    this.mergeMs += this.now() - this.mergeStarted;
-    if (outcome.ok) {
-      this.writer.finishMerge(outcome.result);
-      this.mergeFinished = true;
-      for (const r of this.mergeRequests) r.merges.push(outcome.result);
-      return;
-    }
-    this.writer.abandonMerge();
-    this.lastMergeError = { code: outcome.code, message: outcome.message };
-    this.mergeRetryAt = this.now() + MERGE_RETRY_MS;
-    for (const r of this.mergeRequests) r.error ??= this.lastMergeError;
-  }
-
-  /**
-   * Starts a merge when the policy finds one — evaluated when a data file
-   * closed, once the last merge is installed, every mergeIntervalMs, and
-   * while db.merge() waits — and answers
-   * db.merge() calls once nothing is left to merge, install or retire.
-   */
-  private advanceMerges(): void {
-    const data = this.data;
-    const writer = this.writer;
-    if (this.merging !== null || writer.mergeInstallPending) return;
-    const now = this.now();
-    const asked = this.mergeRequests.some((r) => r.uptoTs <= this.tail.lastTs && r.error === null);
-    const closed = writer.closedFiles !== this.closedSeen;
-    const timely = data.mergeIntervalMs > 0 && now - this.lastMergeCheck >= data.mergeIntervalMs;
-    if (data.merges && (asked || ((closed || timely || this.mergeFinished) && now >= this.mergeRetryAt))) {
-      this.closedSeen = writer.closedFiles;
-      this.mergeFinished = false;
-      this.lastMergeCheck = now;
-      const plan = writer.planMerge({
-        targetBytes: data.dataFileSizeBytes - FILE_HEADER_BYTES,
-        deadFraction: data.mergeDeadFraction,
-      });
-      if (plan !== null) {
-        this.startMerge(plan);
-        return;
-      }
-    }
-    this.answerMergeRequests(false);
-  }
-
-  private startMerge(plan: MergePlan): void {
-    const task = this.writer.beginMerge(plan);
-    this.mergeStarted = this.now();
-    this.merging = this.merges.run(task).then(
-      (outcome) => {
-        this.mergeOutcome = outcome;
-      },
-      (error: unknown) => {
-        this.mergeOutcome = { ok: false, code: 'TM_IO_ERROR', message: (error as Error).message };
-      },
-    );
-  }
-
-  /**
-   * Answers the db.merge() calls that are caught up, once the merged sources
-   * are retired: one more checkpoint turns them TOMBSTONE and deletes their
-   * files (a second drops them from the root). With `final`, answers all.
-   */
-  private answerMergeRequests(final: boolean): void {
-    const ready = this.mergeRequests.filter((r) => final || r.uptoTs <= this.tail.lastTs);
-    if (ready.length === 0) return;
-    if (!final && this.writer.retiringFiles) {
-      this.checkpoint();
-      if (this.writer.retiringFiles) return;
-    }
-    this.mergeRequests = this.mergeRequests.filter((r) => !ready.includes(r));
-    for (const r of ready) r.resolve(this.report(r, r.error));
-  }
-
-  private report(r: MergeRequest, error: MergeReport['error'], disk = true): MergeReport {
-    const entries = this.writer.entries();
-    const holding = entries.filter((e) => e.state === CfpState.ACTIVE || e.state === CfpState.UNDER_CONSTRUCTION);
-    const diskBytes = disk
-      ? entries.reduce((sum, e) => sum + (e.state === CfpState.TOMBSTONE ? 0 : this.fileBytes(e.id)), 0)
-      : 0;
-    return {
-      merges: r.merges,
-      filesDeleted: this.writer.mergeCounters.filesDeleted - r.filesDeleted,
-      cfps: holding.length,
-      diskBytes,
-      durationMs: this.now() - r.started,
-      error,
-    };
-  }
-
-  private fileBytes(id: number): number {
-    let bytes = 0;
-    for (const name of this.writer.fileNames(id)) if (this.layer.exists(name)) bytes += this.layer.size(name);
-    return bytes;
   }
 
   /** Pre-creates pool pairs, timed apart from streaming and checkpoints (it is neither). */
@@ -386,9 +249,9 @@ export class StreamerLoop {
     const trigger = this.data.checkpointWalBytes;
     if (this.walBytesSince >= trigger) return true;
     // One segment early: the log writer may be a segment ahead of the streamer while the checkpoint is made.
+    // The trigger is at least one segment (options.ts checks it at open), so whole segments can reach it.
     const spanned = this.tail.seq - this.wal.seq + 1;
-    if (trigger >= this.data.walSegmentBytes && spanned > 1 && (spanned + 1) * this.data.walSegmentBytes >= trigger)
-      return true;
+    if (spanned > 1 && (spanned + 1) * this.data.walSegmentBytes >= trigger) return true;
     const interval = this.data.checkpointIntervalMs;
     if (interval > 0 && this.now() - this.lastCheckpointAt >= interval && this.writer.lastTs > this.writer.checkpointTs)
       return true;

@@ -11,9 +11,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Database } from '@tidemark/core';
-import { SIM_DAMAGES, SimFileLayer } from '@tidemark/core/internal';
-import { makeRandom } from '../../core/test/helpers/dirs.js';
+import type { Database } from '../src/index.js';
+import { SIM_DAMAGES, SimFileLayer } from '../src/files/sim_layer.js';
+import { makeRandom } from './helpers/dirs.js';
 import { abandon, modelHashes, openSim, prefixOf, runTxns, type PadOf } from './helpers/sim_db.js';
 
 const LONG = process.env.TIDEMARK_LONG === '1';

@@ -8,19 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  createLogControl,
-  createRingBuffer,
-  DURABLE_TS,
-  NodeFileLayer,
-  OP_INSERT,
-  RecordBuilder,
-  replayWal,
-  RingProducer,
-  visitRecord,
-  WAITED_TS,
-} from '@tidemark/core/internal';
-import { LogWriterLoop } from '../src/index.js';
+import { NodeFileLayer } from '../src/files/file_layer.js';
+import { createLogControl, DURABLE_TS, WAITED_TS } from '../src/log/log_control.js';
+import { LogWriterLoop } from '../src/log/log_writer_loop.js';
+import { OP_INSERT, RecordBuilder, visitRecord } from '../src/log/record.js';
+import { replayWal } from '../src/log/wal_reader.js';
+import { createRingBuffer, RingProducer } from '../src/ring/ring.js';
 
 test('records published in the ring become one durable batch per step', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-writer-'));
@@ -31,7 +24,8 @@ test('records published in the ring become one durable batch per step', () => {
     ring,
     control,
     dir,
-    segmentBytes: 256 * 1024,
+    walSegmentBytes: 256 * 1024,
+    fileMode: 0o600,
     databaseId: '42',
     seq: 0,
     offset: 0,
@@ -107,7 +101,8 @@ test('records nobody waits on are synced within maxDelayMs; a waiter gets an imm
       ring,
       control,
       dir,
-      segmentBytes: 256 * 1024,
+      walSegmentBytes: 256 * 1024,
+      fileMode: 0o600,
       databaseId: '1',
       seq: 0,
       offset: 0,

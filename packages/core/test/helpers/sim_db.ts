@@ -6,9 +6,10 @@
  * a prefix holding every acknowledged commit.
  */
 import { createHash } from 'node:crypto';
-import type { Database, OpenOptions, Transaction } from '@tidemark/core';
-import { openWith, type FileLayer } from '@tidemark/core/internal';
-import { inlineThreads } from '../../src/index.js';
+import type { Database, OpenOptions, Transaction } from '../../src/index.js';
+import { openWith } from '../../src/database.js';
+import type { FileLayer } from '../../src/files/file_layer.js';
+import { inlineThreads } from '../../src/threads/inline.js';
 
 export const DIR = '/sim/db';
 

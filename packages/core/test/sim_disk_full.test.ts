@@ -7,9 +7,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTidemarkError, type Database } from '@tidemark/core';
-import { fileError, SimFileLayer } from '@tidemark/core/internal';
+import { isTidemarkError, type Database } from '../src/index.js';
+import { fileError } from '../src/files/file_layer.js';
+import { SimFileLayer } from '../src/files/sim_layer.js';
 import { applyTxn, dbHash, modelHashes, openSim, runTxns } from './helpers/sim_db.js';
+import { eventually } from './helpers/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const hashes = modelHashes(400);
@@ -91,7 +93,7 @@ test('stalled: when the log cannot be written, commits in flight stay pending un
     db.transactionSync((tx) => applyTxn(tx, i));
     return db.flush().then(() => void (durable = i));
   });
-  await sleep(150);
+  await eventually(() => db.stats().durability!.disk === 'stalled', 'the log writer finds the disk full');
   assert.is(durable, 0, 'nothing is acknowledged while the log cannot be written');
   assert.is((await db.logStats()).writer!.disk, 'stalled');
   try {
@@ -123,7 +125,7 @@ test('close while the log is stalled gives up at once with TM_DISK_FULL, commits
     () => 'durable',
     (error: Error) => (error as { code?: string }).code,
   );
-  await sleep(150);
+  await eventually(() => db.stats().durability!.disk === 'stalled', 'the log writer finds the disk full');
   const closed = await Promise.race([
     db.close().then(
       () => 'closed',

@@ -15,6 +15,8 @@
  * the batch built and the position unchanged. Any other error — an EIO, a
  * failed fdatasync — is thrown: the engine stops (see RELIABILITY.md).
  */
+import { isDiskFull, type FileLayer } from '../files/file_layer.js';
+import { RingConsumer } from '../ring/ring.js';
 import {
   CLOSING,
   controlCells,
@@ -23,17 +25,13 @@ import {
   DiskState,
   DURABLE_TS,
   FIRST_NEEDED_SEQ,
-  isDiskFull,
   publishCells,
   publishDurable,
-  RingConsumer,
   WAITED_TS,
   WAL_BYTES,
-  WalWriter,
-  type FileLayer,
-  type LogWriterData,
-  type LogWriterStats,
-} from '@tidemark/core/internal';
+} from './log_control.js';
+import type { LogWriterData, LogWriterStats } from './log_writer_api.js';
+import { WalWriter } from './wal_writer.js';
 
 /** Records per batch at most, so a flood of small commits still syncs regularly. */
 const MAX_RECORDS_PER_BATCH = 65_536;
@@ -65,7 +63,7 @@ export class LogWriterLoop {
     this.cells = controlCells(data.control);
     this.maxDelayMs = data.maxDelayMs;
     this.writer = new WalWriter(layer, data.dir, {
-      segmentBytes: data.segmentBytes,
+      segmentBytes: data.walSegmentBytes,
       databaseId: BigInt(data.databaseId),
       seq: data.seq,
       offset: data.offset,

@@ -4,11 +4,10 @@
  * on its own thread; fault tests run it on the main thread (waitMs 0) over a
  * simulated file layer with merges run inline.
  */
-import type { MergeRunner, StreamerApi } from '@tidemark/core/internal';
-import { closeQuietly, type Running } from '../log_writer/run.js';
-import type { StreamerLoop } from './loop.js';
-
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { closeQuietly, type Running, yieldTurn } from '../threads/loop_runner.js';
+import type { MergeRunner } from './merge_task.js';
+import type { StreamerApi } from './streamer_api.js';
+import type { StreamerLoop } from './streamer_loop.js';
 
 /** Starts the loop; `onFailed` hears the error that ends it (then stop rejects with it). */
 export function runStreamer(

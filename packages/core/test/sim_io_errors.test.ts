@@ -15,10 +15,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTidemarkError, type Database } from '@tidemark/core';
-import { SimFileLayer, type SimFaultKind } from '@tidemark/core/internal';
-import { makeRandom } from '../../core/test/helpers/dirs.js';
+import { isTidemarkError, type Database } from '../src/index.js';
+import { SimFileLayer, type SimFaultKind } from '../src/files/sim_layer.js';
+import { makeRandom } from './helpers/dirs.js';
 import { abandon, applyTxn, dbHash, modelHashes, openSim, prefixOf, runTxns } from './helpers/sim_db.js';
+import { eventually } from './helpers/wait.js';
 
 const SETUP = 40;
 const TXNS = 120;
@@ -95,11 +96,17 @@ class Case {
     }
   }
 
-  /** Waits for everything committed to be durable; a wait longer than 20 ms means the log stalls: heal. */
+  /** Waits for everything committed to be durable; if the log stalls on a full disk first, heals it. */
   async flush(db: Database): Promise<void> {
     const flushed = db.flush();
-    const first = await Promise.race([flushed.then(() => true), sleep(20).then(() => false)]);
-    if (!first) {
+    let settled = false;
+    const done = flushed.then(() => true).finally(() => void (settled = true));
+    // The log stalls when a write finds the disk full: that, not a time, is when to heal.
+    const stalled = eventually(
+      () => settled || db.stats().durability!.disk === 'stalled',
+      `${this.label}: the flush settles or the log stalls`,
+    ).then(() => false);
+    if (!(await Promise.race([done, stalled]))) {
       this.layer.heal();
       await Promise.race([
         flushed,
