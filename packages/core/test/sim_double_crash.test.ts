@@ -6,7 +6,7 @@
  * commit either process was told is durable, as a prefix of the
  * transactions. Row sizes are drawn so that commits meet every amount of
  * room left in a WAL segment: tiny ones that fit, ones just over the rest,
- * and ones most of a segment long, so crashes land on every step of a
+ * and transactions most of a segment long, so crashes land on every step of a
  * rollover (docs/FORMAT.md, "Rollover").
  */
 import { test } from 'uvu';
@@ -22,10 +22,15 @@ const SECOND_CRASHES = Number(process.env.TIDEMARK_SIM_SECOND_CRASHES ?? (LONG ?
 const FIRST_TXNS = 40;
 const SECOND_TXNS = 12;
 const SEGMENT_BYTES = 64 * 1024;
-const OPTIONS = { walSegmentBytes: SEGMENT_BYTES, checkpointWalBytes: 2 * SEGMENT_BYTES };
+/** A ring of 256 KiB takes records up to 128 KiB, so a segment's own limit is the one that binds. */
+const OPTIONS = { walSegmentBytes: SEGMENT_BYTES, checkpointWalBytes: 2 * SEGMENT_BYTES, ringBytes: 256 * 1024 };
 const PLAN = { checkpointEvery: 16, mergeEvery: 32, group: 3 };
 
-/** Row sizes: a seeded mix of tiny rows, a few hundred bytes, a few KiB, and a third to most of a segment. */
+/**
+ * Row sizes: a seeded mix of tiny rows, a few hundred bytes, a few KiB, and a quarter to nearly half a
+ * segment. A transaction logs its new row and the whole of the row it updates, so two of the largest
+ * make one record of most of a segment, still under the largest record a segment takes.
+ */
 function padsFor(seed: number): PadOf {
   const random = makeRandom(seed);
   const sizes = Array.from({ length: FIRST_TXNS + SECOND_TXNS * 4 + 1 }, () => {
@@ -33,7 +38,7 @@ function padsFor(seed: number): PadOf {
     if (kind < 3) return 1 + random(60);
     if (kind < 6) return 200 + random(800);
     if (kind < 9) return 2000 + random(6000);
-    return SEGMENT_BYTES / 3 + random(SEGMENT_BYTES / 2);
+    return SEGMENT_BYTES / 4 + random(SEGMENT_BYTES / 5);
   });
   return (i) => `${i}:`.padEnd(sizes[i % sizes.length]!, '#');
 }
