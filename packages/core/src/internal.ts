@@ -3,6 +3,7 @@
  * src/entries) wire together: the loops and tasks, the file layer, and the
  * thread plumbing. Not a public API: it changes with the engine.
  */
+export { toWire } from './errors.js';
 export { NodeFileLayer } from './files/file_layer.js';
 export type { LogWriterData } from './log/log_writer_api.js';
 export { LogWriterLoop } from './log/log_writer_loop.js';
@@ -13,7 +14,7 @@ export { runStreamer } from './checkpoint/streamer_run.js';
 export { PoolMergeRunner } from './checkpoint/merge_pool.js';
 export { mergeOutcome, type MergeOutcome, type MergeTask } from './checkpoint/merge_task.js';
 export { recoverCfp } from './recovery/cfp_task.js';
-export { RingBatchSink, RecoveryCanceled } from './recovery/ring_sink.js';
+export { RingBatchSink } from './recovery/ring_sink.js';
 export type { RecoveryTaskData, RecoveryTaskOutcome } from './recovery/recovery_api.js';
 export { endpointOf } from './threads/endpoint.js';
 export { onStart } from './threads/start_message.js';

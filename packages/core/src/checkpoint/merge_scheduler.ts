@@ -6,6 +6,7 @@
  * install or retire. It runs inside the streamer's loop (streamer_loop.ts),
  * which gives it the checkpoint writer and makes the checkpoints it needs.
  */
+import { toWire } from '../errors.js';
 import type { FileLayer } from '../files/file_layer.js';
 import { FILE_HEADER_BYTES } from '../files/file_header.js';
 import { CfpState } from './cfp_format.js';
@@ -87,7 +88,7 @@ export class MergeScheduler {
   /** Answers every waiting db.merge() call with the streamer's failure. */
   failAll(error: Error): void {
     // No disk figures: the file layer is what failed.
-    const failure = { code: (error as { code?: string }).code ?? 'TM_IO_ERROR', message: error.message };
+    const failure = toWire(error);
     for (const r of this.requests) r.resolve(this.report(r, failure, false));
     this.requests = [];
   }
@@ -149,7 +150,7 @@ export class MergeScheduler {
         this.outcome = outcome;
       },
       (error: unknown) => {
-        this.outcome = { ok: false, code: 'TM_IO_ERROR', message: (error as Error).message };
+        this.outcome = { ok: false, ...toWire(error) };
       },
     );
   }

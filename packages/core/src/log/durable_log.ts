@@ -19,7 +19,7 @@ import {
   type StreamerOption,
   type StreamerStats,
 } from '../checkpoint/streamer_api.js';
-import { ErrorCode, errorCodeOf, TidemarkError } from '../errors.js';
+import { ErrorCode, fromWire, TidemarkError } from '../errors.js';
 import { isDiskFull, NodeFileLayer, type FileLayer } from '../files/file_layer.js';
 import { acquireLock, type Lock } from '../files/lock.js';
 import { pickOptions, type FilledOptions } from '../options.js';
@@ -196,8 +196,7 @@ export class DurableLog {
       );
     const durableTs = await this.sink.whenDurable(this.engine.loggedTs);
     const report = await this.streamer.call((api) => api.merge(durableTs));
-    if (report.error !== null)
-      throw new TidemarkError(errorCodeOf(report.error.code), `merge failed: ${report.error.message}`);
+    if (report.error !== null) throw fromWire(report.error, 'merge failed');
     return report;
   }
 

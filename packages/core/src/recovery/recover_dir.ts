@@ -76,7 +76,7 @@ export async function recoverDir(
     root === null
       ? null
       : await loadCheckpoint(engine, options.dir, root, { layer, workers: options.recoveryWorkers, progress });
-  if (root !== null) engine.clock.now = Math.max(engine.clock.now, root.checkpointTs);
+  if (root !== null) engine.advanceClock(root.checkpointTs);
   const start = root === null ? null : { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
   const walStarted = performance.now();
   const replayer = new Replayer(engine);
@@ -99,7 +99,7 @@ export async function recoverDir(
     start,
   );
   const removedFiles = removeLeftovers(layer, options.dir, root);
-  engine.loggedTs = engine.clock.now;
+  engine.recovered();
   const recovery: RecoveryReport = {
     root: newest.file,
     checkpointTs: root?.checkpointTs ?? 0,

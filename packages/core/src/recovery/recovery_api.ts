@@ -1,5 +1,6 @@
 /** What the main thread hands a recovery task (a piscina task), and what the task returns. */
 import type { CfpTask, CfpTaskResult } from './cfp_task.js';
+import type { WireError } from '../errors.js';
 
 export interface RecoveryTaskData {
   task: CfpTask;
@@ -9,4 +10,4 @@ export interface RecoveryTaskData {
 }
 
 /** A task never throws across the thread boundary (an Error loses its code there): it returns its failure. */
-export type RecoveryTaskOutcome = { ok: true; result: CfpTaskResult } | { ok: false; code: string; message: string };
+export type RecoveryTaskOutcome = { ok: true; result: CfpTaskResult } | ({ ok: false } & WireError);

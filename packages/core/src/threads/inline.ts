@@ -11,7 +11,7 @@ import { mergeOutcome, type MergeOutcome, type MergeRunner, type MergeTask } fro
 import type { StreamerApi } from '../checkpoint/streamer_api.js';
 import { StreamerLoop } from '../checkpoint/streamer_loop.js';
 import { runStreamer } from '../checkpoint/streamer_run.js';
-import { errorCodeOf, TidemarkError } from '../errors.js';
+import { fromWire, type TidemarkError } from '../errors.js';
 import type { FileLayer } from '../files/file_layer.js';
 import type { LogWriterApi } from '../log/log_writer_api.js';
 import { LogWriterLoop } from '../log/log_writer_loop.js';
@@ -45,8 +45,7 @@ class InlineHandle<Api> implements ThreadHandle<Api> {
   }
 
   fail(error: Error): void {
-    const code = errorCodeOf((error as { code?: string }).code);
-    const failure = new TidemarkError(code, `${this.label}: ${error.message}`, { cause: error });
+    const failure = fromWire(error, this.label, { cause: error });
     this.die(failure);
     if (this.reported || this.stopped) return;
     this.reported = true;

@@ -36,8 +36,8 @@ export class Engine {
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */
   private readonly spareWrites: WriteSet[] = [];
 
-  /** The commitTs of the newest commit handed to the sink: what a later commit's durability waits for. */
-  loggedTs = 0;
+  /** See `loggedTs`. */
+  #loggedTs = 0;
   /** Set when the log writer failed: nothing more can be made durable, so writes are refused. */
   failure: Error | null = null;
   /** Whether the disk is full (the log writer's disk state): writes are refused until it clears. */
@@ -56,6 +56,11 @@ export class Engine {
    * transaction found when staging its writes are still the newest versions,
    * and commit skips looking them up again.
    */
+  /** The commitTs of the newest commit handed to the sink: what a later commit's durability waits for. */
+  get loggedTs(): number {
+    return this.#loggedTs;
+  }
+
   get epoch(): number {
     return this.#epoch;
   }
@@ -82,7 +87,7 @@ export class Engine {
   publishCommit(commitTs: number, logged: boolean): void {
     assert(commitTs > this.clock.now, 'a commit moves the clock forward');
     this.clock.now = commitTs;
-    if (logged) this.loggedTs = commitTs;
+    if (logged) this.#loggedTs = commitTs;
   }
 
   /** Moves the clock up to a commit loaded from disk (a checkpoint, a replayed record); it never moves back. */
@@ -92,7 +97,7 @@ export class Engine {
 
   /** Recovery is done: every commit up to the clock is in the log, so later commits' durability need not wait for it. */
   recovered(): void {
-    this.loggedTs = this.clock.now;
+    this.#loggedTs = this.clock.now;
   }
 
   /** Resolves with `commitTs` once every logged commit up to it is durable (at once when `delayed`). */

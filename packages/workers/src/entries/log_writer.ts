@@ -12,6 +12,7 @@ import {
   NodeFileLayer,
   onStart,
   runLogWriter,
+  toWire,
   type LogWriterData,
 } from '@tidemark/core/internal';
 
@@ -20,7 +21,7 @@ const WAIT_MS = 5;
 onStart<LogWriterData>(parentPort!, (data) => {
   const loop = new LogWriterLoop(new NodeFileLayer(data.fileMode), data);
   const { api } = runLogWriter(loop, WAIT_MS, (error) => {
-    parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
+    parentPort!.postMessage({ type: 'worker-failed', ...toWire(error) });
     // Rethrown by the loop: the thread ends with the error, as before.
     setImmediate(() => {
       throw error;

@@ -1,14 +1,15 @@
 /**
  * Worker entry: one recovery task (a piscina task per checkpoint file pair).
  * All logic lives in recoverCfp; this wires the ring and turns a failure into
- * an outcome, since an Error's code does not survive the thread boundary.
+ * an outcome (errors.ts's wire form), since an Error's code does not survive
+ * the thread boundary. A canceled task is a TidemarkError of code TM_CANCELED.
  */
 import {
   NodeFileLayer,
-  RecoveryCanceled,
   recoverCfp,
   RingBatchSink,
   type RecoveryTaskData,
+  toWire,
   type RecoveryTaskOutcome,
 } from '@tidemark/core/internal';
 
@@ -19,9 +20,7 @@ export default function recoveryTask(data: RecoveryTaskData): RecoveryTaskOutcom
   try {
     return { ok: true, result: recoverCfp(layer, data.task, sink) };
   } catch (error) {
-    const code =
-      error instanceof RecoveryCanceled ? 'TM_CANCELED' : ((error as { code?: string }).code ?? 'TM_IO_ERROR');
-    return { ok: false, code: code.startsWith('TM_') ? code : 'TM_IO_ERROR', message: (error as Error).message };
+    return { ok: false, ...toWire(error) };
   } finally {
     sink.close();
   }

@@ -15,6 +15,7 @@ import {
   PoolMergeRunner,
   runStreamer,
   StreamerLoop,
+  toWire,
   type StreamerData,
 } from '@tidemark/core/internal';
 
@@ -26,7 +27,7 @@ onStart<StreamerData>(parentPort!, (data) => {
   const merges = new PoolMergeRunner();
   const loop = new StreamerLoop(new NodeFileLayer(data.fileMode), data, merges, undefined, coreWaitClock());
   const { api } = runStreamer(loop, merges, WAIT_MS, (error) => {
-    parentPort!.postMessage({ type: 'worker-failed', message: error.message, code: (error as { code?: string }).code });
+    parentPort!.postMessage({ type: 'worker-failed', ...toWire(error) });
     setImmediate(() => {
       throw error;
     });
