@@ -89,69 +89,17 @@ interface Writing {
 export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
   const started = performance.now();
   const databaseId = BigInt(task.databaseId);
-  const first = task.sources[0]!;
-  const last = task.sources[task.sources.length - 1]!;
-  for (const id of task.targets) {
-    for (const name of [dataFileName(id), deltaFileName(id)])
-      if (layer.exists(join(task.dir, name))) layer.unlink(join(task.dir, name));
-  }
-  const block = new DataBlockBuilder();
-  const result: MergeResult = {
-    targets: [],
-    sources: task.sources.map((s) => s.id),
-    rowsRead: 0,
-    rowsWritten: 0,
-    rowsDropped: 0,
-    bytesRead: 0,
-    bytesWritten: 0,
-    durationMs: 0,
-  };
-  const header = (id: number, magic: string, size: number): Uint8Array =>
-    encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id, databaseId, size, aux: 0 });
-  let writing: Writing | null = null;
-  const made: string[] = [];
-  /** Starts the next target at `minVersion`. */
-  const begin = (minVersion: number): Writing => {
-    const id = task.targets[result.targets.length]!;
-    const target: MergedTarget = {
-      id,
-      minVersion,
-      maxVersion: last.maxVersion!,
-      rows: 0,
-      dataLength: FILE_HEADER_BYTES,
-      deltaLength: FILE_HEADER_BYTES,
-    };
-    const path = join(task.dir, dataFileName(id));
-    made.push(path);
-    const fd = layer.open(path, true);
-    result.targets.push(target);
-    return { target, path, fd };
-  };
-  const flush = (w: Writing): void => {
-    if (block.count === 0) return;
-    const size = block.seal();
-    writeAll(layer, w.fd, w.path, block.bytes, 0, size, w.target.dataLength);
-    w.target.dataLength += size;
-    w.target.rows += block.count;
-    block.reset();
-  };
-  /** Flushes the target's last block, writes its header last (its size is the file's, known only now), syncs and closes it. */
-  const end = (w: Writing): void => {
-    flush(w);
-    writeAll(layer, w.fd, w.path, header(w.target.id, DATA_MAGIC, w.target.dataLength), 0, FILE_HEADER_BYTES, 0);
-    layer.fdatasync(w.fd);
-    const fd = w.fd;
-    w.fd = -1; // closed once, even if close throws
-    layer.close(fd);
-  };
+  removeTargets(layer, task);
+  const out = new TargetWriter(layer, task, databaseId);
+  const { block, result } = out;
   let ok = false;
   try {
-    writing = begin(first.minVersion);
+    out.writing = out.begin(task.sources[0]!.minVersion);
     for (const source of task.sources) {
       const scan = scanCfp(layer, task.dir, source, databaseId, {
         row: (_tableId, versionId, bytes, _view, entryAt, size) => {
-          let w = writing!;
-          if (!block.fits(size)) flush(w);
+          let w = out.writing!;
+          if (!block.fits(size)) out.flush(w);
           // As the streamer closes a data file: when this entry, in the block being built, would pass it.
           const more = result.targets.length < task.targets.length;
           if (
@@ -160,8 +108,8 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
             w.target.rows + block.count > 0
           ) {
             w.target.maxVersion = versionId - 1;
-            end(w);
-            w = writing = begin(versionId);
+            out.end(w);
+            w = out.writing = out.begin(versionId);
           }
           block.addEntry(versionId, bytes, entryAt, size);
         },
@@ -172,27 +120,123 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
       result.rowsDropped += scan.skipped;
       result.bytesRead += scan.bytes;
     }
-    end(writing);
-    writing = null;
+    out.end(out.writing);
+    out.writing = null;
     ok = true;
   } finally {
-    if (writing !== null && writing.fd >= 0) layer.close(writing.fd);
-    if (!ok) for (const path of made) if (layer.exists(path)) layer.unlink(path);
+    out.abandon(ok);
   }
-  for (const t of result.targets) {
-    const deltaPath = join(task.dir, deltaFileName(t.id));
+  writeEmptyDeltas(layer, task.dir, result.targets, databaseId);
+  layer.fsyncDir(task.dir);
+  result.bytesWritten = result.targets.reduce((sum, t) => sum + t.dataLength + t.deltaLength, 0);
+  result.durationMs = performance.now() - started;
+  return result;
+}
+
+/** Removes any file already at a target's names: the targets are written from scratch. */
+function removeTargets(layer: FileLayer, task: MergeTask): void {
+  for (const id of task.targets) {
+    for (const name of [dataFileName(id), deltaFileName(id)])
+      if (layer.exists(join(task.dir, name))) layer.unlink(join(task.dir, name));
+  }
+}
+
+/** A pair file's header: written last for a data file, whose size is known only once its rows are. */
+function pairHeader(databaseId: bigint, id: number, magic: string, size: number): Uint8Array {
+  return encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id, databaseId, size, aux: 0 });
+}
+
+/**
+ * The targets' data files as one merge writes them: the block being built,
+ * the target it goes to, and every file made so far (removed if the merge
+ * fails). It is a class rather than closures over mergeCfps's locals, so
+ * that mergeCfps keeps only the scan loop and its per-row callback.
+ */
+class TargetWriter {
+  readonly block = new DataBlockBuilder();
+  readonly result: MergeResult;
+  writing: Writing | null = null;
+  private readonly made: string[] = [];
+  /** The last source: the last target ends where it ends. */
+  private readonly last: CfpEntry;
+
+  constructor(
+    private readonly layer: FileLayer,
+    private readonly task: MergeTask,
+    private readonly databaseId: bigint,
+  ) {
+    this.last = task.sources[task.sources.length - 1]!;
+    this.result = {
+      targets: [],
+      sources: task.sources.map((s) => s.id),
+      rowsRead: 0,
+      rowsWritten: 0,
+      rowsDropped: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      durationMs: 0,
+    };
+  }
+
+  /** Starts the next target at `minVersion`. */
+  begin(minVersion: number): Writing {
+    const id = this.task.targets[this.result.targets.length]!;
+    const target: MergedTarget = {
+      id,
+      minVersion,
+      maxVersion: this.last.maxVersion!,
+      rows: 0,
+      dataLength: FILE_HEADER_BYTES,
+      deltaLength: FILE_HEADER_BYTES,
+    };
+    const path = join(this.task.dir, dataFileName(id));
+    this.made.push(path);
+    const fd = this.layer.open(path, true);
+    this.result.targets.push(target);
+    return { target, path, fd };
+  }
+
+  flush(w: Writing): void {
+    const block = this.block;
+    if (block.count === 0) return;
+    const size = block.seal();
+    writeAll(this.layer, w.fd, w.path, block.bytes, 0, size, w.target.dataLength);
+    w.target.dataLength += size;
+    w.target.rows += block.count;
+    block.reset();
+  }
+
+  /** Flushes the target's last block, writes its header last (its size is the file's, known only now), syncs and closes it. */
+  end(w: Writing): void {
+    this.flush(w);
+    const header = pairHeader(this.databaseId, w.target.id, DATA_MAGIC, w.target.dataLength);
+    writeAll(this.layer, w.fd, w.path, header, 0, FILE_HEADER_BYTES, 0);
+    this.layer.fdatasync(w.fd);
+    const fd = w.fd;
+    w.fd = -1; // closed once, even if close throws
+    this.layer.close(fd);
+  }
+
+  /** Closes the target still open, if any; unless the merge is `ok`, removes every file it made. */
+  abandon(ok: boolean): void {
+    const writing = this.writing;
+    if (writing !== null && writing.fd >= 0) this.layer.close(writing.fd);
+    if (!ok) for (const path of this.made) if (this.layer.exists(path)) this.layer.unlink(path);
+  }
+}
+
+/** Writes each target's delta file: a header and no tombstones, synced. */
+function writeEmptyDeltas(layer: FileLayer, dir: string, targets: MergedTarget[], databaseId: bigint): void {
+  for (const t of targets) {
+    const deltaPath = join(dir, deltaFileName(t.id));
     const deltaFd = layer.open(deltaPath, true);
     try {
-      writeAll(layer, deltaFd, deltaPath, header(t.id, DELTA_MAGIC, 0), 0, FILE_HEADER_BYTES, 0);
+      writeAll(layer, deltaFd, deltaPath, pairHeader(databaseId, t.id, DELTA_MAGIC, 0), 0, FILE_HEADER_BYTES, 0);
       layer.fdatasync(deltaFd);
     } finally {
       layer.close(deltaFd);
     }
   }
-  layer.fsyncDir(task.dir);
-  result.bytesWritten = result.targets.reduce((sum, t) => sum + t.dataLength + t.deltaLength, 0);
-  result.durationMs = performance.now() - started;
-  return result;
 }
 
 /** Runs a merge and turns a failure into an outcome with a stable code. */
