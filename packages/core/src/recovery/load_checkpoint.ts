@@ -257,59 +257,14 @@ interface Slot {
  * inline.
  */
 async function loadInPool(state: LoadState, workers: number, layer: FileLayer): Promise<CfpTaskResult[]> {
-  const pool = new Piscina<RecoveryTaskData, RecoveryTaskOutcome>({
-    filename: pathToFileURL(workerBundle('recovery')).href,
-    minThreads: workers,
-    maxThreads: workers,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: Infinity,
-    execArgv: workerExecArgv(),
-  });
-  const bell = new SharedArrayBuffer(4);
-  const bellCell = new Int32Array(bell);
-  const results: CfpTaskResult[] = [];
-  const slots: Slot[] = [];
-  // Pairs [next, end) are not taken yet: the pool takes `next`, the main thread `end - 1`.
-  let next = 0;
-  let end = state.tasks.length;
-  let own: { index: number; recovery: CfpRecovery } | null = null;
-  const start = (): void => {
-    const index = next++;
-    const ringBuffer = createRingBuffer(RECOVERY_RING_BYTES);
-    const slot: Slot = { index, consumer: new RingConsumer(ringBuffer), outcome: null, failure: null };
-    slots.push(slot);
-    pool.run({ task: state.tasks[index]!, ring: ringBuffer, bell }).then(
-      (outcome) => {
-        slot.outcome = outcome;
-        ring(bellCell);
-      },
-      (error: unknown) => {
-        slot.failure = error;
-        ring(bellCell);
-      },
-    );
-  };
-  /** Loads one block of the main thread's own pair (taking one first if need be); false when there is none left to take. */
-  const stepOwn = (): boolean => {
-    if (own === null) {
-      if (next >= end) return false;
-      const index = --end;
-      own = { index, recovery: new CfpRecovery(layer, state.tasks[index]!, state.mainSink(index)) };
-    }
-    if (own.recovery.step()) return true;
-    own.recovery.close();
-    results.push(own.recovery.result());
-    state.finishOnMain(own.index);
-    own = null;
-    return true;
-  };
-  const closeOwn = (): void => own?.recovery.close();
+  const load = new PoolLoad(state, workers, layer);
+  const { bellCell, slots, results } = load;
   // A pending Atomics.waitAsync does not keep Node's event loop alive, and the pool's threads are unref'd.
   const keepAlive = setInterval(() => {}, 1000);
   try {
-    while (next < Math.min(workers, end)) start();
+    while (load.next < Math.min(workers, load.end)) load.start();
     let lastYield = performance.now();
-    while (slots.length > 0 || own !== null || next < end) {
+    while (slots.length > 0 || load.own !== null || load.next < load.end) {
       const seq = Atomics.load(bellCell, 0);
       let linked = 0;
       for (let i = 0; i < slots.length; i++) {
@@ -325,10 +280,10 @@ async function loadInPool(state: LoadState, workers: number, layer: FileLayer): 
         results.push(finishSlot(slot));
         state.finish(slot.index);
         slots.splice(i--, 1);
-        if (next < end) start();
+        if (load.next < load.end) load.start();
       }
       state.report();
-      if (linked === 0 && !stepOwn()) {
+      if (linked === 0 && !load.stepOwn()) {
         if (slots.length === 0) continue; // the loop's condition decides
         const waited = waitAsync(bellCell, 0, seq);
         if (waited.async) await waited.value;
@@ -342,9 +297,85 @@ async function loadInPool(state: LoadState, workers: number, layer: FileLayer): 
     for (const slot of slots) slot.consumer.cancel();
     throw error;
   } finally {
-    closeOwn();
+    load.closeOwn();
     clearInterval(keepAlive);
-    await pool.destroy();
+    await load.pool.destroy();
+  }
+}
+
+/**
+ * What loadInPool keeps between turns: the pool, the doorbell its tasks
+ * ring, their slots, the pair the main thread loads itself, and which pairs
+ * are not taken yet. It is a class rather than closures over loadInPool's
+ * locals, so that loadInPool keeps only its loop.
+ */
+class PoolLoad {
+  readonly pool: Piscina<RecoveryTaskData, RecoveryTaskOutcome>;
+  readonly bell: SharedArrayBuffer;
+  readonly bellCell: Int32Array;
+  readonly results: CfpTaskResult[] = [];
+  readonly slots: Slot[] = [];
+  // Pairs [next, end) are not taken yet: the pool takes `next`, the main thread `end - 1`.
+  next = 0;
+  end: number;
+  own: { index: number; recovery: CfpRecovery } | null = null;
+
+  constructor(
+    private readonly state: LoadState,
+    workers: number,
+    private readonly layer: FileLayer,
+  ) {
+    // The pool is made first: its threads take a while to start, and they start as it is made.
+    this.pool = new Piscina<RecoveryTaskData, RecoveryTaskOutcome>({
+      filename: pathToFileURL(workerBundle('recovery')).href,
+      minThreads: workers,
+      maxThreads: workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      execArgv: workerExecArgv(),
+    });
+    this.bell = new SharedArrayBuffer(4);
+    this.bellCell = new Int32Array(this.bell);
+    this.end = state.tasks.length;
+  }
+
+  /** Starts the pool on the next pair, with a ring of its own. */
+  start(): void {
+    const index = this.next++;
+    const ringBuffer = createRingBuffer(RECOVERY_RING_BYTES);
+    const slot: Slot = { index, consumer: new RingConsumer(ringBuffer), outcome: null, failure: null };
+    this.slots.push(slot);
+    const bellCell = this.bellCell;
+    this.pool.run({ task: this.state.tasks[index]!, ring: ringBuffer, bell: this.bell }).then(
+      (outcome) => {
+        slot.outcome = outcome;
+        ring(bellCell);
+      },
+      (error: unknown) => {
+        slot.failure = error;
+        ring(bellCell);
+      },
+    );
+  }
+
+  /** Loads one block of the main thread's own pair (taking one first if need be); false when there is none left to take. */
+  stepOwn(): boolean {
+    if (this.own === null) {
+      if (this.next >= this.end) return false;
+      const index = --this.end;
+      this.own = { index, recovery: new CfpRecovery(this.layer, this.state.tasks[index]!, this.state.mainSink(index)) };
+    }
+    const own = this.own;
+    if (own.recovery.step()) return true;
+    own.recovery.close();
+    this.results.push(own.recovery.result());
+    this.state.finishOnMain(own.index);
+    this.own = null;
+    return true;
+  }
+
+  closeOwn(): void {
+    this.own?.recovery.close();
   }
 }
 
