@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { isNotFound, type FileLayer } from '../files/file_layer.js';
 import { segmentSeq } from '../log/wal_format.js';
 import { dataFileName, deltaFileName, type CfpState } from './cfp_format.js';
-import { rootSeq } from './root_format.js';
+import { rootSeq, type CfpEntry } from './root_format.js';
 import type { StreamerInventory } from './streamer_api.js';
 
 export interface CheckpointFile {
@@ -34,9 +34,12 @@ export interface CheckpointFile {
   checkpoint: number | null;
 }
 
+/** A file's size in bytes, or null if it is gone (the streamer may remove it between the listing and the stat). */
+type SizeOf = (name: string) => number | null;
+
 export function inventoryRows(layer: FileLayer, dir: string, inventory: StreamerInventory): CheckpointFile[] {
   const rows: CheckpointFile[] = [];
-  const sizeOf = (name: string): number | null => {
+  const sizeOf: SizeOf = (name) => {
     try {
       return layer.size(join(dir, name));
     } catch (error) {
@@ -44,42 +47,52 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
       throw error;
     }
   };
-  for (const c of inventory.cfps) {
-    const common = {
-      pairId: c.id,
-      state: c.state,
-      firstCommitTs: c.firstCommitTs,
-      lastCommitTs: c.lastCommitTs,
-      checkpoint: c.sinceCheckpoint,
-    };
-    const data = dataFileName(c.id);
-    const delta = deltaFileName(c.id);
-    rows.push({
-      ...common,
-      file: data,
-      kind: 'data',
-      sizeBytes: sizeOf(data) ?? 0,
-      usedBytes: c.dataLength,
-      rows: c.rows,
-      tombstones: null,
-    });
-    rows.push({
-      ...common,
-      file: delta,
-      kind: 'delta',
-      sizeBytes: sizeOf(delta) ?? 0,
-      usedBytes: c.deltaLength,
-      rows: null,
-      tombstones: c.tombstones,
-    });
-  }
+  for (const c of inventory.cfps) pushPairRows(rows, c, sizeOf);
   const names = layer.list(dir).sort();
+  pushRootRows(rows, names, inventory.rootSeq, sizeOf);
+  pushSegmentRows(rows, names, inventory.wal.seq, sizeOf);
+  return rows;
+}
+
+/** The rows of one checkpoint file pair: its data file, then its delta file. */
+function pushPairRows(rows: CheckpointFile[], c: CfpEntry, sizeOf: SizeOf): void {
+  const common = {
+    pairId: c.id,
+    state: c.state,
+    firstCommitTs: c.firstCommitTs,
+    lastCommitTs: c.lastCommitTs,
+    checkpoint: c.sinceCheckpoint,
+  };
+  const data = dataFileName(c.id);
+  const delta = deltaFileName(c.id);
+  rows.push({
+    ...common,
+    file: data,
+    kind: 'data',
+    sizeBytes: sizeOf(data) ?? 0,
+    usedBytes: c.dataLength,
+    rows: c.rows,
+    tombstones: null,
+  });
+  rows.push({
+    ...common,
+    file: delta,
+    kind: 'delta',
+    sizeBytes: sizeOf(delta) ?? 0,
+    usedBytes: c.deltaLength,
+    rows: null,
+    tombstones: c.tombstones,
+  });
+}
+
+/** The rows of the root files among `names`; `currentSeq` is the current root's. */
+function pushRootRows(rows: CheckpointFile[], names: string[], currentSeq: number, sizeOf: SizeOf): void {
   for (const name of names) {
     const seq = rootSeq(name);
     if (seq < 0) continue;
     const size = sizeOf(name);
     if (size === null) continue; // an older root the streamer just removed
-    const state = seq === inventory.rootSeq ? 'CURRENT' : 'PREVIOUS';
+    const state = seq === currentSeq ? 'CURRENT' : 'PREVIOUS';
     rows.push({
       file: name,
       pairId: null,
@@ -94,10 +107,14 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
       checkpoint: seq,
     });
   }
+}
+
+/** The rows of the WAL segments among `names`: those below `walSeq` are free, kept for recycling. */
+function pushSegmentRows(rows: CheckpointFile[], names: string[], walSeq: number, sizeOf: SizeOf): void {
   for (const name of names) {
     const seq = segmentSeq(name);
     if (seq < 0) continue;
-    const free = seq < inventory.wal.seq;
+    const free = seq < walSeq;
     const size = sizeOf(name);
     if (size === null) continue; // a segment the log writer just removed
     rows.push({
@@ -114,5 +131,4 @@ export function inventoryRows(layer: FileLayer, dir: string, inventory: Streamer
       checkpoint: null,
     });
   }
-  return rows;
 }
