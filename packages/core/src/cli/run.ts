@@ -28,6 +28,14 @@ function program(io: Io, done: (status: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(run with --help for usage)');
+  addReadCommands(p, io, done);
+  addMaintenanceCommands(p, io, done);
+  addRowCommands(p, io, done);
+  return p;
+}
+
+/** The commands that only read the directory: inspect and verify. */
+function addReadCommands(p: Command, io: Io, done: (status: number) => void): void {
   p.command('inspect')
     .description(
       'show the root file, every checkpoint file and WAL segment, the live fraction of each pair, and totals (reads only; takes no lock)',
@@ -42,6 +50,10 @@ function program(io: Io, done: (status: number) => void): Command {
     .argument('<dir>', 'database directory')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, o: { json?: boolean }) => done(await runVerify(dir, o, io)));
+}
+
+/** The commands that open the database to work on its files: checkpoint, merge and recover. */
+function addMaintenanceCommands(p: Command, io: Io, done: (status: number) => void): void {
   for (const what of ['checkpoint', 'merge'] as const) {
     p.command(what)
       .description(
@@ -63,6 +75,10 @@ function program(io: Io, done: (status: number) => void): Command {
     )
     .option('--json', 'print the figures as JSON')
     .action(async (dir: string, o: { workers?: number; json?: boolean }) => done(await runRecover(dir, o, io)));
+}
+
+/** The commands that move rows out of a table and into one: export and import. */
+function addRowCommands(p: Command, io: Io, done: (status: number) => void): void {
   p.command('export')
     .description(
       'write every row of a table as NDJSON, one JSON object a line (int64 beyond 2^53 as strings, bytes as base64)',
@@ -94,7 +110,6 @@ function program(io: Io, done: (status: number) => void): Command {
     .action(async (dir: string, table: string, file: string, o: ImportOptions) =>
       done(await runImport(dir, table, file, o, io)),
     );
-  return p;
 }
 
 /** Runs the command line `argv` (without node and the script); resolves with the exit status. */
