@@ -129,6 +129,16 @@ function ycsbOperation(
   };
 }
 
+/** What every figure of one store at one setting works with; figures are pushed to `out` as they are taken. */
+interface StoreRun {
+  peer: Peer;
+  base: Base;
+  out: Measurement[];
+  rows: RowColumns;
+  sizes: CompareSizes;
+  seed: number;
+}
+
 export async function runStoreCase(
   factory: PeerFactory,
   setting: string,
@@ -141,6 +151,7 @@ export async function runStoreCase(
   const base: Base = { store: factory.name, setting, durable: peer.durable, group: lossClass(peer) };
   const out: Measurement[] = [];
   const rows = generateRows(sizes.loadRows, seed);
+  const run: StoreRun = { peer, base, out, rows, sizes, seed };
   const commitClass = peer.durable ? 'durable commits' : 'delayed commits';
   const batchFigure = `rows/s, ${sizes.batchRows.toLocaleString('en-US')} rows per commit`;
   try {
@@ -150,99 +161,126 @@ export async function runStoreCase(
   }
   try {
     log(`    ${factory.name} (${setting}): batched load of ${rows.count.toLocaleString('en-US')} rows`);
-    await attempt(
-      out,
-      (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e),
-      async () => {
-        const t = await timed(() => putInBatches(peer, rows, sizes.batchRows));
-        return {
-          workload: 'batched commits',
-          figure: batchFigure,
-          unit: 'rows/s',
-          better: 'higher',
-          ...base,
-          value: rows.count / t.seconds,
-          loopDelayP99Ms: t.loopDelayP99Ms,
-          limit: 'mapSetLoop',
-        };
-      },
-    );
+    await measureBatchedLoad(run, batchFigure);
     log(`    ${factory.name} (${setting}): point reads, YCSB A/B/C`);
-    const ids = keyPicker('uniform', rows.count, seed ^ 0x1d5);
-    await attempt(
-      out,
-      (e) => failed(base, 'point reads', 'gets/s', 'gets/s', e),
-      async () => {
-        const check = new ReadCheck();
-        const loop = await closedLoop(
-          () => check.check(peer.get(ids())),
-          sizes.opsInFlight,
-          sizes.readOps,
-          sizes.readSeconds,
-        );
-        check.verify('point');
-        return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGetLoop' });
-      },
-    );
-    for (const mix of YCSB_MIXES) {
-      for (const distribution of DISTRIBUTIONS) {
-        const figure = `${mix.name} (${Math.round(mix.reads * 100)}% reads), ${distribution}`;
-        const extra: Partial<Measurement> = mix.reads === 1 ? { limit: 'mapGetLoop' } : {};
-        await attempt(
-          out,
-          (e) => failed(base, 'ycsb', figure, 'ops/s', e, extra),
-          async () => {
-            const check = new ReadCheck();
-            const op = ycsbOperation(
-              peer,
-              rows,
-              mix.reads,
-              distribution,
-              seed ^ mix.name.charCodeAt(0),
-              sizes.ycsbOps,
-              check,
-            );
-            const loop = await closedLoop(op, sizes.opsInFlight, sizes.ycsbOps, sizes.ycsbSeconds);
-            check.verify('YCSB');
-            return fromLoop(base, 'ycsb', figure, 'ops/s', loop, extra);
-          },
-        );
-      }
-    }
+    await measurePointReads(run);
+    await measureYcsb(run);
     log(`    ${factory.name} (${setting}): single-row commits at ${sizes.inFlight.join('/')} in flight`);
-    // New ids above the loaded ones, never reused: a loop that fails part-way leaves its ids taken.
-    let nextId = rows.count + 1;
-    for (const inFlight of sizes.inFlight) {
-      const figure = `commits/s, ${inFlight} in flight`;
-      const limit = peer.durable ? (inFlight === 1 ? 'fdatasync' : undefined) : 'mapSetLoop';
-      const extra: Partial<Measurement> = { x: inFlight, ...(limit === undefined ? {} : { limit }) };
-      await attempt(
-        out,
-        (e) => failed(base, commitClass, figure, 'commits/s', e, extra),
-        async () => {
-          const loop = await closedLoop(
-            (i) => peer.put(rowWithId(rows, i, nextId++)),
-            inFlight,
-            sizes.commitMaxOps,
-            sizes.commitSeconds,
-          );
-          return fromLoop(base, commitClass, figure, 'commits/s', loop, extra);
-        },
-      );
-    }
-    // A store that drops rows must not win: with every figure run to the end, the count must be exact;
-    // if it is not, every figure of this store and setting is marked failed.
-    const expected = nextId - 1;
-    const count = await peer.count();
-    if (out.every((m) => m.value !== null) && count !== expected) {
-      const error = `holds ${count.toLocaleString('en-US')} rows after the run, ${expected.toLocaleString('en-US')} were written`;
-      for (const m of out) {
-        m.value = null;
-        m.error = error;
-      }
-    }
+    const written = await measureCommits(run, commitClass);
+    await checkCount(run, written);
   } finally {
     await peer.close();
   }
   return out;
+}
+
+/** Loads ids 1..loadRows in batches of `batchRows` rows per commit. */
+async function measureBatchedLoad({ peer, base, out, rows, sizes }: StoreRun, batchFigure: string): Promise<void> {
+  await attempt(
+    out,
+    (e) => failed(base, 'batched commits', batchFigure, 'rows/s', e),
+    async () => {
+      const t = await timed(() => putInBatches(peer, rows, sizes.batchRows));
+      return {
+        workload: 'batched commits',
+        figure: batchFigure,
+        unit: 'rows/s',
+        better: 'higher',
+        ...base,
+        value: rows.count / t.seconds,
+        loopDelayP99Ms: t.loopDelayP99Ms,
+        limit: 'mapSetLoop',
+      };
+    },
+  );
+}
+
+/** Random gets over the loaded ids; every one must find its row. */
+async function measurePointReads({ peer, base, out, rows, sizes, seed }: StoreRun): Promise<void> {
+  const ids = keyPicker('uniform', rows.count, seed ^ 0x1d5);
+  await attempt(
+    out,
+    (e) => failed(base, 'point reads', 'gets/s', 'gets/s', e),
+    async () => {
+      const check = new ReadCheck();
+      const loop = await closedLoop(
+        () => check.check(peer.get(ids())),
+        sizes.opsInFlight,
+        sizes.readOps,
+        sizes.readSeconds,
+      );
+      check.verify('point');
+      return fromLoop(base, 'point reads', 'gets/s', 'gets/s', loop, { limit: 'mapGetLoop' });
+    },
+  );
+}
+
+/** Each YCSB mix under each key distribution, one figure each. */
+async function measureYcsb({ peer, base, out, rows, sizes, seed }: StoreRun): Promise<void> {
+  for (const mix of YCSB_MIXES) {
+    for (const distribution of DISTRIBUTIONS) {
+      const figure = `${mix.name} (${Math.round(mix.reads * 100)}% reads), ${distribution}`;
+      const extra: Partial<Measurement> = mix.reads === 1 ? { limit: 'mapGetLoop' } : {};
+      await attempt(
+        out,
+        (e) => failed(base, 'ycsb', figure, 'ops/s', e, extra),
+        async () => {
+          const check = new ReadCheck();
+          const op = ycsbOperation(
+            peer,
+            rows,
+            mix.reads,
+            distribution,
+            seed ^ mix.name.charCodeAt(0),
+            sizes.ycsbOps,
+            check,
+          );
+          const loop = await closedLoop(op, sizes.opsInFlight, sizes.ycsbOps, sizes.ycsbSeconds);
+          check.verify('YCSB');
+          return fromLoop(base, 'ycsb', figure, 'ops/s', loop, extra);
+        },
+      );
+    }
+  }
+}
+
+/** Single-row commits of new ids at each in-flight level; resolves with the highest id written. */
+async function measureCommits({ peer, base, out, rows, sizes }: StoreRun, commitClass: string): Promise<number> {
+  // New ids above the loaded ones, never reused: a loop that fails part-way leaves its ids taken.
+  let nextId = rows.count + 1;
+  for (const inFlight of sizes.inFlight) {
+    const figure = `commits/s, ${inFlight} in flight`;
+    const limit = peer.durable ? (inFlight === 1 ? 'fdatasync' : undefined) : 'mapSetLoop';
+    const extra: Partial<Measurement> = { x: inFlight, ...(limit === undefined ? {} : { limit }) };
+    await attempt(
+      out,
+      (e) => failed(base, commitClass, figure, 'commits/s', e, extra),
+      async () => {
+        const loop = await closedLoop(
+          (i) => peer.put(rowWithId(rows, i, nextId++)),
+          inFlight,
+          sizes.commitMaxOps,
+          sizes.commitSeconds,
+        );
+        return fromLoop(base, commitClass, figure, 'commits/s', loop, extra);
+      },
+    );
+  }
+  return nextId - 1;
+}
+
+/**
+ * A store that drops rows must not win: with every figure run to the end,
+ * the count must be exact; if it is not, every figure of this store and
+ * setting is marked failed.
+ */
+async function checkCount({ peer, out }: StoreRun, expected: number): Promise<void> {
+  const count = await peer.count();
+  if (out.every((m) => m.value !== null) && count !== expected) {
+    const error = `holds ${count.toLocaleString('en-US')} rows after the run, ${expected.toLocaleString('en-US')} were written`;
+    for (const m of out) {
+      m.value = null;
+      m.error = error;
+    }
+  }
 }
