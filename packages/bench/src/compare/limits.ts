@@ -16,9 +16,9 @@
 import { closeSync, openSync, rmSync, writeSync, fdatasyncSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateRows, randomIds, rowAt, type Account } from '../data.js';
-import { probeFdatasync } from '../limits/fdatasync.js';
-import { cacheWords, dropCaches, probeSequentialRead, type CacheDrop } from '../limits/seq_read.js';
-import { probeSequentialWrite } from '../limits/seq_write.js';
+import { probeFdatasync, type SyncProbe } from '../limits/fdatasync.js';
+import { cacheWords, dropCaches, probeSequentialRead, type CacheDrop, type ReadProbe } from '../limits/seq_read.js';
+import { probeSequentialWrite, type WriteProbe } from '../limits/seq_write.js';
 import { closedLoop } from './lanes.js';
 import type { Limit } from './measurement.js';
 
@@ -50,7 +50,13 @@ function writeProbeFile(path: string, bytes: number): void {
   }
 }
 
-function mapCeilings(rows: number, seed: number): { setsPerSecond: number; getsPerSecond: number } {
+/** Rows set into a Map and ids got from it, per second. */
+interface MapRates {
+  setsPerSecond: number;
+  getsPerSecond: number;
+}
+
+function mapCeilings(rows: number, seed: number): MapRates {
   const columns = generateRows(rows, seed);
   const objects: Account[] = Array.from({ length: rows }, (_, i) => rowAt(columns, i));
   const ids = randomIds(rows, rows, seed ^ 0x9e7);
@@ -71,12 +77,7 @@ function mapCeilings(rows: number, seed: number): { setsPerSecond: number; getsP
  * loop the stores run in, over as many rows as the stores hold (a Map of
  * fewer rows fits the caches better and would set the bar too low).
  */
-async function mapThroughHarness(
-  rows: number,
-  ops: number,
-  seed: number,
-  readsInFlight: number,
-): Promise<{ setsPerSecond: number; getsPerSecond: number }> {
+async function mapThroughHarness(rows: number, ops: number, seed: number, readsInFlight: number): Promise<MapRates> {
   const columns = generateRows(rows, seed);
   const ids = randomIds(ops, rows, seed ^ 0x9e7);
   let map = new Map<number, Account>();
@@ -105,27 +106,23 @@ export interface HarnessShape {
   readsInFlight: number;
 }
 
-/** Every limit, measured in `dir`. */
-export async function measureLimits(
-  dir: string,
-  sizes: LimitSizes,
-  seed: number,
-  shape: HarnessShape,
-): Promise<Limit[]> {
-  const sync = probeFdatasync(dir, Number.MAX_SAFE_INTEGER, sizes.syncSeconds);
-  const write = probeSequentialWrite(dir, sizes.ioBytes, null);
+/** The sequential read probe, over a file written for it and removed after. */
+function measureSequentialRead(dir: string, bytes: number): { read: ReadProbe; cold: CacheDrop } {
   const path = join(dir, 'seq-read-probe');
-  let read: { bytes: number; seconds: number };
+  let read: ReadProbe;
   let cold: CacheDrop;
   try {
-    writeProbeFile(path, sizes.ioBytes);
+    writeProbeFile(path, bytes);
     cold = dropCaches([path]);
-    read = probeSequentialRead([{ path, bytes: sizes.ioBytes }]);
+    read = probeSequentialRead([{ path, bytes }]);
   } finally {
     rmSync(path, { force: true });
   }
-  const map = mapCeilings(sizes.mapRows, seed);
-  const harness = await mapThroughHarness(shape.rows, shape.reads, seed, shape.readsInFlight);
+  return { read, cold };
+}
+
+/** The disk's limits as rows of the report. */
+function diskLimits(sync: SyncProbe, write: WriteProbe, read: ReadProbe, cold: CacheDrop): Limit[] {
   return [
     {
       key: 'fdatasync',
@@ -148,19 +145,25 @@ export async function measureLimits(
       value: read.bytes / MB / read.seconds,
       note: `${(read.bytes / MB).toFixed(0)} MB in 4 MiB reads, page cache ${cacheWords(cold)}`,
     },
+  ];
+}
+
+/** The JS engine's limits (a bare Map, and the same Map through the harness loop) as rows of the report. */
+function mapLimits(map: MapRates, harness: MapRates, mapRows: number, shape: HarnessShape): Limit[] {
+  return [
     {
       key: 'mapSet',
       name: 'Map.set',
       unit: 'rows/s',
       value: map.setsPerSecond,
-      note: `${sizes.mapRows.toLocaleString('en-US')} row objects made beforehand, set into an empty Map`,
+      note: `${mapRows.toLocaleString('en-US')} row objects made beforehand, set into an empty Map`,
     },
     {
       key: 'mapGet',
       name: 'Map.get',
       unit: 'gets/s',
       value: map.getsPerSecond,
-      note: `${sizes.mapRows.toLocaleString('en-US')} random ids`,
+      note: `${mapRows.toLocaleString('en-US')} random ids`,
     },
     {
       key: 'mapSetLoop',
@@ -177,4 +180,19 @@ export async function measureLimits(
       note: `${shape.reads.toLocaleString('en-US')} gets over ${shape.rows.toLocaleString('en-US')} rows, each timed, ${shape.readsInFlight} in flight, as the stores' reads are`,
     },
   ];
+}
+
+/** Every limit, measured in `dir`. */
+export async function measureLimits(
+  dir: string,
+  sizes: LimitSizes,
+  seed: number,
+  shape: HarnessShape,
+): Promise<Limit[]> {
+  const sync = probeFdatasync(dir, Number.MAX_SAFE_INTEGER, sizes.syncSeconds);
+  const write = probeSequentialWrite(dir, sizes.ioBytes, null);
+  const { read, cold } = measureSequentialRead(dir, sizes.ioBytes);
+  const map = mapCeilings(sizes.mapRows, seed);
+  const harness = await mapThroughHarness(shape.rows, shape.reads, seed, shape.readsInFlight);
+  return [...diskLimits(sync, write, read, cold), ...mapLimits(map, harness, sizes.mapRows, shape)];
 }
