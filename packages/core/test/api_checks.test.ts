@@ -119,6 +119,60 @@ test('scan refuses a bound of the wrong type for the index column', async () => 
   await db.close();
 });
 
+test('find refuses a key of the wrong type on an ordered index as on a hash index (it found nothing)', async () => {
+  const db = await people();
+  const t = db.table('people');
+  const code = (action: () => unknown): string | null => {
+    try {
+      action();
+      return null;
+    } catch (error) {
+      return isTidemarkError(error) ? error.code : String(error);
+    }
+  };
+  assert.is(
+    code(() => t.find('byNameHash', 5)),
+    ErrorCode.SCHEMA_VIOLATION,
+    'a hash index refuses a number for a string',
+  );
+  assert.is(
+    code(() => t.find('byName', 5)),
+    ErrorCode.SCHEMA_VIOLATION,
+    'so does an ordered index',
+  );
+  assert.is(
+    code(() => t.find('byBorn', [1992n, 7])),
+    ErrorCode.SCHEMA_VIOLATION,
+    'and a wrong value in a composite key',
+  );
+  assert.is(
+    code(() => t.find('byBorn', [1992n])),
+    ErrorCode.SCHEMA_VIOLATION,
+    'and a key of the wrong length',
+  );
+  const tx = db.begin();
+  assert.is(
+    code(() => tx.find('people', 'byName', 5)),
+    ErrorCode.SCHEMA_VIOLATION,
+    'in a transaction too',
+  );
+  tx.abort();
+  // The right types still find their rows.
+  assert.equal(
+    t.find('byName', 'p2').map((r) => r.id),
+    [2],
+  );
+  assert.equal(
+    t.find('byBorn', [1993n, 'p3']).map((r) => r.id),
+    [3],
+  );
+  assert.equal(
+    t.find('byNick', null).map((r) => r.id),
+    [2, 4],
+  );
+  await db.close();
+});
+
 test('scan refuses a limit that is not a non-negative integer', async () => {
   const db = await people();
   const t = db.table('people');

@@ -123,8 +123,9 @@ export function findRows(
   key: unknown,
   columns?: readonly number[],
 ): Row[] {
-  if (ix.ordered !== null) return scanRows(table, view, ix, { gte: key, lte: key }, columns);
   const keyRow = keyAsRow(table, ix, key);
+  checkKey(table, ix, keyRow);
+  if (ix.ordered !== null) return scanRows(table, view, ix, { gte: key, lte: key }, columns);
   const encoded = encodeIndexKey(ix, keyRow);
   const hash = hashBytes(encoded, 0, encoded.length);
   const collect = (snapshot: number): number[] => {
@@ -308,6 +309,30 @@ function keyAsRow(table: TableStore, ix: SecondaryIndex, key: unknown): Row {
     return Object.fromEntries(names.map((n, i) => [n, key[i]]));
   }
   return key as Row;
+}
+
+/**
+ * A find's key must fit the index's columns, as a row's values must fit the
+ * table: a key of the wrong type would find nothing on an ordered index, and
+ * failed inside the key encoder of a hash index.
+ */
+function checkKey(table: TableStore, ix: SecondaryIndex, keyRow: Row): void {
+  for (const c of ix.def.columns) {
+    const column = table.schema.columns[c]!;
+    const value: unknown = keyRow[column.name];
+    const problem =
+      value === null || value === undefined
+        ? column.nullable
+          ? undefined
+          : `is ${describe(value)}, but the column is not nullable`
+        : valueProblem(column, value);
+    if (problem !== undefined) {
+      throw new TidemarkError(
+        ErrorCode.SCHEMA_VIOLATION,
+        `the key for index "${ix.def.name}" of "${table.name}": column "${column.name}" ${problem}`,
+      );
+    }
+  }
 }
 
 /** Range bound values: a bare value or an array of values for a prefix of the index columns. */
