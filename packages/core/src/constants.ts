@@ -58,6 +58,9 @@ export const INDEX_MIGRATE_SLOTS_PER_WRITE = 16;
 /** versionIds and commit timestamps share one clock, safe as JS numbers. */
 export const MAX_VERSION_ID = Number.MAX_SAFE_INTEGER;
 
+/** Rows an iterator gathers from an ordered index at a time (pointers only; each is decoded when taken). */
+export const ITERATE_BATCH_ROWS = 256;
+
 /**
  * Opens of the LOCK file before giving up: another try is needed only when
  * the holder that was just raced removed the file this opener had open

@@ -8,6 +8,7 @@ import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
 import type { Durability, Engine } from './txn/engine.js';
 import { readColumns, writeDurability } from './call_options.js';
+import { countRows, RowIterator } from './txn/iterate.js';
 import { findRows, readRow, scanIndex, scanRows } from './txn/reads.js';
 import type { WriteSet } from './txn/write_set.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
@@ -65,6 +66,27 @@ export class Table {
     const store = this.#store;
     const ix = scanIndex(store, request);
     return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns));
+  }
+
+  /**
+   * The rows `scan(request)` returns, in its order, at the newest commit,
+   * decoded one by one as they are taken. The iterator holds its snapshot
+   * (and pauses the segment cleaner) until it is done or stopped (`break`,
+   * `return()`): do not leave one half-read.
+   */
+  iterate(request: ScanRequest = {}): IterableIterator<Row> {
+    const store = this.#store;
+    const ix = scanIndex(store, request);
+    const columns = store.columnPositions(request.columns);
+    return new RowIterator(this.#engine, store, this.#read(), ix, request, columns);
+  }
+
+  /** How many rows `scan(request)` returns, without decoding them. */
+  count(request: ScanRequest = {}): number {
+    const store = this.#store;
+    const ix = scanIndex(store, request);
+    store.columnPositions(request.columns);
+    return countRows(store, this.#read(), ix, request);
   }
 
   insert(row: Row, options?: WriteOptions): Promise<number> {

@@ -13,6 +13,7 @@ import { commitWrites } from './txn/commit.js';
 import type { Durability, Engine, Isolation } from './txn/engine.js';
 import { ReadSet } from './txn/read_set.js';
 import { readColumns } from './call_options.js';
+import { countRows, RowIterator } from './txn/iterate.js';
 import { findRows, readRow, scanIndex, scanRows, type ScanOptions } from './txn/reads.js';
 import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from './txn/writes.js';
 
@@ -78,6 +79,28 @@ export class Transaction {
     const store = this.#store(table);
     const ix = scanIndex(store, request);
     return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns));
+  }
+
+  /**
+   * The rows `scan(table, request)` returns now, in its order, decoded one by
+   * one as they are taken; writes made after this call do not change them.
+   * With none of its own writes to the table (and not serializable) the
+   * iterator holds the snapshot itself until done or stopped (`break`,
+   * `return()`), past the end of the transaction; else it holds the rows.
+   */
+  iterate(table: TableRef, request: ScanRequest = {}): IterableIterator<Row> {
+    const store = this.#store(table);
+    const ix = scanIndex(store, request);
+    const columns = store.columnPositions(request.columns);
+    return new RowIterator(this.#engine, store, this.#view, ix, request, columns);
+  }
+
+  /** How many rows `scan(table, request)` returns, without decoding them. */
+  count(table: TableRef, request: ScanRequest = {}): number {
+    const store = this.#store(table);
+    const ix = scanIndex(store, request);
+    store.columnPositions(request.columns);
+    return countRows(store, this.#view, ix, request);
   }
 
   insert(table: TableRef, row: Row): void {

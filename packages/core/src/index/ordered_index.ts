@@ -48,16 +48,22 @@ export class OrderedIndex {
   /**
    * Visits entries from `low` to `high` (bound keys built with MIN/MAX
    * sentinels, see rangeBounds), ascending or descending; stops when `visit`
-   * returns false.
+   * returns false. `visit` also gets the entry's key, which a caller may keep
+   * (it is never changed) to resume a range after it.
    */
-  forRange(low: OrderedKey, high: OrderedKey, reverse: boolean, visit: (ptr: number) => boolean): void {
+  forRange(
+    low: OrderedKey,
+    high: OrderedKey,
+    reverse: boolean,
+    visit: (ptr: number, key: OrderedKey) => boolean,
+  ): void {
     if (!reverse) {
       for (const [key, ptr] of this.tree.entries(low)) {
-        if (compareKeys(key, high) > 0 || !visit(ptr)) return;
+        if (compareKeys(key, high) > 0 || !visit(ptr, key)) return;
       }
     } else {
       for (const [key, ptr] of this.tree.entriesReversed(high)) {
-        if (compareKeys(key, low) < 0 || !visit(ptr)) return;
+        if (compareKeys(key, low) < 0 || !visit(ptr, key)) return;
       }
     }
   }

@@ -82,6 +82,7 @@ export class SegmentCleaner {
 
   /** Whether a segment is worth cleaning now (or a job is under way). */
   hasWork(): boolean {
+    if (this.engine.openIterators > 0) return false; // see Engine.openIterators
     return this.job !== null || this.pick() !== null;
   }
 
@@ -90,6 +91,7 @@ export class SegmentCleaner {
    * are taken sparsest first.
    */
   slice(budgetMs: number): boolean {
+    if (this.engine.openIterators > 0) return false; // see Engine.openIterators
     const started = performance.now();
     const deadline = started + budgetMs;
     let moved = 0;

@@ -31,6 +31,11 @@ export class Engine {
   readonly autoWrites = new WriteSet();
   readonly counters: EngineCounters = { commits: 0, aborts: 0, conflicts: 0 };
   closed = false;
+  /**
+   * Open row iterators. They hold version pointers across event-loop turns,
+   * so the segment cleaner, which moves versions, waits while any is open.
+   */
+  openIterators = 0;
   /** See `epoch`. */
   #epoch = 0;
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */

@@ -259,7 +259,7 @@ function withoutOwnWrites(
   return view.ws.count === 0 ? committed : committed.filter((ptr) => !ownedByWrites(table, view.ws, ptr));
 }
 
-function ownEntries(table: TableStore, view: TxnView): number {
+export function ownEntries(table: TableStore, view: TxnView): number {
   let n = 0;
   for (let i = 0; i < view.ws.count; i++) if (view.ws.tables[i] === table) n++;
   return n;
@@ -283,7 +283,7 @@ function ownRow(table: TableStore, view: TxnView, entry: number, columns?: reado
     : table.codec.decodeColumns(ws.buf, ws.dv, ws.offsets[entry]!, ws.lengths[entry]!, columns);
 }
 
-function ownedByWrites(table: TableStore, ws: TxnView['ws'], ptr: number): boolean {
+export function ownedByWrites(table: TableStore, ws: TxnView['ws'], ptr: number): boolean {
   return (
     ws.find(
       table,
@@ -336,7 +336,7 @@ function checkKey(table: TableStore, ix: SecondaryIndex, keyRow: Row): void {
 }
 
 /** Range bound values: a bare value or an array of values for a prefix of the index columns. */
-function boundValues(table: TableStore, ix: SecondaryIndex, bound: unknown): unknown[] {
+export function boundValues(table: TableStore, ix: SecondaryIndex, bound: unknown): unknown[] {
   const values = Array.isArray(bound) ? bound : [bound];
   if (values.length > ix.def.columns.length) {
     throw new TidemarkError(
