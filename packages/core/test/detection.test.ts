@@ -130,9 +130,8 @@ test('a truncated WAL segment is CORRUPT, even where the cut leaves whole batche
   await rejected(dir, segmentName(0), /truncated/);
 });
 
-test('a root renamed over another is CORRUPT, and open falls back as for any bad root', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidemark-detect-'));
-  made.push(dir);
+/** Root file 1 of an empty database (id 9) with a right checksum, its body's fields replaced by `patch`. */
+function rootFile(patch: Record<string, unknown>): Buffer {
   const body = {
     seq: 1,
     databaseId: '9',
@@ -143,13 +142,24 @@ test('a root renamed over another is CORRUPT, and open falls back as for any bad
     cfps: [],
     walBytesStreamed: 0,
     writtenAt: 0,
+    ...patch,
   };
   const json = new TextEncoder().encode(JSON.stringify(body));
-  const root = Buffer.concat([
-    encodeFileHeader({ magic: 'TMROOT01', version: 1, id: 1, databaseId: 9n, size: json.length, aux: crc32(json) }),
-    json,
-  ]);
-  writeFileSync(join(dir, rootName(1)), root);
+  const header = encodeFileHeader({
+    magic: 'TMROOT01',
+    version: 1,
+    id: 1,
+    databaseId: 9n,
+    size: json.length,
+    aux: crc32(json),
+  });
+  return Buffer.concat([header, json]);
+}
+
+test('a root renamed over another is CORRUPT, and open falls back as for any bad root', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-detect-'));
+  made.push(dir);
+  writeFileSync(join(dir, rootName(1)), rootFile({}));
   copyFileSync(join(dir, rootName(1)), join(dir, rootName(2)));
   assert.throws(
     () => decodeRoot(readFileSync(join(dir, rootName(2))), rootName(2), 2),
@@ -183,25 +193,8 @@ test('a root body with a right checksum but the wrong shape is CORRUPT (no TypeE
     { wal: null },
   ];
   for (const patch of bad) {
-    const body = {
-      seq: 1,
-      databaseId: '9',
-      checkpointTs: 0,
-      wal: { seq: 0, offset: 64 },
-      nextFileId: 0,
-      catalog: [],
-      cfps: [],
-      walBytesStreamed: 0,
-      writtenAt: 0,
-      ...patch,
-    };
-    const json = new TextEncoder().encode(JSON.stringify(body));
-    const bytes = Buffer.concat([
-      encodeFileHeader({ magic: 'TMROOT01', version: 1, id: 1, databaseId: 9n, size: json.length, aux: crc32(json) }),
-      json,
-    ]);
     assert.throws(
-      () => decodeRoot(bytes, 'root-1'),
+      () => decodeRoot(rootFile(patch), 'root-1'),
       (e: Error) => (e as { code?: string }).code === 'TM_CORRUPT',
       JSON.stringify(patch),
     );

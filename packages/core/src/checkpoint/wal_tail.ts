@@ -15,6 +15,7 @@
  */
 import { join } from 'node:path';
 import { ErrorCode, TidemarkError } from '../errors.js';
+import type { RecordCallback } from '../log/wal_reader.js';
 import { readAll, type FileLayer } from '../files/file_layer.js';
 import {
   alignBatch,
@@ -28,14 +29,8 @@ import {
   segmentName,
 } from '../log/wal_format.js';
 
-/** One record at bytes[offset, offset + length); `view` is a DataView over the whole of `bytes`. */
-export type TailRecord = (
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  where: () => string,
-  view: DataView,
-) => void;
+/** One record, as replay hands it over (log/wal_reader.ts). */
+export type TailRecord = RecordCallback;
 
 export class WalTail {
   seq: number;
