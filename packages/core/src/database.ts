@@ -4,7 +4,7 @@
  */
 import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
-import { validateOptions, type FilledOptions, type OpenOptions } from './options.js';
+import { validateOptions, type FilledOptions, type Migration, type OpenOptions } from './options.js';
 import { checkTransactionOptions, retriesOf, transactionDurability, transactionIsolation } from './call_options.js';
 import { DurableLog, type DurabilityStats, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
@@ -16,11 +16,16 @@ import { definitionOf, definitionToJson } from './schema/definition_json.js';
 import { checkDistinctNames, definitionDifferences } from './schema/definition_diff.js';
 import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
+import type { DatabaseSchema, SchemaOf, TableName, TypesOf, UntypedSchema } from './schema/row_types.js';
 import type { TableDef } from './schema/types.js';
 import { Table } from './table.js';
 import { TableStore } from './table/table_store.js';
 import { Transaction } from './transaction.js';
 import { commitSchemaChange } from './txn/commit.js';
+import { dropTable } from './schema_change.js';
+import { planMigration } from './schema/migrate.js';
+import { writeDurability } from './call_options.js';
+import type { WriteOptions } from './table.js';
 import { Engine, type Durability, type Isolation } from './txn/engine.js';
 import { CleanerRunner } from './table/cleaner_runner.js';
 import { closeWhenDone, forget } from './lifecycle.js';
@@ -65,7 +70,11 @@ export interface DatabaseStats {
   recovery: RecoveryReport | null;
 }
 
-export class Database {
+/**
+ * `S`: table names and row types, when `open()` was given `tableDef()`
+ * definitions (see schema/row_types.ts); untyped by default. Types only.
+ */
+export class Database<S extends DatabaseSchema = UntypedSchema> {
   readonly #engine: Engine;
   readonly #options: FilledOptions;
   readonly #handles = new Map<string, Table>();
@@ -104,8 +113,11 @@ export class Database {
     return this.#log?.recovery ?? null;
   }
 
-  /** Creates a table from its definition (logged like a commit); INVALID_SCHEMA or TABLE_EXISTS if it cannot. */
-  createTable(def: TableDef): Table {
+  /**
+   * Creates a table from its definition (logged like a commit); INVALID_SCHEMA or TABLE_EXISTS if it cannot.
+   * The handle is typed when `def` is a `tableDef()` (the database's own type does not change).
+   */
+  createTable<D extends TableDef>(def: D): Table<TypesOf<D>> {
     const engine = this.#engine;
     engine.checkWritable();
     const schema = defineTable(def);
@@ -118,29 +130,64 @@ export class Database {
     commitSchemaChange(engine, (sink) => sink.createTable(store.id, definition));
     engine.tables.push(store);
     engine.tablesByName.set(schema.name, store);
-    return this.table(schema.name);
+    return this.#handle(schema.name) as unknown as Table<TypesOf<D>>;
   }
 
-  /** Creates the table, or checks that the existing one has the same definition. */
-  /** @internal */
-  ensureTable(def: TableDef): void {
+  /**
+   * Drops a table (logged like a commit): its rows are gone, and calls on it
+   * fail with UNKNOWN_TABLE. Resolves with the commitTs once durable.
+   */
+  dropTable(name: string, options?: WriteOptions): Promise<number> {
+    try {
+      const engine = this.#engine;
+      const store = engine.table(name);
+      this.#handles.delete(name);
+      return dropTable(engine, store, writeDurability(options, engine.durability));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * @internal Creates the table, or checks that the stored one has the same
+   * definition; with `migrate`, makes the changes that take it there.
+   */
+  async ensureTable(def: TableDef, migrate: Migration | null): Promise<void> {
     const existing = this.#engine.tablesByName.get(def?.name);
     if (existing === undefined) {
       this.createTable(def);
       return;
     }
     const given = defineTable(def);
-    if (definitionToJson(definitionOf(given)) !== definitionToJson(definitionOf(existing.schema))) {
-      const differences = definitionDifferences(existing.schema, given);
+    const differences = definitionDifferences(existing.schema, given);
+    if (differences.length === 0) return;
+    if (migrate === null) {
       throw new TidemarkError(
         ErrorCode.INVALID_SCHEMA,
-        `table "${def.name}" exists in the database with a different definition: ${differences.join('; ') || 'the stored form differs'}`,
+        `table "${def.name}" exists in the database with a different definition: ${differences.join('; ')} (open with migrate: true to make the additive changes)`,
       );
+    }
+    const table = this.#handle(def.name);
+    for (const step of planMigration(existing.schema, given, def, migrate.drop)) {
+      if (step.kind === 'addColumn') await table.addColumn(step.def);
+      else if (step.kind === 'dropColumn') await table.dropColumn(step.name);
+      else if (step.kind === 'addIndex') await table.addIndex(step.def);
+      else await table.dropIndex(step.name);
     }
   }
 
+  /** @internal The tables `migrate.drop` names that exist: dropped. */
+  async dropNamedTables(migrate: Migration | null): Promise<void> {
+    for (const name of migrate?.drop ?? [])
+      if (this.#engine.tablesByName.has(name)) await this.dropTable(name);
+  }
+
   /** The table named `name`; UNKNOWN_TABLE if there is none. */
-  table(name: string): Table {
+  table<N extends TableName<S>>(name: N): Table<S[N]> {
+    return this.#handle(name) as unknown as Table<S[N]>;
+  }
+
+  #handle(name: string): Table {
     this.#engine.checkOpen();
     let handle = this.#handles.get(name);
     if (handle === undefined) {
@@ -153,14 +200,14 @@ export class Database {
   /** Names of every table, in creation order. */
   tableNames(): string[] {
     this.#engine.checkOpen();
-    return this.#engine.tables.map((t) => t.name);
+    return this.#engine.tables.filter((t) => !t.dropped).map((t) => t.name);
   }
 
   /** Starts an interactive transaction; commit or abort it. */
-  begin(options?: TransactionOptions): Transaction {
+  begin(options?: TransactionOptions): Transaction<S> {
     checkTransactionOptions(options);
     const engine = this.#engine;
-    return new Transaction(
+    return new Transaction<S>(
       engine,
       transactionIsolation(options, engine.isolation),
       transactionDurability(options, engine.durability),
@@ -172,7 +219,7 @@ export class Database {
    * durable. `fn` may be synchronous or async. On a conflict the whole
    * callback runs again, up to `retries` times.
    */
-  async transaction<T>(fn: (tx: Transaction) => T | Promise<T>, options?: TransactionOptions): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction<S>) => T | Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.#retryUpTo(retriesOf(options, this.#options.retries, 'transaction'), async () => {
       const tx = this.begin(options);
       try {
@@ -189,7 +236,7 @@ export class Database {
    * Runs a synchronous `fn` in a transaction and commits it without a
    * promise; returns fn's result. TXN_NOT_SYNC if fn returns a promise.
    */
-  transactionSync<T>(fn: (tx: Transaction) => T, options?: TransactionOptions): T {
+  transactionSync<T>(fn: (tx: Transaction<S>) => T, options?: TransactionOptions): T {
     const retries = retriesOf(options, this.#options.retries, 'transaction');
     for (let attempt = 0; ; attempt++) {
       const tx = this.begin(options);
@@ -296,7 +343,9 @@ export class Database {
       ...engine.counters,
       commitTs: engine.clock.now,
       openTransactions: engine.snapshots.active,
-      tables: engine.tables.map((t) => ({
+      tables: engine.tables
+        .filter((t) => !t.dropped)
+        .map((t) => ({
         name: t.name,
         rows: t.liveRows,
         bytesInUse: t.arena.bytesInUse,
@@ -338,15 +387,21 @@ export interface OpenInternals {
   threads?: EngineThreads;
 }
 
+/** open()'s options, with `tables` typed by what was passed (readonly lists allowed). */
+export type OpenOptionsOf<Tables extends readonly TableDef[]> = Omit<OpenOptions, 'tables'> & { tables?: Tables };
+
 /**
  * Opens a database: in memory, or in `options.dir`, replaying its log.
  * Rejects with INVALID_OPTION (naming `options.x`), INVALID_SCHEMA, LOCKED
  * (another live process has the directory), CORRUPT (naming file and
  * offset), DISK_FULL (no room to reopen: free space and open again) or
- * IO_ERROR; nothing stays open when it rejects.
+ * IO_ERROR; nothing stays open when it rejects. The database is typed when
+ * every one of `options.tables` is a `tableDef()`.
  */
-export async function open(options?: OpenOptions): Promise<Database> {
-  return openWith(options, {});
+export async function open<Tables extends readonly TableDef[] = TableDef[]>(
+  options?: OpenOptionsOf<Tables>,
+): Promise<Database<SchemaOf<Tables>>> {
+  return openWith(options as OpenOptions | undefined, {}) as unknown as Promise<Database<SchemaOf<Tables>>>;
 }
 
 /** @internal open() with the file layer and threads of `internals`. */
@@ -356,7 +411,8 @@ export async function openWith(options: OpenOptions | undefined, internals: Open
   const db = await Database.create(filled, internals);
   try {
     await db.started();
-    for (const def of filled.tables) db.ensureTable(def);
+    for (const def of filled.tables) await db.ensureTable(def, filled.migrate);
+    await db.dropNamedTables(filled.migrate);
   } catch (error) {
     await db.close().catch(() => {}); // the first error is the one to report
     throw error;

@@ -57,6 +57,13 @@ export const ErrorCode = {
    * meets this code only in what a task reports across the thread boundary.
    */
   CANCELED: 'TM_CANCELED',
+  /**
+   * A schema change that cannot be made in place: a column's type or
+   * nullability changed, a primary-key column or a column an index uses
+   * dropped, or a destructive difference open({ migrate }) was not asked for
+   * by name. The message says the supported way (docs/SCHEMA.md).
+   */
+  SCHEMA_CHANGE_REFUSED: 'TM_SCHEMA_CHANGE_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,7 +3,7 @@
  * The public API is this list; everything else is internal and may change.
  */
 export { open, Database } from './database.js';
-export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
+export type { DatabaseStats, OpenOptionsOf, TableStats, TransactionOptions } from './database.js';
 export { Table } from './table.js';
 export type { WriteOptions } from './table.js';
 export type { DurabilityStats, LogStats, RecoveryReport } from './log/durable_log.js';
@@ -34,5 +34,22 @@ export type {
 } from './verify.js';
 export type { OpenOptions } from './options.js';
 export type { ColumnDef, ColumnType, IndexDef, IndexKind, Row, TableDef, TableSchema } from './schema/types.js';
+export { tableDef } from './schema/row_types.js';
+export type {
+  DatabaseSchema,
+  InsertRowOf,
+  JsonValue,
+  PatchOf,
+  PrimaryKeyOf,
+  RowOf,
+  SchemaOf,
+  Selected,
+  TableName,
+  TableTypes,
+  TypedTableDef,
+  TypesOf,
+  UntypedSchema,
+  UntypedTable,
+} from './schema/row_types.js';
 export type { LogSink } from './txn/sink.js';
 export type { Durability, Isolation } from './txn/engine.js';

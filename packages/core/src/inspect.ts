@@ -42,8 +42,8 @@ export interface InspectReport {
     /** Where the WAL replays from. */
     wal: { seq: number; offset: number };
     writtenAt: string;
-    /** Live rows of each table at the checkpoint. */
-    tables: Array<{ name: string; rows: number | null }>;
+    /** Each live table of the catalog: its name, schema version (1 until its schema first changes) and rows. */
+    tables: Array<{ name: string; version: number; rows: number | null }>;
   } | null;
   /** Newer roots that did not verify, with why. */
   skippedRoots: Array<{ file: string; reason: string }>;
@@ -64,6 +64,12 @@ export interface InspectReport {
 }
 
 const LAYER_KEYS: ReadonlySet<string> = new Set(['layer']);
+
+/** The schema version a stored definition names (1 when it names none: never changed). */
+function schemaVersion(definition: unknown): number {
+  const version = (definition as { version?: unknown }).version;
+  return typeof version === 'number' ? version : 1;
+}
 
 function tableName(definition: unknown, id: number): string {
   const name = (definition as { name?: unknown } | null)?.name;
@@ -113,7 +119,11 @@ export function inspect(dir: string, options: { layer?: FileLayer } = {}): Inspe
             checkpointTs: root.checkpointTs,
             wal: { ...root.wal },
             writtenAt: new Date(root.writtenAt).toISOString(),
-            tables: root.catalog.map((def, id) => ({ name: tableName(def, id), rows: root.tableRows?.[id] ?? null })),
+            tables: root.catalog.flatMap((def, id) =>
+              def === null
+                ? []
+                : [{ name: tableName(def, id), version: schemaVersion(def), rows: root.tableRows?.[id] ?? null }],
+            ),
           },
     skippedRoots: newest.skipped,
     files,

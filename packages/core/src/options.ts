@@ -91,6 +91,20 @@ export interface OpenOptions {
    * at once (README, "Ending a process, and who may read the files").
    */
   closeOnSignals?: boolean;
+  /**
+   * Default false: a table of options.tables that differs from the stored
+   * one is INVALID_SCHEMA, listing every difference. True makes the
+   * additive differences (new columns, nullable or with a default; new
+   * indexes) as schema changes; `{ drop: [...] }` also drops the columns,
+   * indexes ("table.name") and tables ("table") it names. Changes that
+   * cannot be made in place are SCHEMA_CHANGE_REFUSED (docs/SCHEMA.md).
+   */
+  migrate?: boolean | { drop?: string[] };
+}
+
+/** What open() may change in a stored schema: null, nothing. */
+export interface Migration {
+  readonly drop: ReadonlySet<string>;
 }
 
 export interface FilledOptions {
@@ -119,6 +133,7 @@ export interface FilledOptions {
   readonly cleanerLiveFraction: number;
   readonly fileMode: number;
   readonly closeOnSignals: boolean;
+  readonly migrate: Migration | null;
 }
 
 const KiB = 1024;
@@ -155,6 +170,7 @@ export const DEFAULT_OPTIONS: FilledOptions = Object.freeze({
   cleanerLiveFraction: 0.75,
   fileMode: DEFAULT_FILE_MODE,
   closeOnSignals: false,
+  migrate: null,
 } satisfies FilledOptions & Record<keyof OpenOptions, unknown>);
 
 const known: ReadonlySet<string> = new Set(Object.keys(DEFAULT_OPTIONS));
@@ -254,6 +270,16 @@ function flagOption(o: Record<string, unknown>, key: 'checkpoints' | 'merges' | 
   return o[key] === undefined ? DEFAULT_OPTIONS[key] : booleanOption(o[key], `options.${key}`);
 }
 
+function migrateOption(value: unknown): Migration | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return { drop: new Set() };
+  const drop = (value as { drop?: unknown })?.drop ?? [];
+  const shape = typeof value === 'object' && value !== null && Object.keys(value).every((k) => k === 'drop');
+  if (!shape || !Array.isArray(drop) || !drop.every((d) => typeof d === 'string' && d.length > 0))
+    throw invalid('options.migrate must be true, false, or { drop: ["table", "table.column", "table.index", ...] }');
+  return { drop: new Set(drop as string[]) };
+}
+
 /**
  * The relations between options that the engine depends on, checked once
  * the options are filled; each message names both options and says why.
@@ -313,6 +339,7 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     cleanerLiveFraction: fractionOption(o, 'cleanerLiveFraction', 0.05, 0.95),
     fileMode: o.fileMode === undefined ? DEFAULT_OPTIONS.fileMode : fileModeOption(o.fileMode),
     closeOnSignals: flagOption(o, 'closeOnSignals'),
+    migrate: migrateOption(o.migrate),
   };
   checkShapes(filled);
   checkRelations(filled);

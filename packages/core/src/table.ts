@@ -3,7 +3,11 @@
  * commit. Writes resolve with the commitTs once durable and reject with a
  * TidemarkError (the table unchanged) when they fail.
  */
-import type { Row, TableSchema } from './schema/types.js';
+import type { Selected, TableTypes, UntypedTable } from './schema/row_types.js';
+import { ErrorCode, TidemarkError } from './errors.js';
+import { withColumn, withRenamedColumn, withoutColumn, withoutIndex } from './schema/alter.js';
+import { addIndex, changeTable } from './schema_change.js';
+import type { ColumnDef, IndexDef, Row, TableSchema } from './schema/types.js';
 import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
 import type { Durability, Engine } from './txn/engine.js';
@@ -27,7 +31,12 @@ class AutoView implements TxnView {
   constructor(readonly ws: WriteSet) {}
 }
 
-export class Table {
+/**
+ * `T`: the table's row types, from a `tableDef()` definition (see
+ * schema/row_types.ts); untyped by default. Types only: every call checks its
+ * values against the schema either way.
+ */
+export class Table<T extends TableTypes = UntypedTable> {
   readonly #engine: Engine;
   readonly #store: TableStore;
   readonly #view: AutoView;
@@ -39,7 +48,7 @@ export class Table {
     this.#view = new AutoView(engine.autoWrites);
   }
 
-  get name(): string {
+  get name(): T['name'] {
     return this.#store.name;
   }
 
@@ -52,20 +61,22 @@ export class Table {
     return this.#store.liveRows;
   }
 
-  get(key: unknown, options?: ReadOptions): Row | undefined {
-    return readRow(this.#store, this.#read(), key, this.#store.columnPositions(readColumns(options)));
+  get<C extends T['column'] = T['column']>(key: T['key'], options?: ReadOptions<C>): Selected<T, C> | undefined {
+    const row = readRow(this.#store, this.#read(), key, this.#store.columnPositions(readColumns(options)));
+    return row as Selected<T, C> | undefined;
   }
 
-  find(index: string, key: unknown, options?: ReadOptions): Row[] {
+  find<C extends T['column'] = T['column']>(index: string, key: unknown, options?: ReadOptions<C>): Selected<T, C>[] {
     const store = this.#store;
-    return findRows(store, this.#read(), store.index(index), key, store.columnPositions(readColumns(options)));
+    const rows = findRows(store, this.#read(), store.index(index), key, store.columnPositions(readColumns(options)));
+    return rows as Selected<T, C>[];
   }
 
   /** Rows of an ordered index within bounds, in order; or every row without `index` (then bounds and `reverse` are INVALID_OPTION). */
-  scan(request: ScanRequest = {}): Row[] {
+  scan<C extends T['column'] = T['column']>(request: ScanRequest<C> = {}): Selected<T, C>[] {
     const store = this.#store;
     const ix = scanIndex(store, request);
-    return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns));
+    return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns)) as Selected<T, C>[];
   }
 
   /**
@@ -74,39 +85,89 @@ export class Table {
    * (and pauses the segment cleaner) until it is done or stopped (`break`,
    * `return()`): do not leave one half-read.
    */
-  iterate(request: ScanRequest = {}): IterableIterator<Row> {
+  iterate<C extends T['column'] = T['column']>(request: ScanRequest<C> = {}): IterableIterator<Selected<T, C>> {
     const store = this.#store;
     const ix = scanIndex(store, request);
     const columns = store.columnPositions(request.columns);
-    return new RowIterator(this.#engine, store, this.#read(), ix, request, columns);
+    const rows: IterableIterator<Row> = new RowIterator(this.#engine, store, this.#read(), ix, request, columns);
+    return rows as IterableIterator<Selected<T, C>>;
   }
 
   /** How many rows `scan(request)` returns, without decoding them. */
-  count(request: ScanRequest = {}): number {
+  count(request: ScanRequest<T['column']> = {}): number {
     const store = this.#store;
     const ix = scanIndex(store, request);
     store.columnPositions(request.columns);
     return countRows(store, this.#read(), ix, request);
   }
 
-  insert(row: Row, options?: WriteOptions): Promise<number> {
-    return this.#write(stageInsert, row, options);
+  insert(row: T['insert'], options?: WriteOptions): Promise<number> {
+    return this.#write(stageInsert, row as Row, options);
   }
 
-  upsert(row: Row, options?: WriteOptions): Promise<number> {
-    return this.#write(stageUpsert, row, options);
+  upsert(row: T['insert'], options?: WriteOptions): Promise<number> {
+    return this.#write(stageUpsert, row as Row, options);
   }
 
-  update(key: unknown, patch: Row, options?: WriteOptions): Promise<number> {
-    return this.#write((store, view) => stageUpdate(store, view, key, patch), undefined, options);
+  update(key: T['key'], patch: T['patch'], options?: WriteOptions): Promise<number> {
+    return this.#write((store, view) => stageUpdate(store, view, key, patch as Row), undefined, options);
   }
 
-  delete(key: unknown, options?: WriteOptions): Promise<number> {
+  delete(key: T['key'], options?: WriteOptions): Promise<number> {
     return this.#write(stageDelete, key, options);
+  }
+
+  /**
+   * Adds a column at the end, nullable or with a default; no row is
+   * rewritten (rows written before read the default, or null). Resolves with
+   * the change's commitTs once durable. INVALID_SCHEMA (a bad definition, a
+   * column of that name), SCHEMA_CHANGE_REFUSED (neither nullable nor defaulted).
+   */
+  addColumn(def: ColumnDef, options?: WriteOptions): Promise<number> {
+    return this.#change((s) => withColumn(s, def), options);
+  }
+
+  /** Drops a column (not one of the primary key or of an index: SCHEMA_CHANGE_REFUSED); UNKNOWN_COLUMN if none. */
+  dropColumn(name: string, options?: WriteOptions): Promise<number> {
+    return this.#change((s) => withoutColumn(s, name), options);
+  }
+
+  /** Renames a column (indexes and the primary key follow it); rows are not rewritten. */
+  renameColumn(from: string, to: string, options?: WriteOptions): Promise<number> {
+    return this.#change((s) => withRenamedColumn(s, from, to), options);
+  }
+
+  /**
+   * Adds an index, built online: commits go on meanwhile, and the promise
+   * resolves once the index is complete, logged and used by reads. A unique
+   * index that meets two live rows with one key rejects with DUPLICATE_KEY
+   * naming it, and leaves no index behind.
+   */
+  addIndex(def: IndexDef, options?: WriteOptions): Promise<number> {
+    try {
+      return addIndex(this.#engine, this.#store, def, writeDurability(options, this.#engine.durability));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Drops an index; UNKNOWN_INDEX if there is none. */
+  dropIndex(name: string, options?: WriteOptions): Promise<number> {
+    return this.#change((s) => withoutIndex(s, name), options);
+  }
+
+  #change(change: (schema: TableSchema) => TableSchema, options: WriteOptions | undefined): Promise<number> {
+    try {
+      return changeTable(this.#engine, this.#store, change, writeDurability(options, this.#engine.durability));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #read(): AutoView {
     this.#engine.checkOpen();
+    if (this.#store.dropped)
+      throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `table "${this.#store.name}" was dropped`);
     const view = this.#view;
     view.ws.clear();
     view.snapshot = this.#engine.clock.now;

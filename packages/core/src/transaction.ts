@@ -7,6 +7,7 @@
  * aborts it.
  */
 import { ErrorCode, TidemarkError } from './errors.js';
+import type { DatabaseSchema, Selected, TableName, UntypedSchema } from './schema/row_types.js';
 import type { Row } from './schema/types.js';
 import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
@@ -20,12 +21,16 @@ import { stageDelete, stageInsert, stageUpdate, stageUpsert, type TxnView } from
 /** A table by name, or a Table handle. */
 export type TableRef = string | { readonly name: string };
 
-export interface ReadOptions {
+/** A table of a typed database by name `N`, or its handle. */
+type TableRefTo<N extends string> = N | { readonly name: N };
+
+/** `C`: the column names a typed table allows (any string when untyped). */
+export interface ReadOptions<C extends string = string> {
   /** Decode only these columns. */
-  columns?: string[];
+  columns?: C[];
 }
 
-export interface ScanRequest extends ScanOptions, ReadOptions {
+export interface ScanRequest<C extends string = string> extends ScanOptions, ReadOptions<C> {
   /**
    * An ordered index to scan in order; without it every row, in no set
    * order, and bounds or `reverse` are INVALID_OPTION.
@@ -35,7 +40,11 @@ export interface ScanRequest extends ScanOptions, ReadOptions {
 
 export type TransactionState = 'open' | 'committed' | 'aborted';
 
-export class Transaction {
+/**
+ * `S`: the database's table names and row types, from `tableDef()`
+ * definitions (see schema/row_types.ts); untyped by default. Types only.
+ */
+export class Transaction<S extends DatabaseSchema = UntypedSchema> {
   readonly snapshot: number;
   readonly isolation: Isolation;
   readonly durability: Durability;
@@ -63,22 +72,35 @@ export class Transaction {
     return this.#state;
   }
 
-  get(table: TableRef, key: unknown, options?: ReadOptions): Row | undefined {
+  get<N extends TableName<S>, C extends S[N]['column'] = S[N]['column']>(
+    table: TableRefTo<N>,
+    key: S[N]['key'],
+    options?: ReadOptions<C>,
+  ): Selected<S[N], C> | undefined {
     const store = this.#store(table);
-    return readRow(store, this.#view, key, store.columnPositions(readColumns(options)));
+    return readRow(store, this.#view, key, store.columnPositions(readColumns(options))) as Selected<S[N], C> | undefined;
   }
 
   /** Rows whose columns in index `index` equal `key`. */
-  find(table: TableRef, index: string, key: unknown, options?: ReadOptions): Row[] {
+  find<N extends TableName<S>, C extends S[N]['column'] = S[N]['column']>(
+    table: TableRefTo<N>,
+    index: string,
+    key: unknown,
+    options?: ReadOptions<C>,
+  ): Selected<S[N], C>[] {
     const store = this.#store(table);
-    return findRows(store, this.#view, store.index(index), key, store.columnPositions(readColumns(options)));
+    const rows = findRows(store, this.#view, store.index(index), key, store.columnPositions(readColumns(options)));
+    return rows as Selected<S[N], C>[];
   }
 
   /** Rows of an ordered index within bounds, in order; or every row without `index` (then bounds and `reverse` are INVALID_OPTION). */
-  scan(table: TableRef, request: ScanRequest = {}): Row[] {
+  scan<N extends TableName<S>, C extends S[N]['column'] = S[N]['column']>(
+    table: TableRefTo<N>,
+    request: ScanRequest<C> = {},
+  ): Selected<S[N], C>[] {
     const store = this.#store(table);
     const ix = scanIndex(store, request);
-    return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns));
+    return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns)) as Selected<S[N], C>[];
   }
 
   /**
@@ -88,34 +110,38 @@ export class Transaction {
    * iterator holds the snapshot itself until done or stopped (`break`,
    * `return()`), past the end of the transaction; else it holds the rows.
    */
-  iterate(table: TableRef, request: ScanRequest = {}): IterableIterator<Row> {
+  iterate<N extends TableName<S>, C extends S[N]['column'] = S[N]['column']>(
+    table: TableRefTo<N>,
+    request: ScanRequest<C> = {},
+  ): IterableIterator<Selected<S[N], C>> {
     const store = this.#store(table);
     const ix = scanIndex(store, request);
     const columns = store.columnPositions(request.columns);
-    return new RowIterator(this.#engine, store, this.#view, ix, request, columns);
+    const rows: IterableIterator<Row> = new RowIterator(this.#engine, store, this.#view, ix, request, columns);
+    return rows as IterableIterator<Selected<S[N], C>>;
   }
 
   /** How many rows `scan(table, request)` returns, without decoding them. */
-  count(table: TableRef, request: ScanRequest = {}): number {
+  count<N extends TableName<S>>(table: TableRefTo<N>, request: ScanRequest<S[N]['column']> = {}): number {
     const store = this.#store(table);
     const ix = scanIndex(store, request);
     store.columnPositions(request.columns);
     return countRows(store, this.#view, ix, request);
   }
 
-  insert(table: TableRef, row: Row): void {
-    stageInsert(this.#store(table), this.#view, row);
+  insert<N extends TableName<S>>(table: TableRefTo<N>, row: S[N]['insert']): void {
+    stageInsert(this.#store(table), this.#view, row as Row);
   }
 
-  upsert(table: TableRef, row: Row): void {
-    stageUpsert(this.#store(table), this.#view, row);
+  upsert<N extends TableName<S>>(table: TableRefTo<N>, row: S[N]['insert']): void {
+    stageUpsert(this.#store(table), this.#view, row as Row);
   }
 
-  update(table: TableRef, key: unknown, patch: Row): void {
-    stageUpdate(this.#store(table), this.#view, key, patch);
+  update<N extends TableName<S>>(table: TableRefTo<N>, key: S[N]['key'], patch: S[N]['patch']): void {
+    stageUpdate(this.#store(table), this.#view, key, patch as Row);
   }
 
-  delete(table: TableRef, key: unknown): void {
+  delete<N extends TableName<S>>(table: TableRefTo<N>, key: S[N]['key']): void {
     stageDelete(this.#store(table), this.#view, key);
   }
 

@@ -20,8 +20,7 @@ import type { CfpEntry, RootBody } from './checkpoint/root_format.js';
 import { decodeFileHeader, FILE_HEADER_BYTES } from './files/file_header.js';
 import { readAll, type FileLayer } from './files/file_layer.js';
 import { makeRowCodec, type RowCodec } from './schema/codec.js';
-import { definitionFromJson } from './schema/definition_json.js';
-import { defineTable } from './schema/schema.js';
+import { schemaFromJson } from './schema/stored.js';
 import type { Findings } from './verify_findings.js';
 import { messageOf } from './verify_support.js';
 
@@ -40,7 +39,8 @@ export interface PairScope {
 export function checkPairs(scope: PairScope): boolean {
   const { root, names, findings } = scope;
   const before = findings.problems.length;
-  const codecs = root.catalog.map((definition) => makeRowCodec(defineTable(definitionFromJson(definition))));
+  const schemas = root.catalog.map(schemaFromJson);
+  const codecs = schemas.map((schema) => (schema === null ? null : makeRowCodec(schema)));
   for (const cfp of root.cfps) {
     const data = dataFileName(cfp.id);
     const delta = deltaFileName(cfp.id);
@@ -113,17 +113,18 @@ function checkPrecreated(scope: PairScope, cfp: CfpEntry): void {
   }
 }
 
-function checkPair(scope: PairScope, cfp: CfpEntry, codecs: RowCodec[]): void {
+/** `codecs` by table id; null for a dropped table, whose rows are not checked (recovery does not load them). */
+function checkPair(scope: PairScope, cfp: CfpEntry, codecs: (RowCodec | null)[]): void {
   const { dir, layer, findings, root } = scope;
   const databaseId = BigInt(root.databaseId);
-  const tableName = (tableId: number): string =>
-    tableId < codecs.length ? defineTable(definitionFromJson(root.catalog[tableId])).name : String(tableId);
+  const tableName = (tableId: number): string => codecs[tableId]?.schema.name ?? String(tableId);
   const deleted = findings.attempt(deltaFileName(cfp.id), 'CFP_INVALID', () => readDelta(layer, dir, cfp, databaseId));
   const path = join(dir, dataFileName(cfp.id));
   findings.attempt(dataFileName(cfp.id), 'CFP_INVALID', () =>
     scanData(layer, dir, cfp, databaseId, deleted, {
       row: (tableId, versionId, bytes, view, entryAt, _size, dataOffset) => {
         const codec = codecs[tableId];
+        if (codec === null) return;
         if (codec === undefined)
           throw corrupt(
             path,

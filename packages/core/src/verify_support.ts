@@ -48,9 +48,10 @@ export function decodingVisitor(engine: Engine, replayer: Replayer): RecordVisit
   return {
     commit: () => replayer.commit(),
     createTable: (tableId, definition) => replayer.createTable(tableId, definition),
+    changeTable: (tableId, definition) => replayer.changeTable(tableId, definition),
     insert: (tableId, versionId, bytes, offset, length) => {
       const table = engine.tables[tableId];
-      if (table !== undefined) {
+      if (table !== undefined && !table.dropped) {
         try {
           table.codec.decode(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, length);
         } catch (error) {
@@ -73,6 +74,7 @@ export function contentDigest(engine: Engine): string {
   const json = (_key: string, value: unknown): unknown =>
     typeof value === 'bigint' ? `${value}n` : value instanceof Uint8Array ? [...value] : value;
   for (const table of engine.tables) {
+    if (table.dropped) continue;
     const rows: string[] = [];
     table.primary.forEach((ptr) => {
       if (!table.arena.isDeleted(ptr)) rows.push(JSON.stringify(table.read(ptr), json));

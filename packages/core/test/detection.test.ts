@@ -63,7 +63,7 @@ function wal(commits: number): string {
   return dir;
 }
 
-const noop: RecordVisitor = { commit() {}, insert() {}, delete() {}, createTable() {}, end() {} };
+const noop: RecordVisitor = { commit() {}, insert() {}, delete() {}, createTable() {}, changeTable() {}, end() {} };
 const replay = (dir: string): unknown =>
   replayWal(layer, dir, (bytes, offset, length, where) => void visitRecord(bytes, offset, length, noop, where));
 

@@ -26,6 +26,9 @@ class RecordingSink implements LogSink {
   createTable(tableId: number): void {
     this.calls.push(`createTable ${tableId}`);
   }
+  changeTable(tableId: number): void {
+    this.calls.push(`changeTable ${tableId}`);
+  }
   end(): void {
     this.calls.push('end');
   }

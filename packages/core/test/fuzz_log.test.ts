@@ -59,6 +59,7 @@ test('log records: on a buffer that does not start at byte 0 of its ArrayBuffer,
         calls.push(['insert', tableId, versionId, [...b.subarray(offset, offset + length)]]),
       delete: (tableId: number, versionId: number) => calls.push(['delete', tableId, versionId]),
       createTable: (tableId: number) => calls.push(['create', tableId]),
+      changeTable: (tableId: number) => calls.push(['change', tableId]),
       end: (ts: number) => calls.push(['end', ts]),
     };
     visitRecord(bytes, 4, bytes.length - 4, visitor, () => 'r', view);

@@ -74,6 +74,7 @@ test('records published in the ring become one durable batch per step', () => {
     insert: () => {},
     delete: () => {},
     createTable: () => {},
+    changeTable: () => {},
     end: (ts: number) => void seen.push(ts),
   };
   replayWal(

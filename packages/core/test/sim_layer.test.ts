@@ -184,6 +184,7 @@ test('the WAL writer: a full disk is DISK_FULL at any point, and the same calls 
       insert: () => {},
       delete: () => {},
       createTable: () => {},
+      changeTable: () => {},
       end: (ts: number) => void seen.push(ts),
     };
     replayWal(fs, '/w', (bytes, offset, length, where) => void visitRecord(bytes, offset, length, visitor, where));

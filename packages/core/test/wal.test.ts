@@ -56,6 +56,7 @@ function replay(dir: string): { commits: number[]; position: WalPosition } {
     },
     delete: () => {},
     createTable: () => {},
+    changeTable: () => {},
     end: (ts) => void commits.push(ts),
   };
   const position = replayWal(
@@ -161,6 +162,7 @@ test('arbitrary bytes given to the record decoder give CORRUPT errors only', () 
     insert: () => {},
     delete: () => {},
     createTable: () => {},
+    changeTable: () => {},
     end: () => {},
   };
   fc.assert(

@@ -119,6 +119,13 @@ export class CheckpointWriter implements RecordVisitor {
     this.state.structureChanged = true;
   }
 
+  /** A schema change: the catalog holds the table's new definition, or null once it is dropped. */
+  changeTable(tableId: number, definition: unknown): void {
+    this.catalog[tableId] = definition;
+    if (definition === null) this.tableRows[tableId] = 0;
+    this.state.structureChanged = true;
+  }
+
   end(commitTs: number): void {
     this.lastTs = commitTs;
   }
@@ -227,7 +234,8 @@ export class CheckpointWriter implements RecordVisitor {
 
   /** Starts merging `plan.sources` into `plan.targets` new pairs; returns the task for a merge runner. */
   beginMerge(plan: MergePlan): MergeTask {
-    return this.merges.begin(plan);
+    const droppedTables = this.catalog.flatMap((definition, id) => (definition === null ? [id] : []));
+    return { ...this.merges.begin(plan), droppedTables };
   }
 
   /** The merge task finished: its targets are installed at the next checkpoint. */

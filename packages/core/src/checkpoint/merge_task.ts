@@ -44,6 +44,8 @@ export interface MergeTask {
   sources: CfpEntry[];
   /** Permissions of the target files (options.fileMode); owner only if absent. */
   fileMode?: number;
+  /** Ids of tables dropped since: their rows are left out of the targets. */
+  droppedTables?: number[];
 }
 
 /** One pair a merge wrote: its id, the versionIds it covers, its rows, its files' lengths. */
@@ -95,9 +97,15 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
   let ok = false;
   try {
     out.writing = out.begin(task.sources[0]!.minVersion);
+    const dropped = new Set(task.droppedTables ?? []);
     for (const source of task.sources) {
+      let ofDropped = 0;
       const scan = scanCfp(layer, task.dir, source, databaseId, {
-        row: (_tableId, versionId, bytes, _view, entryAt, size) => {
+        row: (tableId, versionId, bytes, _view, entryAt, size) => {
+          if (dropped.has(tableId)) {
+            ofDropped++;
+            return;
+          }
           let w = out.writing!;
           if (!block.fits(size)) out.flush(w);
           // As the streamer closes a data file: when this entry, in the block being built, would pass it.
@@ -116,8 +124,8 @@ export function mergeCfps(layer: FileLayer, task: MergeTask): MergeResult {
         blockEnd: () => {},
       });
       result.rowsRead += scan.rows;
-      result.rowsWritten += scan.live;
-      result.rowsDropped += scan.skipped;
+      result.rowsWritten += scan.live - ofDropped;
+      result.rowsDropped += scan.skipped + ofDropped;
       result.bytesRead += scan.bytes;
     }
     out.end(out.writing);

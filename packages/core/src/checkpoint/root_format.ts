@@ -15,7 +15,7 @@ import { ErrorCode, TidemarkError } from '../errors.js';
 import { readFile, type FileLayer } from '../files/file_layer.js';
 import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/file_header.js';
 import { CfpState, DATA_ENTRY_HEADER_BYTES, DELTA_ENTRY_BYTES } from './cfp_format.js';
-import { checkStoredDefinition } from '../schema/definition_json.js';
+import { checkStoredDefinition } from '../schema/stored.js';
 
 export const ROOT_MAGIC = 'TMROOT01';
 export const ROOT_VERSION = 1;

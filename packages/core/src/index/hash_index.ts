@@ -61,11 +61,17 @@ export class HashIndex {
   }
 
   remove(hash: number, ptr: number): void {
+    const removed = this.removeIfPresent(hash, ptr);
+    assert(removed, 'secondary index entry exists');
+  }
+
+  /** Removes the entry of `ptr` under `hash`; returns whether there was one. */
+  removeIfPresent(hash: number, ptr: number): boolean {
     const pairs = this.pairs;
     const mask = this.mask;
     let i = (hash >>> 0) & mask;
     while (pairs[2 * i + 1] !== ptr) {
-      assert(pairs[2 * i + 1] !== 0, 'secondary index entry exists');
+      if (pairs[2 * i + 1] === 0) return false;
       i = (i + 1) & mask;
     }
     let j = (i + 1) & mask;
@@ -81,6 +87,7 @@ export class HashIndex {
     pairs[2 * i] = 0;
     pairs[2 * i + 1] = 0;
     this.count--;
+    return true;
   }
 
   private grow(): void {

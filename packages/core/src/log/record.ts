@@ -9,16 +9,18 @@
  *   op      = u8 kind, u8 0, u16 tableId, f64 versionId, u32 length, length bytes
  *     kind 1 insert        versionId of the new version, bytes = row payload
  *     kind 2 delete        versionId of the version it ends, bytes = the row's key
- *     kind 3 create table  versionId 0, bytes = UTF-8 JSON of the table definition
+ *     kind 3 create table  versionId 0, bytes = UTF-8 JSON of the stored table definition
+ *     kind 4 change table  versionId 0, bytes = UTF-8 JSON of its new stored definition, or `null` (dropped)
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { checkStoredDefinition } from '../schema/definition_json.js';
+import { checkStoredDefinition } from '../schema/stored.js';
 
 export const RECORD_COMMIT = 1;
 export const RECORD_VERSION = 1;
 export const OP_INSERT = 1;
 export const OP_DELETE = 2;
 export const OP_CREATE_TABLE = 3;
+export const OP_CHANGE_TABLE = 4;
 
 export const RECORD_PREFIX_BYTES = 4;
 export const BODY_HEADER_BYTES = 16;
@@ -79,6 +81,8 @@ export interface RecordVisitor {
   insert(tableId: number, versionId: number, bytes: Uint8Array, offset: number, length: number): void;
   delete(tableId: number, versionId: number, key: Uint8Array, offset: number, length: number): void;
   createTable(tableId: number, definition: unknown): void;
+  /** A schema change: the table's new stored definition, or null when it was dropped. */
+  changeTable(tableId: number, definition: unknown): void;
   end(commitTs: number): void;
 }
 
@@ -124,11 +128,14 @@ export function visitRecord(
     if (size > end - data) throw corrupt(where, offset, `op ${i} longer than the record`, at + 12);
     if (kind === OP_INSERT) visitor.insert(tableId, versionId, bytes, data, size);
     else if (kind === OP_DELETE) visitor.delete(tableId, versionId, bytes, data, size);
-    else if (kind === OP_CREATE_TABLE)
-      visitor.createTable(
-        tableId,
-        parseDefinition(bytes, data, size, () => corrupt(where, offset, 'with a bad table definition', data)),
+    else if (kind === OP_CREATE_TABLE || kind === OP_CHANGE_TABLE) {
+      const definition = parseDefinition(bytes, data, size, () =>
+        corrupt(where, offset, 'with a bad table definition', data),
       );
+      if (kind === OP_CHANGE_TABLE) visitor.changeTable(tableId, definition);
+      else if (definition === null) throw corrupt(where, offset, 'creating a table without a definition', data);
+      else visitor.createTable(tableId, definition);
+    }
     else throw corrupt(where, offset, `op ${i} of unknown kind ${kind}`, at);
     at = data + size;
   }
@@ -141,7 +148,7 @@ function corrupt(where: () => string, offset: number, what: string, at: number):
   return new TidemarkError(ErrorCode.CORRUPT, `${where()}: log record ${what} at byte ${at - offset} of the record`);
 }
 
-/** The op's table definition, checked as defineTable would check it: a definition no table can have is CORRUPT. */
+/** The op's stored table definition (or null), checked as schemaFromStored checks it: one no table can have is CORRUPT. */
 function parseDefinition(bytes: Uint8Array, offset: number, length: number, bad: () => TidemarkError): unknown {
   let definition: unknown;
   try {

@@ -1,6 +1,6 @@
 /**
  * Applies log records to the tables while a database opens: create-table ops
- * recreate tables, delete ops end the newest version of a key, insert ops
+ * recreate tables, change-table ops change or drop them, delete ops end the newest version of a key, insert ops
  * install versions with their logged versionIds. Nothing is open yet, so
  * replaced versions are retired at once. A record that does not fit the
  * tables (an unknown table, a delete of a version that is not the newest,
@@ -9,12 +9,16 @@
 import { VERSION_HEADER_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { hashBytes } from '../schema/codec.js';
-import { definitionFromJson } from '../schema/definition_json.js';
 import { defineTable } from '../schema/schema.js';
+import { schemaFromJson } from '../schema/stored.js';
+import { fillIndexNow } from '../table/index_build.js';
 import { offsetOf, segmentOf } from '../table/arena.js';
 import { TableStore } from '../table/table_store.js';
 import type { Engine } from '../txn/engine.js';
 import type { RecordVisitor } from './record.js';
+
+/** The schema of the empty stand-in kept at a dropped table's id. */
+const DROPPED_SCHEMA = defineTable({ name: 'dropped', columns: [{ name: 'k', type: 'int32' }], primaryKey: ['k'] });
 
 export class Replayer implements RecordVisitor {
   where: () => string = () => 'log';
@@ -24,12 +28,28 @@ export class Replayer implements RecordVisitor {
 
   commit(): void {}
 
+  /** A table of the log or of a root's catalog; a null definition (the catalog's) is a table since dropped. */
   createTable(tableId: number, definition: unknown): void {
     if (tableId !== this.engine.tables.length) throw this.corrupt(`creates table ${tableId} out of order`);
-    const schema = defineTable(definitionFromJson(definition));
-    const store = new TableStore(tableId, schema);
+    const schema = schemaFromJson(definition);
+    const store = new TableStore(tableId, schema ?? DROPPED_SCHEMA);
     this.engine.tables.push(store);
-    this.engine.tablesByName.set(schema.name, store);
+    if (schema === null) store.drop();
+    else this.engine.tablesByName.set(schema.name, store);
+  }
+
+  /** A schema change: the table moves to its new definition (an index it adds is built at once), or is dropped. */
+  changeTable(tableId: number, definition: unknown): void {
+    const table = this.table(tableId);
+    const schema = schemaFromJson(definition);
+    if (schema === null) {
+      this.engine.tablesByName.delete(table.name);
+      table.drop();
+      return;
+    }
+    if (schema.name !== table.name || schema.version <= table.schema.version)
+      throw this.corrupt(`changes table "${table.name}" to "${schema.name}" version ${schema.version}`);
+    for (const ix of table.applySchema(schema)) fillIndexNow(table, ix);
   }
 
   insert(tableId: number, versionId: number, bytes: Uint8Array, offset: number, length: number): void {
@@ -65,7 +85,7 @@ export class Replayer implements RecordVisitor {
 
   private table(tableId: number): TableStore {
     const table = this.engine.tables[tableId];
-    if (table === undefined) throw this.corrupt(`names unknown table ${tableId}`);
+    if (table === undefined || table.dropped) throw this.corrupt(`names unknown table ${tableId}`);
     return table;
   }
 

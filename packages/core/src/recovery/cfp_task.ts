@@ -10,8 +10,7 @@ import { DATA_ENTRY_HEADER_BYTES, dataFileName } from '../checkpoint/cfp_format.
 import type { CfpEntry } from '../checkpoint/root_format.js';
 import type { FileLayer } from '../files/file_layer.js';
 import { hashBytes, makeRowCodec, type RowCodec } from '../schema/codec.js';
-import { definitionFromJson } from '../schema/definition_json.js';
-import { defineTable } from '../schema/schema.js';
+import { schemaFromJson } from '../schema/stored.js';
 import { BatchBuilder, type BatchSink } from './batch.js';
 import { join } from 'node:path';
 
@@ -50,6 +49,8 @@ export class CfpRecovery {
   private readonly builder: BatchBuilder;
   private readonly data: DataScan;
   private readonly deltaReads: ReadTime = { readMs: 0 };
+  /** Rows of dropped tables, read but not loaded. */
+  private ofDropped = 0;
   /** Time spent in the constructor and in step(): the task's own time, however it is spread out. */
   private durationMs: number;
 
@@ -59,7 +60,11 @@ export class CfpRecovery {
     sink: BatchSink,
   ) {
     const started = performance.now();
-    const keyLengths = task.catalog.map((def) => makeRowCodec(defineTable(definitionFromJson(def))).keyLength);
+    // A dropped table (null in the catalog) has no codec: its rows are not loaded.
+    const keyLengths = task.catalog.map((def) => {
+      const schema = schemaFromJson(def);
+      return schema === null ? null : makeRowCodec(schema).keyLength;
+    });
     const path = join(task.dir, dataFileName(task.cfp.id));
     const databaseId = BigInt(task.databaseId);
     const builder = new BatchBuilder(sink);
@@ -67,7 +72,11 @@ export class CfpRecovery {
     const deleted = readDelta(layer, task.dir, task.cfp, databaseId, this.deltaReads);
     this.data = new DataScan(layer, task.dir, task.cfp, databaseId, deleted, {
       row: (tableId, versionId, bytes, view, entryAt, size, dataOffset) => {
-        const keyLength: RowCodec['keyLength'] | undefined = keyLengths[tableId];
+        const keyLength: RowCodec['keyLength'] | null | undefined = keyLengths[tableId];
+        if (keyLength === null) {
+          this.ofDropped++;
+          return;
+        }
         if (keyLength === undefined)
           throw corrupt(
             path,
@@ -102,6 +111,8 @@ export class CfpRecovery {
     const scan = this.data.scan;
     return {
       ...scan,
+      live: scan.live - this.ofDropped,
+      skipped: scan.skipped + this.ofDropped,
       readMs: scan.readMs + this.deltaReads.readMs,
       cfp: this.task.cfp.id,
       batches: this.builder.batches,

@@ -9,6 +9,12 @@
  *   | encoding          | bytes       | zeros when null     | length + bytes           |
  *   +-------------------+-------------+---------------------+--------------------------+
  *
+ * After the key section the row holds one such group (bitmap, fixed, variable)
+ * per schema version that added columns, oldest first: a column added later
+ * is a new group at the end, so a row written before it is a prefix of the
+ * newer layout and reads fill the missing groups with defaults (or null). A
+ * dropped column keeps its place; rows written since hold it as null or zeros.
+ *
  * Invariants:
  * - measure() either throws or returns the exact size encodeMeasured() then
  *   writes; a row that passes measure() has a primary key and index keys within
@@ -31,7 +37,10 @@ import {
   writeKeySource,
   writeRowSource,
 } from './codegen.js';
-import type { Column, Row, TableSchema } from './types.js';
+import { makeKeyCodec, stashSource, type KeyCodec } from './key_codec.js';
+import type { Column, LayoutColumn, Row, TableSchema } from './types.js';
+
+export { hashBytes, type KeyCodec } from './key_codec.js';
 
 /**
  * Encodes and decodes the rows of one table. Every `u8`/`dv` pair must view the
@@ -63,33 +72,52 @@ export interface RowCodec {
   readonly indexKeys: readonly KeyCodec[];
 }
 
-/** Where each column sits in the payload layout. */
+/** The non-key columns one schema version added, as rows hold them. */
+interface Group {
+  /** The group's null bitmap bit of each nullable column: [byte, mask]. */
+  readonly nullBit: ReadonlyMap<LayoutColumn, readonly [number, number]>;
+  readonly bitmapBytes: number;
+  readonly fixed: readonly LayoutColumn[];
+  readonly variable: readonly LayoutColumn[];
+  readonly fixedBytes: number;
+  /** Index of the group: 0 is always present, later ones only in rows written since. */
+  readonly n: number;
+}
+
 interface Layout {
   readonly keys: readonly Column[];
-  readonly fixed: readonly Column[];
-  readonly variable: readonly Column[];
-  /** For each nullable non-key column position: [byte, mask] of its bit in the bitmap. */
-  readonly nullBit: ReadonlyMap<number, readonly [number, number]>;
-  readonly bitmapBytes: number;
+  readonly groups: readonly Group[];
   readonly keyFixedBytes: number;
-  readonly fixedBytes: number;
+  /** Bytes every row has after its key: bitmaps, fixed columns, and a length byte per dropped variable-width column. */
+  readonly constBytes: number;
 }
 
 function layoutOf(schema: TableSchema): Layout {
   const inKey = new Set(schema.primaryKey);
   const keys = schema.primaryKey.map((i) => schema.columns[i]!);
-  const rest = schema.columns.filter((c) => !inKey.has(c.index));
-  const nullBit = new Map<number, readonly [number, number]>();
-  rest.filter((c) => c.nullable).forEach((c, bit) => nullBit.set(c.index, [bit >> 3, 1 << (bit & 7)]));
-  const fixed = rest.filter((c) => c.fixedBytes > 0);
+  const rest = schema.layout.filter((c) => c.live === null || !inKey.has(c.live.index));
+  const sinces = [...new Set([1, ...rest.map((c) => c.since)])].sort((a, b) => a - b);
+  const groups = sinces.map((since, n): Group => {
+    const columns = rest.filter((c) => c.since === since);
+    const nullBit = new Map<LayoutColumn, readonly [number, number]>();
+    columns.filter((c) => c.nullable).forEach((c, bit) => nullBit.set(c, [bit >> 3, 1 << (bit & 7)]));
+    const fixed = columns.filter((c) => c.fixedBytes > 0);
+    const fixedBytes = fixed.reduce((sum, c) => sum + c.fixedBytes, 0);
+    return {
+      nullBit,
+      bitmapBytes: Math.ceil(nullBit.size / 8),
+      fixed,
+      variable: columns.filter((c) => c.fixedBytes === 0),
+      fixedBytes,
+      n,
+    };
+  });
+  const droppedVariable = groups.reduce((sum, g) => sum + g.variable.filter((c) => c.live === null).length, 0);
   return {
     keys,
-    fixed,
-    variable: rest.filter((c) => c.fixedBytes === 0),
-    nullBit,
-    bitmapBytes: Math.ceil(nullBit.size / 8),
+    groups,
     keyFixedBytes: keys.reduce((sum, c) => sum + c.fixedBytes, 0),
-    fixedBytes: fixed.reduce((sum, c) => sum + c.fixedBytes, 0),
+    constBytes: groups.reduce((sum, g) => sum + g.bitmapBytes + g.fixedBytes, droppedVariable),
   };
 }
 
@@ -114,16 +142,6 @@ export function makeRowCodec(schema: TableSchema): RowCodec {
   return Object.freeze({ schema, ...fns, key, indexKeys });
 }
 
-/** Closure variables holding what measure() found for encodeMeasured(). */
-function stashSource(columns: readonly Column[]): string {
-  const names = columns.flatMap((c) => [
-    `v${c.index} = null`,
-    ...(c.fixedBytes === 0 ? [`l${c.index} = 0`] : []),
-    ...(c.type === 'json' ? [`t${c.index} = ''`] : []),
-  ]);
-  return `let ${names.join(', ')};`;
-}
-
 /** measure(): one block per column in declared order, then the unknown-column and size checks. */
 function measureSource(schema: TableSchema, layout: Layout): string {
   const inKey = new Set(schema.primaryKey);
@@ -142,7 +160,7 @@ function measureSource(schema: TableSchema, layout: Layout): string {
     : '';
   return `function measure(row) {
 if (typeof row !== 'object' || row === null) throw H.notObject(row);
-let v, n = 0, seen = 0, ks = ${layout.keyFixedBytes}, size = ${layout.bitmapBytes + layout.fixedBytes};
+let v, n = 0, seen = 0, ks = ${layout.keyFixedBytes}, size = ${layout.constBytes};
 ${blocks.join('\n')}
 for (const k in row) n++;
 if (n !== seen) H.unknownColumn(row);
@@ -166,28 +184,54 @@ function indexSizeCheck(schema: TableSchema, index: number): string {
   return `n = ${terms.join(' + ')};\nif (n > ${MAX_KEY_BYTES}) throw H.keyTooLarge(${index}, n);`;
 }
 
-function encodeSource(layout: Layout): string {
-  const bitmap: string[] = [];
-  for (let byte = 0; byte < layout.bitmapBytes; byte++) {
-    const bits = [...layout.nullBit]
+/** Zeros of a dropped fixed-width column (1, 4 or 8 bytes). */
+function zerosSource(bytes: number): string {
+  if (bytes === 1) return 'u8[p++] = 0;';
+  if (bytes === 4) return 'dv.setInt32(p, 0, true); p += 4;';
+  return 'dv.setInt32(p, 0, true); dv.setInt32(p + 4, 0, true); p += 8;';
+}
+
+function encodeGroupSource(g: Group): string {
+  const out: string[] = [];
+  for (let byte = 0; byte < g.bitmapBytes; byte++) {
+    const bits = [...g.nullBit]
       .filter(([, [b]]) => b === byte)
-      .map(([i, [, mask]]) => `(v${i} === null ? ${mask} : 0)`);
-    bitmap.push(`u8[p++] = ${bits.join(' | ')};`);
+      .map(([c, [, mask]]) => (c.live === null ? `${mask}` : `(v${c.live.index} === null ? ${mask} : 0)`));
+    out.push(`u8[p++] = ${bits.join(' | ')};`);
   }
+  for (const c of g.fixed) out.push(c.live === null ? zerosSource(c.fixedBytes) : writeRowSource(c.live));
+  for (const c of g.variable) out.push(c.live === null ? 'u8[p++] = 0;' : writeRowSource(c.live));
+  return out.join('\n');
+}
+
+function encodeSource(layout: Layout): string {
   return `function encodeMeasured(u8, dv, off) {
 let p = off;
 ${layout.keys.map(writeKeySource).join('\n')}
-${bitmap.join('\n')}
-${layout.fixed.map(writeRowSource).join('\n')}
-${layout.variable.map(writeRowSource).join('\n')}
+${layout.groups.map(encodeGroupSource).join('\n')}
 return p - off;
 }`;
 }
 
-/** `(u8[bm + byte] & mask) !== 0` for a nullable non-key column. */
-function nullTest(layout: Layout, c: Column): string {
-  const [byte, mask] = layout.nullBit.get(c.index)!;
-  return `(u8[bm + ${byte}] & ${mask}) !== 0`;
+/** `(u8[bm{g} + byte] & mask) !== 0` for a nullable non-key column of group g. */
+function nullTest(g: Group, c: LayoutColumn): string {
+  const [byte, mask] = g.nullBit.get(c)!;
+  return `(u8[bm${g.n} + ${byte}] & ${mask}) !== 0`;
+}
+
+/** The value a row written before column c was added reads: its default (a fresh copy), or null. */
+function fillSource(c: Column): string {
+  if (!c.hasDefault) return 'null';
+  if (c.type === 'bytes') return `D[${c.index}].slice()`;
+  if (c.type === 'json') return `structuredClone(D[${c.index}])`;
+  return `D[${c.index}]`;
+}
+
+/** Statements of group g: the group read by `read`, or, when the row ends before it, its live columns filled. */
+function groupPresence(g: Group, read: string): string {
+  if (g.n === 0) return read;
+  const live = [...g.fixed, ...g.variable].flatMap((c) => (c.live === null ? [] : [c.live]));
+  return `if (p - off < length) { ${read} } else { ${live.map((c) => `c${c.index} = ${fillSource(c)};`).join(' ')} }`;
 }
 
 /** The object literal every decoded row is built from, so all rows of a table share one hidden class. */
@@ -195,54 +239,77 @@ function rowLiteral(schema: TableSchema): string {
   return `{ ${schema.columns.map((c) => `${JSON.stringify(c.name)}: c${c.index}`).join(', ')} }`;
 }
 
-function decodeSource(schema: TableSchema, layout: Layout): string {
-  const fixed = layout.fixed.map((c) => {
-    const read = fixedExpr(c, 'p');
-    return `c${c.index} = ${c.nullable ? `${nullTest(layout, c)} ? null : ${read}` : read}; p += ${c.fixedBytes};`;
+function decodeGroupSource(g: Group): string {
+  const fixed = g.fixed.map((c) => {
+    if (c.live === null) return `p += ${c.fixedBytes};`;
+    const read = fixedExpr(c.live, 'p');
+    return `c${c.live.index} = ${c.nullable ? `${nullTest(g, c)} ? null : ${read}` : read}; p += ${c.fixedBytes};`;
   });
-  const variable = layout.variable.map((c) => {
-    const read = readValueSource(c, `c${c.index}`, 'p');
+  const variable = g.variable.map((c) => {
+    if (c.live === null) return skipVariableSource('p');
+    const i = c.live.index;
+    const read = readValueSource(c.live, `c${i}`, 'p');
     // A null variable-width column is a single zero length byte.
-    return c.nullable ? `if (${nullTest(layout, c)}) { c${c.index} = null; p += 1; } else { ${read} }` : read;
+    return c.nullable ? `if (${nullTest(g, c)}) { c${i} = null; p += 1; } else { ${read} }` : read;
   });
+  return groupPresence(g, `const bm${g.n} = p; p += ${g.bitmapBytes};\n${fixed.join('\n')}\n${variable.join('\n')}`);
+}
+
+function decodeSource(schema: TableSchema, layout: Layout): string {
   return `function decode(u8, dv, off, length) {
 let p = off, n = 0, ${schema.columns.map((c) => `c${c.index}`).join(', ')};
 ${layout.keys.map((c) => readKeySource(c, `c${c.index}`, 'p')).join('\n')}
-const bm = p; p += ${layout.bitmapBytes};
-${fixed.join('\n')}
-${variable.join('\n')}
+${layout.groups.map(decodeGroupSource).join('\n')}
 if (p - off !== length) throw H.corrupt(length, p - off);
 return ${rowLiteral(schema)};
 }`;
 }
 
+/** The switch cases of decodeColumns() for group g's live columns, and where the group's starts are found. */
+function decodeColumnsGroup(g: Group, cases: Map<number, string>): string {
+  let fixedOffset = 0;
+  const guard = (c: Column, read: string): string =>
+    g.n === 0 ? read : `if (!h${g.n}) out[${JSON.stringify(c.name)}] = ${fillSource(c)}; else { ${read} }`;
+  for (const lc of g.fixed) {
+    const c = lc.live;
+    if (c !== null) {
+      const read = fixedExpr(c, `f${g.n} + ${fixedOffset}`);
+      const value = c.nullable ? `${nullTest(g, lc)} ? null : ${read}` : read;
+      cases.set(c.index, guard(c, `out[${JSON.stringify(c.name)}] = ${value};`));
+    }
+    fixedOffset += lc.fixedBytes;
+  }
+  const starts: string[] = [];
+  for (const lc of g.variable) {
+    const c = lc.live;
+    if (c === null) {
+      starts.push(skipVariableSource('p'));
+      continue;
+    }
+    const target = `out[${JSON.stringify(c.name)}]`;
+    const read = `q = q${c.index}; ${readValueSource(c, target, 'q')}`;
+    cases.set(c.index, guard(c, c.nullable ? `if (${nullTest(g, lc)}) ${target} = null; else { ${read} }` : read));
+    starts.push(`q${c.index} = p; ${skipVariableSource('p')}`);
+  }
+  const body = `bm${g.n} = p; f${g.n} = p + ${g.bitmapBytes}; p = f${g.n} + ${g.fixedBytes};\n${starts.join('\n')}`;
+  return g.n === 0 ? body : `if (p - off < length) { h${g.n} = true; ${body} }`;
+}
+
 /** decodeColumns(): finds where each key and variable-width column starts, then reads only those asked for. */
 function decodeColumnsSource(schema: TableSchema, layout: Layout): string {
-  const starts = [...layout.keys, ...layout.variable].map((c) => `q${c.index} = 0`);
-  let fixedOffset = 0;
+  const starts = schema.columns
+    .filter((c) => c.fixedBytes === 0 || layout.keys.includes(c))
+    .map((c) => `q${c.index} = 0`);
   const cases = new Map<number, string>();
   for (const c of layout.keys)
     cases.set(c.index, `q = q${c.index}; ${readKeySource(c, `out[${JSON.stringify(c.name)}]`, 'q')}`);
-  for (const c of layout.fixed) {
-    const read = fixedExpr(c, `f + ${fixedOffset}`);
-    cases.set(
-      c.index,
-      `out[${JSON.stringify(c.name)}] = ${c.nullable ? `${nullTest(layout, c)} ? null : ${read}` : read};`,
-    );
-    fixedOffset += c.fixedBytes;
-  }
-  for (const c of layout.variable) {
-    const target = `out[${JSON.stringify(c.name)}]`;
-    const read = `q = q${c.index}; ${readValueSource(c, target, 'q')}`;
-    cases.set(c.index, c.nullable ? `if (${nullTest(layout, c)}) ${target} = null; else { ${read} }` : read);
-  }
+  const groups = layout.groups.map((g) => decodeColumnsGroup(g, cases));
+  const marks = layout.groups.map((g) => `${g.n === 0 ? '' : `h${g.n} = false, `}bm${g.n} = 0, f${g.n} = 0`);
   const switchCases = schema.columns.map((c) => `case ${c.index}: { ${cases.get(c.index)} break; }`);
   return `function decodeColumns(u8, dv, off, length, columns) {
-let p = off, n = 0, q = 0${starts.map((s) => `, ${s}`).join('')};
+let p = off, n = 0, q = 0${starts.map((s) => `, ${s}`).join('')}, ${marks.join(', ')};
 ${layout.keys.map((c) => `q${c.index} = p; ${skipKeySource(c, 'p')}`).join('\n')}
-const bm = p, f = p + ${layout.bitmapBytes};
-p = f + ${layout.fixedBytes};
-${layout.variable.map((c) => `q${c.index} = p; ${skipVariableSource('p')}`).join('\n')}
+${groups.join('\n')}
 if (p - off !== length) throw H.corrupt(length, p - off);
 const out = {};
 for (let j = 0; j < columns.length; j++) {
@@ -262,129 +329,4 @@ let p = off, n = 0;
 ${layout.keys.map((c) => skipKeySource(c, 'p')).join('\n')}
 return p - off;
 }`;
-}
-
-export interface KeyCodec {
-  readonly columns: readonly number[];
-  /**
-   * Validate key values and return the encoded size. A single-column key is the
-   * bare value or a 1-element array; a multi-column key an array in key order or
-   * an object with the column names (other properties are ignored). Throws
-   * SCHEMA_VIOLATION (naming the column) for a bad value, a wrong arity or a
-   * missing column, ROW_TOO_LARGE over MAX_KEY_BYTES. Stashes state for encodeMeasured.
-   */
-  measure(key: unknown): number;
-  encodeMeasured(u8: Uint8Array, dv: DataView, offset: number): number;
-  /**
-   * Measure the key of a full, already valid Row object (absent columns take
-   * their default, or null) and stash it for encodeMeasured; returns its size.
-   */
-  measureFromRow(row: Row): number;
-  /** Decode a key at offset back to the user form (bare value for single column, array otherwise). */
-  decode(u8: Uint8Array, dv: DataView, offset: number): unknown;
-  /** Values of the key columns, as an array in key order, from a Row object (for ordered-index keys). */
-  valuesFromRow(row: Row): unknown[];
-}
-
-/** `label`: "primary key" or 'index "name"', for messages. */
-function makeKeyCodec(schema: TableSchema, positions: readonly number[], label: string): KeyCodec {
-  const columns = positions.map((i) => schema.columns[i]!);
-  // Null bytes and the fixed bytes of non-nullable columns: the size every key has.
-  const constBytes = columns.reduce((sum, c) => sum + (c.nullable ? 1 : c.fixedBytes), 0);
-  const fromRow = (c: Column, x: string): string =>
-    `let ${x} = ${propSource(c, 'row')}; if (${x} === undefined) ${x} = ${c.hasDefault ? `D[${c.index}]` : 'null'};`;
-  const measureFromRow = columns.map((c, j) => {
-    const size = measureValueSource(c, 'size', false, c.nullable);
-    return `${fromRow(c, `x${j}`)}\n${c.nullable ? `if (x${j} !== null) { const v = x${j}; ${size} }` : `{ const v = x${j}; ${size} }`}\nv${c.index} = x${j};`;
-  });
-  const reads = columns.map((c) => readKeySource(c, `c${c.index}`, 'p'));
-  const decoded = columns.length === 1 ? `c${columns[0]!.index}` : `[${columns.map((c) => `c${c.index}`).join(', ')}]`;
-  const source = `${stashSource(columns)}
-${keyMeasureSource(columns, constBytes)}
-function measureFromRow(row) {
-let size = ${constBytes};
-${measureFromRow.join('\n')}
-if (size > ${MAX_KEY_BYTES}) throw H.keyTooLarge(-1, size);
-return size;
-}
-function encodeMeasured(u8, dv, off) {
-let p = off;
-${columns.map(writeKeySource).join('\n')}
-return p - off;
-}
-function decode(u8, dv, off) {
-let p = off, n = 0, ${columns.map((c) => `c${c.index}`).join(', ')};
-${reads.join('\n')}
-return ${decoded};
-}
-function valuesFromRow(row) {
-${columns.map((c, j) => fromRow(c, `x${j}`)).join('\n')}
-return [${columns.map((_, j) => `x${j}`).join(', ')}];
-}
-return { measure, measureFromRow, encodeMeasured, decode, valuesFromRow };`;
-  const fns = compile<Omit<KeyCodec, 'columns'>>(
-    source,
-    codecErrors(schema, { label, columns: positions }),
-    schema.columns.map((c) => c.defaultValue),
-  );
-  return Object.freeze({ columns: positions, ...fns });
-}
-
-/** measure(key): picks the values out of the accepted shapes, then checks each like a row column. */
-function keyMeasureSource(columns: readonly Column[], constBytes: number): string {
-  const values = columns.map((_, j) => `a${j}`);
-  const shape =
-    columns.length === 1
-      ? 'a0 = key; if (isArray(key)) { if (key.length !== 1) throw H.arity(key); a0 = key[0]; }'
-      : `if (isArray(key)) { if (key.length !== ${columns.length}) throw H.arity(key); ${values.map((a, j) => `${a} = key[${j}];`).join(' ')} }
-else if (typeof key === 'object' && key !== null && !(key instanceof Uint8Array)) { ${values.map((a, j) => `${a} = ${propSource(columns[j]!, 'key')};`).join(' ')} }
-else throw H.arity(key);`;
-  const checks = columns.map((c, j) => {
-    const present = c.nullable
-      ? `if (v !== null) { ${measureValueSource(c, 'size', true, true)} }`
-      : `if (v === null) throw H.isNull(${c.index});\n${measureValueSource(c, 'size', true, false)}`;
-    return `v = a${j}; if (v === undefined) throw H.missing(${c.index});\n${present}\nv${c.index} = v;`;
-  });
-  return `function measure(key) {
-let v, size = ${constBytes}, ${values.join(', ')};
-${shape}
-${checks.join('\n')}
-if (size > ${MAX_KEY_BYTES}) throw H.keyTooLarge(-1, size);
-return size;
-}`;
-}
-
-/**
- * A 32-bit hash of key bytes: MurmurHash3 x86_32 with seed 0x9747b28c (4-byte
- * little-endian blocks, then the tail, then fmix32). Returns a uint32.
- */
-export function hashBytes(u8: Uint8Array, offset: number, length: number): number {
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
-  let h = 0x9747b28c | 0;
-  const blocksEnd = offset + (length & ~3);
-  let i = offset;
-  for (; i < blocksEnd; i += 4) {
-    let k = u8[i]! | (u8[i + 1]! << 8) | (u8[i + 2]! << 16) | (u8[i + 3]! << 24);
-    k = Math.imul(k, c1);
-    k = Math.imul((k << 15) | (k >>> 17), c2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const tail = length & 3;
-  if (tail !== 0) {
-    let k = u8[i]!;
-    if (tail >= 2) k ^= u8[i + 1]! << 8;
-    if (tail === 3) k ^= u8[i + 2]! << 16;
-    k = Math.imul(k, c1);
-    h ^= Math.imul((k << 15) | (k >>> 17), c2);
-  }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

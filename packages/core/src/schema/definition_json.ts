@@ -6,7 +6,6 @@
  * checked by `checkStoredDefinition` before anything trusts its shape.
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { defineTable } from './schema.js';
 import type { ColumnDef, TableDef, TableSchema } from './types.js';
 
 export function definitionOf(schema: TableSchema): TableDef {
@@ -58,17 +57,6 @@ export function definitionFromJson(value: unknown): TableDef {
       return c;
     }),
   };
-}
-
-/** What is wrong with a definition read from disk, or null: the message of the error defining it would throw. */
-export function checkStoredDefinition(value: unknown): string | null {
-  try {
-    defineTable(definitionFromJson(value));
-    return null;
-  } catch (error) {
-    if (error instanceof TidemarkError) return error.message;
-    return `the definition cannot be read (${String(error)})`;
-  }
 }
 
 function parseBigInt(text: string): bigint {

@@ -20,7 +20,7 @@ import type { Column, ColumnDef, ColumnType, Index, IndexDef, IndexKind, TableDe
 /** Longest table, column or index name, in UTF-16 units. */
 export const MAX_NAME_LENGTH = 128;
 
-const COLUMN_TYPES: ReadonlySet<string> = new Set<ColumnType>([
+export const COLUMN_TYPES: ReadonlySet<string> = new Set<ColumnType>([
   'int32',
   'int64',
   'float64',
@@ -29,7 +29,7 @@ const COLUMN_TYPES: ReadonlySet<string> = new Set<ColumnType>([
   'bytes',
   'json',
 ]);
-const FIXED_BYTES: Readonly<Record<ColumnType, number>> = {
+export const FIXED_BYTES: Readonly<Record<ColumnType, number>> = {
   int32: 4,
   int64: 8,
   float64: 8,
@@ -65,7 +65,12 @@ export function defineTable(def: TableDef): TableSchema {
   if (durability !== 'durable' && durability !== 'schemaOnly') {
     throw invalid(`${where}: durability must be 'durable' or 'schemaOnly'`);
   }
-  return Object.freeze({ name, columns, columnsByName, primaryKey, indexes, durability });
+  const layout = Object.freeze(
+    columns.map((c) =>
+      Object.freeze({ name: c.name, type: c.type, nullable: c.nullable, fixedBytes: c.fixedBytes, since: 1, live: c }),
+    ),
+  );
+  return Object.freeze({ name, columns, columnsByName, primaryKey, indexes, durability, version: 1, layout });
 }
 
 function defineColumns(defs: unknown, where: string): readonly Column[] {

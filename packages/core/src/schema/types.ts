@@ -57,7 +57,24 @@ export interface Index {
   readonly columns: readonly number[];
 }
 
-/** A table definition after validation. Immutable. */
+/**
+ * A column of the row layout, in the order rows hold them: a live column, or
+ * a dropped one whose bytes rows written before the drop still hold (and rows
+ * written since hold as null or zeros). `since` is the schema version that
+ * added it; rows hold the columns of every version up to the one they were
+ * written under (docs/FORMAT.md, "Row payload").
+ */
+export interface LayoutColumn {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nullable: boolean;
+  readonly fixedBytes: number;
+  readonly since: number;
+  /** The live column, or null once dropped. */
+  readonly live: Column | null;
+}
+
+/** A table definition after validation. Immutable; a schema change makes a new one. */
 export interface TableSchema {
   readonly name: string;
   readonly columns: readonly Column[];
@@ -66,6 +83,10 @@ export interface TableSchema {
   readonly primaryKey: readonly number[];
   readonly indexes: readonly Index[];
   readonly durability: 'durable' | 'schemaOnly';
+  /** 1 when created; each schema change adds one. */
+  readonly version: number;
+  /** Every column rows hold, live or dropped, in row order. */
+  readonly layout: readonly LayoutColumn[];
 }
 
 /** A row as callers see it: column name to value. */

@@ -24,13 +24,34 @@ export interface SecondaryIndex {
   readonly keyCodec: KeyCodec;
   readonly hash: HashIndex | null;
   readonly ordered: OrderedIndex | null;
+  /**
+   * Being built (table/index_build.ts): commits add their versions and
+   * check it if unique, but reads do not use it, and it may lack versions
+   * committed before the build began (so removing one it lacks is no error).
+   */
+  readonly building: boolean;
+}
+
+function emptyIndex(def: Index, keyCodec: KeyCodec, building: boolean): SecondaryIndex {
+  return {
+    def,
+    keyCodec,
+    hash: def.kind === 'hash' ? new HashIndex() : null,
+    ordered: def.kind === 'ordered' ? new OrderedIndex() : null,
+    building,
+  };
 }
 
 export class TableStore {
-  readonly codec: RowCodec;
-  readonly arena: Arena;
-  readonly primary: PrimaryIndex;
-  readonly secondary: readonly SecondaryIndex[];
+  /** The current schema and its codec; a schema change replaces both (applySchema). */
+  schema: TableSchema;
+  codec: RowCodec;
+  arena: Arena;
+  primary: PrimaryIndex;
+  /** The schema's indexes, in its order, then any being built. */
+  secondary: readonly SecondaryIndex[];
+  /** Set once the table is dropped: its memory is released and nothing may use it. */
+  dropped = false;
   /** Scratch for encoding one key at a time (lookups never nest). */
   readonly keyBuf = new Uint8Array(MAX_KEY_BYTES);
   readonly keyView = new DataView(this.keyBuf.buffer);
@@ -41,18 +62,67 @@ export class TableStore {
 
   constructor(
     readonly id: number,
-    readonly schema: TableSchema,
+    schema: TableSchema,
   ) {
+    this.schema = schema;
     this.codec = makeRowCodec(schema);
     this.logged = schema.durability !== 'schemaOnly';
     this.arena = new Arena(schema.name);
     this.primary = new PrimaryIndex(this.arena, (ptr) => this.hashAt(ptr));
-    this.secondary = schema.indexes.map((def, i) => ({
-      def,
-      keyCodec: this.codec.indexKeys[i]!,
-      hash: def.kind === 'hash' ? new HashIndex() : null,
-      ordered: def.kind === 'ordered' ? new OrderedIndex() : null,
-    }));
+    this.secondary = schema.indexes.map((def, i) => emptyIndex(def, this.codec.indexKeys[i]!, false));
+  }
+
+  /**
+   * Moves the table to `next`, a later version of its schema: a new codec,
+   * and its indexes, each keeping its entries (one being built is complete
+   * now). Returns the indexes `next` adds that were not being built: empty,
+   * for the caller to fill (replay builds them at once).
+   */
+  applySchema(next: TableSchema): SecondaryIndex[] {
+    const codec = makeRowCodec(next);
+    const added: SecondaryIndex[] = [];
+    this.secondary = next.indexes.map((def, i) => {
+      const old = this.secondary.find((s) => s.def.name === def.name);
+      if (old !== undefined) return { ...old, def, keyCodec: codec.indexKeys[i]!, building: false };
+      const ix = emptyIndex(def, codec.indexKeys[i]!, false);
+      added.push(ix);
+      return ix;
+    });
+    this.schema = next;
+    this.codec = codec;
+    return added;
+  }
+
+  /**
+   * The table was dropped: nothing may use it again (`dropped`), and its
+   * rows' memory is let go (queued garbage and open iterators check the flag).
+   */
+  drop(): void {
+    this.dropped = true;
+    this.liveRows = 0;
+    this.secondary = [];
+    this.arena = new Arena(this.name);
+    this.primary = new PrimaryIndex(this.arena, (ptr) => this.hashAt(ptr));
+  }
+
+  /** Starts maintaining an index of `next` (the schema with it) that reads do not use yet; returns it. */
+  beginIndex(next: TableSchema, name: string): SecondaryIndex {
+    const at = next.indexes.findIndex((ix) => ix.name === name);
+    const ix = emptyIndex(next.indexes[at]!, makeRowCodec(next).indexKeys[at]!, true);
+    this.secondary = [...this.secondary, ix];
+    return ix;
+  }
+
+  /** Stops maintaining an index that was being built (its build failed). */
+  abandonIndex(ix: SecondaryIndex): void {
+    this.secondary = this.secondary.filter((s) => s !== ix);
+  }
+
+  /** Adds one version to one index (a build); indexVersion adds a new version to all. */
+  indexVersionIn(ix: SecondaryIndex, ptr: number): void {
+    const values = this.read(ptr, ix.def.columns);
+    if (ix.hash !== null) ix.hash.add(this.secondaryHash(ix, values), ptr);
+    else ix.ordered!.add(ix.keyCodec.valuesFromRow(values), this.arena.versionId(ptr), ptr);
   }
 
   get name(): string {
@@ -74,7 +144,7 @@ export class TableStore {
 
   /** A secondary index by name; UNKNOWN_INDEX if there is none. */
   index(name: string): SecondaryIndex {
-    const ix = this.secondary.find((s) => s.def.name === name);
+    const ix = this.secondary.find((s) => s.def.name === name && !s.building);
     if (ix === undefined) throw new TidemarkError(ErrorCode.UNKNOWN_INDEX, `"${this.name}" has no index "${name}"`);
     return ix;
   }
@@ -193,8 +263,9 @@ export class TableStore {
     const versionId = this.arena.versionId(ptr);
     for (const ix of this.secondary) {
       const values = this.read(ptr, ix.def.columns);
-      if (ix.hash !== null) ix.hash.remove(this.secondaryHash(ix, values), ptr);
-      else ix.ordered!.remove(ix.keyCodec.valuesFromRow(values), versionId);
+      if (ix.hash === null) ix.ordered!.remove(ix.keyCodec.valuesFromRow(values), versionId);
+      else if (ix.building) ix.hash.removeIfPresent(this.secondaryHash(ix, values), ptr);
+      else ix.hash.remove(this.secondaryHash(ix, values), ptr);
     }
   }
 }

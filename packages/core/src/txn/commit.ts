@@ -55,6 +55,8 @@ export function commitWrites(
 function findHeads(ws: WriteSet, snapshot: number): void {
   for (let i = 0; i < ws.count; i++) {
     const table = ws.tables[i]!;
+    // A drop is a commit, so a transaction staged before one always comes here.
+    if (table.dropped) throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `table "${table.name}" was dropped`);
     const head = table.primary.find(ws.hashes[i]!, ws.buf, ws.offsets[i]!, ws.keyLengths[i]!);
     if (head !== 0 && table.arena.versionId(head) > snapshot) {
       throw new TidemarkError(

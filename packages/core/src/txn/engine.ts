@@ -36,6 +36,8 @@ export class Engine {
    * so the segment cleaner, which moves versions, waits while any is open.
    */
   openIterators = 0;
+  /** The last schema change called (schema_change.ts runs them one at a time). */
+  schemaChanges: Promise<unknown> = Promise.resolve();
   /** See `epoch`. */
   #epoch = 0;
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */

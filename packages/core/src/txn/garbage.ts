@@ -37,7 +37,8 @@ export class Garbage {
     let i = this.head;
     const n = this.endTs.length;
     while (i < n && this.endTs[i]! <= oldest) {
-      retire(this.tables[i]!, this.ptrs[i]!);
+      const table = this.tables[i]!;
+      if (!table.dropped) retire(table, this.ptrs[i]!);
       i++;
     }
     this.head = i;

@@ -22,7 +22,7 @@
 import { ITERATE_BATCH_ROWS } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { compareKeys, rangeBounds, type OrderedKey } from '../index/ordered_index.js';
-import type { Row } from '../schema/types.js';
+import type { Row, TableSchema } from '../schema/types.js';
 import type { SecondaryIndex, TableStore } from '../table/table_store.js';
 import type { Engine } from './engine.js';
 import { boundValues, ownEntries, scanRows, type ScanOptions } from './reads.js';
@@ -69,6 +69,7 @@ export class RowIterator implements IterableIterator<Row> {
   readonly #ix: SecondaryIndex | null;
   readonly #snapshot: number;
   readonly #columns: readonly number[] | undefined;
+  readonly #schema: TableSchema;
   readonly #reverse: boolean;
   readonly #bounds: [OrderedKey, OrderedKey] | null;
   /** Rows still to hand out under options.limit. */
@@ -98,6 +99,7 @@ export class RowIterator implements IterableIterator<Row> {
     this.#ix = ix;
     this.#snapshot = view.snapshot;
     this.#columns = columns;
+    this.#schema = table.schema;
     this.#reverse = options.reverse === true;
     this.#left = options.limit ?? Infinity;
     this.#bounds = ix === null ? null : rangeBounds(options, (bound) => boundValues(table, ix, bound));
@@ -129,9 +131,22 @@ export class RowIterator implements IterableIterator<Row> {
       this.return();
       this.#engine.checkOpen();
     }
+    this.#checkTable();
     if (this.#at === this.#count && !this.#fill()) return this.return();
     this.#left--;
     return { value: this.#table.read(this.#ptrs[this.#at++]!, this.#columns), done: false };
+  }
+
+  /** The table must still be there, and a projection's column positions still those of its schema. */
+  #checkTable(): void {
+    const table = this.#table;
+    if (!table.dropped && (this.#columns === undefined || table.schema === this.#schema)) return;
+    this.return();
+    if (table.dropped) throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `table "${table.name}" was dropped`);
+    throw new TidemarkError(
+      ErrorCode.CONFLICT,
+      `the schema of "${table.name}" changed while a projecting iterator was open; iterate again`,
+    );
   }
 
   /** Stops early (`break` calls it): lets go of the snapshot and the pointers. */

@@ -19,6 +19,8 @@ export interface LogSink {
   delete(tableId: number, versionId: number, key: Uint8Array, offset: number, length: number): void;
   /** A new table: its id and its definition as UTF-8 JSON. */
   createTable(tableId: number, definition: Uint8Array): void;
+  /** A schema change: the table's id and its new stored definition as UTF-8 JSON (`null` when dropped). */
+  changeTable(tableId: number, definition: Uint8Array): void;
   /** Ends the record. */
   end(): void;
   /** Resolves with `commitTs` once every change up to it is durable; rejects if it never can be. */
@@ -38,6 +40,7 @@ export class DiscardSink implements LogSink {
   insert(): void {}
   delete(): void {}
   createTable(): void {}
+  changeTable(): void {}
   end(): void {}
   whenDurable(commitTs: number): Promise<number> {
     return Promise.resolve(commitTs);

@@ -35,6 +35,16 @@ export function checkUniqueIndexes(ws: WriteSet, heads: readonly number[]): void
   }
 }
 
+/**
+ * For an index being built: DUPLICATE_KEY if the index holds another live
+ * row with the key of the live version at `ptr` (which it holds too).
+ */
+export function checkUniqueVersion(table: TableStore, ix: SecondaryIndex, ptr: number): void {
+  const values = table.read(ptr, ix.def.columns);
+  if (hasNull(values)) return;
+  if (committedOwner(table, ix, encodeIndexKey(ix, values), values, ptr) !== 0) throw duplicate(table, ix, values);
+}
+
 function hasNull(values: Row): boolean {
   for (const key in values) if (values[key] === null) return true;
   return false;
@@ -46,11 +56,11 @@ export function encodeIndexKey(ix: SecondaryIndex, values: Row): Uint8Array {
   return key;
 }
 
-/** The newest live version holding `key` in the index, or 0. */
-function committedOwner(table: TableStore, ix: SecondaryIndex, key: Uint8Array, values: Row): number {
+/** The newest live version holding `key` in the index (other than `except`), or 0. */
+function committedOwner(table: TableStore, ix: SecondaryIndex, key: Uint8Array, values: Row, except = 0): number {
   let owner = 0;
   const check = (ptr: number): boolean => {
-    if (table.headOf(ptr) === ptr && indexKeyEquals(table, ix, ptr, key)) owner = ptr;
+    if (ptr !== except && table.headOf(ptr) === ptr && indexKeyEquals(table, ix, ptr, key)) owner = ptr;
     return owner === 0;
   };
   if (ix.hash !== null) ix.hash.forHash(hashBytes(key, 0, key.length), check);
