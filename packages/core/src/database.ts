@@ -16,7 +16,7 @@ import { definitionOf, definitionToJson } from './schema/definition_json.js';
 import { checkDistinctNames, definitionDifferences } from './schema/definition_diff.js';
 import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
-import type { DatabaseSchema, SchemaOf, TableName, TypesOf, UntypedSchema } from './schema/row_types.js';
+import type { DatabaseSchema, OpenOptionsOf, SchemaOf, TableName, TypesOf, UntypedSchema } from './schema/row_types.js';
 import type { TableDef } from './schema/types.js';
 import { Table } from './table.js';
 import { TableStore } from './table/table_store.js';
@@ -386,9 +386,6 @@ export interface OpenInternals {
   layer?: FileLayer;
   threads?: EngineThreads;
 }
-
-/** open()'s options, with `tables` typed by what was passed (readonly lists allowed). */
-export type OpenOptionsOf<Tables extends readonly TableDef[]> = Omit<OpenOptions, 'tables'> & { tables?: Tables };
 
 /**
  * Opens a database: in memory, or in `options.dir`, replaying its log.

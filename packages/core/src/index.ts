@@ -3,7 +3,7 @@
  * The public API is this list; everything else is internal and may change.
  */
 export { open, Database } from './database.js';
-export type { DatabaseStats, OpenOptionsOf, TableStats, TransactionOptions } from './database.js';
+export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
 export { Table } from './table.js';
 export type { WriteOptions } from './table.js';
 export type { DurabilityStats, LogStats, RecoveryReport } from './log/durable_log.js';
@@ -39,11 +39,11 @@ export type {
   DatabaseSchema,
   InsertRowOf,
   JsonValue,
+  OpenOptionsOf,
   PatchOf,
   PrimaryKeyOf,
   RowOf,
   SchemaOf,
-  Selected,
   TableName,
   TableTypes,
   TypedTableDef,

@@ -3,7 +3,7 @@
  * commit. Writes resolve with the commitTs once durable and reject with a
  * TidemarkError (the table unchanged) when they fail.
  */
-import type { Selected, TableTypes, UntypedTable } from './schema/row_types.js';
+import type { TableTypes, UntypedTable } from './schema/row_types.js';
 import { ErrorCode, TidemarkError } from './errors.js';
 import { withColumn, withRenamedColumn, withoutColumn, withoutIndex } from './schema/alter.js';
 import { addIndex, changeTable } from './schema_change.js';
@@ -34,7 +34,11 @@ class AutoView implements TxnView {
 /**
  * `T`: the table's row types, from a `tableDef()` definition (see
  * schema/row_types.ts); untyped by default. Types only: every call checks its
- * values against the schema either way.
+ * values against the schema either way. A read's row type, `{ [K in C]: … }`
+ * for the columns `C` it asks for (all by default), is written out rather
+ * than named by an alias so that editors show the row's columns, and is a
+ * mapped type rather than a conditional one so that a `Table<T>` still goes
+ * where a `Table` is asked for.
  */
 export class Table<T extends TableTypes = UntypedTable> {
   readonly #engine: Engine;
@@ -61,22 +65,33 @@ export class Table<T extends TableTypes = UntypedTable> {
     return this.#store.liveRows;
   }
 
-  get<C extends T['column'] = T['column']>(key: T['key'], options?: ReadOptions<C>): Selected<T, C> | undefined {
+  get<C extends T['column'] = T['column']>(
+    key: T['key'],
+    options?: ReadOptions<C>,
+  ): { [K in C]: T['row'][K & keyof T['row']] } | undefined {
     const row = readRow(this.#store, this.#read(), key, this.#store.columnPositions(readColumns(options)));
-    return row as Selected<T, C> | undefined;
+    return row as { [K in C]: T['row'][K & keyof T['row']] } | undefined;
   }
 
-  find<C extends T['column'] = T['column']>(index: string, key: unknown, options?: ReadOptions<C>): Selected<T, C>[] {
+  find<C extends T['column'] = T['column']>(
+    index: string,
+    key: unknown,
+    options?: ReadOptions<C>,
+  ): { [K in C]: T['row'][K & keyof T['row']] }[] {
     const store = this.#store;
     const rows = findRows(store, this.#read(), store.index(index), key, store.columnPositions(readColumns(options)));
-    return rows as Selected<T, C>[];
+    return rows as { [K in C]: T['row'][K & keyof T['row']] }[];
   }
 
   /** Rows of an ordered index within bounds, in order; or every row without `index` (then bounds and `reverse` are INVALID_OPTION). */
-  scan<C extends T['column'] = T['column']>(request: ScanRequest<C> = {}): Selected<T, C>[] {
+  scan<C extends T['column'] = T['column']>(
+    request: ScanRequest<C> = {},
+  ): { [K in C]: T['row'][K & keyof T['row']] }[] {
     const store = this.#store;
     const ix = scanIndex(store, request);
-    return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns)) as Selected<T, C>[];
+    return scanRows(store, this.#read(), ix, request, store.columnPositions(request.columns)) as {
+      [K in C]: T['row'][K & keyof T['row']];
+    }[];
   }
 
   /**
@@ -85,12 +100,14 @@ export class Table<T extends TableTypes = UntypedTable> {
    * (and pauses the segment cleaner) until it is done or stopped (`break`,
    * `return()`): do not leave one half-read.
    */
-  iterate<C extends T['column'] = T['column']>(request: ScanRequest<C> = {}): IterableIterator<Selected<T, C>> {
+  iterate<C extends T['column'] = T['column']>(
+    request: ScanRequest<C> = {},
+  ): IterableIterator<{ [K in C]: T['row'][K & keyof T['row']] }> {
     const store = this.#store;
     const ix = scanIndex(store, request);
     const columns = store.columnPositions(request.columns);
     const rows: IterableIterator<Row> = new RowIterator(this.#engine, store, this.#read(), ix, request, columns);
-    return rows as IterableIterator<Selected<T, C>>;
+    return rows as IterableIterator<{ [K in C]: T['row'][K & keyof T['row']] }>;
   }
 
   /** How many rows `scan(request)` returns, without decoding them. */

@@ -7,7 +7,7 @@
  * aborts it.
  */
 import { ErrorCode, TidemarkError } from './errors.js';
-import type { DatabaseSchema, Selected, TableName, UntypedSchema } from './schema/row_types.js';
+import type { DatabaseSchema, TableName, UntypedSchema } from './schema/row_types.js';
 import type { Row } from './schema/types.js';
 import type { TableStore } from './table/table_store.js';
 import { commitWrites } from './txn/commit.js';
@@ -76,9 +76,11 @@ export class Transaction<S extends DatabaseSchema = UntypedSchema> {
     table: TableRefTo<N>,
     key: S[N]['key'],
     options?: ReadOptions<C>,
-  ): Selected<S[N], C> | undefined {
+  ): { [K in C]: S[N]['row'][K & keyof S[N]['row']] } | undefined {
     const store = this.#store(table);
-    return readRow(store, this.#view, key, store.columnPositions(readColumns(options))) as Selected<S[N], C> | undefined;
+    return readRow(store, this.#view, key, store.columnPositions(readColumns(options))) as
+      | { [K in C]: S[N]['row'][K & keyof S[N]['row']] }
+      | undefined;
   }
 
   /** Rows whose columns in index `index` equal `key`. */
@@ -87,20 +89,22 @@ export class Transaction<S extends DatabaseSchema = UntypedSchema> {
     index: string,
     key: unknown,
     options?: ReadOptions<C>,
-  ): Selected<S[N], C>[] {
+  ): { [K in C]: S[N]['row'][K & keyof S[N]['row']] }[] {
     const store = this.#store(table);
     const rows = findRows(store, this.#view, store.index(index), key, store.columnPositions(readColumns(options)));
-    return rows as Selected<S[N], C>[];
+    return rows as { [K in C]: S[N]['row'][K & keyof S[N]['row']] }[];
   }
 
   /** Rows of an ordered index within bounds, in order; or every row without `index` (then bounds and `reverse` are INVALID_OPTION). */
   scan<N extends TableName<S>, C extends S[N]['column'] = S[N]['column']>(
     table: TableRefTo<N>,
     request: ScanRequest<C> = {},
-  ): Selected<S[N], C>[] {
+  ): { [K in C]: S[N]['row'][K & keyof S[N]['row']] }[] {
     const store = this.#store(table);
     const ix = scanIndex(store, request);
-    return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns)) as Selected<S[N], C>[];
+    return scanRows(store, this.#view, ix, request, store.columnPositions(request.columns)) as {
+      [K in C]: S[N]['row'][K & keyof S[N]['row']];
+    }[];
   }
 
   /**
@@ -113,12 +117,12 @@ export class Transaction<S extends DatabaseSchema = UntypedSchema> {
   iterate<N extends TableName<S>, C extends S[N]['column'] = S[N]['column']>(
     table: TableRefTo<N>,
     request: ScanRequest<C> = {},
-  ): IterableIterator<Selected<S[N], C>> {
+  ): IterableIterator<{ [K in C]: S[N]['row'][K & keyof S[N]['row']] }> {
     const store = this.#store(table);
     const ix = scanIndex(store, request);
     const columns = store.columnPositions(request.columns);
     const rows: IterableIterator<Row> = new RowIterator(this.#engine, store, this.#view, ix, request, columns);
-    return rows as IterableIterator<Selected<S[N], C>>;
+    return rows as IterableIterator<{ [K in C]: S[N]['row'][K & keyof S[N]['row']] }>;
   }
 
   /** How many rows `scan(table, request)` returns, without decoding them. */

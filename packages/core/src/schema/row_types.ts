@@ -25,6 +25,7 @@
  * Not to be confused with `defineTable` in schema.ts, the engine's internal
  * check that turns a TableDef into a TableSchema.
  */
+import type { OpenOptions } from '../options.js';
 import type { ColumnType, Row, TableDef } from './types.js';
 
 /** A value JSON.parse returns: what a `json` column reads as. */
@@ -75,14 +76,6 @@ export type UntypedSchema = Record<string, UntypedTable>;
 /** The names of a schema's tables. */
 export type TableName<S extends DatabaseSchema> = keyof S & string;
 
-/**
- * The row a read returns when it asks for the columns `C`: the whole row when
- * C is every column (or any string, untyped). A mapped type, not a
- * conditional one, so that a typed table still goes where an untyped one is
- * asked for (conditional types on `T` would make `Table<T>` invariant).
- */
-export type Selected<T extends TableTypes, C extends string> = { [K in C]: T['row'][K & keyof T['row']] };
-
 /** Carries a typed definition's types; declared, never created. */
 declare const tableTypes: unique symbol;
 
@@ -101,6 +94,9 @@ export type SchemaOf<Defs extends readonly TableDef[]> = [Defs[number]] extends 
   : [Defs[number]] extends [TypedTableDef<TableTypes>]
     ? { [D in Defs[number] as D['name']]: TypesOf<D> }
     : UntypedSchema;
+
+/** open()'s options, with `tables` typed by what was passed (readonly lists allowed). */
+export type OpenOptionsOf<Tables extends readonly TableDef[]> = Omit<OpenOptions, 'tables'> & { tables?: Tables };
 
 /** The row a typed definition reads as: `RowOf<typeof accounts>`. */
 export type RowOf<D> = TypesOf<D>['row'];
@@ -144,29 +140,33 @@ type ColumnName<D extends TableDefShape> = ColumnOf<D>['name'];
 /** Whether a column may hold null: `nullable: true` (or a `boolean` that might be true). */
 type Nullable<C> = C extends { readonly nullable: infer N } ? (true extends N ? true : false) : false;
 /** Whether insert may leave a column out: it is nullable or has a default. */
-type Omittable<C> = Nullable<C> extends true
-  ? true
-  : C extends { readonly default: infer V }
-    ? [V] extends [undefined]
-      ? false
-      : true
-    : false;
-type ValueOf<C extends ColumnShape> = ColumnValues[C['type']] | (Nullable<C> extends true ? null : never);
+type Omittable<C> =
+  Nullable<C> extends true
+    ? true
+    : C extends { readonly default: infer V }
+      ? [V] extends [undefined]
+        ? false
+        : true
+      : false;
+type ValueOf<C extends ColumnShape> = Unaliased<ColumnValues[C['type']] | (Nullable<C> extends true ? null : never)>;
 
+/** `T` itself, shown by editors and errors as its members rather than by an alias's name. */
+type Unaliased<T> = { type: T }['type'];
 /** Flattens an intersection into one object type, so editors show it whole. */
-type Flat<T> = { [K in keyof T]: T[K] } & {};
+type Flat<T> = Unaliased<{ [K in keyof T]: T[K] }>;
 
-type RowShape<D extends TableDefShape> = { -readonly [C in ColumnOf<D> as C['name']]: ValueOf<C> };
+type RowShape<D extends TableDefShape> = Unaliased<{ -readonly [C in ColumnOf<D> as C['name']]: ValueOf<C> }>;
 type InsertShape<D extends TableDefShape> = Flat<
   { -readonly [C in ColumnOf<D> as Omittable<C> extends true ? never : C['name']]: ValueOf<C> } & {
     -readonly [C in ColumnOf<D> as Omittable<C> extends true ? C['name'] : never]?: ValueOf<C>;
   }
 >;
 type KeyTuple<R, PK extends readonly string[]> = { readonly [I in keyof PK]: R[PK[I] & keyof R] };
-type KeyShape<R, PK extends readonly string[]> =
+type KeyShape<R, PK extends readonly string[]> = Unaliased<
   | (PK extends readonly [infer Only extends keyof R] ? R[Only] : never)
   | KeyTuple<R, PK>
-  | { readonly [K in PK[number] & keyof R]: R[K] };
+  | { readonly [K in PK[number] & keyof R]: R[K] }
+>;
 
 /** The types `tableDef(def)` gives a definition. */
 export type TypesOfShape<D extends TableDefShape> = {
