@@ -4,7 +4,7 @@
  */
 import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
-import { validateOptions, type FilledOptions, type Migration, type OpenOptions } from './options.js';
+import { validateOptions, type FilledOptions, type OpenOptions } from './options.js';
 import { checkTransactionOptions, retriesOf, transactionDurability, transactionIsolation } from './call_options.js';
 import { DurableLog, type DurabilityStats, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
@@ -13,7 +13,7 @@ import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
 import type { FileLayer } from './files/file_layer.js';
 import type { EngineThreads } from './threads/engine_threads.js';
 import { definitionOf, definitionToJson } from './schema/definition_json.js';
-import { checkDistinctNames, definitionDifferences } from './schema/definition_diff.js';
+import { checkDistinctNames } from './schema/definition_diff.js';
 import { DiscardSink } from './txn/sink.js';
 import { defineTable } from './schema/schema.js';
 import type { DatabaseSchema, OpenOptionsOf, SchemaOf, TableName, TypesOf, UntypedSchema } from './schema/row_types.js';
@@ -23,7 +23,7 @@ import { TableStore } from './table/table_store.js';
 import { Transaction } from './transaction.js';
 import { commitSchemaChange } from './txn/commit.js';
 import { dropTable } from './schema_change.js';
-import { planMigration } from './schema/migrate.js';
+import { ensureTables } from './schema/migrate.js';
 import { writeDurability } from './call_options.js';
 import type { WriteOptions } from './table.js';
 import { Engine, type Durability, type Isolation } from './txn/engine.js';
@@ -146,40 +146,6 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /**
-   * @internal Creates the table, or checks that the stored one has the same
-   * definition; with `migrate`, makes the changes that take it there.
-   */
-  async ensureTable(def: TableDef, migrate: Migration | null): Promise<void> {
-    const existing = this.#engine.tablesByName.get(def?.name);
-    if (existing === undefined) {
-      this.createTable(def);
-      return;
-    }
-    const given = defineTable(def);
-    const differences = definitionDifferences(existing.schema, given);
-    if (differences.length === 0) return;
-    if (migrate === null) {
-      throw new TidemarkError(
-        ErrorCode.INVALID_SCHEMA,
-        `table "${def.name}" exists in the database with a different definition: ${differences.join('; ')} (open with migrate: true to make the additive changes)`,
-      );
-    }
-    const table = this.#handle(def.name);
-    for (const step of planMigration(existing.schema, given, def, migrate.drop)) {
-      if (step.kind === 'addColumn') await table.addColumn(step.def);
-      else if (step.kind === 'dropColumn') await table.dropColumn(step.name);
-      else if (step.kind === 'addIndex') await table.addIndex(step.def);
-      else await table.dropIndex(step.name);
-    }
-  }
-
-  /** @internal The tables `migrate.drop` names that exist: dropped. */
-  async dropNamedTables(migrate: Migration | null): Promise<void> {
-    for (const name of migrate?.drop ?? [])
-      if (this.#engine.tablesByName.has(name)) await this.dropTable(name);
   }
 
   /** The table named `name`; UNKNOWN_TABLE if there is none. */
@@ -346,14 +312,14 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
       tables: engine.tables
         .filter((t) => !t.dropped)
         .map((t) => ({
-        name: t.name,
-        rows: t.liveRows,
-        bytesInUse: t.arena.bytesInUse,
-        deadBytes: t.arena.deadBytes,
-        liveBytes: t.arena.bytesInUse - t.arena.deadBytes,
-        reservedBytes: t.arena.reservedBytes,
-        indexBytes: t.primary.bytes,
-      })),
+          name: t.name,
+          rows: t.liveRows,
+          bytesInUse: t.arena.bytesInUse,
+          deadBytes: t.arena.deadBytes,
+          liveBytes: t.arena.bytesInUse - t.arena.deadBytes,
+          reservedBytes: t.arena.reservedBytes,
+          indexBytes: t.primary.bytes,
+        })),
       cleaner: { ...this.#cleaner.stats },
       durability: this.#log === null ? null : this.#log.published(engine.loggedTs),
       recovery: this.#log?.recovery ?? null,
@@ -408,8 +374,7 @@ export async function openWith(options: OpenOptions | undefined, internals: Open
   const db = await Database.create(filled, internals);
   try {
     await db.started();
-    for (const def of filled.tables) await db.ensureTable(def, filled.migrate);
-    await db.dropNamedTables(filled.migrate);
+    await ensureTables(db, filled.tables, filled.migrate);
   } catch (error) {
     await db.close().catch(() => {}); // the first error is the one to report
     throw error;

@@ -189,7 +189,7 @@ test('a root body with a right checksum but the wrong shape is CORRUPT (no TypeE
       ],
     },
     { cfps: [{ id: 1, state: 'NOPE' }] },
-    { catalog: [null] },
+    { catalog: [7] },
     { wal: null },
   ];
   for (const patch of bad) {

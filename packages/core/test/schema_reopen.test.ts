@@ -70,10 +70,6 @@ test('a changed definition: the message says what differs', async () => {
       [/index "byOwner" is hash on owner in the database, unique ordered on owner given/],
     ],
     [
-      changed((d) => ({ ...d, columns: [d.columns[1]!, d.columns[0]!, d.columns[2]!, d.columns[3]!] })),
-      [/the columns are in the order \(id, owner, balance, note\) in the database, \(owner, id, balance, note\) given/],
-    ],
-    [
       changed((d) => ({
         ...d,
         columns: [...d.columns.filter((c) => c.name !== 'note'), { name: 'email', type: 'string' }],
@@ -93,6 +89,9 @@ test('a changed definition: the message says what differs', async () => {
   }
   const same = await open({ dir, tables: [accounts] });
   await same.close();
+  // The order of the columns is no difference: rows are read by name, and added columns go last.
+  const reordered = changed((d) => ({ ...d, columns: [d.columns[1]!, d.columns[0]!, d.columns[2]!, d.columns[3]!] }));
+  await (await open({ dir, tables: [reordered] })).close();
 });
 
 test('two definitions of one name in options.tables: their own message, in memory or not', async () => {

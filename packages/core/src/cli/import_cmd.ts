@@ -2,8 +2,8 @@
  * `tidemark import <dir> <table> <file> [--format ndjson|csv] [--schema FILE] [--upsert] [--batch N]`:
  * streams rows from NDJSON or CSV (with a header row) into the table, in
  * transactions of `--batch` rows, with progress by bytes read (import_rows.ts).
- * `--schema` creates the table from a JSON table definition when it does
- * not exist; a new database needs it.
+ * `--schema` creates the table from a JSON table definition (or the array
+ * `tidemark schema` prints) when it does not exist; a new database needs it.
  *
  * Everything that can be checked before the database is opened is checked
  * first (the options, the input file, the definition), so a mistake makes
@@ -19,6 +19,7 @@ import { whyNoDatabase } from '../database_dir.js';
 import { open, type Database } from '../database.js';
 import { CliErrorCode, ErrorCode, isTidemarkError, TidemarkError } from '../errors.js';
 import { NodeFileLayer } from '../files/file_layer.js';
+import { definitionFromJson } from '../schema/definition_json.js';
 import { defineTable } from '../schema/schema.js';
 import type { TableDef } from '../schema/types.js';
 import { UsageError } from './arguments.js';
@@ -35,11 +36,18 @@ export interface ImportOptions {
   batch?: number;
 }
 
-/** The definition in `path`, checked as createTable() would check it. */
+/**
+ * The definition in `path` (one definition, or an array of them as `tidemark
+ * schema` prints, of which the table's is taken), checked as createTable()
+ * would check it.
+ */
 function readSchema(path: string, tableName: string): TableDef {
   let definition: TableDef;
   try {
-    definition = JSON.parse(readFileSync(path, 'utf8')) as TableDef;
+    const json: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    const named = Array.isArray(json) ? json.find((d) => (d as TableDef | null)?.name === tableName) : json;
+    if (named === undefined) throw new Error(`it holds no definition of table "${tableName}"`);
+    definition = definitionFromJson(named);
   } catch (error) {
     throw new CliError(`cannot read the table definition ${path}: ${(error as Error).message}`, 'TM_INVALID_SCHEMA');
   }

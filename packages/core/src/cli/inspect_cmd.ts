@@ -15,7 +15,7 @@ export function inspectText(r: InspectReport): string[] {
     );
     lines.push(`WAL replays from segment ${r.root.wal.seq} offset ${num(r.root.wal.offset)}`);
     lines.push(
-      `tables at the checkpoint: ${r.root.tables.map((t) => `${t.name} (${num(t.rows)} rows)`).join(', ') || 'none'}`,
+      `tables at the checkpoint: ${r.root.tables.map((t) => `${t.name} (schema version ${t.version}, ${num(t.rows)} rows)`).join(', ') || 'none'}`,
     );
   }
   for (const s of r.skippedRoots) lines.push(`skipped root ${s.file}: ${s.reason}`);

@@ -15,6 +15,7 @@ import { runInspect } from './inspect_cmd.js';
 import { runMaintenance } from './maintain_cmd.js';
 import { CliError, type Io } from './output.js';
 import { runRecover } from './recover_cmd.js';
+import { runSchema } from './schema_cmd.js';
 import { runVerify } from './verify_cmd.js';
 
 const VERSION = '0.1.0';
@@ -34,7 +35,7 @@ function program(io: Io, done: (status: number) => void): Command {
   return p;
 }
 
-/** The commands that only read the directory: inspect and verify. */
+/** The commands that read the directory: inspect and verify (files only), schema (opens it). */
 function addReadCommands(p: Command, io: Io, done: (status: number) => void): void {
   p.command('inspect')
     .description(
@@ -50,6 +51,13 @@ function addReadCommands(p: Command, io: Io, done: (status: number) => void): vo
     .argument('<dir>', 'database directory')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, o: { json?: boolean }) => done(await runVerify(dir, o, io)));
+  p.command('schema')
+    .description(
+      "print the table definitions as JSON (all of them, or one table's), as `import --schema` takes them (opens the database)",
+    )
+    .argument('<dir>', 'database directory')
+    .argument('[table]', 'only this table')
+    .action(async (dir: string, table: string | undefined) => done(await runSchema(dir, table, io)));
 }
 
 /** The commands that open the database to work on its files: checkpoint, merge and recover. */

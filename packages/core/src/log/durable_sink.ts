@@ -24,7 +24,14 @@ import type { RingProducer } from '../ring/ring.js';
 import { LoopHold } from '../threads/loop_hold.js';
 import type { LogSink } from '../txn/sink.js';
 import { DURABLE_TS, WAITED_TS } from './log_control.js';
-import { OP_CHANGE_TABLE, OP_CREATE_TABLE, OP_DELETE, OP_INSERT, RECORD_PREFIX_BYTES, RecordBuilder } from './record.js';
+import {
+  OP_CHANGE_TABLE,
+  OP_CREATE_TABLE,
+  OP_DELETE,
+  OP_INSERT,
+  RECORD_PREFIX_BYTES,
+  RecordBuilder,
+} from './record.js';
 
 type WaitAsync = (
   typed: BigInt64Array,

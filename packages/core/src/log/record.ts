@@ -135,8 +135,7 @@ export function visitRecord(
       if (kind === OP_CHANGE_TABLE) visitor.changeTable(tableId, definition);
       else if (definition === null) throw corrupt(where, offset, 'creating a table without a definition', data);
       else visitor.createTable(tableId, definition);
-    }
-    else throw corrupt(where, offset, `op ${i} of unknown kind ${kind}`, at);
+    } else throw corrupt(where, offset, `op ${i} of unknown kind ${kind}`, at);
     at = data + size;
   }
   if (at !== end) throw corrupt(where, offset, 'with trailing bytes', at);

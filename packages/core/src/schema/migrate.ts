@@ -7,9 +7,47 @@
  * primary key or durability change) cannot be made in place and are refused
  * with every such difference listed (docs/SCHEMA.md shows the supported way).
  */
+import type { Database } from '../database.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
+import type { Migration } from '../options.js';
 import { definitionDifferences } from './definition_diff.js';
+import { defineTable } from './schema.js';
 import type { ColumnDef, IndexDef, TableDef, TableSchema } from './types.js';
+
+/**
+ * open()'s tables: each is created, or checked against the stored one;
+ * with `migrate`, the changes that take it there are made (and the tables
+ * `migrate.drop` names dropped). INVALID_SCHEMA lists every difference.
+ */
+export async function ensureTables(
+  db: Database,
+  tables: readonly TableDef[],
+  migrate: Migration | null,
+): Promise<void> {
+  for (const def of tables) {
+    if (!db.tableNames().includes(def?.name)) {
+      db.createTable(def);
+      continue;
+    }
+    const table = db.table(def.name);
+    const given = defineTable(def);
+    const differences = definitionDifferences(table.schema, given);
+    if (differences.length === 0) continue;
+    if (migrate === null) {
+      throw new TidemarkError(
+        ErrorCode.INVALID_SCHEMA,
+        `table "${def.name}" exists in the database with a different definition: ${differences.join('; ')} (open with migrate: true to make the additive changes)`,
+      );
+    }
+    for (const step of planMigration(table.schema, given, def, migrate.drop)) {
+      if (step.kind === 'addColumn') await table.addColumn(step.def);
+      else if (step.kind === 'dropColumn') await table.dropColumn(step.name);
+      else if (step.kind === 'addIndex') await table.addIndex(step.def);
+      else await table.dropIndex(step.name);
+    }
+  }
+  for (const name of migrate?.drop ?? []) if (db.tableNames().includes(name)) await db.dropTable(name);
+}
 
 export type MigrationStep =
   | { kind: 'addColumn'; def: ColumnDef }
@@ -36,7 +74,10 @@ export function planMigration(
     const other = given.indexes.find((g) => g.name === ix.name);
     if (other !== undefined && shape(stored, ix.name) === shape(given, ix.name)) continue;
     if (drops.has(`${table}.${ix.name}`)) dropIndexes.push({ kind: 'dropIndex', name: ix.name });
-    else refused.push(`index "${ix.name}" differs or is not given (name "${table}.${ix.name}" in migrate.drop to drop it)`);
+    else
+      refused.push(
+        `index "${ix.name}" differs or is not given (name "${table}.${ix.name}" in migrate.drop to drop it)`,
+      );
   }
   for (const ix of given.indexes) {
     const kept = stored.indexes.some((s) => s.name === ix.name) && !drops.has(`${table}.${ix.name}`);
@@ -55,8 +96,10 @@ export function planMigration(
     else refused.push(`new column "${c.name}" must be nullable or have a default`);
   }
   // What is left differs in place: a column's type, nullability or default, the key, the durability.
-  const handled = /^(column|index) "[^"]*" \(.*\) is (given but not in the database|in the database but not given)$|^index "/;
-  for (const difference of definitionDifferences(stored, given)) if (!handled.test(difference)) refused.push(difference);
+  const handled =
+    /^(column|index) "[^"]*" \(.*\) is (given but not in the database|in the database but not given)$|^index "/;
+  for (const difference of definitionDifferences(stored, given))
+    if (!handled.test(difference)) refused.push(difference);
   if (refused.length > 0) {
     throw new TidemarkError(
       ErrorCode.SCHEMA_CHANGE_REFUSED,

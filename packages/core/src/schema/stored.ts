@@ -80,7 +80,14 @@ export function schemaFromStored(stored: StoredDef): TableSchema {
     if (since > 1 && inKey.has(c.index)) throw invalid(where, `primary key column "${c.name}" was added later`);
     if (since > 1 && !c.nullable && !c.hasDefault)
       throw invalid(where, `column "${c.name}" was added later but is neither nullable nor defaulted`);
-    layout[next++] = Object.freeze({ name: c.name, type: c.type, nullable: c.nullable, fixedBytes: c.fixedBytes, since, live: c });
+    layout[next++] = Object.freeze({
+      name: c.name,
+      type: c.type,
+      nullable: c.nullable,
+      fixedBytes: c.fixedBytes,
+      since,
+      live: c,
+    });
   }
   for (let i = 1; i < total; i++)
     if (layout[i]!.since < layout[i - 1]!.since) throw invalid(where, 'columns are not in the order they were added');

@@ -38,7 +38,14 @@ export function typed(parse: () => unknown): void {
   }
 }
 
-export const noop: RecordVisitor = { commit() {}, insert() {}, delete() {}, createTable() {}, changeTable() {}, end() {} };
+export const noop: RecordVisitor = {
+  commit() {},
+  insert() {},
+  delete() {},
+  createTable() {},
+  changeTable() {},
+  end() {},
+};
 
 /** Arbitrary edits of a valid encoding: bit flips, overwritten bytes, a cut, bytes appended. */
 export const edits = fc.array(
