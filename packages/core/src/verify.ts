@@ -240,7 +240,7 @@ class VerifyRun {
       );
     }
     return {
-      tables: engine.tables.map((t) => ({ name: t.name, rows: t.liveRows })),
+      tables: engine.tables.filter((t) => !t.dropped).map((t) => ({ name: t.name, rows: t.liveRows })),
       digest: contentDigest(engine),
       lastCommitTs: position.lastCommitTs,
     };
