@@ -27,6 +27,7 @@ import { ensureTables } from './schema/migrate.js';
 import { writeDurability } from './call_options.js';
 import type { WriteOptions } from './table.js';
 import { Engine, type Durability, type Isolation } from './txn/engine.js';
+import { openReadOnly } from './recovery/read_only.js';
 import { CleanerRunner } from './table/cleaner_runner.js';
 import { closeWhenDone, forget } from './lifecycle.js';
 import type { CleanerStats } from './table/cleaner.js';
@@ -80,12 +81,15 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
   readonly #handles = new Map<string, Table>();
   readonly #log: DurableLog | null;
   readonly #cleaner: CleanerRunner;
+  /** What a read-only open recovered (a durable log keeps its own). */
+  readonly #recovery: RecoveryReport | null;
 
   /** @internal Use `open()`. */
-  constructor(options: FilledOptions, engine: Engine, log: DurableLog | null) {
+  constructor(options: FilledOptions, engine: Engine, log: DurableLog | null, recovery: RecoveryReport | null = null) {
     this.#options = options;
     this.#engine = engine;
     this.#log = log;
+    this.#recovery = recovery;
     this.#cleaner = new CleanerRunner(engine, options.cleanerLiveFraction, options.cleaner);
   }
 
@@ -98,6 +102,10 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
       options.maxBacklogBytes,
     );
     if (options.dir === null) return new Database(options, engine, null);
+    if (options.readOnly) {
+      const recovery = await openReadOnly(engine, { ...options, dir: options.dir }, internals.layer);
+      return new Database(options, engine, null, recovery);
+    }
     const log = await DurableLog.open(engine, { ...options, dir: options.dir }, internals.layer, internals.threads);
     engine.sink = log.sink;
     return new Database(options, engine, log);
@@ -110,7 +118,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
 
   /** What the last open loaded and replayed (null without a directory). */
   get recovery(): RecoveryReport | null {
-    return this.#log?.recovery ?? null;
+    return this.#log?.recovery ?? this.#recovery;
   }
 
   /**
@@ -297,6 +305,8 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
 
   async #durableLog(): Promise<DurableLog> {
     this.#engine.checkOpen();
+    if (this.#engine.readOnly)
+      throw new TidemarkError(ErrorCode.READ_ONLY, 'the database was opened read-only (options.readOnly)');
     if (this.#log === null)
       throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
     return this.#log;
@@ -322,7 +332,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
         })),
       cleaner: { ...this.#cleaner.stats },
       durability: this.#log === null ? null : this.#log.published(engine.loggedTs),
-      recovery: this.#log?.recovery ?? null,
+      recovery: this.recovery,
     };
   }
 

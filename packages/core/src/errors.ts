@@ -64,6 +64,8 @@ export const ErrorCode = {
    * by name. The message says the supported way (docs/SCHEMA.md).
    */
   SCHEMA_CHANGE_REFUSED: 'TM_SCHEMA_CHANGE_REFUSED',
+  /** A write, schema change, checkpoint or merge on a database opened with options.readOnly. */
+  READ_ONLY: 'TM_READ_ONLY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

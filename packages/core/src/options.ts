@@ -100,6 +100,13 @@ export interface OpenOptions {
    * cannot be made in place are SCHEMA_CHANGE_REFUSED (docs/SCHEMA.md).
    */
   migrate?: boolean | { drop?: string[] };
+  /**
+   * Default false. True loads `dir` (an existing database: a backup, a
+   * restored copy, one no process owns) and serves reads only: writes and
+   * schema changes fail with READ_ONLY, no file is created or changed, and no
+   * LOCK is taken. No log writer or streamer runs.
+   */
+  readOnly?: boolean;
 }
 
 /** What open() may change in a stored schema: null, nothing. */
@@ -134,6 +141,7 @@ export interface FilledOptions {
   readonly fileMode: number;
   readonly closeOnSignals: boolean;
   readonly migrate: Migration | null;
+  readonly readOnly: boolean;
 }
 
 const KiB = 1024;
@@ -171,6 +179,7 @@ export const DEFAULT_OPTIONS: FilledOptions = Object.freeze({
   fileMode: DEFAULT_FILE_MODE,
   closeOnSignals: false,
   migrate: null,
+  readOnly: false,
 } satisfies FilledOptions & Record<keyof OpenOptions, unknown>);
 
 const known: ReadonlySet<string> = new Set(Object.keys(DEFAULT_OPTIONS));
@@ -266,7 +275,10 @@ function sizeOption(o: Record<string, unknown>, key: NumberOption, min: number, 
 }
 
 /** An option given as true or false, or its default. */
-function flagOption(o: Record<string, unknown>, key: 'checkpoints' | 'merges' | 'cleaner' | 'closeOnSignals'): boolean {
+function flagOption(
+  o: Record<string, unknown>,
+  key: 'checkpoints' | 'merges' | 'cleaner' | 'closeOnSignals' | 'readOnly',
+): boolean {
   return o[key] === undefined ? DEFAULT_OPTIONS[key] : booleanOption(o[key], `options.${key}`);
 }
 
@@ -287,6 +299,10 @@ function migrateOption(value: unknown): Migration | null {
 function checkRelations(filled: FilledOptions): void {
   // The WAL is kept in whole segments: the streamer's trigger counts the segments a checkpoint spans, and the log
   // writer keeps ceil(checkpointWalBytes / walSegmentBytes) + 1 of them. A trigger under one segment bounds nothing.
+  if (filled.readOnly && filled.dir === null)
+    throw invalid('options.readOnly needs options.dir: it opens an existing database directory');
+  if (filled.readOnly && filled.migrate !== null)
+    throw invalid('options.readOnly and options.migrate cannot be used together: a read-only open changes nothing');
   if (filled.checkpointWalBytes < filled.walSegmentBytes)
     throw invalid(
       `options.checkpointWalBytes (${filled.checkpointWalBytes}) must be at least options.walSegmentBytes ` +
@@ -340,6 +356,7 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     fileMode: o.fileMode === undefined ? DEFAULT_OPTIONS.fileMode : fileModeOption(o.fileMode),
     closeOnSignals: flagOption(o, 'closeOnSignals'),
     migrate: migrateOption(o.migrate),
+    readOnly: flagOption(o, 'readOnly'),
   };
   checkShapes(filled);
   checkRelations(filled);

@@ -38,7 +38,11 @@ export interface RecoveryReport {
 }
 
 /** What recovery reads of the options. */
-export type RecoverOptions = Pick<FilledOptions, 'recoveryWorkers' | 'onProgress'> & { readonly dir: string };
+export type RecoverOptions = Pick<FilledOptions, 'recoveryWorkers' | 'onProgress'> & {
+  readonly dir: string;
+  /** Change no file: leftovers stay where they are (a read-only open). */
+  readonly readOnly?: boolean;
+};
 
 /** The directory as recovered: the report, where the WAL ends, and the root it started from. */
 export interface Recovered {
@@ -98,7 +102,7 @@ export async function recoverDir(
     },
     start,
   );
-  const removedFiles = removeLeftovers(layer, options.dir, root);
+  const removedFiles = options.readOnly === true ? [] : removeLeftovers(layer, options.dir, root);
   engine.recovered();
   const recovery: RecoveryReport = {
     root: newest.file,

@@ -38,6 +38,8 @@ export class Engine {
   openIterators = 0;
   /** The last schema change called (schema_change.ts runs them one at a time). */
   schemaChanges: Promise<unknown> = Promise.resolve();
+  /** Opened with options.readOnly: every write is refused. */
+  readOnly = false;
   /** See `epoch`. */
   #epoch = 0;
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */
@@ -123,6 +125,8 @@ export class Engine {
   /** Writes need a working log too. */
   checkWritable(): void {
     this.checkOpen();
+    if (this.readOnly)
+      throw new TidemarkError(ErrorCode.READ_ONLY, 'the database was opened read-only (options.readOnly)');
     if (this.failure !== null) {
       throw new TidemarkError(
         ErrorCode.IO_ERROR,
