@@ -6,7 +6,7 @@ import { MAX_TABLES } from './constants.js';
 import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
 import { validateOptions, type FilledOptions, type OpenOptions } from './options.js';
 import { checkTransactionOptions, retriesOf, transactionDurability, transactionIsolation } from './call_options.js';
-import { DurableLog, type DurabilityStats, type LogStats, type RecoveryReport } from './log/durable_log.js';
+import { DurableLog, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
 import type { MergeReport } from './checkpoint/streamer_api.js';
 import { inventoryRows, type CheckpointFile } from './checkpoint/inventory.js';
@@ -40,36 +40,11 @@ export interface TransactionOptions {
   retries?: number;
 }
 
-export interface TableStats {
-  name: string;
-  rows: number;
-  /** Bytes of every row version in the arena, header included. */
-  bytesInUse: number;
-  /** Bytes of versions no snapshot can reach any more (the segment cleaner reclaims them). */
-  deadBytes: number;
-  /** Bytes of versions some snapshot can still reach: bytesInUse - deadBytes. */
-  liveBytes: number;
-  /** Bytes reserved for the arena's segments (freed segments not counted). */
-  reservedBytes: number;
-  /** Bytes of the primary index's slots. */
-  indexBytes: number;
-}
+import type { DatabaseStats } from './database_stats.js';
+import type { BackupOptions, BackupResult } from './backup/db_backup.js';
+import { backupDatabase } from './backup/db_backup.js';
 
-export interface DatabaseStats {
-  commits: number;
-  aborts: number;
-  conflicts: number;
-  /** The newest commitTs. */
-  commitTs: number;
-  openTransactions: number;
-  tables: TableStats[];
-  /** What the segment cleaner did. */
-  cleaner: CleanerStats;
-  /** The log, checkpoints and merges, as the workers last published them; null for an in-memory database. */
-  durability: DurabilityStats | null;
-  /** What the last open recovered and how long it took; null for an in-memory database. */
-  recovery: RecoveryReport | null;
-}
+export type { DatabaseStats, TableStats } from './database_stats.js';
 
 /**
  * `S`: table names and row types, when `open()` was given `tableDef()`
@@ -285,6 +260,18 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
   clean(): Promise<CleanerStats> {
     this.#engine.checkOpen();
     return this.#cleaner.runToEnd();
+  }
+
+  /**
+   * A consistent copy of the database in `dest` (a new or empty directory),
+   * taken while commits go on: it holds every commit made before the call,
+   * and none after the commitTs it resolves with (`{ commitTs, files,
+   * bytes }`). The copy opens as any database directory. The files are
+   * copied on a worker thread. NO_DIRECTORY in memory; READ_ONLY read-only.
+   */
+  async backup(dest: string, options?: BackupOptions): Promise<BackupResult> {
+    const log = await this.#durableLog();
+    return backupDatabase(this.#engine, log, this.#options, dest, options);
   }
 
   /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */

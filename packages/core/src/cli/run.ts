@@ -15,6 +15,7 @@ import { runInspect } from './inspect_cmd.js';
 import { runMaintenance } from './maintain_cmd.js';
 import { CliError, type Io } from './output.js';
 import { runRecover } from './recover_cmd.js';
+import { runBackup, runRestore } from './backup_cmd.js';
 import { runSchema } from './schema_cmd.js';
 import { runVerify } from './verify_cmd.js';
 
@@ -60,7 +61,7 @@ function addReadCommands(p: Command, io: Io, done: (status: number) => void): vo
     .action(async (dir: string, table: string | undefined) => done(await runSchema(dir, table, io)));
 }
 
-/** The commands that open the database to work on its files: checkpoint, merge and recover. */
+/** The commands that work on a database's files: checkpoint, merge and recover (opening it), backup and restore (copying it). */
 function addMaintenanceCommands(p: Command, io: Io, done: (status: number) => void): void {
   for (const what of ['checkpoint', 'merge'] as const) {
     p.command(what)
@@ -83,6 +84,23 @@ function addMaintenanceCommands(p: Command, io: Io, done: (status: number) => vo
     )
     .option('--json', 'print the figures as JSON')
     .action(async (dir: string, o: { workers?: number; json?: boolean }) => done(await runRecover(dir, o, io)));
+  p.command('backup')
+    .description(
+      'copy a database consistently, as of one commit, while another process may be writing it (takes no lock)',
+    )
+    .argument('<dir>', 'database directory')
+    .argument('<dest>', 'a new or empty directory for the copy')
+    .action(async (dir: string, dest: string) => done(await runBackup(dir, dest, io)));
+  p.command('restore')
+    .description('make a database directory from a backup, replaying its log only up to --to')
+    .argument('<backup>', 'a backup (or any database directory no process is writing)')
+    .argument('<dest>', 'a new or empty directory')
+    .option(
+      '--to <commitTs>',
+      'the last commit to keep (default: all)',
+      integerOption('--to', 0, Number.MAX_SAFE_INTEGER),
+    )
+    .action(async (backup: string, dest: string, o: { to?: number }) => done(await runRestore(backup, dest, o, io)));
 }
 
 /** The commands that move rows out of a table and into one: export and import. */

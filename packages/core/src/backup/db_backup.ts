@@ -1,0 +1,48 @@
+/**
+ * db.backup(dest): every commit made before the call is made durable, a
+ * checkpoint is taken (so the WAL to copy is short), and the directory is
+ * copied beside the running database by backup.ts, its files on a worker.
+ */
+import { checkOptionKeys, type FilledOptions } from '../options.js';
+import { ErrorCode, TidemarkError } from '../errors.js';
+import type { DurableLog } from '../log/durable_log.js';
+import type { Engine } from '../txn/engine.js';
+import { backupDirectory, type BackupProgress, type BackupResult } from './backup.js';
+import { poolBackupRunner } from './backup_runner.js';
+
+export type { BackupProgress, BackupResult } from './backup.js';
+
+export interface BackupOptions {
+  /** Called after each file is copied. */
+  onProgress?: (progress: BackupProgress) => void;
+}
+
+const KEYS: ReadonlySet<string> = new Set(['onProgress']);
+
+export async function backupDatabase(
+  engine: Engine,
+  log: DurableLog,
+  options: FilledOptions,
+  dest: string,
+  call: BackupOptions | undefined,
+): Promise<BackupResult> {
+  checkOptionKeys(call, KEYS);
+  if (typeof dest !== 'string' || dest === '')
+    throw new TidemarkError(ErrorCode.INVALID_OPTION, 'the backup destination must be a non-empty path');
+  if (call?.onProgress !== undefined && typeof call.onProgress !== 'function')
+    throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.onProgress must be a function');
+  const upTo = engine.loggedTs;
+  await log.sink.whenDurable(upTo);
+  if (options.checkpoints) await log.checkpoint();
+  const runner = poolBackupRunner(options.fileMode);
+  try {
+    return await backupDirectory(options.dir!, dest, {
+      upTo,
+      runner,
+      fileMode: options.fileMode,
+      ...(call?.onProgress === undefined ? {} : { onProgress: call.onProgress }),
+    });
+  } finally {
+    await runner.close();
+  }
+}

@@ -1,0 +1,34 @@
+/** What db.stats() returns: the engine's counters, each table's memory, and the log's figures. */
+import type { DurabilityStats, RecoveryReport } from './log/durable_log.js';
+import type { CleanerStats } from './table/cleaner.js';
+
+export interface TableStats {
+  name: string;
+  rows: number;
+  /** Bytes of every row version in the arena, header included. */
+  bytesInUse: number;
+  /** Bytes of versions no snapshot can reach any more (the segment cleaner reclaims them). */
+  deadBytes: number;
+  /** Bytes of versions some snapshot can still reach: bytesInUse - deadBytes. */
+  liveBytes: number;
+  /** Bytes reserved for the arena's segments (freed segments not counted). */
+  reservedBytes: number;
+  /** Bytes of the primary index's slots. */
+  indexBytes: number;
+}
+
+export interface DatabaseStats {
+  commits: number;
+  aborts: number;
+  conflicts: number;
+  /** The newest commitTs. */
+  commitTs: number;
+  openTransactions: number;
+  tables: TableStats[];
+  /** What the segment cleaner did. */
+  cleaner: CleanerStats;
+  /** The log, checkpoints and merges, as the workers last published them; null for an in-memory database. */
+  durability: DurabilityStats | null;
+  /** What the last open recovered and how long it took; null for an in-memory database. */
+  recovery: RecoveryReport | null;
+}
