@@ -8,6 +8,7 @@
  * chosen commit, a batch of many commits cut in its middle included.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -165,6 +166,23 @@ test('tidemark backup of a directory a child writes at full rate: each copy is o
     const report = await verify(copy);
     assert.ok(report.ok, `${copy}: ${JSON.stringify(report.problems)}`);
   }
+});
+
+test('tidemark export and schema of a directory a live database owns read a snapshot beside it, changing nothing there', async () => {
+  const dir = dirs.make();
+  const db = await open({ dir, tables: [ITEMS] });
+  for (let id = 0; id < 50; id++) await db.table('items').insert({ id, v: `v${id}` });
+  const names = readdirSync(dir).sort();
+  const out = join(dirs.make(), 'items.ndjson');
+  const exported = await cli('export', dir, 'items', '--out', out);
+  assert.is(exported.status, 0, exported.err);
+  assert.is(readFileSync(out, 'utf8').trim().split('\n').length, 50);
+  const schema = await cli('schema', dir, 'items');
+  assert.is(schema.status, 0, schema.err);
+  assert.is(JSON.parse(schema.out).name, 'items');
+  assert.equal(readdirSync(dir).sort(), names, 'no file made or removed in the owner\'s directory');
+  await db.table('items').insert({ id: 50, v: 'still writable' });
+  await db.close();
 });
 
 test.after(() => dirs.cleanup());

@@ -1,14 +1,16 @@
 /**
  * `tidemark export <dir> <table> [--out FILE]`: every row of the table as
  * NDJSON (values.ts), to FILE or standard output, with progress on standard
- * error. The rows are those of one snapshot, taken when the export starts.
+ * error. The rows are those of one snapshot, taken when the export starts
+ * (read-only; beside a live owner, from a backup of the directory: snapshot.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { DEFAULT_FILE_MODE } from '../files/file_layer.js';
 import { once } from 'node:events';
 import { open as openFile } from 'node:fs/promises';
-import { open } from '../database.js';
-import { CliError, existingDatabase, num, type Io } from './output.js';
+import type { Database } from '../database.js';
+import { withSnapshot } from './snapshot.js';
+import { CliError, num, type Io } from './output.js';
 import { progressFor } from './progress.js';
 import { rowToJson } from './values.js';
 
@@ -25,7 +27,10 @@ async function checkWritable(path: string): Promise<void> {
 const PROGRESS_EVERY = 10_000;
 
 export async function runExport(dir: string, tableName: string, options: { out?: string }, io: Io): Promise<number> {
-  const db = await open({ dir: existingDatabase(dir) });
+  return withSnapshot(dir, (db) => exportTable(db, tableName, options, io));
+}
+
+async function exportTable(db: Database, tableName: string, options: { out?: string }, io: Io): Promise<number> {
   const progress = progressFor(io);
   try {
     const table = db.table(tableName);
@@ -66,6 +71,5 @@ export async function runExport(dir: string, tableName: string, options: { out?:
     return 0;
   } finally {
     progress.stop();
-    await db.close();
   }
 }
