@@ -180,7 +180,7 @@ test('tidemark export and schema of a directory a live database owns read a snap
   const schema = await cli('schema', dir, 'items');
   assert.is(schema.status, 0, schema.err);
   assert.is(JSON.parse(schema.out).name, 'items');
-  assert.equal(readdirSync(dir).sort(), names, 'no file made or removed in the owner\'s directory');
+  assert.equal(readdirSync(dir).sort(), names, "no file made or removed in the owner's directory");
   await db.table('items').insert({ id: 50, v: 'still writable' });
   await db.close();
 });
