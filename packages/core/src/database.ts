@@ -40,9 +40,11 @@ export interface TransactionOptions {
   retries?: number;
 }
 
-import type { DatabaseStats } from './database_stats.js';
+import { statsOf, type DatabaseStats } from './database_stats.js';
 import type { BackupOptions, BackupResult } from './backup/db_backup.js';
 import { backupDatabase } from './backup/db_backup.js';
+import { ChangeFeed, FeedHub, type ChangesOptions } from './feed/change_feed.js';
+import type { ChangeBatch } from './feed/changes.js';
 
 export type { DatabaseStats, TableStats } from './database_stats.js';
 
@@ -56,6 +58,8 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
   readonly #handles = new Map<string, Table>();
   readonly #log: DurableLog | null;
   readonly #cleaner: CleanerRunner;
+  /** The change feeds' shared buffer and WAL reader, once a feed was opened. */
+  #feeds: FeedHub | null = null;
   /** What a read-only open recovered (a durable log keeps its own). */
   readonly #recovery: RecoveryReport | null;
 
@@ -274,6 +278,26 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
     return backupDatabase(this.#engine, log, this.#options, dest, options);
   }
 
+  /**
+   * Committed transactions in commit order, as an async iterator of
+   * `{ commitTs, time, changes }` (docs/CHANGES.md): after `since` (default:
+   * from now on), of `tables` (default: all), durable ones only unless
+   * `durable: false`. Stop it with `break` or `return()`. NO_DIRECTORY in
+   * memory; CHANGES_EXPIRED when the WAL no longer holds what `since` asks.
+   */
+  changes(options?: ChangesOptions): AsyncIterableIterator<ChangeBatch> {
+    const log = this.#log;
+    if (log === null) {
+      this.#engine.checkOpen();
+      if (this.#engine.readOnly)
+        throw new TidemarkError(ErrorCode.READ_ONLY, 'the database was opened read-only (options.readOnly)');
+      throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
+    }
+    this.#engine.checkOpen();
+    this.#feeds ??= new FeedHub(this.#engine, log.sink, this.#options.dir!);
+    return new ChangeFeed(this.#feeds, options);
+  }
+
   /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */
   async checkpointFiles(): Promise<CheckpointFile[]> {
     const log = await this.#durableLog();
@@ -302,25 +326,8 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
   stats(): DatabaseStats {
     const engine = this.#engine;
     engine.checkOpen();
-    return {
-      ...engine.counters,
-      commitTs: engine.clock.now,
-      openTransactions: engine.snapshots.active,
-      tables: engine.tables
-        .filter((t) => !t.dropped)
-        .map((t) => ({
-          name: t.name,
-          rows: t.liveRows,
-          bytesInUse: t.arena.bytesInUse,
-          deadBytes: t.arena.deadBytes,
-          liveBytes: t.arena.bytesInUse - t.arena.deadBytes,
-          reservedBytes: t.arena.reservedBytes,
-          indexBytes: t.primary.bytes,
-        })),
-      cleaner: { ...this.#cleaner.stats },
-      durability: this.#log === null ? null : this.#log.published(engine.loggedTs),
-      recovery: this.recovery,
-    };
+    const durability = this.#log === null ? null : this.#log.published(engine.loggedTs);
+    return statsOf(engine, { ...this.#cleaner.stats }, durability, this.recovery);
   }
 
   get closed(): boolean {
@@ -339,6 +346,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
     engine.closed = true;
     forget(this);
     this.#cleaner.stop();
+    this.#feeds?.buffer?.wakeAll(); // open feeds end
     if (this.#log !== null) await this.#log.close();
     else await engine.sink.close();
   }

@@ -1,6 +1,7 @@
 /** What db.stats() returns: the engine's counters, each table's memory, and the log's figures. */
 import type { DurabilityStats, RecoveryReport } from './log/durable_log.js';
 import type { CleanerStats } from './table/cleaner.js';
+import type { Engine } from './txn/engine.js';
 
 export interface TableStats {
   name: string;
@@ -31,4 +32,31 @@ export interface DatabaseStats {
   durability: DurabilityStats | null;
   /** What the last open recovered and how long it took; null for an in-memory database. */
   recovery: RecoveryReport | null;
+}
+
+export function statsOf(
+  engine: Engine,
+  cleaner: CleanerStats,
+  durability: DurabilityStats | null,
+  recovery: RecoveryReport | null,
+): DatabaseStats {
+  return {
+    ...engine.counters,
+    commitTs: engine.clock.now,
+    openTransactions: engine.snapshots.active,
+    tables: engine.tables
+      .filter((t) => !t.dropped)
+      .map((t) => ({
+        name: t.name,
+        rows: t.liveRows,
+        bytesInUse: t.arena.bytesInUse,
+        deadBytes: t.arena.deadBytes,
+        liveBytes: t.arena.bytesInUse - t.arena.deadBytes,
+        reservedBytes: t.arena.reservedBytes,
+        indexBytes: t.primary.bytes,
+      })),
+    cleaner,
+    durability,
+    recovery,
+  };
 }

@@ -66,6 +66,8 @@ export const ErrorCode = {
   SCHEMA_CHANGE_REFUSED: 'TM_SCHEMA_CHANGE_REFUSED',
   /** A write, schema change, checkpoint or merge on a database opened with options.readOnly. */
   READ_ONLY: 'TM_READ_ONLY',
+  /** A change feed asked for commits the WAL no longer holds; the message names the oldest commitTs a feed can start after. */
+  CHANGES_EXPIRED: 'TM_CHANGES_EXPIRED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -4,6 +4,7 @@
  * thread plumbing. Not a public API: it changes with the engine.
  */
 export { toWire } from './errors.js';
+export { readWalChanges, type WalChanges, type WalChangesTask } from './feed/wal_changes.js';
 export { backupTask, type BackupOutcome, type BackupTask } from './backup/backup_runner.js';
 export { NodeFileLayer } from './files/file_layer.js';
 export type { LogWriterData } from './log/log_writer_api.js';

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { fromWire, toWire, type WireError } from '../errors.js';
 import { workerExecArgv } from '../threads/exec_argv.js';
+import { LoopHold } from '../threads/loop_hold.js';
 import { workerBundle } from '../threads/worker_handle.js';
 import { finishBackup, type BackupRunner, type FinishTask } from './backup.js';
 import { BackupRetry, runCopyStep, type CopyStep } from './copy_step.js';
@@ -49,9 +50,22 @@ export function poolBackupRunner(fileMode: number): BackupRunner & { close(): Pr
     maxThreads: 1,
     execArgv: workerExecArgv(),
   });
+  // The pool's thread is unref'd: the loop is held while a task runs (threads/loop_hold.ts).
+  const loop = new LoopHold();
+  const run = async (task: BackupTask): Promise<number> => {
+    loop.hold();
+    try {
+      return outcomeValue(await pool.run(task));
+    } finally {
+      loop.release();
+    }
+  };
   return {
-    step: async (step: CopyStep) => outcomeValue(await pool.run({ op: 'step', step, fileMode })),
-    finish: async (task: FinishTask) => outcomeValue(await pool.run({ op: 'finish', task })),
-    close: () => pool.destroy(),
+    step: (step: CopyStep) => run({ op: 'step', step, fileMode }),
+    finish: (task: FinishTask) => run({ op: 'finish', task }),
+    close: async () => {
+      loop.dispose();
+      await pool.destroy();
+    },
   };
 }

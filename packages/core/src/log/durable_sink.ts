@@ -77,6 +77,8 @@ export class DurableSink implements LogSink {
   private storedWaitedTs = 0;
   /** Record bytes end() wrote into the ring since the last publish (records drained from the backlog are published by the drain). */
   private unpublishedBytes = 0;
+  /** While a change feed is open: handed each finished record body (feed/change_feed.ts). */
+  tap: ((bytes: Uint8Array, offset: number, length: number) => void) | null = null;
 
   constructor(
     private readonly ring: RingProducer,
@@ -126,6 +128,7 @@ export class DurableSink implements LogSink {
     const b = this.builder;
     b.end();
     const length = b.length - RECORD_PREFIX_BYTES;
+    if (this.tap !== null) this.tap(b.bytes, RECORD_PREFIX_BYTES, length);
     assert(length <= this.maxRecordBytes, 'record fits the ring (checked before install)');
     if (this.backlogHead === this.backlog.length) {
       const at = this.ring.reserve(length);
