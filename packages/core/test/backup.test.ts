@@ -96,8 +96,17 @@ test('tidemark restore --to: the backup replayed up to each chosen commit, a bat
   for (let id = 0; id < 200; id++) committedAt.push(await db.table('items').insert({ id, v: 'a' }));
   await db.checkpoint();
   // Delayed commits in one turn: the log writer puts many of them in one batch.
-  for (let id = 200; id < 1200; id++)
+  let between = '';
+  for (let id = 200; id < 1200; id++) {
     committedAt.push(await db.table('items').insert({ id, v: 'b' }, { durability: 'delayed' }));
+    if (id === 699) {
+      // A wall-clock point between two runs of batches, for a restore by time.
+      await db.flush();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      between = new Date().toISOString();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  }
   await db.flush();
   // From beside the open database (as from another process): the copy holds the checkpoint and the WAL after it.
   const backup = join(dirs.make(), 'backup');
@@ -116,6 +125,15 @@ test('tidemark restore --to: the backup replayed up to each chosen commit, a bat
     await reopened.close();
     assert.equal((await idsIn(dest)).at(-1), 5000);
   }
+  const byTime = join(dirs.make(), 'by-time');
+  const run = await cli('restore', backup, byTime, '--to', between);
+  assert.is(run.status, 0, run.err);
+  assert.equal(
+    await idsIn(byTime),
+    committedAt.slice(0, 700).map((_, id) => id),
+    `restored to ${between}`,
+  );
+  assert.is((await cli('restore', backup, join(dirs.make(), 'y'), '--to', 'yesterday-ish')).status, 2);
   const early = await cli('restore', backup, join(dirs.make(), 'x'), '--to', '5');
   assert.is(early.status, 1);
   assert.match(early.err, 'earlier backup');

@@ -94,6 +94,7 @@ test('the feed replayed onto a map equals the table after every commit: from the
   const hashes = new Map([...before, ...(await live)]);
   const last = Math.max(...hashes.keys());
   await take(feed, last, (b) => {
+    assert.type(b.time, 'number', 'a batch has its time, from memory or from its WAL batch');
     seen.push(b.commitTs);
     apply(replica, b, hashes);
   });

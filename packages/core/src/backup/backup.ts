@@ -24,7 +24,7 @@ import { listSegments, type WalStart } from '../log/wal_reader.js';
 import { segmentName } from '../log/wal_format.js';
 import { newestRootOf } from '../recovery/recover_dir.js';
 import { BackupRetry, type CopyStep } from './copy_step.js';
-import { cutWal } from './wal_cut.js';
+import { cutWal, type CutPoint } from './wal_cut.js';
 
 export interface BackupResult {
   /** The commit the copy holds every commit up to, and nothing after. */
@@ -48,7 +48,7 @@ export interface BackupRunner {
 export interface FinishTask {
   dest: string;
   root: RootBody | null;
-  upTo: number;
+  until: CutPoint;
   fileMode: number;
 }
 
@@ -101,7 +101,7 @@ export function finishBackup(task: FinishTask): number {
     writeFileDurably(layer, dest, rootName(root.seq), encodeRoot(body));
     start = { ...root.wal, afterTs: root.checkpointTs, databaseId: BigInt(root.databaseId) };
   }
-  const commitTs = cutWal(layer, dest, start, task.upTo);
+  const commitTs = cutWal(layer, dest, start, task.until);
   layer.fsyncDir(dest);
   return commitTs;
 }
@@ -113,11 +113,11 @@ function prepareDest(dest: string, fileMode: number): void {
   mkdirSync(dest, { recursive: true, mode: dirModeOf(fileMode) });
 }
 
-/** Copies `src` into `dest` (new or empty) as of the newest commit at or below `upTo`. */
+/** Copies `src` into `dest` (new or empty) as of the newest commit `until` keeps (wal_cut.ts). */
 export async function backupDirectory(
   src: string,
   dest: string,
-  options: { upTo: number; runner: BackupRunner; fileMode?: number; onProgress?: (p: BackupProgress) => void },
+  options: { until: CutPoint; runner: BackupRunner; fileMode?: number; onProgress?: (p: BackupProgress) => void },
 ): Promise<BackupResult> {
   const fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
   prepareDest(dest, fileMode);
@@ -129,7 +129,7 @@ export async function backupDirectory(
         bytes += await options.runner.step(step);
         options.onProgress?.({ files: i + 1, totalFiles: steps.length, bytes });
       }
-      const commitTs = await options.runner.finish({ dest, root, upTo: options.upTo, fileMode });
+      const commitTs = await options.runner.finish({ dest, root, until: options.until, fileMode });
       return { commitTs, files: readdirSync(dest).length, bytes };
     } catch (error) {
       if (!(error instanceof BackupRetry)) throw error;

@@ -37,7 +37,7 @@ export async function backupDatabase(
   const runner = poolBackupRunner(options.fileMode);
   try {
     return await backupDirectory(options.dir!, dest, {
-      upTo,
+      until: { commitTs: upTo },
       runner,
       fileMode: options.fileMode,
       ...(call?.onProgress === undefined ? {} : { onProgress: call.onProgress }),

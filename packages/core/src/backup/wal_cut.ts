@@ -13,6 +13,7 @@ import { listSegments, type WalStart } from '../log/wal_reader.js';
 import {
   alignBatch,
   allZero,
+  batchTimeBytes,
   BATCH_HEADER_BYTES,
   decodeSegmentHeader,
   readBatch,
@@ -26,8 +27,17 @@ import {
 /** Offset of a record's commitTs in its body (after u8 type, u8 version, u16 0). */
 const COMMIT_TS_AT = 4;
 
-/** Cuts the WAL of `dir` after the last commit at or below `upTo`; returns the newest commitTs it keeps. */
-export function cutWal(layer: FileLayer, dir: string, start: WalStart | null, upTo: number): number {
+/**
+ * Where to cut: after the last commit at or below a commitTs, or after the
+ * last batch written at or before a wall-clock time (ms since the epoch;
+ * batches of segments older than version 3 carry no time and are kept).
+ */
+export type CutPoint = { commitTs: number } | { time: number };
+
+/** Cuts the WAL of `dir` at `until`; returns the newest commitTs it keeps. */
+export function cutWal(layer: FileLayer, dir: string, start: WalStart | null, until: CutPoint): number {
+  const upTo = 'commitTs' in until ? until.commitTs : Number.POSITIVE_INFINITY;
+  const upToTime = 'time' in until ? until.time : Number.POSITIVE_INFINITY;
   const seqs = listSegments(layer, dir).filter((seq) => seq >= (start?.seq ?? 0));
   let lastTs = start?.afterTs ?? 0;
   for (let i = 0; i < seqs.length; i++) {
@@ -50,7 +60,8 @@ export function cutWal(layer: FileLayer, dir: string, start: WalStart | null, up
       }
       const batch = readBatch(bytes, at, bytes.length);
       if (batch === null || batch.first <= lastTs || batch.first > upTo) break;
-      const kept = keptRecords(view, at, batch.count, upTo);
+      if (batchTimeBytes(version) > 0 && view.getFloat64(at + BATCH_HEADER_BYTES, true) > upToTime) break;
+      const kept = keptRecords(view, at, batchTimeBytes(version), batch.count, upTo);
       if (kept.count < batch.count) {
         rewritten = at;
         at += sealBatch(bytes, at, kept.payloadBytes, kept.count, batch.first, kept.lastTs);
@@ -73,10 +84,11 @@ export function cutWal(layer: FileLayer, dir: string, start: WalStart | null, up
 function keptRecords(
   view: DataView,
   at: number,
+  timeBytes: number,
   count: number,
   upTo: number,
 ): { count: number; payloadBytes: number; lastTs: number } {
-  let r = at + BATCH_HEADER_BYTES;
+  let r = at + BATCH_HEADER_BYTES + timeBytes;
   let kept = 0;
   let lastTs = 0;
   for (; kept < count; kept++) {

@@ -18,6 +18,7 @@ import { ErrorCode, TidemarkError } from '../errors.js';
 import type { RecordCallback } from '../log/wal_reader.js';
 import { readAll, type FileLayer } from '../files/file_layer.js';
 import {
+  batchTimeBytes,
   alignBatch,
   BATCH_HEADER_BYTES,
   BATCH_MAGIC,
@@ -115,7 +116,7 @@ export class WalTail {
     const bytes = this.buf;
     const view = this.view;
     const batchAt = this.offset;
-    let r = BATCH_HEADER_BYTES;
+    let r = BATCH_HEADER_BYTES + batchTimeBytes(this.segmentVersion);
     let k = 0;
     const where = (): string => `${path}: batch at offset ${batchAt}, record ${k}`; // one per batch: it reads k when called
     for (; k < batch.count; k++) {

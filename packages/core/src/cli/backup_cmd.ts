@@ -2,21 +2,24 @@
  * `tidemark backup <dir> <dest>`: a consistent copy of a database that
  * another process may be writing, taken without its LOCK (backup/backup.ts):
  * what the newest root names, then the WAL up to its last complete batch.
- * `tidemark restore <backup> <dest> [--to <commitTs>]`: a database directory
- * made from a backup, its WAL replayed only up to the commit asked for (by
+ * `tidemark restore <backup> <dest> [--to <commitTs | ISO time>]`: a
+ * database directory made from a backup, its WAL replayed only up to the
+ * commit asked for, or the last batch written at or before the time (by
  * default all of it). Both print the commitTs the copy holds.
  */
 import { newestRootOf } from '../recovery/recover_dir.js';
 import { NodeFileLayer } from '../files/file_layer.js';
 import { backupDirectory, type BackupResult } from '../backup/backup.js';
 import { inlineBackupRunner } from '../backup/backup_runner.js';
+import type { CutPoint } from '../backup/wal_cut.js';
+import { UsageError } from './arguments.js';
 import { CliError, existingDatabase, num, type Io } from './output.js';
 import { progressFor } from './progress.js';
 
-async function copy(src: string, dest: string, upTo: number, label: string, io: Io): Promise<BackupResult> {
+async function copy(src: string, dest: string, until: CutPoint, label: string, io: Io): Promise<BackupResult> {
   const bar = progressFor(io).bar(label, 1, 'files');
   const result = await backupDirectory(src, dest, {
-    upTo,
+    until,
     runner: inlineBackupRunner(0o600),
     onProgress: (p) => bar.update(p.files, p.totalFiles),
   });
@@ -29,17 +32,29 @@ function report(what: string, dest: string, r: BackupResult, io: Io): number {
   return 0;
 }
 
+/** `--to`: digits are a commitTs, anything else an ISO 8601 time. */
+export function cutPointOption(text: string): CutPoint {
+  if (/^\d+$/.test(text.trim())) {
+    const commitTs = Number(text);
+    if (Number.isSafeInteger(commitTs)) return { commitTs };
+  }
+  const time = Date.parse(text);
+  if (Number.isNaN(time))
+    throw new UsageError(`--to takes a commitTs or an ISO 8601 time, got ${JSON.stringify(text)}`);
+  return { time };
+}
+
 export async function runBackup(dir: string, dest: string, io: Io): Promise<number> {
-  const result = await copy(existingDatabase(dir), dest, Number.POSITIVE_INFINITY, 'backup', io);
+  const result = await copy(existingDatabase(dir), dest, { commitTs: Number.POSITIVE_INFINITY }, 'backup', io);
   return report('backup', dest, result, io);
 }
 
-export async function runRestore(backup: string, dest: string, options: { to?: number }, io: Io): Promise<number> {
-  const to = options.to ?? Number.POSITIVE_INFINITY;
+export async function runRestore(backup: string, dest: string, options: { to?: CutPoint }, io: Io): Promise<number> {
+  const to = options.to ?? { commitTs: Number.POSITIVE_INFINITY };
   const root = newestRootOf(new NodeFileLayer(), existingDatabase(backup)).root;
-  if (root !== null && to < root.checkpointTs)
+  if (root !== null && 'commitTs' in to && to.commitTs < root.checkpointTs)
     throw new CliError(
-      `the backup begins at commitTs ${root.checkpointTs}, after --to ${to}: restoring to an earlier commit needs an earlier backup`,
+      `the backup begins at commitTs ${root.checkpointTs}, after --to ${to.commitTs}: restoring to an earlier commit needs an earlier backup`,
       'TM_INVALID_OPTION',
     );
   const result = await copy(backup, dest, to, 'restore', io);

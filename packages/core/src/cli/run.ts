@@ -15,7 +15,8 @@ import { runInspect } from './inspect_cmd.js';
 import { runMaintenance } from './maintain_cmd.js';
 import { CliError, type Io } from './output.js';
 import { runRecover } from './recover_cmd.js';
-import { runBackup, runRestore } from './backup_cmd.js';
+import { cutPointOption, runBackup, runRestore } from './backup_cmd.js';
+import type { CutPoint } from '../backup/wal_cut.js';
 import { runSchema } from './schema_cmd.js';
 import { runVerify } from './verify_cmd.js';
 
@@ -95,12 +96,8 @@ function addMaintenanceCommands(p: Command, io: Io, done: (status: number) => vo
     .description('make a database directory from a backup, replaying its log only up to --to')
     .argument('<backup>', 'a backup (or any database directory no process is writing)')
     .argument('<dest>', 'a new or empty directory')
-    .option(
-      '--to <commitTs>',
-      'the last commit to keep (default: all)',
-      integerOption('--to', 0, Number.MAX_SAFE_INTEGER),
-    )
-    .action(async (backup: string, dest: string, o: { to?: number }) => done(await runRestore(backup, dest, o, io)));
+    .option('--to <commitTs|time>', 'the last commit to keep, or an ISO 8601 time (default: all)', cutPointOption)
+    .action(async (backup: string, dest: string, o: { to?: CutPoint }) => done(await runRestore(backup, dest, o, io)));
 }
 
 /** The commands that move rows out of a table and into one: export and import. */

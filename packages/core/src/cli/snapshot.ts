@@ -29,7 +29,10 @@ export async function withSnapshot<T>(dir: string, fn: (db: Database) => Promise
   let copy: string | null = null;
   if (existsSync(join(dir, 'LOCK'))) {
     copy = tempNear(dir);
-    await backupDirectory(dir, copy, { upTo: Number.POSITIVE_INFINITY, runner: inlineBackupRunner(0o600) });
+    await backupDirectory(dir, copy, {
+      until: { commitTs: Number.POSITIVE_INFINITY },
+      runner: inlineBackupRunner(0o600),
+    });
   }
   try {
     const db = await open({ dir: copy ?? dir, readOnly: true });

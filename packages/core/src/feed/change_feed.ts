@@ -169,7 +169,8 @@ export class ChangeFeed implements AsyncIterableIterator<ChangeBatch> {
     const view = new DataView(read.records.buffer, read.records.byteOffset, read.records.byteLength);
     for (let at = 0, i = 0; i < read.count; i++) {
       const length = view.getUint32(at, true);
-      const batch = decodeChanges(this.hub.engine, read.records, at + 4, length, null, this.#tables);
+      const time = read.times[i]!;
+      const batch = decodeChanges(this.hub.engine, read.records, at + 4, length, time < 0 ? null : time, this.#tables);
       if (batch !== null) this.#pending.push(batch);
       at += 4 + length;
     }

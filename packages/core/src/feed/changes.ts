@@ -19,7 +19,7 @@ export type Change =
 
 export interface ChangeBatch {
   commitTs: number;
-  /** Wall-clock ms of the commit, when the feed saw it in memory; null when read back from the WAL. */
+  /** Wall-clock ms of the commit (from the feed's memory, or its WAL batch's time); null from a WAL segment older than version 3. */
   time: number | null;
   changes: Change[];
 }

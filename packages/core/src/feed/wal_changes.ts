@@ -13,6 +13,7 @@ import {
   alignBatch,
   allZero,
   BATCH_HEADER_BYTES,
+  batchTimeBytes,
   decodeSegmentHeader,
   readBatch,
   readSeal,
@@ -31,6 +32,8 @@ export interface WalChanges {
   /** `u32 length | body` of each record, in commit order. */
   records: Uint8Array;
   count: number;
+  /** Each record's batch time (ms since the epoch); -1 in a segment older than version 3, which has none. */
+  times: number[];
   /** The newest commitTs read (afterTs if none). */
   lastTs: number;
   /** The WAL no longer holds every commit after afterTs; `oldestTs`: the feed can start after it. */
@@ -44,6 +47,7 @@ export function readWalChanges(task: WalChangesTask): WalChanges {
   const layer = new NodeFileLayer();
   const seqs = listSegments(layer, task.dir);
   const out: Uint8Array[] = [];
+  const times: number[] = [];
   let bytes = 0;
   let count = 0;
   let lastTs = task.afterTs;
@@ -52,9 +56,12 @@ export function readWalChanges(task: WalChangesTask): WalChanges {
     const seq = seqs[i]!;
     if (i > 0 && seq !== seqs[i - 1]! + 1) break;
     let segment: Uint8Array;
+    let timeBytes: number;
     try {
       segment = readFile(layer, join(task.dir, segmentName(seq)));
-      if (decodeSegmentHeader(segment, segmentName(seq)).seq !== seq) break;
+      const header = decodeSegmentHeader(segment, segmentName(seq));
+      if (header.seq !== seq) break;
+      timeBytes = batchTimeBytes(header.version);
     } catch {
       break; // recycled or removed while listed: the feed reads again
     }
@@ -69,14 +76,17 @@ export function readWalChanges(task: WalChangesTask): WalChanges {
       previous = batch.last;
       if (i === 0 && at === SEGMENT_HEADER_BYTES) {
         oldestTs = seq === 0 ? 0 : batch.first - 1;
-        if (task.afterTs < oldestTs) return { records: new Uint8Array(0), count: 0, lastTs, expired: true, oldestTs };
+        if (task.afterTs < oldestTs)
+          return { records: new Uint8Array(0), count: 0, times, lastTs, expired: true, oldestTs };
       }
-      let r = at + BATCH_HEADER_BYTES;
+      const time = timeBytes > 0 ? view.getFloat64(at + BATCH_HEADER_BYTES, true) : -1;
+      let r = at + BATCH_HEADER_BYTES + timeBytes;
       for (let k = 0; k < batch.count; k++) {
         const length = view.getUint32(r, true);
         const commitTs = view.getFloat64(r + 4 + COMMIT_TS_AT, true);
         if (commitTs > lastTs) {
           out.push(segment.subarray(r, r + 4 + length));
+          times.push(time);
           bytes += 4 + length;
           count++;
           lastTs = commitTs;
@@ -92,5 +102,5 @@ export function readWalChanges(task: WalChangesTask): WalChanges {
     records.set(part, at);
     at += part.length;
   }
-  return { records, count, lastTs, expired: false, oldestTs };
+  return { records, count, times, lastTs, expired: false, oldestTs };
 }

@@ -32,9 +32,18 @@ import { decodeFileHeader, encodeFileHeader, FILE_HEADER_BYTES } from '../files/
 export { allZero } from '../files/block.js';
 
 export const SEGMENT_MAGIC = 'TMWAL001';
-/** Version 2: segments are sealed at rollover. A reader accepts 1 and 2; the writer makes 2. */
-export const SEGMENT_VERSION = 2;
-export const SEGMENT_VERSIONS: readonly number[] = [1, 2];
+/**
+ * Version 2: segments are sealed at rollover. Version 3: a batch's payload
+ * begins with the wall-clock time it was written at. A reader accepts 1 to
+ * 3; the writer makes 3, and goes on in an older segment in its own version.
+ */
+export const SEGMENT_VERSION = 3;
+export const SEGMENT_VERSIONS: readonly number[] = [1, 2, 3];
+
+/** Bytes before a batch's first record: its f64 wall-clock time (ms since the epoch) in version 3, none before. */
+export function batchTimeBytes(version: number): number {
+  return version >= 3 ? 8 : 0;
+}
 export const SEAL_MAGIC = 0x31534d54; // "TMS1" read as little-endian u32
 const SEAL_PAYLOAD_BYTES = 16;
 export const SEGMENT_HEADER_BYTES = FILE_HEADER_BYTES;
@@ -57,7 +66,7 @@ export function segmentSeq(name: string): number {
 
 export interface SegmentHeader {
   seq: number;
-  /** The header's format version: 1 (no seals) or 2. */
+  /** The header's format version: 1 (no seals), 2, or 3 (batches carry their time). */
   version: number;
   databaseId: bigint;
   segmentBytes: number;

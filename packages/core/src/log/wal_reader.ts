@@ -45,6 +45,7 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_ALIGN_BYTES,
   BATCH_MAGIC,
+  batchTimeBytes,
   decodeSegmentHeader,
   readBatch,
   readSeal,
@@ -138,7 +139,7 @@ export function replayWal(
       );
     }
     const startTs = position.lastCommitTs;
-    const end = replaySegment(segment.bytes, path, seq, position, onRecord, from);
+    const end = replaySegment(segment.bytes, path, seq, position, onRecord, from, batchTimeBytes(header.version));
     position.seq = seq;
     position.offset = end.offset;
     const last = i === files.length - 1;
@@ -302,6 +303,7 @@ function replaySegment(
   position: WalPosition,
   onRecord: RecordCallback,
   from: number,
+  timeBytes: number,
 ): ReplayEnd {
   let at = from;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -313,8 +315,8 @@ function replaySegment(
     const batch = readBatch(bytes, at, bytes.length);
     if (batch === null) return { offset: at, bad: true, sealed: false };
     if (batch.first <= position.lastCommitTs) return { offset: at, bad: false, sealed: false }; // stale bytes from an earlier use
-    let r = at + BATCH_HEADER_BYTES;
-    const payloadEnd = r + batch.payloadBytes;
+    const payloadEnd = at + BATCH_HEADER_BYTES + batch.payloadBytes;
+    let r = at + BATCH_HEADER_BYTES + timeBytes;
     const batchAt = at;
     if (batch.count === 0 || !(batch.last >= batch.first)) {
       throw new TidemarkError(

@@ -20,13 +20,16 @@
 import { join } from 'node:path';
 import { assert } from '../assert.js';
 import { copyBytes } from '../files/copy_bytes.js';
-import { writeAll, type FileLayer } from '../files/file_layer.js';
+import { readAll, writeAll, type FileLayer } from '../files/file_layer.js';
 import { RECORD_PREFIX_BYTES } from './record.js';
 import { listSegments } from './wal_reader.js';
 import {
   alignBatch,
   BATCH_HEADER_BYTES,
+  batchTimeBytes,
+  decodeSegmentHeader,
   encodeSegmentHeader,
+  SEGMENT_VERSION,
   SEGMENT_HEADER_BYTES,
   SEAL_BYTES,
   sealBatch,
@@ -57,7 +60,7 @@ export interface WalWriterOptions {
 
 /** The largest framed record (length prefix included) a segment of `segmentBytes` holds, room for the seal kept. */
 export function maxFramedRecordBytes(segmentBytes: number): number {
-  return segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - 8 - SEAL_BYTES;
+  return segmentBytes - SEGMENT_HEADER_BYTES - BATCH_HEADER_BYTES - batchTimeBytes(SEGMENT_VERSION) - 8 - SEAL_BYTES;
 }
 
 /** The largest record body a segment of `segmentBytes` holds: commits with a larger log record are refused before they install. */
@@ -73,6 +76,8 @@ export class WalWriter {
   private readonly view: DataView;
   private batchBytes = 0;
   private batchRecords = 0;
+  /** Bytes of the batch time in the current segment's version (wal_format.ts, batchTimeBytes). */
+  private timeBytes = 0;
   private firstTs = 0;
   private lastTs = 0;
   /** Bytes written since the writer started, batch headers and padding included. */
@@ -133,12 +138,14 @@ export class WalWriter {
     const framed = RECORD_PREFIX_BYTES + length;
     assert(framed <= this.maxRecordBytes, 'record fits a segment');
     this.openPending();
+    if (this.batchRecords === 0) this.batchBytes = this.timeBytes;
     if (
       this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) + SEAL_BYTES >
       this.options.segmentBytes
     ) {
       this.writeBatch();
       this.rollover();
+      this.batchBytes = this.timeBytes;
     }
     const at = BATCH_HEADER_BYTES + this.batchBytes;
     this.view.setUint32(at, length, true);
@@ -222,6 +229,7 @@ export class WalWriter {
 
   private writeBatch(): void {
     if (this.batchRecords === 0) return;
+    if (this.timeBytes > 0) this.view.setFloat64(BATCH_HEADER_BYTES, Date.now(), true);
     const size = sealBatch(this.batch, 0, this.batchBytes, this.batchRecords, this.firstTs, this.lastTs);
     // Zeros after the batch, in the same write, where room remains: the end of the data always reads as
     // zeros, even in a recycled segment whose stale bytes would otherwise look like a torn batch.
@@ -271,9 +279,18 @@ export class WalWriter {
   /** Opens a segment, creating it first when it is new. */
   private openSegment(seq: number, fresh: boolean): void {
     const path = this.path(seq);
-    if (fresh || !this.layer.exists(path)) this.createSegment(seq, path);
+    const made = fresh || !this.layer.exists(path);
+    if (made) this.createSegment(seq, path);
     this.fd = this.layer.open(path, false);
     if (this.offset === 0) this.offset = SEGMENT_HEADER_BYTES;
+    this.timeBytes = batchTimeBytes(made ? SEGMENT_VERSION : this.versionOf(path));
+  }
+
+  /** The format version of an existing segment, from its header: the writer goes on in it in that version. */
+  private versionOf(path: string): number {
+    const header = new Uint8Array(SEGMENT_HEADER_BYTES);
+    readAll(this.layer, this.fd, header, 0, SEGMENT_HEADER_BYTES, 0);
+    return decodeSegmentHeader(header, path).version;
   }
 
   private get sparePath(): string {
