@@ -107,6 +107,17 @@ export interface OpenOptions {
    * LOCK is taken. No log writer or streamer runs.
    */
   readOnly?: boolean;
+  /**
+   * Default none. A directory (it must exist) the log writer copies every
+   * WAL segment to, whole and synced, once the log has moved past it and
+   * before it is recycled, so a backup and the archive restore to any commit
+   * after the backup (`tidemark restore --archive`). A failing archive never
+   * blocks commits: it shows in db.stats().durability.archive, and segments
+   * wait for it, up to options.maxRetainedWalBytes.
+   */
+  archiveDir?: string;
+  /** Default 8 GiB. WAL bytes kept on disk for the archive beyond what checkpoints need; past it the archive skips segments (counted). */
+  maxRetainedWalBytes?: number;
 }
 
 /** What open() may change in a stored schema: null, nothing. */
@@ -142,6 +153,8 @@ export interface FilledOptions {
   readonly closeOnSignals: boolean;
   readonly migrate: Migration | null;
   readonly readOnly: boolean;
+  readonly archiveDir: string | null;
+  readonly maxRetainedWalBytes: number;
 }
 
 const KiB = 1024;
@@ -180,6 +193,8 @@ export const DEFAULT_OPTIONS: FilledOptions = Object.freeze({
   closeOnSignals: false,
   migrate: null,
   readOnly: false,
+  archiveDir: null,
+  maxRetainedWalBytes: 8 * GiB,
 } satisfies FilledOptions & Record<keyof OpenOptions, unknown>);
 
 const known: ReadonlySet<string> = new Set(Object.keys(DEFAULT_OPTIONS));
@@ -282,6 +297,12 @@ function flagOption(
   return o[key] === undefined ? DEFAULT_OPTIONS[key] : booleanOption(o[key], `options.${key}`);
 }
 
+function archiveDirOption(value: unknown): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || value === '') throw invalid('options.archiveDir must be a non-empty path');
+  return value;
+}
+
 function migrateOption(value: unknown): Migration | null {
   if (value === undefined || value === false) return null;
   if (value === true) return { drop: new Set() };
@@ -357,6 +378,8 @@ export function validateOptions(options: unknown = {}): FilledOptions {
     closeOnSignals: flagOption(o, 'closeOnSignals'),
     migrate: migrateOption(o.migrate),
     readOnly: flagOption(o, 'readOnly'),
+    archiveDir: archiveDirOption(o.archiveDir),
+    maxRetainedWalBytes: sizeOption(o, 'maxRetainedWalBytes', 0, 1024 * GiB),
   };
   checkShapes(filled);
   checkRelations(filled);

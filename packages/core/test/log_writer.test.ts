@@ -33,6 +33,8 @@ test('records published in the ring become one durable batch per step', () => {
     lastCommitTs: 0,
     maxDelayMs: 0,
     maxSegments: 100,
+    archiveDir: null,
+    maxRetainedWalBytes: 0,
   });
   const builder = new RecordBuilder();
   const publish = (from: number, to: number): void => {
@@ -111,6 +113,8 @@ test('records nobody waits on are synced within maxDelayMs; a waiter gets an imm
       lastCommitTs: 0,
       maxDelayMs: 100,
       maxSegments: 100,
+      archiveDir: null,
+      maxRetainedWalBytes: 0,
     },
     () => clock,
   );

@@ -60,7 +60,8 @@ interface Plan {
   steps: CopyStep[];
 }
 
-function plan(src: string, dest: string): Plan {
+/** Plans the copy of `src` into `dest`; WAL segments an `archive` holds are taken from it (whole, sealed). */
+function plan(src: string, dest: string, archive: string | undefined): Plan {
   const layer = new NodeFileLayer();
   const root = newestRootOf(layer, src).root;
   const steps: CopyStep[] = [];
@@ -85,9 +86,14 @@ function plan(src: string, dest: string): Plan {
       link: false,
     });
   }
-  const first = root?.wal.seq ?? listSegments(layer, src)[0] ?? 0;
-  for (let seq = first; existsSync(join(src, segmentName(seq))); seq++)
-    steps.push({ kind: 'segment', from: join(src, segmentName(seq)), to: join(dest, segmentName(seq)), seq });
+  const archived = new Set(archive === undefined ? [] : listSegments(layer, archive));
+  const first = root?.wal.seq ?? Math.min(listSegments(layer, src)[0] ?? 0, ...archived);
+  for (let seq = first; ; seq++) {
+    const name = segmentName(seq);
+    const from = archived.has(seq) ? join(archive!, name) : join(src, name);
+    if (!archived.has(seq) && !existsSync(from)) break;
+    steps.push({ kind: 'segment', from, to: join(dest, name), seq });
+  }
   return { root, steps };
 }
 
@@ -117,13 +123,20 @@ function prepareDest(dest: string, fileMode: number): void {
 export async function backupDirectory(
   src: string,
   dest: string,
-  options: { until: CutPoint; runner: BackupRunner; fileMode?: number; onProgress?: (p: BackupProgress) => void },
+  options: {
+    until: CutPoint;
+    runner: BackupRunner;
+    fileMode?: number;
+    onProgress?: (p: BackupProgress) => void;
+    /** A WAL archive (options.archiveDir) whose segments continue the log of `src`. */
+    archive?: string;
+  },
 ): Promise<BackupResult> {
   const fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
   prepareDest(dest, fileMode);
   for (let attempt = 1; ; attempt++) {
     try {
-      const { root, steps } = plan(src, dest);
+      const { root, steps } = plan(src, dest, options.archive);
       let bytes = 0;
       for (const [i, step] of steps.entries()) {
         bytes += await options.runner.step(step);

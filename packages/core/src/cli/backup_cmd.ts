@@ -5,7 +5,9 @@
  * `tidemark restore <backup> <dest> [--to <commitTs | ISO time>]`: a
  * database directory made from a backup, its WAL replayed only up to the
  * commit asked for, or the last batch written at or before the time (by
- * default all of it). Both print the commitTs the copy holds.
+ * default all of it); with `--archive <dir>` (options.archiveDir) the
+ * archived segments after the backup continue its log, so the restore
+ * reaches any commit the archive holds. Both print the commitTs the copy holds.
  */
 import { newestRootOf } from '../recovery/recover_dir.js';
 import { NodeFileLayer } from '../files/file_layer.js';
@@ -16,10 +18,18 @@ import { UsageError } from './arguments.js';
 import { CliError, existingDatabase, num, type Io } from './output.js';
 import { progressFor } from './progress.js';
 
-async function copy(src: string, dest: string, until: CutPoint, label: string, io: Io): Promise<BackupResult> {
+async function copy(
+  src: string,
+  dest: string,
+  until: CutPoint,
+  label: string,
+  io: Io,
+  archive?: string,
+): Promise<BackupResult> {
   const bar = progressFor(io).bar(label, 1, 'files');
   const result = await backupDirectory(src, dest, {
     until,
+    ...(archive === undefined ? {} : { archive }),
     runner: inlineBackupRunner(0o600),
     onProgress: (p) => bar.update(p.files, p.totalFiles),
   });
@@ -49,7 +59,12 @@ export async function runBackup(dir: string, dest: string, io: Io): Promise<numb
   return report('backup', dest, result, io);
 }
 
-export async function runRestore(backup: string, dest: string, options: { to?: CutPoint }, io: Io): Promise<number> {
+export async function runRestore(
+  backup: string,
+  dest: string,
+  options: { to?: CutPoint; archive?: string },
+  io: Io,
+): Promise<number> {
   const to = options.to ?? { commitTs: Number.POSITIVE_INFINITY };
   const root = newestRootOf(new NodeFileLayer(), existingDatabase(backup)).root;
   if (root !== null && 'commitTs' in to && to.commitTs < root.checkpointTs)
@@ -57,6 +72,6 @@ export async function runRestore(backup: string, dest: string, options: { to?: C
       `the backup begins at commitTs ${root.checkpointTs}, after --to ${to.commitTs}: restoring to an earlier commit needs an earlier backup`,
       'TM_INVALID_OPTION',
     );
-  const result = await copy(backup, dest, to, 'restore', io);
+  const result = await copy(backup, dest, to, 'restore', io, options.archive);
   return report('restored', dest, result, io);
 }

@@ -97,7 +97,10 @@ function addMaintenanceCommands(p: Command, io: Io, done: (status: number) => vo
     .argument('<backup>', 'a backup (or any database directory no process is writing)')
     .argument('<dest>', 'a new or empty directory')
     .option('--to <commitTs|time>', 'the last commit to keep, or an ISO 8601 time (default: all)', cutPointOption)
-    .action(async (backup: string, dest: string, o: { to?: CutPoint }) => done(await runRestore(backup, dest, o, io)));
+    .option('--archive <dir>', "a WAL archive (options.archiveDir) to continue the backup's log from")
+    .action(async (backup: string, dest: string, o: { to?: CutPoint; archive?: string }) =>
+      done(await runRestore(backup, dest, o, io)),
+    );
 }
 
 /** The commands that move rows out of a table and into one: export and import. */

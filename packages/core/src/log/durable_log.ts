@@ -37,6 +37,9 @@ import { LoopHold } from '../threads/loop_hold.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
 import {
+  ARCHIVE_FAILING,
+  ARCHIVE_NEXT,
+  ARCHIVE_SKIPPED,
   CFP_COUNTS,
   CFP_STATE_ORDER,
   CHECKPOINT_TS,
@@ -107,6 +110,13 @@ export interface DurabilityStats {
   cfps: Record<CfpState, number>;
   /** Checkpoint streamers started again after one found the disk full (its counts above restart from 0). */
   streamerRestarts: number;
+  /**
+   * The WAL archive (options.archiveDir; null without one): every segment
+   * below `archivedBefore` is archived or was skipped; `failing` while the
+   * last try failed (segments wait on disk); `skipped`: segments let go
+   * unarchived past options.maxRetainedWalBytes.
+   */
+  archive: { archivedBefore: number; failing: boolean; skipped: number } | null;
 }
 
 /** @internal The engine's side of the log; users see its figures through Database. */
@@ -123,6 +133,8 @@ export class DurableLog {
     readonly layer: FileLayer,
     /** The log control cells (log_control.ts). */
     private readonly control: BigInt64Array,
+    /** Whether the log writer archives segments (options.archiveDir). */
+    private readonly archived: boolean,
   ) {}
 
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
@@ -165,7 +177,18 @@ export class DurableLog {
           fail,
         );
       }
-      return new DurableLog(sink, writer, streamer, lock, recovery, engine, root, layer, cells);
+      return new DurableLog(
+        sink,
+        writer,
+        streamer,
+        lock,
+        recovery,
+        engine,
+        root,
+        layer,
+        cells,
+        options.archiveDir !== null,
+      );
     } catch (error) {
       // The failed open returns once its threads have ended: none is left running behind the error.
       await Promise.allSettled([prepared?.discard(), writer?.terminate(), streamer?.terminate()]);
@@ -258,6 +281,9 @@ export class DurableLog {
         number
       >,
       streamerRestarts: this.streamer?.restarts ?? 0,
+      archive: this.archived
+        ? { archivedBefore: cell(ARCHIVE_NEXT), failing: cell(ARCHIVE_FAILING) === 1, skipped: cell(ARCHIVE_SKIPPED) }
+        : null,
     };
   }
 

@@ -59,7 +59,11 @@ export const CFP_STATE_ORDER = [
   'MERGED_SOURCE',
   'TOMBSTONE',
 ] as const;
-export const CONTROL_CELLS = CFP_COUNTS + CFP_STATE_ORDER.length;
+/** Log writer's archive (wal_archiver.ts): the next segment to archive, whether it is failing (1), segments skipped. */
+export const ARCHIVE_NEXT = CFP_COUNTS + CFP_STATE_ORDER.length;
+export const ARCHIVE_FAILING = ARCHIVE_NEXT + 1;
+export const ARCHIVE_SKIPPED = ARCHIVE_NEXT + 2;
+export const CONTROL_CELLS = ARCHIVE_SKIPPED + 1;
 
 export const DiskState = {
   OK: 0n,

@@ -3,7 +3,13 @@ import type { FilledOptions } from '../options.js';
 import type { DiskStateName } from './log_control.js';
 
 /** The options the log writer reads, passed to it as they were filled (options.ts documents them). */
-export const LOG_WRITER_OPTIONS = ['walSegmentBytes', 'maxDelayMs', 'fileMode'] as const;
+export const LOG_WRITER_OPTIONS = [
+  'walSegmentBytes',
+  'maxDelayMs',
+  'fileMode',
+  'archiveDir',
+  'maxRetainedWalBytes',
+] as const;
 export type LogWriterOption = (typeof LOG_WRITER_OPTIONS)[number];
 
 export interface LogWriterData extends Pick<FilledOptions, LogWriterOption> {

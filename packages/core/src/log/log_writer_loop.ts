@@ -18,6 +18,7 @@
 import { isDiskFull, type FileLayer } from '../files/file_layer.js';
 import { RingConsumer } from '../ring/ring.js';
 import {
+  ARCHIVE_NEXT,
   CLOSING,
   controlCells,
   diskStateName,
@@ -31,6 +32,8 @@ import {
   WAL_BYTES,
 } from './log_control.js';
 import type { LogWriterData, LogWriterStats } from './log_writer_api.js';
+import { WalArchiver } from './wal_archiver.js';
+import { listSegments } from './wal_reader.js';
 import { WalWriter } from './wal_writer.js';
 
 /** Records per batch at most, so a flood of small commits still syncs regularly. */
@@ -53,6 +56,10 @@ export class LogWriterLoop {
   /** The spare segment could not be reserved: try again at this time (-1: not failing). */
   private reserveRetryAt = -1;
   private diskFullEvents = 0;
+  /** Copies sealed segments to options.archiveDir (null without one). */
+  private readonly archiver: WalArchiver | null;
+  /** Segments kept for the archive beyond the checkpoint's (options.maxRetainedWalBytes). */
+  private readonly retainSegments: number;
 
   constructor(
     layer: FileLayer,
@@ -62,6 +69,11 @@ export class LogWriterLoop {
     this.consumer = new RingConsumer(data.ring);
     this.cells = controlCells(data.control);
     this.maxDelayMs = data.maxDelayMs;
+    this.retainSegments = Math.floor(data.maxRetainedWalBytes / data.walSegmentBytes);
+    this.archiver =
+      data.archiveDir === null
+        ? null
+        : new WalArchiver(layer, data.dir, data.archiveDir, listSegments(layer, data.dir)[0] ?? data.seq, now);
     this.writer = new WalWriter(layer, data.dir, {
       segmentBytes: data.walSegmentBytes,
       databaseId: BigInt(data.databaseId),
@@ -71,6 +83,7 @@ export class LogWriterLoop {
       lastCommitTs: data.lastCommitTs,
       firstNeeded: () => Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)),
       maxSegments: data.maxSegments,
+      archivedBefore: () => this.archiver?.next ?? Number.POSITIVE_INFINITY,
     });
   }
 
@@ -109,6 +122,7 @@ export class LogWriterLoop {
     // batch of the log, and a bad batch with a valid one after it is damage, never a crash (docs/FORMAT.md).
     if (this.unsyncedSince >= 0 && this.syncIsDue()) this.sync();
     this.reserve();
+    this.archive();
     return count > 0 ? 'wrote' : 'idle';
   }
 
@@ -167,6 +181,15 @@ export class LogWriterLoop {
     }
   }
 
+  /** A chunk of the archive's next copy, and its figures published. */
+  private archive(): void {
+    const archiver = this.archiver;
+    if (archiver === null) return;
+    const keepFrom = Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)) - this.retainSegments;
+    archiver.step(this.writer.currentSeq, keepFrom);
+    publishCells(this.cells, ARCHIVE_NEXT, [archiver.next, archiver.failing ? 1 : 0, archiver.skipped]);
+  }
+
   private setDisk(state: bigint): void {
     const was = Atomics.exchange(this.cells, DISK_STATE, state);
     if (was === DiskState.OK && state !== DiskState.OK) this.diskFullEvents++;
@@ -201,6 +224,7 @@ export class LogWriterLoop {
   }
 
   close(): void {
+    this.archiver?.close();
     this.writer.close();
   }
 }

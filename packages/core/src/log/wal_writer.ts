@@ -56,6 +56,8 @@ export interface WalWriterOptions {
   firstNeeded?: () => number;
   /** Segment files kept on disk at most (needed and free); free ones past it are deleted. Default: no limit. */
   maxSegments?: number;
+  /** Every segment below it is archived (wal_archiver.ts): only those may be recycled. Default: all. */
+  archivedBefore?: () => number;
 }
 
 /** The largest framed record (length prefix included) a segment of `segmentBytes` holds, room for the seal kept. */
@@ -122,6 +124,11 @@ export class WalWriter {
       writeAll(this.layer, this.fd, this.path(this.seq), zeros, 0, Math.min(zeros.length, until - at), at);
     }
     this.layer.fdatasync(this.fd);
+  }
+
+  /** The segment being written. */
+  get currentSeq(): number {
+    return this.seq;
   }
 
   /** The largest record a segment can hold. */
@@ -340,7 +347,7 @@ export class WalWriter {
 
   /** Free segments (below the first one the checkpoint needs, of this segment size), lowest first. */
   private freeSegments(): number[] {
-    const firstNeeded = this.options.firstNeeded?.() ?? 0;
+    const firstNeeded = Math.min(this.options.firstNeeded?.() ?? 0, this.options.archivedBefore?.() ?? Infinity);
     if (firstNeeded <= 0) return [];
     return listSegments(this.layer, this.dir).filter(
       (s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes,
