@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ChangeBatch, type Database, open } from '../src/index.js';
+import { type ChangeBatch, type Database, ErrorCode, open } from '../src/index.js';
 import { crashImage, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const dirs = tempDirs('tidemark-changes-');
@@ -169,7 +169,7 @@ test('a feed asking for commits the WAL no longer holds fails with CHANGES_EXPIR
   await commitRandom(db, new Map(), 400, 7, 1000);
   await db.checkpoint();
   const feed = db.changes({ since: 1 });
-  await rejectsWith(() => feed.next(), 'TM_CHANGES_EXPIRED', 'oldest');
+  await rejectsWith(() => feed.next(), ErrorCode.CHANGES_EXPIRED, 'oldest');
   await feed.return!();
   await rejectsWith(async () => db.changes({ since: -1 }), 'TM_INVALID_OPTION');
   await rejectsWith(async () => db.changes({ tables: 'kv' as unknown as string[] }), 'TM_INVALID_OPTION');
