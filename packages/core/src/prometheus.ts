@@ -124,6 +124,20 @@ const SIMPLE: readonly Simple[] = [
     read: (s) => s.durability?.wal.syncs ?? null,
   },
   {
+    name: 'wal_archive_failing',
+    log: true,
+    help: 'Whether the WAL archive (options.archiveDir) is failing: segments wait on disk for it (1) or not (0)',
+    kind: 'gauge',
+    read: (s) => (s.durability?.archive == null ? null : s.durability.archive.failing ? 1 : 0),
+  },
+  {
+    name: 'wal_archive_skipped_total',
+    log: true,
+    help: 'WAL segments let go unarchived past options.maxRetainedWalBytes',
+    kind: 'counter',
+    read: (s) => s.durability?.archive?.skipped ?? null,
+  },
+  {
     name: 'checkpoints_total',
     log: true,
     help: 'Checkpoints published',

@@ -7,7 +7,9 @@
  * directory, a full disk) loses nothing: segments wait on disk, up to
  * `maxRetainedWalBytes` beyond what checkpoints need; past that the oldest
  * is let go unarchived and counted as skipped. A failure is retried every
- * RETRY_MS and shown in the statistics; commits never wait for it.
+ * RETRY_MS, shown in the statistics and the metrics, and warned of once
+ * (TIDEMARK_ARCHIVE_FAILING) until the archive works again; commits never
+ * wait for it.
  */
 import { join } from 'node:path';
 import { readAll, writeAll, type FileLayer } from '../files/file_layer.js';
@@ -46,7 +48,7 @@ export class WalArchiver {
     try {
       archived = listSegments(layer, archiveDir).at(-1) ?? -1;
     } catch {
-      this.failing = true;
+      // Not there (yet): the first copy fails, says so, and is tried again.
     }
     this.next = Math.max(archived + 1, oldest);
   }
@@ -65,8 +67,14 @@ export class WalArchiver {
       this.advance(this.copy);
       this.failing = false;
       return true;
-    } catch {
+    } catch (error) {
       this.abandon();
+      if (!this.failing) {
+        process.emitWarning(
+          `the WAL archive ${this.archiveDir} is failing (${(error as Error).message}); segments wait on disk for it and it is tried again every ${RETRY_MS} ms`,
+          { code: 'TIDEMARK_ARCHIVE_FAILING' },
+        );
+      }
       this.failing = true;
       this.retryAt = this.now() + RETRY_MS;
       return false;
