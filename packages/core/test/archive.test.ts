@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open } from '../src/index.js';
 import { cli } from './helpers/cli.js';
-import { makeRandom, tempDirs } from './helpers/dirs.js';
+import { makeRandom, tempDirs, keysIn } from './helpers/dirs.js';
 import { eventually } from './helpers/wait.js';
 
 const dirs = tempDirs('tidemark-archive-');
@@ -27,18 +27,7 @@ const ITEMS = {
 };
 const SMALL = { walSegmentBytes: 64 * 1024, checkpointWalBytes: 128 * 1024, checkpointIntervalMs: 0 };
 
-async function idsIn(dir: string): Promise<number[]> {
-  const db = await open({ dir, readOnly: true });
-  try {
-    return db
-      .table('items')
-      .scan()
-      .map((r) => r.id as number)
-      .sort((a, b) => a - b);
-  } finally {
-    await db.close();
-  }
-}
+const idsIn = (dir: string): Promise<number[]> => keysIn(dir, 'items', 'id');
 
 test('a backup and the archive restore to 20 random commits, each exactly', async () => {
   const dir = dirs.make();

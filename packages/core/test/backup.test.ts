@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, verify } from '../src/index.js';
 import { cli } from './helpers/cli.js';
-import { rejectsWith, tempDirs } from './helpers/dirs.js';
+import { rejectsWith, tempDirs, keysIn } from './helpers/dirs.js';
 import { eventually } from './helpers/wait.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { balancesAfter, receiptsAfter } from './fixtures/crash_model.mjs';
@@ -30,19 +30,7 @@ const ITEMS = {
   primaryKey: ['id'],
 };
 
-/** The ids a directory holds, sorted. */
-async function idsIn(dir: string): Promise<number[]> {
-  const db = await open({ dir, readOnly: true });
-  try {
-    return db
-      .table('items')
-      .scan()
-      .map((r) => r.id as number)
-      .sort((a, b) => a - b);
-  } finally {
-    await db.close();
-  }
-}
+const idsIn = (dir: string): Promise<number[]> => keysIn(dir, 'items', 'id');
 
 test('db.backup() while commits go on: exactly the commits up to its commitTs, every earlier one included; it opens and verifies', async () => {
   const db = await open({

@@ -14,7 +14,6 @@
  * number of cycles (default 1,000 with TIDEMARK_LONG=1, what CI runs, else 100); a fresh directory is started
  * every CYCLES_PER_DIR cycles.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CfpState, open } from '../src/index.js';
+import { runAndKill } from './helpers/kill_child.js';
 import { readNewestRoot } from '../src/checkpoint/root_format.js';
 import { NodeFileLayer } from '../src/files/file_layer.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
@@ -31,8 +31,6 @@ const CYCLES = Number(process.env.TIDEMARK_CRASH_CYCLES ?? (process.env.TIDEMARK
 const CYCLES_PER_DIR = 25;
 /** Every this many cycles the test opens the directory itself, and checks that close leaves no file the root does not need. */
 const FULL_CHECK_EVERY = 10;
-/** How long a child may run without acknowledging a commit (its open recovers, then the first commit is made durable). */
-const STUCK_MS = 60_000;
 const child = fileURLToPath(new URL('./fixtures/crash_child.mjs', import.meta.url));
 
 /** What the child's open recovered, as it printed it before committing anything. */
@@ -43,55 +41,6 @@ interface Recovered {
   fromCheckpoint: boolean;
   /** Merged pairs not yet deleted: the kill came during a merge's install or retirement. */
   merging: boolean;
-}
-
-/** Runs the child until a random moment after its first ack; returns what its open recovered and the highest ack it printed. */
-function runAndKill(
-  dir: string,
-  killAfterMs: number,
-  inFlight: number,
-): Promise<{ recovered: Recovered; acked: number }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, dir, String(inFlight)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = 0;
-    let recovered: Recovered | null = null;
-    let pending = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | null = null;
-    // A child that never acknowledges anything fails the test instead of hanging it.
-    let stuck = false;
-    const deadline = setTimeout(() => {
-      stuck = true;
-      proc.kill('SIGKILL');
-    }, STUCK_MS);
-    proc.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith('state ')) recovered = JSON.parse(line.slice(6)) as Recovered;
-        else acked = Math.max(acked, Number(line.slice(4)));
-      }
-      if (acked > 0 && timer === null) {
-        clearTimeout(deadline);
-        timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('exit', (code, signal) => {
-      clearTimeout(deadline);
-      if (timer) clearTimeout(timer);
-      if (stuck)
-        reject(
-          new Error(
-            `the child acknowledged nothing within ${STUCK_MS} ms (recovered: ${recovered !== null}): ${stderr}`,
-          ),
-        );
-      else if (signal !== 'SIGKILL' || recovered === null)
-        reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
-      else resolve({ recovered, acked });
-    });
-  });
 }
 
 /** Checks a recovered state against the model: at least `acked` transfers, never fewer than before, none partial. */
@@ -126,7 +75,11 @@ test(`SIGKILL at random moments, ${CYCLES} cycles: every acknowledged commit sur
       lastN = 0;
     }
     // The next child's open is this kill's recovery: it prints what it found before committing anything.
-    const { recovered, acked: ackedBefore } = await runAndKill(dir, random(40), [1, 16, 256][cycle % 3]!);
+    const { recovered, acked: ackedBefore } = await runAndKill<Recovered>(
+      child,
+      [dir, String([1, 16, 256][cycle % 3]!)],
+      random(40),
+    );
     if (cycle % CYCLES_PER_DIR !== 0) {
       checkRecovered(recovered, lastAcked, lastN, `cycle ${cycle - 1}`);
       checkpoints += recovered.fromCheckpoint ? 1 : 0;

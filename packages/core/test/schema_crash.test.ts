@@ -10,62 +10,22 @@
  * checkpoints and merges too. TIDEMARK_SCHEMA_CRASH_CYCLES sets the cycles
  * (default 200 with TIDEMARK_LONG=1, else 30).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runAndKill } from './helpers/kill_child.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { stateAfter } from './fixtures/schema_crash_model.mjs';
 
 const CYCLES = Number(process.env.TIDEMARK_SCHEMA_CRASH_CYCLES ?? (process.env.TIDEMARK_LONG === '1' ? 200 : 30));
-const STUCK_MS = 60_000;
 const child = fileURLToPath(new URL('./fixtures/schema_crash_child.mjs', import.meta.url));
 
 interface Recovered {
   n: number;
   state: unknown;
-}
-
-/** Runs the child until `killAfterMs` after its first ack; returns what its open recovered and its highest ack. */
-function runAndKill(dir: string, killAfterMs: number): Promise<{ recovered: Recovered; acked: number }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = 0;
-    let recovered: Recovered | null = null;
-    let pending = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | null = null;
-    let stuck = false;
-    const deadline = setTimeout(() => {
-      stuck = true;
-      proc.kill('SIGKILL');
-    }, STUCK_MS);
-    proc.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith('state ')) recovered = JSON.parse(line.slice(6)) as Recovered;
-        else acked = Math.max(acked, Number(line.slice(4)));
-      }
-      if (acked > 0 && timer === null) {
-        clearTimeout(deadline);
-        timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('exit', (code, signal) => {
-      clearTimeout(deadline);
-      if (timer) clearTimeout(timer);
-      if (stuck) reject(new Error(`the child acknowledged nothing within ${STUCK_MS} ms: ${stderr}`));
-      else if (signal !== 'SIGKILL' || recovered === null)
-        reject(new Error(`child exited on its own (code ${code}): ${stderr}`));
-      else resolve({ recovered, acked });
-    });
-  });
 }
 
 test(`SIGKILL during schema changes, ${CYCLES} cycles: the schema and rows of every acknowledged step survive`, async () => {
@@ -79,7 +39,7 @@ test(`SIGKILL during schema changes, ${CYCLES} cycles: the schema and rows of ev
   let lastN = 0;
   try {
     for (let cycle = 0; cycle <= CYCLES; cycle++) {
-      const { recovered, acked } = await runAndKill(dir, random(150));
+      const { recovered, acked } = await runAndKill<Recovered>(child, [dir], random(150));
       const where = `cycle ${cycle}`;
       assert.ok(
         recovered.n >= lastAcked,

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { isTidemarkError, type Database } from '../../src/index.js';
+import { isTidemarkError, open, type Database } from '../../src/index.js';
 
 /** Makes temporary directories and removes them all at `cleanup()`. */
 export function tempDirs(prefix: string): { make: () => string; cleanup: () => void } {
@@ -86,4 +86,18 @@ export function makeRandom(seed: number): (n: number) => number {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s % n;
   };
+}
+
+/** The primary keys `column` of `table` holds in `dir`, opened read-only, sorted. */
+export async function keysIn(dir: string, table: string, column: string): Promise<number[]> {
+  const db = await open({ dir, readOnly: true });
+  try {
+    return db
+      .table(table)
+      .scan({ columns: [column] })
+      .map((r) => r[column] as number)
+      .sort((a, b) => a - b);
+  } finally {
+    await db.close();
+  }
 }
