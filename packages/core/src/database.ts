@@ -43,8 +43,7 @@ export interface TransactionOptions {
 import { statsOf, type DatabaseStats } from './database_stats.js';
 import type { BackupOptions, BackupResult } from './backup/db_backup.js';
 import { backupDatabase } from './backup/db_backup.js';
-import { ChangeFeed, FeedHub, type ChangesOptions } from './feed/change_feed.js';
-import type { ChangeBatch } from './feed/changes.js';
+import { ChangeFeed, FeedHub, type Changes, type ChangesOptions } from './feed/change_feed.js';
 
 export type { DatabaseStats, TableStats } from './database_stats.js';
 
@@ -285,7 +284,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
    * `durable: false`. Stop it with `break` or `return()`. NO_DIRECTORY in
    * memory; CHANGES_EXPIRED when the WAL no longer holds what `since` asks.
    */
-  changes(options?: ChangesOptions): AsyncIterableIterator<ChangeBatch> {
+  changes(options?: ChangesOptions): Changes {
     const log = this.#log;
     if (log === null) {
       this.#engine.checkOpen();
@@ -295,7 +294,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
     }
     this.#engine.checkOpen();
     this.#feeds ??= new FeedHub(this.#engine, log.sink, this.#options.dir!);
-    return new ChangeFeed(this.#feeds, options);
+    return new ChangeFeed(this.#feeds, options, log.cursors);
   }
 
   /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */

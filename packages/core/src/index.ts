@@ -5,7 +5,7 @@
 export { open, Database } from './database.js';
 export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
 export type { BackupOptions, BackupProgress, BackupResult } from './backup/db_backup.js';
-export type { ChangesOptions } from './feed/change_feed.js';
+export type { Changes, ChangesOptions } from './feed/change_feed.js';
 export type { Change, ChangeBatch } from './feed/changes.js';
 export { Table } from './table.js';
 export type { WriteOptions } from './table.js';

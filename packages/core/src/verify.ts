@@ -39,6 +39,7 @@ import { blameSkippedRoot } from './recovery/skipped_root.js';
 import { Engine } from './txn/engine.js';
 import { DiscardSink } from './txn/sink.js';
 import { checkOptionKeys } from './options.js';
+import { CURSORS_NAME, decodeCursors } from './feed/cursors.js';
 import { Findings } from './verify_findings.js';
 import { checkPairs } from './verify_pairs.js';
 import type { VerifyOptions, VerifyReport } from './verify_report.js';
@@ -110,6 +111,7 @@ class VerifyRun {
 
   async run(): Promise<VerifyReport> {
     this.checkLock();
+    this.checkCursors();
     this.checkRoots();
     const root = this.root;
     const pairsHold =
@@ -158,6 +160,15 @@ class VerifyRun {
     const finding = lockFinding(text);
     if (finding.code === 'LOCK_MALFORMED') this.findings.add(finding.code, LOCK_NAME, 0, finding.message);
     else this.findings.warn(finding.code, LOCK_NAME, null, finding.message);
+  }
+
+  /** The cursors file, if there is one, as open() reads it (feed/cursors.ts). */
+  private checkCursors(): void {
+    if (!this.names.includes(CURSORS_NAME)) return;
+    this.findings.roles.set(CURSORS_NAME, 'other');
+    this.findings.attempt(CURSORS_NAME, 'CURSORS_INVALID', () =>
+      decodeCursors(readFile(this.layer, join(this.dir, CURSORS_NAME)), join(this.dir, CURSORS_NAME)),
+    );
   }
 
   /** Every root, newest first; the newest that verifies is the one open() loads. */

@@ -31,6 +31,8 @@ export type VerifyCode =
   | 'LOCK_MALFORMED'
   /** Warning: a LOCK file is present: the database is open, or its last owner crashed (open() takes it over); only the operating system's lock tells which. */
   | 'LOCK_PRESENT'
+  /** The cursors file (named change-feed positions) fails its checks: open() fails. */
+  | 'CURSORS_INVALID'
   /** Warning: a file of unfinished work (a pair no root names, a temp file); open() removes it. */
   | 'LEFTOVER_FILE'
   /** Warning: a file whose name the engine never makes; open() leaves it alone. */

@@ -10,9 +10,11 @@
  * longer holds fails with CHANGES_EXPIRED.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ChangeBatch, type Database, ErrorCode, open } from '../src/index.js';
+import { type ChangeBatch, type Database, ErrorCode, open, verify } from '../src/index.js';
 import { crashImage, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const dirs = tempDirs('tidemark-changes-');
@@ -176,6 +178,64 @@ test('a feed asking for commits the WAL no longer holds fails with CHANGES_EXPIR
   await rejectsWith(async () => db.changes({ sinse: 3 } as never), 'TM_INVALID_OPTION');
   await db.close();
   await rejectsWith(async () => (await open()).changes(), 'TM_NO_DIRECTORY');
+});
+
+test('a named cursor resumes after its last ack across reopens, and keeps the WAL after it from recycling, within the bound', async () => {
+  const dir = dirs.make();
+  const small = { walSegmentBytes: 64 * 1024, checkpointWalBytes: 128 * 1024, checkpointIntervalMs: 0 };
+  let db = await open({ dir, tables: [KV], ...small });
+  const model: Model = new Map();
+  const first = await commitRandom(db, model, 50, 8);
+  const feed = db.changes({ cursor: 'indexer', since: 0 });
+  let acked = 0;
+  await take(feed, Math.max(...first.keys()), (b) => {
+    if (b.commitTs <= 30) acked = b.commitTs;
+  });
+  feed.ack(acked);
+  await feed.return!();
+  // Far more WAL than the checkpoints keep: only the cursor holds the segments after `acked`.
+  const later = await commitRandom(db, model, 600, 9, 1000);
+  await db.checkpoint();
+  await db.close();
+  db = await open({ dir, ...small });
+  const resumed = db.changes({ cursor: 'indexer' });
+  const next = await resumed.next();
+  assert.ok(next.value!.commitTs > acked, 'the cursor resumes after its last ack');
+  const all = [...first.keys(), ...later.keys()].filter((ts) => ts > acked).sort((a, b) => a - b);
+  assert.is(next.value!.commitTs, all[0], 'with nothing skipped');
+  await resumed.return!();
+  assert.throws(() => db.changes().ack(1), /cursor/);
+  await db.close();
+  // With a bound below what the cursor would keep, the segments go and the cursor's next read says so.
+  db = await open({ dir, ...small, maxRetainedWalBytes: 0 });
+  await commitRandom(db, model, 400, 10, 1000);
+  await db.checkpoint();
+  await commitRandom(db, model, 400, 11, 1000);
+  await db.checkpoint();
+  const expired = db.changes({ cursor: 'indexer' });
+  await rejectsWith(() => expired.next(), ErrorCode.CHANGES_EXPIRED);
+  await expired.return!();
+  await db.close();
+});
+
+test('a damaged cursors file: verify names it, and open fails with CORRUPT', async () => {
+  const dir = dirs.make();
+  const db = await open({ dir, tables: [KV] });
+  const feed = db.changes({ cursor: 'audit' });
+  feed.ack(1);
+  await feed.return!();
+  await db.close();
+  assert.ok((await verify(dir)).ok, 'a good cursors file verifies');
+  const path = join(dir, 'cursors');
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 2] ^= 0xff;
+  writeFileSync(path, bytes);
+  const report = await verify(dir);
+  assert.ok(
+    report.problems.some((p) => p.code === 'CURSORS_INVALID' && p.file === 'cursors'),
+    JSON.stringify(report.problems),
+  );
+  await rejectsWith(() => open({ dir }), ErrorCode.CORRUPT, 'cursors');
 });
 
 test.after(() => dirs.cleanup());

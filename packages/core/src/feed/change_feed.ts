@@ -21,6 +21,7 @@ import { workerBundle } from '../threads/worker_handle.js';
 import { LoopHold } from '../threads/loop_hold.js';
 import type { Engine } from '../txn/engine.js';
 import { decodeChanges, type ChangeBatch } from './changes.js';
+import type { Cursors } from './cursors.js';
 import { FeedBuffer } from './feed_buffer.js';
 import type { WalChanges, WalChangesTask } from './wal_changes.js';
 
@@ -31,9 +32,20 @@ export interface ChangesOptions {
   tables?: string[];
   /** Only commits that are durable (default true). */
   durable?: boolean;
+  /**
+   * A named, persistent position: the feed starts after the commitTs last
+   * acknowledged with `ack()` under this name (or `since` the first time),
+   * and the WAL after it is kept for it (feed/cursors.ts).
+   */
+  cursor?: string;
 }
 
-const KEYS: ReadonlySet<string> = new Set(['since', 'tables', 'durable']);
+/** A change feed; `ack(commitTs)` records a named cursor's position durably. */
+export interface Changes extends AsyncIterableIterator<ChangeBatch> {
+  ack(commitTs: number): void;
+}
+
+const KEYS: ReadonlySet<string> = new Set(['since', 'tables', 'durable', 'cursor']);
 /** Record bytes the hub keeps in memory for its feeds. */
 const BUFFER_BYTES = 16 * 1024 * 1024;
 /** Record bytes one WAL read returns at most (about). */
@@ -92,7 +104,7 @@ export class FeedHub {
   }
 }
 
-export class ChangeFeed implements AsyncIterableIterator<ChangeBatch> {
+export class ChangeFeed implements Changes {
   #position: number;
   readonly #tables: ReadonlySet<string> | null;
   readonly #durable: boolean;
@@ -100,12 +112,19 @@ export class ChangeFeed implements AsyncIterableIterator<ChangeBatch> {
   #pending: ChangeBatch[] = [];
   #done = false;
 
+  readonly #cursor: string | null;
+
   constructor(
     private readonly hub: FeedHub,
     options: ChangesOptions | undefined,
+    private readonly cursors: Cursors,
   ) {
     checkOptionKeys(options, KEYS);
-    const since = options?.since ?? hub.engine.loggedTs;
+    const cursor = options?.cursor;
+    if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '' || cursor.length > 128))
+      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.cursor must be a name of 1 to 128 characters');
+    this.#cursor = cursor ?? null;
+    const since = (cursor === undefined ? undefined : cursors.get(cursor)) ?? options?.since ?? hub.engine.loggedTs;
     if (!Number.isSafeInteger(since) || since < 0)
       throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.since must be a commitTs (a non-negative integer)');
     const tables = options?.tables;
@@ -117,6 +136,15 @@ export class ChangeFeed implements AsyncIterableIterator<ChangeBatch> {
     this.#tables = tables === undefined ? null : new Set(tables);
     this.#durable = options?.durable ?? true;
     this.#buffer = hub.attach();
+  }
+
+  /** Records the named cursor at `commitTs` (a commit this feed handed out), durably; INVALID_OPTION without a cursor. */
+  ack(commitTs: number): void {
+    if (this.#cursor === null)
+      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'ack() needs a feed opened with options.cursor');
+    if (!Number.isSafeInteger(commitTs) || commitTs < 0)
+      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'ack() takes a commitTs (a non-negative integer)');
+    this.cursors.set(this.#cursor, commitTs);
   }
 
   [Symbol.asyncIterator](): this {

@@ -36,6 +36,7 @@ import {
 import { LoopHold } from '../threads/loop_hold.js';
 import type { Engine } from '../txn/engine.js';
 import { DurableSink } from './durable_sink.js';
+import { Cursors } from '../feed/cursors.js';
 import {
   ARCHIVE_FAILING,
   ARCHIVE_NEXT,
@@ -135,6 +136,8 @@ export class DurableLog {
     private readonly control: BigInt64Array,
     /** Whether the log writer archives segments (options.archiveDir). */
     private readonly archived: boolean,
+    /** Named change-feed cursors (feed/cursors.ts). */
+    readonly cursors: Cursors,
   ) {}
 
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
@@ -188,6 +191,7 @@ export class DurableLog {
         layer,
         cells,
         options.archiveDir !== null,
+        new Cursors(layer, options.dir, cells),
       );
     } catch (error) {
       // The failed open returns once its threads have ended: none is left running behind the error.

@@ -63,7 +63,9 @@ export const CFP_STATE_ORDER = [
 export const ARCHIVE_NEXT = CFP_COUNTS + CFP_STATE_ORDER.length;
 export const ARCHIVE_FAILING = ARCHIVE_NEXT + 1;
 export const ARCHIVE_SKIPPED = ARCHIVE_NEXT + 2;
-export const CONTROL_CELLS = ARCHIVE_SKIPPED + 1;
+/** Main thread: the oldest named change-feed cursor's commitTs (-1: none); the log writer keeps the WAL after it (feed/cursors.ts). */
+export const CURSOR_TS = ARCHIVE_SKIPPED + 1;
+export const CONTROL_CELLS = CURSOR_TS + 1;
 
 export const DiskState = {
   OK: 0n,
@@ -87,6 +89,7 @@ export function createLogControl(durableTs: number, firstNeededSeq = 0): SharedA
   const cells = new BigInt64Array(sab);
   cells[DURABLE_TS] = BigInt(durableTs);
   cells[FIRST_NEEDED_SEQ] = BigInt(firstNeededSeq);
+  cells[CURSOR_TS] = -1n;
   return sab;
 }
 

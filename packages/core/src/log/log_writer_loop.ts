@@ -20,6 +20,7 @@ import { RingConsumer } from '../ring/ring.js';
 import {
   ARCHIVE_NEXT,
   CLOSING,
+  CURSOR_TS,
   controlCells,
   diskStateName,
   DISK_STATE,
@@ -84,6 +85,8 @@ export class LogWriterLoop {
       firstNeeded: () => Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)),
       maxSegments: data.maxSegments,
       archivedBefore: () => this.archiver?.next ?? Number.POSITIVE_INFINITY,
+      cursorTs: () => Number(Atomics.load(this.cells, CURSOR_TS)),
+      retainBound: () => this.retainBound(),
     });
   }
 
@@ -181,12 +184,16 @@ export class LogWriterLoop {
     }
   }
 
+  /** Segments below it go whatever the archive and the cursors would keep: options.maxRetainedWalBytes past the checkpoint's. */
+  private retainBound(): number {
+    return Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)) - this.retainSegments;
+  }
+
   /** A chunk of the archive's next copy, and its figures published. */
   private archive(): void {
     const archiver = this.archiver;
     if (archiver === null) return;
-    const keepFrom = Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)) - this.retainSegments;
-    archiver.step(this.writer.currentSeq, keepFrom);
+    archiver.step(this.writer.currentSeq, this.retainBound());
     publishCells(this.cells, ARCHIVE_NEXT, [archiver.next, archiver.failing ? 1 : 0, archiver.skipped]);
   }
 

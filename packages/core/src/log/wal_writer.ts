@@ -58,6 +58,10 @@ export interface WalWriterOptions {
   maxSegments?: number;
   /** Every segment below it is archived (wal_archiver.ts): only those may be recycled. Default: all. */
   archivedBefore?: () => number;
+  /** The oldest named change-feed cursor's commitTs (-1: none): a segment holding a later commit is kept. */
+  cursorTs?: () => number;
+  /** Segments below it are free whatever the archive and the cursors would keep (options.maxRetainedWalBytes). */
+  retainBound?: () => number;
 }
 
 /** The largest framed record (length prefix included) a segment of `segmentBytes` holds, room for the seal kept. */
@@ -347,11 +351,31 @@ export class WalWriter {
 
   /** Free segments (below the first one the checkpoint needs, of this segment size), lowest first. */
   private freeSegments(): number[] {
-    const firstNeeded = Math.min(this.options.firstNeeded?.() ?? 0, this.options.archivedBefore?.() ?? Infinity);
+    const firstNeeded = this.options.firstNeeded?.() ?? 0;
     if (firstNeeded <= 0) return [];
+    const bound = this.options.retainBound?.() ?? Number.NEGATIVE_INFINITY;
+    const archived = this.options.archivedBefore?.() ?? Number.POSITIVE_INFINITY;
+    const cursorTs = this.options.cursorTs?.() ?? -1;
+    const kept = (s: number): boolean =>
+      s >= bound && (s >= archived || (cursorTs >= 0 && this.firstTsOf(s + 1) - 1 > cursorTs));
     return listSegments(this.layer, this.dir).filter(
-      (s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes,
+      (s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes && !kept(s),
     );
+  }
+
+  /** The commitTs of segment `seq`'s first batch (every commit of the segments before it is older); Infinity if none. */
+  private firstTsOf(seq: number): number {
+    const path = this.path(seq);
+    if (!this.layer.exists(path)) return Number.POSITIVE_INFINITY;
+    const bytes = new Uint8Array(SEGMENT_HEADER_BYTES + BATCH_HEADER_BYTES);
+    const fd = this.layer.open(path, false);
+    try {
+      if (readAll(this.layer, fd, bytes, 0, bytes.length, 0) < bytes.length) return Number.POSITIVE_INFINITY;
+    } finally {
+      this.layer.close(fd);
+    }
+    const first = new DataView(bytes.buffer).getFloat64(SEGMENT_HEADER_BYTES + 16, true);
+    return first > 0 ? first : Number.POSITIVE_INFINITY;
   }
 
   /** Deletes free segments while more than maxSegments segment files are on disk. */
