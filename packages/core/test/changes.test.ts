@@ -228,7 +228,7 @@ test('a damaged cursors file: verify names it, and open fails with CORRUPT', asy
   assert.ok((await verify(dir)).ok, 'a good cursors file verifies');
   const path = join(dir, 'cursors');
   const bytes = readFileSync(path);
-  bytes[bytes.length - 2] ^= 0xff;
+  bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0xff;
   writeFileSync(path, bytes);
   const report = await verify(dir);
   assert.ok(

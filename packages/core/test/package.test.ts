@@ -79,6 +79,8 @@ async function packageWorksFromTarball(app: string): Promise<void> {
     'rows after reopen: 2',
     'note 1: {"id":1,"text":"hello","stars":"3"}',
     'starred: [2]',
+    'backup holds 2 rows',
+    'feed from 0: 3 commits',
   ]);
 
   // The README's example makes its directory under os.tmpdir(): here, the app's folder.
@@ -142,7 +144,7 @@ function checkInstalledPackage(dir: string): void {
   const workers = readdirSync(join(dir, 'dist/workers'))
     .filter((f) => f.endsWith('.js'))
     .sort();
-  assert.equal(workers, ['log_writer.js', 'merge.js', 'recovery.js', 'streamer.js']);
+  assert.equal(workers, ['backup.js', 'feed.js', 'log_writer.js', 'merge.js', 'recovery.js', 'streamer.js']);
   // The worker bundles carry the engine: nothing in them asks for the package by name.
   for (const worker of workers)
     assert.not.match(readFileSync(join(dir, 'dist/workers', worker), 'utf8'), /@tidemark\//, worker);
@@ -258,7 +260,19 @@ try {
   console.log('note 1: ' + JSON.stringify(note, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value)));
   const starred: unknown[] = notes.scan({ index: 'byStars', gte: 4n }).map((row: Row) => row['id']);
   console.log('starred: ' + JSON.stringify(starred));
+  // The backup and the change feed's WAL reads run on worker bundles of the installed package.
+  const copy = join(dir, 'backup');
+  await db.backup(copy);
+  let commits = 0;
+  for await (const batch of db.changes({ since: 0 })) {
+    commits++;
+    if (batch.commitTs >= db.stats().commitTs) break;
+  }
   await db.close();
+  const restored = await open({ dir: copy, readOnly: true });
+  console.log('backup holds ' + restored.table('notes').size + ' rows');
+  console.log('feed from 0: ' + commits + ' commits');
+  await restored.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,6 @@
  */
 import { checkOptionKeys, type FilledOptions } from '../options.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
-import type { DurableLog } from '../log/durable_log.js';
 import type { Engine } from '../txn/engine.js';
 import { backupDirectory, type BackupProgress, type BackupResult } from './backup.js';
 import { poolBackupRunner } from './backup_runner.js';
@@ -19,9 +18,15 @@ export interface BackupOptions {
 
 const KEYS: ReadonlySet<string> = new Set(['onProgress']);
 
+/** What a backup asks of the durable log (log/durable_log.ts). */
+interface BackupLog {
+  readonly sink: { whenDurable(commitTs: number): Promise<number> };
+  checkpoint(): Promise<unknown>;
+}
+
 export async function backupDatabase(
   engine: Engine,
-  log: DurableLog,
+  log: BackupLog,
   options: FilledOptions,
   dest: string,
   call: BackupOptions | undefined,
