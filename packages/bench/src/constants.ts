@@ -48,6 +48,19 @@ export const TARGET_DURABLE_FROM_IN_FLIGHT = 256;
 export const TARGET_COMMIT_P99_MS = 3;
 /** Delayed-durability commits per second, as a share of the in-memory rate. */
 export const TARGET_DELAYED_RATIO = 0.9;
+/** A schema change (addColumn, dropColumn) commits in at most this long, whatever the table's size. */
+export const TARGET_SCHEMA_CHANGE_MS = 10;
+/** Gets of rows written before a schema change, as a share of gets of rows written after it. */
+export const TARGET_READ_BEFORE_AFTER_RATIO = 0.9;
+/** An online index build takes at most this multiple of building the same index during a recovery. */
+export const TARGET_ONLINE_INDEX_RATIO = 2;
+/** Durable commits during an online index build, as a share of those before it. */
+export const TARGET_COMMITS_DURING_BUILD_RATIO = 0.7;
+/** The main thread's event-loop delay p99 during an online index build. */
+export const TARGET_BUILD_LOOP_DELAY_MS = 5;
+/** table.iterate() rows/s as a share of scan()'s, at least; its peak heap as a share of scan()'s, at most. */
+export const TARGET_ITERATE_RATE_RATIO = 1;
+export const TARGET_ITERATE_HEAP_RATIO = 0.1;
 
 /**
  * Durable commits kept in flight, one measured loop each. The largest bounds

@@ -1,12 +1,15 @@
 /** Every workload, by name, in the order a run of all of them takes. */
 import type { Workload } from './workload.js';
+import { addIndexWorkload } from './workloads/add_index.js';
 import { autocommitWorkload } from './workloads/autocommit.js';
 import { buildWorkload } from './workloads/build.js';
 import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
+import { iterateWorkload } from './workloads/iterate.js';
 import { readsWorkload } from './workloads/reads.js';
 import { reclaimWorkload } from './workloads/reclaim.js';
 import { recoveryWorkload } from './workloads/recovery.js';
+import { schemaWorkload } from './workloads/schema.js';
 
 export const workloads: readonly Workload[] = [
   buildWorkload,
@@ -16,6 +19,9 @@ export const workloads: readonly Workload[] = [
   checkpointWorkload,
   recoveryWorkload,
   reclaimWorkload,
+  schemaWorkload,
+  addIndexWorkload,
+  iterateWorkload,
 ];
 
 export function findWorkload(name: string): Workload | undefined {

@@ -1,0 +1,108 @@
+/**
+ * Durable single-row inserts kept `inFlight` at a time for as long as they
+ * are asked to run, and measured in windows: the `addIndex` workload
+ * watches them before an index build and during it without stopping them
+ * in between, so both windows see the same steady load.
+ *
+ * Each lane keeps one commit in flight: when its insert resolves it starts
+ * the next (a closed loop, as durable_loops.ts's). A window counts the
+ * commits that resolve inside it, their latency (call to resolve), and the
+ * main thread's event-loop delay, sampled every EVENT_LOOP_RESOLUTION_MS.
+ */
+import type { Table } from '@tidemark/core';
+import type { Histogram } from 'hdr-histogram-js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { EVENT_LOOP_RESOLUTION_MS } from '../constants.js';
+import { rowAt, type RowColumns } from '../data.js';
+import { latencyHistogram, latencySummary, recordMs, type LatencySummary } from '../measure.js';
+
+/** What happened during one window. */
+export interface LaneWindow<T> {
+  result: T;
+  commits: number;
+  seconds: number;
+  latency: LatencySummary;
+  loopDelayP99Ms: number;
+  /** Whether the lanes have run out of rows, by the window's end (its rate is then too low). */
+  ranOut: boolean;
+}
+
+export class InsertLanes {
+  /** Inserts started so far: rows 0..issued-1 of `rows`. */
+  #issued = 0;
+  #committed = 0;
+  #stopped = false;
+  #ranOut = false;
+  /** The first insert that failed: the lanes stop, and the next window or stop() throws it. */
+  #error: unknown = null;
+  #latency: Histogram = latencyHistogram();
+  readonly #running: Array<Promise<void>> = [];
+
+  constructor(
+    private readonly table: Table,
+    private readonly rows: RowColumns,
+    private readonly inFlight: number,
+  ) {}
+
+  start(): void {
+    for (let i = 0; i < this.inFlight; i++) {
+      this.#running.push(
+        this.#lane().catch((error: unknown) => {
+          this.#error ??= error;
+          this.#stopped = true;
+        }),
+      );
+    }
+  }
+
+  #check(): void {
+    if (this.#error !== null) throw this.#error;
+  }
+
+  async #lane(): Promise<void> {
+    while (!this.#stopped) {
+      if (this.#issued === this.rows.count) {
+        this.#ranOut = true;
+        return;
+      }
+      const row = rowAt(this.rows, this.#issued++);
+      const started = performance.now();
+      await this.table.insert(row);
+      recordMs(this.#latency, performance.now() - started);
+      this.#committed++;
+    }
+  }
+
+  /** Runs `fn` as one window: the commits, latency and event-loop delay while it runs. */
+  async during<T>(fn: () => Promise<T>): Promise<LaneWindow<T>> {
+    const monitor = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+    this.#latency = latencyHistogram();
+    this.#check();
+    const committed = this.#committed;
+    const started = performance.now();
+    monitor.enable();
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      monitor.disable();
+    }
+    this.#check();
+    return {
+      result,
+      commits: this.#committed - committed,
+      seconds: (performance.now() - started) / 1000,
+      latency: latencySummary(this.#latency),
+      loopDelayP99Ms: monitor.percentile(99) / 1e6,
+      ranOut: this.#ranOut,
+    };
+  }
+
+  /** Stops starting inserts and waits for those in flight; resolves with the rows inserted. */
+  async stop(): Promise<number> {
+    this.#stopped = true;
+    await Promise.all(this.#running);
+    this.#check();
+    return this.#issued;
+  }
+}
