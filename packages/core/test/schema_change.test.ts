@@ -202,6 +202,27 @@ test('a dropped table: handles and transactions staged before fail with UNKNOWN_
   await db.close();
 });
 
+test('a table dropped while the segment cleaner works on it: the cleaner lets its job go', async () => {
+  const db = await open({ tables: [USERS], cleaner: false });
+  const t = db.table('users');
+  await db.transaction((tx) => {
+    for (let id = 0; id < 20_000; id++) tx.insert('users', { id, email: `${id}`.padEnd(200, '.') });
+  });
+  for (let round = 0; round < 3; round++)
+    await db.transaction((tx) => {
+      for (let id = 0; id < 20_000; id += 2) tx.update('users', id, { age: round });
+    });
+  const cleaning = db.clean();
+  await db.dropTable('users');
+  await cleaning;
+  await rejects(
+    Promise.resolve().then(() => t.get(1)),
+    ErrorCode.UNKNOWN_TABLE,
+    'the dropped table',
+  );
+  await db.close();
+});
+
 test('a transaction that wrote before addColumn commits after it, its rows taking the default', async () => {
   const db = await withUsers(undefined, 3);
   const tx = db.begin();

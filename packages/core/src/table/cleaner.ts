@@ -97,6 +97,7 @@ export class SegmentCleaner {
     let moved = 0;
     try {
       for (;;) {
+        if (this.job?.table.dropped) this.job = null; // its arena was let go with the table
         if (this.job === null) {
           this.job = this.pick();
           if (this.job === null) return false;
