@@ -61,6 +61,12 @@ export const TARGET_BUILD_LOOP_DELAY_MS = 5;
 /** table.iterate() rows/s as a share of scan()'s, at least; its peak heap as a share of scan()'s, at most. */
 export const TARGET_ITERATE_RATE_RATIO = 1;
 export const TARGET_ITERATE_HEAP_RATIO = 0.1;
+/** Durable commits during an online backup, as a share of those before it. */
+export const TARGET_COMMITS_DURING_BACKUP_RATIO = 0.85;
+/** The main thread's longest pause (and its p99 delay) during an online backup. */
+export const TARGET_BACKUP_PAUSE_MS = 5;
+/** Changes per second a change feed's consumer receives, as a share of the commits per second made meanwhile. */
+export const TARGET_FEED_RATIO = 1;
 
 /**
  * Durable commits kept in flight, one measured loop each. The largest bounds

@@ -2,9 +2,11 @@
 import type { Workload } from './workload.js';
 import { addIndexWorkload } from './workloads/add_index.js';
 import { autocommitWorkload } from './workloads/autocommit.js';
+import { backupWorkload } from './workloads/backup.js';
 import { buildWorkload } from './workloads/build.js';
 import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
+import { feedWorkload } from './workloads/feed.js';
 import { iterateWorkload } from './workloads/iterate.js';
 import { readsWorkload } from './workloads/reads.js';
 import { reclaimWorkload } from './workloads/reclaim.js';
@@ -22,6 +24,8 @@ export const workloads: readonly Workload[] = [
   schemaWorkload,
   addIndexWorkload,
   iterateWorkload,
+  backupWorkload,
+  feedWorkload,
 ];
 
 export function findWorkload(name: string): Workload | undefined {

@@ -8,6 +8,8 @@
  * the next (a closed loop, as durable_loops.ts's). A window counts the
  * commits that resolve inside it, their latency (call to resolve), and the
  * main thread's event-loop delay, sampled every EVENT_LOOP_RESOLUTION_MS.
+ * The commitTs each insert resolved with is kept, by row, so a workload can
+ * count the rows a backup taken at some commitTs must hold.
  */
 import type { Table } from '@tidemark/core';
 import type { Histogram } from 'hdr-histogram-js';
@@ -23,6 +25,8 @@ export interface LaneWindow<T> {
   seconds: number;
   latency: LatencySummary;
   loopDelayP99Ms: number;
+  /** The longest event-loop delay sampled in the window: the main thread's longest pause. */
+  loopDelayMaxMs: number;
   /** Whether the lanes have run out of rows, by the window's end (its rate is then too low). */
   ranOut: boolean;
 }
@@ -36,13 +40,17 @@ export class InsertLanes {
   /** The first insert that failed: the lanes stop, and the next window or stop() throws it. */
   #error: unknown = null;
   #latency: Histogram = latencyHistogram();
+  /** The commitTs row i's insert resolved with; 0 while it has not. */
+  readonly #commitTs: Float64Array;
   readonly #running: Array<Promise<void>> = [];
 
   constructor(
     private readonly table: Table,
     private readonly rows: RowColumns,
     private readonly inFlight: number,
-  ) {}
+  ) {
+    this.#commitTs = new Float64Array(rows.count);
+  }
 
   start(): void {
     for (let i = 0; i < this.inFlight; i++) {
@@ -65,9 +73,10 @@ export class InsertLanes {
         this.#ranOut = true;
         return;
       }
-      const row = rowAt(this.rows, this.#issued++);
+      const i = this.#issued++;
+      const row = rowAt(this.rows, i);
       const started = performance.now();
-      await this.table.insert(row);
+      this.#commitTs[i] = await this.table.insert(row);
       recordMs(this.#latency, performance.now() - started);
       this.#committed++;
     }
@@ -94,8 +103,24 @@ export class InsertLanes {
       seconds: (performance.now() - started) / 1000,
       latency: latencySummary(this.#latency),
       loopDelayP99Ms: monitor.percentile(99) / 1e6,
+      loopDelayMaxMs: monitor.max / 1e6,
       ranOut: this.#ranOut,
     };
+  }
+
+  /** Inserts resolved so far. */
+  get committed(): number {
+    return this.#committed;
+  }
+
+  /** Rows whose insert resolved with a commitTs of at most `commitTs`. */
+  committedUpTo(commitTs: number): number {
+    let count = 0;
+    for (let i = 0; i < this.#issued; i++) {
+      const ts = this.#commitTs[i]!;
+      if (ts > 0 && ts <= commitTs) count++;
+    }
+    return count;
   }
 
   /** Stops starting inserts and waits for those in flight; resolves with the rows inserted. */
