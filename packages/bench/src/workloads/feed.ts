@@ -170,7 +170,7 @@ function notes(live: Live, catchUp: CatchUp): string[] {
   const w = (name: string, x: LaneWindow<void>): string =>
     `${name} (${x.seconds.toFixed(2)} s) ${count(x.commits)} commits, latency p50 ${x.latency.p50Ms.toFixed(3)} ms, p99 ${x.latency.p99Ms.toFixed(3)} ms, event-loop delay p99 ${x.loopDelayP99Ms.toFixed(2)} ms, max ${x.loopDelayMaxMs.toFixed(2)} ms`;
   const lines = [
-    `${w('Without a feed', live.without)}; ${w('with the consumer', live.with)}, ${count(live.delivered)} changes delivered to it in that window; at its end the consumer was ${count(live.lagCommits)} commits behind the newest durable one durable one${live.lagMs === null ? '' : `, its last batch committed ${live.lagMs.toFixed(1)} ms before`}; ${count(live.batches)} batches received in all, ${count(live.inserted)} rows inserted.`,
+    `${w('Without a feed', live.without)}; ${w('with the consumer', live.with)}, ${count(live.delivered)} changes delivered to it in that window; at its end the consumer was ${count(live.lagCommits)} commits behind the newest durable one${live.lagMs === null ? '' : `, its last batch committed ${live.lagMs.toFixed(1)} ms before`}; ${count(live.batches)} batches received in all, ${count(live.inserted)} rows inserted.`,
     `Catch-up: ${count(catchUp.changes)} changes in ${count(catchUp.batches)} batches in ${catchUp.seconds.toFixed(2)} s, from ${(catchUp.walBytes / 2 ** 20).toFixed(1)} MiB of WAL records (written with delayed durability and flushed, checkpoints off, nothing else running).`,
   ];
   if (live.without.ranOut || live.with.ranOut)
