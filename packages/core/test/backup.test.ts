@@ -75,6 +75,14 @@ test('db.backup() while commits go on: exactly the commits up to its commitTs, e
     'not empty',
   );
   await rejectsWith(() => open().then((d) => d.backup(dirs.make()).finally(() => d.close())), 'TM_NO_DIRECTORY');
+  await rejectsWith(
+    () =>
+      open({ dir: dirs.make() }).then((d) =>
+        d.backup(join(dirs.make(), 'x'), { bytesPerSecond: 0 }).finally(() => d.close()),
+      ),
+    'TM_INVALID_OPTION',
+    'bytesPerSecond',
+  );
 });
 
 test('tidemark restore --to: the backup replayed up to each chosen commit, a batch of many commits cut in its middle', async () => {

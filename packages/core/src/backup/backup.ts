@@ -61,7 +61,7 @@ interface Plan {
 }
 
 /** Plans the copy of `src` into `dest`; WAL segments an `archive` holds are taken from it (whole, sealed). */
-function plan(src: string, dest: string, archive: string | undefined): Plan {
+function plan(src: string, dest: string, archive: string | undefined, pace: number): Plan {
   const layer = new NodeFileLayer();
   const root = newestRootOf(layer, src).root;
   const steps: CopyStep[] = [];
@@ -75,7 +75,8 @@ function plan(src: string, dest: string, archive: string | undefined): Plan {
       throw new BackupRetry(`${data} is gone`);
     }
     const link = cfp.state === 'ACTIVE';
-    steps.push({ kind: 'pair', from: data, to: join(dest, dataFileName(cfp.id)), length: cfp.dataLength, size, link });
+    const to = join(dest, dataFileName(cfp.id));
+    steps.push({ kind: 'pair', from: data, to, length: cfp.dataLength, size, link, pace });
     const delta = deltaFileName(cfp.id);
     steps.push({
       kind: 'pair',
@@ -84,6 +85,7 @@ function plan(src: string, dest: string, archive: string | undefined): Plan {
       length: cfp.deltaLength,
       size: cfp.deltaLength,
       link: false,
+      pace,
     });
   }
   const archived = new Set(archive === undefined ? [] : listSegments(layer, archive));
@@ -92,7 +94,7 @@ function plan(src: string, dest: string, archive: string | undefined): Plan {
     const name = segmentName(seq);
     const from = archived.has(seq) ? join(archive!, name) : join(src, name);
     if (!archived.has(seq) && !existsSync(from)) break;
-    steps.push({ kind: 'segment', from, to: join(dest, name), seq });
+    steps.push({ kind: 'segment', from, to: join(dest, name), seq, pace });
   }
   return { root, steps };
 }
@@ -130,13 +132,15 @@ export async function backupDirectory(
     onProgress?: (p: BackupProgress) => void;
     /** A WAL archive (options.archiveDir) whose segments continue the log of `src`. */
     archive?: string;
+    /** Bytes a second the copies may read and write at most (default: no limit). */
+    bytesPerSecond?: number;
   },
 ): Promise<BackupResult> {
   const fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
   prepareDest(dest, fileMode);
   for (let attempt = 1; ; attempt++) {
     try {
-      const { root, steps } = plan(src, dest, options.archive);
+      const { root, steps } = plan(src, dest, options.archive, options.bytesPerSecond ?? Number.POSITIVE_INFINITY);
       let bytes = 0;
       for (const [i, step] of steps.entries()) {
         bytes += await options.runner.step(step);

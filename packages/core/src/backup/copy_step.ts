@@ -24,11 +24,12 @@ import { DEFAULT_FILE_MODE } from '../files/file_layer.js';
 import { FILE_HEADER_BYTES } from '../files/file_header.js';
 import { decodeSegmentHeader } from '../log/wal_format.js';
 
+/** `pace`: bytes a second the copy may read and write at most (Infinity: as fast as the disk goes). */
 export type CopyStep =
   /** A pair file: its first `length` bytes, the copy then extended with zeros to `size`; `link` when it never changes. */
-  | { kind: 'pair'; from: string; to: string; length: number; size: number; link: boolean }
+  | { kind: 'pair'; from: string; to: string; length: number; size: number; link: boolean; pace: number }
   /** WAL segment `seq`, whole. */
-  | { kind: 'segment'; from: string; to: string; seq: number };
+  | { kind: 'segment'; from: string; to: string; seq: number; pace: number };
 
 /** The files changed under the copy: start again from the newest root. */
 export class BackupRetry extends Error {}
@@ -49,7 +50,7 @@ export function runCopyStep(step: CopyStep, fileMode = DEFAULT_FILE_MODE): numbe
   const source = openSource(step.from);
   try {
     if (step.kind === 'segment') return copySegment(source, step, fileMode);
-    return copyPrefix(source, step.from, step.to, step.length, step.size, fileMode);
+    return copyPrefix(source, step.from, step.to, step.length, step.size, fileMode, step.pace);
   } finally {
     closeSync(source);
   }
@@ -73,8 +74,24 @@ function ioError(path: string, error: unknown): TidemarkError {
   return new TidemarkError(code, `${path}: ${(error as Error).message}`, { cause: error });
 }
 
-function copyPrefix(source: number, from: string, to: string, length: number, size: number, mode: number): number {
+/** Sleeps this thread until `done` bytes are due at `pace` bytes a second since `started`. */
+function keepPace(done: number, started: number, pace: number): void {
+  const wait = started + (done / pace) * 1000 - performance.now();
+  if (wait > 0) Atomics.wait(SLEEPER, 0, 0, wait);
+}
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+function copyPrefix(
+  source: number,
+  from: string,
+  to: string,
+  length: number,
+  size: number,
+  mode: number,
+  pace: number,
+): number {
   const target = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const started = performance.now();
   try {
     const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(length, 1)));
     for (let done = 0; done < length; ) {
@@ -86,6 +103,7 @@ function copyPrefix(source: number, from: string, to: string, length: number, si
         );
       for (let w = 0; w < n; ) w += writeSync(target, buffer, w, n - w, done + w);
       done += n;
+      if (pace < Number.POSITIVE_INFINITY) keepPace(done, started, pace);
     }
     if (size > length) ftruncateSync(target, size);
     fdatasyncSync(target);
@@ -109,7 +127,7 @@ function checkHeader(fd: number, path: string, seq: number): void {
 function copySegment(source: number, step: Extract<CopyStep, { kind: 'segment' }>, mode: number): number {
   checkHeader(source, step.from, step.seq);
   const size = fstatSync(source).size;
-  const bytes = copyPrefix(source, step.from, step.to, size, size, mode);
+  const bytes = copyPrefix(source, step.from, step.to, size, size, mode, step.pace);
   checkHeader(source, step.from, step.seq); // recycled while it was copied: the copy mixes two uses
   return bytes;
 }

@@ -13,6 +13,7 @@ import { newestRootOf } from '../recovery/recover_dir.js';
 import { NodeFileLayer } from '../files/file_layer.js';
 import { backupDirectory, type BackupResult } from '../backup/backup.js';
 import { inlineBackupRunner } from '../backup/backup_runner.js';
+import { DEFAULT_BACKUP_BYTES_PER_SECOND } from '../backup/db_backup.js';
 import type { CutPoint } from '../backup/wal_cut.js';
 import { UsageError } from './arguments.js';
 import { CliError, existingDatabase, num, type Io } from './output.js';
@@ -25,10 +26,12 @@ async function copy(
   label: string,
   io: Io,
   archive?: string,
+  bytesPerSecond = Number.POSITIVE_INFINITY,
 ): Promise<BackupResult> {
   const bar = progressFor(io).bar(label, 1, 'files');
   const result = await backupDirectory(src, dest, {
     until,
+    bytesPerSecond,
     ...(archive === undefined ? {} : { archive }),
     runner: inlineBackupRunner(0o600),
     onProgress: (p) => bar.update(p.files, p.totalFiles),
@@ -55,7 +58,17 @@ export function cutPointOption(text: string): CutPoint {
 }
 
 export async function runBackup(dir: string, dest: string, io: Io): Promise<number> {
-  const result = await copy(existingDatabase(dir), dest, { commitTs: Number.POSITIVE_INFINITY }, 'backup', io);
+  // Beside a live owner: at a backup's pace, so the copies leave the disk to its log.
+  const until = { commitTs: Number.POSITIVE_INFINITY };
+  const result = await copy(
+    existingDatabase(dir),
+    dest,
+    until,
+    'backup',
+    io,
+    undefined,
+    DEFAULT_BACKUP_BYTES_PER_SECOND,
+  );
   return report('backup', dest, result, io);
 }
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { backupDirectory } from '../backup/backup.js';
 import { inlineBackupRunner } from '../backup/backup_runner.js';
+import { DEFAULT_BACKUP_BYTES_PER_SECOND } from '../backup/db_backup.js';
 import { open, type Database } from '../database.js';
 import { existingDatabase } from './output.js';
 
@@ -32,6 +33,7 @@ export async function withSnapshot<T>(dir: string, fn: (db: Database) => Promise
     await backupDirectory(dir, copy, {
       until: { commitTs: Number.POSITIVE_INFINITY },
       runner: inlineBackupRunner(0o600),
+      bytesPerSecond: DEFAULT_BACKUP_BYTES_PER_SECOND,
     });
   }
   try {
