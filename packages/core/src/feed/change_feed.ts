@@ -109,7 +109,9 @@ export class ChangeFeed implements Changes {
   readonly #tables: ReadonlySet<string> | null;
   readonly #durable: boolean;
   readonly #buffer: FeedBuffer;
+  /** Batches read from the WAL, handed out from #pendingAt on (an index: shift() would copy the rest each time). */
   #pending: ChangeBatch[] = [];
+  #pendingAt = 0;
   #done = false;
 
   readonly #cursor: string | null;
@@ -154,12 +156,21 @@ export class ChangeFeed implements Changes {
   async next(): Promise<IteratorResult<ChangeBatch, undefined>> {
     const engine = this.hub.engine;
     while (!this.#done && !engine.closed) {
-      const batch = this.#pending.shift() ?? (await this.#fromBuffer());
+      const batch = this.#nextPending() ?? (await this.#fromBuffer());
       if (batch === undefined) continue;
       if (this.#durable) await this.hub.sink.whenDurable(batch.commitTs);
       return { value: batch, done: false };
     }
     return this.return();
+  }
+
+  #nextPending(): ChangeBatch | undefined {
+    if (this.#pendingAt < this.#pending.length) return this.#pending[this.#pendingAt++];
+    if (this.#pendingAt > 0) {
+      this.#pending = [];
+      this.#pendingAt = 0;
+    }
+    return undefined;
   }
 
   /** The next batch from memory (undefined: none passed the filter yet, or the WAL was read into #pending). */
@@ -209,6 +220,7 @@ export class ChangeFeed implements Changes {
     if (!this.#done) {
       this.#done = true;
       this.#pending = [];
+      this.#pendingAt = 0;
       this.hub.detach();
     }
     return { value: undefined, done: true };
