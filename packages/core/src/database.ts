@@ -31,19 +31,18 @@ import { openReadOnly } from './recovery/read_only.js';
 import { CleanerRunner } from './table/cleaner_runner.js';
 import { closeWhenDone, forget } from './lifecycle.js';
 import type { CleanerStats } from './table/cleaner.js';
+import { statsOf, type DatabaseStats } from './database_stats.js';
+import { backupDatabase, type BackupOptions, type BackupResult } from './backup/db_backup.js';
+import { ChangeFeed, FeedHub, type Changes, type ChangesOptions } from './feed/change_feed.js';
+import { Port, type ReplicationPort } from './replica/port.js';
 
 export interface TransactionOptions {
   isolation?: Isolation;
-  /** 'durable' (commit resolves once fdatasync'd) or 'delayed' (at once). Defaults to options.durability of open(). */
+  /** 'durable' (once fdatasync'd), 'delayed' (at once) or 'replicated' (docs/REPLICATION.md). Default: open()'s. */
   durability?: Durability;
   /** Re-runs after a conflict (transaction() and transactionSync() only). Defaults to options.retries of open(). */
   retries?: number;
 }
-
-import { statsOf, type DatabaseStats } from './database_stats.js';
-import type { BackupOptions, BackupResult } from './backup/db_backup.js';
-import { backupDatabase } from './backup/db_backup.js';
-import { ChangeFeed, FeedHub, type Changes, type ChangesOptions } from './feed/change_feed.js';
 
 export type { DatabaseStats, TableStats } from './database_stats.js';
 
@@ -59,6 +58,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
   readonly #cleaner: CleanerRunner;
   /** The change feeds' shared buffer and WAL reader, once a feed was opened. */
   #feeds: FeedHub | null = null;
+  #port: Port | null = null;
   /** What a read-only open recovered (a durable log keeps its own). */
   readonly #recovery: RecoveryReport | null;
 
@@ -288,13 +288,22 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
     const log = this.#log;
     if (log === null) {
       this.#engine.checkOpen();
-      if (this.#engine.readOnly)
-        throw new TidemarkError(ErrorCode.READ_ONLY, 'the database was opened read-only (options.readOnly)');
+      if (this.#engine.readOnly) throw new TidemarkError(ErrorCode.READ_ONLY, this.#engine.readOnlyReason);
       throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
     }
     this.#engine.checkOpen();
+    return new ChangeFeed(this.#feedHub(log), options, log.cursors);
+  }
+
+  #feedHub(log: DurableLog): FeedHub {
     this.#feeds ??= new FeedHub(this.#engine, log.sink, this.#options.dir!);
-    return new ChangeFeed(this.#feeds, options, log.cursors);
+    return this.#feeds;
+  }
+
+  /** @internal The hooks of @tidemark/replication (replica/port.ts); use `replicationPort(db)`. */
+  replicationPort(): ReplicationPort {
+    this.#port ??= Port.of(this.#engine, this.#log, this.#feedHub.bind(this), this.#handles, this.#options.dir);
+    return this.#port;
   }
 
   /** One row per file of the database directory: checkpoint file pairs, roots, WAL segments. NO_DIRECTORY in memory. */
@@ -315,10 +324,10 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
 
   async #durableLog(): Promise<DurableLog> {
     this.#engine.checkOpen();
-    if (this.#engine.readOnly)
-      throw new TidemarkError(ErrorCode.READ_ONLY, 'the database was opened read-only (options.readOnly)');
-    if (this.#log === null)
+    if (this.#log === null) {
+      if (this.#engine.readOnly) throw new TidemarkError(ErrorCode.READ_ONLY, this.#engine.readOnlyReason);
       throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'the database lives in memory (open it with options.dir)');
+    }
     return this.#log;
   }
 

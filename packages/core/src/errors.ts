@@ -64,10 +64,19 @@ export const ErrorCode = {
    * by name. The message says the supported way (docs/SCHEMA.md).
    */
   SCHEMA_CHANGE_REFUSED: 'TM_SCHEMA_CHANGE_REFUSED',
-  /** A write, schema change, checkpoint or merge on a database opened with options.readOnly. */
+  /** A write, schema change, checkpoint or merge on a database opened with options.readOnly, or on a replica. */
   READ_ONLY: 'TM_READ_ONLY',
   /** A change feed asked for commits the WAL no longer holds; the message names the oldest commitTs a feed can start after. */
   CHANGES_EXPIRED: 'TM_CHANGES_EXPIRED',
+  /**
+   * A `replicated` commit, or a replica's wait, timed out before the stream
+   * answered, or no replication is attached. For a commit the outcome is
+   * unknown to replicas: it is applied and durable here, and ships once the
+   * stream is back (docs/REPLICATION.md).
+   */
+  REPLICATION_UNAVAILABLE: 'TM_REPLICATION_UNAVAILABLE',
+  /** Another writer appended to this database's stream: this primary was fenced off and ships nothing more. */
+  REPLICATION_FENCED: 'TM_REPLICATION_FENCED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

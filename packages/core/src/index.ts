@@ -56,3 +56,5 @@ export type {
 } from './schema/row_types.js';
 export type { LogSink } from './txn/sink.js';
 export type { Durability, Isolation } from './txn/engine.js';
+export type { RecordBatch, RecordFeed, ReplicationPort, Replicator } from './replica/port.js';
+export { replicationPort } from './replica/public_port.js';

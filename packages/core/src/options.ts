@@ -237,7 +237,8 @@ export function validateIsolation(value: unknown, name: string): Isolation {
 }
 
 export function validateDurability(value: unknown, name: string): Durability {
-  if (value !== 'durable' && value !== 'delayed') throw invalid(`${name} must be 'durable' or 'delayed'`);
+  if (value !== 'durable' && value !== 'delayed' && value !== 'replicated')
+    throw invalid(`${name} must be 'durable', 'delayed' or 'replicated'`);
   return value;
 }
 

@@ -104,13 +104,37 @@ export class FeedHub {
   }
 }
 
-export class ChangeFeed implements Changes {
+/** Turns one record body into what a feed hands out (null: nothing of it passes the feed's filter). */
+export type FeedDecoder<T> = (
+  engine: Engine,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  time: number | null,
+  tables: ReadonlySet<string> | null,
+) => T | null;
+
+/** The raw record of one commit, as the replication ships it. */
+export interface RecordBatch {
+  commitTs: number;
+  time: number | null;
+  /** The record body (log/record.ts), a copy the caller keeps. */
+  body: Uint8Array;
+}
+
+export const rawRecords: FeedDecoder<RecordBatch> = (_engine, bytes, offset, length, time) => ({
+  commitTs: new DataView(bytes.buffer, bytes.byteOffset + offset, 16).getFloat64(4, true),
+  time,
+  body: bytes.slice(offset, offset + length),
+});
+
+export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements AsyncIterableIterator<T> {
   #position: number;
   readonly #tables: ReadonlySet<string> | null;
   readonly #durable: boolean;
   readonly #buffer: FeedBuffer;
   /** Batches read from the WAL, handed out from #pendingAt on (an index: shift() would copy the rest each time). */
-  #pending: ChangeBatch[] = [];
+  #pending: T[] = [];
   #pendingAt = 0;
   #done = false;
 
@@ -120,6 +144,7 @@ export class ChangeFeed implements Changes {
     private readonly hub: FeedHub,
     options: ChangesOptions | undefined,
     private readonly cursors: Cursors,
+    private readonly decode: FeedDecoder<T> = decodeChanges as unknown as FeedDecoder<T>,
   ) {
     checkOptionKeys(options, KEYS);
     const cursor = options?.cursor;
@@ -153,7 +178,7 @@ export class ChangeFeed implements Changes {
     return this;
   }
 
-  async next(): Promise<IteratorResult<ChangeBatch, undefined>> {
+  async next(): Promise<IteratorResult<T, undefined>> {
     const engine = this.hub.engine;
     while (!this.#done && !engine.closed) {
       const batch = this.#nextPending() ?? (await this.#fromBuffer());
@@ -164,7 +189,7 @@ export class ChangeFeed implements Changes {
     return this.return();
   }
 
-  #nextPending(): ChangeBatch | undefined {
+  #nextPending(): T | undefined {
     if (this.#pendingAt < this.#pending.length) return this.#pending[this.#pendingAt++];
     if (this.#pendingAt > 0) {
       this.#pending = [];
@@ -174,13 +199,13 @@ export class ChangeFeed implements Changes {
   }
 
   /** The next batch from memory (undefined: none passed the filter yet, or the WAL was read into #pending). */
-  async #fromBuffer(): Promise<ChangeBatch | undefined> {
+  async #fromBuffer(): Promise<T | undefined> {
     const buffer = this.#buffer;
     const record = buffer.after(this.#position);
     if (record !== null) {
       this.#position = record.commitTs;
       const body = record.body;
-      return decodeChanges(this.hub.engine, body, 0, body.length, record.time, this.#tables) ?? undefined;
+      return this.decode(this.hub.engine, body, 0, body.length, record.time, this.#tables) ?? undefined;
     }
     if (this.#position >= buffer.coversAfter) {
       await buffer.next();
@@ -209,14 +234,14 @@ export class ChangeFeed implements Changes {
     for (let at = 0, i = 0; i < read.count; i++) {
       const length = view.getUint32(at, true);
       const time = read.times[i]!;
-      const batch = decodeChanges(this.hub.engine, read.records, at + 4, length, time < 0 ? null : time, this.#tables);
+      const batch = this.decode(this.hub.engine, read.records, at + 4, length, time < 0 ? null : time, this.#tables);
       if (batch !== null) this.#pending.push(batch);
       at += 4 + length;
     }
     if (read.count > 0) this.#position = read.lastTs;
   }
 
-  async return(): Promise<IteratorResult<ChangeBatch, undefined>> {
+  async return(): Promise<IteratorResult<T, undefined>> {
     if (!this.#done) {
       this.#done = true;
       this.#pending = [];

@@ -138,6 +138,8 @@ export class DurableLog {
     private readonly archived: boolean,
     /** Named change-feed cursors (feed/cursors.ts). */
     readonly cursors: Cursors,
+    /** The database's id (in its WAL segments and roots). */
+    readonly databaseId: string,
   ) {}
 
   /** Opens the directory through `layer` (the real file system by default) with the writer and streamer `threads` start. */
@@ -192,6 +194,7 @@ export class DurableLog {
         cells,
         options.archiveDir !== null,
         new Cursors(layer, options.dir, cells),
+        databaseId,
       );
     } catch (error) {
       // The failed open returns once its threads have ended: none is left running behind the error.

@@ -12,8 +12,17 @@ import { Clock, Snapshots } from './snapshots.js';
 import { WriteSet } from './write_set.js';
 
 export type Isolation = 'snapshot' | 'serializable';
-/** 'durable': a commit resolves once its record is fdatasync'd; 'delayed': at once, flushed with the next batch. */
-export type Durability = 'durable' | 'delayed';
+/**
+ * 'durable': a commit resolves once its record is fdatasync'd; 'delayed': at once, flushed with the next batch;
+ * 'replicated': once durable here and acknowledged by the replication stream (@tidemark/replication).
+ */
+export type Durability = 'durable' | 'delayed' | 'replicated';
+
+/** What a `replicated` commit waits on once durable: the replication attached to the database. */
+export interface Replicator {
+  /** Resolves once every commit up to `commitTs` is in the stream; rejects with REPLICATION_UNAVAILABLE or REPLICATION_FENCED. */
+  whenReplicated(commitTs: number): Promise<void>;
+}
 
 export interface EngineCounters {
   commits: number;
@@ -38,8 +47,11 @@ export class Engine {
   openIterators = 0;
   /** The last schema change called (schema_change.ts runs them one at a time). */
   schemaChanges: Promise<unknown> = Promise.resolve();
-  /** Opened with options.readOnly: every write is refused. */
+  /** Opened with options.readOnly, or a replica: every write is refused, with `readOnlyReason`. */
   readOnly = false;
+  readOnlyReason = 'the database was opened read-only (options.readOnly)';
+  /** The replication `replicated` commits wait on (null: none attached). */
+  replicator: Replicator | null = null;
   /** See `epoch`. */
   #epoch = 0;
   /** Write sets of finished transactions, reused so a transaction does not allocate buffers. */
@@ -111,11 +123,26 @@ export class Engine {
 
   /** Resolves with `commitTs` once every logged commit up to it is durable (at once when `delayed`). */
   acknowledge(commitTs: number, durability: Durability): Promise<number> {
+    if (durability === 'replicated') return this.#replicated(commitTs);
     const sink = this.sink;
     const wait = Math.min(commitTs, this.loggedTs);
     if (durability === 'delayed' || wait <= sink.durableTs) return Promise.resolve(commitTs);
     // A logged commit waits for itself; an unlogged one (schemaOnly) for the commits logged before it.
     return wait === commitTs ? sink.whenDurable(commitTs) : sink.whenDurable(wait).then(() => commitTs);
+  }
+
+  /** Durable here, then in the replication stream. */
+  async #replicated(commitTs: number): Promise<number> {
+    const replicator = this.replicator;
+    if (replicator === null) {
+      throw new TidemarkError(
+        ErrorCode.REPLICATION_UNAVAILABLE,
+        `commit ${commitTs} asked for durability 'replicated' but no replication is attached (@tidemark/replication replicate()); it is applied here`,
+      );
+    }
+    await this.acknowledge(commitTs, 'durable');
+    await replicator.whenReplicated(commitTs);
+    return commitTs;
   }
 
   checkOpen(): void {
@@ -125,8 +152,7 @@ export class Engine {
   /** Writes need a working log too. */
   checkWritable(): void {
     this.checkOpen();
-    if (this.readOnly)
-      throw new TidemarkError(ErrorCode.READ_ONLY, 'the database was opened read-only (options.readOnly)');
+    if (this.readOnly) throw new TidemarkError(ErrorCode.READ_ONLY, this.readOnlyReason);
     if (this.failure !== null) {
       throw new TidemarkError(
         ErrorCode.IO_ERROR,
