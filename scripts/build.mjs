@@ -37,6 +37,7 @@ const targets = [
     pkg: 'bench',
     entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'],
   },
+  { pkg: 'replication', entries: ['src/index.ts'] },
 ];
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc');

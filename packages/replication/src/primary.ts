@@ -1,0 +1,118 @@
+/**
+ * replicate(db, options): the primary ships its log to the database's
+ * stream (shipper.ts), puts a checkpoint into the object store at start
+ * (when it holds none), every `checkpointIntervalMs` and on call, trims the
+ * stream below the oldest checkpoint kept, and makes `durability:
+ * 'replicated'` commits wait for the stream.
+ */
+import { type Database, replicationPort } from '@tidemark/core';
+import { CheckpointStore, type Manifest } from './checkpoints.js';
+import { linkStream, type StreamLink } from './connection.js';
+import { fillReplicate, type FilledReplicate, type ReplicateOptions } from './options.js';
+import { retrying } from './retry.js';
+import { Shipper, type ShipperStats } from './shipper.js';
+
+export interface ReplicationStats extends ShipperStats {
+  /** The newest checkpoint in the object store: its commitTs and the stream sequence it covers. */
+  checkpoint: { commitTs: number; streamSeq: number; time: number } | null;
+  /** `replicated` commits waiting for the stream. */
+  waiting: number;
+}
+
+export class Replication {
+  #checkpoint: Manifest | null = null;
+  #checkpointing: Promise<Manifest> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly link: StreamLink,
+    private readonly checkpoints: CheckpointStore,
+    private readonly shipper: Shipper,
+    private readonly options: FilledReplicate,
+  ) {}
+
+  /** Starts shipping `db`'s log (see replicate()). */
+  static async start(db: Database, options: ReplicateOptions): Promise<Replication> {
+    const o = fillReplicate(options);
+    const port = replicationPort(db);
+    const link = await linkStream(o, `tidemark-primary-${port.databaseId}`, o.replicas);
+    const checkpoints = new CheckpointStore(link.store);
+    let replication: Replication | null = null;
+    const shipper = new Shipper(port, link, o, `replication:${o.stream}`, async () => {
+      const manifest = await replication!.checkpoint();
+      shipper.floor = Math.max(shipper.floor, manifest.commitTs);
+    });
+    replication = new Replication(db, link, checkpoints, shipper, o);
+    port.attach({ whenReplicated: (commitTs) => shipper.waiters.wait(commitTs) });
+    try {
+      const kept = await checkpoints.manifests();
+      replication.#checkpoint = kept.at(-1) ?? null;
+      if (replication.#checkpoint === null) await replication.checkpoint();
+    } catch (error) {
+      await replication.close();
+      throw error;
+    }
+    if (o.checkpointIntervalMs > 0) {
+      replication.#timer = setInterval(() => {
+        replication.checkpoint().catch(() => {});
+      }, o.checkpointIntervalMs);
+      replication.#timer.unref();
+    }
+    return replication;
+  }
+
+  /**
+   * Puts a checkpoint of the database into the object store now (one at a
+   * time: a call during one gets that one), then deletes all but the newest
+   * `keepCheckpoints` and trims the stream below the oldest kept.
+   */
+  checkpoint(): Promise<Manifest> {
+    this.#checkpointing ??= this.#upload().finally(() => {
+      this.#checkpointing = null;
+    });
+    return this.#checkpointing;
+  }
+
+  async #upload(): Promise<Manifest> {
+    // The stream's end must be known first: a checkpoint names the sequence it covers.
+    await this.shipper.resynced;
+    const manifest = await this.checkpoints.upload(this.db, this.options.checkpointBytesPerSecond, (ts) =>
+      this.shipper.coveredSeq(ts),
+    );
+    this.#checkpoint = manifest;
+    const oldest = await this.checkpoints.prune(this.options.keepCheckpoints);
+    if (oldest !== null && oldest.streamSeq > 0)
+      await retrying(() => this.link.jsm.streams.purge(this.link.stream, { seq: oldest.streamSeq + 1 }));
+    return manifest;
+  }
+
+  stats(): ReplicationStats {
+    const c = this.#checkpoint;
+    return {
+      ...this.shipper.stats(),
+      checkpoint: c === null ? null : { commitTs: c.commitTs, streamSeq: c.streamSeq, time: c.time },
+      waiting: this.shipper.waiters.waiting,
+    };
+  }
+
+  /** Stops shipping (commits still waiting fail with REPLICATION_UNAVAILABLE) and disconnects; the database stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await this.#checkpointing?.catch(() => {});
+    if (!this.db.closed) replicationPort(this.db).attach(null);
+    await this.shipper.close();
+    await this.link.close();
+  }
+}
+
+/**
+ * Ships `db`'s log through NATS JetStream (docs/REPLICATION.md): resolves
+ * once the stream and object store exist and a first checkpoint is there.
+ */
+export function replicate(db: Database, options: ReplicateOptions): Promise<Replication> {
+  return Replication.start(db, options);
+}

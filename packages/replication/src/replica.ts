@@ -1,0 +1,260 @@
+/**
+ * openReplica(options): a database that follows a primary's stream. A new
+ * replica bootstraps from the newest checkpoint in the object store (its
+ * files loaded by an ordinary open(): the parallel local recovery) and
+ * follows the stream from the sequence the checkpoint covers; an existing
+ * one recovers its own directory and resumes after the commit it applied
+ * last. Each group of records is applied in order, at the primary's
+ * commitTs (core's replica/apply_record.ts), through the replica's own WAL.
+ *
+ *   bootstrap or recover ─► find the resume sequence ─► ordered consumer ─► join chunks ─► check ─► apply
+ *                                ▲                                                             │
+ *                                └──────── a gap (the stream was trimmed past us): bootstrap ◄──┘
+ */
+import { rmSync } from 'node:fs';
+import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
+import { type Database, ErrorCode, open, type ReplicationPort, replicationPort, TidemarkError } from '@tidemark/core';
+import { CheckpointStore, isEmptyDir } from './checkpoints.js';
+import { linkStream, type StreamLink } from './connection.js';
+import { fillReplica, type ReplicaOptions } from './options.js';
+import { findResume } from './resume.js';
+import { PositionWaiters } from './waiters.js';
+import { forEachRecord, GroupAssembler, readChunk } from './wire.js';
+
+export type ReplicaState = 'following' | 'bootstrapping' | 'failed' | 'closed';
+
+export interface ReplicaStats {
+  state: ReplicaState;
+  databaseId: string;
+  /** The newest commit applied here: reads see every commit up to it. */
+  appliedTs: number;
+  /** The stream sequence of the last message applied. */
+  appliedSeq: number;
+  /** Messages in the stream after the last one applied. */
+  lagMessages: number;
+  /** How long before it was applied the last message applied had been stored in the stream. */
+  lagMs: number;
+  groups: number;
+  records: number;
+  bytes: number;
+  bootstraps: number;
+  lastError: string | null;
+}
+
+const BOOTSTRAP_WAIT_MS = 60_000;
+const RETRY_MS = 500;
+
+export class Replica {
+  #db: Database;
+  #port: ReplicationPort;
+  #state: ReplicaState = 'following';
+  #messages: ConsumerMessages | null = null;
+  readonly #waiters = new PositionWaiters(
+    30_000,
+    (ts, ms) =>
+      new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `the replica did not apply commit ${ts} within ${ms} ms`),
+  );
+  #stats = { appliedSeq: 0, lagMessages: 0, lagMs: 0, groups: 0, records: 0, bytes: 0, bootstraps: 0 };
+  #lastError: string | null = null;
+  readonly #done: Promise<void>;
+
+  private constructor(
+    db: Database,
+    private readonly link: StreamLink,
+    private readonly checkpoints: CheckpointStore,
+    private readonly options: ReplicaOptions,
+    startSeq: number,
+  ) {
+    this.#db = db;
+    this.#port = replicationPort(db);
+    this.#done = this.#follow(startSeq);
+  }
+
+  static async open(options: ReplicaOptions): Promise<Replica> {
+    const o = fillReplica(options);
+    const link = await linkStream(o, `tidemark-replica-${o.stream}`, null);
+    try {
+      const checkpoints = new CheckpointStore(link.store);
+      const { db, startSeq } = await Replica.#load(o, link, checkpoints);
+      return new Replica(db, link, checkpoints, o, startSeq);
+    } catch (error) {
+      await link.close();
+      throw error;
+    }
+  }
+
+  /** Opens the replica's directory, bootstrapping it first when empty; returns where to follow from. */
+  static async #load(
+    o: ReplicaOptions,
+    link: StreamLink,
+    checkpoints: CheckpointStore,
+  ): Promise<{ db: Database; startSeq: number; bootstrapped: boolean }> {
+    let startSeq = -1;
+    if (isEmptyDir(o.dir)) startSeq = await bootstrap(checkpoints, o.dir);
+    const db = await open({ ...(o.open ?? {}), dir: o.dir });
+    try {
+      const port = replicationPort(db);
+      port.becomeReplica(`this database is a replica of stream "${o.stream}": writes go to its primary`);
+      if (startSeq < 0) startSeq = await findResume(link, port.commitTs);
+      return { db, startSeq, bootstrapped: startSeq >= 0 };
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  /** The replica's database: reads, scans, change feeds. A new object after a re-bootstrap. */
+  get db(): Database {
+    return this.#db;
+  }
+
+  /** Resolves once the replica has applied the commit `token` (a primary commit's commitTs): read-your-writes. */
+  waitFor(token: number, options?: { timeoutMs?: number }): Promise<void> {
+    if (!Number.isSafeInteger(token) || token < 0)
+      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'waitFor() takes a commitTs (a non-negative integer)');
+    const ms = options?.timeoutMs ?? 30_000;
+    if (!Number.isInteger(ms) || ms < 0)
+      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.timeoutMs must be a non-negative integer');
+    if (token <= this.#port.commitTs) return Promise.resolve();
+    if (this.#state === 'closed' || this.#state === 'failed')
+      return Promise.reject(new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `the replica is ${this.#state}`));
+    return this.#waiters.wait(token, ms);
+  }
+
+  stats(): ReplicaStats {
+    return {
+      state: this.#state,
+      databaseId: this.#port.databaseId,
+      appliedTs: this.#port.commitTs,
+      ...this.#stats,
+      lastError: this.#lastError,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#messages?.stop();
+    await this.#done;
+    this.#waiters.failAll(new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, 'the replica was closed'));
+    this.#waiters.close();
+    await this.link.close();
+    if (!this.#db.closed) await this.#db.close();
+  }
+
+  async #follow(startSeq: number): Promise<void> {
+    let seq = startSeq;
+    while (this.#state !== 'closed' && this.#state !== 'failed') {
+      try {
+        seq = await this.#consume(seq);
+      } catch (error) {
+        if (this.stats().state === 'closed') break;
+        this.#lastError = (error as Error).message;
+        if (error instanceof Gap) {
+          seq = await this.#rebootstrap().catch((e: Error) => {
+            this.#lastError = e.message;
+            return seq;
+          });
+          continue;
+        }
+        if (error instanceof TidemarkError && error.code === ErrorCode.CORRUPT) {
+          this.#state = 'failed';
+          this.#waiters.failAll(error);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+  }
+
+  /** Applies the stream's messages from `seq` on; returns the sequence to go on from when the consumer ends. */
+  async #consume(seq: number): Promise<number> {
+    const { js, stream } = this.link;
+    const consumer = await js.consumers.get(stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, seq),
+    });
+    const messages = await consumer.consume();
+    this.#messages = messages;
+    const assembler = new GroupAssembler();
+    let next = seq;
+    for await (const m of messages) {
+      if (this.stats().state === 'closed') break;
+      const where = `stream "${stream}" message ${m.seq}`;
+      const chunk = readChunk(m.headers, m.data, where);
+      if (chunk.header.databaseId !== this.#port.databaseId) {
+        throw new TidemarkError(
+          ErrorCode.CORRUPT,
+          `${where} comes from database ${chunk.header.databaseId}, not from this replica's (${this.#port.databaseId})`,
+        );
+      }
+      const group = assembler.add(chunk);
+      next = m.seq + 1;
+      if (group === null) continue;
+      if (group.header.after > this.#port.commitTs) throw new Gap(group.header.after, this.#port.commitTs);
+      forEachRecord(
+        group.payload,
+        (body) => {
+          if (this.#port.apply(body) > 0) this.#stats.records++;
+        },
+        where,
+      );
+      this.#stats.groups++;
+      this.#stats.bytes += group.payload.length;
+      this.#stats.appliedSeq = m.seq;
+      this.#stats.lagMessages = m.info.pending;
+      this.#stats.lagMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6);
+      this.#waiters.advance(this.#port.commitTs);
+    }
+    return next;
+  }
+
+  /** The stream no longer holds what follows this replica: start again from the newest checkpoint. */
+  async #rebootstrap(): Promise<number> {
+    this.#state = 'bootstrapping';
+    this.#stats.bootstraps++;
+    await this.#db.close();
+    rmSync(this.options.dir, { recursive: true, force: true });
+    const { db, startSeq } = await Replica.#load(this.options, this.link, this.checkpoints);
+    this.#db = db;
+    this.#port = replicationPort(db);
+    if (this.#state === 'bootstrapping') this.#state = 'following';
+    this.#waiters.advance(this.#port.commitTs);
+    return startSeq;
+  }
+}
+
+/** The next group needs commits the replica does not have. */
+class Gap extends Error {
+  constructor(after: number, applied: number) {
+    super(`the stream goes on after commit ${after}, but this replica applied up to ${applied}: it bootstraps again`);
+  }
+}
+
+/** Downloads the newest checkpoint into `dir` (waiting for one to appear); returns the stream sequence to follow from. */
+async function bootstrap(checkpoints: CheckpointStore, dir: string): Promise<number> {
+  const deadline = Date.now() + BOOTSTRAP_WAIT_MS;
+  for (;;) {
+    const newest = (await checkpoints.manifests()).at(-1);
+    if (newest !== undefined) {
+      try {
+        await checkpoints.download(newest, dir);
+        return newest.streamSeq + 1;
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        if (Date.now() > deadline) throw error;
+      }
+    } else if (Date.now() > deadline) {
+      throw new TidemarkError(
+        ErrorCode.REPLICATION_UNAVAILABLE,
+        'the object store holds no checkpoint to bootstrap from',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+  }
+}
+
+/** Opens a replica (see Replica). */
+export function openReplica(options: ReplicaOptions): Promise<Replica> {
+  return Replica.open(options);
+}

@@ -1,0 +1,351 @@
+/**
+ * The primary's side: every durable log record goes, in commit order, into
+ * the database's stream, grouped into messages and cut into chunks below
+ * the servers' payload limit. Each message is published with
+ * `expect.lastSequence` (the stream is the fence: two writers never both
+ * append) and a msgID naming its chunk (a retried publish is stored once).
+ *
+ *   durable records (port.records) ─► group ─► chunks ─► publish, up to maxInFlight unacknowledged
+ *        ▲                                                     │ ack: shippedTs moves, replicated commits resolve
+ *        └── resync: read the stream's last message ◄──────────┘ error: wait for the rest, then resync
+ *
+ * The WAL after the shipped position is kept under a named cursor, so a
+ * stream that is away for a while is caught up from disk.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PubAck } from '@nats-io/jetstream';
+import { ErrorCode, type RecordBatch, type RecordFeed, type ReplicationPort, TidemarkError } from '@tidemark/core';
+import type { StreamLink } from './connection.js';
+import type { FilledReplicate } from './options.js';
+import { PositionWaiters } from './waiters.js';
+import { chunksOf, readChunk } from './wire.js';
+
+export type ShipperState = 'starting' | 'shipping' | 'retrying' | 'fenced' | 'closed';
+
+export interface ShipperStats {
+  state: ShipperState;
+  /** Every commit up to this commitTs is in the stream. */
+  shippedTs: number;
+  /** The stream sequence of the newest message this primary had acknowledged. */
+  streamSeq: number;
+  /** Messages sent and not yet acknowledged, and their bytes. */
+  inFlight: number;
+  inFlightBytes: number;
+  /** Commits made here and not yet in the stream (commitTs difference: versions, an upper bound of commits). */
+  unshippedTs: number;
+  messages: number;
+  bytes: number;
+  /** Resyncs after a failed publish. */
+  retries: number;
+  lastError: string | null;
+}
+
+interface InFlight {
+  settled: Promise<void>;
+  bytes: number;
+}
+
+/** A group's stream position: the sequence of its last chunk and the commitTs of its last record. */
+export interface ShippedGroup {
+  last: number;
+  seq: number;
+}
+
+const CURSOR_ACK_MS = 1_000;
+const RETRY_MS = 500;
+
+export class Shipper {
+  readonly writer = randomBytes(8).toString('hex');
+  readonly waiters: PositionWaiters;
+  #state: ShipperState = 'starting';
+  #shippedTs = 0;
+  #streamSeq = 0;
+  #expectSeq = 0;
+  #inFlight: InFlight[] = [];
+  #inFlightBytes = 0;
+  #broken: Error | null = null;
+  #feed: RecordFeed | null = null;
+  #ackedAt = 0;
+  #stats = { messages: 0, bytes: 0, retries: 0, lastError: null as string | null };
+  /** Recent groups in the stream, oldest first: where a checkpoint's commitTs falls. */
+  readonly groups: ShippedGroup[] = [];
+  /** Where shipping starts at least: the checkpoint uploaded when the WAL no longer held the stream's next commits. */
+  floor = 0;
+  #wake: (() => void) | null = null;
+  /** Resolves when a publish fails or shipping stops: the loop stops waiting for records. */
+  #interrupt: Promise<undefined>;
+  #interrupted: () => void = () => {};
+  readonly done: Promise<void>;
+  /** Resolves once the stream's end was read the first time (a checkpoint needs it). */
+  readonly resynced: Promise<void>;
+  #resyncedNow: () => void = () => {};
+
+  constructor(
+    private readonly port: ReplicationPort,
+    private readonly link: StreamLink,
+    private readonly options: FilledReplicate,
+    private readonly cursor: string,
+    /** Called when the WAL no longer holds the commits after the stream's end: a checkpoint must go first. */
+    private readonly expired: () => Promise<void>,
+  ) {
+    this.waiters = new PositionWaiters(options.replicationTimeoutMs);
+    this.#interrupt = this.#armInterrupt();
+    this.resynced = new Promise((resolve) => {
+      this.#resyncedNow = resolve;
+    });
+    this.done = this.#run();
+  }
+
+  #armInterrupt(): Promise<undefined> {
+    return new Promise((resolve) => {
+      this.#interrupted = () => resolve(undefined);
+    });
+  }
+
+  get state(): ShipperState {
+    return this.#state;
+  }
+
+  get shippedTs(): number {
+    return this.#shippedTs;
+  }
+
+  stats(): ShipperStats {
+    return {
+      state: this.#state,
+      shippedTs: this.#shippedTs,
+      streamSeq: this.#streamSeq,
+      inFlight: this.#inFlight.length,
+      inFlightBytes: this.#inFlightBytes,
+      unshippedTs: Math.max(0, this.port.commitTs - this.#shippedTs),
+      ...this.#stats,
+    };
+  }
+
+  /** Stops shipping: what is in flight settles first; waiting commits fail with REPLICATION_UNAVAILABLE. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#wake?.();
+    this.#interrupted();
+    await this.#feed?.return?.();
+    await this.done;
+    this.waiters.failAll(
+      new TidemarkError(
+        ErrorCode.REPLICATION_UNAVAILABLE,
+        'replication was stopped before the commit reached the stream',
+      ),
+    );
+    this.waiters.close();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#state !== 'closed' && this.#state !== 'fenced') {
+      try {
+        this.#interrupt = this.#armInterrupt();
+        const position = await this.#resync();
+        this.#state = 'shipping';
+        await this.#ship(position);
+      } catch (error) {
+        if (this.state === 'closed') break;
+        await this.#settleAll();
+        this.#stats.lastError = (error as Error).message;
+        if (error instanceof TidemarkError && error.code === ErrorCode.CLOSED) {
+          this.#state = 'closed';
+          break;
+        }
+        if (error instanceof TidemarkError && error.code === ErrorCode.REPLICATION_FENCED) {
+          this.#state = 'fenced';
+          this.waiters.failAll(error);
+          break;
+        }
+        if (error instanceof TidemarkError && error.code === ErrorCode.CHANGES_EXPIRED) {
+          await this.expired().catch((e: Error) => {
+            this.#stats.lastError = e.message;
+          });
+        }
+        this.#stats.retries++;
+        this.#state = 'retrying';
+        await this.#pause(RETRY_MS);
+      } finally {
+        await this.#feed?.return?.();
+        this.#feed = null;
+      }
+    }
+    await this.#settleAll();
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Reads where the stream ends: the commitTs shipping goes on after. FENCED when it is not ours to extend. */
+  async #resync(): Promise<number> {
+    const { jsm, stream, subject } = this.link;
+    const info = await jsm.streams.info(stream);
+    let position = 0;
+    const lastSeq = info.state.last_seq;
+    if (info.state.messages > 0) {
+      const msg = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+      if (msg === null) throw new Error(`the stream's last message could not be read`);
+      const chunk = readChunk(msg.header, msg.data, `stream "${stream}" message ${msg.seq}`);
+      if (chunk.header.databaseId !== this.port.databaseId) {
+        throw new TidemarkError(
+          ErrorCode.REPLICATION_FENCED,
+          `stream "${stream}" holds the log of database ${chunk.header.databaseId}, not of this one (${this.port.databaseId})`,
+        );
+      }
+      if (this.#streamSeq > 0 && chunk.header.writer !== this.writer && msg.seq > this.#streamSeq) {
+        throw new TidemarkError(
+          ErrorCode.REPLICATION_FENCED,
+          `another writer (${chunk.header.writer}) appended to stream "${stream}" after this primary's message ${this.#streamSeq}: this primary ships nothing more`,
+        );
+      }
+      // A group cut short (its writer stopped between chunks) is shipped again whole.
+      position = chunk.index === chunk.count - 1 ? chunk.header.last : chunk.header.after;
+      if (position > this.port.commitTs) {
+        throw new TidemarkError(
+          ErrorCode.REPLICATION_FENCED,
+          `stream "${stream}" holds commits up to ${position}, past this database's newest (${this.port.commitTs}): it was restored from an older copy, or another primary went on`,
+        );
+      }
+    }
+    position = Math.max(position, this.floor);
+    this.#streamSeq = lastSeq;
+    this.#expectSeq = lastSeq;
+    this.#shippedTs = Math.max(this.#shippedTs, position);
+    this.groups.push({ last: position, seq: lastSeq });
+    this.waiters.advance(this.#shippedTs);
+    this.#resyncedNow();
+    return position;
+  }
+
+  /** Ships the records after `position` until closed or broken. */
+  async #ship(position: number): Promise<void> {
+    const feed = this.port.records(position, this.cursor);
+    this.#feed = feed;
+    let after = position;
+    let next = feed.next();
+    for (;;) {
+      let result: IteratorResult<RecordBatch> | undefined = await Promise.race([next, this.#interrupt]);
+      if (result === undefined) {
+        this.#checkBroken();
+        return;
+      }
+      const parts: Uint8Array[] = [];
+      let bytes = 0;
+      let last = after;
+      while (result !== undefined) {
+        if (result.done || this.#state === 'closed') return;
+        const body = result.value.body;
+        parts.push(body);
+        bytes += 4 + body.length;
+        last = result.value.commitTs;
+        next = feed.next();
+        if (bytes >= this.options.groupBytes) break;
+        result = await readyOrNot(next);
+      }
+      this.#checkBroken();
+      await this.#send(after, last, framed(parts, bytes));
+      after = last;
+    }
+  }
+
+  #checkBroken(): void {
+    if (this.#broken !== null) {
+      const error = this.#broken;
+      this.#broken = null;
+      throw error;
+    }
+  }
+
+  async #send(after: number, last: number, payload: Uint8Array): Promise<void> {
+    const header = { databaseId: this.port.databaseId, writer: this.writer, after, last };
+    const chunks = chunksOf(header, payload, this.options.chunkBytes);
+    for (const chunk of chunks) {
+      while (this.#inFlight.length >= this.options.maxInFlight) await this.#inFlight[0]!.settled;
+      this.#checkBroken();
+      const expected = this.#expectSeq++;
+      const pub = this.link.js.publish(this.link.subject, chunk.payload, {
+        msgID: chunk.msgID,
+        expect: { lastSequence: expected },
+        headers: chunk.headers,
+        timeout: this.options.replicationTimeoutMs,
+      });
+      const bytes = chunk.payload.length;
+      const lastChunk = chunk.index === chunk.count - 1;
+      const entry: InFlight = {
+        bytes,
+        settled: pub.then(
+          (ack) => this.#acked(ack, lastChunk ? last : 0, bytes),
+          (error: Error) => {
+            this.#broken ??= error;
+            this.#interrupted();
+          },
+        ),
+      };
+      entry.settled = entry.settled.finally(() => {
+        this.#inFlightBytes -= bytes;
+        const at = this.#inFlight.indexOf(entry);
+        if (at >= 0) this.#inFlight.splice(at, 1);
+      });
+      this.#inFlight.push(entry);
+      this.#inFlightBytes += bytes;
+    }
+  }
+
+  #acked(ack: PubAck, last: number, bytes: number): void {
+    this.#stats.messages++;
+    this.#stats.bytes += bytes;
+    if (ack.seq > this.#streamSeq) this.#streamSeq = ack.seq;
+    if (last === 0) return;
+    // A later chunk is stored only after every earlier one (expect.lastSequence): its ack covers them.
+    if (last > this.#shippedTs) {
+      this.#shippedTs = last;
+      this.groups.push({ last, seq: ack.seq });
+      if (this.groups.length > 4096) this.groups.splice(0, 2048);
+      this.waiters.advance(last);
+    }
+    const now = Date.now();
+    if (now - this.#ackedAt >= CURSOR_ACK_MS && this.#feed !== null) {
+      this.#ackedAt = now;
+      this.#feed.ack(last);
+    }
+  }
+
+  async #settleAll(): Promise<void> {
+    while (this.#inFlight.length > 0) await this.#inFlight[0]!.settled;
+    this.#broken = null;
+  }
+
+  /** The stream sequence below which no message holds a commit after `commitTs`. */
+  coveredSeq(commitTs: number): number {
+    let seq = 0;
+    for (const g of this.groups) if (g.last <= commitTs && g.seq > seq) seq = g.seq;
+    return seq;
+  }
+}
+
+/** The promise's result if it is already settled by the next turn, else undefined. */
+function readyOrNot<T>(promise: Promise<T>): Promise<T | undefined> {
+  return Promise.race([promise, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]);
+}
+
+/** `u32 length | body` of each record, in order. */
+function framed(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const body of parts) {
+    view.setUint32(at, body.length, true);
+    out.set(body, at + 4);
+    at += 4 + body.length;
+  }
+  return out;
+}
