@@ -42,6 +42,8 @@ export interface ReplicaStats {
 }
 
 const BOOTSTRAP_WAIT_MS = 60_000;
+/** A consumer that hands out nothing this long while the stream holds more is started again. */
+const STALL_MS = 5_000;
 const RETRY_MS = 500;
 
 export class Replica {
@@ -49,6 +51,8 @@ export class Replica {
   #port: ReplicationPort;
   #state: ReplicaState = 'following';
   #messages: ConsumerMessages | null = null;
+  /** The stream sequence following goes on from: after the last group applied. */
+  #next = 0;
   readonly #waiters = new PositionWaiters(
     30_000,
     (ts, ms) =>
@@ -149,6 +153,7 @@ export class Replica {
         seq = await this.#consume(seq);
       } catch (error) {
         if (this.stats().state === 'closed') break;
+        seq = Math.max(seq, this.#next);
         this.#lastError = (error as Error).message;
         if (error instanceof Gap) {
           seq = await this.#rebootstrap().catch((e: Error) => {
@@ -177,8 +182,34 @@ export class Replica {
     const messages = await consumer.consume();
     this.#messages = messages;
     const assembler = new GroupAssembler();
-    let next = seq;
+    this.#next = seq;
+    let lastAt = Date.now();
+    // A consumer can stall across a node failure without a word: one quiet while the stream has more starts again.
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastAt < STALL_MS) return;
+      lastAt = Date.now();
+      this.link.jsm.streams
+        .info(stream)
+        .then((info) => {
+          if (info.state.last_seq >= this.#next) messages.stop();
+        })
+        .catch(() => {});
+    }, STALL_MS / 2);
+    try {
+      await this.#apply(messages, assembler, () => {
+        lastAt = Date.now();
+      });
+    } finally {
+      clearInterval(watchdog);
+    }
+    return this.#next;
+  }
+
+  /** Applies each whole group; #next moves past a group once it is applied (a group cut by a restart is read again). */
+  async #apply(messages: ConsumerMessages, assembler: GroupAssembler, seen: () => void): Promise<void> {
+    const stream = this.link.stream;
     for await (const m of messages) {
+      seen();
       if (this.stats().state === 'closed') break;
       const where = `stream "${stream}" message ${m.seq}`;
       const chunk = readChunk(m.headers, m.data, where);
@@ -189,7 +220,6 @@ export class Replica {
         );
       }
       const group = assembler.add(chunk);
-      next = m.seq + 1;
       if (group === null) continue;
       if (group.header.after > this.#port.commitTs) throw new Gap(group.header.after, this.#port.commitTs);
       forEachRecord(
@@ -199,6 +229,7 @@ export class Replica {
         },
         where,
       );
+      this.#next = m.seq + 1;
       this.#stats.groups++;
       this.#stats.bytes += group.payload.length;
       this.#stats.appliedSeq = m.seq;
@@ -206,7 +237,6 @@ export class Replica {
       this.#stats.lagMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6);
       this.#waiters.advance(this.#port.commitTs);
     }
-    return next;
   }
 
   /** The stream no longer holds what follows this replica: start again from the newest checkpoint. */

@@ -13,6 +13,7 @@
  * stream that is away for a while is caught up from disk.
  */
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { PubAck } from '@nats-io/jetstream';
 import { ErrorCode, type RecordBatch, type RecordFeed, type ReplicationPort, TidemarkError } from '@tidemark/core';
 import type { StreamLink } from './connection.js';
@@ -52,6 +53,14 @@ export interface ShippedGroup {
 }
 
 const CURSOR_ACK_MS = 1_000;
+/**
+ * How long one publish waits for its ack before shipping resyncs (and sends
+ * it again under the same msgID): a publish lost with a connection must not
+ * hold the rest for the whole replicationTimeoutMs.
+ */
+const PUBLISH_TIMEOUT_MS = 5_000;
+/** How long a resuming primary looks in its WAL for the stream's last commit. */
+const HOLDS_WAIT_MS = 5_000;
 const RETRY_MS = 500;
 
 export class Shipper {
@@ -215,6 +224,12 @@ export class Shipper {
           `stream "${stream}" holds commits up to ${position}, past this database's newest (${this.port.commitTs}): it was restored from an older copy, or another primary went on`,
         );
       }
+      if (position === chunk.header.last && !(await this.#holds(position, chunk.header.digest))) {
+        throw new TidemarkError(
+          ErrorCode.REPLICATION_FENCED,
+          `stream "${stream}" holds a commit ${position} that is not this database's: another primary of it went on from an older state`,
+        );
+      }
     }
     position = Math.max(position, this.floor);
     this.#streamSeq = lastSeq;
@@ -224,6 +239,27 @@ export class Shipper {
     this.waiters.advance(this.#shippedTs);
     this.#resyncedNow();
     return position;
+  }
+
+  /**
+   * Whether this database's record of commit `ts` has the body digest the
+   * stream holds. True when the WAL no longer holds it (nothing to compare).
+   */
+  async #holds(ts: number, digest: number): Promise<boolean> {
+    const feed = this.port.records(ts - 1, this.cursor);
+    try {
+      const first = await Promise.race([
+        feed.next(),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), HOLDS_WAIT_MS).unref()),
+      ]);
+      if (first === undefined || first.done) return false;
+      return first.value.commitTs === ts && crc32(first.value.body) === digest;
+    } catch (error) {
+      if (error instanceof TidemarkError && error.code === ErrorCode.CHANGES_EXPIRED) return true;
+      throw error;
+    } finally {
+      await feed.return?.();
+    }
   }
 
   /** Ships the records after `position` until closed or broken. */
@@ -252,7 +288,7 @@ export class Shipper {
         result = await readyOrNot(next);
       }
       this.#checkBroken();
-      await this.#send(after, last, framed(parts, bytes));
+      await this.#send(after, last, crc32(parts.at(-1)!), framed(parts, bytes));
       after = last;
     }
   }
@@ -265,8 +301,8 @@ export class Shipper {
     }
   }
 
-  async #send(after: number, last: number, payload: Uint8Array): Promise<void> {
-    const header = { databaseId: this.port.databaseId, writer: this.writer, after, last };
+  async #send(after: number, last: number, digest: number, payload: Uint8Array): Promise<void> {
+    const header = { databaseId: this.port.databaseId, writer: this.writer, after, last, digest };
     const chunks = chunksOf(header, payload, this.options.chunkBytes);
     for (const chunk of chunks) {
       while (this.#inFlight.length >= this.options.maxInFlight) await this.#inFlight[0]!.settled;
@@ -276,7 +312,7 @@ export class Shipper {
         msgID: chunk.msgID,
         expect: { lastSequence: expected },
         headers: chunk.headers,
-        timeout: this.options.replicationTimeoutMs,
+        timeout: Math.min(PUBLISH_TIMEOUT_MS, this.options.replicationTimeoutMs),
       });
       const bytes = chunk.payload.length;
       const lastChunk = chunk.index === chunk.count - 1;

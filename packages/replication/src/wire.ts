@@ -6,7 +6,7 @@
  *
  *   headers  Tm-V 1 · Tm-Db <databaseId> · Tm-Writer <id of the shipping process>
  *            Tm-After <commitTs of the record before the group> · Tm-Last <commitTs of its last record>
- *            Tm-Chunk <i>/<n> · Tm-Crc <crc32 of this chunk's payload>
+ *            Tm-Digest <crc32 of the group's last record body> · Tm-Chunk <i>/<n> · Tm-Crc <crc32 of this chunk's payload>
  *   msgID    <databaseId>:<Tm-Last>:<i>   (a retried publish of the same chunk is stored once)
  */
 import { crc32 } from 'node:zlib';
@@ -22,6 +22,8 @@ export interface GroupHeader {
   after: number;
   /** The commitTs of the group's last record. */
   last: number;
+  /** crc32 of the last record's body: a primary resuming checks that the stream's history is its own. */
+  digest: number;
 }
 
 export interface Chunk {
@@ -45,6 +47,7 @@ export function chunksOf(header: GroupHeader, payload: Uint8Array, chunkBytes: n
     h.set('Tm-Writer', header.writer);
     h.set('Tm-After', String(header.after));
     h.set('Tm-Last', String(header.last));
+    h.set('Tm-Digest', String(header.digest));
     h.set('Tm-Chunk', `${index}/${count}`);
     h.set('Tm-Crc', String(crc32(part)));
     out.push({
@@ -75,7 +78,9 @@ export function readChunk(
   if (!Number.isSafeInteger(i) || !Number.isSafeInteger(n) || i! < 0 || n! < 1 || i! >= n!)
     throw bad('bad Tm-Chunk header');
   if (String(crc32(payload)) !== h.get('Tm-Crc')) throw bad('its payload does not match its checksum');
-  const header = { databaseId: h.get('Tm-Db'), writer: h.get('Tm-Writer'), after, last };
+  const digest = Number(h.get('Tm-Digest'));
+  if (!Number.isInteger(digest) || digest < 0) throw bad('bad Tm-Digest header');
+  const header = { databaseId: h.get('Tm-Db'), writer: h.get('Tm-Writer'), after, last, digest };
   return { header, index: i!, count: n!, payload };
 }
 

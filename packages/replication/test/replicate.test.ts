@@ -8,7 +8,6 @@
  * position was trimmed away bootstraps again; writes on a replica are
  * READ_ONLY; a client without credentials can neither append nor read.
  */
-import { execFileSync } from 'node:child_process';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { type Database, ErrorCode, open } from '@tidemark/core';
@@ -33,7 +32,6 @@ const closers: Array<() => Promise<unknown>> = [];
 
 test.after(async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
-  if (process.env.TM_NATS_LOGS && cluster) execFileSync('sh', ['-c', `cp ${cluster.dir}/*.log /tmp/natslogs/`]);
   await cluster?.stop();
   dirs.cleanup();
 });

@@ -31,8 +31,9 @@ export interface ReplicationPort {
   whenDurable(commitTs: number): Promise<number>;
   /**
    * Durable record bodies after `since`, in commit order, from memory or the
-   * WAL; the WAL after the position last acknowledged under `cursor` is kept
-   * (up to options.maxRetainedWalBytes). CHANGES_EXPIRED when it is gone.
+   * WAL; the WAL after the position last acknowledged under `cursor` (which
+   * never moves back) is kept, up to options.maxRetainedWalBytes.
+   * CHANGES_EXPIRED, at the first next(), when it is gone.
    */
   records(since: number, cursor: string): RecordFeed;
   /** Where `replicated` commits wait from now on (null: they fail with REPLICATION_UNAVAILABLE). */
@@ -98,8 +99,11 @@ export class Port implements ReplicationPort {
 
   records(since: number, cursor: string): RecordFeed {
     this.#engine.checkOpen();
-    this.#log.cursors.set(cursor, since);
-    return new ChangeFeed(this.#hub(), { cursor }, this.#log.cursors, rawRecords);
+    const cursors = this.#log.cursors;
+    // The feed starts at `since` even where the cursor is past it (a cursor never moves back).
+    cursors.set(cursor, since);
+    const feed = new ChangeFeed(this.#hub(), { since }, cursors, rawRecords);
+    return Object.assign(feed, { ack: (commitTs: number) => cursors.set(cursor, commitTs) });
   }
 
   attach(replicator: Replicator | null): void {

@@ -1,0 +1,227 @@
+/**
+ * Replication through node failures, and what the stream refuses. With
+ * `replicated` commits in flight, a follower node and then the stream's
+ * leader are SIGKILLed (and restarted): every commit acknowledged as
+ * replicated is on both replicas afterwards, each applied once (a second
+ * apply of an insert would be CORRUPT and stop the replica), and the
+ * replicas' content equals the primary's. With no quorum, a `replicated`
+ * commit fails with REPLICATION_UNAVAILABLE after its timeout while local
+ * commits go on, and it ships once the cluster is back. A second primary
+ * of the same database (a copy of its directory) is fenced off. A replica
+ * refuses a stream of another database.
+ */
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { type Database, ErrorCode, open } from '@tidemark/core';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { contentHash, rejectsWith, tempDirs } from '../../core/test/helpers/dirs.js';
+import { openReplica, type Replica, replicate, type Replication } from '../src/index.js';
+import { retrying } from '../src/retry.js';
+import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
+
+const dirs = tempDirs('tidemark-repl-faults-');
+const KV = {
+  name: 'kv',
+  columns: [
+    { name: 'k', type: 'int32' as const },
+    { name: 'v', type: 'string' as const },
+  ],
+  primaryKey: ['k'],
+};
+const STEP = process.env.TIDEMARK_LONG === '1' ? 1_000 : 200;
+
+let cluster: NatsCluster | null = null;
+const closers: Array<() => Promise<unknown>> = [];
+
+test.after(async () => {
+  for (const close of closers.reverse()) await close().catch(() => {});
+  await cluster?.stop();
+  dirs.cleanup();
+});
+
+function natsTest(name: string, fn: () => Promise<void>): void {
+  if (natsOrSkip(name)) test(name, fn);
+}
+
+async function primaryOn(stream: string, timeoutMs: number): Promise<{ db: Database; replication: Replication }> {
+  cluster ??= await startCluster();
+  const db = await open({ dir: dirs.make() });
+  db.createTable(KV);
+  const replication = await replicate(db, {
+    ...cluster.connectOptions(),
+    stream,
+    checkpointIntervalMs: 0,
+    replicationTimeoutMs: timeoutMs,
+  });
+  closers.push(
+    () => db.close(),
+    () => replication.close(),
+  );
+  return { db, replication };
+}
+
+async function replicaOf(stream: string): Promise<Replica> {
+  const replica = await openReplica({ ...cluster!.connectOptions(), stream, dir: dirs.make() });
+  closers.push(() => replica.close());
+  return replica;
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.unreachable(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The index of the node that leads `stream`, and of one that follows. */
+async function roles(stream: string): Promise<{ leader: number; follower: number }> {
+  const nc = await connect({ ...cluster!.connectOptions() });
+  try {
+    // The cluster is busy with the load: its API may take a while to answer.
+    const info = await retrying(
+      async () => (await jetstreamManager(nc, { timeout: 20_000 })).streams.info(stream),
+      60_000,
+    );
+    const leader = cluster!.names.indexOf(info.cluster?.leader ?? '');
+    const follower = cluster!.names.indexOf(info.cluster?.replicas?.[0]?.name ?? '');
+    assert.ok(leader >= 0 && follower >= 0 && leader !== follower, JSON.stringify(info.cluster));
+    return { leader, follower };
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Kills a follower node, then the stream's leader, each while `acked` grows by STEP, restarting each. */
+async function killDuringLoad(acked: number[]): Promise<void> {
+  await until(() => acked.length >= STEP, `${STEP} acknowledged`);
+  const follower = (await roles('faults')).follower;
+  await cluster!.kill(follower);
+  let mark = acked.length;
+  await until(() => acked.length >= mark + STEP, 'commits acknowledged with a follower down');
+  await cluster!.restart(follower);
+  const leader = (await roles('faults')).leader;
+  await cluster!.kill(leader);
+  mark = acked.length;
+  await until(() => acked.length >= mark + STEP, 'commits acknowledged after the leader was killed', 120_000);
+  await cluster!.restart(leader);
+}
+
+natsTest(
+  'a follower and the stream leader SIGKILLed: every replicated commit acknowledged is on both replicas, once',
+  async () => {
+    const { db, replication } = await primaryOn('faults', 60_000);
+    const replicas = [await replicaOf('faults'), await replicaOf('faults')];
+    const acked: number[] = [];
+    let token = 0;
+    let next = 0;
+    let stop = false;
+    const failures: unknown[] = [];
+    const writer = async () => {
+      while (!stop) {
+        const k = next++;
+        try {
+          token = Math.max(token, await db.table('kv').insert({ k, v: `v${k}` }, { durability: 'replicated' }));
+          acked.push(k);
+        } catch (error) {
+          failures.push(error);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    };
+    const writers = Array.from({ length: 8 }, writer);
+    try {
+      await killDuringLoad(acked);
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+    const first = failures.slice(0, 3).map((e) => (e as Error).message);
+    assert.is(
+      failures.length,
+      0,
+      `replicated commits failed within their 60 s: ${first.join('; ')}; ${JSON.stringify(replication.stats())}`,
+    );
+    for (const replica of replicas) {
+      await replica.waitFor(token, { timeoutMs: 60_000 });
+      const kv = replica.db.table('kv');
+      for (const k of acked) assert.ok(kv.get(k) !== undefined, `acknowledged key ${k} is missing`);
+      assert.is(replica.stats().state, 'following');
+      assert.is(contentHash(replica.db), contentHash(db));
+    }
+  },
+);
+
+natsTest(
+  'without a quorum a replicated commit fails after its timeout, local commits go on, and it ships later',
+  async () => {
+    const { db, replication } = await primaryOn('no_quorum', 1_500);
+    const replica = await replicaOf('no_quorum');
+    const first = await db.table('kv').insert({ k: 1, v: 'a' }, { durability: 'replicated' });
+    await replica.waitFor(first, { timeoutMs: 20_000 });
+    await cluster!.kill(1);
+    await cluster!.kill(2);
+    const error = await rejectsWith(
+      () => db.table('kv').insert({ k: 2, v: 'b' }, { durability: 'replicated' }),
+      ErrorCode.REPLICATION_UNAVAILABLE,
+      'replicas may or may not have it',
+    );
+    assert.ok(error);
+    // Local commits go on, and the failed one is applied here.
+    const local = await db.table('kv').insert({ k: 3, v: 'c' });
+    assert.equal(db.table('kv').get(2), { k: 2, v: 'b' });
+    assert.ok(replication.stats().shippedTs < local);
+    await cluster!.restart(1);
+    await cluster!.restart(2);
+    await replica.waitFor(local, { timeoutMs: 60_000 });
+    assert.equal(replica.db.table('kv').get(2), { k: 2, v: 'b' });
+    assert.is(contentHash(replica.db), contentHash(db));
+  },
+);
+
+natsTest('a second primary of the same database is fenced off; a replica refuses another database', async () => {
+  const { db, replication } = await primaryOn('fence', 5_000);
+  await db.table('kv').insert({ k: 1, v: 'a' }, { durability: 'replicated' });
+  await db.close();
+  await replication.close();
+  // A copy of the primary's directory goes on as a second primary; the first comes back and commits.
+  const copyDir = join(dirs.make(), 'copy');
+  const firstDir = db.dir!;
+  cpSync(firstDir, copyDir, { recursive: true });
+  const second = await open({ dir: copyDir });
+  const secondRepl = await replicate(second, {
+    ...cluster!.connectOptions(),
+    stream: 'fence',
+    checkpointIntervalMs: 0,
+  });
+  closers.push(
+    () => second.close(),
+    () => secondRepl.close(),
+  );
+  await second.table('kv').insert({ k: 2, v: 'second' }, { durability: 'replicated' });
+  const first = await open({ dir: firstDir });
+  closers.push(() => first.close());
+  await first.table('kv').insert({ k: 3, v: 'first' });
+  await first.table('kv').insert({ k: 4, v: 'first' });
+  const firstRepl = await replicate(first, { ...cluster!.connectOptions(), stream: 'fence', checkpointIntervalMs: 0 });
+  closers.push(() => firstRepl.close());
+  await rejectsWith(
+    () => first.table('kv').insert({ k: 5, v: 'first' }, { durability: 'replicated' }),
+    ErrorCode.REPLICATION_FENCED,
+  );
+  assert.is(firstRepl.stats().state, 'fenced');
+  // A replica bootstrapped from another database's stream refuses this one's messages.
+  const { db: other } = await primaryOn('other_db', 5_000);
+  await other.table('kv').insert({ k: 1, v: 'other' }, { durability: 'replicated' });
+  const replica = await replicaOf('other_db');
+  await replica.close();
+  const wrong = await openReplica({ ...cluster!.connectOptions(), stream: 'fence', dir: replica.db.dir! });
+  closers.push(() => wrong.close());
+  await until(() => wrong.stats().state === 'failed', 'the replica refuses the other database', 30_000);
+  assert.match(wrong.stats().lastError ?? '', /comes from database/);
+});
+
+test.run();
