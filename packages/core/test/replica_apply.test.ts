@@ -9,7 +9,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Database, ErrorCode, open, type RecordBatch, replicationPort } from '../src/index.js';
+import { type Database, ErrorCode, open, type RecordBatch, replicationPort, TidemarkError } from '../src/index.js';
 import { contentHash, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
 
 const dirs = tempDirs('tidemark-replica-apply-');
@@ -132,6 +132,50 @@ test('a record that does not fit the replica is CORRUPT and changes nothing', as
   } finally {
     await primary.close();
     await replica.close();
+    dirs.cleanup();
+  }
+});
+
+test('a replicated commit waits for the attached replicator, and fails without one', async () => {
+  const db = await open({ dir: dirs.make() });
+  try {
+    db.createTable(KV);
+    const kv = db.table('kv');
+    // No replication attached: the commit is applied and durable, and the caller is told it was not replicated.
+    await rejectsWith(
+      () => kv.insert({ k: 1, v: 'a' }, { durability: 'replicated' }),
+      ErrorCode.REPLICATION_UNAVAILABLE,
+    );
+    assert.equal(kv.get(1), { k: 1, v: 'a' });
+    const port = replicationPort(db);
+    const asked: number[] = [];
+    let release = (): void => {};
+    port.attach({
+      whenReplicated: (commitTs) => {
+        asked.push(commitTs);
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+    });
+    let resolved = false;
+    const pending = kv.insert({ k: 2, v: 'b' }, { durability: 'replicated' }).then((ts) => {
+      resolved = true;
+      return ts;
+    });
+    while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.is(resolved, false);
+    release();
+    assert.is(await pending, asked[0]);
+    // A fenced replication fails the commit with its code.
+    port.attach({
+      whenReplicated: () => Promise.reject(new TidemarkError(ErrorCode.REPLICATION_FENCED, 'fenced')),
+    });
+    await rejectsWith(() => kv.insert({ k: 3, v: 'c' }, { durability: 'replicated' }), ErrorCode.REPLICATION_FENCED);
+    port.attach(null);
+    assert.is(await kv.insert({ k: 4, v: 'd' }), port.commitTs);
+  } finally {
+    await db.close();
     dirs.cleanup();
   }
 });
