@@ -277,6 +277,8 @@ export class Shipper {
       const parts: Uint8Array[] = [];
       let bytes = 0;
       let last = after;
+      // The group takes every record ready before the next turn of the event loop (one timer a group).
+      const turn = nextTurn();
       while (result !== undefined) {
         if (result.done || this.#state === 'closed') return;
         const body = result.value.body;
@@ -285,7 +287,7 @@ export class Shipper {
         last = result.value.commitTs;
         next = feed.next();
         if (bytes >= this.options.groupBytes) break;
-        result = await readyOrNot(next);
+        result = await Promise.race([next, turn]);
       }
       this.#checkBroken();
       await this.#send(after, last, crc32(parts.at(-1)!), framed(parts, bytes));
@@ -368,9 +370,9 @@ export class Shipper {
   }
 }
 
-/** The promise's result if it is already settled by the next turn, else undefined. */
-function readyOrNot<T>(promise: Promise<T>): Promise<T | undefined> {
-  return Promise.race([promise, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]);
+/** Resolves with undefined at the next turn of the event loop. */
+function nextTurn(): Promise<undefined> {
+  return new Promise((resolve) => setImmediate(() => resolve(undefined)));
 }
 
 /** `u32 length | body` of each record, in order. */

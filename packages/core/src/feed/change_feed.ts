@@ -118,14 +118,14 @@ export type FeedDecoder<T> = (
 export interface RecordBatch {
   commitTs: number;
   time: number | null;
-  /** The record body (log/record.ts), a copy the caller keeps. */
+  /** The record body (log/record.ts): a view of bytes nothing writes again (the buffer's copy, or a WAL read's). */
   body: Uint8Array;
 }
 
 export const rawRecords: FeedDecoder<RecordBatch> = (_engine, bytes, offset, length, time) => ({
   commitTs: new DataView(bytes.buffer, bytes.byteOffset + offset, 16).getFloat64(4, true),
   time,
-  body: bytes.slice(offset, offset + length),
+  body: bytes.subarray(offset, offset + length),
 });
 
 export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements AsyncIterableIterator<T> {
