@@ -34,7 +34,8 @@ import type { CleanerStats } from './table/cleaner.js';
 import { statsOf, type DatabaseStats } from './database_stats.js';
 import { backupDatabase, type BackupOptions, type BackupResult } from './backup/db_backup.js';
 import { ChangeFeed, FeedHub, type Changes, type ChangesOptions } from './feed/change_feed.js';
-import { Port, type ReplicationPort } from './replica/port.js';
+import type { ReplicationPort } from './replica/port.js';
+import { Port } from './replica/port_impl.js';
 
 export interface TransactionOptions {
   isolation?: Isolation;

@@ -4,11 +4,8 @@
  * under a named cursor), where `replicated` commits wait, and, on a replica,
  * applying the primary's records. Core knows nothing of the transport.
  */
-import { ErrorCode, TidemarkError } from '../errors.js';
-import { ChangeFeed, type FeedHub, rawRecords, type RecordBatch } from '../feed/change_feed.js';
-import type { DurableLog } from '../log/durable_log.js';
-import type { Engine, Replicator } from '../txn/engine.js';
-import { RecordApplier } from './apply_record.js';
+import type { RecordBatch } from '../feed/change_feed.js';
+import type { Replicator } from '../txn/engine.js';
 
 export type { RecordBatch } from '../feed/change_feed.js';
 export type { Replicator } from '../txn/engine.js';
@@ -42,84 +39,4 @@ export interface ReplicationPort {
   becomeReplica(reason: string): void;
   /** Applies a primary's record body as a commit at its commitTs; returns it, or 0 if already applied. */
   apply(body: Uint8Array): number;
-}
-
-export class Port implements ReplicationPort {
-  readonly #engine: Engine;
-  readonly #log: DurableLog;
-  readonly #hub: () => FeedHub;
-  readonly #applier: RecordApplier;
-  #replica = false;
-
-  private constructor(
-    engine: Engine,
-    log: DurableLog,
-    hub: () => FeedHub,
-    readonly dir: string,
-  ) {
-    this.#engine = engine;
-    this.#log = log;
-    this.#hub = hub;
-    this.#applier = new RecordApplier(engine);
-  }
-
-  /** The port of a database on disk; `handles` are the database's table handles, forgotten when a record drops a table. */
-  static of(
-    engine: Engine,
-    log: DurableLog | null,
-    hub: (log: DurableLog) => FeedHub,
-    handles: Map<string, unknown>,
-    dir: string | null,
-  ): Port {
-    engine.checkOpen();
-    if (log === null || dir === null) {
-      if (engine.readOnly) throw new TidemarkError(ErrorCode.READ_ONLY, engine.readOnlyReason);
-      throw new TidemarkError(ErrorCode.NO_DIRECTORY, 'replication needs a database directory (options.dir)');
-    }
-    const port = new Port(engine, log, () => hub(log), dir);
-    port.#applier.onDrop = (name) => handles.delete(name);
-    return port;
-  }
-
-  get databaseId(): string {
-    return this.#log.databaseId;
-  }
-
-  get commitTs(): number {
-    return this.#engine.clock.now;
-  }
-
-  get durableTs(): number {
-    return this.#log.sink.durableTs;
-  }
-
-  whenDurable(commitTs: number): Promise<number> {
-    return this.#log.sink.whenDurable(Math.min(commitTs, this.#engine.loggedTs)).then(() => commitTs);
-  }
-
-  records(since: number, cursor: string): RecordFeed {
-    this.#engine.checkOpen();
-    const cursors = this.#log.cursors;
-    // The feed starts at `since` even where the cursor is past it (a cursor never moves back).
-    cursors.set(cursor, since);
-    const feed = new ChangeFeed(this.#hub(), { since }, cursors, rawRecords);
-    return Object.assign(feed, { ack: (commitTs: number) => cursors.set(cursor, commitTs) });
-  }
-
-  attach(replicator: Replicator | null): void {
-    this.#engine.checkOpen();
-    this.#engine.replicator = replicator;
-  }
-
-  becomeReplica(reason: string): void {
-    this.#engine.checkOpen();
-    this.#engine.readOnly = true;
-    this.#engine.readOnlyReason = reason;
-    this.#replica = true;
-  }
-
-  apply(body: Uint8Array): number {
-    if (!this.#replica) throw new TidemarkError(ErrorCode.READ_ONLY, 'only a replica applies replicated records');
-    return this.#applier.apply(body, 0, body.length);
-  }
 }
