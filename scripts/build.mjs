@@ -37,7 +37,7 @@ const targets = [
     pkg: 'bench',
     entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'],
   },
-  { pkg: 'replication', entries: ['src/index.ts', 'src/local_cluster.ts', 'src/demo.ts'] },
+  { pkg: 'replication', entries: ['src/index.ts', 'src/local_cluster.ts', 'src/demo.ts', 'src/prometheus.ts'] },
 ];
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc');

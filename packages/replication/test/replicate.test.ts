@@ -14,7 +14,9 @@ import { type Database, ErrorCode, open } from '@tidemark/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentHash, rejectsWith, tempDirs } from '../../core/test/helpers/dirs.js';
+import { Registry } from 'prom-client';
 import { openReplica, type Replica, replicate, type Replication } from '../src/index.js';
+import { registerReplicationMetrics } from '../src/prometheus.js';
 import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
 
 const dirs = tempDirs('tidemark-replicate-');
@@ -100,6 +102,15 @@ natsTest(
     assert.is(contentHash(replica.db), contentHash(db));
     assert.equal(replica.db.table('kv').find('by_v', 'v7'), db.table('kv').find('by_v', 'v7'));
     await rejectsWith(() => replica.db.table('kv').insert({ k: 10_001, v: 'no' }), ErrorCode.READ_ONLY, 'replica');
+    // The figures as Prometheus metrics.
+    const registry = new Registry();
+    registerReplicationMetrics(replica, { registry, labels: { node: 'r1' } });
+    registerReplicationMetrics(replication, { registry, labels: { node: 'p' } });
+    const text = await registry.metrics();
+    assert.ok(text.includes(`tidemark_replica_applied_ts{node="r1"} ${token}`), text);
+    assert.ok(text.includes(`tidemark_replica_applied_seq{node="r1"} ${replica.stats().appliedSeq}`), text);
+    assert.match(text, /tidemark_replica_lag_ms\{node="r1"\} [0-9.]+/);
+    assert.ok(text.includes(`tidemark_replication_shipped_ts{node="p"} ${replication.stats().shippedTs}`), text);
   },
 );
 
