@@ -33,11 +33,12 @@ function workerEntries() {
 
 const targets = [
   { pkg: 'core', entries: ['src/index.ts', 'src/internal.ts', 'src/prometheus.ts'] },
+  // Before bench, whose declarations import it.
+  { pkg: 'replication', entries: ['src/index.ts', 'src/local_cluster.ts', 'src/demo.ts', 'src/prometheus.ts'] },
   {
     pkg: 'bench',
     entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'],
   },
-  { pkg: 'replication', entries: ['src/index.ts', 'src/local_cluster.ts', 'src/demo.ts', 'src/prometheus.ts'] },
 ];
 
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
