@@ -89,6 +89,14 @@ test('records applied in order give the primary content at every commit, and sur
     assert.is(contentHash(replica), contentHash(primary));
     assert.is(port.commitTs, replicationPort(primary).commitTs);
     assert.equal(replica.table('kv').find('by_v', 'v5'), primary.table('kv').find('by_v', 'v5'));
+    // The replica's change feed hands out the applied commits, as the primary's does.
+    const feed = replica.changes({ since: records[records.length - 3]!.commitTs });
+    const fed: number[] = [];
+    for await (const batch of feed) {
+      fed.push(batch.commitTs);
+      if (fed.length === 2) break;
+    }
+    assert.equal(fed, [records[records.length - 2]!.commitTs, records[records.length - 1]!.commitTs]);
     // Applied twice: skipped.
     assert.is(port.apply(records[3]!.body), 0);
     // Writes are refused.
