@@ -67,6 +67,14 @@ export const TARGET_COMMITS_DURING_BACKUP_RATIO = 0.85;
 export const TARGET_BACKUP_PAUSE_MS = 5;
 /** Changes per second a change feed's consumer receives, as a share of the commits per second made meanwhile. */
 export const TARGET_FEED_RATIO = 1;
+/** Replicated commits per second, as a share of raw JetStream R3 publish-acks of one log record each, at each in-flight level. */
+export const TARGET_REPLICATED_RAW_RATIO = 0.8;
+/** Durable commits per second with the log shipped to JetStream, as a share of those without shipping. */
+export const TARGET_SHIPPING_RATIO = 0.9;
+/** A replica's lag p99 at the primary's full durable rate: from a commit's resolve on the primary to its apply. */
+export const TARGET_REPLICA_LAG_P99_MS = 50;
+/** A replica's applied commits per second, as a share of the primary's commits per second in the same window. */
+export const TARGET_REPLICA_KEEPS_UP_RATIO = 1;
 
 /**
  * Durable commits kept in flight, one measured loop each. The largest bounds
@@ -77,6 +85,10 @@ export const DURABLE_IN_FLIGHT: readonly number[] = [1, 16, 256, 4096];
 export const SYNC_PROBE_WRITE_BYTES = 64;
 /** The probe's file, written full of zeros first; its writes wrap around inside it. */
 export const SYNC_PROBE_FILE_BYTES = 4 * 1024 * 1024;
+/** Replicated commits (and raw publishes) kept in flight, one set of measured runs each. */
+export const REPLICATION_IN_FLIGHT: readonly number[] = [1, 16, 256];
+/** Runs of each side of an A/B comparison in the `replication` workload, interleaved; the median is reported. */
+export const REPLICATION_RUNS = 3;
 /** Significant digits of every latency histogram (0.1% resolution). */
 export const LATENCY_SIGNIFICANT_DIGITS = 3;
 /** Sampling interval of monitorEventLoopDelay. */
@@ -102,4 +114,10 @@ check(
 );
 check(DURABLE_IN_FLIGHT.includes(TARGET_DURABLE_FROM_IN_FLIGHT), 'the throughput target names a measured level');
 check(DURABLE_IN_FLIGHT.includes(EVENT_LOOP_IN_FLIGHT), 'the event loop is watched during a measured level');
+check(
+  REPLICATION_IN_FLIGHT.every((k, i) => Number.isInteger(k) && k > 0 && (i === 0 || k > REPLICATION_IN_FLIGHT[i - 1]!)),
+  'replication in-flight levels ascend',
+);
+check(REPLICATION_IN_FLIGHT.includes(EVENT_LOOP_IN_FLIGHT), 'replication is measured at the durable full-load level');
+check(REPLICATION_RUNS % 2 === 1, 'an odd number of runs has a middle one');
 check(GC_PASSES >= 1 && GC_SETTLE_PASSES >= 2, 'at least one gc call, and a second sample to compare with');

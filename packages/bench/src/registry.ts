@@ -11,6 +11,7 @@ import { iterateWorkload } from './workloads/iterate.js';
 import { readsWorkload } from './workloads/reads.js';
 import { reclaimWorkload } from './workloads/reclaim.js';
 import { recoveryWorkload } from './workloads/recovery.js';
+import { replicationWorkload } from './workloads/replication.js';
 import { schemaWorkload } from './workloads/schema.js';
 
 export const workloads: readonly Workload[] = [
@@ -26,6 +27,7 @@ export const workloads: readonly Workload[] = [
   iterateWorkload,
   backupWorkload,
   feedWorkload,
+  replicationWorkload,
 ];
 
 export function findWorkload(name: string): Workload | undefined {

@@ -181,6 +181,8 @@ export class Replica {
     });
     const messages = await consumer.consume();
     this.#messages = messages;
+    // close() may have come while the consumer was being made: it found nothing to stop.
+    if (this.stats().state === 'closed') messages.stop();
     const assembler = new GroupAssembler();
     this.#next = seq;
     let lastAt = Date.now();

@@ -13,14 +13,20 @@ import { TABLE } from '../data.js';
 /** The fill waits for the log every this many batches. */
 const FLUSH_EVERY_BATCHES = 50;
 
-/** Inserts `rowOf(i)` for i in [from, to) into the accounts table; resolves once all of them are durable. */
-export async function fillDurable(db: Database, from: number, to: number, rowOf: (i: number) => Row): Promise<void> {
+/** Inserts `rowOf(i)` for i in [from, to) into `table` (default the accounts table); resolves once all of them are durable. */
+export async function fillDurable(
+  db: Database,
+  from: number,
+  to: number,
+  rowOf: (i: number) => Row,
+  table: string = TABLE,
+): Promise<void> {
   const options = { durability: 'delayed' } as const;
   let batches = 0;
   for (let i = from; i < to; i += BUILD_BATCH_ROWS) {
     const end = Math.min(to, i + BUILD_BATCH_ROWS);
     db.transactionSync((tx) => {
-      for (let j = i; j < end; j++) tx.insert(TABLE, rowOf(j));
+      for (let j = i; j < end; j++) tx.insert(table, rowOf(j));
     }, options);
     if (++batches % FLUSH_EVERY_BATCHES === 0) await db.flush();
   }
