@@ -262,36 +262,22 @@ export class Shipper {
     }
   }
 
-  /** Ships the records after `position` until closed or broken. */
+  /** Ships the records after `position` until closed or broken: each group is what was durable when it was read. */
   async #ship(position: number): Promise<void> {
     const feed = this.port.records(position, this.cursor);
     this.#feed = feed;
     let after = position;
-    let next = feed.next();
     for (;;) {
-      let result: IteratorResult<RecordBatch> | undefined = await Promise.race([next, this.#interrupt]);
-      if (result === undefined) {
+      const batch = await Promise.race([feed.nextBatch(this.options.groupBytes), this.#interrupt]);
+      if (batch === undefined) {
         this.#checkBroken();
         return;
       }
-      const parts: Uint8Array[] = [];
-      let bytes = 0;
-      let last = after;
-      // The group takes every record ready before the next turn of the event loop (one timer a group).
-      const turn = nextTurn();
-      while (result !== undefined) {
-        if (result.done || this.#state === 'closed') return;
-        const body = result.value.body;
-        parts.push(body);
-        bytes += 4 + body.length;
-        last = result.value.commitTs;
-        next = feed.next();
-        if (bytes >= this.options.groupBytes) break;
-        result = await Promise.race([next, turn]);
-      }
+      if (batch === null || this.#state === 'closed') return;
       this.#checkBroken();
-      await this.#send(after, last, crc32(parts.at(-1)!), framed(parts, bytes));
-      after = last;
+      const last = batch.at(-1)!;
+      await this.#send(after, last.commitTs, crc32(last.body), framed(batch));
+      after = last.commitTs;
     }
   }
 
@@ -370,17 +356,14 @@ export class Shipper {
   }
 }
 
-/** Resolves with undefined at the next turn of the event loop. */
-function nextTurn(): Promise<undefined> {
-  return new Promise((resolve) => setImmediate(() => resolve(undefined)));
-}
-
 /** `u32 length | body` of each record, in order. */
-function framed(parts: Uint8Array[], bytes: number): Uint8Array {
+function framed(batch: RecordBatch[]): Uint8Array {
+  let bytes = 0;
+  for (const r of batch) bytes += 4 + r.body.length;
   const out = new Uint8Array(bytes);
   const view = new DataView(out.buffer);
   let at = 0;
-  for (const body of parts) {
+  for (const { body } of batch) {
     view.setUint32(at, body.length, true);
     out.set(body, at + 4);
     at += 4 + body.length;

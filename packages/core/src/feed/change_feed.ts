@@ -69,9 +69,13 @@ export class FeedHub {
     if (this.buffer === null) {
       const buffer = new FeedBuffer(BUFFER_BYTES, this.engine.loggedTs);
       this.buffer = buffer;
+      let view: DataView | null = null;
       this.sink.tap = (bytes, offset, length) => {
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        buffer.add(view.getFloat64(offset + 4, true), Date.now(), bytes.slice(offset, offset + length));
+        // The sink builds every record in one buffer (a new one only when it grows): one view serves them all.
+        if (view === null || view.buffer !== bytes.buffer)
+          view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const body = bytes.slice(offset, offset + length);
+        buffer.add(view.getFloat64(offset + 4, true), Date.now(), body);
       };
     }
     return this.buffer;
@@ -113,20 +117,6 @@ export type FeedDecoder<T> = (
   time: number | null,
   tables: ReadonlySet<string> | null,
 ) => T | null;
-
-/** The raw record of one commit, as the replication ships it. */
-export interface RecordBatch {
-  commitTs: number;
-  time: number | null;
-  /** The record body (log/record.ts): a view of bytes nothing writes again (the buffer's copy, or a WAL read's). */
-  body: Uint8Array;
-}
-
-export const rawRecords: FeedDecoder<RecordBatch> = (_engine, bytes, offset, length, time) => ({
-  commitTs: new DataView(bytes.buffer, bytes.byteOffset + offset, 16).getFloat64(4, true),
-  time,
-  body: bytes.subarray(offset, offset + length),
-});
 
 export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements AsyncIterableIterator<T> {
   #position: number;

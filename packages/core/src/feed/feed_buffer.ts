@@ -53,12 +53,40 @@ export class FeedBuffer {
     return lo < this.records.length ? this.records[lo]! : null;
   }
 
+  /**
+   * Appends to `out` the records committed after `afterTs` and at or before
+   * `upToTs`, in order, up to about `maxBytes` (at least one); returns the
+   * last one's commitTs, or `afterTs` when none (or when `afterTs` is before
+   * what the buffer covers).
+   */
+  take(afterTs: number, upToTs: number, maxBytes: number, out: BufferedRecord[]): number {
+    if (afterTs < this.coversAfter) return afterTs;
+    let lo = this.head;
+    let hi = this.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.records[mid]!.commitTs <= afterTs) lo = mid + 1;
+      else hi = mid;
+    }
+    let last = afterTs;
+    let bytes = 0;
+    for (let i = lo; i < this.records.length && bytes < maxBytes; i++) {
+      const record = this.records[i]!;
+      if (record.commitTs > upToTs) break;
+      out.push(record);
+      bytes += record.body.length;
+      last = record.commitTs;
+    }
+    return last;
+  }
+
   /** Resolves at the next record added (or `wakeAll`). */
   next(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   wakeAll(): void {
+    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();

@@ -4,14 +4,17 @@
  * under a named cursor), where `replicated` commits wait, and, on a replica,
  * applying the primary's records. Core knows nothing of the transport.
  */
-import type { RecordBatch } from '../feed/change_feed.js';
 import type { Replicator } from '../txn/engine.js';
+import type { RecordBatch } from './record_reader.js';
 
-export type { RecordBatch } from '../feed/change_feed.js';
+export type { RecordBatch } from './record_reader.js';
 export type { Replicator } from '../txn/engine.js';
 
 /** Durable records after a position, handed out in commit order; `ack` lets the WAL before a position go. */
 export interface RecordFeed extends AsyncIterableIterator<RecordBatch> {
+  /** Everything durable after the last record handed out, about `maxBytes` at most (one record at least); null once ended. */
+  nextBatch(maxBytes: number): Promise<RecordBatch[] | null>;
+  /** Records the named cursor at `commitTs`, durably: the WAL before it may go. */
   ack(commitTs: number): void;
 }
 

@@ -3,11 +3,12 @@
  * kept apart so the public declarations never name the engine's internals.
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { ChangeFeed, type FeedHub, rawRecords } from '../feed/change_feed.js';
+import type { FeedHub } from '../feed/change_feed.js';
 import type { DurableLog } from '../log/durable_log.js';
 import type { Engine, Replicator } from '../txn/engine.js';
 import { RecordApplier } from './apply_record.js';
 import type { RecordFeed, ReplicationPort } from './port.js';
+import { RecordReader } from './record_reader.js';
 
 export class Port implements ReplicationPort {
   readonly #engine: Engine;
@@ -67,8 +68,7 @@ export class Port implements ReplicationPort {
     const cursors = this.#log.cursors;
     // The feed starts at `since` even where the cursor is past it (a cursor never moves back).
     cursors.set(cursor, since);
-    const feed = new ChangeFeed(this.#hub(), { since }, cursors, rawRecords);
-    return Object.assign(feed, { ack: (commitTs: number) => cursors.set(cursor, commitTs) });
+    return new RecordReader(this.#hub(), since, (commitTs) => cursors.set(cursor, commitTs));
   }
 
   attach(replicator: Replicator | null): void {
