@@ -10,9 +10,11 @@
  *   anonymous access and no other user.
  * - startCluster() resolves only once a replicated file stream can be created,
  *   so a test never races the JetStream meta leader's election.
- * - A node's process is only ever ended by its own pid, and every node still
- *   running when the test process exits is SIGKILLed by an 'exit' handler, so
- *   a failed test leaves no server behind.
+ * - A node is only ever signalled through its own process group (its shell,
+ *   its server, a watcher), and every node still running when this process
+ *   exits is SIGKILLed by an 'exit' handler; if this process dies without one
+ *   (SIGKILL, a fatal error), each node's watcher SIGKILLs its server within
+ *   a second, so nothing is left behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -98,11 +100,7 @@ export function natsServerPath(): string | null {
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 process.on('exit', () => {
-  for (const proc of live) {
-    try {
-      proc.kill('SIGKILL');
-    } catch {}
-  }
+  for (const proc of live) signalGroup(proc, 'SIGKILL');
   for (const dir of dirs) {
     try {
       rmSync(dir, { recursive: true, force: true });
@@ -178,7 +176,7 @@ class Cluster implements NatsCluster {
   async kill(i: number, signal: 'SIGKILL' | 'SIGTERM' | 'SIGINT' = 'SIGKILL'): Promise<void> {
     const node = this.node(i);
     if (!node.running) throw new Error(`node ${i} is not running`);
-    process.kill(node.proc!.pid!, signal);
+    signalGroup(node.proc!, signal);
     const ended = await settlesWithin(node.exited, NODE_LIMIT_MS);
     if (!ended)
       throw new Error(`node ${i} (pid ${node.proc!.pid}) did not end within ${NODE_LIMIT_MS} ms of ${signal}`);
@@ -207,9 +205,9 @@ class Cluster implements NatsCluster {
 
   async stop(): Promise<void> {
     const running = this.nodes.filter((n) => n.running);
-    for (const node of running) node.proc!.kill('SIGTERM');
+    for (const node of running) signalGroup(node.proc!, 'SIGTERM');
     await settlesWithin(Promise.all(running.map((n) => n.exited)), STOP_GRACE_MS);
-    for (const node of running) if (node.running) node.proc!.kill('SIGKILL');
+    for (const node of running) if (node.running) signalGroup(node.proc!, 'SIGKILL');
     await Promise.all(running.map((n) => n.exited));
     if (!this.#stopped) {
       this.#stopped = true;
@@ -254,11 +252,25 @@ class Cluster implements NatsCluster {
   }
 }
 
+/** Signals a node's process group: its shell, its server and the watcher (see launch). */
+function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-proc.pid!, signal);
+  } catch {}
+}
+
 /** Spawns `node`'s server with its config, its output appended to its log file. */
 function launch(node: Node, serverPath: string): void {
   const log = openSync(node.logPath, 'a');
   try {
-    const proc = spawn(serverPath, ['-c', node.configPath], { stdio: ['ignore', log, log] });
+    // A shell of its own process group runs the server, and a watcher that SIGKILLs it once this process is gone
+    // (even SIGKILLed, when no 'exit' handler runs); a signal to the group reaches both. The shell ignores
+    // SIGTERM (set after the server starts, so the server still gets it) and ends when the server does.
+    const script = `"$0" -c "$1" & n=$!; trap '' TERM INT; ( while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 $n 2>/dev/null ) & w=$!; wait $n; s=$?; kill -9 $w 2>/dev/null; exit $s`;
+    const proc = spawn('sh', ['-c', script, serverPath, node.configPath], {
+      stdio: ['ignore', log, log],
+      detached: true,
+    });
     node.proc = proc;
     node.running = true;
     live.add(proc);
