@@ -16,16 +16,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChangeBatch, type Database, ErrorCode, open, verify } from '../src/index.js';
 import { crashImage, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
+import { KV } from './helpers/tables.js';
 
 const dirs = tempDirs('tidemark-changes-');
-const KV = {
-  name: 'kv',
-  columns: [
-    { name: 'k', type: 'int32' as const },
-    { name: 'v', type: 'string' as const },
-  ],
-  primaryKey: ['k'],
-};
 
 type Model = Map<number, string>;
 

@@ -11,16 +11,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Database, ErrorCode, open, type RecordBatch, replicationPort, TidemarkError } from '../src/index.js';
 import { contentHash, makeRandom, rejectsWith, tempDirs } from './helpers/dirs.js';
+import { KV } from './helpers/tables.js';
 
 const dirs = tempDirs('tidemark-replica-apply-');
-const KV = {
-  name: 'kv',
-  columns: [
-    { name: 'k', type: 'int32' as const },
-    { name: 'v', type: 'string' as const },
-  ],
-  primaryKey: ['k'],
-};
 
 /** Every durable record of `db` after `since`, up to its newest commit. */
 async function recordsOf(db: Database, since: number): Promise<RecordBatch[]> {

@@ -107,6 +107,11 @@ export class Replica {
     }
   }
 
+  /** close() was called (a method: the compiler narrows the field across awaits). */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
   /** The replica's database: reads, scans, change feeds. A new object after a re-bootstrap. */
   get db(): Database {
     return this.#db;
@@ -152,7 +157,7 @@ export class Replica {
       try {
         seq = await this.#consume(seq);
       } catch (error) {
-        if (this.stats().state === 'closed') break;
+        if (this.#isClosed()) break;
         seq = Math.max(seq, this.#next);
         this.#lastError = (error as Error).message;
         if (error instanceof Gap) {
@@ -182,7 +187,7 @@ export class Replica {
     const messages = await consumer.consume();
     this.#messages = messages;
     // close() may have come while the consumer was being made: it found nothing to stop.
-    if (this.stats().state === 'closed') messages.stop();
+    if (this.#isClosed()) messages.stop();
     const assembler = new GroupAssembler();
     this.#next = seq;
     let lastAt = Date.now();
@@ -212,7 +217,7 @@ export class Replica {
     const stream = this.link.stream;
     for await (const m of messages) {
       seen();
-      if (this.stats().state === 'closed') break;
+      if (this.#isClosed()) break;
       const where = `stream "${stream}" message ${m.seq}`;
       const chunk = readChunk(m.headers, m.data, where);
       if (chunk.header.databaseId !== this.#port.databaseId) {

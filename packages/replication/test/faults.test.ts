@@ -21,16 +21,9 @@ import { contentHash, rejectsWith, tempDirs } from '../../core/test/helpers/dirs
 import { openReplica, type Replica, replicate, type Replication } from '../src/index.js';
 import { retrying } from '../src/retry.js';
 import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
+import { KV } from '../../core/test/helpers/tables.js';
 
 const dirs = tempDirs('tidemark-repl-faults-');
-const KV = {
-  name: 'kv',
-  columns: [
-    { name: 'k', type: 'int32' as const },
-    { name: 'v', type: 'string' as const },
-  ],
-  primaryKey: ['k'],
-};
 const STEP = process.env.TIDEMARK_LONG === '1' ? 1_000 : 200;
 
 let cluster: NatsCluster | null = null;

@@ -18,16 +18,9 @@ import { Registry } from 'prom-client';
 import { openReplica, type Replica, replicate, type Replication } from '../src/index.js';
 import { registerReplicationMetrics } from '../src/prometheus.js';
 import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
+import { KV } from '../../core/test/helpers/tables.js';
 
 const dirs = tempDirs('tidemark-replicate-');
-const KV = {
-  name: 'kv',
-  columns: [
-    { name: 'k', type: 'int32' as const },
-    { name: 'v', type: 'string' as const },
-  ],
-  primaryKey: ['k'],
-};
 
 let cluster: NatsCluster | null = null;
 const closers: Array<() => Promise<unknown>> = [];

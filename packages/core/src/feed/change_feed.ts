@@ -74,8 +74,7 @@ export class FeedHub {
         // The sink builds every record in one buffer (a new one only when it grows): one view serves them all.
         if (view === null || view.buffer !== bytes.buffer)
           view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        const body = bytes.slice(offset, offset + length);
-        buffer.add(view.getFloat64(offset + 4, true), Date.now(), body);
+        buffer.add(view.getFloat64(offset + 4, true), Date.now(), bytes.slice(offset, offset + length));
       };
     }
     return this.buffer;
@@ -108,23 +107,13 @@ export class FeedHub {
   }
 }
 
-/** Turns one record body into what a feed hands out (null: nothing of it passes the feed's filter). */
-export type FeedDecoder<T> = (
-  engine: Engine,
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  time: number | null,
-  tables: ReadonlySet<string> | null,
-) => T | null;
-
-export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements AsyncIterableIterator<T> {
+export class ChangeFeed implements Changes {
   #position: number;
   readonly #tables: ReadonlySet<string> | null;
   readonly #durable: boolean;
   readonly #buffer: FeedBuffer;
   /** Batches read from the WAL, handed out from #pendingAt on (an index: shift() would copy the rest each time). */
-  #pending: T[] = [];
+  #pending: ChangeBatch[] = [];
   #pendingAt = 0;
   #done = false;
 
@@ -134,7 +123,6 @@ export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements
     private readonly hub: FeedHub,
     options: ChangesOptions | undefined,
     private readonly cursors: Cursors,
-    private readonly decode: FeedDecoder<T> = decodeChanges as unknown as FeedDecoder<T>,
   ) {
     checkOptionKeys(options, KEYS);
     const cursor = options?.cursor;
@@ -168,7 +156,7 @@ export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements
     return this;
   }
 
-  async next(): Promise<IteratorResult<T, undefined>> {
+  async next(): Promise<IteratorResult<ChangeBatch, undefined>> {
     const engine = this.hub.engine;
     while (!this.#done && !engine.closed) {
       const batch = this.#nextPending() ?? (await this.#fromBuffer());
@@ -179,7 +167,7 @@ export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements
     return this.return();
   }
 
-  #nextPending(): T | undefined {
+  #nextPending(): ChangeBatch | undefined {
     if (this.#pendingAt < this.#pending.length) return this.#pending[this.#pendingAt++];
     if (this.#pendingAt > 0) {
       this.#pending = [];
@@ -189,13 +177,13 @@ export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements
   }
 
   /** The next batch from memory (undefined: none passed the filter yet, or the WAL was read into #pending). */
-  async #fromBuffer(): Promise<T | undefined> {
+  async #fromBuffer(): Promise<ChangeBatch | undefined> {
     const buffer = this.#buffer;
     const record = buffer.after(this.#position);
     if (record !== null) {
       this.#position = record.commitTs;
       const body = record.body;
-      return this.decode(this.hub.engine, body, 0, body.length, record.time, this.#tables) ?? undefined;
+      return decodeChanges(this.hub.engine, body, 0, body.length, record.time, this.#tables) ?? undefined;
     }
     if (this.#position >= buffer.coversAfter) {
       await buffer.next();
@@ -224,14 +212,14 @@ export class ChangeFeed<T extends { commitTs: number } = ChangeBatch> implements
     for (let at = 0, i = 0; i < read.count; i++) {
       const length = view.getUint32(at, true);
       const time = read.times[i]!;
-      const batch = this.decode(this.hub.engine, read.records, at + 4, length, time < 0 ? null : time, this.#tables);
+      const batch = decodeChanges(this.hub.engine, read.records, at + 4, length, time < 0 ? null : time, this.#tables);
       if (batch !== null) this.#pending.push(batch);
       at += 4 + length;
     }
     if (read.count > 0) this.#position = read.lastTs;
   }
 
-  async return(): Promise<IteratorResult<T, undefined>> {
+  async return(): Promise<IteratorResult<ChangeBatch, undefined>> {
     if (!this.#done) {
       this.#done = true;
       this.#pending = [];
