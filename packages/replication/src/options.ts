@@ -39,6 +39,12 @@ export interface ReplicateOptions extends NatsOptions {
   keepCheckpoints?: number;
   /** Pace of the checkpoint copy (the backup's bytesPerSecond). */
   checkpointBytesPerSecond?: number;
+  /**
+   * WAL bytes kept for a stream that is behind (default 1 GiB). Past it the
+   * replication cursor lets the WAL go; shipping resumes from a fresh
+   * checkpoint and replicas behind it bootstrap again.
+   */
+  maxUnshippedBytes?: number;
 }
 
 export interface ReplicaOptions extends NatsOptions {
@@ -59,6 +65,7 @@ const REPLICATE_KEYS = new Set([
   'checkpointIntervalMs',
   'keepCheckpoints',
   'checkpointBytesPerSecond',
+  'maxUnshippedBytes',
 ]);
 const REPLICA_KEYS = new Set([...NATS_KEYS, 'dir', 'open']);
 
@@ -109,6 +116,7 @@ export function fillReplicate(options: unknown): FilledReplicate {
     checkpointIntervalMs: integer(o, 'checkpointIntervalMs', 600_000, 0, 2 ** 31 - 1),
     keepCheckpoints: integer(o, 'keepCheckpoints', 2, 1, 100),
     checkpointBytesPerSecond: (pace as number | undefined) ?? 64 * 1024 * 1024,
+    maxUnshippedBytes: integer(o, 'maxUnshippedBytes', 1024 ** 3, 1024 * 1024, 1024 ** 4),
   };
 }
 

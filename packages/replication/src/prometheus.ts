@@ -25,6 +25,16 @@ const PRIMARY: Figures<ReplicationStats> = [
   ['replication_shipped_ts', 'Every commit up to this commitTs is in the stream', (s) => s.shippedTs],
   ['replication_stream_seq', 'The stream sequence of the newest message acknowledged', (s) => s.streamSeq],
   ['replication_unshipped_ts', 'How far (in commitTs) the stream is behind this database', (s) => s.unshippedTs],
+  [
+    'replication_unshipped_bytes',
+    'WAL bytes made durable since the last commit the stream acknowledged',
+    (s) => s.unshippedBytes,
+  ],
+  [
+    'replication_backlog_releases',
+    'Times the backlog passed maxUnshippedBytes and the WAL kept for the stream was let go',
+    (s) => s.backlogReleases,
+  ],
   ['replication_in_flight', 'Messages sent and not yet acknowledged', (s) => s.inFlight],
   ['replication_in_flight_bytes', 'Bytes of the messages in flight', (s) => s.inFlightBytes],
   ['replication_waiting', "Commits with durability 'replicated' waiting for the stream", (s) => s.waiting],

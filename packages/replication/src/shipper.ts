@@ -15,11 +15,12 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { PubAck } from '@nats-io/jetstream';
-import { ErrorCode, type RecordBatch, type RecordFeed, type ReplicationPort, TidemarkError } from '@tidemark/core';
+import { ErrorCode, type RecordFeed, type ReplicationPort, TidemarkError } from '@tidemark/core';
+import { Backlog } from './backlog.js';
 import type { StreamLink } from './connection.js';
 import type { FilledReplicate } from './options.js';
 import { PositionWaiters } from './waiters.js';
-import { chunksOf, readChunk } from './wire.js';
+import { chunksOf, framed, readChunk } from './wire.js';
 
 export type ShipperState = 'starting' | 'shipping' | 'retrying' | 'fenced' | 'closed';
 
@@ -34,6 +35,10 @@ export interface ShipperStats {
   inFlightBytes: number;
   /** Commits made here and not yet in the stream (commitTs difference: versions, an upper bound of commits). */
   unshippedTs: number;
+  /** WAL bytes made durable here since the last commit the stream acknowledged (counted from replicate() on). */
+  unshippedBytes: number;
+  /** Times the backlog passed options.maxUnshippedBytes and the WAL kept for the stream was let go. */
+  backlogReleases: number;
   messages: number;
   bytes: number;
   /** Resyncs after a failed publish. */
@@ -76,10 +81,13 @@ export class Shipper {
   #feed: RecordFeed | null = null;
   #ackedAt = 0;
   #stats = { messages: 0, bytes: 0, retries: 0, lastError: null as string | null };
+  readonly #backlog: Backlog;
   /** Recent groups in the stream, oldest first: where a checkpoint's commitTs falls. */
   readonly groups: ShippedGroup[] = [];
   /** Where shipping starts at least: the checkpoint uploaded when the WAL no longer held the stream's next commits. */
   floor = 0;
+  /** The floor shipping resumed at, past the stream's end: an empty group announces it first. */
+  #floorMark = 0;
   #wake: (() => void) | null = null;
   /** Resolves when a publish fails or shipping stops: the loop stops waiting for records. */
   #interrupt: Promise<undefined>;
@@ -98,6 +106,10 @@ export class Shipper {
     private readonly expired: () => Promise<void>,
   ) {
     this.waiters = new PositionWaiters(options.replicationTimeoutMs);
+    const live = () => this.#state !== 'closed' && this.#state !== 'fenced';
+    this.#backlog = new Backlog(port, cursor, options.maxUnshippedBytes, live, (message) => {
+      this.#stats.lastError = message;
+    });
     this.#interrupt = this.#armInterrupt();
     this.resynced = new Promise((resolve) => {
       this.#resyncedNow = resolve;
@@ -127,6 +139,8 @@ export class Shipper {
       inFlight: this.#inFlight.length,
       inFlightBytes: this.#inFlightBytes,
       unshippedTs: Math.max(0, this.port.commitTs - this.#shippedTs),
+      unshippedBytes: this.#backlog.bytes,
+      backlogReleases: this.#backlog.releases,
       ...this.#stats,
     };
   }
@@ -135,6 +149,7 @@ export class Shipper {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#backlog.close();
     this.#wake?.();
     this.#interrupted();
     await this.#feed?.return?.();
@@ -224,13 +239,16 @@ export class Shipper {
           `stream "${stream}" holds commits up to ${position}, past this database's newest (${this.port.commitTs}): it was restored from an older copy, or another primary went on`,
         );
       }
-      if (position === chunk.header.last && !(await this.#holds(position, chunk.header.digest))) {
+      const marker = msg.data.length === 0;
+      if (position === chunk.header.last && !marker && !(await this.#holds(position, chunk.header.digest))) {
         throw new TidemarkError(
           ErrorCode.REPLICATION_FENCED,
           `stream "${stream}" holds a commit ${position} that is not this database's: another primary of it went on from an older state`,
         );
       }
     }
+    // Past the stream's end, shipping starts at the checkpoint the WAL made necessary: an empty group says so.
+    this.#floorMark = this.floor > position ? this.floor : 0;
     position = Math.max(position, this.floor);
     this.#streamSeq = lastSeq;
     this.#expectSeq = lastSeq;
@@ -266,6 +284,10 @@ export class Shipper {
   async #ship(position: number): Promise<void> {
     const feed = this.port.records(position, this.cursor);
     this.#feed = feed;
+    // Replicas behind the floor see a gap in it and bootstrap from the checkpoint, even if no commit follows.
+    if (this.#floorMark > 0)
+      await this.#send(this.#floorMark, this.#floorMark, 0, new Uint8Array(0), this.port.walBytes);
+    this.#floorMark = 0;
     let after = position;
     for (;;) {
       const batch = await Promise.race([feed.nextBatch(this.options.groupBytes), this.#interrupt]);
@@ -276,7 +298,7 @@ export class Shipper {
       if (batch === null || this.#state === 'closed') return;
       this.#checkBroken();
       const last = batch.at(-1)!;
-      await this.#send(after, last.commitTs, crc32(last.body), framed(batch));
+      await this.#send(after, last.commitTs, crc32(last.body), framed(batch), this.port.walBytes);
       after = last.commitTs;
     }
   }
@@ -289,7 +311,8 @@ export class Shipper {
     }
   }
 
-  async #send(after: number, last: number, digest: number, payload: Uint8Array): Promise<void> {
+  /** Publishes a group; `walBytes` is port.walBytes when it was read (the backlog counts from it once acknowledged). */
+  async #send(after: number, last: number, digest: number, payload: Uint8Array, walBytes: number): Promise<void> {
     const header = { databaseId: this.port.databaseId, writer: this.writer, after, last, digest };
     const chunks = chunksOf(header, payload, this.options.chunkBytes);
     for (const chunk of chunks) {
@@ -307,7 +330,7 @@ export class Shipper {
       const entry: InFlight = {
         bytes,
         settled: pub.then(
-          (ack) => this.#acked(ack, lastChunk ? last : 0, bytes),
+          (ack) => this.#acked(ack, lastChunk ? last : 0, bytes, walBytes),
           (error: Error) => {
             this.#broken ??= error;
             this.#interrupted();
@@ -324,7 +347,7 @@ export class Shipper {
     }
   }
 
-  #acked(ack: PubAck, last: number, bytes: number): void {
+  #acked(ack: PubAck, last: number, bytes: number, walBytes: number): void {
     this.#stats.messages++;
     this.#stats.bytes += bytes;
     if (ack.seq > this.#streamSeq) this.#streamSeq = ack.seq;
@@ -332,6 +355,7 @@ export class Shipper {
     // A later chunk is stored only after every earlier one (expect.lastSequence): its ack covers them.
     if (last > this.#shippedTs) {
       this.#shippedTs = last;
+      this.#backlog.acked(walBytes);
       this.groups.push({ last, seq: ack.seq });
       if (this.groups.length > 4096) this.groups.splice(0, 2048);
       this.waiters.advance(last);
@@ -354,19 +378,4 @@ export class Shipper {
     for (const g of this.groups) if (g.last <= commitTs && g.seq > seq) seq = g.seq;
     return seq;
   }
-}
-
-/** `u32 length | body` of each record, in order. */
-function framed(batch: RecordBatch[]): Uint8Array {
-  let bytes = 0;
-  for (const r of batch) bytes += 4 + r.body.length;
-  const out = new Uint8Array(bytes);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const { body } of batch) {
-    view.setUint32(at, body.length, true);
-    out.set(body, at + 4);
-    at += 4 + body.length;
-  }
-  return out;
 }

@@ -11,7 +11,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
-import { ErrorCode, TidemarkError } from '@tidemark/core';
+import { ErrorCode, type RecordBatch, TidemarkError } from '@tidemark/core';
 
 export const WIRE_VERSION = '1';
 
@@ -73,7 +73,9 @@ export function readChunk(
   const after = Number(h.get('Tm-After'));
   const last = Number(h.get('Tm-Last'));
   const [i, n] = h.get('Tm-Chunk').split('/').map(Number);
-  if (!Number.isSafeInteger(after) || !Number.isSafeInteger(last) || last <= after)
+  // An empty group (after = last) marks where the stream goes on after a checkpoint.
+  const empty = last === after && payload.length === 0 && h.get('Tm-Chunk') === '0/1';
+  if (!Number.isSafeInteger(after) || !Number.isSafeInteger(last) || (last <= after && !empty))
     throw bad('bad Tm-After or Tm-Last header');
   if (!Number.isSafeInteger(i) || !Number.isSafeInteger(n) || i! < 0 || n! < 1 || i! >= n!)
     throw bad('bad Tm-Chunk header');
@@ -136,4 +138,19 @@ export function forEachRecord(payload: Uint8Array, fn: (body: Uint8Array) => voi
     fn(payload.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }
+}
+
+/** `u32 length | body` of each record, in order. */
+export function framed(batch: RecordBatch[]): Uint8Array {
+  let bytes = 0;
+  for (const r of batch) bytes += 4 + r.body.length;
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const { body } of batch) {
+    view.setUint32(at, body.length, true);
+    out.set(body, at + 4);
+    at += 4 + body.length;
+  }
+  return out;
 }

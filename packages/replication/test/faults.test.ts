@@ -10,7 +10,7 @@
  * of the same database (a copy of its directory) is fenced off. A replica
  * refuses a stream of another database.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -39,15 +39,20 @@ function natsTest(name: string, fn: () => Promise<void>): void {
   if (natsOrSkip(name)) test(name, fn);
 }
 
-async function primaryOn(stream: string, timeoutMs: number): Promise<{ db: Database; replication: Replication }> {
+async function primaryOn(
+  stream: string,
+  timeoutMs: number,
+  more: { open?: Record<string, unknown>; replicate?: Record<string, unknown> } = {},
+): Promise<{ db: Database; replication: Replication }> {
   cluster ??= await startCluster();
-  const db = await open({ dir: dirs.make() });
+  const db = await open({ dir: dirs.make(), ...more.open });
   db.createTable(KV);
   const replication = await replicate(db, {
     ...cluster.connectOptions(),
     stream,
     checkpointIntervalMs: 0,
     replicationTimeoutMs: timeoutMs,
+    ...more.replicate,
   });
   closers.push(
     () => db.close(),
@@ -172,6 +177,47 @@ natsTest(
     await replica.waitFor(local, { timeoutMs: 60_000 });
     assert.equal(replica.db.table('kv').get(2), { k: 2, v: 'b' });
     assert.is(contentHash(replica.db), contentHash(db));
+  },
+);
+
+natsTest(
+  'a backlog past maxUnshippedBytes lets the WAL go, and the replica still catches up with everything',
+  async () => {
+    const MiB = 1024 * 1024;
+    const { db, replication } = await primaryOn('backlog', 1_500, {
+      open: { walSegmentBytes: 256 * 1024, checkpointWalBytes: 512 * 1024, checkpointIntervalMs: 0 },
+      replicate: { maxUnshippedBytes: MiB },
+    });
+    const replica = await replicaOf('backlog');
+    const first = await db.table('kv').insert({ k: 0, v: 'a' }, { durability: 'replicated' });
+    await replica.waitFor(first, { timeoutMs: 20_000 });
+    await cluster!.kill(1);
+    await cluster!.kill(2);
+    let last = 0;
+    try {
+      // About 3 MiB of durable commits the stream cannot take.
+      const big = 'x'.repeat(1024);
+      for (let k = 1; k <= 3 * 1024; k++) await db.table('kv').insert({ k, v: big });
+      await until(() => replication.stats().backlogReleases > 0, 'the backlog let go past 1 MiB', 30_000);
+      await until(() => replication.stats().unshippedBytes <= MiB, 'the backlog back under 1 MiB', 30_000);
+      // Local checkpoints let the segments go: the cursor no longer keeps them for the stream.
+      await db.checkpoint();
+      for (let k = 3 * 1024 + 1; k <= 4 * 1024; k++) await db.table('kv').insert({ k, v: big });
+      await db.checkpoint();
+      // About 4.5 MiB were logged; the WAL on disk holds what the checkpoint and the bounded backlog need.
+      const wal = readdirSync(db.dir!).filter((f) => f.startsWith('wal-'));
+      const walBytes = wal.reduce((sum, f) => sum + statSync(join(db.dir!, f)).size, 0);
+      assert.ok(walBytes <= 2.5 * MiB, `${walBytes} bytes of WAL kept: ${wal.join(' ')}`);
+      last = await db.table('kv').insert({ k: 5000, v: 'last' });
+    } finally {
+      await cluster!.restart(1);
+      await cluster!.restart(2);
+    }
+    await replica.waitFor(last, { timeoutMs: 90_000 }).catch((error: Error) => {
+      assert.unreachable(`${error.message}: ${JSON.stringify(replication.stats())} ${JSON.stringify(replica.stats())}`);
+    });
+    assert.is(contentHash(replica.db), contentHash(db));
+    await until(() => replication.stats().unshippedBytes === 0, 'nothing left to ship');
   },
 );
 

@@ -265,6 +265,11 @@ export class DurableLog {
     }
   }
 
+  /** WAL bytes written and made durable since the database opened (a running count the log writer publishes at each fdatasync). */
+  get walBytes(): number {
+    return Number(Atomics.load(this.control, WAL_BYTES));
+  }
+
   /** What the log writer and the streamer last published into the control cells, and the ring's fill: read without a round trip. */
   published(loggedTs: number): DurabilityStats {
     const cell = (i: number): number => Number(Atomics.load(this.control, i));

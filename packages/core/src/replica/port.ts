@@ -27,6 +27,8 @@ export interface ReplicationPort {
   readonly commitTs: number;
   /** The newest commitTs known durable here. */
   readonly durableTs: number;
+  /** WAL bytes made durable since the database opened: a running count, for measuring a backlog. */
+  readonly walBytes: number;
   /** Resolves once every commit up to `commitTs` is durable here. */
   whenDurable(commitTs: number): Promise<number>;
   /**
@@ -36,6 +38,8 @@ export interface ReplicationPort {
    * CHANGES_EXPIRED, at the first next(), when it is gone.
    */
   records(since: number, cursor: string): RecordFeed;
+  /** Moves the named cursor forward to `commitTs` without reading: the WAL before it may go. */
+  moveCursor(cursor: string, commitTs: number): void;
   /** Where `replicated` commits wait from now on (null: they fail with REPLICATION_UNAVAILABLE). */
   attach(replicator: Replicator | null): void;
   /** Makes the database a replica: every write is refused with READ_ONLY and `reason`; `apply` takes the primary's records. */

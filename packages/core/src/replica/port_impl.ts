@@ -59,6 +59,10 @@ export class Port implements ReplicationPort {
     return this.#log.sink.durableTs;
   }
 
+  get walBytes(): number {
+    return this.#log.walBytes;
+  }
+
   whenDurable(commitTs: number): Promise<number> {
     return this.#log.sink.whenDurable(Math.min(commitTs, this.#engine.loggedTs)).then(() => commitTs);
   }
@@ -69,6 +73,11 @@ export class Port implements ReplicationPort {
     // The feed starts at `since` even where the cursor is past it (a cursor never moves back).
     cursors.set(cursor, since);
     return new RecordReader(this.#hub(), since, (commitTs) => cursors.set(cursor, commitTs));
+  }
+
+  moveCursor(cursor: string, commitTs: number): void {
+    this.#engine.checkOpen();
+    this.#log.cursors.set(cursor, commitTs);
   }
 
   attach(replicator: Replicator | null): void {
