@@ -21,8 +21,8 @@ export class Backlog {
     private readonly port: ReplicationPort,
     private readonly cursor: string,
     private readonly maxBytes: number,
-    /** Whether shipping still runs (not closed, not fenced). */
-    private readonly live: () => boolean,
+    /** Whether shipping still runs (not closed, not fenced) and the stream lacks a durable commit. */
+    private readonly behind: () => boolean,
     /** Told each time the WAL kept for the stream is let go. */
     private readonly onRelease: (message: string) => void,
   ) {
@@ -30,9 +30,9 @@ export class Backlog {
     this.#timer = setInterval(() => this.check(), CHECK_MS).unref();
   }
 
-  /** Bytes behind the stream. */
+  /** Bytes behind the stream (0 once it has every durable commit: the WAL also counts segment headers and seals). */
   get bytes(): number {
-    return Math.max(0, this.port.walBytes - this.#shippedWalBytes);
+    return this.behind() ? Math.max(0, this.port.walBytes - this.#shippedWalBytes) : 0;
   }
 
   /** Times the WAL kept for the stream was let go. */
@@ -46,7 +46,7 @@ export class Backlog {
   }
 
   check(): void {
-    if (!this.live() || this.bytes <= this.maxBytes) return;
+    if (this.bytes <= this.maxBytes) return;
     try {
       this.port.moveCursor(this.cursor, this.port.durableTs);
     } catch (error) {

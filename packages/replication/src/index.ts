@@ -7,3 +7,6 @@ export { openReplica, Replica, type ReplicaStats, type ReplicaState } from './re
 export type { NatsOptions, ReplicaOptions, ReplicateOptions } from './options.js';
 export type { ShipperState } from './shipper.js';
 export type { Manifest } from './checkpoints.js';
+export { joinCluster, Member, type MemberStats, type Role } from './member.js';
+export type { LeaseHolder } from './lease.js';
+export type { MemberOptions } from './options.js';

@@ -82,6 +82,11 @@ export class Lease {
     return this.#seen.holder;
   }
 
+  /** Whether the lease as last read has gone unrenewed for leaseMs, as seen from here. */
+  get expired(): boolean {
+    return this.#seen.since > 0 && performance.now() - this.#seen.since >= this.leaseMs;
+  }
+
   /** Reads the lease; a new revision restarts the expiry count. */
   async read(): Promise<Seen> {
     const entry = await this.kv.get(KEY);

@@ -54,6 +54,56 @@ export interface ReplicaOptions extends NatsOptions {
   open?: Record<string, unknown>;
 }
 
+/** A node of a cluster with failover (joinCluster): a replica that takes over when the primary's lease lapses. */
+export interface MemberOptions extends ReplicateOptions {
+  /** This node's database directory. */
+  dir: string;
+  /** This node's name, unique in the cluster (1 to 64 letters, digits, '-' or '_'). */
+  node: string;
+  /** How long the primary's lease lasts without a renewal (default 5,000 ms; renewed every third of it). */
+  leaseMs?: number;
+  /** Whether a replica takes over by itself once the lease lapses (default true; false: only promote()). */
+  autoPromote?: boolean;
+  /** Other options of open() for the node's local database (not durability, readOnly or migrate). */
+  open?: Record<string, unknown>;
+}
+
+export interface FilledMember {
+  dir: string;
+  node: string;
+  leaseMs: number;
+  autoPromote: boolean;
+  /** What replicate() takes when this node is the primary (checked). */
+  replicate: ReplicateOptions;
+  /** What openReplica() takes when it follows (checked). */
+  replica: ReplicaOptions;
+}
+
+const MEMBER_KEYS = new Set(['dir', 'node', 'leaseMs', 'autoPromote', 'open']);
+
+export function fillMember(options: unknown): FilledMember {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  const o = options as Record<string, unknown>;
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(o)) if (!MEMBER_KEYS.has(key)) rest[key] = value;
+  fillReplicate(rest);
+  if (typeof o.node !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(o.node))
+    throw invalid("options.node must be 1 to 64 letters, digits, '-' or '_'");
+  if (o.autoPromote !== undefined && typeof o.autoPromote !== 'boolean')
+    throw invalid('options.autoPromote must be a boolean');
+  const nats: Record<string, unknown> = {};
+  for (const key of NATS_KEYS) if (o[key] !== undefined) nats[key] = o[key];
+  const replica = fillReplica({ ...nats, dir: o.dir, ...(o.open === undefined ? {} : { open: o.open }) });
+  return {
+    dir: replica.dir,
+    node: o.node,
+    leaseMs: integer(o, 'leaseMs', 5_000, 200, 600_000),
+    autoPromote: (o.autoPromote as boolean | undefined) ?? true,
+    replicate: rest as unknown as ReplicateOptions,
+    replica,
+  };
+}
+
 const NATS_KEYS = ['servers', 'stream', 'user', 'pass', 'token', 'authenticator', 'tls'];
 const REPLICATE_KEYS = new Set([
   ...NATS_KEYS,

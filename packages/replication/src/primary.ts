@@ -5,12 +5,13 @@
  * stream below the oldest checkpoint kept, and makes `durability:
  * 'replicated'` commits wait for the stream.
  */
-import { type Database, replicationPort } from '@tidemark/core';
+import { type Database, ErrorCode, replicationPort, TidemarkError } from '@tidemark/core';
 import { CheckpointStore, type Manifest } from './checkpoints.js';
 import { linkStream, type StreamLink } from './connection.js';
 import { fillReplicate, type FilledReplicate, type ReplicateOptions } from './options.js';
 import { retrying } from './retry.js';
 import { Shipper, type ShipperStats } from './shipper.js';
+import type { Term } from './stream_end.js';
 
 export interface ReplicationStats extends ShipperStats {
   /** The newest checkpoint in the object store: its commitTs and the stream sequence it covers. */
@@ -33,19 +34,41 @@ export class Replication {
     private readonly options: FilledReplicate,
   ) {}
 
-  /** Starts shipping `db`'s log (see replicate()). */
-  static async start(db: Database, options: ReplicateOptions): Promise<Replication> {
+  /**
+   * Starts shipping `db`'s log (see replicate()). With a `term` (failover:
+   * the lease's epoch), every message carries the epoch and the term opens
+   * with an empty group; `acknowledges` is asked before each `replicated`
+   * commit resolves (false: it fails with REPLICATION_FENCED).
+   */
+  static async start(
+    db: Database,
+    options: ReplicateOptions,
+    term: Term | null = null,
+    acknowledges: () => boolean = () => true,
+  ): Promise<Replication> {
     const o = fillReplicate(options);
     const port = replicationPort(db);
     const link = await linkStream(o, `tidemark-primary-${port.databaseId}`, o.replicas);
     const checkpoints = new CheckpointStore(link.store);
     let replication: Replication | null = null;
-    const shipper = new Shipper(port, link, o, `replication:${o.stream}`, async () => {
+    const shipper = new Shipper(port, link, o, `replication:${o.stream}`, term, async () => {
       const manifest = await replication!.checkpoint();
       shipper.floor = Math.max(shipper.floor, manifest.commitTs);
     });
     replication = new Replication(db, link, checkpoints, shipper, o);
-    port.attach({ whenReplicated: (commitTs) => shipper.waiters.wait(commitTs) });
+    const refuse = () =>
+      new TidemarkError(
+        ErrorCode.REPLICATION_FENCED,
+        'this node is no longer the primary: the commit is not acknowledged',
+      );
+    port.attach({
+      whenReplicated: async (commitTs) => {
+        if (shipper.state === 'fenced') throw refuse();
+        const ts = await shipper.waiters.wait(commitTs);
+        if (!acknowledges()) throw refuse();
+        return ts;
+      },
+    });
     try {
       const kept = await checkpoints.manifests();
       replication.#checkpoint = kept.at(-1) ?? null;
@@ -86,6 +109,21 @@ export class Replication {
     if (oldest !== null && oldest.streamSeq > 0)
       await retrying(() => this.link.jsm.streams.purge(this.link.stream, { seq: oldest.streamSeq + 1 }));
     return manifest;
+  }
+
+  /** Resolves once shipping runs: with a term, once its opening group is in the stream (writes may be taken from then). */
+  get opened(): Promise<void> {
+    return this.shipper.opened;
+  }
+
+  /** Stops shipping for good: `replicated` commits waiting fail with `error` (REPLICATION_FENCED). */
+  fence(error: TidemarkError): void {
+    this.shipper.fence(error);
+  }
+
+  /** Told once if shipping stops for good because the stream is not this primary's to extend. */
+  set onFenced(listener: ((error: TidemarkError) => void) | null) {
+    this.shipper.onFenced = listener;
   }
 
   stats(): ReplicationStats {

@@ -38,6 +38,8 @@ export interface ReplicaStats {
   records: number;
   bytes: number;
   bootstraps: number;
+  /** The epoch of the last message applied: the term of the primary that wrote it (0: no lease). */
+  epoch: number;
   lastError: string | null;
 }
 
@@ -58,7 +60,7 @@ export class Replica {
     (ts, ms) =>
       new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `the replica did not apply commit ${ts} within ${ms} ms`),
   );
-  #stats = { appliedSeq: 0, lagMessages: 0, lagMs: 0, groups: 0, records: 0, bytes: 0, bootstraps: 0 };
+  #stats = { appliedSeq: 0, lagMessages: 0, lagMs: 0, groups: 0, records: 0, bytes: 0, bootstraps: 0, epoch: 0 };
   #lastError: string | null = null;
   readonly #done: Promise<void>;
 
@@ -138,6 +140,26 @@ export class Replica {
       ...this.#stats,
       lastError: this.#lastError,
     };
+  }
+
+  /** The stream sequence of the last message applied (or covered by the checkpoint it bootstrapped from). */
+  get appliedSeq(): number {
+    return Math.max(0, this.#next - 1);
+  }
+
+  /**
+   * Stops following and hands the database over open (a promotion): the
+   * replica is closed, `waitFor` calls still waiting fail.
+   */
+  async detach(): Promise<{ db: Database; appliedSeq: number }> {
+    if (this.#state === 'closed') throw new TidemarkError(ErrorCode.CLOSED, 'the replica is closed');
+    this.#state = 'closed';
+    this.#messages?.stop();
+    await this.#done;
+    this.#waiters.failAll(new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, 'the replica stopped following'));
+    this.#waiters.close();
+    await this.link.close();
+    return { db: this.#db, appliedSeq: this.appliedSeq };
   }
 
   async close(): Promise<void> {
@@ -240,6 +262,7 @@ export class Replica {
       this.#stats.groups++;
       this.#stats.bytes += group.payload.length;
       this.#stats.appliedSeq = m.seq;
+      this.#stats.epoch = group.header.epoch;
       this.#stats.lagMessages = m.info.pending;
       this.#stats.lagMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6);
       this.#waiters.advance(this.#port.commitTs);

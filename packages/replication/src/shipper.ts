@@ -17,10 +17,11 @@ import { crc32 } from 'node:zlib';
 import type { PubAck } from '@nats-io/jetstream';
 import { ErrorCode, type RecordFeed, type ReplicationPort, TidemarkError } from '@tidemark/core';
 import { Backlog } from './backlog.js';
+import { readStreamEnd, type Term } from './stream_end.js';
 import type { StreamLink } from './connection.js';
 import type { FilledReplicate } from './options.js';
 import { PositionWaiters } from './waiters.js';
-import { chunksOf, framed, readChunk } from './wire.js';
+import { chunksOf, framed } from './wire.js';
 
 export type ShipperState = 'starting' | 'shipping' | 'retrying' | 'fenced' | 'closed';
 
@@ -64,8 +65,6 @@ const CURSOR_ACK_MS = 1_000;
  * hold the rest for the whole replicationTimeoutMs.
  */
 const PUBLISH_TIMEOUT_MS = 5_000;
-/** How long a resuming primary looks in its WAL for the stream's last commit. */
-const HOLDS_WAIT_MS = 5_000;
 const RETRY_MS = 500;
 
 export class Shipper {
@@ -96,23 +95,34 @@ export class Shipper {
   /** Resolves once the stream's end was read the first time (a checkpoint needs it). */
   readonly resynced: Promise<void>;
   #resyncedNow: () => void = () => {};
+  /** Resolves once shipping runs: for a term, once its opening empty group is in the stream. */
+  readonly opened: Promise<void>;
+  #openedNow: () => void = () => {};
+  #isOpen = false;
+  /** Told once, when shipping stops for good because the stream is not this primary's to extend. */
+  onFenced: ((error: TidemarkError) => void) | null = null;
 
   constructor(
     private readonly port: ReplicationPort,
     private readonly link: StreamLink,
     private readonly options: FilledReplicate,
     private readonly cursor: string,
+    /** The lease epoch this primary writes in (null: no lease). */
+    private readonly term: Term | null,
     /** Called when the WAL no longer holds the commits after the stream's end: a checkpoint must go first. */
     private readonly expired: () => Promise<void>,
   ) {
     this.waiters = new PositionWaiters(options.replicationTimeoutMs);
-    const live = () => this.#state !== 'closed' && this.#state !== 'fenced';
-    this.#backlog = new Backlog(port, cursor, options.maxUnshippedBytes, live, (message) => {
+    const behind = () => this.#state !== 'closed' && this.#state !== 'fenced' && this.#shippedTs < port.durableTs;
+    this.#backlog = new Backlog(port, cursor, options.maxUnshippedBytes, behind, (message) => {
       this.#stats.lastError = message;
     });
     this.#interrupt = this.#armInterrupt();
     this.resynced = new Promise((resolve) => {
       this.#resyncedNow = resolve;
+    });
+    this.opened = new Promise((resolve) => {
+      this.#openedNow = resolve;
     });
     this.done = this.#run();
   }
@@ -163,6 +173,21 @@ export class Shipper {
     this.waiters.close();
   }
 
+  /** Stops shipping for good (the lease was lost): waiting commits fail with `error`. */
+  fence(error: TidemarkError): void {
+    if (this.#state === 'closed' || this.#state === 'fenced') return;
+    this.#fenced(error);
+    this.#wake?.();
+    this.#interrupted();
+  }
+
+  #fenced(error: TidemarkError): void {
+    this.#state = 'fenced';
+    this.#stats.lastError = error.message;
+    this.waiters.failAll(error);
+    this.onFenced?.(error);
+  }
+
   async #run(): Promise<void> {
     while (this.#state !== 'closed' && this.#state !== 'fenced') {
       try {
@@ -179,8 +204,7 @@ export class Shipper {
           break;
         }
         if (error instanceof TidemarkError && error.code === ErrorCode.REPLICATION_FENCED) {
-          this.#state = 'fenced';
-          this.waiters.failAll(error);
+          this.#fenced(error);
           break;
         }
         if (error instanceof TidemarkError && error.code === ErrorCode.CHANGES_EXPIRED) {
@@ -209,85 +233,36 @@ export class Shipper {
     });
   }
 
-  /** Reads where the stream ends: the commitTs shipping goes on after. FENCED when it is not ours to extend. */
+  /** Reads where the stream ends (stream_end.ts): the commitTs shipping goes on after. FENCED when it is not ours to extend. */
   async #resync(): Promise<number> {
-    const { jsm, stream, subject } = this.link;
-    const info = await jsm.streams.info(stream);
-    let position = 0;
-    const lastSeq = info.state.last_seq;
-    if (info.state.messages > 0) {
-      const msg = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-      if (msg === null) throw new Error(`the stream's last message could not be read`);
-      const chunk = readChunk(msg.header, msg.data, `stream "${stream}" message ${msg.seq}`);
-      if (chunk.header.databaseId !== this.port.databaseId) {
-        throw new TidemarkError(
-          ErrorCode.REPLICATION_FENCED,
-          `stream "${stream}" holds the log of database ${chunk.header.databaseId}, not of this one (${this.port.databaseId})`,
-        );
-      }
-      if (this.#streamSeq > 0 && chunk.header.writer !== this.writer && msg.seq > this.#streamSeq) {
-        throw new TidemarkError(
-          ErrorCode.REPLICATION_FENCED,
-          `another writer (${chunk.header.writer}) appended to stream "${stream}" after this primary's message ${this.#streamSeq}: this primary ships nothing more`,
-        );
-      }
-      // A group cut short (its writer stopped between chunks) is shipped again whole.
-      position = chunk.index === chunk.count - 1 ? chunk.header.last : chunk.header.after;
-      if (position > this.port.commitTs) {
-        throw new TidemarkError(
-          ErrorCode.REPLICATION_FENCED,
-          `stream "${stream}" holds commits up to ${position}, past this database's newest (${this.port.commitTs}): it was restored from an older copy, or another primary went on`,
-        );
-      }
-      const marker = msg.data.length === 0;
-      if (position === chunk.header.last && !marker && !(await this.#holds(position, chunk.header.digest))) {
-        throw new TidemarkError(
-          ErrorCode.REPLICATION_FENCED,
-          `stream "${stream}" holds a commit ${position} that is not this database's: another primary of it went on from an older state`,
-        );
-      }
-    }
+    const end = await readStreamEnd(this.link, this.port, this.writer, this.#streamSeq, this.term, this.cursor);
     // Past the stream's end, shipping starts at the checkpoint the WAL made necessary: an empty group says so.
-    this.#floorMark = this.floor > position ? this.floor : 0;
-    position = Math.max(position, this.floor);
-    this.#streamSeq = lastSeq;
-    this.#expectSeq = lastSeq;
+    this.#floorMark = this.floor > end.position ? this.floor : 0;
+    const position = Math.max(end.position, this.floor);
+    this.#streamSeq = end.lastSeq;
+    this.#expectSeq = end.lastSeq;
     this.#shippedTs = Math.max(this.#shippedTs, position);
-    this.groups.push({ last: position, seq: lastSeq });
+    this.groups.push({ last: position, seq: end.lastSeq });
     this.waiters.advance(this.#shippedTs);
     this.#resyncedNow();
     return position;
-  }
-
-  /**
-   * Whether this database's record of commit `ts` has the body digest the
-   * stream holds. True when the WAL no longer holds it (nothing to compare).
-   */
-  async #holds(ts: number, digest: number): Promise<boolean> {
-    const feed = this.port.records(ts - 1, this.cursor);
-    try {
-      const first = await Promise.race([
-        feed.next(),
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), HOLDS_WAIT_MS).unref()),
-      ]);
-      if (first === undefined || first.done) return false;
-      return first.value.commitTs === ts && crc32(first.value.body) === digest;
-    } catch (error) {
-      if (error instanceof TidemarkError && error.code === ErrorCode.CHANGES_EXPIRED) return true;
-      throw error;
-    } finally {
-      await feed.return?.();
-    }
   }
 
   /** Ships the records after `position` until closed or broken: each group is what was durable when it was read. */
   async #ship(position: number): Promise<void> {
     const feed = this.port.records(position, this.cursor);
     this.#feed = feed;
-    // Replicas behind the floor see a gap in it and bootstrap from the checkpoint, even if no commit follows.
-    if (this.#floorMark > 0)
-      await this.#send(this.#floorMark, this.#floorMark, 0, new Uint8Array(0), this.port.walBytes);
+    // An empty group opens a term (nothing is acknowledged before it is in the stream), and replicas behind a
+    // floor see a gap in it and bootstrap from the checkpoint, even if no commit follows.
+    if (this.#floorMark > 0 || (this.term !== null && !this.#isOpen)) {
+      const mark = Math.max(this.#floorMark, position);
+      await this.#send(mark, mark, 0, new Uint8Array(0), this.port.walBytes);
+      while (this.#inFlight.length > 0) await this.#inFlight[0]!.settled;
+      this.#checkBroken();
+    }
     this.#floorMark = 0;
+    this.#isOpen = true;
+    this.#openedNow();
     let after = position;
     for (;;) {
       const batch = await Promise.race([feed.nextBatch(this.options.groupBytes), this.#interrupt]);
@@ -313,7 +288,8 @@ export class Shipper {
 
   /** Publishes a group; `walBytes` is port.walBytes when it was read (the backlog counts from it once acknowledged). */
   async #send(after: number, last: number, digest: number, payload: Uint8Array, walBytes: number): Promise<void> {
-    const header = { databaseId: this.port.databaseId, writer: this.writer, after, last, digest };
+    const epoch = this.term?.epoch ?? 0;
+    const header = { databaseId: this.port.databaseId, writer: this.writer, after, last, digest, epoch };
     const chunks = chunksOf(header, payload, this.options.chunkBytes);
     for (const chunk of chunks) {
       while (this.#inFlight.length >= this.options.maxInFlight) await this.#inFlight[0]!.settled;

@@ -7,7 +7,9 @@
  *   headers  Tm-V 1 · Tm-Db <databaseId> · Tm-Writer <id of the shipping process>
  *            Tm-After <commitTs of the record before the group> · Tm-Last <commitTs of its last record>
  *            Tm-Digest <crc32 of the group's last record body> · Tm-Chunk <i>/<n> · Tm-Crc <crc32 of this chunk's payload>
+ *            Tm-Epoch <the writer's lease epoch; absent: 0>
  *   msgID    <databaseId>:<Tm-Last>:<i>   (a retried publish of the same chunk is stored once)
+ *            <databaseId>:<Tm-Last>:e<epoch>   (an empty group: a term's opening marker, or a checkpoint floor)
  */
 import { crc32 } from 'node:zlib';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
@@ -24,6 +26,8 @@ export interface GroupHeader {
   last: number;
   /** crc32 of the last record's body: a primary resuming checks that the stream's history is its own. */
   digest: number;
+  /** The writer's lease epoch (0: no lease). Never falls along the stream. */
+  epoch: number;
 }
 
 export interface Chunk {
@@ -50,12 +54,13 @@ export function chunksOf(header: GroupHeader, payload: Uint8Array, chunkBytes: n
     h.set('Tm-Digest', String(header.digest));
     h.set('Tm-Chunk', `${index}/${count}`);
     h.set('Tm-Crc', String(crc32(part)));
+    if (header.epoch > 0) h.set('Tm-Epoch', String(header.epoch));
     out.push({
       header,
       index,
       count,
       payload: part,
-      msgID: `${header.databaseId}:${header.last}:${index}`,
+      msgID: `${header.databaseId}:${header.last}:${payload.length === 0 ? `e${header.epoch}` : index}`,
       headers: h,
     });
   }
@@ -73,7 +78,7 @@ export function readChunk(
   const after = Number(h.get('Tm-After'));
   const last = Number(h.get('Tm-Last'));
   const [i, n] = h.get('Tm-Chunk').split('/').map(Number);
-  // An empty group (after = last) marks where the stream goes on after a checkpoint.
+  // An empty group (after = last) opens a writer's term, or marks where the stream goes on after a checkpoint.
   const empty = last === after && payload.length === 0 && h.get('Tm-Chunk') === '0/1';
   if (!Number.isSafeInteger(after) || !Number.isSafeInteger(last) || (last <= after && !empty))
     throw bad('bad Tm-After or Tm-Last header');
@@ -82,7 +87,9 @@ export function readChunk(
   if (String(crc32(payload)) !== h.get('Tm-Crc')) throw bad('its payload does not match its checksum');
   const digest = Number(h.get('Tm-Digest'));
   if (!Number.isInteger(digest) || digest < 0) throw bad('bad Tm-Digest header');
-  const header = { databaseId: h.get('Tm-Db'), writer: h.get('Tm-Writer'), after, last, digest };
+  const epoch = h.has('Tm-Epoch') ? Number(h.get('Tm-Epoch')) : 0;
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw bad('bad Tm-Epoch header');
+  const header = { databaseId: h.get('Tm-Db'), writer: h.get('Tm-Writer'), after, last, digest, epoch };
   return { header, index: i!, count: n!, payload };
 }
 

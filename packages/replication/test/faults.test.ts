@@ -14,7 +14,7 @@ import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { type Database, ErrorCode, open } from '@tidemark/core';
+import { type Database, ErrorCode, open, replicationPort } from '@tidemark/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentHash, rejectsWith, tempDirs } from '../../core/test/helpers/dirs.js';
@@ -47,12 +47,18 @@ async function primaryOn(
   cluster ??= await startCluster();
   const db = await open({ dir: dirs.make(), ...more.open });
   db.createTable(KV);
-  const replication = await replicate(db, {
-    ...cluster.connectOptions(),
-    stream,
-    checkpointIntervalMs: 0,
-    replicationTimeoutMs: timeoutMs,
-    ...more.replicate,
+  const start = () =>
+    replicate(db, {
+      ...cluster!.connectOptions(),
+      stream,
+      checkpointIntervalMs: 0,
+      replicationTimeoutMs: timeoutMs,
+      ...more.replicate,
+    });
+  // Nodes restarted by the test before may still be catching up: making a stream can take a while then.
+  const replication = await start().catch((error: { code?: string }) => {
+    if (error.code !== ErrorCode.REPLICATION_UNAVAILABLE) throw error;
+    return start();
   });
   closers.push(
     () => db.close(),
@@ -217,7 +223,10 @@ natsTest(
       assert.unreachable(`${error.message}: ${JSON.stringify(replication.stats())} ${JSON.stringify(replica.stats())}`);
     });
     assert.is(contentHash(replica.db), contentHash(db));
-    await until(() => replication.stats().unshippedBytes === 0, 'nothing left to ship');
+    await until(
+      () => replication.stats().unshippedBytes === 0,
+      `nothing left to ship: ${JSON.stringify(replication.stats())}, durableTs ${replicationPort(db).durableTs}`,
+    );
   },
 );
 

@@ -44,6 +44,10 @@ export interface ReplicationPort {
   attach(replicator: Replicator | null): void;
   /** Makes the database a replica: every write is refused with READ_ONLY and `reason`; `apply` takes the primary's records. */
   becomeReplica(reason: string): void;
+  /** Makes a replica (or a fenced primary) writable again: a promotion whose term has opened. */
+  becomePrimary(): void;
+  /** Refuses every write from now on with READ_ONLY and `reason` (a primary fenced off or out of its lease). */
+  refuseWrites(reason: string): void;
   /** Applies a primary's record body as a commit at its commitTs; returns it, or 0 if already applied. */
   apply(body: Uint8Array): number;
 }

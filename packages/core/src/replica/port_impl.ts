@@ -92,6 +92,19 @@ export class Port implements ReplicationPort {
     this.#replica = true;
   }
 
+  becomePrimary(): void {
+    this.#engine.checkOpen();
+    this.#engine.readOnly = false;
+    this.#engine.readOnlyReason = '';
+    this.#replica = false;
+  }
+
+  refuseWrites(reason: string): void {
+    this.#engine.checkOpen();
+    this.#engine.readOnly = true;
+    this.#engine.readOnlyReason = reason;
+  }
+
   apply(body: Uint8Array): number {
     if (!this.#replica) throw new TidemarkError(ErrorCode.READ_ONLY, 'only a replica applies replicated records');
     return this.#applier.apply(body, 0, body.length);

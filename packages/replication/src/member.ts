@@ -1,0 +1,346 @@
+/**
+ * joinCluster(options): one node of a database's cluster with failover.
+ * Every node follows the stream as a replica, but for the one holding the
+ * lease (lease.ts), which writes; when the lease lapses a replica takes it
+ * and promotes itself, or `promote()` does so by hand.
+ *
+ *   replica ─► caught up with the stream's end ─► lease, epoch + 1 ─► stop following
+ *      ▲           ─► ship from its own log: an empty group with expect.lastSequence opens the term
+ *      │           ─► in the stream: writable, the primary   (refused: back to following)
+ *      │
+ *   primary ─► lease lost, or an append refused (fenced) ─► read-only, waiting commits fail with
+ *              REPLICATION_FENCED ─► its log past the stream discarded: bootstraps again as a replica
+ *
+ * A brand-new stream (no checkpoint yet) is started by the first node to
+ * take the lease, from its own directory.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type Database, ErrorCode, open, replicationPort, TidemarkError } from '@tidemark/core';
+import { CheckpointStore } from './checkpoints.js';
+import { linkStream } from './connection.js';
+import { Lease, type LeaseHolder } from './lease.js';
+import { connectOptions, type FilledMember, fillMember, type MemberOptions } from './options.js';
+import { Replication } from './primary.js';
+import { Replica } from './replica.js';
+
+export type Role = 'primary' | 'replica' | 'closed';
+
+export interface MemberStats {
+  role: Role;
+  node: string;
+  /** The lease as last read: who writes, in which epoch. */
+  primary: LeaseHolder | null;
+  /** Times this node became the primary, and stopped being it. */
+  promotions: number;
+  stepDowns: number;
+  /** Commits this node made as a primary that never reached the stream, discarded when it stepped down. */
+  discardedTs: number;
+  /** Failover time of the last promotion here: from the lease seen lapsed (or promote()) to writable, ms. */
+  lastPromotionMs: number | null;
+  lastError: string | null;
+}
+
+/** How long a promotion waits for the replica to apply the stream's end. */
+const CATCH_UP_MS = 10_000;
+
+export class Member {
+  #role: Role = 'replica';
+  #replica: Replica | null = null;
+  #replication: Replication | null = null;
+  #db: Database | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #renewTimer: NodeJS.Timeout | null = null;
+  #renewing = false;
+  #busy: Promise<unknown> = Promise.resolve();
+  #watchers = new Set<(holder: LeaseHolder | null) => void>();
+  #stats = { promotions: 0, stepDowns: 0, discardedTs: 0, lastPromotionMs: null as number | null };
+  #lastError: string | null = null;
+
+  private constructor(
+    private readonly o: FilledMember,
+    private readonly nc: NatsConnection,
+    private readonly lease: Lease,
+  ) {}
+
+  static async join(options: MemberOptions): Promise<Member> {
+    const o = fillMember(options);
+    const nc = await connect(connectOptions(o.replica, `tidemark-node-${o.node}`));
+    try {
+      const lease = await Lease.open(nc, o.replica.stream, o.node, o.leaseMs, o.replicate.replicas ?? 3);
+      const member = new Member(o, nc, lease);
+      // Renewals run apart from the transitions (a promotion's checkpoint upload may take longer than the lease).
+      member.#renewTimer = setInterval(() => member.#renew(), Math.max(50, Math.floor(o.leaseMs / 3)));
+      member.#renewTimer.unref();
+      try {
+        await member.#start();
+      } catch (error) {
+        clearInterval(member.#renewTimer);
+        throw error;
+      }
+      member.#timer = setInterval(() => member.#tick(), Math.max(50, Math.floor(o.leaseMs / 4)));
+      member.#timer.unref();
+      return member;
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  get role(): Role {
+    return this.#role;
+  }
+
+  /** This node's database: writable while it is the primary, a replica's read-only one otherwise. */
+  get db(): Database {
+    const db = this.#replica?.db ?? this.#db;
+    if (db === null)
+      throw this.#role === 'closed'
+        ? new TidemarkError(ErrorCode.CLOSED, 'the node is closed')
+        : new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, 'the node is joining as a replica again');
+    return db;
+  }
+
+  /** Who writes, as last read from the lease. */
+  primary(): LeaseHolder | null {
+    return this.lease.holder;
+  }
+
+  /** Calls `listener` each time the lease changes hands; returns the function that stops it. */
+  watchPrimary(listener: (holder: LeaseHolder | null) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Resolves once this node has applied (or made) the commit `token`. */
+  async waitFor(token: number, options?: { timeoutMs?: number }): Promise<void> {
+    if (this.#replica !== null) return this.#replica.waitFor(token, options);
+    if (token <= replicationPort(this.db).commitTs) return;
+    throw new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `this primary has no commit ${token}`);
+  }
+
+  stats(): MemberStats {
+    return {
+      role: this.#role,
+      node: this.o.node,
+      primary: this.lease.holder,
+      ...this.#stats,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Promotes this replica now, taking the lease from its holder whatever its state (the holder is taken to be gone). */
+  promote(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#role === 'primary') return;
+      if (this.#role === 'closed') throw new TidemarkError(ErrorCode.CLOSED, 'the node is closed');
+      if (!(await this.#promote(true))) throw new TidemarkError(ErrorCode.REPLICATION_FENCED, this.#lastError ?? '');
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#role === 'closed') return;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#renewTimer !== null) clearInterval(this.#renewTimer);
+    await this.#serial(async () => {
+      this.#role = 'closed';
+      await this.#replica?.close();
+      await this.#replication?.close();
+      await this.lease.release().catch(() => {});
+      if (this.#db !== null && !this.#db.closed) await this.#db.close();
+    });
+    await this.nc.close();
+  }
+
+  /** Transitions run one at a time. */
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(step);
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  async #start(): Promise<void> {
+    const fresh = await this.#freshStream();
+    if (fresh && (await this.lease.acquire()) !== null) {
+      const db = await open({ ...(this.o.replica.open ?? {}), dir: this.o.dir });
+      this.#db = db;
+      if (await this.#lead(db, null)) return;
+      await db.close();
+      this.#db = null;
+      await this.lease.release().catch(() => {});
+      throw new TidemarkError(
+        ErrorCode.REPLICATION_UNAVAILABLE,
+        `node ${this.o.node} could not start the stream: ${this.#lastError}`,
+      );
+    }
+    // A directory this node once wrote as a primary may hold commits the stream never got: it starts over.
+    if (wasPrimary(this.o.dir, this.o.replica.stream)) rmSync(this.o.dir, { recursive: true, force: true });
+    this.#replica = await Replica.open(this.o.replica);
+  }
+
+  /** Whether the stream has no checkpoint yet: nobody wrote it. */
+  async #freshStream(): Promise<boolean> {
+    let link: Awaited<ReturnType<typeof linkStream>>;
+    try {
+      link = await linkStream(this.o.replica, `tidemark-node-${this.o.node}`, null);
+    } catch {
+      return true;
+    }
+    try {
+      return (await new CheckpointStore(link.store).manifests()).length === 0;
+    } finally {
+      await link.close();
+    }
+  }
+
+  /** Renews the lease while this node holds it; a primary whose lease is gone steps down. */
+  #renew(): void {
+    if (this.#renewing) return;
+    this.#renewing = true;
+    const renewal = this.lease.held !== null ? this.lease.renew() : Promise.resolve(false);
+    renewal
+      .then((held) => {
+        if (!held && this.#role === 'primary') void this.#serial(() => this.#stepDown('the lease was lost'));
+      })
+      .catch((error: Error) => {
+        this.#lastError = error.message;
+      })
+      .finally(() => {
+        this.#renewing = false;
+      });
+  }
+
+  #tick(): void {
+    void this.#serial(async () => {
+      const before = this.lease.holder;
+      if (this.#role === 'primary') {
+        if (this.lease.held === null) await this.#stepDown('the lease ran out');
+      } else if (this.#role === 'replica' && this.#replica === null) {
+        this.#replica = await Replica.open(this.o.replica);
+      } else if (this.#role === 'replica') {
+        await this.lease.read();
+        const seen = this.lease.holder;
+        const lapsed = seen === null || seen.released === true || this.lease.expired;
+        if (this.o.autoPromote && lapsed) await this.#promote(false);
+      }
+      const after = this.lease.holder;
+      if (before?.node !== after?.node || before?.epoch !== after?.epoch)
+        for (const listener of this.#watchers) listener(after);
+    }).catch((error: Error) => {
+      this.#lastError = error.message;
+    });
+  }
+
+  /** Replica to primary (see the diagram); false when another node holds the lease or the stream moved on. */
+  async #promote(force: boolean): Promise<boolean> {
+    const started = performance.now();
+    const replica = this.#replica!;
+    const jsm = await jetstreamManager(this.nc);
+    const lastSeq = (await jsm.streams.info(this.o.replica.stream)).state.last_seq;
+    const deadline = Date.now() + CATCH_UP_MS;
+    while (replica.appliedSeq < lastSeq) {
+      if (Date.now() > deadline) {
+        this.#lastError = `the replica did not apply the stream up to message ${lastSeq} within ${CATCH_UP_MS} ms`;
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if ((await this.lease.acquire(force)) === null) {
+      this.#lastError = `node ${this.lease.holder?.node} holds the lease`;
+      return false;
+    }
+    const { db, appliedSeq } = await replica.detach();
+    this.#replica = null;
+    this.#db = db;
+    if (await this.#lead(db, appliedSeq)) {
+      this.#stats.lastPromotionMs = performance.now() - started;
+      return true;
+    }
+    // The stream moved on, or another node's term began: follow again from where this replica stood.
+    await this.lease.release().catch(() => {});
+    this.#db = null;
+    await db.close();
+    this.#replica = await Replica.open(this.o.replica);
+    return false;
+  }
+
+  /** Ships `db`'s log in the lease's epoch; writable once the term's opening group is in the stream. */
+  async #lead(db: Database, appliedSeq: number | null): Promise<boolean> {
+    const held = this.lease.held;
+    if (held === null) return false;
+    const lease = this.lease;
+    let replication: Replication;
+    try {
+      replication = await Replication.start(
+        db,
+        { ...this.o.replicate },
+        { epoch: held.epoch, appliedSeq },
+        () => lease.held?.epoch === held.epoch,
+      );
+    } catch (error) {
+      this.#lastError = (error as Error).message;
+      return false;
+    }
+    const opened = await new Promise<boolean>((resolve) => {
+      replication.onFenced = (error) => {
+        this.#lastError = error.message;
+        resolve(false);
+      };
+      void replication.opened.then(() => resolve(true));
+    });
+    if (!opened) {
+      await replication.close();
+      return false;
+    }
+    replicationPort(db).becomePrimary();
+    replication.onFenced = (error) => {
+      void this.#serial(() => this.#stepDown(error.message));
+    };
+    this.#replication = replication;
+    this.#role = 'primary';
+    this.#stats.promotions++;
+    return true;
+  }
+
+  /** Primary to replica: stops acknowledging at once, discards its log past the stream, bootstraps again. */
+  async #stepDown(reason: string): Promise<void> {
+    const replication = this.#replication;
+    const db = this.#db;
+    if (this.#role !== 'primary' || replication === null || db === null) return;
+    this.#lastError = reason;
+    const error = new TidemarkError(
+      ErrorCode.REPLICATION_FENCED,
+      `node ${this.o.node} stopped being the primary: ${reason}`,
+    );
+    replication.fence(error);
+    replicationPort(db).refuseWrites(error.message);
+    this.#stats.discardedTs += Math.max(0, replicationPort(db).commitTs - replication.stats().shippedTs);
+    this.#stats.stepDowns++;
+    this.#role = 'replica';
+    this.#replication = null;
+    await replication.close();
+    await this.lease.release().catch(() => {});
+    this.#db = null;
+    await db.close();
+    rmSync(this.o.dir, { recursive: true, force: true });
+    this.#replica = await Replica.open(this.o.replica);
+  }
+}
+
+/** Whether `dir`'s named cursors include the one a primary of `stream` ships under. */
+function wasPrimary(dir: string, stream: string): boolean {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, 'cursors'));
+  } catch {
+    return false;
+  }
+  return bytes.includes(`"replication:${stream}"`);
+}
+
+/** Joins (or starts) the cluster of `options.stream` as node `options.node` (see Member). */
+export function joinCluster(options: MemberOptions): Promise<Member> {
+  return Member.join(options);
+}

@@ -1,0 +1,164 @@
+/**
+ * Failover on three local NATS nodes. By hand: `promote()` on a replica
+ * takes the lease with the next epoch and opens its term in the stream; the
+ * old primary can no longer acknowledge, turns read-only, and joins again
+ * as a replica; every commit acknowledged before is on every node, and the
+ * replicas converge to the new primary. Automatically: a primary process
+ * SIGKILLed while it writes is replaced by a replica once the lease lapses,
+ * with every commit it acknowledged kept.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { contentHash, tempDirs } from '../../core/test/helpers/dirs.js';
+import { KV } from '../../core/test/helpers/tables.js';
+import { joinCluster, type Member, type MemberOptions } from '../src/index.js';
+import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
+
+const dirs = tempDirs('tidemark-failover-');
+const LEASE_MS = 2_000;
+let cluster: NatsCluster | null = null;
+const closers: Array<() => Promise<unknown>> = [];
+
+test.after(async () => {
+  for (const close of closers.reverse()) await close().catch(() => {});
+  await cluster?.stop();
+  dirs.cleanup();
+});
+
+async function options(stream: string, node: string, more: Partial<MemberOptions> = {}): Promise<MemberOptions> {
+  cluster ??= await startCluster();
+  return {
+    ...cluster.connectOptions(),
+    stream,
+    node,
+    dir: dirs.make(),
+    leaseMs: LEASE_MS,
+    checkpointIntervalMs: 0,
+    replicationTimeoutMs: 5_000,
+    ...more,
+  };
+}
+
+async function join(stream: string, node: string, more: Partial<MemberOptions> = {}): Promise<Member> {
+  const member = await joinCluster(await options(stream, node, more));
+  closers.push(() => member.close());
+  return member;
+}
+
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.unreachable(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function keys(member: Member): number[] {
+  return member.db
+    .table('kv')
+    .scan()
+    .map((row) => row.k as number)
+    .sort((x, y) => x - y);
+}
+
+if (natsOrSkip('failover')) {
+  test('promote() moves writes to a replica; the old primary is fenced, read-only, and follows again', async () => {
+    const a = await join('fo_manual', 'a', { autoPromote: false });
+    assert.is(a.role, 'primary');
+    assert.equal(a.primary(), { node: 'a', epoch: 1 });
+    a.db.createTable(KV);
+    const acked: number[] = [];
+    let token = 0;
+    for (let k = 0; k < 50; k++) {
+      token = await a.db.table('kv').insert({ k, v: 'a' }, { durability: 'replicated' });
+      acked.push(k);
+    }
+    const b = await join('fo_manual', 'b', { autoPromote: false });
+    const c = await join('fo_manual', 'c', { autoPromote: false });
+    await b.waitFor(token);
+    await c.waitFor(token);
+    assert.is(b.role, 'replica');
+    await b.promote();
+    assert.is(b.role, 'primary');
+    assert.equal(b.primary(), { node: 'b', epoch: 2 });
+    assert.is(b.stats().promotions, 1);
+    // The old primary cannot acknowledge any more: the commit fails, is refused once read-only, or finds the
+    // node joining again as a replica.
+    const late = await (async () =>
+      a.db.table('kv').insert({ k: 1000, v: 'late' }, { durability: 'replicated' }))().then(
+      () => 'acknowledged',
+      (error: { code?: string }) => error.code,
+    );
+    assert.ok(
+      ['TM_REPLICATION_FENCED', 'TM_READ_ONLY', 'TM_REPLICATION_UNAVAILABLE'].includes(String(late)),
+      String(late),
+    );
+    await until(() => a.role === 'replica' && a.stats().stepDowns === 1, 'the old primary steps down');
+    for (let k = 50; k < 100; k++) {
+      token = await b.db.table('kv').insert({ k, v: 'b' }, { durability: 'replicated' });
+      acked.push(k);
+    }
+    for (const node of [a, c]) {
+      await until(() => {
+        try {
+          return node.db.table('kv').get(99) !== undefined;
+        } catch {
+          return false;
+        }
+      }, `node ${node.stats().node} follows the new primary`);
+      await node.waitFor(token);
+      assert.equal(keys(node), acked, `node ${node.stats().node} holds exactly the acknowledged keys`);
+      assert.is(contentHash(node.db), contentHash(b.db));
+      assert.is(node.role, 'replica');
+    }
+    assert.equal(a.primary(), { node: 'b', epoch: 2 });
+  });
+
+  test('a primary SIGKILLed while writing is replaced once its lease lapses, with every acknowledged commit kept', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./fixtures/primary_child.ts', import.meta.url)),
+        JSON.stringify(await options('fo_kill', 'p')),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    closers.push(async () => child.kill('SIGKILL'));
+    const acked = new Map<number, number>();
+    let primary = false;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const [what, k, ts] = line.split(' ');
+      if (what === 'primary') primary = true;
+      if (what === 'ack') acked.set(Number(k), Number(ts));
+    });
+    await until(() => primary, 'the child becomes the primary');
+    const b = await join('fo_kill', 'b');
+    const c = await join('fo_kill', 'c');
+    await until(() => acked.size >= 200, '200 acknowledged commits');
+    child.kill('SIGKILL');
+    const killedAt = performance.now();
+    await new Promise((resolve) => child.once('exit', resolve));
+    await until(() => b.role === 'primary' || c.role === 'primary', 'a replica takes over', 60_000);
+    const next = b.role === 'primary' ? b : c;
+    const other = next === b ? c : b;
+    const token = await next.db.table('kv').insert({ k: -1, v: 'after' }, { durability: 'replicated' });
+    const failoverMs = performance.now() - killedAt;
+    console.log(`failover: ${failoverMs.toFixed(0)} ms from SIGKILL to a replicated commit (leaseMs ${LEASE_MS})`);
+    assert.equal(next.primary(), { node: next.stats().node, epoch: 2 });
+    await other.waitFor(token);
+    for (const node of [next, other]) {
+      const kv = node.db.table('kv');
+      for (const k of acked.keys())
+        assert.ok(kv.get(k) !== undefined, `acknowledged key ${k} is on ${node.stats().node}`);
+    }
+    assert.is(contentHash(other.db), contentHash(next.db));
+  });
+}
+
+test.run();
