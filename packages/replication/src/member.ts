@@ -270,15 +270,9 @@ export class Member {
   async #lead(db: Database, appliedSeq: number | null): Promise<boolean> {
     const held = this.lease.held;
     if (held === null) return false;
-    const lease = this.lease;
     let replication: Replication;
     try {
-      replication = await Replication.start(
-        db,
-        { ...this.o.replicate },
-        { epoch: held.epoch, appliedSeq },
-        () => lease.held?.epoch === held.epoch,
-      );
+      replication = await Replication.start(db, { ...this.o.replicate }, { epoch: held.epoch, appliedSeq });
     } catch (error) {
       this.#lastError = (error as Error).message;
       return false;
@@ -316,11 +310,11 @@ export class Member {
     );
     replication.fence(error);
     replicationPort(db).refuseWrites(error.message);
-    this.#stats.discardedTs += Math.max(0, replicationPort(db).commitTs - replication.stats().shippedTs);
     this.#stats.stepDowns++;
     this.#role = 'replica';
     this.#replication = null;
     await replication.close();
+    this.#stats.discardedTs += Math.max(0, replicationPort(db).commitTs - replication.stats().shippedTs);
     await this.lease.release().catch(() => {});
     this.#db = null;
     await db.close();

@@ -99,6 +99,9 @@ export class Shipper {
   readonly opened: Promise<void>;
   #openedNow: () => void = () => {};
   #isOpen = false;
+  /** The newest commit sent whose publish got no answer (0: none): its outcome is unknown. */
+  #unknownTs = 0;
+  #fenceError: TidemarkError | null = null;
   /** Told once, when shipping stops for good because the stream is not this primary's to extend. */
   onFenced: ((error: TidemarkError) => void) | null = null;
 
@@ -173,18 +176,32 @@ export class Shipper {
     this.waiters.close();
   }
 
-  /** Stops shipping for good (the lease was lost): waiting commits fail with `error`. */
+  /**
+   * Stops shipping for good (the lease was lost): nothing more is sent;
+   * what is in flight settles (a commit the stream takes is acknowledged:
+   * it precedes the next term), and the commits still waiting fail.
+   */
   fence(error: TidemarkError): void {
     if (this.#state === 'closed' || this.#state === 'fenced') return;
-    this.#fenced(error);
+    this.#state = 'fenced';
+    this.#fenceError = error;
     this.#wake?.();
     this.#interrupted();
   }
 
+  /**
+   * Fails the commits still waiting: REPLICATION_FENCED for those never
+   * sent or refused by the stream (no other node has them),
+   * REPLICATION_UNAVAILABLE for those whose publish got no answer.
+   */
   #fenced(error: TidemarkError): void {
     this.#state = 'fenced';
     this.#stats.lastError = error.message;
-    this.waiters.failAll(error);
+    const unknown = new TidemarkError(
+      ErrorCode.REPLICATION_UNAVAILABLE,
+      `${error.message}; the commit was sent and got no answer: the stream may hold it or not`,
+    );
+    this.waiters.failSplit(this.#unknownTs, unknown, error);
     this.onFenced?.(error);
   }
 
@@ -221,6 +238,7 @@ export class Shipper {
       }
     }
     await this.#settleAll();
+    if (this.#fenceError !== null) this.#fenced(this.#fenceError);
   }
 
   #pause(ms: number): Promise<void> {
@@ -308,6 +326,8 @@ export class Shipper {
         settled: pub.then(
           (ack) => this.#acked(ack, lastChunk ? last : 0, bytes, walBytes),
           (error: Error) => {
+            // Refused by expect.lastSequence: not stored. Anything else (a timeout, a lost connection): unknown.
+            if (!isWrongLastSequence(error)) this.#unknownTs = Math.max(this.#unknownTs, last);
             this.#broken ??= error;
             this.#interrupted();
           },
@@ -354,4 +374,10 @@ export class Shipper {
     for (const g of this.groups) if (g.last <= commitTs && g.seq > seq) seq = g.seq;
     return seq;
   }
+}
+
+/** JetStream's refusal of a publish whose expect.lastSequence no longer holds (API error 10071): it was not stored. */
+function isWrongLastSequence(error: unknown): boolean {
+  const e = error as { api_error?: { err_code?: number }; code?: number; message?: string };
+  return e?.api_error?.err_code === 10071 || e?.code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
 }

@@ -83,6 +83,24 @@ export class PositionWaiters {
     this.#compact();
   }
 
+  /**
+   * Fails every waiting commit for good: those up to `unknownUpTo` (sent,
+   * with no answer) with `unknown`, the rest with `error`.
+   */
+  failSplit(unknownUpTo: number, unknown: Error, error: Error): void {
+    this.#failure = error;
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const w = this.#queue[i]!;
+      if (!w.done) {
+        w.done = true;
+        w.reject(w.ts <= unknownUpTo ? unknown : error);
+      }
+    }
+    this.#queue = [];
+    this.#head = 0;
+    this.#compact();
+  }
+
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;

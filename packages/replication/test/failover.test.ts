@@ -5,9 +5,13 @@
  * as a replica; every commit acknowledged before is on every node, and the
  * replicas converge to the new primary. Automatically: a primary process
  * SIGKILLed while it writes is replaced by a replica once the lease lapses,
- * with every commit it acknowledged kept.
+ * with every commit it acknowledged kept. A primary paused past its lease
+ * (SIGSTOP) is replaced the same way; resumed, whatever it acknowledged is
+ * on the new primary, its other commits fail with REPLICATION_FENCED (never
+ * in the stream) or REPLICATION_UNAVAILABLE (sent, no answer), and it joins
+ * again as a replica.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -64,6 +68,52 @@ function keys(member: Member): number[] {
     .sort((x, y) => x - y);
 }
 
+interface PrimaryProcess {
+  process: ChildProcess;
+  acked: Map<number, number>;
+  failed: Map<number, string>;
+  roles: string[];
+}
+
+/** A primary in a process of its own (fixtures/primary_child.ts), writing until it is killed. */
+async function primaryProcess(stream: string, node: string): Promise<PrimaryProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./fixtures/primary_child.ts', import.meta.url)),
+      JSON.stringify(await options(stream, node)),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  closers.push(async () => child.kill('SIGKILL'));
+  const p: PrimaryProcess = { process: child, acked: new Map(), failed: new Map(), roles: [] };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const [what, k, value] = line.split(' ');
+    if (what === 'role') p.roles.push(k!);
+    if (what === 'ack') p.acked.set(Number(k), Number(value));
+    if (what === 'fail') p.failed.set(Number(k), value!);
+  });
+  await until(() => p.roles.includes('primary'), 'the process becomes the primary');
+  return p;
+}
+
+/** The replica of the two that took over, once one has. */
+async function newPrimary(b: Member, c: Member): Promise<{ next: Member; other: Member }> {
+  await until(() => b.role === 'primary' || c.role === 'primary', 'a replica takes over', 60_000);
+  return b.role === 'primary' ? { next: b, other: c } : { next: c, other: b };
+}
+
+function holdsAll(nodes: Member[], acked: Map<number, number>): void {
+  for (const node of nodes) {
+    const kv = node.db.table('kv');
+    for (const k of acked.keys())
+      assert.ok(kv.get(k) !== undefined, `acknowledged key ${k} is on ${node.stats().node}`);
+  }
+}
+
 if (natsOrSkip('failover')) {
   test('promote() moves writes to a replica; the old primary is fenced, read-only, and follows again', async () => {
     const a = await join('fo_manual', 'a', { autoPromote: false });
@@ -118,45 +168,43 @@ if (natsOrSkip('failover')) {
   });
 
   test('a primary SIGKILLed while writing is replaced once its lease lapses, with every acknowledged commit kept', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./fixtures/primary_child.ts', import.meta.url)),
-        JSON.stringify(await options('fo_kill', 'p')),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    closers.push(async () => child.kill('SIGKILL'));
-    const acked = new Map<number, number>();
-    let primary = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const [what, k, ts] = line.split(' ');
-      if (what === 'primary') primary = true;
-      if (what === 'ack') acked.set(Number(k), Number(ts));
-    });
-    await until(() => primary, 'the child becomes the primary');
+    const child = await primaryProcess('fo_kill', 'p');
     const b = await join('fo_kill', 'b');
     const c = await join('fo_kill', 'c');
-    await until(() => acked.size >= 200, '200 acknowledged commits');
-    child.kill('SIGKILL');
+    await until(() => child.acked.size >= 200, '200 acknowledged commits');
+    child.process.kill('SIGKILL');
     const killedAt = performance.now();
-    await new Promise((resolve) => child.once('exit', resolve));
-    await until(() => b.role === 'primary' || c.role === 'primary', 'a replica takes over', 60_000);
-    const next = b.role === 'primary' ? b : c;
-    const other = next === b ? c : b;
+    await new Promise((resolve) => child.process.once('exit', resolve));
+    const { next, other } = await newPrimary(b, c);
     const token = await next.db.table('kv').insert({ k: -1, v: 'after' }, { durability: 'replicated' });
     const failoverMs = performance.now() - killedAt;
     console.log(`failover: ${failoverMs.toFixed(0)} ms from SIGKILL to a replicated commit (leaseMs ${LEASE_MS})`);
     assert.equal(next.primary(), { node: next.stats().node, epoch: 2 });
     await other.waitFor(token);
-    for (const node of [next, other]) {
-      const kv = node.db.table('kv');
-      for (const k of acked.keys())
-        assert.ok(kv.get(k) !== undefined, `acknowledged key ${k} is on ${node.stats().node}`);
-    }
+    holdsAll([next, other], child.acked);
+    assert.is(contentHash(other.db), contentHash(next.db));
+  });
+
+  test('a primary paused past its lease (SIGSTOP) is replaced; resumed, it acknowledges nothing the new primary lacks, and follows', async () => {
+    const child = await primaryProcess('fo_pause', 'p');
+    const b = await join('fo_pause', 'b');
+    const c = await join('fo_pause', 'c');
+    await until(() => child.acked.size >= 100, '100 acknowledged commits');
+    child.process.kill('SIGSTOP');
+    const { next, other } = await newPrimary(b, c);
+    await next.db.table('kv').insert({ k: -1, v: 'after' }, { durability: 'replicated' });
+    child.process.kill('SIGCONT');
+    await until(
+      () => child.roles.at(-1) === 'replica' && child.roles.includes('primary'),
+      'the old primary follows again',
+    );
+    child.process.kill('SIGKILL');
+    const token = await next.db.table('kv').insert({ k: -2, v: 'last' }, { durability: 'replicated' });
+    await other.waitFor(token);
+    // Whatever the old primary acknowledged, before or after its pause, the new primary has.
+    holdsAll([next, other], child.acked);
+    for (const code of child.failed.values())
+      assert.ok(['TM_REPLICATION_FENCED', 'TM_REPLICATION_UNAVAILABLE', 'TM_READ_ONLY'].includes(code), code);
     assert.is(contentHash(other.db), contentHash(next.db));
   });
 }
