@@ -75,8 +75,14 @@ export const ErrorCode = {
    * stream is back (docs/REPLICATION.md).
    */
   REPLICATION_UNAVAILABLE: 'TM_REPLICATION_UNAVAILABLE',
-  /** Another writer appended to this database's stream: this primary was fenced off and ships nothing more. */
+  /**
+   * This primary was fenced off (another writer or a later epoch holds the
+   * stream, or its lease was lost): the commit was never sent, or the stream
+   * refused it, so no other node has it. It ships nothing more.
+   */
   REPLICATION_FENCED: 'TM_REPLICATION_FENCED',
+  /** A read on a replica that has not heard from its stream within options.maxStalenessMs: it would serve old data. */
+  STALE: 'TM_STALE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -182,7 +182,7 @@ export class Table<T extends TableTypes = UntypedTable> {
   }
 
   #read(): AutoView {
-    this.#engine.checkOpen();
+    this.#engine.checkRead();
     if (this.#store.dropped)
       throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `table "${this.#store.name}" was dropped`);
     const view = this.#view;

@@ -54,7 +54,7 @@ export class Transaction<S extends DatabaseSchema = UntypedSchema> {
 
   /** @internal Use `db.begin()`. */
   constructor(engine: Engine, isolation: Isolation, durability: Durability) {
-    engine.checkOpen();
+    engine.checkRead();
     this.#engine = engine;
     this.isolation = isolation;
     this.durability = durability;

@@ -137,7 +137,7 @@ test('a record that does not fit the replica is CORRUPT and changes nothing', as
   }
 });
 
-test('a replicated commit waits for the attached replicator, and fails without one', async () => {
+test('a replicated commit waits for the attached replicator, and fails without one; a read check refuses reads; a fenced primary refuses writes', async () => {
   const db = await open({ dir: dirs.make() });
   try {
     db.createTable(KV);
@@ -175,6 +175,21 @@ test('a replicated commit waits for the attached replicator, and fails without o
     await rejectsWith(() => kv.insert({ k: 3, v: 'c' }, { durability: 'replicated' }), ErrorCode.REPLICATION_FENCED);
     port.attach(null);
     assert.is(await kv.insert({ k: 4, v: 'd' }), port.commitTs);
+    // A read check (a replica's staleness bound) refuses table reads and transactions, and nothing else changes.
+    port.setReadCheck(() => {
+      throw new TidemarkError(ErrorCode.STALE, 'stale');
+    });
+    assert.throws(() => kv.get(4), (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE);
+    assert.throws(() => kv.scan(), (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE);
+    assert.throws(() => kv.count(), (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE);
+    await rejectsWith(() => db.transaction((tx) => tx.get('kv', 4)), ErrorCode.STALE);
+    port.setReadCheck(null);
+    assert.equal(kv.get(4), { k: 4, v: 'd' });
+    // A fenced primary refuses writes from then on; made primary again, it takes them.
+    port.refuseWrites('fenced off');
+    await rejectsWith(() => kv.insert({ k: 5, v: 'e' }), ErrorCode.READ_ONLY, 'fenced off');
+    port.becomePrimary();
+    assert.is(await kv.insert({ k: 5, v: 'e' }), port.commitTs);
   } finally {
     await db.close();
     dirs.cleanup();

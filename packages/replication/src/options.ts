@@ -52,6 +52,11 @@ export interface ReplicaOptions extends NatsOptions {
   dir: string;
   /** Other options of open() for the replica's local database (not durability, readOnly or migrate). */
   open?: Record<string, unknown>;
+  /**
+   * Reads fail with STALE once the replica has not confirmed for this long
+   * that it holds the whole stream (default: no bound).
+   */
+  maxStalenessMs?: number;
 }
 
 /** A node of a cluster with failover (joinCluster): a replica that takes over when the primary's lease lapses. */
@@ -66,6 +71,8 @@ export interface MemberOptions extends ReplicateOptions {
   autoPromote?: boolean;
   /** Other options of open() for the node's local database (not durability, readOnly or migrate). */
   open?: Record<string, unknown>;
+  /** While a replica, reads fail with STALE past this long without confirming it holds the whole stream. */
+  maxStalenessMs?: number;
 }
 
 export interface FilledMember {
@@ -79,7 +86,7 @@ export interface FilledMember {
   replica: ReplicaOptions;
 }
 
-const MEMBER_KEYS = new Set(['dir', 'node', 'leaseMs', 'autoPromote', 'open']);
+const MEMBER_KEYS = new Set(['dir', 'node', 'leaseMs', 'autoPromote', 'open', 'maxStalenessMs']);
 
 export function fillMember(options: unknown): FilledMember {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object');
@@ -93,7 +100,12 @@ export function fillMember(options: unknown): FilledMember {
     throw invalid('options.autoPromote must be a boolean');
   const nats: Record<string, unknown> = {};
   for (const key of NATS_KEYS) if (o[key] !== undefined) nats[key] = o[key];
-  const replica = fillReplica({ ...nats, dir: o.dir, ...(o.open === undefined ? {} : { open: o.open }) });
+  const replica = fillReplica({
+    ...nats,
+    dir: o.dir,
+    ...(o.open === undefined ? {} : { open: o.open }),
+    ...(o.maxStalenessMs === undefined ? {} : { maxStalenessMs: o.maxStalenessMs }),
+  });
   return {
     dir: replica.dir,
     node: o.node,
@@ -117,7 +129,7 @@ const REPLICATE_KEYS = new Set([
   'checkpointBytesPerSecond',
   'maxUnshippedBytes',
 ]);
-const REPLICA_KEYS = new Set([...NATS_KEYS, 'dir', 'open']);
+const REPLICA_KEYS = new Set([...NATS_KEYS, 'dir', 'open', 'maxStalenessMs']);
 
 export function invalid(message: string): TidemarkError {
   return new TidemarkError(ErrorCode.INVALID_OPTION, message);
@@ -179,6 +191,7 @@ export function fillReplica(options: unknown): ReplicaOptions {
     throw invalid('options.open must be an object of open() options');
   for (const key of ['dir', 'readOnly', 'migrate', 'durability'])
     if (open !== undefined && Object.hasOwn(open, key)) throw invalid(`options.open.${key} is set by openReplica()`);
+  if (o.maxStalenessMs !== undefined) integer(o, 'maxStalenessMs', 0, 1, 2 ** 31 - 1);
   return o as unknown as ReplicaOptions;
 }
 

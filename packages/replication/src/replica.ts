@@ -64,6 +64,10 @@ export class Replica {
   #lastError: string | null = null;
   readonly #done: Promise<void>;
 
+  /** performance.now() when the replica last knew it held the whole stream (0: not yet). */
+  #freshAt = 0;
+  #probe: NodeJS.Timeout | null = null;
+
   private constructor(
     db: Database,
     private readonly link: StreamLink,
@@ -73,7 +77,44 @@ export class Replica {
   ) {
     this.#db = db;
     this.#port = replicationPort(db);
+    this.#bound();
     this.#done = this.#follow(startSeq);
+  }
+
+  /**
+   * With options.maxStalenessMs: reads fail with STALE once the replica has
+   * not known for that long that it held the whole stream. It knows so when
+   * a message arrives with nothing pending after it, or when the stream's
+   * last sequence, asked every quarter of the bound, is one it applied.
+   */
+  #bound(): void {
+    const max = this.options.maxStalenessMs;
+    if (max === undefined) return;
+    this.#port.setReadCheck(() => {
+      const age = performance.now() - this.#freshAt;
+      if (this.#freshAt === 0 || age > max)
+        throw new TidemarkError(
+          ErrorCode.STALE,
+          `this replica of stream "${this.link.stream}" ${this.#freshAt === 0 ? 'has not yet confirmed' : `last confirmed ${Math.round(age)} ms ago`} that it holds the whole stream, past options.maxStalenessMs (${max})`,
+        );
+    });
+    if (this.#probe !== null) return;
+    const ask = () => {
+      const sentAt = performance.now();
+      this.link.jsm.streams
+        .info(this.link.stream)
+        .then((info) => {
+          // A leader cut off from its peers still answers: only one that heard from a majority lately counts.
+          const peers = info.cluster?.replicas ?? [];
+          const heard = peers.filter((p) => p.current && !p.offline && p.active / 1e6 < max).length;
+          if ((1 + heard) * 2 <= 1 + peers.length) return;
+          if (this.appliedSeq >= info.state.last_seq) this.#freshAt = Math.max(this.#freshAt, sentAt);
+        })
+        .catch(() => {});
+    };
+    ask();
+    this.#probe = setInterval(ask, Math.max(20, Math.floor(max / 4)));
+    this.#probe.unref();
   }
 
   static async open(options: ReplicaOptions): Promise<Replica> {
@@ -154,6 +195,8 @@ export class Replica {
   async detach(): Promise<{ db: Database; appliedSeq: number }> {
     if (this.#state === 'closed') throw new TidemarkError(ErrorCode.CLOSED, 'the replica is closed');
     this.#state = 'closed';
+    this.#stopProbe();
+    this.#port.setReadCheck(null);
     this.#messages?.stop();
     await this.#done;
     this.#waiters.failAll(new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, 'the replica stopped following'));
@@ -162,9 +205,15 @@ export class Replica {
     return { db: this.#db, appliedSeq: this.appliedSeq };
   }
 
+  #stopProbe(): void {
+    if (this.#probe !== null) clearInterval(this.#probe);
+    this.#probe = null;
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#stopProbe();
     this.#messages?.stop();
     await this.#done;
     this.#waiters.failAll(new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, 'the replica was closed'));
@@ -262,6 +311,7 @@ export class Replica {
       this.#stats.groups++;
       this.#stats.bytes += group.payload.length;
       this.#stats.appliedSeq = m.seq;
+      if (m.info.pending === 0) this.#freshAt = performance.now();
       this.#stats.epoch = group.header.epoch;
       this.#stats.lagMessages = m.info.pending;
       this.#stats.lagMs = Math.max(0, Date.now() - m.info.timestampNanos / 1e6);
@@ -278,6 +328,7 @@ export class Replica {
     const { db, startSeq } = await Replica.#load(this.options, this.link, this.checkpoints);
     this.#db = db;
     this.#port = replicationPort(db);
+    this.#bound();
     if (this.#state === 'bootstrapping') this.#state = 'following';
     this.#waiters.advance(this.#port.commitTs);
     return startSeq;

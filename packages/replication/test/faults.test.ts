@@ -6,7 +6,9 @@
  * apply of an insert would be CORRUPT and stop the replica), and the
  * replicas' content equals the primary's. With no quorum, a `replicated`
  * commit fails with REPLICATION_UNAVAILABLE after its timeout while local
- * commits go on, and it ships once the cluster is back. A second primary
+ * commits go on, and it ships once the cluster is back. A replica cut off
+ * from the stream refuses reads with STALE past its maxStalenessMs. A
+ * backlog past maxUnshippedBytes lets the WAL go. A second primary
  * of the same database (a copy of its directory) is fenced off. A replica
  * refuses a stream of another database.
  */
@@ -226,6 +228,42 @@ natsTest(
     await until(
       () => replication.stats().unshippedBytes === 0,
       `nothing left to ship: ${JSON.stringify(replication.stats())}, durableTs ${replicationPort(db).durableTs}`,
+    );
+  },
+);
+
+natsTest(
+  'a replica cut off from the stream refuses reads with STALE past maxStalenessMs, and serves again once back',
+  async () => {
+    const { db } = await primaryOn('stale', 5_000);
+    const replica = await openReplica({
+      ...cluster!.connectOptions(),
+      stream: 'stale',
+      dir: dirs.make(),
+      maxStalenessMs: 1_000,
+    });
+    closers.push(() => replica.close());
+    const token = await db.table('kv').insert({ k: 1, v: 'a' }, { durability: 'replicated' });
+    await replica.waitFor(token, { timeoutMs: 20_000 });
+    const read = () =>
+      (async () => replica.db.table('kv').get(1))().then(
+        (row) => (row === undefined ? 'missing' : 'read'),
+        (error: { code?: string }) => String(error.code),
+      );
+    await until(async () => (await read()) === 'read', 'a fresh replica serves reads');
+    await cluster!.kill(1);
+    await cluster!.kill(2);
+    try {
+      await until(async () => (await read()) === ErrorCode.STALE, 'reads refused as stale', 30_000);
+      await rejectsWith(async () => replica.db.transaction((tx) => tx.get('kv', 1)), ErrorCode.STALE);
+    } finally {
+      await cluster!.restart(1);
+      await cluster!.restart(2);
+    }
+    await until(async () => (await read()) === 'read', 'reads served again', 60_000);
+    await rejectsWith(
+      async () => openReplica({ ...cluster!.connectOptions(), stream: 'stale', dir: dirs.make(), maxStalenessMs: 0 }),
+      ErrorCode.INVALID_OPTION,
     );
   },
 );

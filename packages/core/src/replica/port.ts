@@ -48,6 +48,8 @@ export interface ReplicationPort {
   becomePrimary(): void;
   /** Refuses every write from now on with READ_ONLY and `reason` (a primary fenced off or out of its lease). */
   refuseWrites(reason: string): void;
+  /** Runs `check` before every read and transaction from now on (null: none); it throws STALE to refuse one. */
+  setReadCheck(check: (() => void) | null): void;
   /** Applies a primary's record body as a commit at its commitTs; returns it, or 0 if already applied. */
   apply(body: Uint8Array): number;
 }

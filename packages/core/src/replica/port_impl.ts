@@ -105,6 +105,10 @@ export class Port implements ReplicationPort {
     this.#engine.readOnlyReason = reason;
   }
 
+  setReadCheck(check: (() => void) | null): void {
+    this.#engine.readCheck = check;
+  }
+
   apply(body: Uint8Array): number {
     if (!this.#replica) throw new TidemarkError(ErrorCode.READ_ONLY, 'only a replica applies replicated records');
     return this.#applier.apply(body, 0, body.length);

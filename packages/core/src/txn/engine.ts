@@ -149,6 +149,15 @@ export class Engine {
     if (this.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the database is closed');
   }
 
+  /** Set on a replica with a staleness bound: throws STALE when a read would serve data older than it. */
+  readCheck: (() => void) | null = null;
+
+  /** Before a read: the database is open and, on a replica, not stale. */
+  checkRead(): void {
+    this.checkOpen();
+    this.readCheck?.();
+  }
+
   /** Writes need a working log too. */
   checkWritable(): void {
     this.checkOpen();
