@@ -179,9 +179,10 @@ test('a replicated commit waits for the attached replicator, and fails without o
     port.setReadCheck(() => {
       throw new TidemarkError(ErrorCode.STALE, 'stale');
     });
-    assert.throws(() => kv.get(4), (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE);
-    assert.throws(() => kv.scan(), (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE);
-    assert.throws(() => kv.count(), (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE);
+    const stale = (e: unknown) => (e as TidemarkError).code === ErrorCode.STALE;
+    assert.throws(() => kv.get(4), stale);
+    assert.throws(() => kv.scan(), stale);
+    assert.throws(() => kv.count(), stale);
     await rejectsWith(() => db.transaction((tx) => tx.get('kv', 4)), ErrorCode.STALE);
     port.setReadCheck(null);
     assert.equal(kv.get(4), { k: 4, v: 'd' });
