@@ -83,6 +83,15 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
 });
 chmodSync(cli, 0o755);
+// The tidemark-replication bin, the same way.
+const replicationCli = join(root, 'packages/replication/dist/cli.js');
+await build({
+  ...common,
+  entryPoints: { cli: join(root, 'packages/replication/src/cli.ts') },
+  outdir: join(root, 'packages/replication/dist'),
+  banner: { js: '#!/usr/bin/env node' },
+});
+chmodSync(replicationCli, 0o755);
 const workers = workerEntries();
 if (workers.length > 0) {
   // A worker bundle carries everything it needs, the engine's modules included.

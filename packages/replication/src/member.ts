@@ -24,6 +24,7 @@ import { linkStream } from './connection.js';
 import { Lease, type LeaseHolder } from './lease.js';
 import { connectOptions, type FilledMember, fillMember, type MemberOptions } from './options.js';
 import { Replication } from './primary.js';
+import { PromoteRequests } from './promote_request.js';
 import { Replica } from './replica.js';
 
 export type Role = 'primary' | 'replica' | 'closed';
@@ -63,14 +64,17 @@ export class Member {
     private readonly o: FilledMember,
     private readonly nc: NatsConnection,
     private readonly lease: Lease,
+    /** Promotions asked from outside (`tidemark-replication promote`). */
+    private readonly requests: PromoteRequests,
   ) {}
 
   static async join(options: MemberOptions): Promise<Member> {
     const o = fillMember(options);
     const nc = await connect(connectOptions(o.replica, `tidemark-node-${o.node}`));
     try {
-      const lease = await Lease.open(nc, o.replica.stream, o.node, o.leaseMs, o.replicate.replicas ?? 3);
-      const member = new Member(o, nc, lease);
+      const copies = o.replicate.replicas ?? 3;
+      const lease = await Lease.open(nc, o.replica.stream, o.node, o.leaseMs, copies);
+      const member = new Member(o, nc, lease, await PromoteRequests.open(nc, o.replica.stream, copies));
       // Renewals run apart from the transitions (a promotion's checkpoint upload may take longer than the lease).
       member.#renewTimer = setInterval(() => member.#renew(), Math.max(50, Math.floor(o.leaseMs / 3)));
       member.#renewTimer.unref();
@@ -224,6 +228,10 @@ export class Member {
         const seen = this.lease.holder;
         const lapsed = seen === null || seen.released === true || this.lease.expired;
         if (this.o.autoPromote && lapsed) await this.#promote(false);
+        else if ((await this.requests.asked()) === this.o.node) {
+          await this.requests.clear();
+          await this.#promote(true);
+        }
       }
       const after = this.lease.holder;
       if (before?.node !== after?.node || before?.epoch !== after?.epoch)

@@ -9,9 +9,10 @@
  * (SIGSTOP) is replaced the same way; resumed, whatever it acknowledged is
  * on the new primary, its other commits fail with REPLICATION_FENCED (never
  * in the stream) or REPLICATION_UNAVAILABLE (sent, no answer), and it joins
- * again as a replica.
+ * again as a replica. `tidemark-replication promote` asks a node to take
+ * over, and `status` prints the lease.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -100,6 +101,16 @@ async function primaryProcess(stream: string, node: string): Promise<PrimaryProc
   return p;
 }
 
+/** Runs the tidemark-replication bin from its source. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--conditions=source', '--import', 'tsx', bin, ...args], (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+  });
+}
+
 /** The replica of the two that took over, once one has. */
 async function newPrimary(b: Member, c: Member): Promise<{ next: Member; other: Member }> {
   await until(() => b.role === 'primary' || c.role === 'primary', 'a replica takes over', 60_000);
@@ -165,6 +176,26 @@ if (natsOrSkip('failover')) {
       assert.is(node.role, 'replica');
     }
     assert.equal(a.primary(), { node: 'b', epoch: 2 });
+  });
+
+  test('tidemark-replication promote moves the lease to the node it names; status prints the holder', async () => {
+    const a = await join('fo_cli', 'a', { autoPromote: false });
+    a.db.createTable(KV);
+    const token = await a.db.table('kv').insert({ k: 1, v: 'a' }, { durability: 'replicated' });
+    const b = await join('fo_cli', 'b', { autoPromote: false });
+    await b.waitFor(token);
+    const { servers, user, pass } = cluster!.connectOptions();
+    const nats = ['--servers', servers.join(','), '--stream', 'fo_cli', '--user', user, '--pass', pass];
+    const promoted = await cli(['promote', ...nats, '--node', 'b']);
+    assert.is(promoted.code, 0, promoted.stderr);
+    assert.match(promoted.stdout, /node b is the primary \(epoch 2\)/);
+    await until(() => b.role === 'primary', 'b is the primary');
+    await until(() => a.role === 'replica' && a.stats().stepDowns === 1, 'a steps down');
+    const status = await cli(['status', ...nats]);
+    assert.equal(JSON.parse(status.stdout), { stream: 'fo_cli', primary: { node: 'b', epoch: 2 } });
+    const usage = await cli(['promote', ...nats]);
+    assert.is(usage.code, 2);
+    assert.match(usage.stderr, /promote needs --node/);
   });
 
   test('a primary SIGKILLed while writing is replaced once its lease lapses, with every acknowledged commit kept', async () => {
