@@ -26,6 +26,7 @@ import { connectOptions, type FilledMember, fillMember, type MemberOptions } fro
 import { Replication } from './primary.js';
 import { PromoteRequests } from './promote_request.js';
 import { Replica } from './replica.js';
+import { retrying } from './retry.js';
 
 export type Role = 'primary' | 'replica' | 'closed';
 
@@ -41,11 +42,15 @@ export interface MemberStats {
   discardedTs: number;
   /** Failover time of the last promotion here: from the lease seen lapsed (or promote()) to writable, ms. */
   lastPromotionMs: number | null;
+  /** The transition under way, if any (promoting, opening a term, stepping down, joining as a replica). */
+  phase: string | null;
   lastError: string | null;
 }
 
 /** How long a promotion waits for the replica to apply the stream's end. */
 const CATCH_UP_MS = 10_000;
+/** How long a promoted node waits at least for its term's opening group to be in the stream. */
+const OPEN_MS = 15_000;
 
 export class Member {
   #role: Role = 'replica';
@@ -59,6 +64,8 @@ export class Member {
   #watchers = new Set<(holder: LeaseHolder | null) => void>();
   #stats = { promotions: 0, stepDowns: 0, discardedTs: 0, lastPromotionMs: null as number | null };
   #lastError: string | null = null;
+  /** The transition under way (for stats): what a stuck node is stuck in. */
+  #phase: string | null = null;
 
   private constructor(
     private readonly o: FilledMember,
@@ -73,8 +80,10 @@ export class Member {
     const nc = await connect(connectOptions(o.replica, `tidemark-node-${o.node}`));
     try {
       const copies = o.replicate.replicas ?? 3;
-      const lease = await Lease.open(nc, o.replica.stream, o.node, o.leaseMs, copies);
-      const member = new Member(o, nc, lease, await PromoteRequests.open(nc, o.replica.stream, copies));
+      // The buckets may take a while to answer while a NATS node restarts or a leader is elected.
+      const lease = await retrying(() => Lease.open(nc, o.replica.stream, o.node, o.leaseMs, copies));
+      const requests = await retrying(() => PromoteRequests.open(nc, o.replica.stream, copies));
+      const member = new Member(o, nc, lease, requests);
       // Renewals run apart from the transitions (a promotion's checkpoint upload may take longer than the lease).
       member.#renewTimer = setInterval(() => member.#renew(), Math.max(50, Math.floor(o.leaseMs / 3)));
       member.#renewTimer.unref();
@@ -131,6 +140,7 @@ export class Member {
       node: this.o.node,
       primary: this.lease.holder,
       ...this.#stats,
+      phase: this.#phase,
       lastError: this.#lastError,
     };
   }
@@ -158,9 +168,18 @@ export class Member {
     await this.nc.close();
   }
 
+  /** A transition started by a timer or an event: its failure is kept in lastError (a tick goes on from there). */
+  #background(step: () => Promise<unknown>): void {
+    this.#serial(step).catch((error: Error) => {
+      this.#lastError = error.message;
+    });
+  }
+
   /** Transitions run one at a time. */
   #serial<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(step);
+    const run = this.#busy.then(step).finally(() => {
+      this.#phase = null;
+    });
     this.#busy = run.catch(() => {});
     return run;
   }
@@ -206,7 +225,7 @@ export class Member {
     const renewal = this.lease.held !== null ? this.lease.renew() : Promise.resolve(false);
     renewal
       .then((held) => {
-        if (!held && this.#role === 'primary') void this.#serial(() => this.#stepDown('the lease was lost'));
+        if (!held && this.#role === 'primary') this.#background(() => this.#stepDown('the lease was lost'));
       })
       .catch((error: Error) => {
         this.#lastError = error.message;
@@ -243,6 +262,7 @@ export class Member {
 
   /** Replica to primary (see the diagram); false when another node holds the lease or the stream moved on. */
   async #promote(force: boolean): Promise<boolean> {
+    this.#phase = 'promoting: catching up';
     const started = performance.now();
     const replica = this.#replica!;
     const jsm = await jetstreamManager(this.nc);
@@ -259,6 +279,7 @@ export class Member {
       this.#lastError = `node ${this.lease.holder?.node} holds the lease`;
       return false;
     }
+    this.#phase = 'promoting: stopping to follow';
     const { db, appliedSeq } = await replica.detach();
     this.#replica = null;
     this.#db = db;
@@ -278,6 +299,7 @@ export class Member {
   async #lead(db: Database, appliedSeq: number | null): Promise<boolean> {
     const held = this.lease.held;
     if (held === null) return false;
+    this.#phase = 'opening a term';
     let replication: Replication;
     try {
       replication = await Replication.start(db, { ...this.o.replicate }, { epoch: held.epoch, appliedSeq });
@@ -285,20 +307,34 @@ export class Member {
       this.#lastError = (error as Error).message;
       return false;
     }
+    // The term opens, or is refused, or does not open in time (the stream away, the lease lost meanwhile).
     const opened = await new Promise<boolean>((resolve) => {
+      const deadline = performance.now() + Math.max(OPEN_MS, 3 * this.o.leaseMs);
+      const timer = setInterval(() => {
+        if (this.lease.held?.epoch === held.epoch && performance.now() < deadline) return;
+        clearInterval(timer);
+        this.#lastError = `the term of epoch ${held.epoch} did not open in time, or its lease lapsed first`;
+        resolve(false);
+      }, 50);
+      const done = (ok: boolean) => {
+        clearInterval(timer);
+        resolve(ok);
+      };
       replication.onFenced = (error) => {
         this.#lastError = error.message;
-        resolve(false);
+        done(false);
       };
-      void replication.opened.then(() => resolve(true));
+      void replication.opened.then(() => done(true));
     });
-    if (!opened) {
+    if (!opened || this.lease.held?.epoch !== held.epoch) {
+      replication.onFenced = null;
+      replication.fence(new TidemarkError(ErrorCode.REPLICATION_FENCED, this.#lastError ?? 'the term did not open'));
       await replication.close();
       return false;
     }
     replicationPort(db).becomePrimary();
     replication.onFenced = (error) => {
-      void this.#serial(() => this.#stepDown(error.message));
+      this.#background(() => this.#stepDown(error.message));
     };
     this.#replication = replication;
     this.#role = 'primary';
@@ -316,6 +352,7 @@ export class Member {
       ErrorCode.REPLICATION_FENCED,
       `node ${this.o.node} stopped being the primary: ${reason}`,
     );
+    this.#phase = 'stepping down';
     replication.fence(error);
     replicationPort(db).refuseWrites(error.message);
     this.#stats.stepDowns++;
@@ -327,6 +364,7 @@ export class Member {
     this.#db = null;
     await db.close();
     rmSync(this.o.dir, { recursive: true, force: true });
+    this.#phase = 'joining as a replica';
     this.#replica = await Replica.open(this.o.replica);
   }
 }

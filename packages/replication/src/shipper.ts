@@ -74,6 +74,8 @@ export class Shipper {
   #shippedTs = 0;
   #streamSeq = 0;
   #expectSeq = 0;
+  /** The msgID of this writer's last publish since the stream's end was read (null: none yet). */
+  #lastMsgID: string | null = null;
   #inFlight: InFlight[] = [];
   #inFlightBytes = 0;
   #broken: Error | null = null;
@@ -259,6 +261,7 @@ export class Shipper {
     const position = Math.max(end.position, this.floor);
     this.#streamSeq = end.lastSeq;
     this.#expectSeq = end.lastSeq;
+    this.#lastMsgID = null;
     this.#shippedTs = Math.max(this.#shippedTs, position);
     this.groups.push({ last: position, seq: end.lastSeq });
     this.waiters.advance(this.#shippedTs);
@@ -313,9 +316,13 @@ export class Shipper {
       while (this.#inFlight.length >= this.options.maxInFlight) await this.#inFlight[0]!.settled;
       this.#checkBroken();
       const expected = this.#expectSeq++;
+      // Pipelined, a publish must follow this writer's previous one, not merely sit at its sequence: had that one
+      // been refused because another writer appended there, `lastSequence` alone would let this one through.
+      const previous = this.#lastMsgID;
+      this.#lastMsgID = chunk.msgID;
       const pub = this.link.js.publish(this.link.subject, chunk.payload, {
         msgID: chunk.msgID,
-        expect: { lastSequence: expected },
+        expect: previous === null ? { lastSequence: expected } : { lastSequence: expected, lastMsgID: previous },
         headers: chunk.headers,
         timeout: Math.min(PUBLISH_TIMEOUT_MS, this.options.replicationTimeoutMs),
       });
@@ -376,8 +383,9 @@ export class Shipper {
   }
 }
 
-/** JetStream's refusal of a publish whose expect.lastSequence no longer holds (API error 10071): it was not stored. */
+/** JetStream's refusal of a publish whose expectation no longer holds (API errors 10071, 10070): not stored. */
 function isWrongLastSequence(error: unknown): boolean {
   const e = error as { api_error?: { err_code?: number }; code?: number; message?: string };
-  return e?.api_error?.err_code === 10071 || e?.code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
+  const code = e?.api_error?.err_code ?? e?.code;
+  return code === 10071 || code === 10070 || /wrong last (sequence|msg ?id)/i.test(e?.message ?? '');
 }
