@@ -37,7 +37,14 @@ const targets = [
   { pkg: 'replication', entries: ['src/index.ts', 'src/local_cluster.ts', 'src/demo.ts', 'src/prometheus.ts'] },
   {
     pkg: 'bench',
-    entries: ['src/index.ts', 'src/cli.ts', 'src/demo.ts', 'src/recover_child.ts', 'src/workloads/recovery_child.ts'],
+    entries: [
+      'src/index.ts',
+      'src/cli.ts',
+      'src/demo.ts',
+      'src/recover_child.ts',
+      'src/workloads/recovery_child.ts',
+      'src/workloads/failover_child.ts',
+    ],
   },
 ];
 

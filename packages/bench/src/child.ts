@@ -16,7 +16,7 @@ const CHILD_TIMEOUT_MS = 600_000;
  * through tsx, found from the caller's module (`from`: its import.meta.url,
  * `up` folders below src/).
  */
-function childArgs(script: string, from: string, up: number): string[] {
+export function childArgs(script: string, from: string, up: number): string[] {
   if (from.endsWith('.ts'))
     return [
       '--conditions=source',

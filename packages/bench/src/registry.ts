@@ -6,6 +6,7 @@ import { backupWorkload } from './workloads/backup.js';
 import { buildWorkload } from './workloads/build.js';
 import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
+import { failoverWorkload } from './workloads/failover.js';
 import { feedWorkload } from './workloads/feed.js';
 import { iterateWorkload } from './workloads/iterate.js';
 import { readsWorkload } from './workloads/reads.js';
@@ -28,6 +29,7 @@ export const workloads: readonly Workload[] = [
   backupWorkload,
   feedWorkload,
   replicationWorkload,
+  failoverWorkload,
 ];
 
 export function findWorkload(name: string): Workload | undefined {

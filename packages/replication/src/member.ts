@@ -14,9 +14,7 @@
  * A brand-new stream (no checkpoint yet) is started by the first node to
  * take the lease, from its own directory.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { rmSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Database, ErrorCode, open, replicationPort, TidemarkError } from '@tidemark/core';
 import { CheckpointStore } from './checkpoints.js';
@@ -24,6 +22,7 @@ import { linkStream } from './connection.js';
 import { Lease, type LeaseHolder } from './lease.js';
 import { connectOptions, type FilledMember, fillMember, type MemberOptions } from './options.js';
 import { Replication } from './primary.js';
+import { caughtUp, wasPrimary } from './node_checks.js';
 import { PromoteRequests } from './promote_request.js';
 import { Replica } from './replica.js';
 import { retrying } from './retry.js';
@@ -47,8 +46,6 @@ export interface MemberStats {
   lastError: string | null;
 }
 
-/** How long a promotion waits for the replica to apply the stream's end. */
-const CATCH_UP_MS = 10_000;
 /** How long a promoted node waits at least for its term's opening group to be in the stream. */
 const OPEN_MS = 15_000;
 
@@ -265,19 +262,29 @@ export class Member {
     this.#phase = 'promoting: catching up';
     const started = performance.now();
     const replica = this.#replica!;
-    const jsm = await jetstreamManager(this.nc);
-    const lastSeq = (await jsm.streams.info(this.o.replica.stream)).state.last_seq;
-    const deadline = Date.now() + CATCH_UP_MS;
-    while (replica.appliedSeq < lastSeq) {
-      if (Date.now() > deadline) {
-        this.#lastError = `the replica did not apply the stream up to message ${lastSeq} within ${CATCH_UP_MS} ms`;
-        return false;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    if (
+      !(await caughtUp(this.nc, this.o.replica.stream, replica, (m) => {
+        this.#lastError = m;
+      }))
+    )
+      return false;
+    const before = this.lease.holder;
+    const taken = performance.now();
     if ((await this.lease.acquire(force)) === null) {
       this.#lastError = `node ${this.lease.holder?.node} holds the lease`;
       return false;
+    }
+    // Taken by force from a holder that may be alive: it appends until its own lease time is up (at most leaseMs
+    // from now, as it last renewed before this take). Following meanwhile, this node then applies all it appended.
+    if (force && before !== null && before.released !== true && before.node !== this.o.node) {
+      this.#phase = 'promoting: waiting out the old lease';
+      while (performance.now() - taken < this.o.leaseMs) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (
+        !(await caughtUp(this.nc, this.o.replica.stream, replica, (m) => {
+          this.#lastError = m;
+        }))
+      )
+        return this.#giveUp();
     }
     this.#phase = 'promoting: stopping to follow';
     const { db, appliedSeq } = await replica.detach();
@@ -295,6 +302,12 @@ export class Member {
     return false;
   }
 
+  /** A promotion that took the lease and cannot go on: the lease goes back, for another node to take. */
+  async #giveUp(): Promise<false> {
+    await this.lease.release().catch(() => {});
+    return false;
+  }
+
   /** Ships `db`'s log in the lease's epoch; writable once the term's opening group is in the stream. */
   async #lead(db: Database, appliedSeq: number | null): Promise<boolean> {
     const held = this.lease.held;
@@ -302,7 +315,8 @@ export class Member {
     this.#phase = 'opening a term';
     let replication: Replication;
     try {
-      replication = await Replication.start(db, { ...this.o.replicate }, { epoch: held.epoch, appliedSeq });
+      const live = () => this.lease.held?.epoch === held.epoch;
+      replication = await Replication.start(db, { ...this.o.replicate }, { epoch: held.epoch, appliedSeq, live });
     } catch (error) {
       this.#lastError = (error as Error).message;
       return false;
@@ -367,17 +381,6 @@ export class Member {
     this.#phase = 'joining as a replica';
     this.#replica = await Replica.open(this.o.replica);
   }
-}
-
-/** Whether `dir`'s named cursors include the one a primary of `stream` ships under. */
-function wasPrimary(dir: string, stream: string): boolean {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(join(dir, 'cursors'));
-  } catch {
-    return false;
-  }
-  return bytes.includes(`"replication:${stream}"`);
 }
 
 /** Joins (or starts) the cluster of `options.stream` as node `options.node` (see Member). */

@@ -315,6 +315,8 @@ export class Shipper {
     for (const chunk of chunks) {
       while (this.#inFlight.length >= this.options.maxInFlight) await this.#inFlight[0]!.settled;
       this.#checkBroken();
+      if (this.term?.live !== undefined && !this.term.live())
+        throw new TidemarkError(ErrorCode.REPLICATION_FENCED, `this primary's lease lapsed: it appends nothing more`);
       const expected = this.#expectSeq++;
       // Pipelined, a publish must follow this writer's previous one, not merely sit at its sequence: had that one
       // been refused because another writer appended there, `lastSequence` alone would let this one through.

@@ -21,6 +21,8 @@ export interface Term {
   epoch: number;
   /** The term opens only if the stream still ends there (null: a primary resuming from its own log). */
   appliedSeq: number | null;
+  /** Whether the lease is still held: once false, nothing more is appended (default: always). */
+  live?: () => boolean;
 }
 
 export interface StreamEnd {

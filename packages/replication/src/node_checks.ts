@@ -1,0 +1,45 @@
+/**
+ * What a node of joinCluster() checks before it changes role: whether its
+ * replica has applied the whole stream (before it may take over), and
+ * whether its directory was once a primary's (then it may hold commits the
+ * stream never got, and starts over from the object store).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Replica } from './replica.js';
+
+/** How long a promotion waits for the replica to apply the stream's end. */
+const CATCH_UP_MS = 10_000;
+
+/** Whether `replica` applied `stream` up to its last sequence, waiting up to CATCH_UP_MS; `why` hears why not. */
+export async function caughtUp(
+  nc: NatsConnection,
+  stream: string,
+  replica: Replica,
+  why: (message: string) => void,
+): Promise<boolean> {
+  const jsm = await jetstreamManager(nc);
+  const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
+  const deadline = Date.now() + CATCH_UP_MS;
+  while (replica.appliedSeq < lastSeq) {
+    if (Date.now() > deadline) {
+      why(`the replica did not apply the stream up to message ${lastSeq} within ${CATCH_UP_MS} ms`);
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+/** Whether `dir`'s named cursors include the one a primary of `stream` ships under. */
+export function wasPrimary(dir: string, stream: string): boolean {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, 'cursors'));
+  } catch {
+    return false;
+  }
+  return bytes.includes(`"replication:${stream}"`);
+}
