@@ -39,6 +39,8 @@ interface Seen {
 }
 
 const KEY = 'primary';
+/** Tries of a forced take (promote()) that lose a race to the holder's renewal. */
+const FORCE_ATTEMPTS = 10;
 
 export class Lease {
   #seen: Seen = { holder: null, revision: 0, since: 0 };
@@ -57,7 +59,8 @@ export class Lease {
   /** The lease bucket of `stream` (made with `replicas` copies when missing). */
   static async open(nc: NatsConnection, stream: string, node: string, leaseMs: number, replicas = 3): Promise<Lease> {
     const bucket = `${stream}_lease`;
-    const kv = await new Kvm(nc).create(bucket, { history: 1, replicas });
+    // Reads go to the bucket's leader: a direct get may be served by a replica that lags, and show an old revision.
+    const kv = await new Kvm(nc).create(bucket, { history: 1, replicas, allow_direct: false });
     return new Lease(kv, jetstream(nc), `$KV.${bucket}.${KEY}`, node, leaseMs);
   }
 
@@ -104,6 +107,15 @@ export class Lease {
    * gone). Returns the new holder, or null when another node holds it.
    */
   async acquire(force = false): Promise<LeaseHolder | null> {
+    // Forced, a race lost to the holder's renewal is tried again on what it wrote.
+    for (let attempt = 1; ; attempt++) {
+      const taken = await this.#acquireOnce(force);
+      if (taken !== null || !force || attempt >= FORCE_ATTEMPTS) return taken;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async #acquireOnce(force: boolean): Promise<LeaseHolder | null> {
     const seen = await this.read();
     const expired = performance.now() - seen.since >= this.leaseMs;
     const mine = seen.holder?.node === this.node;

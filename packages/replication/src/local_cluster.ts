@@ -308,6 +308,8 @@ function configText(node: Node, nodes: Node[], storeDir: string, pass: string): 
       '  name: "tidemark-test"',
       `  listen: "127.0.0.1:${node.clusterPort}"`,
       `  routes: [${routes.join(', ')}]`,
+      // Clients keep to the addresses they were given (they get every node's): a test may put proxies in front.
+      '  no_advertise: true',
       '}',
     );
   }

@@ -9,8 +9,10 @@
  * (SIGSTOP) is replaced the same way; resumed, whatever it acknowledged is
  * on the new primary, its other commits fail with REPLICATION_FENCED (never
  * in the stream) or REPLICATION_UNAVAILABLE (sent, no answer), and it joins
- * again as a replica. `tidemark-replication promote` asks a node to take
- * over, and `status` prints the lease.
+ * again as a replica. A primary cut off from every NATS node (a TCP proxy
+ * in front of each, cut) steps down once its lease lapses, and a replica
+ * takes over. `tidemark-replication promote` asks a node to take over, and
+ * `status` prints the lease.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -21,6 +23,7 @@ import { contentHash, tempDirs } from '../../core/test/helpers/dirs.js';
 import { KV } from '../../core/test/helpers/tables.js';
 import { joinCluster, type Member, type MemberOptions } from '../src/index.js';
 import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
+import { PartitionProxy } from './partition_proxy.js';
 
 const dirs = tempDirs('tidemark-failover-');
 const LEASE_MS = 2_000;
@@ -77,7 +80,11 @@ interface PrimaryProcess {
 }
 
 /** A primary in a process of its own (fixtures/primary_child.ts), writing until it is killed. */
-async function primaryProcess(stream: string, node: string): Promise<PrimaryProcess> {
+async function primaryProcess(
+  stream: string,
+  node: string,
+  more: Partial<MemberOptions> = {},
+): Promise<PrimaryProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -85,7 +92,7 @@ async function primaryProcess(stream: string, node: string): Promise<PrimaryProc
       '--import',
       'tsx',
       fileURLToPath(new URL('./fixtures/primary_child.ts', import.meta.url)),
-      JSON.stringify(await options(stream, node)),
+      JSON.stringify(await options(stream, node, more)),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -213,6 +220,27 @@ if (natsOrSkip('failover')) {
     assert.equal(next.primary(), { node: next.stats().node, epoch: 2 });
     await other.waitFor(token);
     holdsAll([next, other], child.acked);
+    assert.is(contentHash(other.db), contentHash(next.db));
+  });
+
+  test('a primary cut off from every NATS node stops, a replica takes over, and healed it follows again', async () => {
+    cluster ??= await startCluster();
+    const proxy = await PartitionProxy.start(cluster.connectOptions().servers);
+    closers.push(() => proxy.stop());
+    const child = await primaryProcess('fo_cut', 'p', { servers: proxy.addresses });
+    const b = await join('fo_cut', 'b');
+    const c = await join('fo_cut', 'c');
+    await until(() => child.acked.size >= 100, '100 acknowledged commits');
+    proxy.cut();
+    const { next, other } = await newPrimary(b, c);
+    const token = await next.db.table('kv').insert({ k: -1, v: 'after' }, { durability: 'replicated' });
+    // Cut off, it cannot renew its lease: it steps down without reaching any node.
+    await until(() => child.roles.at(-1) === 'replica', 'the cut-off primary steps down');
+    proxy.heal();
+    await other.waitFor(token);
+    holdsAll([next, other], child.acked);
+    for (const code of child.failed.values())
+      assert.ok(['TM_REPLICATION_FENCED', 'TM_REPLICATION_UNAVAILABLE', 'TM_READ_ONLY'].includes(code), code);
     assert.is(contentHash(other.db), contentHash(next.db));
   });
 
