@@ -24,27 +24,11 @@ import { connectOptions, type FilledMember, fillMember, type MemberOptions } fro
 import { Replication } from './primary.js';
 import { caughtUp, wasPrimary } from './node_checks.js';
 import { PromoteRequests } from './promote_request.js';
+import type { MemberStats, Role } from './member_stats.js';
 import { Replica } from './replica.js';
 import { retrying } from './retry.js';
 
-export type Role = 'primary' | 'replica' | 'closed';
-
-export interface MemberStats {
-  role: Role;
-  node: string;
-  /** The lease as last read: who writes, in which epoch. */
-  primary: LeaseHolder | null;
-  /** Times this node became the primary, and stopped being it. */
-  promotions: number;
-  stepDowns: number;
-  /** Commits this node made as a primary that never reached the stream, discarded when it stepped down. */
-  discardedTs: number;
-  /** Failover time of the last promotion here: from the lease seen lapsed (or promote()) to writable, ms. */
-  lastPromotionMs: number | null;
-  /** The transition under way, if any (promoting, opening a term, stepping down, joining as a replica). */
-  phase: string | null;
-  lastError: string | null;
-}
+export type { MemberStats, Role } from './member_stats.js';
 
 /** How long a promoted node waits at least for its term's opening group to be in the stream. */
 const OPEN_MS = 15_000;
@@ -124,9 +108,15 @@ export class Member {
     return () => this.#watchers.delete(listener);
   }
 
-  /** Resolves once this node has applied (or made) the commit `token`. */
+  /**
+   * Resolves once this node has applied (or made) the commit `token`. On a
+   * primary whose lease lapsed, STALE: its own commits past the stream may
+   * stand where the next primary's are, so a commitTs says nothing there.
+   */
   async waitFor(token: number, options?: { timeoutMs?: number }): Promise<void> {
     if (this.#replica !== null) return this.#replica.waitFor(token, options);
+    if (this.#role === 'primary' && this.lease.held === null)
+      throw new TidemarkError(ErrorCode.STALE, `node ${this.o.node}'s lease lapsed: it may lack the newest commits`);
     if (token <= replicationPort(this.db).commitTs) return;
     throw new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `this primary has no commit ${token}`);
   }
@@ -346,7 +336,17 @@ export class Member {
       await replication.close();
       return false;
     }
-    replicationPort(db).becomePrimary();
+    const port = replicationPort(db);
+    port.becomePrimary();
+    // With a staleness bound, a primary out of its lease refuses reads as a cut-off replica does.
+    if (this.o.replica.maxStalenessMs !== undefined)
+      port.setReadCheck(() => {
+        if (this.lease.held?.epoch !== held.epoch)
+          throw new TidemarkError(
+            ErrorCode.STALE,
+            `node ${this.o.node}'s lease lapsed: it may lack the newest commits`,
+          );
+      });
     replication.onFenced = (error) => {
       this.#background(() => this.#stepDown(error.message));
     };

@@ -5,16 +5,17 @@
  * durability against whichever node is the primary, with read-your-writes
  * reads on the others. Meanwhile a nemesis, one fault per round, SIGKILLs
  * the primary or a replica, pauses the primary past its lease, kills a NATS
- * node, or promotes a replica by hand, and heals it. Then everything is
+ * node, cuts the primary off from every NATS node (a TCP proxy in front of
+ * each, per node), or promotes a replica by hand, and heals it. Then everything is
  * healed and the history is checked (checker/history.ts): nothing
  * acknowledged lost, nothing failed kept, money conserved, one node per
  * epoch, every read saw its write, every node alike. The history goes to a
- * file; a failed check prints the window of it that shows the anomaly.
+ * file in the OS temp folder, named in the report; a failed check prints the
+ * window of it that shows the anomaly.
  *
  * Rounds: 3 in the quick tier, 20 in the long one (TIDEMARK_LONG=1), and
  * TIDEMARK_SOAK_ROUNDS (default 200) with TIDEMARK_SOAK=1.
  */
-import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -23,6 +24,7 @@ import { tempDirs } from '../../core/test/helpers/dirs.js';
 import { History, type NodeState, outcomeOf } from './checker/history.js';
 import { CheckerNode } from './checker/nodes.js';
 import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
+import { PartitionProxy } from './partition_proxy.js';
 
 const ROUNDS =
   process.env.TIDEMARK_SOAK === '1'
@@ -34,17 +36,27 @@ const ACCOUNTS = 8;
 const CLIENTS = 4;
 const LEASE_MS = 1_500;
 const ROUND_MS = 2_000;
-const FAULTS = ['kill-primary', 'kill-replica', 'pause-primary', 'kill-nats-node', 'promote'] as const;
+const FAULTS = [
+  'kill-primary',
+  'kill-replica',
+  'pause-primary',
+  'partition-primary',
+  'kill-nats-node',
+  'promote',
+] as const;
 
 const dirs = tempDirs('tidemark-checker-');
 let cluster: NatsCluster | null = null;
 let nodes: CheckerNode[] = [];
+/** Each node reaches the NATS nodes through proxies of its own: cut, they isolate it from all of them. */
+const proxies = new Map<CheckerNode, PartitionProxy>();
 
 test.after(async () => {
   for (const node of nodes) {
     node.resume();
     await node.kill();
   }
+  for (const proxy of proxies.values()) await proxy.stop();
   await cluster?.stop();
   dirs.cleanup();
 });
@@ -122,6 +134,10 @@ async function round(history: History): Promise<void> {
     await r.kill();
     await sleep(ROUND_MS);
     await r.start();
+  } else if (fault === 'partition-primary' && p !== null) {
+    proxies.get(p)!.cut();
+    await sleep(Math.max(ROUND_MS, 2 * LEASE_MS));
+    proxies.get(p)!.heal();
   } else if (fault === 'pause-primary' && p !== null) {
     p.pause();
     await sleep(Math.max(ROUND_MS, 2 * LEASE_MS));
@@ -145,18 +161,22 @@ async function round(history: History): Promise<void> {
 if (natsOrSkip('checker')) {
   test(`checker: ${ROUNDS} nemesis rounds of failover faults lose nothing acknowledged`, async () => {
     cluster = await startCluster();
-    nodes = ['n1', 'n2', 'n3'].map(
-      (name) =>
-        new CheckerNode(name, {
-          ...cluster!.connectOptions(),
-          stream: 'bank',
-          node: name,
-          dir: dirs.make(),
-          leaseMs: LEASE_MS,
-          checkpointIntervalMs: 0,
-          replicationTimeoutMs: 5_000,
-        }),
-    );
+    nodes = [];
+    for (const name of ['n1', 'n2', 'n3']) {
+      const proxy = await PartitionProxy.start(cluster.connectOptions().servers);
+      const node = new CheckerNode(name, {
+        ...cluster.connectOptions(),
+        servers: proxy.addresses,
+        stream: 'bank',
+        node: name,
+        dir: dirs.make(),
+        leaseMs: LEASE_MS,
+        checkpointIntervalMs: 0,
+        replicationTimeoutMs: 5_000,
+      });
+      proxies.set(node, proxy);
+      nodes.push(node);
+    }
     await nodes[0]!.start();
     const setup = await nodes[0]!.ask('setup', { accounts: ACCOUNTS }, 30_000);
     assert.ok(setup.ok, setup.message);
@@ -189,7 +209,6 @@ if (natsOrSkip('checker')) {
       states.push({ node: node.name, log: state.log as string[], balances: state.balances as number[] });
     }
     const anomalies = history.check(states, ACCOUNTS);
-    // Kept only when a check fails: the whole history, beside the windows printed.
     const file = join(tmpdir(), `tidemark-checker-${process.pid}.jsonl`);
     history.write(file);
     const faults = new Map<string, number>();
@@ -198,10 +217,9 @@ if (natsOrSkip('checker')) {
     console.log(
       `checker: ${ROUNDS} rounds, ${history.count('complete')} operations (${history.count('complete', 'ok')} acknowledged, ` +
         `${history.count('complete', 'fail')} failed, ${history.count('complete', 'unknown')} unknown), ` +
-        `${history.count('read')} reads, faults ${JSON.stringify(Object.fromEntries(faults))}, ${anomalies.length} anomalies`,
+        `${history.count('read')} reads, faults ${JSON.stringify(Object.fromEntries(faults))}, ${anomalies.length} anomalies; the history: ${file}`,
     );
     assert.is(anomalies.length, 0, `${anomalies.slice(0, 3).join('\n\n')}\nthe whole history: ${file}`);
-    rmSync(file);
   });
 }
 
