@@ -6,6 +6,12 @@
  */
 import { joinCluster } from '@tidemark/replication';
 
+// The parent gone (killed, timed out), this process goes too: no process is left behind.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
+process.stdout.on('error', () => process.exit(0));
 const member = await joinCluster(JSON.parse(process.argv[2]!));
 while (member.role !== 'primary') await new Promise((resolve) => setTimeout(resolve, 10));
 if (!member.db.tableNames().includes('kv'))

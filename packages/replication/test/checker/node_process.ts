@@ -112,6 +112,8 @@ async function handle(r: Request): Promise<Record<string, unknown>> {
   throw new Error(`unknown op ${r.op}`);
 }
 
+// The harness gone (killed, timed out), this node goes too: no process is left behind.
+process.on('disconnect', () => process.exit(0));
 process.on('message', (r: Request) => {
   handle(r).then(
     (result) => process.send!({ id: r.id, ok: true, ...result }),
