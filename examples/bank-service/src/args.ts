@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 export interface StartArgs {
   dir: string;
   port: number;
+  /** A cluster node (cluster.ts) when `--nats` names the servers. */
+  cluster: { servers: string[]; stream: string; node: string; user?: string; pass?: string } | null;
 }
 
 export interface LoadArgs {
@@ -49,8 +51,18 @@ export function startArgs(argv: readonly string[]): StartArgs {
   const values = parse(argv, {
     dir: { type: 'string', default: 'bank-data' },
     port: { type: 'string', default: '8080' },
+    nats: { type: 'string', default: '' },
+    stream: { type: 'string', default: 'bank' },
+    node: { type: 'string', default: '' },
+    user: { type: 'string', default: '' },
+    pass: { type: 'string', default: '' },
   });
-  return { dir: values.dir, port: integer('port', values.port, 0, 65_535) };
+  const port = integer('port', values.port, 0, 65_535);
+  if (values.nats === '') return { dir: values.dir, port, cluster: null };
+  if (values.node === '') throw new UsageError("--nats needs --node, this node's name in the cluster");
+  const cluster = { servers: values.nats.split(','), stream: values.stream, node: values.node };
+  const credentials = values.user === '' ? {} : { user: values.user, pass: values.pass };
+  return { dir: values.dir, port, cluster: { ...cluster, ...credentials } };
 }
 
 export function loadArgs(argv: readonly string[]): LoadArgs {

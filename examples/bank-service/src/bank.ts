@@ -1,10 +1,10 @@
 /**
  * The service's data and rules, over one Tidemark database: accounts with a
  * balance in cents (int64), and transfers between them, each recorded. A
- * transfer is one synchronous transaction (read and commit in one turn, so
+ * transfer is one transaction read and committed in one turn (so
  * concurrent requests never conflict) that refuses an overdraft; it
- * resolves once durable (db.flush, which shares the fdatasync with every
- * transfer committed meanwhile).
+ * resolves once durable (its commit shares the fdatasync with every
+ * transfer committed meanwhile), or, on a cluster node, once replicated.
  */
 import { isTidemarkError, ErrorCode, type Database, type TableDef } from '@tidemark/core';
 
@@ -52,7 +52,14 @@ export interface Account {
 export class Bank {
   #nextTransfer: bigint;
 
-  constructor(private readonly db: Database) {
+  /**
+   * `replicated`: each write answers once the cluster's stream holds it too
+   * (a node of `joinCluster`, see cluster.ts), not only the local disk.
+   */
+  constructor(
+    readonly db: Database,
+    private readonly durability: 'durable' | 'replicated' = 'durable',
+  ) {
     // Transfer ids continue after the largest one recovered.
     let max = 0n;
     for (const t of db.table('transfers').scan({ columns: ['id'] })) if ((t.id as bigint) > max) max = t.id as bigint;
@@ -62,7 +69,7 @@ export class Bank {
   async open(account: Account): Promise<Account> {
     if (account.balance < 0n) throw new BankError(400, 'NEGATIVE_BALANCE', 'an opening balance cannot be negative');
     try {
-      await this.db.table('accounts').insert({ ...account });
+      await this.db.table('accounts').insert({ ...account }, { durability: this.durability });
     } catch (error) {
       if (isTidemarkError(error, ErrorCode.DUPLICATE_KEY))
         throw new BankError(409, 'ACCOUNT_EXISTS', `account ${account.id} exists`);
@@ -84,8 +91,9 @@ export class Bank {
     if (amount <= 0n) throw new BankError(400, 'BAD_AMOUNT', 'the amount must be a positive number of cents');
     if (from === to) throw new BankError(400, 'SAME_ACCOUNT', 'cannot transfer to the same account');
     const id = this.#nextTransfer++;
-    // Synchronous: read and commit in one turn, so concurrent requests never conflict; then wait until durable.
-    this.db.transactionSync((tx) => {
+    // Read and commit in one turn, so concurrent requests never conflict; then wait until durable (or replicated).
+    const tx = this.db.begin({ durability: this.durability });
+    try {
       const a = tx.get('accounts', from, { columns: ['balance'] });
       const b = tx.get('accounts', to, { columns: ['balance'] });
       if (a === undefined || b === undefined)
@@ -95,8 +103,11 @@ export class Bank {
       tx.update('accounts', from, { balance: (a.balance as bigint) - amount });
       tx.update('accounts', to, { balance: (b.balance as bigint) + amount });
       tx.insert('transfers', { id, from, to, amount, at: Date.now() });
-    });
-    await this.db.flush();
+    } catch (error) {
+      tx.abort();
+      throw error;
+    }
+    await tx.commit();
     return { id, from, to, amount };
   }
 }

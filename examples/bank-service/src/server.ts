@@ -7,12 +7,14 @@
  *   POST /transfers       { from, to, amount }    -> 201 the transfer, once durable | 4xx { code, message }
  *   GET  /stats                                   -> 200 db.stats()
  *   GET  /metrics                                 -> 200 Prometheus text (prom-client)
+ *   GET  /primary                                 -> 200 { role, primary } (a cluster node only)
  *
  * Errors answer { code, message } with a 4xx for the client's mistakes and
- * 500 (logged) for anything else.
+ * 500 (logged) for anything else. On a cluster node (cluster.ts) that is not
+ * the primary, a write answers 503 { code: 'NOT_PRIMARY', primary }.
  */
 import { registerTidemarkMetrics } from '@tidemark/core/prometheus';
-import type { Database } from '@tidemark/core';
+import { type Database, ErrorCode, isTidemarkError } from '@tidemark/core';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import { Bank, BankError, type Account } from './bank.js';
@@ -58,10 +60,36 @@ function cents(body: Record<string, unknown>, field: string): bigint {
   throw new BankError(400, 'BAD_FIELD', `"${field}" must be a whole number of cents`);
 }
 
-export function createBankServer(db: Database): { server: Server; bank: Bank } {
-  const bank = new Bank(db);
+/** A node of a cluster (joinCluster's Member): its database changes with its role. */
+export interface ClusterNode {
+  readonly role: 'primary' | 'replica' | 'closed';
+  readonly db: Database;
+  primary(): { node: string; epoch: number } | null;
+}
+
+/** The bank of a single database, or of a cluster node's current database (a new one after each change of role). */
+function banks(source: Database | ClusterNode): { bank: (write: boolean) => Bank; node: ClusterNode | null } {
+  if (!('role' in source)) {
+    const bank = new Bank(source);
+    return { bank: () => bank, node: null };
+  }
+  let current: { bank: Bank; role: string } | null = null;
+  const bank = (write: boolean): Bank => {
+    if (write && source.role !== 'primary')
+      throw new BankError(503, 'NOT_PRIMARY', `this node does not take writes: ${JSON.stringify(source.primary())}`);
+    const db = source.db;
+    if (current === null || current.bank.db !== db || current.role !== source.role)
+      current = { bank: new Bank(db, 'replicated'), role: source.role };
+    return current.bank;
+  };
+  return { bank, node: source };
+}
+
+export function createBankServer(source: Database | ClusterNode): { server: Server; bank: Bank } {
+  const { bank, node } = banks(source);
   const registry = new Registry();
-  registerTidemarkMetrics(db, { registry });
+  // A cluster node's database changes with its role: the metrics follow the single database only.
+  if (node === null) registerTidemarkMetrics(source as Database, { registry });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname.replace(/^\/accounts\/[^/]+$/, '/accounts/:id')}`;
@@ -69,23 +97,28 @@ export function createBankServer(db: Database): { server: Server; bank: Bank } {
       case 'POST /accounts': {
         const body = await readJson(req);
         const account: Account = { id: text(body, 'id'), owner: text(body, 'owner'), balance: cents(body, 'balance') };
-        return send(res, 201, await bank.open(account));
+        return send(res, 201, await bank(true).open(account));
       }
       case 'GET /accounts/:id': {
         const id = decodeURIComponent(url.pathname.slice('/accounts/'.length));
-        const account = bank.account(id);
+        const account = bank(false).account(id);
         return account === undefined
           ? send(res, 404, { code: 'NO_ACCOUNT', message: `no account ${id}` })
           : send(res, 200, account);
       }
       case 'POST /transfers': {
         const body = await readJson(req);
-        return send(res, 201, await bank.transfer(text(body, 'from'), text(body, 'to'), cents(body, 'amount')));
+        const transfer = bank(true).transfer(text(body, 'from'), text(body, 'to'), cents(body, 'amount'));
+        return send(res, 201, await transfer);
       }
       case 'GET /stats':
-        return send(res, 200, db.stats());
+        return send(res, 200, bank(false).db.stats());
       case 'GET /metrics':
+        if (node !== null) return send(res, 404, { code: 'NO_ROUTE', message: 'a cluster node serves no /metrics' });
         return send(res, 200, await registry.metrics(), registry.contentType);
+      case 'GET /primary':
+        if (node === null) return send(res, 404, { code: 'NO_ROUTE', message: 'not a cluster node' });
+        return send(res, 200, { role: node.role, primary: node.primary() });
       default:
         return send(res, 404, { code: 'NO_ROUTE', message: `no route ${req.method} ${url.pathname}` });
     }
@@ -97,10 +130,23 @@ export function createBankServer(db: Database): { server: Server; bank: Bank } {
         res.destroy();
         return;
       }
-      if (error instanceof BankError) return send(res, error.status, { code: error.code, message: error.message });
+      // On a cluster node, a write met in the middle of a change of role is refused or has an unknown outcome.
+      if (node !== null && isTidemarkError(error)) {
+        const code = (error as { code: string }).code;
+        if (code === ErrorCode.READ_ONLY || code === ErrorCode.REPLICATION_FENCED)
+          return send(res, 503, { code: 'NOT_PRIMARY', message: error.message, primary: node.primary() });
+        if (code === ErrorCode.REPLICATION_UNAVAILABLE)
+          return send(res, 503, { code: 'OUTCOME_UNKNOWN', message: error.message, primary: node.primary() });
+      }
+      if (error instanceof BankError)
+        return send(res, error.status, {
+          code: error.code,
+          message: error.message,
+          ...(error.code === 'NOT_PRIMARY' && node !== null ? { primary: node.primary() } : {}),
+        });
       console.error(error);
       send(res, 500, { code: 'INTERNAL', message: 'internal error' });
     });
   });
-  return { server, bank };
+  return { server, bank: bank(false) };
 }

@@ -8,9 +8,22 @@ import * as assert from 'uvu/assert';
 import { loadArgs, startArgs, UsageError } from '../src/args.js';
 
 test('start: the arguments pnpm 10 passes (a leading --) and those older pnpm passes', () => {
-  assert.equal(startArgs(['--', '--dir', 'bank-data', '--port', '8080']), { dir: 'bank-data', port: 8080 });
-  assert.equal(startArgs(['--dir', 'other', '--port', '9000']), { dir: 'other', port: 9000 });
-  assert.equal(startArgs([]), { dir: 'bank-data', port: 8080 });
+  assert.equal(startArgs(['--', '--dir', 'bank-data', '--port', '8080']), {
+    dir: 'bank-data',
+    port: 8080,
+    cluster: null,
+  });
+  assert.equal(startArgs(['--dir', 'other', '--port', '9000']), { dir: 'other', port: 9000, cluster: null });
+  assert.equal(startArgs([]), { dir: 'bank-data', port: 8080, cluster: null });
+  assert.equal(startArgs(['--nats', 'nats://a:4222,nats://b:4222', '--node', 'n1', '--user', 'u', '--pass', 'p']), {
+    dir: 'bank-data',
+    port: 8080,
+    cluster: { servers: ['nats://a:4222', 'nats://b:4222'], stream: 'bank', node: 'n1', user: 'u', pass: 'p' },
+  });
+  assert.throws(
+    () => startArgs(['--nats', 'nats://a:4222']),
+    (e: unknown) => e instanceof UsageError,
+  );
 });
 
 test('load: the arguments pnpm 10 passes, and the defaults', () => {

@@ -172,6 +172,8 @@ export class Member {
   }
 
   async #start(): Promise<void> {
+    // primary() answers from the first moment: the lease as it stands.
+    await this.lease.read();
     const fresh = await this.#freshStream();
     if (fresh && (await this.lease.acquire()) !== null) {
       const db = await open({ ...(this.o.replica.open ?? {}), dir: this.o.dir });
