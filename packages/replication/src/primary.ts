@@ -36,16 +36,10 @@ export class Replication {
 
   /**
    * Starts shipping `db`'s log (see replicate()). With a `term` (failover:
-   * the lease's epoch), every message carries the epoch and the term opens
-   * with an empty group; `acknowledges` is asked before each `replicated`
-   * commit resolves (false: it fails with REPLICATION_FENCED).
+   * the lease's epoch), every message carries the epoch, the term opens with
+   * an empty group, and no commit is acknowledged once the lease is gone.
    */
-  static async start(
-    db: Database,
-    options: ReplicateOptions,
-    term: Term | null = null,
-    acknowledges: () => boolean = () => true,
-  ): Promise<Replication> {
+  static async start(db: Database, options: ReplicateOptions, term: Term | null = null): Promise<Replication> {
     const o = fillReplicate(options);
     const port = replicationPort(db);
     const link = await linkStream(o, `tidemark-primary-${port.databaseId}`, o.replicas);
@@ -56,17 +50,18 @@ export class Replication {
       shipper.floor = Math.max(shipper.floor, manifest.commitTs);
     });
     replication = new Replication(db, link, checkpoints, shipper, o);
-    const refuse = () =>
-      new TidemarkError(
-        ErrorCode.REPLICATION_FENCED,
-        'this node is no longer the primary: the commit is not acknowledged',
-      );
     port.attach({
       whenReplicated: async (commitTs) => {
-        if (shipper.state === 'fenced') throw refuse();
-        const ts = await shipper.waiters.wait(commitTs);
-        if (!acknowledges()) throw refuse();
-        return ts;
+        if (shipper.state === 'fenced')
+          throw new TidemarkError(ErrorCode.REPLICATION_FENCED, 'this node is no longer the primary: nothing is sent');
+        await shipper.waiters.wait(commitTs);
+        // The stream holds it, before the next term's first message: the next primary has it. But this node's
+        // lease is gone, and a node out of its lease acknowledges nothing.
+        if (term?.live !== undefined && !term.live())
+          throw new TidemarkError(
+            ErrorCode.REPLICATION_UNAVAILABLE,
+            `the stream holds commit ${commitTs}, but this node's lease lapsed before it was acknowledged: the next primary has it`,
+          );
       },
     });
     try {

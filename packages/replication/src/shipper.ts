@@ -180,8 +180,9 @@ export class Shipper {
 
   /**
    * Stops shipping for good (the lease was lost): nothing more is sent;
-   * what is in flight settles (a commit the stream takes is acknowledged:
-   * it precedes the next term), and the commits still waiting fail.
+   * what is in flight settles (a commit the stream takes precedes the next
+   * term; replicate()'s Replicator refuses to acknowledge it once the lease
+   * is gone), and the commits still waiting fail.
    */
   fence(error: TidemarkError): void {
     if (this.#state === 'closed' || this.#state === 'fenced') return;
