@@ -17,12 +17,10 @@
 import { rmSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Database, ErrorCode, open, replicationPort, TidemarkError } from '@tidemark/core';
-import { CheckpointStore } from './checkpoints.js';
-import { linkStream } from './connection.js';
 import { Lease, type LeaseHolder } from './lease.js';
-import { connectOptions, type FilledMember, fillMember, type MemberOptions } from './options.js';
+import { connectOptions, type FilledMember, fillMember, type MemberOptions, waitArguments } from './options.js';
 import { Replication } from './primary.js';
-import { caughtUp, wasPrimary } from './node_checks.js';
+import { caughtUp, freshStream, wasPrimary } from './node_checks.js';
 import { PromoteRequests } from './promote_request.js';
 import type { MemberStats, Role } from './member_stats.js';
 import { Replica } from './replica.js';
@@ -32,6 +30,9 @@ export type { MemberStats, Role } from './member_stats.js';
 
 /** How long a promoted node waits at least for its term's opening group to be in the stream. */
 const OPEN_MS = 15_000;
+
+const lapsed = (node: string) =>
+  new TidemarkError(ErrorCode.STALE, `node ${node}'s lease lapsed: it may lack the newest commits`);
 
 export class Member {
   #role: Role = 'replica';
@@ -109,16 +110,37 @@ export class Member {
   }
 
   /**
-   * Resolves once this node has applied (or made) the commit `token`. On a
-   * primary whose lease lapsed, STALE: its own commits past the stream may
-   * stand where the next primary's are, so a commitTs says nothing there.
+   * Resolves once this node has applied (or made) commit `token`, answering only from a prefix of the stream: a
+   * replica, or a primary inside its lease (out of it, STALE: its commits past the stream may stand where the next
+   * primary's are). Between roles (stepping down, promoting) it waits for the next one, up to `timeoutMs`.
    */
   async waitFor(token: number, options?: { timeoutMs?: number }): Promise<void> {
-    if (this.#replica !== null) return this.#replica.waitFor(token, options);
-    if (this.#role === 'primary' && this.lease.held === null)
-      throw new TidemarkError(ErrorCode.STALE, `node ${this.o.node}'s lease lapsed: it may lack the newest commits`);
-    if (token <= replicationPort(this.db).commitTs) return;
-    throw new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `this primary has no commit ${token}`);
+    const deadline = performance.now() + waitArguments(token, options);
+    for (;;) {
+      const replica = this.#replica;
+      const timeoutMs = Math.max(0, Math.ceil(deadline - performance.now()));
+      if (replica !== null) {
+        try {
+          return await replica.waitFor(token, { timeoutMs });
+        } catch (error) {
+          // The replica stopped following to be promoted: the answer is the next role's.
+          if (this.#replica === replica || timeoutMs === 0) throw error;
+          continue;
+        }
+      }
+      if (this.#role === 'closed') throw new TidemarkError(ErrorCode.CLOSED, 'the node is closed');
+      if (this.#role === 'primary' && this.#replication !== null && this.#db !== null) {
+        if (this.lease.held === null) throw lapsed(this.o.node);
+        if (token <= replicationPort(this.#db).commitTs) return;
+        throw new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `this primary has no commit ${token}`);
+      }
+      if (timeoutMs === 0)
+        throw new TidemarkError(
+          ErrorCode.STALE,
+          `node ${this.o.node} is changing roles (${this.#phase ?? 'between roles'})`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, timeoutMs)));
+    }
   }
 
   stats(): MemberStats {
@@ -174,7 +196,7 @@ export class Member {
   async #start(): Promise<void> {
     // primary() answers from the first moment: the lease as it stands.
     await this.lease.read();
-    const fresh = await this.#freshStream();
+    const fresh = await freshStream(this.o.replica, this.o.node);
     if (fresh && (await this.lease.acquire()) !== null) {
       const db = await open({ ...(this.o.replica.open ?? {}), dir: this.o.dir });
       this.#db = db;
@@ -190,21 +212,6 @@ export class Member {
     // A directory this node once wrote as a primary may hold commits the stream never got: it starts over.
     if (wasPrimary(this.o.dir, this.o.replica.stream)) rmSync(this.o.dir, { recursive: true, force: true });
     this.#replica = await Replica.open(this.o.replica);
-  }
-
-  /** Whether the stream has no checkpoint yet: nobody wrote it. */
-  async #freshStream(): Promise<boolean> {
-    let link: Awaited<ReturnType<typeof linkStream>>;
-    try {
-      link = await linkStream(this.o.replica, `tidemark-node-${this.o.node}`, null);
-    } catch {
-      return true;
-    }
-    try {
-      return (await new CheckpointStore(link.store).manifests()).length === 0;
-    } finally {
-      await link.close();
-    }
   }
 
   /** Renews the lease while this node holds it; a primary whose lease is gone steps down. */
@@ -343,11 +350,7 @@ export class Member {
     // With a staleness bound, a primary out of its lease refuses reads as a cut-off replica does.
     if (this.o.replica.maxStalenessMs !== undefined)
       port.setReadCheck(() => {
-        if (this.lease.held?.epoch !== held.epoch)
-          throw new TidemarkError(
-            ErrorCode.STALE,
-            `node ${this.o.node}'s lease lapsed: it may lack the newest commits`,
-          );
+        if (this.lease.held?.epoch !== held.epoch) throw lapsed(this.o.node);
       });
     replication.onFenced = (error) => {
       this.#background(() => this.#stepDown(error.message));
@@ -370,14 +373,19 @@ export class Member {
     );
     this.#phase = 'stepping down';
     replication.fence(error);
-    replicationPort(db).refuseWrites(error.message);
+    const port = replicationPort(db);
+    port.refuseWrites(error.message);
+    // Its commits past the stream are about to be discarded: nobody reads them meanwhile.
+    port.setReadCheck(() => {
+      throw new TidemarkError(ErrorCode.STALE, `node ${this.o.node} is stepping down: ${reason}`);
+    });
     this.#stats.stepDowns++;
     this.#role = 'replica';
     this.#replication = null;
+    this.#db = null;
     await replication.close();
     this.#stats.discardedTs += Math.max(0, replicationPort(db).commitTs - replication.stats().shippedTs);
     await this.lease.release().catch(() => {});
-    this.#db = null;
     await db.close();
     rmSync(this.o.dir, { recursive: true, force: true });
     this.#phase = 'joining as a replica';

@@ -2,12 +2,16 @@
  * What a node of joinCluster() checks before it changes role: whether its
  * replica has applied the whole stream (before it may take over), and
  * whether its directory was once a primary's (then it may hold commits the
- * stream never got, and starts over from the object store).
+ * stream never got, and starts over from the object store); and whether the
+ * stream is new (no checkpoint: the first node to take the lease starts it).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { CheckpointStore } from './checkpoints.js';
+import { linkStream } from './connection.js';
+import type { NatsOptions } from './options.js';
 import type { Replica } from './replica.js';
 
 /** How long a promotion waits for the replica to apply the stream's end. */
@@ -42,4 +46,19 @@ export function wasPrimary(dir: string, stream: string): boolean {
     return false;
   }
   return bytes.includes(`"replication:${stream}"`);
+}
+
+/** Whether `stream` has no checkpoint yet (nobody wrote it), or cannot be linked to. */
+export async function freshStream(options: NatsOptions & { stream: string }, node: string): Promise<boolean> {
+  let link: Awaited<ReturnType<typeof linkStream>>;
+  try {
+    link = await linkStream(options, `tidemark-node-${node}`, null);
+  } catch {
+    return true;
+  }
+  try {
+    return (await new CheckpointStore(link.store).manifests()).length === 0;
+  } finally {
+    await link.close();
+  }
 }

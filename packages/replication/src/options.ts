@@ -209,3 +209,13 @@ export function connectOptions(o: NatsOptions, name: string): ConnectionOptions 
     reconnectTimeWait: 250,
   };
 }
+
+/** Checks waitFor()'s arguments; returns its timeout (30 s by default). */
+export function waitArguments(token: number, options?: { timeoutMs?: number }): number {
+  if (!Number.isSafeInteger(token) || token < 0)
+    throw new TidemarkError(ErrorCode.INVALID_OPTION, 'waitFor() takes a commitTs (a non-negative integer)');
+  const ms = options?.timeoutMs ?? 30_000;
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.timeoutMs must be a non-negative integer');
+  return ms;
+}

@@ -16,7 +16,7 @@ import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
 import { type Database, ErrorCode, open, type ReplicationPort, replicationPort, TidemarkError } from '@tidemark/core';
 import { CheckpointStore, isEmptyDir } from './checkpoints.js';
 import { linkStream, type StreamLink } from './connection.js';
-import { fillReplica, type ReplicaOptions } from './options.js';
+import { fillReplica, type ReplicaOptions, waitArguments } from './options.js';
 import { findResume } from './resume.js';
 import { PositionWaiters } from './waiters.js';
 import { forEachRecord, GroupAssembler, readChunk } from './wire.js';
@@ -162,11 +162,7 @@ export class Replica {
 
   /** Resolves once the replica has applied the commit `token` (a primary commit's commitTs): read-your-writes. */
   waitFor(token: number, options?: { timeoutMs?: number }): Promise<void> {
-    if (!Number.isSafeInteger(token) || token < 0)
-      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'waitFor() takes a commitTs (a non-negative integer)');
-    const ms = options?.timeoutMs ?? 30_000;
-    if (!Number.isInteger(ms) || ms < 0)
-      throw new TidemarkError(ErrorCode.INVALID_OPTION, 'options.timeoutMs must be a non-negative integer');
+    const ms = waitArguments(token, options);
     if (token <= this.#port.commitTs) return Promise.resolve();
     if (this.#state === 'closed' || this.#state === 'failed')
       return Promise.reject(new TidemarkError(ErrorCode.REPLICATION_UNAVAILABLE, `the replica is ${this.#state}`));

@@ -11,8 +11,9 @@
  * in the stream) or REPLICATION_UNAVAILABLE (sent, no answer), and it joins
  * again as a replica. A primary cut off from every NATS node (a TCP proxy
  * in front of each, cut) steps down once its lease lapses, and a replica
- * takes over. `tidemark-replication promote` asks a node to take over, and
- * `status` prints the lease.
+ * takes over; one cut off with local commits past the stream never answers
+ * `waitFor` from them while it steps down. `tidemark-replication promote`
+ * asks a node to take over, and `status` prints the lease.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -21,6 +22,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { contentHash, tempDirs } from '../../core/test/helpers/dirs.js';
 import { KV } from '../../core/test/helpers/tables.js';
+import { replicationPort } from '@tidemark/core';
 import { joinCluster, type Member, type MemberOptions } from '../src/index.js';
 import { type NatsCluster, natsOrSkip, startCluster } from './nats_cluster.js';
 import { PartitionProxy } from './partition_proxy.js';
@@ -242,6 +244,41 @@ if (natsOrSkip('failover')) {
     for (const code of child.failed.values())
       assert.ok(['TM_REPLICATION_FENCED', 'TM_REPLICATION_UNAVAILABLE', 'TM_READ_ONLY'].includes(code), code);
     assert.is(contentHash(other.db), contentHash(next.db));
+  });
+
+  test('a primary cut off with commits past the stream never answers waitFor from them while it steps down', async () => {
+    cluster ??= await startCluster();
+    const proxy = await PartitionProxy.start(cluster.connectOptions().servers);
+    closers.push(() => proxy.stop());
+    const a = await join('fo_diverged', 'a', { servers: proxy.addresses });
+    a.db.createTable(KV);
+    await a.db.table('kv').insert({ k: 0, v: 'a' }, { durability: 'replicated' });
+    const b = await join('fo_diverged', 'b');
+    proxy.cut();
+    // Local commits the stream never gets: a's commitTs runs past whatever the next primary writes first.
+    for (let k = 1; k <= 20; k++) await a.db.table('kv').insert({ k, v: 'diverged' }, { durability: 'durable' });
+    const diverged = replicationPort(a.db).commitTs;
+    await until(() => b.role === 'primary', 'b takes over', 60_000);
+    const token = await b.db.table('kv').insert({ k: -1, v: 'b' }, { durability: 'replicated' });
+    assert.ok(diverged >= token, `the cut-off primary's commitTs ${diverged} is past the new primary's ${token}`);
+    setTimeout(() => proxy.heal(), LEASE_MS).unref();
+    // Until a follows again with b's commit, each waitFor either waits, fails, or answers with the row there.
+    const outcomes = new Set<string>();
+    for (;;) {
+      try {
+        await a.waitFor(token, { timeoutMs: 100 });
+        assert.ok(a.db.table('kv').get(-1) !== undefined, `a answered waitFor(${token}) without commit ${token}`);
+        break;
+      } catch (error) {
+        if (error instanceof assert.Assertion) throw error;
+        const code = (error as { code?: string }).code ?? String(error);
+        assert.ok(['TM_STALE', 'TM_REPLICATION_UNAVAILABLE'].includes(code), code);
+        outcomes.add(code);
+      }
+    }
+    assert.is(a.role, 'replica');
+    assert.is(a.db.table('kv').get(5), undefined, 'its commits past the stream are gone');
+    assert.ok(outcomes.size > 0, 'a was asked while it stepped down');
   });
 
   test('a primary paused past its lease (SIGSTOP) is replaced; resumed, it acknowledges nothing the new primary lacks, and follows', async () => {
