@@ -41,6 +41,9 @@ export const TARGET_COMMITS_PER_SECOND = 1_000_000;
 export const TARGET_GETS_PER_SECOND = 1_000_000;
 /** Durable commits with one in flight, as a share of the disk's own fdatasync rate. */
 export const TARGET_SINGLE_COMMIT_SYNC_RATIO = 0.8;
+/** transactionSync durable, one commit at a time: vs the disk's fdatasync rate, and vs better-sqlite3 synchronous=FULL. */
+export const TARGET_SYNC_COMMIT_FDATASYNC_RATIO = 0.85;
+export const TARGET_SYNC_COMMIT_SQLITE_RATIO = 1.0;
 /** Durable commits per second once at least TARGET_DURABLE_FROM_IN_FLIGHT commits are in flight. */
 export const TARGET_DURABLE_COMMITS_PER_SECOND = 500_000;
 export const TARGET_DURABLE_FROM_IN_FLIGHT = 256;

@@ -6,6 +6,7 @@ import { backupWorkload } from './workloads/backup.js';
 import { buildWorkload } from './workloads/build.js';
 import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
+import { durableSyncWorkload } from './workloads/durable_sync.js';
 import { failoverWorkload } from './workloads/failover.js';
 import { feedWorkload } from './workloads/feed.js';
 import { iterateWorkload } from './workloads/iterate.js';
@@ -20,6 +21,7 @@ export const workloads: readonly Workload[] = [
   autocommitWorkload,
   readsWorkload,
   durableWorkload,
+  durableSyncWorkload,
   checkpointWorkload,
   recoveryWorkload,
   reclaimWorkload,

@@ -3,9 +3,10 @@
  * method throws (or rejects with) CLOSED after `close()`.
  */
 import { MAX_TABLES } from './constants.js';
-import { ErrorCode, TidemarkError, isTidemarkError } from './errors.js';
+import { ErrorCode, TidemarkError } from './errors.js';
 import { validateOptions, type FilledOptions, type OpenOptions } from './options.js';
 import { checkTransactionOptions, retriesOf, transactionDurability, transactionIsolation } from './call_options.js';
+import { runSync, syncWait } from './transaction_sync.js';
 import { DurableLog, type LogStats, type RecoveryReport } from './log/durable_log.js';
 import type { CheckpointResult } from './checkpoint/checkpoint_writer.js';
 import type { MergeReport } from './checkpoint/streamer_api.js';
@@ -188,27 +189,16 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
   /**
    * Runs a synchronous `fn` in a transaction and commits it without a
    * promise; returns fn's result. TXN_NOT_SYNC if fn returns a promise.
+   * The commit is visible at once. With `durability: 'durable'` given here,
+   * it also returns only once the commit is durable, blocking this thread
+   * (Atomics.wait on the log writer's durable mark, no event-loop turn);
+   * without it, it is durable once a later `flush()` or durable commit is.
    */
   transactionSync<T>(fn: (tx: Transaction<S>) => T, options?: TransactionOptions): T {
     const retries = retriesOf(options, this.#options.retries, 'transaction');
-    for (let attempt = 0; ; attempt++) {
-      const tx = this.begin(options);
-      try {
-        const value = fn(tx);
-        if (value !== null && typeof (value as { then?: unknown })?.then === 'function') {
-          throw new TidemarkError(
-            ErrorCode.TXN_NOT_SYNC,
-            'transactionSync() callback returned a promise; use transaction()',
-          );
-        }
-        tx.commitSync();
-        return value;
-      } catch (error) {
-        if (attempt >= retries || !isTidemarkError(error, ErrorCode.CONFLICT)) throw error;
-      } finally {
-        tx.abort();
-      }
-    }
+    const engine = this.#engine;
+    const wait = syncWait(options, engine.sink.blocking) ? (ts: number) => engine.acknowledgeSync(ts, 'durable') : null;
+    return runSync(() => this.begin(options), fn, retries, wait);
   }
 
   /** Calls `fn` again after a retryable error (a conflict), up to `retries` times. */

@@ -35,6 +35,8 @@ class RecordingSink implements LogSink {
   whenDurable(commitTs: number): Promise<number> {
     return Promise.resolve(commitTs);
   }
+  readonly blocking = true;
+  waitDurableSync(): void {}
   close(): Promise<void> {
     return Promise.resolve();
   }

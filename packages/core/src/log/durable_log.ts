@@ -167,6 +167,7 @@ export class DurableLog {
         new RingProducer(ring),
         new BigInt64Array(control),
         maxRecordBodyBytes(options.walSegmentBytes),
+        threads.sameThread !== true,
       );
       const fail = (error: TidemarkError): void => {
         engine.failure ??= error;

@@ -17,13 +17,18 @@
  * - The event loop: held (LoopHold) while a durability wait is armed or a
  *   drain waits for ring space, and only then, since neither wait keeps
  *   Node's loop alive and the writer's thread is unref'd.
+ *
+ * The one exception, by the caller's explicit choice: waitDurableSync blocks
+ * in Atomics.wait until its commit is durable (transactionSync with
+ * `durability: 'durable'`), the way a synchronous store's commit blocks.
  */
 import { assert } from '../assert.js';
 import { copyBytes } from '../files/copy_bytes.js';
 import type { RingProducer } from '../ring/ring.js';
 import { LoopHold } from '../threads/loop_hold.js';
 import type { LogSink } from '../txn/sink.js';
-import { DURABLE_TS, WAITED_TS } from './log_control.js';
+import { ErrorCode, TidemarkError } from '../errors.js';
+import { DISK_STATE, DiskState, DURABLE_TS, SYNC_WAITED_TS, WAITED_TS, WRITER_FAILED } from './log_control.js';
 import {
   OP_CHANGE_TABLE,
   OP_CREATE_TABLE,
@@ -49,6 +54,10 @@ const EMPTY = new Uint8Array(0);
  * 512 B 401 K, 1 KiB 391–405 K, 2 KiB 378 K, 4 KiB 390 K.
  */
 const EARLY_PUBLISH_BYTES = 1024;
+/** How often a synchronous durable wait looks at the writer's failure, the disk and close while it blocks. */
+const SYNC_CHECK_MS = 50;
+/** How long a synchronous durable wait polls before it sleeps. */
+const SYNC_SPIN_MS = 1;
 
 export class DurableSink implements LogSink {
   durableTs: number;
@@ -85,6 +94,8 @@ export class DurableSink implements LogSink {
     private readonly cells: BigInt64Array,
     /** The largest record a WAL segment holds. */
     segmentRecordBytes: number,
+    /** Whether the log writer runs on another thread, so that this one may block on it (waitDurableSync). */
+    readonly blocking = true,
   ) {
     this.durableTs = Number(Atomics.load(cells, DURABLE_TS));
     this.maxRecordBytes = Math.min(ring.maxRecordBytes, segmentRecordBytes);
@@ -240,17 +251,7 @@ export class DurableSink implements LogSink {
           if (this.ring.closed) return;
           continue;
         }
-        this.ring.bytes.set(record, at);
-        this.backlog[this.backlogHead++] = EMPTY;
-        if (this.backlogHead === this.backlog.length) {
-          this.backlog.length = 0;
-          this.backlogHead = 0;
-        } else if (this.backlogHead >= 4096 && this.backlogHead * 2 >= this.backlog.length) {
-          // A backlog that never empties under load: drop the drained front now and then.
-          this.backlog.splice(0, this.backlogHead);
-          this.backlogHead = 0;
-        }
-        this.backlogBytes -= record.length;
+        this.moveFirst(at);
         this.queuePublish();
       }
     } finally {
@@ -259,6 +260,84 @@ export class DurableSink implements LogSink {
       this.draining = null;
       this.loop.release();
     }
+  }
+
+  /** Copies the backlog's first record to `at` in the ring (reserved for it) and drops it from the backlog. */
+  private moveFirst(at: number): void {
+    const record = this.backlog[this.backlogHead]!;
+    this.ring.bytes.set(record, at);
+    this.backlog[this.backlogHead++] = EMPTY;
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog.length = 0;
+      this.backlogHead = 0;
+    } else if (this.backlogHead >= 4096 && this.backlogHead * 2 >= this.backlog.length) {
+      // A backlog that never empties under load: drop the drained front now and then.
+      this.backlog.splice(0, this.backlogHead);
+      this.backlogHead = 0;
+    }
+    this.backlogBytes -= record.length;
+  }
+
+  /**
+   * Blocks this thread until every change up to `commitTs` is durable, with
+   * Atomics.wait on DURABLE_TS: no promise and no event-loop turn (a
+   * synchronous durable commit, transactionSync). Records waiting for ring
+   * space go in first, blocking for space as the writer frees it. Throws,
+   * the commit applied in memory either way, as checkSyncWait says.
+   */
+  waitDurableSync(commitTs: number): void {
+    if (commitTs <= this.durableTs) return;
+    if (!this.blocking)
+      throw new TidemarkError(
+        ErrorCode.INVALID_OPTION,
+        'a synchronous durable wait needs the log writer on a thread of its own (not the inline threads of the fault tests)',
+      );
+    while (this.backlogHead < this.backlog.length) {
+      this.checkSyncWait(commitTs);
+      const at = this.ring.reserve(this.backlog[this.backlogHead]!.length);
+      if (at >= 0) this.moveFirst(at);
+      else {
+        this.publish();
+        this.ring.waitForSpaceSync(this.backlog[this.backlogHead]!.length, SYNC_CHECK_MS);
+      }
+    }
+    if (commitTs > this.waitedTs) this.waitedTs = commitTs;
+    Atomics.store(this.cells, SYNC_WAITED_TS, BigInt(commitTs));
+    this.publish();
+    // Polled for SYNC_SPIN_MS first (about one fdatasync), then slept on: a wake-up costs more than a short poll.
+    const spinUntil = performance.now() + SYNC_SPIN_MS;
+    for (let i = 1; ; i++) {
+      const durable = Atomics.load(this.cells, DURABLE_TS);
+      if (durable >= BigInt(commitTs)) {
+        // Async waits at or below it resolve when their armed wait fires (the cell moved past its value).
+        this.durableTs = Math.max(this.durableTs, Number(durable));
+        return;
+      }
+      if (i % 64 !== 0) continue;
+      this.checkSyncWait(commitTs);
+      if (performance.now() >= spinUntil) Atomics.wait(this.cells, DURABLE_TS, durable, SYNC_CHECK_MS);
+    }
+  }
+
+  /**
+   * Why a synchronous durable wait cannot go on: the writer failed (its error,
+   * or IO_ERROR while the error is on its way as a message), the log is closed
+   * (CLOSED), or the disk is full (DISK_FULL: the commit becomes durable once
+   * space returns, and `db.flush()` resolves then).
+   */
+  private checkSyncWait(commitTs: number): void {
+    if (this.failure !== null) throw this.failure;
+    if (Atomics.load(this.cells, WRITER_FAILED) === 1n)
+      throw new TidemarkError(
+        ErrorCode.IO_ERROR,
+        `the log writer failed before commit ${commitTs} was durable: it is applied in memory only, and the database stops`,
+      );
+    if (this.ring.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the log was closed');
+    if (Atomics.load(this.cells, DISK_STATE) === DiskState.STALLED)
+      throw new TidemarkError(
+        ErrorCode.DISK_FULL,
+        `the disk is full: commit ${commitTs} is applied and becomes durable once space returns (db.flush() resolves then)`,
+      );
   }
 
   private clearPending(): void {

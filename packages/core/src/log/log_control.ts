@@ -65,7 +65,16 @@ export const ARCHIVE_FAILING = ARCHIVE_NEXT + 1;
 export const ARCHIVE_SKIPPED = ARCHIVE_NEXT + 2;
 /** Main thread: the oldest named change-feed cursor's commitTs (-1: none); the log writer keeps the WAL after it (feed/cursors.ts). */
 export const CURSOR_TS = ARCHIVE_SKIPPED + 1;
-export const CONTROL_CELLS = CURSOR_TS + 1;
+/** Log writer: 1 once it failed (its error follows as a message); a main thread blocked in a synchronous durable wait sees it at once. */
+export const WRITER_FAILED = CURSOR_TS + 1;
+/**
+ * Main thread: the newest commitTs a caller waits on synchronously
+ * (transactionSync, durable). The writer that makes it durable polls the ring
+ * for a moment before it sleeps: such a caller's next commit comes within
+ * microseconds, and a sleeping thread's wake-up costs more than the wait.
+ */
+export const SYNC_WAITED_TS = WRITER_FAILED + 1;
+export const CONTROL_CELLS = SYNC_WAITED_TS + 1;
 
 export const DiskState = {
   OK: 0n,
@@ -111,6 +120,12 @@ export function controlCells(sab: SharedArrayBuffer): BigInt64Array {
 /** Stores whole numbers into cells from `first` on. */
 export function publishCells(cells: BigInt64Array, first: number, values: readonly number[]): void {
   for (let i = 0; i < values.length; i++) Atomics.store(cells, first + i, BigInt(Math.trunc(values[i]!)));
+}
+
+/** Marks the log writer failed and wakes a synchronous durable wait, which then stops waiting. */
+export function publishWriterFailed(cells: BigInt64Array): void {
+  Atomics.store(cells, WRITER_FAILED, 1n);
+  Atomics.notify(cells, DURABLE_TS);
 }
 
 /** Publishes a new durable commitTs and wakes the main thread's waiter. */

@@ -29,6 +29,8 @@ import {
   FIRST_NEEDED_SEQ,
   publishCells,
   publishDurable,
+  publishWriterFailed,
+  SYNC_WAITED_TS,
   WAITED_TS,
   WAL_BYTES,
 } from './log_control.js';
@@ -39,6 +41,8 @@ import { WalWriter } from './wal_writer.js';
 
 /** Records per batch at most, so a flood of small commits still syncs regularly. */
 const MAX_RECORDS_PER_BATCH = 65_536;
+/** How long the writer polls for the next record after a sync that a synchronous caller waited on (SYNC_WAITED_TS). */
+const SPIN_AFTER_SYNC_WAIT_MS = 0.25;
 /** How often a full disk is probed for space again. */
 export const PROBE_MS = 100;
 
@@ -47,6 +51,8 @@ export type StepResult = 'wrote' | 'idle' | 'closed';
 export class LogWriterLoop {
   private readonly consumer: RingConsumer;
   private readonly cells: BigInt64Array;
+  /** The last sync was one a synchronous caller waited on: poll for its next record before sleeping. */
+  private spinNext = false;
   private readonly writer: WalWriter;
   private readonly maxDelayMs: number;
   private syncs = 0;
@@ -107,7 +113,8 @@ export class LogWriterLoop {
       this.unsyncedSince < 0
         ? waitMs
         : Math.max(0, Math.min(waitMs, this.unsyncedSince + this.maxDelayMs - this.now()));
-    const state = this.consumer.waitForData(due);
+    const state = this.consumer.waitForData(due, this.spinNext ? SPIN_AFTER_SYNC_WAIT_MS : 0);
+    this.spinNext = false;
     if (state === 'closed') {
       if (this.unsyncedSince >= 0) this.sync();
       return 'closed';
@@ -209,6 +216,8 @@ export class LogWriterLoop {
 
   private sync(): void {
     const durableTs = this.writer.sync();
+    const syncWaited = Atomics.load(this.cells, SYNC_WAITED_TS);
+    this.spinNext = syncWaited > Atomics.load(this.cells, DURABLE_TS) && syncWaited <= BigInt(durableTs);
     if (BigInt(durableTs) > Atomics.load(this.cells, DURABLE_TS)) publishDurable(this.cells, durableTs);
     this.syncs++;
     this.unsyncedSince = -1;
@@ -228,6 +237,11 @@ export class LogWriterLoop {
       diskFullEvents: this.diskFullEvents,
       disk: diskStateName(this.cells),
     };
+  }
+
+  /** Says in the shared cells that this writer failed (before its error reaches the main thread as a message). */
+  markFailed(): void {
+    publishWriterFailed(this.cells);
   }
 
   close(): void {

@@ -26,6 +26,7 @@ export function runLogWriter(
         if (result === 'idle' || ++batches % YIELD_EVERY_BATCHES === 0) await yieldTurn();
       }
     } catch (error) {
+      loop.markFailed();
       onFailed(error as Error);
       closeQuietly(loop);
       throw error;

@@ -126,6 +126,9 @@ class RingViews {
 }
 
 /** The producing end. reserve() never blocks; waitForSpace (a promise) or waitForSpaceSync (a worker) waits for room. */
+/** Polls of a spinning wait between two looks at the clock. */
+const SPIN_LOOKS = 64;
+
 export class RingProducer extends RingViews {
   /** End of the last reserved record (uint32); HEAD trails it until publish(). */
   #reserved: number;
@@ -215,11 +218,12 @@ export class RingProducer extends RingViews {
   }
 
   /**
-   * Blocks the calling thread (a worker; never the main thread) until
-   * reserve(length) would succeed ('space') or the consumer cancels the ring
-   * ('canceled'). The same handshake as waitForSpace, with Atomics.wait.
+   * Blocks the calling thread (a worker, or the main thread at its caller's
+   * explicit choice) until reserve(length) would succeed ('space'), the
+   * consumer cancels the ring ('canceled'), or `timeoutMs` passes with no
+   * space freed ('timed-out'). The same handshake as waitForSpace, with Atomics.wait.
    */
-  waitForSpaceSync(length: number): 'space' | 'canceled' {
+  waitForSpaceSync(length: number, timeoutMs = Number.POSITIVE_INFINITY): 'space' | 'canceled' | 'timed-out' {
     assert(length >>> 0 === length && length <= this.maxRecordBytes, `bad ring record length ${length}`);
     for (;;) {
       if (this.canceled) return 'canceled';
@@ -230,7 +234,7 @@ export class RingProducer extends RingViews {
       if (this.fits(length)) return 'space';
       if (this.canceled) return 'canceled';
       this.race?.('before-sleep');
-      Atomics.wait(this.control, SLOT_SPACE_SEQ, seq);
+      if (Atomics.wait(this.control, SLOT_SPACE_SEQ, seq, timeoutMs) === 'timed-out') return 'timed-out';
     }
   }
 
@@ -324,13 +328,19 @@ export class RingConsumer extends RingViews {
    * closed with everything read ('closed'), or `timeoutMs` passes ('timeout').
    * Unread records win over closed, so a consumer drains the ring before it stops.
    * Release what was read before a long wait: a producer waiting for space
-   * otherwise waits with it.
+   * otherwise waits with it. With `spinMs`, it polls that long before it sleeps.
    */
-  waitForData(timeoutMs: number): 'data' | 'closed' | 'timeout' {
+  waitForData(timeoutMs: number, spinMs = 0): 'data' | 'closed' | 'timeout' {
     assert(timeoutMs >= 0, `bad timeout ${timeoutMs}`);
     let state = this.#poll();
     if (state !== null) return state;
     const deadline = performance.now() + timeoutMs;
+    // Polling first, when asked: a record expected within microseconds then costs no sleep and no wake-up.
+    for (let i = 1, until = performance.now() + Math.min(spinMs, timeoutMs); ; i++) {
+      state = this.#poll();
+      if (state !== null) return state;
+      if (i % SPIN_LOOKS === 0 && performance.now() >= until) break;
+    }
     for (;;) {
       const seq = Atomics.load(this.control, SLOT_DATA_SEQ);
       this.race?.('before-flag');

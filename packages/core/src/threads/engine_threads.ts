@@ -23,6 +23,8 @@ export interface ThreadHandle<Api> {
 
 /** Starts the log writer and the checkpoint streamer; `onFailure` is called once if one of them fails. */
 export interface EngineThreads {
+  /** The loops run on the calling thread (fault tests): nothing may block waiting for them. */
+  readonly sameThread?: boolean;
   logWriter(data: LogWriterData, onFailure: (error: TidemarkError) => void): ThreadHandle<LogWriterApi>;
   streamer(data: StreamerData, onFailure: (error: TidemarkError) => void): ThreadHandle<StreamerApi>;
   /**

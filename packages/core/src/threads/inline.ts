@@ -74,6 +74,7 @@ class InlineHandle<Api> implements ThreadHandle<Api> {
 /** The log writer and streamer loops on the main thread over `layer`. */
 export function inlineThreads(layer: FileLayer): EngineThreads {
   return {
+    sameThread: true,
     logWriter: (data, onFailure) => {
       const handle = new InlineHandle<LogWriterApi>('log writer', onFailure);
       handle.running = runLogWriter(new LogWriterLoop(layer, data), 0, (error) => handle.fail(error));

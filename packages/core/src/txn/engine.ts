@@ -131,6 +131,17 @@ export class Engine {
     return wait === commitTs ? sink.whenDurable(commitTs) : sink.whenDurable(wait).then(() => commitTs);
   }
 
+  /** acknowledge() without a promise, blocking this thread until durable (transactionSync with durability 'durable'). */
+  acknowledgeSync(commitTs: number, durability: Durability): void {
+    if (durability === 'delayed') return;
+    if (durability === 'replicated')
+      throw new TidemarkError(
+        ErrorCode.INVALID_OPTION,
+        "durability 'replicated' cannot be waited for synchronously: use transaction()",
+      );
+    this.sink.waitDurableSync(Math.min(commitTs, this.loggedTs));
+  }
+
   /** Durable here, then in the replication stream. */
   async #replicated(commitTs: number): Promise<number> {
     const replicator = this.replicator;

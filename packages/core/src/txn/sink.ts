@@ -25,6 +25,10 @@ export interface LogSink {
   end(): void;
   /** Resolves with `commitTs` once every change up to it is durable; rejects if it never can be. */
   whenDurable(commitTs: number): Promise<number>;
+  /** Whether waitDurableSync may block this thread (false while the log writer runs on it: the fault tests). */
+  readonly blocking: boolean;
+  /** Blocks this thread until every change up to `commitTs` is durable; throws if it cannot wait for that. */
+  waitDurableSync(commitTs: number): void;
   /** Waits for everything handed over so far, then releases resources. */
   close(): Promise<void>;
 }
@@ -36,6 +40,7 @@ export class DiscardSink implements LogSink {
   readonly durableTs = Infinity;
   readonly maxRecordBytes = Infinity;
   readonly backlogBytes = 0;
+  readonly blocking = true;
   begin(): void {}
   insert(): void {}
   delete(): void {}
@@ -45,6 +50,7 @@ export class DiscardSink implements LogSink {
   whenDurable(commitTs: number): Promise<number> {
     return Promise.resolve(commitTs);
   }
+  waitDurableSync(): void {}
   close(): Promise<void> {
     return done;
   }
