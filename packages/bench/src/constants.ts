@@ -44,6 +44,9 @@ export const TARGET_SINGLE_COMMIT_SYNC_RATIO = 0.8;
 /** transactionSync durable, one commit at a time: vs the disk's fdatasync rate, and vs better-sqlite3 synchronous=FULL. */
 export const TARGET_SYNC_COMMIT_FDATASYNC_RATIO = 0.85;
 export const TARGET_SYNC_COMMIT_SQLITE_RATIO = 1.0;
+/** A new database holding 1,000 rows: disk it takes, and its first open(). */
+export const TARGET_NEW_DB_DISK_BYTES = 8 * 1024 * 1024;
+export const TARGET_NEW_DB_OPEN_MS = 100;
 /** Durable commits per second once at least TARGET_DURABLE_FROM_IN_FLIGHT commits are in flight. */
 export const TARGET_DURABLE_COMMITS_PER_SECOND = 500_000;
 export const TARGET_DURABLE_FROM_IN_FLIGHT = 256;

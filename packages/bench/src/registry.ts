@@ -8,6 +8,7 @@ import { checkpointWorkload } from './workloads/checkpoint.js';
 import { durableWorkload } from './workloads/durable.js';
 import { durableSyncWorkload } from './workloads/durable_sync.js';
 import { failoverWorkload } from './workloads/failover.js';
+import { footprintWorkload } from './workloads/footprint.js';
 import { feedWorkload } from './workloads/feed.js';
 import { iterateWorkload } from './workloads/iterate.js';
 import { readsWorkload } from './workloads/reads.js';
@@ -22,6 +23,7 @@ export const workloads: readonly Workload[] = [
   readsWorkload,
   durableWorkload,
   durableSyncWorkload,
+  footprintWorkload,
   checkpointWorkload,
   recoveryWorkload,
   reclaimWorkload,

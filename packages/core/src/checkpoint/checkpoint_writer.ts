@@ -84,6 +84,7 @@ export class CheckpointWriter implements RecordVisitor {
   private restore(entries: readonly CfpEntry[]): void {
     const holding: OpenPair[] = [];
     for (const entry of entries) {
+      this.pool.sawCapacity(entry.capacity);
       if (entry.state === CfpState.PRECREATED) this.pool.restore(entry);
       else if (holdsRows(entry.state)) holding.push(openPair({ ...entry }));
       else if (entry.state === CfpState.MERGE_TARGET) {
@@ -189,6 +190,12 @@ export class CheckpointWriter implements RecordVisitor {
    * Whether the pool should be topped up now: it is short, and a pair will
    * be opened soon (PairPool.neededSoon).
    */
+  /** The capacity of the data file being written (or of the next one): a streamer step reads a share of it. */
+  get fileCapacity(): number {
+    const next = this.writer.current ?? this.pool.pairs[0];
+    return next?.entry.capacity ?? this.state.options.dataFileSizeBytes;
+  }
+
   poolNeededSoon(): boolean {
     return this.pool.neededSoon(this.writer.current?.entry ?? null, this.writer.block.used);
   }

@@ -8,6 +8,11 @@
  *   it takes from are the oldest.
  * - A file the pool made is in `created` until a checkpoint syncs the
  *   directory that names it, before any root names it.
+ *
+ * Capacities start small and grow: a new pair's data file is twice the
+ * largest data file the database has (FIRST_DATA_FILE_BYTES for the first),
+ * up to `dataFileSizeBytes`. A small database takes little disk and opens
+ * fast; one that keeps writing soon fills whole large files.
  */
 import { assert } from '../assert.js';
 import {
@@ -39,6 +44,9 @@ export function streamStepBytes(dataFileSizeBytes: number): number {
   );
 }
 
+/** The first data file's size, at most (a smaller `dataFileSizeBytes` caps it). */
+export const FIRST_DATA_FILE_BYTES = 2 * 1024 * 1024;
+
 export class PairPool {
   /** PRECREATED pairs, oldest first. */
   readonly pairs: OpenPair[] = [];
@@ -47,8 +55,15 @@ export class PairPool {
   /** Files made, and pairs opened with the pool empty (for statistics). */
   filesCreated = 0;
   misses = 0;
+  /** The largest data file capacity seen (pairs restored or made): the next pair's is twice it, capped. */
+  private largest = 0;
 
   constructor(private readonly state: CheckpointState) {}
+
+  /** Counts a pair the root names (any state) towards the size of the next one. */
+  sawCapacity(capacity: number): void {
+    this.largest = Math.max(this.largest, capacity);
+  }
 
   /**
    * Takes a PRECREATED pair a root named into the pool, or, when it is not
@@ -113,7 +128,9 @@ export class PairPool {
   private precreate(): OpenPair {
     const state = this.state;
     const id = state.takeFileId();
-    const capacity = state.options.dataFileSizeBytes;
+    const max = state.options.dataFileSizeBytes;
+    const capacity = Math.min(max, Math.max(FIRST_DATA_FILE_BYTES, this.largest * 2));
+    this.largest = Math.max(this.largest, capacity);
     const header = (magic: string, size: number): Uint8Array =>
       encodeFileHeader({ magic, version: CFP_FORMAT_VERSION, id, databaseId: state.options.databaseId, size, aux: 0 });
     this.created.push(createZeroFilled(state, dataFileName(id), header(DATA_MAGIC, capacity), capacity));

@@ -9,7 +9,9 @@
  * pair does not wait on allocation. When to merge, and the db.merge() calls
  * waiting on it, are merge_scheduler.ts's job.
  */
+import { join } from 'node:path';
 import type { FileLayer } from '../files/file_layer.js';
+import { segmentName } from '../log/wal_format.js';
 import {
   CFP_COUNTS,
   CFP_STATE_ORDER,
@@ -59,9 +61,11 @@ export class StreamerLoop {
   private lastCheckpoint: CheckpointResult | null = null;
   private wal: { seq: number; offset: number };
   private readonly merges: MergeScheduler;
+  /** Bytes of the segments from the checkpoint's to the one being streamed, for the segments they were counted over. */
+  private spannedBytes = { from: -1, to: -1, bytes: 0 };
 
   constructor(
-    layer: FileLayer,
+    private readonly layer: FileLayer,
     data: StreamerData,
     runner: MergeRunner,
     private readonly now: () => number = () => performance.now(),
@@ -232,7 +236,7 @@ export class StreamerLoop {
     // Stop at the WAL-bytes trigger, so a checkpoint comes as soon as it is due.
     const room = Math.max(
       1,
-      Math.min(streamStepBytes(this.data.dataFileSizeBytes), this.data.checkpointWalBytes - this.walBytesSince),
+      Math.min(streamStepBytes(this.writer.fileCapacity), this.data.checkpointWalBytes - this.walBytesSince),
     );
     const read = this.tail.poll(durable, this.visit, room);
     if (read > 0) this.writer.flush();
@@ -252,13 +256,29 @@ export class StreamerLoop {
    * waits to be installed, or merged sources still have files (the
    * checkpoint after the install deletes them); or when a request waits.
    */
+  /** Bytes of the WAL segments from the checkpoint's to the one being streamed (segments grow: each counted as it is). */
+  private walBytesSpanned(): number {
+    const from = this.wal.seq;
+    const to = this.tail.seq;
+    const s = this.spannedBytes;
+    if (s.from !== from || s.to !== to) {
+      let bytes = 0;
+      for (let seq = from; seq <= to; seq++) {
+        const path = join(this.data.dir, segmentName(seq));
+        bytes += this.layer.exists(path) ? this.layer.size(path) : this.data.walSegmentBytes;
+      }
+      this.spannedBytes = { from, to, bytes };
+    }
+    return this.spannedBytes.bytes;
+  }
+
   private checkpointDue(): boolean {
     const trigger = this.data.checkpointWalBytes;
     if (this.walBytesSince >= trigger) return true;
     // One segment early: the log writer may be a segment ahead of the streamer while the checkpoint is made.
     // The trigger is at least one segment (options.ts checks it at open), so whole segments can reach it.
     const spanned = this.tail.seq - this.wal.seq + 1;
-    if (spanned > 1 && (spanned + 1) * this.data.walSegmentBytes >= trigger) return true;
+    if (spanned > 1 && this.walBytesSpanned() + this.data.walSegmentBytes >= trigger) return true;
     const interval = this.data.checkpointIntervalMs;
     if (interval > 0 && this.now() - this.lastCheckpointAt >= interval && this.writer.lastTs > this.writer.checkpointTs)
       return true;

@@ -15,6 +15,7 @@
  * the batch built and the position unchanged. Any other error — an EIO, a
  * failed fdatasync — is thrown: the engine stops (see RELIABILITY.md).
  */
+import { join } from 'node:path';
 import { isDiskFull, type FileLayer } from '../files/file_layer.js';
 import { RingConsumer } from '../ring/ring.js';
 import {
@@ -37,6 +38,7 @@ import {
 import type { LogWriterData, LogWriterStats } from './log_writer_api.js';
 import { WalArchiver } from './wal_archiver.js';
 import { listSegments } from './wal_reader.js';
+import { segmentName } from './wal_format.js';
 import { WalWriter } from './wal_writer.js';
 
 /** Records per batch at most, so a flood of small commits still syncs regularly. */
@@ -65,18 +67,17 @@ export class LogWriterLoop {
   private diskFullEvents = 0;
   /** Copies sealed segments to options.archiveDir (null without one). */
   private readonly archiver: WalArchiver | null;
-  /** Segments kept for the archive beyond the checkpoint's (options.maxRetainedWalBytes). */
-  private readonly retainSegments: number;
+  /** The retention bound (retainBound) as last worked out, and the FIRST_NEEDED_SEQ it was worked out for. */
+  private retained = { firstNeeded: -1, bound: 0 };
 
   constructor(
-    layer: FileLayer,
-    data: LogWriterData,
+    private readonly layer: FileLayer,
+    private readonly data: LogWriterData,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.consumer = new RingConsumer(data.ring);
     this.cells = controlCells(data.control);
     this.maxDelayMs = data.maxDelayMs;
-    this.retainSegments = Math.floor(data.maxRetainedWalBytes / data.walSegmentBytes);
     this.archiver =
       data.archiveDir === null
         ? null
@@ -193,7 +194,20 @@ export class LogWriterLoop {
 
   /** Segments below it go whatever the archive and the cursors would keep: options.maxRetainedWalBytes past the checkpoint's. */
   private retainBound(): number {
-    return Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ)) - this.retainSegments;
+    const firstNeeded = Number(Atomics.load(this.cells, FIRST_NEEDED_SEQ));
+    if (firstNeeded === this.retained.firstNeeded) return this.retained.bound;
+    // Segments grow, so the bound is counted in bytes: the segments before the checkpoint's, newest first.
+    let bound = firstNeeded;
+    let bytes = 0;
+    while (bound > 0) {
+      const path = join(this.data.dir, segmentName(bound - 1));
+      if (!this.layer.exists(path)) break;
+      bytes += this.layer.size(path);
+      if (bytes > this.data.maxRetainedWalBytes) break;
+      bound--;
+    }
+    this.retained = { firstNeeded, bound };
+    return bound;
   }
 
   /** A chunk of the archive's next copy, and its figures published. */

@@ -4,7 +4,11 @@
  * A batch is built in memory, written with one positional write, and made
  * durable by `sync()` (one fdatasync for the whole group of commits).
  * Segments are created pre-allocated — zero-filled to their full size and
- * synced, directory included — so appends never extend a file. At rollover
+ * synced, directory included — so appends never extend a file. They start
+ * small (FIRST_SEGMENT_BYTES) and double at each rollover up to
+ * `segmentBytes`, so a small database takes little disk and opens fast,
+ * while a busy one soon writes whole large segments; a record too large for
+ * the next size gets a segment large enough for it. At rollover
  * a free segment (wholly before the newest checkpoint) is recycled instead
  * when there is one: renamed and given a new header, no zero-filling. Its
  * stale batches are older than anything new, which replay and the WAL tail
@@ -17,32 +21,32 @@
  * unsealed last segment with at most an empty one after it (the next writer
  * goes on in the unsealed one), or a sealed one whose successor exists.
  */
-import { join } from 'node:path';
 import { assert } from '../assert.js';
 import { copyBytes } from '../files/copy_bytes.js';
 import { readAll, writeAll, type FileLayer } from '../files/file_layer.js';
 import { RECORD_PREFIX_BYTES } from './record.js';
-import { listSegments } from './wal_reader.js';
+import { WalSegments, ZERO_CHUNK_BYTES } from './wal_segments.js';
 import {
   alignBatch,
   BATCH_HEADER_BYTES,
   batchTimeBytes,
   decodeSegmentHeader,
-  encodeSegmentHeader,
   SEGMENT_VERSION,
   SEGMENT_HEADER_BYTES,
   SEAL_BYTES,
   sealBatch,
-  segmentName,
   writeSeal,
 } from './wal_format.js';
 
-const ZERO_CHUNK_BYTES = 1024 * 1024;
+/** The first segment's size, at most (a smaller `segmentBytes` caps it). */
+export const FIRST_SEGMENT_BYTES = 1024 * 1024;
+/** A segment grown for one large record is rounded up to a multiple of this. */
+const GROW_STEP_BYTES = 64 * 1024;
 
-/** The next segment's space, reserved ahead of need under a temporary name (it holds only zeros). */
-export const SPARE_SEGMENT_NAME = 'wal-spare.tmp';
+export { SPARE_SEGMENT_NAME } from './wal_segments.js';
 
 export interface WalWriterOptions {
+  /** The largest segment size (options.walSegmentBytes); segments start smaller and grow to it. */
   segmentBytes: number;
   databaseId: bigint;
   /** Segment to write in (created if absent) and the offset to continue at. */
@@ -78,6 +82,9 @@ export class WalWriter {
   private fd = -1;
   private seq: number;
   private offset: number;
+  /** The current segment's size (its header's), and the size the next one is made with (the spare's too). */
+  private size = 0;
+  private nextBytes: number;
   private readonly batch: Uint8Array;
   private readonly view: DataView;
   private batchBytes = 0;
@@ -89,29 +96,24 @@ export class WalWriter {
   /** Bytes written since the writer started, batch headers and padding included. */
   bytesWritten = 0;
   batchesWritten = 0;
-  segmentsCreated = 0;
-  segmentsRecycled = 0;
-  segmentsDeleted = 0;
   /** The newest commitTs written, synced or not. */
   writtenTs = 0;
-  /** The next segment's space, reserved ahead: bytes of the spare file zero-filled so far, and whether it is whole and synced. */
-  private spareFilled = 0;
-  private spareReady = false;
-  /** A free segment will be recycled at the next rollover, so no spare is needed (found once per segment). */
-  private recycleReady = false;
   /** The next segment is made on disk by a rollover that has not finished (it failed after making it). */
   private nextMade = false;
   /** The newest commitTs in the log, written by this writer or replayed before it started. */
   private lastLoggedTs: number;
+  private readonly segments: WalSegments;
 
   constructor(
     private readonly layer: FileLayer,
-    private readonly dir: string,
+    dir: string,
     private readonly options: WalWriterOptions,
   ) {
     this.seq = options.seq;
     this.offset = options.offset;
     this.lastLoggedTs = options.lastCommitTs ?? 0;
+    this.segments = new WalSegments(layer, dir, options);
+    this.nextBytes = Math.min(options.segmentBytes, FIRST_SEGMENT_BYTES);
     this.batch = new Uint8Array(options.segmentBytes - SEGMENT_HEADER_BYTES);
     this.view = new DataView(this.batch.buffer);
     this.openSegment(this.seq, this.offset === 0);
@@ -150,11 +152,13 @@ export class WalWriter {
     assert(framed <= this.maxRecordBytes, 'record fits a segment');
     this.openPending();
     if (this.batchRecords === 0) this.batchBytes = this.timeBytes;
-    if (
-      this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) + SEAL_BYTES >
-      this.options.segmentBytes
-    ) {
+    if (this.offset + alignBatch(BATCH_HEADER_BYTES + this.batchBytes + framed) + SEAL_BYTES > this.size) {
       this.writeBatch();
+      // The next segment holds this record whatever its planned size.
+      const need =
+        SEGMENT_HEADER_BYTES + alignBatch(BATCH_HEADER_BYTES + batchTimeBytes(SEGMENT_VERSION) + framed) + SEAL_BYTES;
+      const grown = Math.ceil(need / GROW_STEP_BYTES) * GROW_STEP_BYTES;
+      this.nextBytes = Math.min(this.options.segmentBytes, Math.max(this.nextBytes, grown));
       this.rollover();
       this.batchBytes = this.timeBytes;
     }
@@ -188,54 +192,41 @@ export class WalWriter {
 
   /** Bytes the log can take without allocating: the rest of this segment and a prepared spare (recyclable segments not counted). */
   get reservedBytes(): number {
-    const rest = this.fd < 0 ? 0 : this.options.segmentBytes - this.offset;
-    return rest + (this.spareReady ? this.options.segmentBytes : 0);
+    const rest = this.fd < 0 ? 0 : this.size - this.offset;
+    return rest + this.segments.spareBytes;
   }
 
   /** Whether the current segment is past half full: time to have the next one's space ready. */
   get spareWanted(): boolean {
-    return !this.spareReady && !this.recycleReady && this.offset * 2 >= this.options.segmentBytes;
+    return !this.segments.nextReady && this.offset * 2 >= this.size;
   }
 
   /**
-   * Reserves the next segment's space ahead of need, a chunk per call (so
-   * the writer is never busy long): a zero-filled spare file under a
-   * temporary name, synced. Returns true once it is ready (or a free segment
-   * will be recycled instead). Throws DISK_FULL when the disk has no room:
-   * the early warning that turns the database read-only while the current
-   * segment still holds the commits in flight.
+   * Reserves the next segment's space ahead of need, a chunk per call
+   * (WalSegments.prepareSpare); true once it is ready. Throws DISK_FULL when
+   * the disk has no room.
    */
-  prepareSpare(chunkBytes = ZERO_CHUNK_BYTES): boolean {
-    if (this.spareReady || this.recycleReady) return true;
-    if (this.spareFilled === 0 && this.freeSegments().length > 0) {
-      this.recycleReady = true; // until the next rollover: no need to list the directory every step
-      return true;
-    }
-    const size = this.options.segmentBytes;
-    const path = this.sparePath;
-    if (this.spareFilled === 0 && this.layer.exists(path)) this.layer.unlink(path);
-    const fd = this.layer.open(path, true);
-    try {
-      const zeros = new Uint8Array(Math.min(chunkBytes, size - this.spareFilled));
-      writeAll(this.layer, fd, path, zeros, 0, zeros.length, this.spareFilled);
-      this.spareFilled += zeros.length;
-      if (this.spareFilled === size) {
-        this.layer.fdatasync(fd);
-        this.spareReady = true;
-      }
-    } finally {
-      this.layer.close(fd);
-    }
-    return this.spareReady;
+  prepareSpare(chunkBytes?: number): boolean {
+    return this.segments.prepareSpare(this.nextBytes, chunkBytes);
+  }
+
+  get segmentsCreated(): number {
+    return this.segments.segmentsCreated;
+  }
+
+  get segmentsRecycled(): number {
+    return this.segments.segmentsRecycled;
+  }
+
+  get segmentsDeleted(): number {
+    return this.segments.segmentsDeleted;
   }
 
   /** Closes the segment; a clean close also gives the spare's space back (the next writer reserves its own). */
   close(): void {
     if (this.fd >= 0) this.layer.close(this.fd);
     this.fd = -1;
-    if (this.spareFilled > 0 || this.layer.exists(this.sparePath)) this.layer.unlink(this.sparePath);
-    this.spareFilled = 0;
-    this.spareReady = false;
+    this.segments.dropSpare();
   }
 
   private writeBatch(): void {
@@ -245,7 +236,7 @@ export class WalWriter {
     // Zeros after the batch, in the same write, where room remains: the end of the data always reads as
     // zeros, even in a recycled segment whose stale bytes would otherwise look like a torn batch.
     let written = size;
-    if (this.offset + size + BATCH_HEADER_BYTES <= this.options.segmentBytes) {
+    if (this.offset + size + BATCH_HEADER_BYTES <= this.size) {
       this.batch.fill(0, size, size + BATCH_HEADER_BYTES);
       written += BATCH_HEADER_BYTES;
     }
@@ -267,7 +258,7 @@ export class WalWriter {
   private rollover(): void {
     this.layer.fdatasync(this.fd);
     if (!this.nextMade) {
-      this.createSegment(this.seq + 1, this.path(this.seq + 1));
+      this.segments.create(this.seq + 1, this.nextBytes);
       this.nextMade = true;
     }
     const seal = new Uint8Array(SEAL_BYTES);
@@ -291,107 +282,19 @@ export class WalWriter {
   private openSegment(seq: number, fresh: boolean): void {
     const path = this.path(seq);
     const made = fresh || !this.layer.exists(path);
-    if (made) this.createSegment(seq, path);
+    if (made) this.segments.create(seq, this.nextBytes);
     this.fd = this.layer.open(path, false);
     if (this.offset === 0) this.offset = SEGMENT_HEADER_BYTES;
-    this.timeBytes = batchTimeBytes(made ? SEGMENT_VERSION : this.versionOf(path));
-  }
-
-  /** The format version of an existing segment, from its header: the writer goes on in it in that version. */
-  private versionOf(path: string): number {
-    const header = new Uint8Array(SEGMENT_HEADER_BYTES);
-    readAll(this.layer, this.fd, header, 0, SEGMENT_HEADER_BYTES, 0);
-    return decodeSegmentHeader(header, path).version;
-  }
-
-  private get sparePath(): string {
-    return join(this.dir, SPARE_SEGMENT_NAME);
-  }
-
-  /**
-   * A segment is built under a temporary name — zero-filled to full size so
-   * its space is really reserved, header written, synced — and renamed into
-   * place, so a crash never leaves a half-made segment under a WAL name.
-   */
-  private createSegment(seq: number, path: string): void {
-    const temp = `${path}.tmp`;
-    if (this.layer.exists(temp)) this.layer.unlink(temp);
-    const free = this.freeSegments();
-    const reuse = free.shift();
-    const spare = reuse === undefined && this.spareReady;
-    this.recycleReady = false;
-    if (reuse !== undefined) this.layer.rename(this.path(reuse), temp);
-    else if (spare) this.layer.rename(this.sparePath, temp);
-    else if (this.spareFilled > 0 && this.layer.exists(this.sparePath)) this.layer.unlink(this.sparePath); // its space, for the zero-fill below
-    if (reuse === undefined) {
-      // The spare was used, or given up; one kept while a free segment is recycled stays ready for a later rollover.
-      this.spareReady = false;
-      this.spareFilled = 0;
-    }
-    const fd = this.layer.open(temp, true);
-    try {
-      const size = this.options.segmentBytes;
-      if (reuse === undefined && !spare) {
-        const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, size));
-        for (let at = 0; at < size; at += zeros.length)
-          writeAll(this.layer, fd, temp, zeros, 0, Math.min(zeros.length, size - at), at);
-      }
-      const header = encodeSegmentHeader({ seq, databaseId: this.options.databaseId, segmentBytes: size });
-      writeAll(this.layer, fd, temp, header, 0, header.length, 0);
-      this.layer.fdatasync(fd);
-    } finally {
-      this.layer.close(fd);
-    }
-    this.layer.rename(temp, path);
-    this.deleteSurplus(free, seq);
-    this.layer.fsyncDir(this.dir);
-    if (reuse === undefined) this.segmentsCreated++;
-    else this.segmentsRecycled++;
-  }
-
-  /** Free segments (below the first one the checkpoint needs, of this segment size), lowest first. */
-  private freeSegments(): number[] {
-    const firstNeeded = this.options.firstNeeded?.() ?? 0;
-    if (firstNeeded <= 0) return [];
-    const bound = this.options.retainBound?.() ?? Number.NEGATIVE_INFINITY;
-    const archived = this.options.archivedBefore?.() ?? Number.POSITIVE_INFINITY;
-    const cursorTs = this.options.cursorTs?.() ?? -1;
-    const kept = (s: number): boolean =>
-      s >= bound && (s >= archived || (cursorTs >= 0 && this.firstTsOf(s + 1) - 1 > cursorTs));
-    return listSegments(this.layer, this.dir).filter(
-      (s) => s < firstNeeded && this.layer.size(this.path(s)) === this.options.segmentBytes && !kept(s),
-    );
-  }
-
-  /** The commitTs of segment `seq`'s first batch (every commit of the segments before it is older); Infinity if none. */
-  private firstTsOf(seq: number): number {
-    const path = this.path(seq);
-    if (!this.layer.exists(path)) return Number.POSITIVE_INFINITY;
-    const bytes = new Uint8Array(SEGMENT_HEADER_BYTES + BATCH_HEADER_BYTES);
-    const fd = this.layer.open(path, false);
-    try {
-      if (readAll(this.layer, fd, bytes, 0, bytes.length, 0) < bytes.length) return Number.POSITIVE_INFINITY;
-    } finally {
-      this.layer.close(fd);
-    }
-    const first = new DataView(bytes.buffer).getFloat64(SEGMENT_HEADER_BYTES + 16, true);
-    return first > 0 ? first : Number.POSITIVE_INFINITY;
-  }
-
-  /** Deletes free segments while more than maxSegments segment files are on disk. */
-  private deleteSurplus(free: number[], newest: number): void {
-    const max = this.options.maxSegments;
-    if (max === undefined) return;
-    const firstNeeded = Math.min(this.options.firstNeeded?.() ?? 0, newest);
-    let onDisk = newest - firstNeeded + 1 + free.length;
-    while (onDisk > max && free.length > 0) {
-      this.layer.unlink(this.path(free.shift()!));
-      this.segmentsDeleted++;
-      onDisk--;
-    }
+    // An existing segment is written on in its own version and up to its own size (or segmentBytes if smaller).
+    const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);
+    readAll(this.layer, this.fd, bytes, 0, SEGMENT_HEADER_BYTES, 0);
+    const header = decodeSegmentHeader(bytes, path);
+    this.timeBytes = batchTimeBytes(made ? SEGMENT_VERSION : header.version);
+    this.size = Math.min(header.segmentBytes, this.options.segmentBytes);
+    this.nextBytes = Math.min(this.options.segmentBytes, Math.max(this.nextBytes, this.size * 2));
   }
 
   private path(seq: number): string {
-    return join(this.dir, segmentName(seq));
+    return this.segments.path(seq);
   }
 }
