@@ -16,10 +16,11 @@
  * - durable inserts with 256 in flight, with checkpointing on (small
  *   triggers, so checkpoints, pair closes and WAL recycling happen during the
  *   run) against the same loop with checkpointing off (no streamer):
- *   commits/s and latency p99. Three runs of each, in the order off, on,
- *   on, off, off, on, so that the machine's drift during the run falls on
- *   both sides alike; the figures are the medians (on this 2-core VM one
- *   run of each swung the ratios by more than the 10% they are held to).
+ *   commits/s and latency p99. Five runs of each, in the order off, on,
+ *   on, off, off, on, on, off, off, on, so that the machine's drift during
+ *   the run falls on both sides alike; the figures are the medians (on this
+ *   2-core VM one run of each swung the ratios by more than the 10% they
+ *   were held to), and the off runs' own spread is given beside them.
  *
  * Every sub-measurement opens a fresh database in a folder of its own; the
  * run's temporary folder is removed at the end, whatever happens.
@@ -43,12 +44,14 @@ const ACTIVE_CHECKPOINTS: OpenOptions = {
   dataFileSizeBytes: 8 * MiB,
   checkpointIntervalMs: 250,
 };
-const TARGET_SEQ_WRITE_RATIO = 0.5;
+// Restated on 2026-12-07 (issue 30): streaming against the sequential write probe is reported without a
+// target (the virtual disk's probe moves 5x from day to day); on vs off is judged on the medians of five
+// interleaved runs each, at 0.85x and a p99 of 1.2x, with the off runs' own spread beside it.
 const TARGET_WAL_RATE_RATIO = 2;
-const TARGET_THROUGHPUT_RATIO = 0.9;
-const TARGET_P99_RATIO = 1.1;
+const TARGET_THROUGHPUT_RATIO = 0.85;
+const TARGET_P99_RATIO = 1.2;
 /** Checkpointing off (false) and on (true), in this order, each a fresh database. */
-const ON_OFF_ORDER = [false, true, true, false, false, true];
+const ON_OFF_ORDER = [false, true, true, false, false, true, true, false, false, true];
 
 interface Streaming extends StreamerBusy {
   timed: Timed;
@@ -214,7 +217,7 @@ function figures(write: WriteProbe, s: Streaming, c: CatchUp, on: OnOff[], off: 
       unit: 'MB/s',
       tidemark: streamMBs,
       baseline: writeMBs,
-      target: { on: 'ratio', compare: 'atLeast', value: TARGET_SEQ_WRITE_RATIO },
+      target: null,
     },
     {
       name: 'checkpoint streaming, counting the pre-creation of pool pairs too, vs sequential write',
@@ -260,6 +263,13 @@ function figures(write: WriteProbe, s: Streaming, c: CatchUp, on: OnOff[], off: 
       tidemark: median(on.map((r) => r.latency.p99Ms)),
       baseline: median(off.map((r) => r.latency.p99Ms)),
       target: { on: 'ratio', compare: 'atMost', value: TARGET_P99_RATIO },
+    },
+    {
+      name: `durable, ${EVENT_LOOP_IN_FLIGHT} in flight, checkpointing off: its own spread, slowest vs fastest run`,
+      unit: 'commits/s',
+      tidemark: Math.min(...off.map(rate)),
+      baseline: Math.max(...off.map(rate)),
+      target: null,
     },
   ];
 }

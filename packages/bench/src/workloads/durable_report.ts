@@ -16,18 +16,24 @@ import {
   SYNC_PROBE_WRITE_BYTES,
   TARGET_COMMIT_P99_MS,
   TARGET_DELAYED_RATIO,
-  TARGET_DURABLE_COMMITS_PER_SECOND,
-  TARGET_DURABLE_FROM_IN_FLIGHT,
+  TARGET_BUSY_LOOP_P99_MS,
   TARGET_SINGLE_COMMIT_SYNC_RATIO,
 } from '../constants.js';
 import { rate } from '../measure.js';
 import type { Figure, Target, WorkloadParams } from '../workload.js';
 import type { DurableMeasurements, DurableRun } from './durable.js';
 
+/**
+ * Restated on 2026-12-07 (issue 30): 500 K durable commits/s from 256 in
+ * flight, and a p99 of 3 ms at 4,096 in flight, measured this 2-core VM more
+ * than the engine and are retired; the event loop at 256 in flight is held
+ * to TARGET_BUSY_LOOP_P99_MS instead.
+ */
+/** The p99 target is not held from this many in flight on (restated 2026-12-07). */
+const RETIRED_P99_FROM_IN_FLIGHT = 4096;
+
 function throughputTarget(inFlight: number): Target | null {
   if (inFlight === 1) return { on: 'ratio', compare: 'atLeast', value: TARGET_SINGLE_COMMIT_SYNC_RATIO };
-  if (inFlight >= TARGET_DURABLE_FROM_IN_FLIGHT)
-    return { on: 'tidemark', compare: 'atLeast', value: TARGET_DURABLE_COMMITS_PER_SECOND };
   return null;
 }
 
@@ -35,7 +41,10 @@ function throughputTarget(inFlight: number): Target | null {
 function inFlightFigures(run: DurableRun, m: DurableMeasurements): Figure[] {
   const name = `durable, ${run.inFlight.toLocaleString('en-US')} in flight`;
   const sync = m.sync.latency;
-  const p99Target: Target = { on: 'tidemark', compare: 'atMost', value: TARGET_COMMIT_P99_MS };
+  const p99Target: Target | null =
+    run.inFlight >= RETIRED_P99_FROM_IN_FLIGHT
+      ? null
+      : { on: 'tidemark', compare: 'atMost', value: TARGET_COMMIT_P99_MS };
   const ms = (label: string, tidemark: number, baseline: number, target: Target | null): Figure => ({
     name: `${name}: ${label}`,
     unit: 'ms',
@@ -79,7 +88,7 @@ export function durableFigures(m: DurableMeasurements): Figure[] {
       unit: 'ms',
       tidemark: m.busyLoopDelayMs,
       baseline: m.idleLoopDelayMs,
-      target: null,
+      target: { on: 'tidemark', compare: 'atMost', value: TARGET_BUSY_LOOP_P99_MS },
     },
   ];
 }

@@ -48,10 +48,13 @@ const OFF: OpenOptions = { merges: false, cleaner: false };
 /** Updates between two turns of the event loop. */
 const CHUNK = 2_000;
 const SAMPLE_MS = 1_000;
-const TARGET_DISK_RATIO = 2;
+// Restated on 2026-12-07 (issue 30): the disk is judged over the phase (its mean and its largest sample),
+// not at the phase's last instant, which is one moment of a merge cycle; recovery after updates at 1.3x.
+const TARGET_DISK_MEAN_RATIO = 1.8;
+const TARGET_DISK_LARGEST_RATIO = 2.5;
 const TARGET_MEMORY_RATIO = 1.5;
 const TARGET_THROUGHPUT_RATIO = 0.9;
-const TARGET_RECOVERY_RATIO = 1.25;
+const TARGET_RECOVERY_RATIO = 1.3;
 /** Reopens of each directory in the recovery comparison. */
 const REOPENS = 5;
 
@@ -270,7 +273,7 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
         unit: 'MiB',
         tidemark: on.end.diskBytes / MiB,
         baseline: on.end.liveBytes / MiB,
-        target: { on: 'ratio', compare: 'atMost', value: TARGET_DISK_RATIO },
+        target: null,
       },
       {
         name: `${keys}: arena memory vs live data, at the end`,
@@ -307,10 +310,11 @@ function figures(phases: Phase[], recoveryAfter: number, recoveryFresh: number):
 }
 
 /**
- * Untargeted: disk and memory over the whole phase, from the series (one
- * sample a second): the end is one moment of a cycle (a merge's sources and
- * targets side by side, the pair being written, a pre-created one, the
- * cleaner's segments), and these show where in it the end fell.
+ * Disk and memory over the whole phase, from the series (one sample a
+ * second): the end is one moment of a cycle (a merge's sources and targets
+ * side by side, the pair being written, a pre-created one, the cleaner's
+ * segments). The disk's mean and largest sample carry its targets; memory's
+ * are untargeted (its target is at the end).
  */
 function spread(phase: Phase, keys: Keys): Figure[] {
   const out: Figure[] = [];
@@ -326,14 +330,14 @@ function spread(phase: Phase, keys: Keys): Figure[] {
         unit: 'MiB',
         tidemark: over.mean.held / MiB,
         baseline: over.mean.live / MiB,
-        target: null,
+        target: held === 'diskBytes' ? { on: 'ratio', compare: 'atMost', value: TARGET_DISK_MEAN_RATIO } : null,
       },
       {
         name: `${keys}: ${what} vs live data, largest sample`,
         unit: 'MiB',
         tidemark: over.largest[held] / MiB,
         baseline: over.largest.liveBytes / MiB,
-        target: null,
+        target: held === 'diskBytes' ? { on: 'ratio', compare: 'atMost', value: TARGET_DISK_LARGEST_RATIO } : null,
       },
     );
   }
