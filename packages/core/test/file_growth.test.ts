@@ -2,7 +2,8 @@
  * Pre-allocation that grows with the data: WAL segments start at 1 MiB and
  * double at each rollover up to walSegmentBytes, a record too large for the
  * planned size gets a segment that holds it, a writer going on in an
- * existing segment keeps its size and doubles from there; data files start
+ * existing segment keeps its size and doubles from there; free segments of
+ * an outgrown size are deleted, same-size ones recycled; data files start
  * at 2 MiB and double up to dataFileSizeBytes. Every commit replays, in
  * order, whatever the sizes.
  */
@@ -113,6 +114,31 @@ test('a writer going on in an existing segment keeps its size, and the next one 
     replay(dir).commits,
     Array.from({ length: 610 }, (_, i) => i + 1),
   );
+});
+
+test('with checkpoints freeing segments as they grow, outgrown ones are deleted and same-size ones recycled', async () => {
+  const dir = fresh();
+  const options = { dir, tables: [KV], walSegmentBytes: 4 * MiB, checkpointWalBytes: 8 * MiB, checkpointIntervalMs: 0 };
+  const db = await open(options);
+  const v = 'y'.repeat(1000);
+  for (let k = 0; k < 40_000; k += 500) {
+    await db.transaction((tx) => {
+      for (let i = k; i < k + 500; i++) tx.insert('kv', { k: i, v });
+    });
+  }
+  await db.checkpoint();
+  const stats = (await db.logStats()).writer!;
+  const wal = sizes(dir, 'wal');
+  await db.close();
+  assert.ok(stats.segmentsRecycled > 0, `segments recycled: ${stats.segmentsRecycled}`);
+  assert.ok(stats.segmentsDeleted > 0, `outgrown segments deleted: ${stats.segmentsDeleted}`);
+  assert.ok(
+    wal.every((s) => s === 4 * MiB),
+    `only full-size segments are left: ${wal}`,
+  );
+  const again = await open(options);
+  assert.is(again.table('kv').size, 40_000);
+  await again.close();
 });
 
 test('data files start at 2 MiB and double, up to dataFileSizeBytes', async () => {

@@ -98,12 +98,12 @@ export class WalSegments {
     const path = this.path(seq);
     const temp = `${path}.tmp`;
     if (this.layer.exists(temp)) this.layer.unlink(temp);
-    const free = this.free();
-    for (const s of free.filter((s) => this.sizeOf(s) !== size)) {
-      this.layer.unlink(this.path(s));
+    const free = this.free().map((seq) => ({ seq, bytes: this.sizeOf(seq) }));
+    for (const f of free.filter((f) => f.bytes !== size)) {
+      this.layer.unlink(this.path(f.seq));
       this.segmentsDeleted++;
     }
-    const same = free.filter((s) => this.sizeOf(s) === size);
+    const same = free.filter((f) => f.bytes === size).map((f) => f.seq);
     const reuse = same.shift();
     const spare = reuse === undefined && this.spareReady && this.spareSize === size;
     this.recycleReady = false;
