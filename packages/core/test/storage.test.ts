@@ -1,7 +1,7 @@
 /**
  * The storage structures at scale: the primary index across several
  * incremental resizes (with lookups, replacements and removals while it
- * migrates), secondary indexes through growth, and arenas across several
+ * migrates; find and its tag-filtered findAbsent agree on every key), secondary indexes through growth, and arenas across several
  * segments.
  */
 import { test } from 'uvu';
@@ -40,7 +40,12 @@ function setup(hash: KeyHash = realHash): {
     return ptr;
   };
   const hashOf = (n: number): number => hash(keyBytes(n), 0);
-  const find = (n: number): number => index.find(hashOf(n), keyBytes(n), 0, 4);
+  // find and findAbsent (tags) must agree on every key, present or not.
+  const find = (n: number): number => {
+    const found = index.find(hashOf(n), keyBytes(n), 0, 4);
+    assert.is(index.findAbsent(hashOf(n), keyBytes(n), 0, 4), found, `findAbsent(${n})`);
+    return found;
+  };
   return { arena, index, add, find, hashOf };
 }
 
@@ -81,6 +86,7 @@ function churn(hash: KeyHash): void {
         live.delete(victim);
       }
     }
+    if (round % 101 === 0) assert.is(find(round + 7), live.get(round + 7) ?? 0, 'mid-churn');
     if (round % 5 === 0) {
       const target = (round * 104729) % next;
       if (live.has(target)) {
@@ -103,6 +109,11 @@ test('primary index: removals and replacements during migration keep the rest in
 
 test('primary index: the same with a weak hash (16 home slots: long probe chains that wrap and shift back)', () => {
   churn((bytes, offset) => hashBytes(bytes, offset, 4) & 0xff00000f);
+});
+
+test('primary index: the same with hashes whose tags (top 8 bits) all collide, and with 4 tags only', () => {
+  churn((bytes, offset) => hashBytes(bytes, offset, 4) & 0x00ffffff);
+  churn((bytes, offset) => hashBytes(bytes, offset, 4) & 0x030000ff);
 });
 
 test('secondary hash index: duplicates, growth and removals', () => {

@@ -43,7 +43,7 @@ function stagePut(table: TableStore, view: TxnView, row: Row, mustBeAbsent: bool
     ws.replace(entry, PUT, offset, length);
     return;
   }
-  const head = headAt(table, view, ws.buf, offset, keyLength, hash);
+  const head = headAt(table, view, ws.buf, offset, keyLength, hash, mustBeAbsent);
   if (mustBeAbsent && table.visible(head, view.snapshot) !== 0) throw duplicateKey(table, ws.buf, ws.dv, offset);
   ws.used += length;
   ws.add(table, PUT, offset, length, keyLength, hash, head);
@@ -125,9 +125,11 @@ export function headAt(
   offset: number,
   length: number,
   hash: number,
+  /** The key is most likely absent (an insert): PrimaryIndex.findAbsent. */
+  absent = false,
 ): number {
   if (view.reads !== null) view.reads.addKey(table, u8, offset, length, hash);
-  return table.primary.find(hash, u8, offset, length);
+  return absent ? table.primary.findAbsent(hash, u8, offset, length) : table.primary.find(hash, u8, offset, length);
 }
 
 export function duplicateKey(table: TableStore, u8: Uint8Array, dv: DataView, offset: number): TidemarkError {
