@@ -48,7 +48,13 @@ export class CheckpointStore {
   constructor(private readonly store: ObjectStore) {}
 
   /** Copies `db` (a backup paced at `bytesPerSecond`) into the store; `coveredSeq` maps its commitTs to a stream sequence. */
-  async upload(db: Database, bytesPerSecond: number, coveredSeq: (commitTs: number) => number): Promise<Manifest> {
+  async upload(
+    db: Database,
+    bytesPerSecond: number,
+    coveredSeq: (commitTs: number) => number,
+    /** Called before the manifest is written (the files are in the store): throws to leave it unwritten. */
+    ready: (commitTs: number) => Promise<void> = async () => {},
+  ): Promise<Manifest> {
     const dir = mkdtempSync(join(tmpdir(), 'tidemark-checkpoint-'));
     try {
       const copy = await db.backup(join(dir, 'copy'), { bytesPerSecond });
@@ -59,6 +65,7 @@ export class CheckpointStore {
         await retrying(() => this.store.putBlob({ name: prefix + name }, bytes));
         files.push({ name, size, stored: bytes.length, crc32: crc32(bytes) });
       }
+      await ready(copy.commitTs);
       const manifest: Manifest = {
         version: 1,
         databaseId: replicationPort(db).databaseId,

@@ -20,7 +20,7 @@ import { type Database, ErrorCode, open, replicationPort, TidemarkError } from '
 import { Lease, type LeaseHolder } from './lease.js';
 import { connectOptions, type FilledMember, fillMember, type MemberOptions, waitArguments } from './options.js';
 import { Replication } from './primary.js';
-import { caughtUp, freshStream, wasPrimary } from './node_checks.js';
+import { caughtUp, freshStream, termOpened, wasPrimary } from './node_checks.js';
 import { PromoteRequests } from './promote_request.js';
 import type { MemberStats, Role } from './member_stats.js';
 import { Replica } from './replica.js';
@@ -123,8 +123,10 @@ export class Member {
         try {
           return await replica.waitFor(token, { timeoutMs });
         } catch (error) {
-          // The replica stopped following to be promoted: the answer is the next role's.
-          if (this.#replica === replica || timeoutMs === 0) throw error;
+          // The replica stopped following (promoted, or failed and starting over): the next one answers.
+          const failed = replica.stats().state === 'failed';
+          if ((this.#replica === replica && !failed) || timeoutMs === 0) throw error;
+          if (failed) await new Promise((resolve) => setTimeout(resolve, Math.min(20, timeoutMs)));
           continue;
         }
       }
@@ -238,6 +240,14 @@ export class Member {
         if (this.lease.held === null) await this.#stepDown('the lease ran out');
       } else if (this.#role === 'replica' && this.#replica === null) {
         this.#replica = await Replica.open(this.o.replica);
+      } else if (this.#role === 'replica' && this.#replica!.stats().state === 'failed') {
+        // A replica that found the stream at odds with its database (CORRUPT) starts over from the object store.
+        const failed = this.#replica!;
+        this.#lastError = failed.stats().lastError;
+        this.#replica = null;
+        await failed.close().catch(() => {});
+        rmSync(this.o.dir, { recursive: true, force: true });
+        this.#replica = await Replica.open(this.o.replica);
       } else if (this.#role === 'replica') {
         await this.lease.read();
         const seen = this.lease.holder;
@@ -312,32 +322,17 @@ export class Member {
     const held = this.lease.held;
     if (held === null) return false;
     this.#phase = 'opening a term';
+    const live = () => this.lease.held?.epoch === held.epoch;
     let replication: Replication;
     try {
-      const live = () => this.lease.held?.epoch === held.epoch;
       replication = await Replication.start(db, { ...this.o.replicate }, { epoch: held.epoch, appliedSeq, live });
     } catch (error) {
       this.#lastError = (error as Error).message;
       return false;
     }
     // The term opens, or is refused, or does not open in time (the stream away, the lease lost meanwhile).
-    const opened = await new Promise<boolean>((resolve) => {
-      const deadline = performance.now() + Math.max(OPEN_MS, 3 * this.o.leaseMs);
-      const timer = setInterval(() => {
-        if (this.lease.held?.epoch === held.epoch && performance.now() < deadline) return;
-        clearInterval(timer);
-        this.#lastError = `the term of epoch ${held.epoch} did not open in time, or its lease lapsed first`;
-        resolve(false);
-      }, 50);
-      const done = (ok: boolean) => {
-        clearInterval(timer);
-        resolve(ok);
-      };
-      replication.onFenced = (error) => {
-        this.#lastError = error.message;
-        done(false);
-      };
-      void replication.opened.then(() => done(true));
+    const opened = await termOpened(replication, live, Math.max(OPEN_MS, 3 * this.o.leaseMs), (why) => {
+      this.#lastError = why ?? `the term of epoch ${held.epoch} did not open in time, or its lease lapsed first`;
     });
     if (!opened || this.lease.held?.epoch !== held.epoch) {
       replication.onFenced = null;

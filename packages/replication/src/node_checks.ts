@@ -3,7 +3,8 @@
  * replica has applied the whole stream (before it may take over), and
  * whether its directory was once a primary's (then it may hold commits the
  * stream never got, and starts over from the object store); and whether the
- * stream is new (no checkpoint: the first node to take the lease starts it).
+ * stream is new (no checkpoint: the first node to take the lease starts it);
+ * and whether a new term opens.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { CheckpointStore } from './checkpoints.js';
 import { linkStream } from './connection.js';
 import type { NatsOptions } from './options.js';
+import type { Replication } from './primary.js';
 import type { Replica } from './replica.js';
 
 /** How long a promotion waits for the replica to apply the stream's end. */
@@ -61,4 +63,35 @@ export async function freshStream(options: NatsOptions & { stream: string }, nod
   } finally {
     await link.close();
   }
+}
+
+/**
+ * Whether `replication`'s term opens (its opening group is in the stream)
+ * while `live()` holds and within `ms`; `why` hears why not (the fence's
+ * message, or undefined for time or the lease).
+ */
+export function termOpened(
+  replication: Replication,
+  live: () => boolean,
+  ms: number,
+  why: (message: string | undefined) => void,
+): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const deadline = performance.now() + ms;
+    const timer = setInterval(() => {
+      if (live() && performance.now() < deadline) return;
+      clearInterval(timer);
+      why(undefined);
+      resolve(false);
+    }, 50);
+    const done = (ok: boolean) => {
+      clearInterval(timer);
+      resolve(ok);
+    };
+    replication.onFenced = (error) => {
+      why(error.message);
+      done(false);
+    };
+    void replication.opened.then(() => done(true));
+  });
 }

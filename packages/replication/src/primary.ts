@@ -32,6 +32,7 @@ export class Replication {
     private readonly checkpoints: CheckpointStore,
     private readonly shipper: Shipper,
     private readonly options: FilledReplicate,
+    private readonly term: Term | null,
   ) {}
 
   /**
@@ -46,10 +47,10 @@ export class Replication {
     const checkpoints = new CheckpointStore(link.store);
     let replication: Replication | null = null;
     const shipper = new Shipper(port, link, o, `replication:${o.stream}`, term, async () => {
-      const manifest = await replication!.checkpoint();
+      const manifest = await replication!.#upload(false);
       shipper.floor = Math.max(shipper.floor, manifest.commitTs);
     });
-    replication = new Replication(db, link, checkpoints, shipper, o);
+    replication = new Replication(db, link, checkpoints, shipper, o, term);
     port.attach({
       whenReplicated: async (commitTs) => {
         if (shipper.state === 'fenced')
@@ -67,7 +68,7 @@ export class Replication {
     try {
       const kept = await checkpoints.manifests();
       replication.#checkpoint = kept.at(-1) ?? null;
-      if (replication.#checkpoint === null) await replication.checkpoint();
+      if (replication.#checkpoint === null) await replication.#upload(false);
     } catch (error) {
       await replication.close();
       throw error;
@@ -87,17 +88,39 @@ export class Replication {
    * `keepCheckpoints` and trims the stream below the oldest kept.
    */
   checkpoint(): Promise<Manifest> {
-    this.#checkpointing ??= this.#upload().finally(() => {
+    return this.#upload(true);
+  }
+
+  /**
+   * A checkpoint's manifest names only commits the stream holds in a live
+   * term: with `shipped`, its commitTs must be acknowledged by the stream
+   * first (a primary cut off with commits past the stream would otherwise
+   * put them where a new replica bootstraps from). Without it (the first
+   * checkpoint, and the one a released backlog needs, which the stream then
+   * reaches by an empty group), only the lease is checked.
+   */
+  #upload(shipped: boolean): Promise<Manifest> {
+    this.#checkpointing ??= this.#uploadNow(shipped).finally(() => {
       this.#checkpointing = null;
     });
     return this.#checkpointing;
   }
 
-  async #upload(): Promise<Manifest> {
+  async #uploadNow(shipped: boolean): Promise<Manifest> {
     // The stream's end must be known first: a checkpoint names the sequence it covers.
     await this.shipper.resynced;
-    const manifest = await this.checkpoints.upload(this.db, this.options.checkpointBytesPerSecond, (ts) =>
-      this.shipper.coveredSeq(ts),
+    const manifest = await this.checkpoints.upload(
+      this.db,
+      this.options.checkpointBytesPerSecond,
+      (ts) => this.shipper.coveredSeq(ts),
+      async (ts) => {
+        if (shipped) await this.shipper.waiters.wait(ts);
+        if (this.term?.live !== undefined && !this.term.live())
+          throw new TidemarkError(
+            ErrorCode.REPLICATION_FENCED,
+            `this node's lease lapsed: checkpoint ${ts} is not put`,
+          );
+      },
     );
     this.#checkpoint = manifest;
     const oldest = await this.checkpoints.prune(this.options.keepCheckpoints);

@@ -264,6 +264,7 @@ if (natsOrSkip('failover')) {
     setTimeout(() => proxy.heal(), LEASE_MS).unref();
     // Until a follows again with b's commit, each waitFor either waits, fails, or answers with the row there.
     const outcomes = new Set<string>();
+    const deadline = Date.now() + 60_000;
     for (;;) {
       try {
         await a.waitFor(token, { timeoutMs: 100 });
@@ -274,6 +275,8 @@ if (natsOrSkip('failover')) {
         const code = (error as { code?: string }).code ?? String(error);
         assert.ok(['TM_STALE', 'TM_REPLICATION_UNAVAILABLE'].includes(code), code);
         outcomes.add(code);
+        if (Date.now() > deadline) assert.unreachable(`a never followed again: ${JSON.stringify(a.stats())}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
     assert.is(a.role, 'replica');

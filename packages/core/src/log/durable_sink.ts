@@ -28,7 +28,8 @@ import type { RingProducer } from '../ring/ring.js';
 import { LoopHold } from '../threads/loop_hold.js';
 import type { LogSink } from '../txn/sink.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { DISK_STATE, DiskState, DURABLE_TS, SYNC_WAITED_TS, WAITED_TS, WRITER_FAILED } from './log_control.js';
+import { DURABLE_TS, SYNC_WAITED_TS, WAITED_TS } from './log_control.js';
+import { blockUntilDurable, SYNC_CHECK_MS, syncWaitFailure } from './sync_wait.js';
 import {
   OP_CHANGE_TABLE,
   OP_CREATE_TABLE,
@@ -54,10 +55,6 @@ const EMPTY = new Uint8Array(0);
  * 512 B 401 K, 1 KiB 391–405 K, 2 KiB 378 K, 4 KiB 390 K.
  */
 const EARLY_PUBLISH_BYTES = 1024;
-/** How often a synchronous durable wait looks at the writer's failure, the disk and close while it blocks. */
-const SYNC_CHECK_MS = 50;
-/** How long a synchronous durable wait polls before it sleeps. */
-const SYNC_SPIN_MS = 1;
 
 export class DurableSink implements LogSink {
   durableTs: number;
@@ -279,11 +276,11 @@ export class DurableSink implements LogSink {
   }
 
   /**
-   * Blocks this thread until every change up to `commitTs` is durable, with
-   * Atomics.wait on DURABLE_TS: no promise and no event-loop turn (a
-   * synchronous durable commit, transactionSync). Records waiting for ring
-   * space go in first, blocking for space as the writer frees it. Throws,
-   * the commit applied in memory either way, as checkSyncWait says.
+   * Blocks this thread until every change up to `commitTs` is durable
+   * (sync_wait.ts): no promise and no event-loop turn (a synchronous durable
+   * commit, transactionSync). Records waiting for ring space go in first,
+   * blocking for space as the writer frees it. Throws, the commit applied in
+   * memory either way, as syncWaitFailure says.
    */
   waitDurableSync(commitTs: number): void {
     if (commitTs <= this.durableTs) return;
@@ -304,40 +301,14 @@ export class DurableSink implements LogSink {
     if (commitTs > this.waitedTs) this.waitedTs = commitTs;
     Atomics.store(this.cells, SYNC_WAITED_TS, BigInt(commitTs));
     this.publish();
-    // Polled for SYNC_SPIN_MS first (about one fdatasync), then slept on: a wake-up costs more than a short poll.
-    const spinUntil = performance.now() + SYNC_SPIN_MS;
-    for (let i = 1; ; i++) {
-      const durable = Atomics.load(this.cells, DURABLE_TS);
-      if (durable >= BigInt(commitTs)) {
-        // Async waits at or below it resolve when their armed wait fires (the cell moved past its value).
-        this.durableTs = Math.max(this.durableTs, Number(durable));
-        return;
-      }
-      if (i % 64 !== 0) continue;
-      this.checkSyncWait(commitTs);
-      if (performance.now() >= spinUntil) Atomics.wait(this.cells, DURABLE_TS, durable, SYNC_CHECK_MS);
-    }
+    const durable = blockUntilDurable(this.cells, commitTs, () => this.checkSyncWait(commitTs));
+    // Async waits at or below it resolve when their armed wait fires (the cell moved past its value).
+    this.durableTs = Math.max(this.durableTs, durable);
   }
 
-  /**
-   * Why a synchronous durable wait cannot go on: the writer failed (its error,
-   * or IO_ERROR while the error is on its way as a message), the log is closed
-   * (CLOSED), or the disk is full (DISK_FULL: the commit becomes durable once
-   * space returns, and `db.flush()` resolves then).
-   */
   private checkSyncWait(commitTs: number): void {
-    if (this.failure !== null) throw this.failure;
-    if (Atomics.load(this.cells, WRITER_FAILED) === 1n)
-      throw new TidemarkError(
-        ErrorCode.IO_ERROR,
-        `the log writer failed before commit ${commitTs} was durable: it is applied in memory only, and the database stops`,
-      );
-    if (this.ring.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the log was closed');
-    if (Atomics.load(this.cells, DISK_STATE) === DiskState.STALLED)
-      throw new TidemarkError(
-        ErrorCode.DISK_FULL,
-        `the disk is full: commit ${commitTs} is applied and becomes durable once space returns (db.flush() resolves then)`,
-      );
+    const failure = syncWaitFailure(this.cells, this.failure, this.ring.closed, commitTs);
+    if (failure !== null) throw failure;
   }
 
   private clearPending(): void {
