@@ -78,8 +78,7 @@ export class PrimaryIndex {
    * find() for a key that is most likely absent (an insert's duplicate check):
    * the entries on its path are skipped by their tags, without reading the
    * arena. A lookup that hits reads the arena anyway, and the tags would be
-   * one more cache line: find() leaves them alone (inserts of 1 M rows
-   * 436–459 K/s → 557–572 K/s; gets with tags 0.9x, so not there).
+   * one more cache line: find() leaves them alone (docs/decisions.md).
    */
   findAbsent(hash: number, key: Uint8Array, keyOffset: number, keyLength: number): number {
     const found = this.probe(this.slots, this.tags, this.mask, 0, hash, key, keyOffset, keyLength);
