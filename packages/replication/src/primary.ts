@@ -158,9 +158,10 @@ export class Replication {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await this.#checkpointing?.catch(() => {});
     if (!this.db.closed) replicationPort(this.db).attach(null);
+    // Shipping stops first: a checkpoint waiting for the stream (never resynced, say) then fails instead of hanging.
     await this.shipper.close();
+    await this.#checkpointing?.catch(() => {});
     await this.link.close();
   }
 }

@@ -94,9 +94,10 @@ export class Shipper {
   #interrupt: Promise<undefined>;
   #interrupted: () => void = () => {};
   readonly done: Promise<void>;
-  /** Resolves once the stream's end was read the first time (a checkpoint needs it). */
+  /** Resolves once the stream's end was read the first time (a checkpoint needs it); rejects if fenced or closed first. */
   readonly resynced: Promise<void>;
   #resyncedNow: () => void = () => {};
+  #resyncFailed: (error: Error) => void = () => {};
   /** Resolves once shipping runs: for a term, once its opening empty group is in the stream. */
   readonly opened: Promise<void>;
   #openedNow: () => void = () => {};
@@ -123,9 +124,11 @@ export class Shipper {
       this.#stats.lastError = message;
     });
     this.#interrupt = this.#armInterrupt();
-    this.resynced = new Promise((resolve) => {
+    this.resynced = new Promise((resolve, reject) => {
       this.#resyncedNow = resolve;
+      this.#resyncFailed = reject;
     });
+    this.resynced.catch(() => {});
     this.opened = new Promise((resolve) => {
       this.#openedNow = resolve;
     });
@@ -164,6 +167,7 @@ export class Shipper {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#resyncFailed(new TidemarkError(ErrorCode.CLOSED, 'replication was stopped'));
     this.#backlog.close();
     this.#wake?.();
     this.#interrupted();
@@ -200,6 +204,7 @@ export class Shipper {
   #fenced(error: TidemarkError): void {
     this.#state = 'fenced';
     this.#stats.lastError = error.message;
+    this.#resyncFailed(error);
     const unknown = new TidemarkError(
       ErrorCode.REPLICATION_UNAVAILABLE,
       `${error.message}; the commit was sent and got no answer: the stream may hold it or not`,

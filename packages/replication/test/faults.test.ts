@@ -9,8 +9,9 @@
  * commits go on, and it ships once the cluster is back. A replica cut off
  * from the stream refuses reads with STALE past its maxStalenessMs. A
  * backlog past maxUnshippedBytes lets the WAL go. A second primary
- * of the same database (a copy of its directory) is fenced off. A replica
- * refuses a stream of another database.
+ * of the same database (a copy of its directory) is fenced off, and puts
+ * its commits past the stream in no checkpoint. A replica refuses a stream
+ * of another database.
  */
 import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -299,6 +300,8 @@ natsTest('a second primary of the same database is fenced off; a replica refuses
     ErrorCode.REPLICATION_FENCED,
   );
   assert.is(firstRepl.stats().state, 'fenced');
+  // Its commits past the stream go into no checkpoint: a replica bootstrapping from it would hold them.
+  await rejectsWith(() => firstRepl.checkpoint(), ErrorCode.REPLICATION_FENCED);
   // A replica bootstrapped from another database's stream refuses this one's messages.
   const { db: other } = await primaryOn('other_db', 5_000);
   await other.table('kv').insert({ k: 1, v: 'other' }, { durability: 'replicated' });
