@@ -137,6 +137,9 @@ export function createBankServer(source: Database | ClusterNode): { server: Serv
           return send(res, 503, { code: 'NOT_PRIMARY', message: error.message, primary: node.primary() });
         if (code === ErrorCode.REPLICATION_UNAVAILABLE)
           return send(res, 503, { code: 'OUTCOME_UNKNOWN', message: error.message, primary: node.primary() });
+        // A read on a node changing roles, or out of date past its bound: ask again, or ask the primary.
+        if (code === ErrorCode.STALE)
+          return send(res, 503, { code: 'STALE', message: error.message, primary: node.primary() });
       }
       if (error instanceof BankError)
         return send(res, error.status, {
