@@ -336,10 +336,12 @@ export class RingConsumer extends RingViews {
     if (state !== null) return state;
     const deadline = performance.now() + timeoutMs;
     // Polling first, when asked: a record expected within microseconds then costs no sleep and no wake-up.
-    for (let i = 1, until = performance.now() + Math.min(spinMs, timeoutMs); ; i++) {
-      state = this.#poll();
-      if (state !== null) return state;
-      if (i % SPIN_LOOKS === 0 && performance.now() >= until) break;
+    if (spinMs > 0) {
+      for (let i = 1, until = performance.now() + Math.min(spinMs, timeoutMs); ; i++) {
+        state = this.#poll();
+        if (state !== null) return state;
+        if (i % SPIN_LOOKS === 0 && performance.now() >= until) break;
+      }
     }
     for (;;) {
       const seq = Atomics.load(this.control, SLOT_DATA_SEQ);
