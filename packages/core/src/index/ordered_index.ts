@@ -1,71 +1,66 @@
 /**
- * A secondary ordered index for range scans, on the well-kept `sorted-btree`
- * B+ tree. An entry's key is the indexed column values followed by the
- * version's versionId (so equal values stay distinct and in commit order);
- * its value is the version pointer. As with the hash index, every reachable
- * version has an entry and readers confirm candidates against the row's chain.
+ * A secondary ordered index for range scans. An entry's key is the indexed
+ * column values followed by the version's versionId (so equal values stay
+ * distinct and in commit order), encoded as bytes in value order (see
+ * ordered_key.ts) in a ByteTree; its value is the version pointer. As with
+ * the hash index, every reachable version has an entry and readers confirm
+ * candidates against the row's chain.
  *
  * Values order as: null first, then by type — numbers (NaN after +Infinity),
  * bigints, strings (UTF-16 code unit order), booleans (false < true), bytes
  * (lexicographic, shorter first on a common prefix).
  */
-import btree from 'sorted-btree';
+import { ByteTree } from './byte_tree.js';
+import { MAX, MIN, OrderedKeyWriter } from './ordered_key.js';
 
-// sorted-btree is CommonJS: under Node's ESM loader the default import is its
-// module.exports, and the class is that object's `default`.
-const BTree = btree.default;
-type Tree = ReturnType<typeof makeTree>;
-
-function makeTree() {
-  return new BTree<OrderedKey, number>(undefined, compareKeys);
-}
-
-/** Sentinels for range bounds: below and above every value. */
-export const MIN = Symbol('min');
-export const MAX = Symbol('max');
+export { MAX, MIN };
 
 export type OrderedKey = unknown[];
 
 export class OrderedIndex {
-  private readonly tree: Tree;
-
-  constructor() {
-    this.tree = makeTree();
-  }
+  private readonly tree = new ByteTree();
+  private readonly writer = new OrderedKeyWriter();
 
   get size(): number {
     return this.tree.size;
   }
 
+  /** Adds an entry, or points an existing one (same values and versionId) at `ptr`. */
   add(values: readonly unknown[], versionId: number, ptr: number): void {
-    this.tree.set([...values, versionId], ptr);
+    const length = this.writer.entry(values, versionId);
+    this.tree.set(ptr, this.writer.buf, 0, length);
   }
 
   remove(values: readonly unknown[], versionId: number): void {
-    this.tree.delete([...values, versionId]);
+    const length = this.writer.entry(values, versionId);
+    this.tree.delete(this.writer.buf, 0, length);
   }
 
   /**
    * Visits entries from `low` to `high` (bound keys built with MIN/MAX
-   * sentinels, see rangeBounds), ascending or descending; stops when `visit`
-   * returns false. `visit` also gets the entry's key, which a caller may keep
-   * (it is never changed) to resume a range after it.
+   * sentinels, see rangeBounds, or keys from currentKey), ascending or
+   * descending; stops when `visit` returns false. `visit` must not change
+   * the index.
    */
   forRange(
-    low: OrderedKey,
-    high: OrderedKey,
+    low: OrderedKey | Uint8Array,
+    high: OrderedKey | Uint8Array,
     reverse: boolean,
-    visit: (ptr: number, key: OrderedKey) => boolean,
+    visit: (ptr: number) => boolean,
   ): void {
-    if (!reverse) {
-      for (const [key, ptr] of this.tree.entries(low)) {
-        if (compareKeys(key, high) > 0 || !visit(ptr, key)) return;
-      }
-    } else {
-      for (const [key, ptr] of this.tree.entriesReversed(high)) {
-        if (compareKeys(key, low) < 0 || !visit(ptr, key)) return;
-      }
-    }
+    const from = low instanceof Uint8Array ? low : this.writer.bound(low);
+    const to = high instanceof Uint8Array ? high : this.writer.bound(high);
+    this.tree.forRange(from, to, reverse, visit);
+  }
+
+  /** The key of the entry being visited (or visited last) by forRange, a copy a caller may keep. */
+  currentKey(): Uint8Array {
+    return this.tree.currentKey();
+  }
+
+  /** Whether the entry being visited by forRange has the key `key` (from currentKey). */
+  currentKeyIs(key: Uint8Array): boolean {
+    return this.tree.currentKeyIs(key);
   }
 }
 

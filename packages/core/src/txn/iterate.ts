@@ -21,7 +21,7 @@
  */
 import { ITERATE_BATCH_ROWS } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
-import { compareKeys, rangeBounds, type OrderedKey } from '../index/ordered_index.js';
+import { rangeBounds, type OrderedKey } from '../index/ordered_index.js';
 import type { Row, TableSchema } from '../schema/types.js';
 import type { SecondaryIndex, TableStore } from '../table/table_store.js';
 import type { Engine } from './engine.js';
@@ -80,7 +80,7 @@ export class RowIterator implements IterableIterator<Row> {
   #count = 0;
   #at = 0;
   /** The last index entry visited (null: none yet), and whether the range may hold more. */
-  #resume: OrderedKey | null = null;
+  #resume: Uint8Array | null = null;
   #more = true;
   #pinned = false;
 
@@ -198,23 +198,25 @@ export class RowIterator implements IterableIterator<Row> {
     if (this.#ptrs.length < want) this.#ptrs = new Uint32Array(want);
     const ptrs = this.#ptrs;
     const resume = this.#resume;
-    let [low, high] = this.#bounds!;
+    let low: OrderedKey | Uint8Array = this.#bounds![0];
+    let high: OrderedKey | Uint8Array = this.#bounds![1];
     if (resume !== null) {
       if (this.#reverse) high = resume;
       else low = resume;
     }
+    const ordered = ix.ordered!;
     let n = 0;
-    let last = resume;
+    let visited = false;
     let ended = true;
-    ix.ordered!.forRange(low, high, this.#reverse, (ptr, key) => {
-      if (resume !== null && compareKeys(key, resume) === 0) return true; // handed out (or skipped) before
-      last = key;
+    ordered.forRange(low, high, this.#reverse, (ptr) => {
+      if (resume !== null && ordered.currentKeyIs(resume)) return true; // handed out (or skipped) before
+      visited = true;
       if (table.visible(table.headOf(ptr), snapshot) === ptr) ptrs[n++] = ptr;
       if (n < want) return true;
       ended = false;
       return false;
     });
-    this.#resume = last;
+    if (visited) this.#resume = ordered.currentKey();
     this.#more = !ended;
     this.#count = n;
     this.#at = 0;

@@ -1,0 +1,323 @@
+/**
+ * A B+ tree from byte-string keys to uint32 values, compared byte by byte
+ * (shorter first on a common prefix). It keeps no object per entry: a leaf
+ * holds its keys end to end in one Uint8Array with their offsets in a
+ * Uint32Array, and its values in another; a branch holds child nodes and
+ * one separator per child after the first. Millions of entries are then a
+ * few tens of thousands of objects for the garbage collector to walk, not
+ * millions.
+ *
+ * Deletes merge a leaf or branch that falls below a quarter full into a
+ * sibling when the two fit in one node; a pair that does not fit is at least
+ * three quarters full together, so the tree never thins out.
+ */
+
+const LEAF_ENTRIES = 128;
+const BRANCH_CHILDREN = 64;
+
+class Leaf {
+  n = 0;
+  readonly offs: Uint32Array;
+  bytes: Uint8Array;
+  readonly vals: Uint32Array;
+  next: Leaf | null = null;
+  prev: Leaf | null = null;
+
+  constructor(capacity: number, byteCapacity: number) {
+    this.offs = new Uint32Array(capacity + 1);
+    this.vals = new Uint32Array(capacity);
+    this.bytes = new Uint8Array(byteCapacity);
+  }
+
+  get used(): number {
+    return this.offs[this.n]!;
+  }
+
+  /** Room for `more` bytes of keys. */
+  reserve(more: number): void {
+    const need = this.offs[this.n]! + more;
+    if (need <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(need, this.bytes.length * 2));
+    grown.set(this.bytes.subarray(0, this.offs[this.n]!));
+    this.bytes = grown;
+  }
+
+  /** Appends entries [from, to) of `src`. */
+  appendFrom(src: Leaf, from: number, to: number): void {
+    const start = src.offs[from]!;
+    const length = src.offs[to]! - start;
+    this.reserve(length);
+    const base = this.offs[this.n]! - start;
+    this.bytes.set(src.bytes.subarray(start, start + length), this.offs[this.n]!);
+    for (let i = from; i < to; i++) {
+      this.vals[this.n] = src.vals[i]!;
+      this.offs[++this.n] = src.offs[i + 1]! + base;
+    }
+  }
+}
+
+class Branch {
+  readonly children: Array<Leaf | Branch> = [];
+  /** seps[i] is the first key under children[i + 1]. */
+  readonly seps: Uint8Array[] = [];
+}
+
+type Node = Leaf | Branch;
+
+/** Compares a[aFrom, aTo) with b[bFrom, bTo). */
+export function compareRanges(
+  a: Uint8Array,
+  aFrom: number,
+  aTo: number,
+  b: Uint8Array,
+  bFrom: number,
+  bTo: number,
+): number {
+  const n = Math.min(aTo - aFrom, bTo - bFrom);
+  for (let i = 0; i < n; i++) {
+    const d = a[aFrom + i]! - b[bFrom + i]!;
+    if (d !== 0) return d;
+  }
+  return aTo - aFrom - (bTo - bFrom);
+}
+
+export class ByteTree {
+  private root: Node;
+  private count = 0;
+  private readonly leafEntries: number;
+  private readonly branchChildren: number;
+  /** The entry a range visit is at (see currentKey). */
+  private atLeaf: Leaf | null = null;
+  private atIndex = 0;
+  /** The branches and child slots of the last descent (reused). */
+  private readonly path: Branch[] = [];
+  private readonly slots: number[] = [];
+
+  /** Node sizes are for tests; the defaults suit millions of entries. */
+  constructor(leafEntries = LEAF_ENTRIES, branchChildren = BRANCH_CHILDREN) {
+    this.leafEntries = leafEntries;
+    this.branchChildren = branchChildren;
+    this.root = this.newLeaf(0);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Sets key[from, to) to `value`; returns whether the key is new. */
+  set(value: number, key: Uint8Array, from = 0, to = key.length): boolean {
+    const { path, slots } = this;
+    path.length = 0;
+    slots.length = 0;
+    const leaf = this.descend(key, from, to, path, slots);
+    const at = search(leaf, key, from, to);
+    if (at >= 0) {
+      leaf.vals[at] = value;
+      return false;
+    }
+    insertAt(leaf, ~at, key, from, to, value);
+    this.count++;
+    if (leaf.n === this.leafEntries) this.splitLeaf(leaf, path, slots);
+    return true;
+  }
+
+  /** Removes key[from, to); returns whether it was there. */
+  delete(key: Uint8Array, from = 0, to = key.length): boolean {
+    const { path, slots } = this;
+    path.length = 0;
+    slots.length = 0;
+    const leaf = this.descend(key, from, to, path, slots);
+    const at = search(leaf, key, from, to);
+    if (at < 0) return false;
+    removeAt(leaf, at);
+    this.count--;
+    this.rebalance(leaf, path, slots);
+    return true;
+  }
+
+  /**
+   * Visits values with keys in [low, high], ascending or descending, until
+   * `visit` returns false. During a visit, currentKey() is the entry's key.
+   */
+  forRange(low: Uint8Array, high: Uint8Array, reverse: boolean, visit: (value: number) => boolean): void {
+    if (compareRanges(low, 0, low.length, high, 0, high.length) > 0) return;
+    if (!reverse) {
+      let leaf: Leaf | null = this.descend(low, 0, low.length, null, null);
+      const at = search(leaf, low, 0, low.length);
+      let i = at >= 0 ? at : ~at;
+      for (; leaf !== null; leaf = leaf.next, i = 0) {
+        for (; i < leaf.n; i++) {
+          if (compareRanges(leaf.bytes, leaf.offs[i]!, leaf.offs[i + 1]!, high, 0, high.length) > 0) return;
+          if (!this.visitAt(leaf, i, visit)) return;
+        }
+      }
+    } else {
+      let leaf: Leaf | null = this.descend(high, 0, high.length, null, null);
+      const at = search(leaf, high, 0, high.length);
+      let i = at >= 0 ? at : ~at - 1;
+      for (; leaf !== null; leaf = leaf.prev, i = leaf === null ? 0 : leaf.n - 1) {
+        for (; i >= 0; i--) {
+          if (compareRanges(leaf.bytes, leaf.offs[i]!, leaf.offs[i + 1]!, low, 0, low.length) < 0) return;
+          if (!this.visitAt(leaf, i, visit)) return;
+        }
+      }
+    }
+  }
+
+  /** A copy of the key of the entry last visited by forRange. */
+  currentKey(): Uint8Array {
+    const leaf = this.atLeaf!;
+    return leaf.bytes.slice(leaf.offs[this.atIndex]!, leaf.offs[this.atIndex + 1]!);
+  }
+
+  /** Whether the entry being visited has the key `key`. */
+  currentKeyIs(key: Uint8Array): boolean {
+    const leaf = this.atLeaf!;
+    const from = leaf.offs[this.atIndex]!;
+    return compareRanges(leaf.bytes, from, leaf.offs[this.atIndex + 1]!, key, 0, key.length) === 0;
+  }
+
+  private visitAt(leaf: Leaf, i: number, visit: (value: number) => boolean): boolean {
+    this.atLeaf = leaf;
+    this.atIndex = i;
+    return visit(leaf.vals[i]!);
+  }
+
+  private newLeaf(byteCapacity: number): Leaf {
+    return new Leaf(this.leafEntries, Math.max(byteCapacity, this.leafEntries * 8));
+  }
+
+  /** The leaf where key[from, to) is or would be, recording the branches and child slots on the way. */
+  private descend(key: Uint8Array, from: number, to: number, path: Branch[] | null, slots: number[] | null): Leaf {
+    let node = this.root;
+    while (node instanceof Branch) {
+      const seps = node.seps;
+      let lo = 0;
+      let hi = seps.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const sep = seps[mid]!;
+        if (compareRanges(sep, 0, sep.length, key, from, to) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      path?.push(node);
+      slots?.push(lo);
+      node = node.children[lo]!;
+    }
+    return node;
+  }
+
+  private splitLeaf(leaf: Leaf, path: Branch[], slots: number[]): void {
+    const half = leaf.n >>> 1;
+    const right = this.newLeaf(leaf.used - leaf.offs[half]!);
+    right.appendFrom(leaf, half, leaf.n);
+    leaf.n = half;
+    right.next = leaf.next;
+    if (right.next !== null) right.next.prev = right;
+    right.prev = leaf;
+    leaf.next = right;
+    this.insertChild(right.bytes.slice(0, right.offs[1]!), leaf, right, path, slots);
+  }
+
+  /** Puts `right` after `left` in the parent of `left` (path's last), splitting branches that fill up. */
+  private insertChild(sep: Uint8Array, left: Node, right: Node, path: Branch[], slots: number[]): void {
+    const parent = path.pop();
+    if (parent === undefined) {
+      const root = new Branch();
+      root.children.push(left, right);
+      root.seps.push(sep);
+      this.root = root;
+      return;
+    }
+    const slot = slots.pop()!;
+    parent.children.splice(slot + 1, 0, right);
+    parent.seps.splice(slot, 0, sep);
+    if (parent.children.length < this.branchChildren) return;
+    const half = parent.children.length >>> 1;
+    const sibling = new Branch();
+    sibling.children.push(...parent.children.splice(half));
+    sibling.seps.push(...parent.seps.splice(half));
+    const up = parent.seps.pop()!;
+    this.insertChild(up, parent, sibling, path, slots);
+  }
+
+  /** Merges an underfull node into a sibling when the two fit in one, upward; shrinks the root. */
+  private rebalance(node: Node, path: Branch[], slots: number[]): void {
+    const parent = path.pop();
+    if (parent === undefined) {
+      if (node instanceof Branch && node.children.length === 1) this.root = node.children[0]!;
+      return;
+    }
+    const slot = slots.pop()!;
+    const small = node instanceof Leaf ? node.n < this.leafEntries / 4 : node.children.length < this.branchChildren / 4;
+    if (!small) return;
+    const left = slot > 0 ? slot - 1 : slot;
+    if (left + 1 >= parent.children.length) return;
+    if (!this.mergeChildren(parent, left)) return;
+    this.rebalance(parent, path, slots);
+  }
+
+  /** Merges parent.children[at + 1] into parent.children[at] if they fit in one node; returns whether it did. */
+  private mergeChildren(parent: Branch, at: number): boolean {
+    const a = parent.children[at]!;
+    const b = parent.children[at + 1]!;
+    if (a instanceof Leaf && b instanceof Leaf) {
+      if (a.n + b.n >= this.leafEntries) return false;
+      a.appendFrom(b, 0, b.n);
+      a.next = b.next;
+      if (a.next !== null) a.next.prev = a;
+    } else {
+      const x = a as Branch;
+      const y = b as Branch;
+      if (x.children.length + y.children.length >= this.branchChildren) return false;
+      x.seps.push(parent.seps[at]!, ...y.seps);
+      x.children.push(...y.children);
+    }
+    parent.children.splice(at + 1, 1);
+    parent.seps.splice(at, 1);
+    return true;
+  }
+}
+
+/** The entry equal to key, or ~(the first entry above it). */
+function search(leaf: Leaf, key: Uint8Array, from: number, to: number): number {
+  const { offs, bytes } = leaf;
+  let lo = 0;
+  let hi = leaf.n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareRanges(bytes, offs[mid]!, offs[mid + 1]!, key, from, to);
+    if (c < 0) lo = mid + 1;
+    else if (c > 0) hi = mid;
+    else return mid;
+  }
+  return ~lo;
+}
+
+function insertAt(leaf: Leaf, at: number, key: Uint8Array, from: number, to: number, value: number): void {
+  const length = to - from;
+  leaf.reserve(length);
+  const { offs, vals } = leaf;
+  const start = offs[at]!;
+  leaf.bytes.copyWithin(start + length, start, offs[leaf.n]!);
+  leaf.bytes.set(key.subarray(from, to), start);
+  for (let i = leaf.n; i > at; i--) {
+    offs[i + 1] = offs[i]! + length;
+    vals[i] = vals[i - 1]!;
+  }
+  offs[at + 1] = start + length;
+  vals[at] = value;
+  leaf.n++;
+}
+
+function removeAt(leaf: Leaf, at: number): void {
+  const { offs, vals } = leaf;
+  const start = offs[at]!;
+  const length = offs[at + 1]! - start;
+  leaf.bytes.copyWithin(start, start + length, offs[leaf.n]!);
+  for (let i = at; i < leaf.n - 1; i++) {
+    offs[i + 1] = offs[i + 2]! - length;
+    vals[i] = vals[i + 1]!;
+  }
+  leaf.n--;
+}
