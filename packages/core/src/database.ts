@@ -46,7 +46,7 @@ export interface TransactionOptions {
   retries?: number;
 }
 
-export type { DatabaseStats, TableStats } from './database_stats.js';
+export type { DatabaseStats, SecondaryIndexStats, TableStats } from './database_stats.js';
 
 /**
  * `S`: table names and row types, when `open()` was given `tableDef()`
@@ -343,6 +343,7 @@ export class Database<S extends DatabaseSchema = UntypedSchema> {
     const engine = this.#engine;
     if (engine.closed) return;
     engine.closed = true;
+    engine.closing.abort();
     forget(this);
     this.#cleaner.stop();
     this.#feeds?.buffer?.wakeAll(); // open feeds end

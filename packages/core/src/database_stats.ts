@@ -16,6 +16,16 @@ export interface TableStats {
   reservedBytes: number;
   /** Bytes of the primary index's slots. */
   indexBytes: number;
+  /** Each secondary index (one being built included): its entries, one per version some snapshot can reach. */
+  indexes: SecondaryIndexStats[];
+}
+
+export interface SecondaryIndexStats {
+  name: string;
+  kind: 'hash' | 'ordered';
+  entries: number;
+  /** Being built by addIndex: reads do not use it yet. */
+  building: boolean;
 }
 
 export interface DatabaseStats {
@@ -54,6 +64,12 @@ export function statsOf(
         liveBytes: t.arena.bytesInUse - t.arena.deadBytes,
         reservedBytes: t.arena.reservedBytes,
         indexBytes: t.primary.bytes,
+        indexes: t.secondary.map((ix) => ({
+          name: ix.def.name,
+          kind: ix.def.kind,
+          entries: ix.hash?.size ?? ix.ordered!.size,
+          building: ix.building,
+        })),
       })),
     cleaner,
     durability,

@@ -3,7 +3,7 @@
  * The public API is this list; everything else is internal and may change.
  */
 export { open, Database } from './database.js';
-export type { DatabaseStats, TableStats, TransactionOptions } from './database.js';
+export type { DatabaseStats, SecondaryIndexStats, TableStats, TransactionOptions } from './database.js';
 export type { BackupOptions, BackupProgress, BackupResult } from './backup/db_backup.js';
 export type { Changes, ChangesOptions } from './feed/change_feed.js';
 export type { Change, ChangeBatch } from './feed/changes.js';

@@ -4,6 +4,8 @@
  * thread plumbing. Not a public API: it changes with the engine.
  */
 export { toWire } from './errors.js';
+export { indexEntries, type IndexEntriesTask } from './table/index_entries.js';
+export type { IndexEntriesOutcome } from './table/index_pool.js';
 export { readWalChanges, type WalChanges, type WalChangesTask } from './feed/wal_changes.js';
 export { backupTask, type BackupOutcome, type BackupTask } from './backup/backup_runner.js';
 export { NodeFileLayer } from './files/file_layer.js';

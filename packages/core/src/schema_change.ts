@@ -69,7 +69,7 @@ export function addIndex(engine: Engine, store: TableStore, def: IndexDef, durab
     engine.openIterators++; // the walk holds arena offsets: the cleaner must not move versions meanwhile
     let commitTs: number;
     try {
-      await fillIndex(engine, store, ix, snapshot, INDEX_BUILD_SLICE_MS);
+      await fillIndex(engine, store, ix, next, snapshot, INDEX_BUILD_SLICE_MS);
       checkLive(engine, store);
       commitTs = logged(engine, store, next);
       store.applySchema(next);

@@ -7,9 +7,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Database, ErrorCode, isTidemarkError, open, type TableDef } from '../src/index.js';
+import { type Database, ErrorCode, type IndexDef, isTidemarkError, open, type TableDef } from '../src/index.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { INDEX_WORKER_ROWS } from '../src/table/index_build.js';
 import { cli } from './helpers/cli.js';
 import { tempDirs } from './helpers/dirs.js';
 
@@ -180,6 +181,76 @@ test('a unique index meeting a duplicate fails with DUPLICATE_KEY naming it and 
   await t.addIndex({ name: 'byEmail', columns: ['email'], unique: true });
   await rejects(t.insert({ id: 201, email: 'u7@x' }), ErrorCode.DUPLICATE_KEY, 'the built index is checked');
   await db.close();
+});
+
+test('an index built on a worker, while rows are updated and deleted, holds exactly the live rows; a duplicate fails it', async () => {
+  const rows = INDEX_WORKER_ROWS + 5_000;
+  const db = await withUsers(undefined, rows);
+  const t = db.table('users');
+  let k = 0; // across the builds: ids and emails written are never reused
+  const builds: Array<[IndexDef, boolean]> = [
+    [{ name: 'byAge', columns: ['age'], kind: 'ordered' }, false],
+    [{ name: 'byEmail', columns: ['email'] }, false],
+    [{ name: 'byEmailUnique', columns: ['email'], unique: true }, true],
+  ];
+  for (const [def, dupe] of builds) {
+    if (dupe) for (const id of [-1, -2]) await t.insert({ id, email: 'dupe@x', age: null });
+    let building = true;
+    const build = t.addIndex(def).finally(() => (building = false));
+    build.catch(() => {}); // looked at after the loop
+    let n = 0;
+    while (building) {
+      // Each turn retires versions the worker may have read: an update, a delete, an insert.
+      const id = (k * 7919) % rows;
+      if (t.get(id) !== undefined) await t.update(id, { age: 1000 + k, email: `x${k}@x` });
+      if (t.get((id + 1) % rows) !== undefined) await t.delete((id + 1) % rows);
+      await t.insert({ id: rows + k, email: `new${k}@x`, age: k % 5 === 0 ? null : k });
+      k++;
+      n++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (dupe) {
+      assert.match(await rejects(build, ErrorCode.DUPLICATE_KEY, 'the duplicate'), 'dupe@x');
+      assert.not.ok(
+        t.schema.indexes.some((ix) => ix.name === def.name),
+        'no index is left',
+      );
+      continue;
+    }
+    await build;
+    assert.ok(n > 1, `commits landed during the build (${n})`);
+    const live = t.scan();
+    // No snapshot was open: every version but the live ones was retired, and none may keep an entry.
+    const stats = db.stats().tables[0]!.indexes.find((ix) => ix.name === def.name)!;
+    assert.equal(stats, {
+      name: def.name,
+      kind: def.name === 'byAge' ? 'ordered' : 'hash',
+      entries: live.length,
+      building: false,
+    });
+    if (def.name === 'byAge') {
+      const byAge = t.scan({ index: 'byAge' });
+      assert.is(byAge.length, live.length, 'one entry per live row');
+      const ages = byAge.map((r) => r.age as number | null);
+      const sorted = live.map((r) => r.age as number | null).sort((a, b) => (a ?? -1) - (b ?? -1));
+      assert.equal(ages, sorted, 'in order');
+    } else {
+      for (const row of live.filter((_, i) => i % 97 === 0))
+        assert.ok(
+          t.find('byEmail', row.email).some((r) => r.id === row.id),
+          `finds ${String(row.email)}`,
+        );
+      assert.is(t.find('byEmail', 'x0@x').length, t.scan().filter((r) => r.email === 'x0@x').length);
+    }
+  }
+  await db.close();
+});
+
+test('closing the database during a build on a worker rejects the build with CLOSED', async () => {
+  const db = await withUsers(undefined, INDEX_WORKER_ROWS);
+  const build = db.table('users').addIndex({ name: 'byAge', columns: ['age'], kind: 'ordered' });
+  await db.close();
+  await rejects(build, ErrorCode.CLOSED, 'the build');
 });
 
 test('a dropped table: handles and transactions staged before fail with UNKNOWN_TABLE; the name can be used again', async () => {

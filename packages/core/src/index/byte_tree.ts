@@ -92,6 +92,13 @@ export class ByteTree {
   /** The branches and child slots of the last descent (reused). */
   private readonly path: Branch[] = [];
   private readonly slots: number[] = [];
+  /** The separators around the leaf the last descent reached (null: none on that side). */
+  private low: Uint8Array | null = null;
+  private high: Uint8Array | null = null;
+  /** The leaf the last set went to and the separators around it; null once the tree's shape changed. */
+  private finger: Leaf | null = null;
+  private fingerLow: Uint8Array | null = null;
+  private fingerHigh: Uint8Array | null = null;
 
   /** Node sizes are for tests; the defaults suit millions of entries. */
   constructor(leafEntries = LEAF_ENTRIES, branchChildren = BRANCH_CHILDREN) {
@@ -104,12 +111,23 @@ export class ByteTree {
     return this.count;
   }
 
-  /** Sets key[from, to) to `value`; returns whether the key is new. */
+  /**
+   * Sets key[from, to) to `value`; returns whether the key is new. A key
+   * between the separators around the leaf the last set went to goes
+   * straight to that leaf (keys added in order, as a build adds them,
+   * skip the descent) unless the leaf would split.
+   */
   set(value: number, key: Uint8Array, from = 0, to = key.length): boolean {
-    const { path, slots } = this;
-    path.length = 0;
-    slots.length = 0;
-    const leaf = this.descend(key, from, to, path, slots);
+    let leaf = this.finger;
+    if (leaf === null || leaf.n >= this.leafEntries - 1 || !this.inFinger(key, from, to)) {
+      const { path, slots } = this;
+      path.length = 0;
+      slots.length = 0;
+      leaf = this.descend(key, from, to, path, slots);
+      this.finger = leaf;
+      this.fingerLow = this.low;
+      this.fingerHigh = this.high;
+    }
     const at = search(leaf, key, from, to);
     if (at >= 0) {
       leaf.vals[at] = value;
@@ -117,8 +135,21 @@ export class ByteTree {
     }
     insertAt(leaf, ~at, key, from, to, value);
     this.count++;
-    if (leaf.n === this.leafEntries) this.splitLeaf(leaf, path, slots);
+    if (leaf.n === this.leafEntries) {
+      this.finger = null;
+      this.splitLeaf(leaf, this.path, this.slots);
+    }
     return true;
+  }
+
+  /** Whether key[from, to) is between the separators around the finger leaf. */
+  private inFinger(key: Uint8Array, from: number, to: number): boolean {
+    const low = this.fingerLow;
+    const high = this.fingerHigh;
+    return (
+      (low === null || compareRanges(low, 0, low.length, key, from, to) <= 0) &&
+      (high === null || compareRanges(key, from, to, high, 0, high.length) < 0)
+    );
   }
 
   /** Removes key[from, to); returns whether it was there. */
@@ -190,6 +221,8 @@ export class ByteTree {
   /** The leaf where key[from, to) is or would be, recording the branches and child slots on the way. */
   private descend(key: Uint8Array, from: number, to: number, path: Branch[] | null, slots: number[] | null): Leaf {
     let node = this.root;
+    this.low = null;
+    this.high = null;
     while (node instanceof Branch) {
       const seps = node.seps;
       let lo = 0;
@@ -200,6 +233,8 @@ export class ByteTree {
         if (compareRanges(sep, 0, sep.length, key, from, to) <= 0) lo = mid + 1;
         else hi = mid;
       }
+      if (lo > 0) this.low = seps[lo - 1]!;
+      if (lo < seps.length) this.high = seps[lo]!;
       path?.push(node);
       slots?.push(lo);
       node = node.children[lo]!;
@@ -209,7 +244,7 @@ export class ByteTree {
 
   private splitLeaf(leaf: Leaf, path: Branch[], slots: number[]): void {
     const half = leaf.n >>> 1;
-    const right = this.newLeaf(leaf.used - leaf.offs[half]!);
+    const right = this.newLeaf(2 * (leaf.used - leaf.offs[half]!)); // room to fill up again
     right.appendFrom(leaf, half, leaf.n);
     leaf.n = half;
     right.next = leaf.next;
@@ -275,6 +310,7 @@ export class ByteTree {
     }
     parent.children.splice(at + 1, 1);
     parent.seps.splice(at, 1);
+    this.finger = null;
     return true;
   }
 }

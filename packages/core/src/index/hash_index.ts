@@ -90,10 +90,21 @@ export class HashIndex {
     return true;
   }
 
+  /** Makes room for `entries` in all without growing again (an index build's, before it adds them). */
+  reserve(entries: number): void {
+    let slots = this.mask + 1;
+    while (entries * INDEX_MAX_LOAD_DEN > slots * INDEX_MAX_LOAD_NUM) slots *= 2;
+    if (slots > this.mask + 1) this.rehash(slots);
+  }
+
   private grow(): void {
+    this.rehash((this.mask + 1) * 2);
+  }
+
+  private rehash(slots: number): void {
     const old = this.pairs;
-    this.pairs = new Uint32Array(old.length * 2);
-    this.mask = old.length - 1;
+    this.pairs = new Uint32Array(slots * 2);
+    this.mask = slots - 1;
     for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) place(this.pairs, this.mask, old[i]!, old[i + 1]!);
   }
 }

@@ -31,6 +31,11 @@ export class OrderedIndex {
     this.tree.set(ptr, this.writer.buf, 0, length);
   }
 
+  /** Adds an entry whose key is already encoded, as bytes[from, to) (index_entries.ts). */
+  addEncoded(bytes: Uint8Array, from: number, to: number, ptr: number): void {
+    this.tree.set(ptr, bytes, from, to);
+  }
+
   remove(values: readonly unknown[], versionId: number): void {
     const length = this.writer.entry(values, versionId);
     this.tree.delete(this.writer.buf, 0, length);

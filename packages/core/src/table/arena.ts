@@ -94,6 +94,25 @@ export class Arena {
 
   constructor(private readonly tableName: string) {}
 
+  /** A view of an arena of another thread, for reading: its segments' memory (empty for a freed one) and bytes used. */
+  static view(segments: readonly SharedArrayBuffer[], used: readonly number[]): Arena {
+    const arena = new Arena('');
+    segments.forEach((sab, seg) => {
+      arena.u8s[seg] = new Uint8Array(sab);
+      arena.dvs[seg] = new DataView(sab);
+      arena.u32s[seg] = new Uint32Array(sab);
+      arena.f64s[seg] = new Float64Array(sab);
+      arena.segmentUsed[seg] = used[seg]!;
+      arena.segmentDead[seg] = 0;
+    });
+    return arena;
+  }
+
+  /** Each segment's memory (for view()). */
+  get buffers(): SharedArrayBuffer[] {
+    return this.u8s.map((u8) => u8.buffer as SharedArrayBuffer);
+  }
+
   /** Segment numbers in use so far (freed ones included: the views of those are empty). */
   get segmentCount(): number {
     return this.u8s.length;

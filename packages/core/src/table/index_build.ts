@@ -1,63 +1,77 @@
 /**
- * Builds a secondary index over a table's existing versions: online (in
- * slices of at most `sliceMs`, yielding the event loop between them) for
+ * Builds a secondary index over a table's existing versions: online for
  * table.addIndex, or at once while a log replays.
  *
  *   begin: the index joins the table as "building" at snapshot S
  *     commits from now on add their versions to it (and check it if unique)
- *   walk the arena, segment by segment: add every version with versionId <= S
- *     that is neither retired nor a delete marker
+ *   add every version with versionId <= S that is neither retired nor a
+ *     delete marker, in slices of at most `sliceMs` with the event loop free
+ *     between them; on a table of INDEX_WORKER_ROWS rows or more a worker
+ *     first computes the entries from the shared arena (index_entries.ts)
+ *     and the slices only add them, after checking each version is still
+ *     not retired
  *   done: the caller commits the schema change, and reads use the index
  *
  * Why it is complete: a version is either newer than S (its commit added it)
- * or was in the arena when the walk began. Versions do not move during the
- * walk, because the segment cleaner waits while `engine.openIterators` is
- * above zero, and the walk counts as one; a version retired before the walk
- * reaches it is skipped (and removing one the index lacks is allowed while
- * it builds). A unique index checks each live version it adds against the
+ * or was in the arena when the build began. Versions do not move during the
+ * build, because the segment cleaner waits while `engine.openIterators` is
+ * above zero, and the build counts as one; a version retired before it is
+ * added is skipped (and removing one the index lacks is allowed while it
+ * builds). A unique index checks each live version it adds against the
  * other live rows it holds: with commit-time checks for the versions newer
  * than S, any two live rows that share a key meet one of the checks.
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
+import { definitionToJson } from '../schema/definition_json.js';
+import { storedOf } from '../schema/stored.js';
+import type { TableSchema } from '../schema/types.js';
 import type { Engine } from '../txn/engine.js';
 import { checkUniqueVersion } from '../txn/unique.js';
-import { Arena, pointerOf } from './arena.js';
+import { ArenaWalk } from './arena_walk.js';
+import type { IndexEntries } from './index_entries.js';
+import { indexEntriesOnWorker } from './index_pool.js';
 import type { SecondaryIndex, TableStore } from './table_store.js';
 
-/** Versions between two looks at the clock. */
+/** Tables with at least this many rows have their index entries computed on a worker. */
+export const INDEX_WORKER_ROWS = 50_000;
+
+/** Entries between two looks at the clock. */
 const CHECK_EVERY = 256;
 
-/** A walk over the arena that adds every version up to `snapshot` to `ix`, in steps. */
-class IndexFill {
-  private segment = 0;
+/** Something done in steps until a deadline (performance.now()); step returns whether it is done. */
+interface Steps {
+  step(deadline: number): boolean;
+}
+
+/** Adds a version of the table's arena to an index being built, checking a unique index. */
+function addVersion(table: TableStore, ix: SecondaryIndex, ptr: number): void {
+  table.indexVersionIn(ix, ptr);
+  if (ix.def.unique && table.headOf(ptr) === ptr) checkUniqueVersion(table, ix, ptr);
+}
+
+/** Adds entries a worker computed, skipping versions retired since. */
+class EntriesFill implements Steps {
   private at = 0;
-  private readonly segments: number;
 
   constructor(
     private readonly table: TableStore,
     private readonly ix: SecondaryIndex,
-    private readonly snapshot: number,
-  ) {
-    this.segments = table.arena.segmentCount;
-  }
+    private readonly entries: IndexEntries,
+  ) {}
 
-  /** Adds versions until `deadline` (performance.now()); returns whether the walk is done. */
   step(deadline: number): boolean {
-    const { table, ix, snapshot } = this;
+    const { table, ix } = this;
+    const { count, ptrs, hashes, keys, ends } = this.entries;
     const arena = table.arena;
-    let n = 0;
-    for (; this.segment < this.segments; this.segment++, this.at = 0) {
-      if (arena.isFree(this.segment)) continue;
-      if (this.at === 0) this.at = Arena.firstOffset(this.segment);
-      const end = Arena.firstOffset(this.segment) + arena.segmentUsed[this.segment]!;
-      while (this.at < end) {
-        if (++n % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
-        const ptr = pointerOf(this.segment, this.at);
-        this.at += arena.sizeOf(ptr);
-        if (arena.isRetired(ptr) || arena.isDeleted(ptr) || arena.versionId(ptr) > snapshot) continue;
-        table.indexVersionIn(ix, ptr);
-        if (ix.def.unique && ix.building && table.headOf(ptr) === ptr) checkUniqueVersion(table, ix, ptr);
-      }
+    const unique = ix.def.unique;
+    for (; this.at < count; this.at++) {
+      const i = this.at;
+      if (i % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
+      const ptr = ptrs[i]!;
+      if (arena.isRetired(ptr)) continue;
+      if (hashes !== null) ix.hash!.add(hashes[i]!, ptr);
+      else ix.ordered!.addEncoded(keys!, i === 0 ? 0 : ends![i - 1]!, ends![i]!, ptr);
+      if (unique && table.headOf(ptr) === ptr) checkUniqueVersion(table, ix, ptr);
     }
     return true;
   }
@@ -65,25 +79,47 @@ class IndexFill {
 
 /** Fills `ix` with every version of the table at once (a replayed change; nothing else runs meanwhile). */
 export function fillIndexNow(table: TableStore, ix: SecondaryIndex): void {
-  new IndexFill(table, ix, Number.POSITIVE_INFINITY).step(Number.POSITIVE_INFINITY);
+  new ArenaWalk(table.arena, Number.POSITIVE_INFINITY, (ptr) => table.indexVersionIn(ix, ptr)).step(
+    Number.POSITIVE_INFINITY,
+  );
 }
 
 /**
- * Fills `ix`, being built, with the versions up to `snapshot` in slices of
- * `sliceMs`, the event loop free between them. Rejects with DUPLICATE_KEY
- * (a unique index), CLOSED or UNKNOWN_TABLE (dropped meanwhile).
+ * Fills `ix`, being built as part of `next`, with the versions up to
+ * `snapshot`, in slices of `sliceMs` with the event loop free between them.
+ * Rejects with DUPLICATE_KEY (a unique index), CLOSED or UNKNOWN_TABLE
+ * (dropped meanwhile).
  */
 export async function fillIndex(
   engine: Engine,
   table: TableStore,
   ix: SecondaryIndex,
+  next: TableSchema,
   snapshot: number,
   sliceMs: number,
 ): Promise<void> {
-  const fill = new IndexFill(table, ix, snapshot);
+  let fill: Steps;
+  if (table.liveRows >= INDEX_WORKER_ROWS) {
+    const task = {
+      segments: table.arena.buffers,
+      used: [...table.arena.segmentUsed],
+      definition: definitionToJson(storedOf(next)),
+      index: ix.def.name,
+      snapshot,
+    };
+    const entries = await indexEntriesOnWorker(task, engine.closing.signal);
+    checkGoingOn(engine, table);
+    // Room for the entries and a quarter more for the commits meanwhile: no rehash of millions in one slice.
+    ix.hash?.reserve(ix.hash.size + Math.ceil(entries.count * 1.25));
+    fill = new EntriesFill(table, ix, entries);
+  } else fill = new ArenaWalk(table.arena, snapshot, (ptr) => addVersion(table, ix, ptr));
   while (!fill.step(performance.now() + sliceMs)) {
     await new Promise((resolve) => setImmediate(resolve));
-    if (engine.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the database was closed while an index was built');
-    if (table.dropped) throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `table "${table.name}" was dropped`);
+    checkGoingOn(engine, table);
   }
+}
+
+function checkGoingOn(engine: Engine, table: TableStore): void {
+  if (engine.closed) throw new TidemarkError(ErrorCode.CLOSED, 'the database was closed while an index was built');
+  if (table.dropped) throw new TidemarkError(ErrorCode.UNKNOWN_TABLE, `table "${table.name}" was dropped`);
 }

@@ -40,6 +40,8 @@ export class Engine {
   readonly autoWrites = new WriteSet();
   readonly counters: EngineCounters = { commits: 0, aborts: 0, conflicts: 0 };
   closed = false;
+  /** Aborted by close(): work on other threads for this database (an index build's) stops. */
+  readonly closing = new AbortController();
   /**
    * Open row iterators. They hold version pointers across event-loop turns,
    * so the segment cleaner, which moves versions, waits while any is open.

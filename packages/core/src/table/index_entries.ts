@@ -1,0 +1,126 @@
+/**
+ * The entries of a secondary index for a table's versions up to a snapshot,
+ * computed from the table's shared arena off the main thread (an index
+ * build's worker, workers/src/entries/index_build.ts), so that the main
+ * thread only adds them (index_build.ts): for a hash index each version's
+ * key hash, for an ordered one its encoded key (ordered_key.ts), sorted, so
+ * the tree takes them in order.
+ *
+ * It reads the arena while the main thread appends to it. What it reads does
+ * not change under it: the versions up to the snapshot were all appended
+ * before the build began, nothing moves them while a build runs (it counts
+ * as an open iterator, which the segment cleaner waits for), and a version
+ * only gains the retired flag meanwhile, which the main thread checks again
+ * as it adds each entry.
+ *
+ * The results live in SharedArrayBuffers, so handing them back copies
+ * nothing.
+ */
+import { MAX_KEY_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
+import { compareRanges } from '../index/byte_tree.js';
+import { OrderedKeyWriter } from '../index/ordered_key.js';
+import { makeRowCodec } from '../schema/codec.js';
+import { hashBytes } from '../schema/key_codec.js';
+import { schemaFromJson } from '../schema/stored.js';
+import { Arena, offsetOf, segmentOf } from './arena.js';
+import { ArenaWalk } from './arena_walk.js';
+
+export interface IndexEntriesTask {
+  /** The arena: each segment's memory and the bytes used in it when the build began. */
+  segments: SharedArrayBuffer[];
+  used: number[];
+  /** The table's stored definition with the index (schema/stored.ts), as JSON. */
+  definition: string;
+  index: string;
+  snapshot: number;
+}
+
+export interface IndexEntries {
+  count: number;
+  /** Version pointers, in the order to add them. */
+  ptrs: Uint32Array;
+  /** A hash index: each entry's key hash. */
+  hashes: Uint32Array | null;
+  /** An ordered index: the keys end to end (key i ends at ends[i], and starts where key i - 1 ends). */
+  keys: Uint8Array | null;
+  ends: Uint32Array | null;
+}
+
+/** A Uint32Array over shared memory that doubles as it fills. */
+class SharedU32 {
+  array = new Uint32Array(new SharedArrayBuffer(4 * 1024));
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.array.length) this.array = grown(this.array, this.length * 2);
+    this.array[this.length++] = value;
+  }
+}
+
+function grown<T extends Uint32Array | Uint8Array>(array: T, size: number): T {
+  const next = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(
+    new SharedArrayBuffer(size * array.BYTES_PER_ELEMENT),
+  );
+  next.set(array);
+  return next;
+}
+
+export function indexEntries(task: IndexEntriesTask): IndexEntries {
+  const schema = schemaFromJson(JSON.parse(task.definition));
+  const at = schema?.indexes.findIndex((ix) => ix.name === task.index) ?? -1;
+  if (schema === null || at < 0) throw new Error(`index "${task.index}" is not in the definition it came with`);
+  const arena = Arena.view(task.segments, task.used);
+  const codec = makeRowCodec(schema);
+  const keyCodec = codec.indexKeys[at]!;
+  const columns = schema.indexes[at]!.columns;
+  const ordered = schema.indexes[at]!.kind === 'ordered';
+  const ptrs = new SharedU32();
+  const hashes = new SharedU32();
+  const ends = new SharedU32();
+  let keys = new Uint8Array(new SharedArrayBuffer(64 * 1024));
+  let used = 0;
+  const keyBuf = new Uint8Array(MAX_KEY_BYTES);
+  const keyView = new DataView(keyBuf.buffer);
+  const writer = new OrderedKeyWriter();
+  const walk = new ArenaWalk(arena, task.snapshot, (ptr) => {
+    const seg = segmentOf(ptr);
+    const from = offsetOf(ptr) + VERSION_HEADER_BYTES;
+    const row = codec.decodeColumns(arena.u8s[seg]!, arena.dvs[seg]!, from, arena.payloadLength(ptr), columns);
+    ptrs.push(ptr);
+    if (!ordered) {
+      const length = keyCodec.measureFromRow(row);
+      keyCodec.encodeMeasured(keyBuf, keyView, 0);
+      hashes.push(hashBytes(keyBuf, 0, length));
+      return;
+    }
+    const length = writer.entry(keyCodec.valuesFromRow(row), arena.versionId(ptr));
+    if (used + length > keys.length) keys = grown(keys, Math.max(keys.length * 2, used + length));
+    keys.set(writer.buf.subarray(0, length), used);
+    used += length;
+    ends.push(used);
+  });
+  walk.step(Number.POSITIVE_INFINITY);
+  const count = ptrs.length;
+  if (!ordered) return { count, ptrs: ptrs.array, hashes: hashes.array, keys: null, ends: null };
+  return sortedByKey(count, ptrs.array, keys, ends.array);
+}
+
+/** The ordered entries sorted by key. */
+function sortedByKey(count: number, ptrs: Uint32Array, keys: Uint8Array, ends: Uint32Array): IndexEntries {
+  const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  order.sort((a, b) => compareRanges(keys, start(a), ends[a]!, keys, start(b), ends[b]!));
+  const total = count === 0 ? 0 : ends[count - 1]!;
+  const sortedKeys = new Uint8Array(new SharedArrayBuffer(Math.max(total, 1)));
+  const sortedEnds = new Uint32Array(new SharedArrayBuffer(Math.max(count, 1) * 4));
+  const sortedPtrs = new Uint32Array(new SharedArrayBuffer(Math.max(count, 1) * 4));
+  let used = 0;
+  for (let i = 0; i < count; i++) {
+    const j = order[i]!;
+    for (let b = start(j); b < ends[j]!; b++) sortedKeys[used++] = keys[b]!;
+    sortedEnds[i] = used;
+    sortedPtrs[i] = ptrs[j]!;
+  }
+  return { count, ptrs: sortedPtrs, hashes: null, keys: sortedKeys, ends: sortedEnds };
+}
