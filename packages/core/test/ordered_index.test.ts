@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { ByteTree, compareRanges } from '../src/index/byte_tree.js';
 import { compareKeys, MAX, MIN, OrderedIndex } from '../src/index/ordered_index.js';
 import { OrderedKeyWriter } from '../src/index/ordered_key.js';
+import { sortOrder } from '../src/table/index_entries.js';
 
 fc.configureGlobal({ seed: Number(process.env.TIDEMARK_FUZZ_SEED ?? 20261207) });
 
@@ -173,6 +174,29 @@ test('OrderedIndex: an entry added again is repointed; ranges stop where the vis
   assert.equal(seen, [9999, 14, 24]);
   ix.remove([3, 'n0003'], 4);
   assert.is(ix.size, 999);
+});
+
+test("the order an index build adds its entries in is the keys' order (prefix sort and the runs sharing a prefix)", () => {
+  const random = rng(7);
+  for (const count of [0, 1, 2, 5000]) {
+    const list = Array.from({ length: count }, () =>
+      // Short keys, keys with long shared prefixes and zeros: ties in the packed prefix are common.
+      Uint8Array.from({ length: Math.floor(random() * 9) }, () => (random() < 0.6 ? 0 : Math.floor(random() * 3))),
+    );
+    const ends = new Uint32Array(count);
+    const keys = new Uint8Array(list.reduce((n, k) => n + k.length, 0));
+    let at = 0;
+    list.forEach((k, i) => {
+      keys.set(k, at);
+      at += k.length;
+      ends[i] = at;
+    });
+    const got = [...sortOrder(count, keys, ends)].map((i) => hex(list[i]!));
+    assert.equal(
+      got,
+      list.map(hex).sort((a, b) => bytesOrder(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))),
+    );
+  }
 });
 
 test.run();

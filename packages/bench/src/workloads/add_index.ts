@@ -21,7 +21,7 @@
  * row it loads.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IndexDef, TableDef } from '@tidemark/core';
@@ -174,7 +174,7 @@ function notes(m: Measured): string[] {
   const list = (values: number[]): string => values.map((v) => v.toFixed(3)).join(', ');
   const count = (x: number): string => x.toLocaleString('en-US');
   const lines = [
-    `${label(m.index)}: before the build (${m.before.seconds.toFixed(2)} s, after ${WARM_MS} ms of inserts) ${count(m.before.commits)} commits, latency p50 ${m.before.latency.p50Ms.toFixed(3)} ms, p99 ${m.before.latency.p99Ms.toFixed(3)} ms; during the build (${m.build.seconds.toFixed(2)} s) ${count(m.build.commits)} commits, p50 ${m.build.latency.p50Ms.toFixed(3)} ms, p99 ${m.build.latency.p99Ms.toFixed(3)} ms; ${count(m.inserted)} rows inserted in all. ` +
+    `${label(m.index)}: before the build (${m.before.seconds.toFixed(2)} s, after ${WARM_MS} ms of inserts) ${count(m.before.commits)} commits, latency p50 ${m.before.latency.p50Ms.toFixed(3)} ms, p99 ${m.before.latency.p99Ms.toFixed(3)} ms, the process's threads busy ${m.before.cpuCores.toFixed(2)} cores of ${availableParallelism()}; during the build (${m.build.seconds.toFixed(2)} s) ${count(m.build.commits)} commits, p50 ${m.build.latency.p50Ms.toFixed(3)} ms, p99 ${m.build.latency.p99Ms.toFixed(3)} ms, ${m.build.cpuCores.toFixed(2)} cores busy; ${count(m.inserted)} rows inserted in all. ` +
       `Recovery of the ${count(m.rows + m.inserted)} rows, ${r.length} opens: index build, s: ${list(r.map((x) => x.load.indexMs / 1000))}; pairs loaded, s: ${list(r.map((x) => x.load.loadMs / 1000))}; whole open, s: ${list(r.map((x) => x.seconds))}; recovery workers ${r.map((x) => x.workers).join(', ')}.`,
   ];
   if (m.before.ranOut || m.build.ranOut)

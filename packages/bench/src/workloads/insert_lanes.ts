@@ -29,6 +29,8 @@ export interface LaneWindow<T> {
   loopDelayMaxMs: number;
   /** Whether the lanes have run out of rows, by the window's end (its rate is then too low). */
   ranOut: boolean;
+  /** CPU time of the whole process (every thread) over the window's wall time: the cores it kept busy. */
+  cpuCores: number;
 }
 
 export class InsertLanes {
@@ -89,6 +91,7 @@ export class InsertLanes {
     this.#check();
     const committed = this.#committed;
     const started = performance.now();
+    const cpu = process.cpuUsage();
     monitor.enable();
     let result: T;
     try {
@@ -97,14 +100,17 @@ export class InsertLanes {
       monitor.disable();
     }
     this.#check();
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
     return {
       result,
       commits: this.#committed - committed,
-      seconds: (performance.now() - started) / 1000,
+      seconds,
       latency: latencySummary(this.#latency),
       loopDelayP99Ms: monitor.percentile(99) / 1e6,
       loopDelayMaxMs: monitor.max / 1e6,
       ranOut: this.#ranOut,
+      cpuCores: (used.user + used.system) / 1e6 / seconds,
     };
   }
 

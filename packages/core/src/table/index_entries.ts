@@ -108,9 +108,7 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
 /** The ordered entries sorted by key. */
 function sortedByKey(count: number, ptrs: Uint32Array, keys: Uint8Array, ends: Uint32Array): IndexEntries {
   const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
-  const order = new Uint32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => compareRanges(keys, start(a), ends[a]!, keys, start(b), ends[b]!));
+  const order = sortOrder(count, keys, ends);
   const total = count === 0 ? 0 : ends[count - 1]!;
   const sortedKeys = new Uint8Array(new SharedArrayBuffer(Math.max(total, 1)));
   const sortedEnds = new Uint32Array(new SharedArrayBuffer(Math.max(count, 1) * 4));
@@ -123,4 +121,42 @@ function sortedByKey(count: number, ptrs: Uint32Array, keys: Uint8Array, ends: U
     sortedPtrs[i] = ptrs[j]!;
   }
   return { count, ptrs: sortedPtrs, hashes: null, keys: sortedKeys, ends: sortedEnds };
+}
+
+/** Entries this many or more are sorted by comparing keys alone (an entry number no longer fits beside a prefix). */
+const PACKED_ENTRIES = 2 ** 24;
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * The entry numbers in key order. Each entry becomes a uint64 of its key's
+ * first 5 bytes (zeros past its end) over its 24-bit number, sorted as
+ * numbers (natively, no comparator called); runs that share a prefix are
+ * then sorted by comparing whole keys.
+ */
+export function sortOrder(count: number, keys: Uint8Array, ends: Uint32Array): Uint32Array {
+  const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
+  const byKey = (a: number, b: number): number => compareRanges(keys, start(a), ends[a]!, keys, start(b), ends[b]!);
+  const order = new Uint32Array(count);
+  if (count >= PACKED_ENTRIES || !LITTLE_ENDIAN) {
+    for (let i = 0; i < count; i++) order[i] = i;
+    return order.sort(byKey);
+  }
+  const packed = new BigUint64Array(count);
+  const halves = new Uint32Array(packed.buffer); // little-endian: [low, high] per entry
+  const byte = (i: number, k: number): number => (start(i) + k < ends[i]! ? keys[start(i) + k]! : 0);
+  for (let i = 0; i < count; i++) {
+    halves[2 * i + 1] = ((byte(i, 0) << 24) | (byte(i, 1) << 16) | (byte(i, 2) << 8) | byte(i, 3)) >>> 0;
+    halves[2 * i] = ((byte(i, 4) << 24) | i) >>> 0;
+  }
+  packed.sort();
+  for (let k = 0; k < count; k++) order[k] = halves[2 * k]! & 0xffffff;
+  for (let k = 0; k < count; ) {
+    let end = k + 1;
+    const high = halves[2 * k + 1]!;
+    const fifth = halves[2 * k]! >>> 24;
+    while (end < count && halves[2 * end + 1] === high && halves[2 * end]! >>> 24 === fifth) end++;
+    if (end - k > 1) order.subarray(k, end).sort(byKey);
+    k = end;
+  }
+  return order;
 }
