@@ -120,9 +120,11 @@ test('ByteTree holds what a sorted model holds through splits, merges and delete
   const random = rng(20261207);
   const tree = new ByteTree(6, 4);
   const model = new Map<string, number>();
+  // Short keys, and long ones sharing their first 4 or all 8 bytes of the head.
   const keyOf = (): Uint8Array => {
-    const length = Math.floor(random() * 4);
-    return Uint8Array.from({ length }, () => Math.floor(random() * 6));
+    const shared = random() < 0.3 ? (random() < 0.5 ? 4 : 8) : 0;
+    const length = shared > 0 ? 5 + Math.floor(random() * 6) : Math.floor(random() * 4);
+    return Uint8Array.from({ length }, (_, i) => (i < shared ? 7 : Math.floor(random() * 3)));
   };
   const inRange = (low: Uint8Array, high: Uint8Array, reverse: boolean): void => {
     const got: string[] = [];

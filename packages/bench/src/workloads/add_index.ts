@@ -54,6 +54,8 @@ interface Online {
   inserted: number;
   before: LaneWindow<void>;
   build: LaneWindow<number>;
+  /** A window as long as `before`, once the index is complete: what commits cost with it to keep up. */
+  after: LaneWindow<void>;
 }
 
 interface Measured extends Online {
@@ -95,9 +97,10 @@ async function buildOnline(
       const before = await lanes.during(() => sleep((params.secondsLimit ?? 0) * 1000));
       log(`addIndex: building the index (${label(index)}) on ${n} rows, the inserts going on`);
       const build = await lanes.during(() => table.addIndex(index));
+      const after = await lanes.during(() => sleep((params.secondsLimit ?? 0) * 1000));
       const inserted = await lanes.stop();
       await db.checkpoint();
-      return { index, rows: params.rows, inserted, before, build };
+      return { index, rows: params.rows, inserted, before, build, after };
     } finally {
       await lanes.stop().catch(() => {});
     }
@@ -136,7 +139,7 @@ function figures(m: Measured): Figure[] {
   const n = `${(m.rows / 1e6).toLocaleString('en-US')} M rows`;
   const k = `${EVENT_LOOP_IN_FLIGHT} in flight`;
   const on = `addIndex (${label(m.index)})`;
-  const ranOut = m.before.ranOut || m.build.ranOut;
+  const ranOut = m.before.ranOut || m.build.ranOut || m.after.ranOut;
   return [
     {
       name: `${on} on ${n}, durable inserts ${k}: online build (call to durable) vs the same index built by a fresh recovery`,
@@ -151,6 +154,13 @@ function figures(m: Measured): Figure[] {
       tidemark: ranOut ? null : rate(m.build.commits, m.build.seconds),
       baseline: ranOut ? null : rate(m.before.commits, m.before.seconds),
       target: { on: 'ratio', compare: 'atLeast', value: TARGET_COMMITS_DURING_BUILD_RATIO },
+    },
+    {
+      name: `${on}: durable inserts, ${k}, after the build (each commit keeping the index) vs before it`,
+      unit: 'commits/s',
+      tidemark: ranOut ? null : rate(m.after.commits, m.after.seconds),
+      baseline: ranOut ? null : rate(m.before.commits, m.before.seconds),
+      target: null,
     },
     {
       name: `${on}: event-loop delay p99, inserts ${k}, during the build vs before it`,
@@ -174,7 +184,7 @@ function notes(m: Measured): string[] {
   const list = (values: number[]): string => values.map((v) => v.toFixed(3)).join(', ');
   const count = (x: number): string => x.toLocaleString('en-US');
   const lines = [
-    `${label(m.index)}: before the build (${m.before.seconds.toFixed(2)} s, after ${WARM_MS} ms of inserts) ${count(m.before.commits)} commits, latency p50 ${m.before.latency.p50Ms.toFixed(3)} ms, p99 ${m.before.latency.p99Ms.toFixed(3)} ms, the process's threads busy ${m.before.cpuCores.toFixed(2)} cores of ${availableParallelism()}; during the build (${m.build.seconds.toFixed(2)} s) ${count(m.build.commits)} commits, p50 ${m.build.latency.p50Ms.toFixed(3)} ms, p99 ${m.build.latency.p99Ms.toFixed(3)} ms, ${m.build.cpuCores.toFixed(2)} cores busy; ${count(m.inserted)} rows inserted in all. ` +
+    `${label(m.index)}: before the build (${m.before.seconds.toFixed(2)} s, after ${WARM_MS} ms of inserts) ${count(m.before.commits)} commits, latency p50 ${m.before.latency.p50Ms.toFixed(3)} ms, p99 ${m.before.latency.p99Ms.toFixed(3)} ms, the process's threads busy ${m.before.cpuCores.toFixed(2)} cores of ${availableParallelism()}; during the build (${m.build.seconds.toFixed(2)} s) ${count(m.build.commits)} commits, p50 ${m.build.latency.p50Ms.toFixed(3)} ms, p99 ${m.build.latency.p99Ms.toFixed(3)} ms, ${m.build.cpuCores.toFixed(2)} cores busy; after it ${count(m.after.commits)} commits, p99 ${m.after.latency.p99Ms.toFixed(3)} ms, event-loop delay p99 ${m.after.loopDelayP99Ms.toFixed(3)} ms; ${count(m.inserted)} rows inserted in all. ` +
       `Recovery of the ${count(m.rows + m.inserted)} rows, ${r.length} opens: index build, s: ${list(r.map((x) => x.load.indexMs / 1000))}; pairs loaded, s: ${list(r.map((x) => x.load.loadMs / 1000))}; whole open, s: ${list(r.map((x) => x.seconds))}; recovery workers ${r.map((x) => x.workers).join(', ')}.`,
   ];
   if (m.before.ranOut || m.build.ranOut)
