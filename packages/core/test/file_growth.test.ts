@@ -3,7 +3,8 @@
  * double at each rollover up to walSegmentBytes, a record too large for the
  * planned size gets a segment that holds it, a writer going on in an
  * existing segment keeps its size and doubles from there; free segments of
- * an outgrown size are deleted, same-size ones recycled; data files start
+ * an outgrown size are deleted (at the next rollover, or at open), same-size
+ * ones recycled; data files start
  * at 2 MiB and double up to dataFileSizeBytes. Every commit replays, in
  * order, whatever the sizes.
  */
@@ -139,6 +140,37 @@ test('with checkpoints freeing segments as they grow, outgrown ones are deleted 
   const again = await open(options);
   assert.is(again.table('kv').size, 40_000);
   await again.close();
+});
+
+test('a reopen deletes the free segments smaller than the one it writes in: none of them would be recycled', async () => {
+  const dir = fresh();
+  // No checkpoint until the close: the segments grow 1, 2, 4 MiB and all stay needed until then.
+  const options = {
+    dir,
+    tables: [KV],
+    walSegmentBytes: 8 * MiB,
+    checkpointWalBytes: 1024 * MiB,
+    checkpointIntervalMs: 0,
+  };
+  const db = await open(options);
+  const v = 'y'.repeat(1000);
+  for (let k = 0; k < 5_000; k += 500) {
+    await db.transaction((tx) => {
+      for (let i = k; i < k + 500; i++) tx.insert('kv', { k: i, v });
+    });
+  }
+  await db.close();
+  const before = sizes(dir, 'wal');
+  assert.ok(before.length >= 3 && before[0] === MiB, `segments grew before the close: ${before}`);
+  const again = await open(options);
+  const after = sizes(dir, 'wal');
+  assert.equal(after, [before.at(-1)!], 'only the segment written in is left');
+  assert.is(again.table('kv').size, 5_000);
+  await again.table('kv').insert({ k: -1, v: 'after' });
+  await again.close();
+  const third = await open(options);
+  assert.is(third.table('kv').size, 5_001);
+  await third.close();
 });
 
 test('data files start at 2 MiB and double, up to dataFileSizeBytes', async () => {

@@ -135,6 +135,20 @@ export class WalSegments {
     else this.segmentsRecycled++;
   }
 
+  /**
+   * Deletes the free segments smaller than `size`, the current segment's (at
+   * open): sizes only grow, so none of them would be recycled, and until the
+   * next rollover deleted them they held disk space for nothing.
+   */
+  deleteSmaller(size: number): void {
+    const smaller = this.free().filter((seq) => this.sizeOf(seq) < size);
+    for (const seq of smaller) {
+      this.layer.unlink(this.path(seq));
+      this.segmentsDeleted++;
+    }
+    if (smaller.length > 0) this.layer.fsyncDir(this.dir);
+  }
+
   path(seq: number): string {
     return join(this.dir, segmentName(seq));
   }

@@ -118,6 +118,7 @@ export class WalWriter {
     this.view = new DataView(this.batch.buffer);
     this.openSegment(this.seq, this.offset === 0);
     if ((options.zeroUntil ?? 0) > this.offset) this.zeroTornTail(options.zeroUntil!);
+    this.segments.deleteSmaller(this.size);
   }
 
   /**
