@@ -4,7 +4,8 @@
  * planned size gets a segment that holds it, a writer going on in an
  * existing segment keeps its size and doubles from there; free segments of
  * an outgrown size are deleted (at the next rollover, or at open), same-size
- * ones recycled; data files start
+ * ones recycled; a clean close ends in a segment of the first size; data
+ * files start
  * at 2 MiB and double up to dataFileSizeBytes. Every commit replays, in
  * order, whatever the sizes.
  */
@@ -142,7 +143,7 @@ test('with checkpoints freeing segments as they grow, outgrown ones are deleted 
   await again.close();
 });
 
-test('a reopen deletes the free segments smaller than the one it writes in: none of them would be recycled', async () => {
+test('a clean close ends the WAL in a small segment, and the reopen deletes the grown ones', async () => {
   const dir = fresh();
   // No checkpoint until the close: the segments grow 1, 2, 4 MiB and all stay needed until then.
   const options = {
@@ -160,16 +161,22 @@ test('a reopen deletes the free segments smaller than the one it writes in: none
     });
   }
   await db.close();
-  const before = sizes(dir, 'wal');
-  assert.ok(before.length >= 3 && before[0] === MiB, `segments grew before the close: ${before}`);
+  const closed = sizes(dir, 'wal');
+  assert.ok(closed.length >= 4 && closed[0] === MiB, `segments grew before the close: ${closed}`);
+  assert.is(closed.at(-1), MiB, `the close moved on to a segment of the first size: ${closed}`);
+  assert.ok(closed.at(-2)! > MiB, `from a grown one: ${closed}`);
   const again = await open(options);
-  const after = sizes(dir, 'wal');
-  assert.equal(after, [before.at(-1)!], 'only the segment written in is left');
+  const reopened = sizes(dir, 'wal');
+  assert.ok(
+    reopened.every((size) => size === MiB),
+    `the grown segments are deleted, the small ones kept (to write in, to recycle): ${reopened}`,
+  );
   assert.is(again.table('kv').size, 5_000);
   await again.table('kv').insert({ k: -1, v: 'after' });
   await again.close();
   const third = await open(options);
   assert.is(third.table('kv').size, 5_001);
+  assert.is(third.table('kv').get(-1)?.v, 'after');
   await third.close();
 });
 

@@ -163,6 +163,7 @@ export class StreamerLoop {
       this.tail.lastTs < finalTs &&
       this.stream(Math.max(finalTs, Number(Atomics.load(this.cells, DURABLE_TS)))) > 0
     );
+    this.tail.skipSealed();
     this.merges.collect();
     if (this.writer.mergeRunning) this.writer.abandonMerge(); // settleMerge was not awaited: the target is not trusted
     this.checkpoint();

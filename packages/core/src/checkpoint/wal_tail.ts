@@ -82,6 +82,23 @@ export class WalTail {
     return read;
   }
 
+  /**
+   * Moves past each segment whose data ends, at the current position, in its
+   * seal, into the next one (a clean close's rollover leaves such a segment
+   * with an empty one after it): the final checkpoint then names the newest
+   * segment, and those before it are free.
+   */
+  skipSealed(): void {
+    for (;;) {
+      if (this.fd < 0 && !this.openSegment()) return;
+      if (this.nextBatch(this.lastTs, () => {}) !== -1) return; // a batch follows: nothing to skip
+      if (!this.leftForNext() || !this.layer.exists(join(this.dir, segmentName(this.seq + 1)))) return;
+      this.closeSegment();
+      this.seq++;
+      this.offset = SEGMENT_HEADER_BYTES;
+    }
+  }
+
   close(): void {
     this.closeSegment();
   }

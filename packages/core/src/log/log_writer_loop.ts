@@ -258,8 +258,9 @@ export class LogWriterLoop {
     publishWriterFailed(this.cells);
   }
 
-  close(): void {
+  /** Closes the files; `clean` (the ring closed, everything synced) also lets the writer end in a small segment. */
+  close(clean = false): void {
     this.archiver?.close();
-    this.writer.close();
+    this.writer.close(clean);
   }
 }

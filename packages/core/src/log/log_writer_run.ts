@@ -19,10 +19,12 @@ export function runLogWriter(
   let halted = false;
   const finished = (async () => {
     let batches = 0;
+    let closed = false;
     try {
       while (!halted) {
         const result = loop.step(waitMs);
-        if (result === 'closed') break;
+        closed = result === 'closed';
+        if (closed) break;
         if (result === 'idle' || ++batches % YIELD_EVERY_BATCHES === 0) await yieldTurn();
       }
     } catch (error) {
@@ -31,7 +33,8 @@ export function runLogWriter(
       closeQuietly(loop);
       throw error;
     }
-    loop.close();
+    // The ring closed (a clean close) or the loop was halted (a simulated crash: nothing more is written).
+    loop.close(closed);
   })();
   finished.catch(() => {});
   const api: LogWriterApi = {

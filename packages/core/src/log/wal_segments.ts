@@ -136,12 +136,13 @@ export class WalSegments {
   }
 
   /**
-   * Deletes the free segments smaller than `size`, the current segment's (at
-   * open): sizes only grow, so none of them would be recycled, and until the
-   * next rollover deleted them they held disk space for nothing.
+   * Deletes the free segments of another size than `size`, the current
+   * segment's (at open): a smaller one would never be recycled (sizes only
+   * grow), a larger one only after the segments grew to it again, and until
+   * the next rollover deleted them they held disk space for nothing.
    */
-  deleteSmaller(size: number): void {
-    const smaller = this.free().filter((seq) => this.sizeOf(seq) < size);
+  deleteOtherSizes(size: number): void {
+    const smaller = this.free().filter((seq) => this.sizeOf(seq) !== size);
     for (const seq of smaller) {
       this.layer.unlink(this.path(seq));
       this.segmentsDeleted++;

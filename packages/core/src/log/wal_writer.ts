@@ -118,7 +118,7 @@ export class WalWriter {
     this.view = new DataView(this.batch.buffer);
     this.openSegment(this.seq, this.offset === 0);
     if ((options.zeroUntil ?? 0) > this.offset) this.zeroTornTail(options.zeroUntil!);
-    this.segments.deleteSmaller(this.size);
+    this.segments.deleteOtherSizes(this.size);
   }
 
   /**
@@ -223,8 +223,25 @@ export class WalWriter {
     return this.segments.segmentsDeleted;
   }
 
-  /** Closes the segment; a clean close also gives the spare's space back (the next writer reserves its own). */
-  close(): void {
+  /**
+   * Closes the segment and gives the spare's space back (the next writer
+   * reserves its own). A clean close (everything written and synced) also
+   * moves on from a grown segment to a new one of the first size: the final
+   * checkpoint then names a position in the small one (WalTail.skipSealed),
+   * and the next open deletes the grown one, free by then, instead of
+   * keeping its space (up to walSegmentBytes) for a database at rest. The
+   * segments grow again with the writes after it.
+   */
+  close(clean = false): void {
+    const first = Math.min(this.options.segmentBytes, FIRST_SEGMENT_BYTES);
+    if (clean && this.fd >= 0 && this.batchRecords === 0 && this.size > first) {
+      try {
+        this.nextBytes = first;
+        this.rollover();
+      } catch {
+        // No room for the small segment (a full disk): the database stays in the grown one.
+      }
+    }
     if (this.fd >= 0) this.layer.close(this.fd);
     this.fd = -1;
     this.segments.dropSpare();
