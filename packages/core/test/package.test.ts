@@ -144,7 +144,15 @@ function checkInstalledPackage(dir: string): void {
   const workers = readdirSync(join(dir, 'dist/workers'))
     .filter((f) => f.endsWith('.js'))
     .sort();
-  assert.equal(workers, ['backup.js', 'feed.js', 'log_writer.js', 'merge.js', 'recovery.js', 'streamer.js']);
+  assert.equal(workers, [
+    'backup.js',
+    'feed.js',
+    'index_build.js',
+    'log_writer.js',
+    'merge.js',
+    'recovery.js',
+    'streamer.js',
+  ]);
   // The worker bundles carry the engine: nothing in them asks for the package by name.
   for (const worker of workers)
     assert.not.match(readFileSync(join(dir, 'dist/workers', worker), 'utf8'), /@tidemark\//, worker);
