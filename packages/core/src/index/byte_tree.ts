@@ -74,17 +74,16 @@ export class ByteTree {
    * skip the descent) unless the leaf would split.
    */
   set(value: number, key: Uint8Array, from = 0, to = key.length): boolean {
-    headOf(key, from, to);
     let leaf = this.finger;
     if (leaf === null || leaf.n >= this.leafEntries - 1 || !this.inFinger(key, from, to)) {
       const { path, slots } = this;
       path.length = 0;
       slots.length = 0;
-      leaf = this.descend(key, from, to, path, slots);
+      leaf = this.descend(key, from, to, path, slots); // it sets the key's head too
       this.finger = leaf;
       this.fingerLow = this.low;
       this.fingerHigh = this.high;
-    }
+    } else headOf(key, from, to);
     const at = search(leaf, key, from, to);
     if (at >= 0) {
       leaf.vals[at] = value;
@@ -291,5 +290,3 @@ export class ByteTree {
     return true;
   }
 }
-
-/** The entry equal to key, or ~(the first entry above it); keyHi and keyLo hold the key's head. */

@@ -116,6 +116,7 @@ export function compareRanges(
   return aTo - aFrom - (bTo - bFrom);
 }
 
+/** The entry equal to key, or ~(the first entry above it); keyHi and keyLo hold the key's head. */
 export function search(leaf: Leaf, key: Uint8Array, from: number, to: number): number {
   const { offs, bytes } = leaf;
   const heads = leaf.hi;

@@ -10,7 +10,7 @@
  * bigints, strings (UTF-16 code unit order), booleans (false < true), bytes
  * (lexicographic, shorter first on a common prefix).
  */
-import { ByteTree } from './byte_tree.js';
+import { ByteTree, compareRanges } from './byte_tree.js';
 import { MAX, MIN, OrderedKeyWriter } from './ordered_key.js';
 
 export { MAX, MIN };
@@ -148,14 +148,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case 5:
       return Number(a) - Number(b);
     case 6:
-      return compareBytes(a as Uint8Array, b as Uint8Array);
+      return compareRanges(a as Uint8Array, 0, (a as Uint8Array).length, b as Uint8Array, 0, (b as Uint8Array).length);
     default:
       return 0;
   }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }

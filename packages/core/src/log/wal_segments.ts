@@ -142,12 +142,12 @@ export class WalSegments {
    * the next rollover deleted them they held disk space for nothing.
    */
   deleteOtherSizes(size: number): void {
-    const smaller = this.free().filter((seq) => this.sizeOf(seq) !== size);
-    for (const seq of smaller) {
+    const other = this.free().filter((seq) => this.sizeOf(seq) !== size);
+    for (const seq of other) {
       this.layer.unlink(this.path(seq));
       this.segmentsDeleted++;
     }
-    if (smaller.length > 0) this.layer.fsyncDir(this.dir);
+    if (other.length > 0) this.layer.fsyncDir(this.dir);
   }
 
   path(seq: number): string {

@@ -7,8 +7,8 @@
  */
 import { Arena, pointerOf } from './arena.js';
 
-/** Versions between two looks at the clock. */
-const CHECK_EVERY = 256;
+/** Steps (versions, entries) between two looks at the clock. */
+export const CHECK_EVERY = 256;
 
 export class ArenaWalk {
   private segment = 0;

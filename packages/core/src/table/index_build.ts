@@ -27,16 +27,13 @@ import { storedOf } from '../schema/stored.js';
 import type { TableSchema } from '../schema/types.js';
 import type { Engine } from '../txn/engine.js';
 import { checkUniqueVersion } from '../txn/unique.js';
-import { ArenaWalk } from './arena_walk.js';
-import type { IndexEntries } from './index_entries.js';
+import { ArenaWalk, CHECK_EVERY } from './arena_walk.js';
+import { type IndexEntries, keyStart } from './index_entries.js';
 import { indexEntriesOnWorker } from './index_pool.js';
 import type { SecondaryIndex, TableStore } from './table_store.js';
 
 /** Tables with at least this many rows have their index entries computed on a worker. */
 export const INDEX_WORKER_ROWS = 50_000;
-
-/** Entries between two looks at the clock. */
-const CHECK_EVERY = 256;
 
 /** Something done in steps until a deadline (performance.now()); step returns whether it is done. */
 interface Steps {
@@ -70,7 +67,7 @@ class EntriesFill implements Steps {
       const ptr = ptrs[i]!;
       if (arena.isRetired(ptr)) continue;
       if (hashes !== null) ix.hash!.add(hashes[i]!, ptr);
-      else ix.ordered!.addEncoded(keys!, i === 0 ? 0 : ends![i - 1]!, ends![i]!, ptr);
+      else ix.ordered!.addEncoded(keys!, keyStart(ends!, i), ends![i]!, ptr);
       if (unique && table.headOf(ptr) === ptr) checkUniqueVersion(table, ix, ptr);
     }
     return true;

@@ -46,6 +46,11 @@ export interface IndexEntries {
   ends: Uint32Array | null;
 }
 
+/** Where entry i's key starts in `keys` (where entry i - 1's ends). */
+export function keyStart(ends: Uint32Array, i: number): number {
+  return i === 0 ? 0 : ends[i - 1]!;
+}
+
 /** A Uint32Array over shared memory that doubles as it fills. */
 class SharedU32 {
   array = new Uint32Array(new SharedArrayBuffer(4 * 1024));
@@ -107,7 +112,7 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
 
 /** The ordered entries sorted by key. */
 function sortedByKey(count: number, ptrs: Uint32Array, keys: Uint8Array, ends: Uint32Array): IndexEntries {
-  const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
+  const start = (i: number): number => keyStart(ends, i);
   const order = sortOrder(count, keys, ends);
   const total = count === 0 ? 0 : ends[count - 1]!;
   const sortedKeys = new Uint8Array(new SharedArrayBuffer(Math.max(total, 1)));
@@ -134,7 +139,7 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
  * then sorted by comparing whole keys.
  */
 export function sortOrder(count: number, keys: Uint8Array, ends: Uint32Array): Uint32Array {
-  const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
+  const start = (i: number): number => keyStart(ends, i);
   const byKey = (a: number, b: number): number => compareRanges(keys, start(a), ends[a]!, keys, start(b), ends[b]!);
   const order = new Uint32Array(count);
   if (count >= PACKED_ENTRIES || !LITTLE_ENDIAN) {
