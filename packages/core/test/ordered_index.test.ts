@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { ByteTree, compareRanges } from '../src/index/byte_tree.js';
 import { compareKeys, MAX, MIN, OrderedIndex } from '../src/index/ordered_index.js';
 import { OrderedKeyWriter } from '../src/index/ordered_key.js';
-import { sortOrder } from '../src/table/index_entries.js';
+import { type IndexEntries, merged, sortOrder } from '../src/table/index_entries.js';
 
 fc.configureGlobal({ seed: Number(process.env.TIDEMARK_FUZZ_SEED ?? 20261207) });
 
@@ -198,6 +198,87 @@ test("the order an index build adds its entries in is the keys' order (prefix so
       got,
       list.map(hex).sort((a, b) => bytesOrder(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))),
     );
+  }
+});
+
+test('ByteTree.appendLast: a tree built from sorted keys, then changed at random, holds what the model holds', () => {
+  const random = rng(11);
+  const tree = new ByteTree(6, 4);
+  const model = new Map<string, number>();
+  const all = (): string[] => {
+    const got: string[] = [];
+    tree.forRange(new Uint8Array(), Uint8Array.of(255), false, (v) => {
+      got.push(`${hex(tree.currentKey())}=${v}`);
+      return true;
+    });
+    return got;
+  };
+  const want = (): string[] =>
+    [...model.entries()]
+      .sort(([a], [b]) => bytesOrder(Buffer.from(a, 'hex'), Buffer.from(b, 'hex')))
+      .map(([k, v]) => `${k}=${v}`);
+  // Ascending keys of 1 to 9 bytes; one in 50 is a key already there or below the last (appendLast sets those).
+  const keys = Array.from({ length: 3_000 }, () =>
+    Uint8Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 4)),
+  ).sort(bytesOrder);
+  keys.forEach((key, i) => {
+    const k = i > 0 && i % 50 === 0 ? keys[Math.floor(random() * i)]! : key;
+    tree.appendLast(i + 1, k);
+    model.set(hex(k), i + 1);
+    assert.is(tree.size, model.size);
+  });
+  assert.equal(all(), want(), 'after the appends');
+  for (let step = 0; step < 6_000; step++) {
+    const key = keys[Math.floor(random() * keys.length)]!.slice();
+    if (random() < 0.3) key[key.length - 1] = 9; // a key between those there
+    if (random() < 0.5) {
+      assert.is(tree.set(step, key), !model.has(hex(key)));
+      model.set(hex(key), step);
+    } else assert.is(tree.delete(key), model.delete(hex(key)));
+    if (step % 250 === 0) tree.appendLast(step, Uint8Array.of(200, step >>> 8, step & 255)); // past every key
+    if (step % 250 === 0) model.set(hex(Uint8Array.of(200, step >>> 8, step & 255)), step);
+  }
+  assert.equal(all(), want(), 'after the changes');
+});
+
+test("merged: two sorted entry sets become one in the keys' order, each key with its pointer", () => {
+  const random = rng(5);
+  const entriesOf = (list: Uint8Array[], first: number): IndexEntries => {
+    list.sort(bytesOrder);
+    const ends = new Uint32Array(list.length);
+    const keys = new Uint8Array(list.reduce((n, k) => n + k.length, 0));
+    let at = 0;
+    list.forEach((k, i) => {
+      keys.set(k, at);
+      at += k.length;
+      ends[i] = at;
+    });
+    const ptrs = Uint32Array.from(list, (_, i) => first + i);
+    return { count: list.length, ptrs, hashes: null, keys, ends };
+  };
+  const keyList = (n: number): Uint8Array[] =>
+    Array.from({ length: n }, () =>
+      Uint8Array.from({ length: Math.floor(random() * 6) }, () => Math.floor(random() * 3)),
+    );
+  for (const [n, m] of [
+    [0, 0],
+    [0, 3],
+    [4, 0],
+    [500, 300],
+  ] as const) {
+    const a = entriesOf(keyList(n), 1);
+    const b = entriesOf(keyList(m), 10_000);
+    const both = merged(a, b);
+    const pairs = (e: IndexEntries): string[] =>
+      Array.from(
+        { length: e.count },
+        (_, i) => `${hex(e.keys!.subarray(i === 0 ? 0 : e.ends![i - 1]!, e.ends![i]!))}:${e.ptrs[i]}`,
+      );
+    const got = pairs(both);
+    assert.is(both.count, n + m);
+    assert.equal([...got].sort(), [...pairs(a), ...pairs(b)].sort(), 'every entry, with its pointer');
+    const keysOnly = got.map((p) => Buffer.from(p.split(':')[0]!, 'hex'));
+    for (let i = 1; i < keysOnly.length; i++) assert.ok(bytesOrder(keysOnly[i - 1]!, keysOnly[i]!) <= 0, 'in order');
   }
 });
 

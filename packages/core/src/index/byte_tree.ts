@@ -76,13 +76,7 @@ export class ByteTree {
   set(value: number, key: Uint8Array, from = 0, to = key.length): boolean {
     let leaf = this.finger;
     if (leaf === null || leaf.n >= this.leafEntries - 1 || !this.inFinger(key, from, to)) {
-      const { path, slots } = this;
-      path.length = 0;
-      slots.length = 0;
-      leaf = this.descend(key, from, to, path, slots); // it sets the key's head too
-      this.finger = leaf;
-      this.fingerLow = this.low;
-      this.fingerHigh = this.high;
+      leaf = this.fingerAt(key, from, to);
     } else headOf(key, from, to);
     const at = search(leaf, key, from, to);
     if (at >= 0) {
@@ -96,6 +90,53 @@ export class ByteTree {
       this.splitLeaf(leaf, this.path, this.slots);
     }
     return true;
+  }
+
+  /**
+   * Adds key[from, to) → value where the key sorts after every key in the
+   * tree (a build from sorted entries): it goes at the end of the last leaf,
+   * and a leaf filled to seven eighths is followed by a new one rather than
+   * split, which leaves room in each for later inserts. A key that does not
+   * sort last is set() instead.
+   */
+  appendLast(value: number, key: Uint8Array, from = 0, to = key.length): void {
+    let leaf = this.finger;
+    if (leaf === null || this.fingerHigh !== null) {
+      leaf = this.fingerAt(key, from, to);
+    } else headOf(key, from, to);
+    const n = leaf.n;
+    if (
+      this.fingerHigh !== null ||
+      (n > 0 && compareRanges(leaf.bytes, leaf.offs[n - 1]!, leaf.offs[n]!, key, from, to) >= 0)
+    ) {
+      this.set(value, key, from, to);
+      return;
+    }
+    if (n >= Math.max(1, (this.leafEntries * 7) >>> 3)) {
+      this.fingerAt(key, from, to); // the path to the last leaf, for insertChild
+      const right = this.newLeaf(leaf.used + (leaf.used >>> 2));
+      right.prev = leaf;
+      leaf.next = right;
+      const sep = key.slice(from, to);
+      this.insertChild(sep, leaf, right, this.path, this.slots);
+      this.finger = right;
+      this.fingerLow = sep;
+      leaf = right;
+      headOf(key, from, to); // insertChild worked out the separators' heads
+    }
+    insertAt(leaf, leaf.n, key, from, to, value);
+    this.count++;
+  }
+
+  /** Descends to the leaf for key[from, to), recording the path, and makes it the finger; sets the key's head. */
+  private fingerAt(key: Uint8Array, from: number, to: number): Leaf {
+    this.path.length = 0;
+    this.slots.length = 0;
+    const leaf = this.descend(key, from, to, this.path, this.slots);
+    this.finger = leaf;
+    this.fingerLow = this.low;
+    this.fingerHigh = this.high;
+    return leaf;
   }
 
   /** Whether key[from, to) is between the separators around the finger leaf. */

@@ -36,6 +36,11 @@ export class OrderedIndex {
     this.tree.set(ptr, bytes, from, to);
   }
 
+  /** Adds an entry whose encoded key sorts after every key in the index (a build from sorted entries). */
+  appendEncoded(bytes: Uint8Array, from: number, to: number, ptr: number): void {
+    this.tree.appendLast(ptr, bytes, from, to);
+  }
+
   remove(values: readonly unknown[], versionId: number): void {
     const length = this.writer.entry(values, versionId);
     this.tree.delete(this.writer.buf, 0, length);

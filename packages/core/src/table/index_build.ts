@@ -28,8 +28,9 @@ import type { TableSchema } from '../schema/types.js';
 import type { Engine } from '../txn/engine.js';
 import { checkUniqueVersion } from '../txn/unique.js';
 import { ArenaWalk, CHECK_EVERY } from './arena_walk.js';
-import { type IndexEntries, keyStart } from './index_entries.js';
-import { indexEntriesOnWorker } from './index_pool.js';
+import { DeferredEntries } from './index_deferred.js';
+import { type IndexEntries, type IndexEntriesTask, keyStart } from './index_entries.js';
+import { IndexWorker } from './index_pool.js';
 import type { SecondaryIndex, TableStore } from './table_store.js';
 
 /** Tables with at least this many rows have their index entries computed on a worker. */
@@ -81,6 +82,16 @@ export function fillIndexNow(table: TableStore, ix: SecondaryIndex): void {
   );
 }
 
+/** When a deferred build's worker rounds stop (see fillDeferred); tests lower them. */
+export const deferredRounds = {
+  /** Another round runs while commits have added at least this many versions since the last. */
+  minAdds: 20_000,
+  /** Rounds in all, the first included. */
+  max: 8,
+  /** Called as each later round starts, with the versions it takes. */
+  onRound: null as ((added: number) => void) | null,
+};
+
 /**
  * Fills `ix`, being built as part of `next`, with the versions up to
  * `snapshot`, in slices of `sliceMs` with the event loop free between them.
@@ -95,22 +106,123 @@ export async function fillIndex(
   snapshot: number,
   sliceMs: number,
 ): Promise<void> {
-  let fill: Steps;
-  if (table.liveRows >= INDEX_WORKER_ROWS) {
-    const task = {
+  if (table.liveRows < INDEX_WORKER_ROWS) {
+    await inSlices(new ArenaWalk(table.arena, snapshot, (ptr) => addVersion(table, ix, ptr)), engine, table, sliceMs);
+    return;
+  }
+  const worker = new IndexWorker(engine.closing.signal);
+  try {
+    const task = (): IndexEntriesTask => ({
       segments: table.arena.buffers,
       used: [...table.arena.segmentUsed],
       definition: definitionToJson(storedOf(next)),
       index: ix.def.name,
       snapshot,
-    };
-    const entries = await indexEntriesOnWorker(task, engine.closing.signal);
+    });
+    if (ix.def.unique) {
+      const entries = await worker.entries(task());
+      checkGoingOn(engine, table);
+      // Room for the entries and a quarter more for the commits meanwhile: no rehash of millions in one slice.
+      ix.hash?.reserve(ix.hash.size + Math.ceil(entries.count * 1.25));
+      await inSlices(new EntriesFill(table, ix, entries), engine, table, sliceMs);
+    } else await fillDeferred(engine, table, ix, worker, task, sliceMs);
+  } finally {
+    await worker.destroy();
+  }
+}
+
+/**
+ * A build of a non-unique index on a worker, with commits kept off the
+ * index meanwhile (DeferredEntries), so that they cost what they cost
+ * without it:
+ *
+ *   round 1: the worker computes the entries of the versions up to the
+ *     snapshot; commits record the versions they add and retire
+ *   round k: the worker computes the entries of the versions added since
+ *     the last round and merges them in; rounds go on while enough were
+ *     added (deferredRounds) and each round has fewer than the last
+ *   the main thread, in slices: adds every entry (an ordered index in key
+ *     order, at the end of its tree), then lets commits keep the index
+ *     themselves, then removes the versions retired and adds those added
+ *     since the last round, skipping any retired meanwhile
+ *
+ * Why it is complete: every version up to the snapshot that was not retired
+ * when the build began is in round 1, every later one was recorded by its
+ * commit (a round, or the last step), and every version retired since the
+ * build began was recorded as it retired and is removed (or skipped).
+ */
+async function fillDeferred(
+  engine: Engine,
+  table: TableStore,
+  ix: SecondaryIndex,
+  worker: IndexWorker,
+  task: () => IndexEntriesTask,
+  sliceMs: number,
+): Promise<void> {
+  const deferred = new DeferredEntries();
+  ix.deferred = deferred;
+  try {
+    let entries = await worker.entries(task());
+    let last = Number.POSITIVE_INFINITY;
+    for (let round = 1; round < deferredRounds.max; round++) {
+      checkGoingOn(engine, table);
+      const added = deferred.added;
+      if (added < deferredRounds.minAdds || added >= last) break;
+      last = added;
+      deferredRounds.onRound?.(added);
+      entries = await worker.entries({ ...task(), versions: { ...deferred.take(), base: entries } });
+    }
     checkGoingOn(engine, table);
-    // Room for the entries and a quarter more for the commits meanwhile: no rehash of millions in one slice.
-    ix.hash?.reserve(ix.hash.size + Math.ceil(entries.count * 1.25));
-    fill = new EntriesFill(table, ix, entries);
-  } else fill = new ArenaWalk(table.arena, snapshot, (ptr) => addVersion(table, ix, ptr));
-  while (!fill.step(performance.now() + sliceMs)) {
+    ix.hash?.reserve(ix.hash.size + Math.ceil((entries.count + deferred.added) * 1.25));
+    await inSlices(new SortedFill(ix, entries), engine, table, sliceMs);
+  } finally {
+    ix.deferred = null;
+  }
+  const { ptrs, count } = deferred.take();
+  const removes = deferred.removes;
+  let i = 0;
+  await inSlices(
+    {
+      step(deadline: number): boolean {
+        for (; i < removes.length + count; i++) {
+          if (i % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
+          if (i < removes.length) table.unindexVersionIn(ix, removes[i]!);
+          else if (!table.arena.isRetired(ptrs[i - removes.length]!))
+            table.indexVersionIn(ix, ptrs[i - removes.length]!);
+        }
+        return true;
+      },
+    },
+    engine,
+    table,
+    sliceMs,
+  );
+}
+
+/** Adds a deferred build's entries, sorted (an ordered index's), with no retired check (see fillDeferred). */
+class SortedFill implements Steps {
+  private at = 0;
+
+  constructor(
+    private readonly ix: SecondaryIndex,
+    private readonly entries: IndexEntries,
+  ) {}
+
+  step(deadline: number): boolean {
+    const { count, ptrs, hashes, keys, ends } = this.entries;
+    for (; this.at < count; this.at++) {
+      const i = this.at;
+      if (i % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
+      if (hashes !== null) this.ix.hash!.add(hashes[i]!, ptrs[i]!);
+      else this.ix.ordered!.appendEncoded(keys!, keyStart(ends!, i), ends![i]!, ptrs[i]!);
+    }
+    return true;
+  }
+}
+
+/** Runs `steps` in slices of `sliceMs`, the event loop free between them. */
+async function inSlices(steps: Steps, engine: Engine, table: TableStore, sliceMs: number): Promise<void> {
+  while (!steps.step(performance.now() + sliceMs)) {
     await new Promise((resolve) => setImmediate(resolve));
     checkGoingOn(engine, table);
   }

@@ -33,6 +33,12 @@ export interface IndexEntriesTask {
   definition: string;
   index: string;
   snapshot: number;
+  /**
+   * A later round of a deferred build (index_build.ts): the entries of these
+   * versions (ptrs[0, count), appended since the last round), instead of a
+   * walk up to the snapshot, merged into `base`, the entries so far.
+   */
+  versions?: { ptrs: Uint32Array; count: number; base: IndexEntries } | null;
 }
 
 export interface IndexEntries {
@@ -52,7 +58,7 @@ export function keyStart(ends: Uint32Array, i: number): number {
 }
 
 /** A Uint32Array over shared memory that doubles as it fills. */
-class SharedU32 {
+export class SharedU32 {
   array = new Uint32Array(new SharedArrayBuffer(4 * 1024));
   length = 0;
 
@@ -87,7 +93,7 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
   const keyBuf = new Uint8Array(MAX_KEY_BYTES);
   const keyView = new DataView(keyBuf.buffer);
   const writer = new OrderedKeyWriter();
-  const walk = new ArenaWalk(arena, task.snapshot, (ptr) => {
+  const entryOf = (ptr: number): void => {
     const seg = segmentOf(ptr);
     const from = offsetOf(ptr) + VERSION_HEADER_BYTES;
     const row = codec.decodeColumns(arena.u8s[seg]!, arena.dvs[seg]!, from, arena.payloadLength(ptr), columns);
@@ -103,29 +109,85 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
     keys.set(writer.buf.subarray(0, length), used);
     used += length;
     ends.push(used);
-  });
-  walk.step(Number.POSITIVE_INFINITY);
+  };
+  const versions = task.versions ?? null;
+  if (versions === null) new ArenaWalk(arena, task.snapshot, entryOf).step(Number.POSITIVE_INFINITY);
+  else for (let i = 0; i < versions.count; i++) entryOf(versions.ptrs[i]!);
   const count = ptrs.length;
-  if (!ordered) return { count, ptrs: ptrs.array, hashes: hashes.array, keys: null, ends: null };
-  return sortedByKey(count, ptrs.array, keys, ends.array);
+  const entries: IndexEntries = ordered
+    ? sortedByKey(count, ptrs.array, keys, ends.array)
+    : { count, ptrs: ptrs.array, hashes: hashes.array, keys: null, ends: null };
+  return versions === null ? entries : merged(versions.base, entries);
+}
+
+/** Entries in one SharedArrayBuffer-backed array each, `count` long (at least one element). */
+function sharedEntries(count: number, keyBytes: number, ordered: boolean): IndexEntries {
+  const u32 = (): Uint32Array => new Uint32Array(new SharedArrayBuffer(Math.max(count, 1) * 4));
+  return {
+    count,
+    ptrs: u32(),
+    hashes: ordered ? null : u32(),
+    keys: ordered ? new Uint8Array(new SharedArrayBuffer(Math.max(keyBytes, 1))) : null,
+    ends: ordered ? u32() : null,
+  };
+}
+
+/** The entries of `a` and `b` together: a hash index's one after the other, an ordered one's merged in key order. */
+export function merged(a: IndexEntries, b: IndexEntries): IndexEntries {
+  const count = a.count + b.count;
+  if (a.hashes !== null) {
+    const out = sharedEntries(count, 0, false);
+    out.ptrs.set(a.ptrs.subarray(0, a.count));
+    out.ptrs.set(b.ptrs.subarray(0, b.count), a.count);
+    out.hashes!.set(a.hashes.subarray(0, a.count));
+    out.hashes!.set(b.hashes!.subarray(0, b.count), a.count);
+    return out;
+  }
+  const aKeys = a.keys!;
+  const aEnds = a.ends!;
+  const bKeys = b.keys!;
+  const bEnds = b.ends!;
+  const aBytes = a.count === 0 ? 0 : aEnds[a.count - 1]!;
+  const bBytes = b.count === 0 ? 0 : bEnds[b.count - 1]!;
+  const out = sharedEntries(count, aBytes + bBytes, true);
+  const keys = out.keys!;
+  const ends = out.ends!;
+  let i = 0;
+  let j = 0;
+  let used = 0;
+  const copy = (src: Uint8Array, from: number, to: number): void => {
+    for (let x = from; x < to; x++) keys[used++] = src[x]!;
+  };
+  for (let k = 0; k < count; k++) {
+    const aFrom = i < a.count ? keyStart(aEnds, i) : 0;
+    const bFrom = j < b.count ? keyStart(bEnds, j) : 0;
+    if (j >= b.count || (i < a.count && compareRanges(aKeys, aFrom, aEnds[i]!, bKeys, bFrom, bEnds[j]!) < 0)) {
+      copy(aKeys, aFrom, aEnds[i]!);
+      out.ptrs[k] = a.ptrs[i++]!;
+    } else {
+      copy(bKeys, bFrom, bEnds[j]!);
+      out.ptrs[k] = b.ptrs[j++]!;
+    }
+    ends[k] = used;
+  }
+  return out;
 }
 
 /** The ordered entries sorted by key. */
 function sortedByKey(count: number, ptrs: Uint32Array, keys: Uint8Array, ends: Uint32Array): IndexEntries {
   const start = (i: number): number => keyStart(ends, i);
   const order = sortOrder(count, keys, ends);
-  const total = count === 0 ? 0 : ends[count - 1]!;
-  const sortedKeys = new Uint8Array(new SharedArrayBuffer(Math.max(total, 1)));
-  const sortedEnds = new Uint32Array(new SharedArrayBuffer(Math.max(count, 1) * 4));
-  const sortedPtrs = new Uint32Array(new SharedArrayBuffer(Math.max(count, 1) * 4));
+  const out = sharedEntries(count, count === 0 ? 0 : ends[count - 1]!, true);
+  const sortedKeys = out.keys!;
+  const sortedEnds = out.ends!;
   let used = 0;
   for (let i = 0; i < count; i++) {
     const j = order[i]!;
     for (let b = start(j); b < ends[j]!; b++) sortedKeys[used++] = keys[b]!;
     sortedEnds[i] = used;
-    sortedPtrs[i] = ptrs[j]!;
+    out.ptrs[i] = ptrs[j]!;
   }
-  return { count, ptrs: sortedPtrs, hashes: null, keys: sortedKeys, ends: sortedEnds };
+  return out;
 }
 
 /** Entries this many or more are sorted by comparing keys alone (an entry number no longer fits beside a prefix). */

@@ -9,6 +9,7 @@
  * A version is "retired" once no snapshot can reach it: it is unlinked, its
  * secondary index entries are removed and its bytes are counted as dead.
  */
+import { assert } from '../assert.js';
 import { MAX_KEY_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import { ErrorCode, TidemarkError } from '../errors.js';
 import { HashIndex } from '../index/hash_index.js';
@@ -17,6 +18,7 @@ import { PrimaryIndex } from '../index/primary_index.js';
 import { hashBytes, makeRowCodec, type KeyCodec, type RowCodec } from '../schema/codec.js';
 import type { Index, Row, TableSchema } from '../schema/types.js';
 import { Arena, offsetOf, segmentOf } from './arena.js';
+import type { DeferredEntries } from './index_deferred.js';
 
 /** A secondary index with its key codec. */
 export interface SecondaryIndex {
@@ -30,6 +32,12 @@ export interface SecondaryIndex {
    * committed before the build began (so removing one it lacks is no error).
    */
   readonly building: boolean;
+  /**
+   * Set while a deferred build computes the entries (index_build.ts):
+   * commits record the versions they add and retire here, and leave the
+   * index alone.
+   */
+  deferred: DeferredEntries | null;
 }
 
 function emptyIndex(def: Index, keyCodec: KeyCodec, building: boolean): SecondaryIndex {
@@ -39,6 +47,7 @@ function emptyIndex(def: Index, keyCodec: KeyCodec, building: boolean): Secondar
     hash: def.kind === 'hash' ? new HashIndex() : null,
     ordered: def.kind === 'ordered' ? new OrderedIndex() : null,
     building,
+    deferred: null,
   };
 }
 
@@ -207,6 +216,10 @@ export class TableStore {
     if (this.secondary.length === 0) return;
     const versionId = this.arena.versionId(ptr);
     for (const ix of this.secondary) {
+      if (ix.deferred !== null) {
+        ix.deferred.add(ptr);
+        continue;
+      }
       const values = this.read(ptr, ix.def.columns);
       if (ix.hash !== null) ix.hash.add(this.secondaryHash(ix, values), ptr);
       else ix.ordered!.add(ix.keyCodec.valuesFromRow(values), versionId, ptr);
@@ -252,6 +265,8 @@ export class TableStore {
     if (this.secondary.length === 0) return;
     const versionId = this.arena.versionId(ptr);
     for (const ix of this.secondary) {
+      // The cleaner waits while a build runs (it counts as an open iterator): no deferred index meets a move.
+      assert(ix.deferred === null, 'a version moved during a deferred index build');
       const values = this.read(ptr, ix.def.columns);
       if (ix.hash !== null) ix.hash.replace(this.secondaryHash(ix, values), ptr, copy);
       else ix.ordered!.add(ix.keyCodec.valuesFromRow(values), versionId, copy);
@@ -260,12 +275,17 @@ export class TableStore {
 
   private unindexVersion(ptr: number): void {
     if (this.secondary.length === 0) return;
-    const versionId = this.arena.versionId(ptr);
     for (const ix of this.secondary) {
-      const values = this.read(ptr, ix.def.columns);
-      if (ix.hash === null) ix.ordered!.remove(ix.keyCodec.valuesFromRow(values), versionId);
-      else if (ix.building) ix.hash.removeIfPresent(this.secondaryHash(ix, values), ptr);
-      else ix.hash.remove(this.secondaryHash(ix, values), ptr);
+      if (ix.deferred !== null) ix.deferred.remove(ptr);
+      else this.unindexVersionIn(ix, ptr);
     }
+  }
+
+  /** Removes one version from one index (a retirement, or a deferred build taking one in). */
+  unindexVersionIn(ix: SecondaryIndex, ptr: number): void {
+    const values = this.read(ptr, ix.def.columns);
+    if (ix.hash === null) ix.ordered!.remove(ix.keyCodec.valuesFromRow(values), this.arena.versionId(ptr));
+    else if (ix.building) ix.hash.removeIfPresent(this.secondaryHash(ix, values), ptr);
+    else ix.hash.remove(this.secondaryHash(ix, values), ptr);
   }
 }
