@@ -29,7 +29,7 @@ test('worker rounds take in the commits made meanwhile: one entry per live row, 
     for (let id = 0; id < rows; id++) tx.insert('users', { id, email: `u${id}@x`, age: id % 4 === 0 ? null : id });
   });
   const taken: number[] = [];
-  Object.assign(deferredRounds, { minAdds: 1, onRound: (added: number) => taken.push(added) });
+  Object.assign(deferredRounds, { minAdds: 1, sortedTail: 1, onRound: (added: number) => taken.push(added) });
   let k = 0;
   try {
     for (const def of [
@@ -75,7 +75,7 @@ test('worker rounds take in the commits made meanwhile: one entry per live row, 
       assert.is(db.stats().tables[0]!.indexes.find((ix) => ix.name === def.name)!.entries, live.length + 1);
     }
   } finally {
-    Object.assign(deferredRounds, { minAdds: 20_000, onRound: null });
+    Object.assign(deferredRounds, { minAdds: 20_000, sortedTail: 1_000, onRound: null });
     await db.close();
   }
 });

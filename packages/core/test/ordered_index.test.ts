@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteTree, compareRanges } from '../src/index/byte_tree.js';
+import { SortedLoad } from '../src/index/byte_tree_load.js';
 import { compareKeys, MAX, MIN, OrderedIndex } from '../src/index/ordered_index.js';
 import { OrderedKeyWriter } from '../src/index/ordered_key.js';
 import { type IndexEntries, merged, sortOrder } from '../src/table/index_entries.js';
@@ -201,44 +202,66 @@ test("the order an index build adds its entries in is the keys' order (prefix so
   }
 });
 
-test('ByteTree.appendLast: a tree built from sorted keys, then changed at random, holds what the model holds', () => {
+test('SortedLoad: a tree loaded from sorted keys in steps, then changed at random, holds what the model holds', () => {
   const random = rng(11);
-  const tree = new ByteTree(6, 4);
-  const model = new Map<string, number>();
-  const all = (): string[] => {
-    const got: string[] = [];
-    tree.forRange(new Uint8Array(), Uint8Array.of(255), false, (v) => {
-      got.push(`${hex(tree.currentKey())}=${v}`);
-      return true;
-    });
-    return got;
+  const all = (tree: ByteTree): string[] => {
+    const got: string[][] = [[], []];
+    for (const reverse of [false, true])
+      tree.forRange(new Uint8Array(), Uint8Array.of(255), reverse, (v) => {
+        got[Number(reverse)]!.push(`${hex(tree.currentKey())}=${v}`);
+        return true;
+      });
+    assert.equal(got[1]!.reverse(), got[0], 'the same entries backwards');
+    return got[0]!;
   };
-  const want = (): string[] =>
-    [...model.entries()]
-      .sort(([a], [b]) => bytesOrder(Buffer.from(a, 'hex'), Buffer.from(b, 'hex')))
-      .map(([k, v]) => `${k}=${v}`);
-  // Ascending keys of 1 to 9 bytes; one in 50 is a key already there or below the last (appendLast sets those).
-  const keys = Array.from({ length: 3_000 }, () =>
-    Uint8Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 4)),
-  ).sort(bytesOrder);
-  keys.forEach((key, i) => {
-    const k = i > 0 && i % 50 === 0 ? keys[Math.floor(random() * i)]! : key;
-    tree.appendLast(i + 1, k);
-    model.set(hex(k), i + 1);
-    assert.is(tree.size, model.size);
-  });
-  assert.equal(all(), want(), 'after the appends');
-  for (let step = 0; step < 6_000; step++) {
-    const key = keys[Math.floor(random() * keys.length)]!.slice();
-    if (random() < 0.3) key[key.length - 1] = 9; // a key between those there
-    if (random() < 0.5) {
-      assert.is(tree.set(step, key), !model.has(hex(key)));
-      model.set(hex(key), step);
-    } else assert.is(tree.delete(key), model.delete(hex(key)));
-    if (step % 250 === 0) tree.appendLast(step, Uint8Array.of(200, step >>> 8, step & 255)); // past every key
-    if (step % 250 === 0) model.set(hex(Uint8Array.of(200, step >>> 8, step & 255)), step);
+  for (const n of [0, 1, 5, 6, 3_000]) {
+    const tree = new ByteTree(6, 4);
+    const model = new Map<string, number>();
+    const want = (): string[] =>
+      [...model.entries()]
+        .sort(([a], [b]) => bytesOrder(Buffer.from(a, 'hex'), Buffer.from(b, 'hex')))
+        .map(([k, v]) => `${k}=${v}`);
+    // Distinct keys of 1 to 9 bytes (many sharing a head), sorted.
+    const distinct = new Map<string, Uint8Array>();
+    while (distinct.size < n) {
+      const key = Uint8Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 4));
+      distinct.set(hex(key), key);
+    }
+    const list = [...distinct.values()].sort(bytesOrder);
+    const keys = new Uint8Array(list.reduce((sum, k) => sum + k.length, 0));
+    const ends = new Uint32Array(n);
+    let at = 0;
+    list.forEach((key, i) => {
+      keys.set(key, at);
+      at += key.length;
+      ends[i] = at;
+      model.set(hex(key), i + 1);
+    });
+    const load = new SortedLoad(
+      tree,
+      keys,
+      ends,
+      Uint32Array.from(list, (_, i) => i + 1),
+      n,
+    );
+    let steps = 1;
+    while (!load.step(0)) {
+      assert.is(tree.size, 0, 'empty until the last step');
+      steps++;
+    }
+    assert.ok(steps >= Math.ceil(n / 5), `a leaf a step at most (${steps})`);
+    assert.is(tree.size, n);
+    assert.equal(all(tree), want(), `${n} keys loaded`);
+    for (let step = 0; step < 2 * n; step++) {
+      const key = list[Math.floor(random() * n)]!.slice();
+      if (random() < 0.3) key[key.length - 1] = 9; // a key between those there
+      if (random() < 0.5) {
+        assert.is(tree.set(step, key), !model.has(hex(key)));
+        model.set(hex(key), step);
+      } else assert.is(tree.delete(key), model.delete(hex(key)));
+    }
+    assert.equal(all(tree), want(), `${n} keys loaded, then changed`);
   }
-  assert.equal(all(), want(), 'after the changes');
 });
 
 test("merged: two sorted entry sets become one in the keys' order, each key with its pointer", () => {

@@ -40,8 +40,8 @@ export { compareRanges } from './byte_tree_nodes.js';
 export class ByteTree {
   private root: Node;
   private count = 0;
-  private readonly leafEntries: number;
-  private readonly branchChildren: number;
+  readonly leafEntries: number;
+  readonly branchChildren: number;
   /** The entry a range visit is at (see currentKey). */
   private atLeaf: Leaf | null = null;
   private atIndex = 0;
@@ -67,6 +67,14 @@ export class ByteTree {
     return this.count;
   }
 
+  /** Takes the nodes a SortedLoad built (byte_tree_load.ts) in place of an empty tree's. */
+  adopt(root: Node, count: number): void {
+    if (this.count !== 0) throw new Error('a sorted load needs an empty tree');
+    this.root = root;
+    this.count = count;
+    this.finger = null;
+  }
+
   /**
    * Sets key[from, to) to `value`; returns whether the key is new. A key
    * between the separators around the leaf the last set went to goes
@@ -90,42 +98,6 @@ export class ByteTree {
       this.splitLeaf(leaf, this.path, this.slots);
     }
     return true;
-  }
-
-  /**
-   * Adds key[from, to) → value where the key sorts after every key in the
-   * tree (a build from sorted entries): it goes at the end of the last leaf,
-   * and a leaf filled to seven eighths is followed by a new one rather than
-   * split, which leaves room in each for later inserts. A key that does not
-   * sort last is set() instead.
-   */
-  appendLast(value: number, key: Uint8Array, from = 0, to = key.length): void {
-    let leaf = this.finger;
-    if (leaf === null || this.fingerHigh !== null) {
-      leaf = this.fingerAt(key, from, to);
-    } else headOf(key, from, to);
-    const n = leaf.n;
-    if (
-      this.fingerHigh !== null ||
-      (n > 0 && compareRanges(leaf.bytes, leaf.offs[n - 1]!, leaf.offs[n]!, key, from, to) >= 0)
-    ) {
-      this.set(value, key, from, to);
-      return;
-    }
-    if (n >= Math.max(1, (this.leafEntries * 7) >>> 3)) {
-      this.fingerAt(key, from, to); // the path to the last leaf, for insertChild
-      const right = this.newLeaf(leaf.used + (leaf.used >>> 2));
-      right.prev = leaf;
-      leaf.next = right;
-      const sep = key.slice(from, to);
-      this.insertChild(sep, leaf, right, this.path, this.slots);
-      this.finger = right;
-      this.fingerLow = sep;
-      leaf = right;
-      headOf(key, from, to); // insertChild worked out the separators' heads
-    }
-    insertAt(leaf, leaf.n, key, from, to, value);
-    this.count++;
   }
 
   /** Descends to the leaf for key[from, to), recording the path, and makes it the finger; sets the key's head. */
@@ -212,7 +184,7 @@ export class ByteTree {
   }
 
   private newLeaf(byteCapacity: number): Leaf {
-    return new Leaf(this.leafEntries, Math.max(byteCapacity, this.leafEntries * 8));
+    return Leaf.empty(this.leafEntries, Math.max(byteCapacity, this.leafEntries * 8));
   }
 
   /** The leaf where key[from, to) is or would be, recording the branches and child slots on the way. */

@@ -28,21 +28,32 @@ export function headOf(key: Uint8Array, from: number, to: number): void {
 
 export class Leaf {
   n = 0;
-  readonly offs: Uint32Array;
-  bytes: Uint8Array;
-  readonly vals: Uint32Array;
-  /** Each key's head. */
-  readonly hi: Uint32Array;
-  readonly lo: Uint32Array;
   next: Leaf | null = null;
   prev: Leaf | null = null;
 
-  constructor(capacity: number, byteCapacity: number) {
-    this.offs = new Uint32Array(capacity + 1);
-    this.vals = new Uint32Array(capacity);
-    this.hi = new Uint32Array(capacity);
-    this.lo = new Uint32Array(capacity);
-    this.bytes = new Uint8Array(byteCapacity);
+  /**
+   * Arrays of `capacity` entries (offs one more); `bytes` may be a view into
+   * a larger buffer (a sorted load's keys), replaced by a buffer of its own
+   * when it needs room.
+   */
+  constructor(
+    readonly offs: Uint32Array,
+    readonly vals: Uint32Array,
+    /** Each key's head. */
+    readonly hi: Uint32Array,
+    readonly lo: Uint32Array,
+    public bytes: Uint8Array,
+  ) {}
+
+  static empty(capacity: number, byteCapacity: number): Leaf {
+    const words = new Uint32Array(4 * capacity + 1);
+    return new Leaf(
+      words.subarray(0, capacity + 1),
+      words.subarray(capacity + 1, 2 * capacity + 1),
+      words.subarray(2 * capacity + 1, 3 * capacity + 1),
+      words.subarray(3 * capacity + 1),
+      new Uint8Array(byteCapacity),
+    );
   }
 
   get used(): number {

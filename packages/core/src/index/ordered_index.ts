@@ -11,6 +11,7 @@
  * (lexicographic, shorter first on a common prefix).
  */
 import { ByteTree, compareRanges } from './byte_tree.js';
+import { SortedLoad } from './byte_tree_load.js';
 import { MAX, MIN, OrderedKeyWriter } from './ordered_key.js';
 
 export { MAX, MIN };
@@ -36,9 +37,12 @@ export class OrderedIndex {
     this.tree.set(ptr, bytes, from, to);
   }
 
-  /** Adds an entry whose encoded key sorts after every key in the index (a build from sorted entries). */
-  appendEncoded(bytes: Uint8Array, from: number, to: number, ptr: number): void {
-    this.tree.appendLast(ptr, bytes, from, to);
+  /**
+   * Loads entries sorted by encoded key into the empty index, in steps
+   * (byte_tree_load.ts): key i is keys[ends[i - 1], ends[i]), its version ptrs[i].
+   */
+  sortedLoad(keys: Uint8Array, ends: Uint32Array, ptrs: Uint32Array, count: number): SortedLoad {
+    return new SortedLoad(this.tree, keys, ends, ptrs, count);
   }
 
   remove(values: readonly unknown[], versionId: number): void {

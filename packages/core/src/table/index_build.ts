@@ -88,6 +88,8 @@ export const deferredRounds = {
   minAdds: 20_000,
   /** Rounds in all, the first included. */
   max: 8,
+  /** The versions added after the last round are sorted on the worker first (an ordered index) when at least this many. */
+  sortedTail: 1_000,
   /** Called as each later round starts, with the versions it takes. */
   onRound: null as ((added: number) => void) | null,
 };
@@ -141,10 +143,12 @@ export async function fillIndex(
  *   round k: the worker computes the entries of the versions added since
  *     the last round and merges them in; rounds go on while enough were
  *     added (deferredRounds) and each round has fewer than the last
- *   the main thread, in slices: adds every entry (an ordered index in key
- *     order, at the end of its tree), then lets commits keep the index
- *     themselves, then removes the versions retired and adds those added
- *     since the last round, skipping any retired meanwhile
+ *   the main thread, in slices, loads every entry into the empty index (an
+ *     ordered one's tree built from its sorted entries, byte_tree_load.ts)
+ *   from then on commits keep the index themselves; the versions retired
+ *     meanwhile are removed, and those added since the last round are added
+ *     (an ordered index's sorted on the worker first, so the tree takes
+ *     them in order), skipping any retired by then
  *
  * Why it is complete: every version up to the snapshot that was not retired
  * when the build began is in round 1, every later one was recorded by its
@@ -173,51 +177,55 @@ async function fillDeferred(
       entries = await worker.entries({ ...task(), versions: { ...deferred.take(), base: entries } });
     }
     checkGoingOn(engine, table);
-    ix.hash?.reserve(ix.hash.size + Math.ceil((entries.count + deferred.added) * 1.25));
-    await inSlices(new SortedFill(ix, entries), engine, table, sliceMs);
+    const { count, ptrs, hashes, keys, ends } = entries;
+    if (hashes !== null) {
+      ix.hash!.reserve(ix.hash!.size + Math.ceil((count + deferred.added) * 1.25));
+      await inSlices(
+        entriesAdded(count, (i) => ix.hash!.add(hashes[i]!, ptrs[i]!)),
+        engine,
+        table,
+        sliceMs,
+      );
+    } else await inSlices(ix.ordered!.sortedLoad(keys!, ends!, ptrs, count), engine, table, sliceMs);
   } finally {
     ix.deferred = null;
   }
-  const { ptrs, count } = deferred.take();
+  const tail = deferred.take();
   const removes = deferred.removes;
-  let i = 0;
   await inSlices(
-    {
-      step(deadline: number): boolean {
-        for (; i < removes.length + count; i++) {
-          if (i % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
-          if (i < removes.length) table.unindexVersionIn(ix, removes[i]!);
-          else if (!table.arena.isRetired(ptrs[i - removes.length]!))
-            table.indexVersionIn(ix, ptrs[i - removes.length]!);
-        }
-        return true;
-      },
-    },
+    entriesAdded(removes.length, (i) => table.unindexVersionIn(ix, removes[i]!)),
     engine,
     table,
     sliceMs,
   );
+  const arena = table.arena;
+  if (ix.ordered !== null && tail.count >= deferredRounds.sortedTail) {
+    const { count, ptrs, keys, ends } = await worker.entries({ ...task(), versions: { ...tail, base: null } });
+    checkGoingOn(engine, table);
+    const add = (i: number): void => {
+      if (!arena.isRetired(ptrs[i]!)) ix.ordered!.addEncoded(keys!, keyStart(ends!, i), ends![i]!, ptrs[i]!);
+    };
+    await inSlices(entriesAdded(count, add), engine, table, sliceMs);
+  } else {
+    const add = (i: number): void => {
+      if (!arena.isRetired(tail.ptrs[i]!)) table.indexVersionIn(ix, tail.ptrs[i]!);
+    };
+    await inSlices(entriesAdded(tail.count, add), engine, table, sliceMs);
+  }
 }
 
-/** Adds a deferred build's entries, sorted (an ordered index's), with no retired check (see fillDeferred). */
-class SortedFill implements Steps {
-  private at = 0;
-
-  constructor(
-    private readonly ix: SecondaryIndex,
-    private readonly entries: IndexEntries,
-  ) {}
-
-  step(deadline: number): boolean {
-    const { count, ptrs, hashes, keys, ends } = this.entries;
-    for (; this.at < count; this.at++) {
-      const i = this.at;
-      if (i % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
-      if (hashes !== null) this.ix.hash!.add(hashes[i]!, ptrs[i]!);
-      else this.ix.ordered!.appendEncoded(keys!, keyStart(ends!, i), ends![i]!, ptrs[i]!);
-    }
-    return true;
-  }
+/** Steps that call `add` for 0 .. count - 1. */
+function entriesAdded(count: number, add: (i: number) => void): Steps {
+  let at = 0;
+  return {
+    step(deadline: number): boolean {
+      for (; at < count; at++) {
+        if (at % CHECK_EVERY === 0 && performance.now() >= deadline) return false;
+        add(at);
+      }
+      return true;
+    },
+  };
 }
 
 /** Runs `steps` in slices of `sliceMs`, the event loop free between them. */

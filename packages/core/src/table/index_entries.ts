@@ -36,9 +36,9 @@ export interface IndexEntriesTask {
   /**
    * A later round of a deferred build (index_build.ts): the entries of these
    * versions (ptrs[0, count), appended since the last round), instead of a
-   * walk up to the snapshot, merged into `base`, the entries so far.
+   * walk up to the snapshot, merged into `base`, the entries so far, if any.
    */
-  versions?: { ptrs: Uint32Array; count: number; base: IndexEntries } | null;
+  versions?: { ptrs: Uint32Array; count: number; base: IndexEntries | null } | null;
 }
 
 export interface IndexEntries {
@@ -117,7 +117,7 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
   const entries: IndexEntries = ordered
     ? sortedByKey(count, ptrs.array, keys, ends.array)
     : { count, ptrs: ptrs.array, hashes: hashes.array, keys: null, ends: null };
-  return versions === null ? entries : merged(versions.base, entries);
+  return versions?.base == null ? entries : merged(versions.base, entries);
 }
 
 /** Entries in one SharedArrayBuffer-backed array each, `count` long (at least one element). */
