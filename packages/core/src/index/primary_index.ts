@@ -1,13 +1,17 @@
 /**
  * The primary index: an open-addressing hash table (linear probing) over a
  * Uint32Array of version pointers, one slot per row, pointing at the row's
- * newest version, and beside it a byte per slot: the top 8 bits of the
- * entry's hash (its tag). It stores no keys: a key is compared against the
- * key prefix of the row bytes in the arena, only for the entries on a probe
- * path whose tag matches (1 in 256 of the others), and a hash is recomputed
- * from the row bytes when an entry moves. 5 bytes a slot: without tags, a
- * lookup that misses (every insert's duplicate check) read the arena for
- * each entry on its path, a cache miss each.
+ * newest version, and beside it each entry's 32-bit hash. It stores no
+ * keys: a key is compared against the key prefix of the row bytes in the
+ * arena, only for the entries on a probe path whose hash matches. 8 bytes a
+ * slot. The hashes spare the arena two ways: a lookup that misses (every
+ * insert's duplicate check) skips the entries on its path without reading
+ * their rows, and an entry moves (growth, a delete's backward shift)
+ * without its hash being recomputed from its row. Keeping only the top byte
+ * of each hash (5 bytes a slot, until 2026-12-07) did the first but not the
+ * second: growing a table of 8 M slots read 6 M rows at random from the
+ * arena, and the inserts that moved them ran at half their rate for
+ * seconds.
  *
  * Growth is incremental so that no insert pays for a whole rehash: when the
  * load passes 3/4, a table twice the size becomes current and every write
@@ -38,23 +42,21 @@ export class PrimaryIndex {
   private slots: Uint32Array;
   private mask: number;
   private old: Uint32Array | null = null;
-  /** The top byte of each slot's hash, for `slots` and for `old`. */
-  private tags: Uint8Array;
-  private oldTags: Uint8Array | null = null;
+  /** Each slot's hash, for `slots` and for `old`. */
+  private hashes: Uint32Array;
+  private oldHashes: Uint32Array | null = null;
   private oldMask = 0;
   private migrated = 0;
   private count = 0;
   /** Where prefetch() leaves what it read, so the reads are not optimized away. */
   prefetched = 0;
 
-  /** `hashAt(ptr)` hashes the key of the version at ptr the way callers hash keys. */
   constructor(
     private readonly arena: Arena,
-    private readonly hashAt: (ptr: number) => number,
     initialSlots = INDEX_INITIAL_SLOTS,
   ) {
     this.slots = new Uint32Array(initialSlots);
-    this.tags = new Uint8Array(initialSlots);
+    this.hashes = new Uint32Array(initialSlots);
     this.mask = initialSlots - 1;
   }
 
@@ -62,9 +64,11 @@ export class PrimaryIndex {
     return this.count;
   }
 
-  /** Bytes of the slot and tag arrays (both tables while growing). */
+  /** Bytes of the slot and hash arrays (both tables while growing). */
   get bytes(): number {
-    return this.slots.byteLength + this.tags.byteLength + (this.old?.byteLength ?? 0) + (this.oldTags?.byteLength ?? 0);
+    return (
+      this.slots.byteLength + this.hashes.byteLength + (this.old?.byteLength ?? 0) + (this.oldHashes?.byteLength ?? 0)
+    );
   }
 
   /** The pointer stored for `key` (its encoded bytes), or 0. */
@@ -76,14 +80,14 @@ export class PrimaryIndex {
 
   /**
    * find() for a key that is most likely absent (an insert's duplicate check):
-   * the entries on its path are skipped by their tags, without reading the
-   * arena. A lookup that hits reads the arena anyway, and the tags would be
+   * the entries on its path are skipped by their hashes, without reading the
+   * arena. A lookup that hits reads the arena anyway, and the hashes would be
    * one more cache line: find() leaves them alone (docs/decisions.md).
    */
   findAbsent(hash: number, key: Uint8Array, keyOffset: number, keyLength: number): number {
-    const found = this.probe(this.slots, this.tags, this.mask, 0, hash, key, keyOffset, keyLength);
+    const found = this.probe(this.slots, this.hashes, this.mask, 0, hash, key, keyOffset, keyLength);
     if (found !== EMPTY || this.old === null) return found;
-    return this.probe(this.old, this.oldTags!, this.oldMask, this.migrated, hash, key, keyOffset, keyLength);
+    return this.probe(this.old, this.oldHashes!, this.oldMask, this.migrated, hash, key, keyOffset, keyLength);
   }
 
   /** Adds a pointer for a key that is not in the index. */
@@ -92,7 +96,7 @@ export class PrimaryIndex {
     this.step();
     if (this.old === null && (this.count + 1) * INDEX_MAX_LOAD_DEN > this.slots.length * INDEX_MAX_LOAD_NUM)
       this.grow();
-    place(this.slots, this.tags, this.mask, hash, ptr);
+    place(this.slots, this.hashes, this.mask, hash, ptr);
     this.count++;
   }
 
@@ -107,13 +111,13 @@ export class PrimaryIndex {
     let size = this.slots.length;
     while (wanted * INDEX_MAX_LOAD_DEN > size * INDEX_MAX_LOAD_NUM) size *= 2;
     const next = new Uint32Array(size);
-    const tags = new Uint8Array(size);
-    this.forEach((ptr) => place(next, tags, size - 1, this.hashAt(ptr), ptr));
+    const hashes = new Uint32Array(size);
+    this.forEachHashed((ptr, hash) => place(next, hashes, size - 1, hash, ptr));
     this.slots = next;
-    this.tags = tags;
+    this.hashes = hashes;
     this.mask = size - 1;
     this.old = null;
-    this.oldTags = null;
+    this.oldHashes = null;
     this.migrated = 0;
   }
 
@@ -123,7 +127,7 @@ export class PrimaryIndex {
   }
 
   /**
-   * Reads the home slot (and tag) of `count` hashes from words[at] on,
+   * Reads the home slot (and hash) of `count` hashes from words[at] on,
    * before they are inserted or repointed (recovery's linking, the segment
    * cleaner): the loads are independent, so the CPU overlaps their cache
    * misses, and the probes that follow find the lines in cache (a probe
@@ -131,17 +135,17 @@ export class PrimaryIndex {
    */
   prefetch(words: Uint32Array, at: number, count: number): void {
     const slots = this.slots;
-    const tags = this.tags;
+    const hashes = this.hashes;
     const mask = this.mask;
     let sink = 0;
     for (let k = at, end = at + count; k < end; k++) {
       const i = words[k]! & mask;
-      sink |= slots[i]! | tags[i]!;
+      sink |= slots[i]! | hashes[i]!;
     }
     this.prefetched = sink;
   }
 
-  /** Ends a bulk load (nothing to undo: the tags are kept always). */
+  /** Ends a bulk load (nothing to undo: the hashes are kept always). */
   endBulk(): void {}
 
   /**
@@ -155,18 +159,18 @@ export class PrimaryIndex {
       'reserve() before insertNew()',
     );
     const slots = this.slots;
-    const tags = this.tags;
+    const hashes = this.hashes;
     const mask = this.mask;
-    const tag = hash >>> 24;
     const u8 = this.arena.u8s[segmentOf(ptr)]!;
     const at = offsetOf(ptr) + VERSION_HEADER_BYTES;
+    const stored = hash >>> 0; // as a Uint32Array holds it
     let i = hash & mask;
     for (let v = slots[i]!; v !== EMPTY; v = slots[i]!) {
-      if (tags[i] === tag && this.matches(v, u8, at, keyLength)) return false;
+      if (hashes[i] === stored && this.matches(v, u8, at, keyLength)) return false;
       i = (i + 1) & mask;
     }
     slots[i] = ptr;
-    tags[i] = tag;
+    hashes[i] = hash;
     this.count++;
     return true;
   }
@@ -208,14 +212,21 @@ export class PrimaryIndex {
 
   /** Calls `visit` with every stored pointer, in slot order. */
   forEach(visit: (ptr: number) => void): void {
-    for (const ptr of this.slots) if (ptr > TOMB) visit(ptr);
+    this.forEachHashed(visit);
+  }
+
+  private forEachHashed(visit: (ptr: number, hash: number) => void): void {
+    const { slots, hashes } = this;
+    for (let i = 0; i < slots.length; i++) if (slots[i]! > TOMB) visit(slots[i]!, hashes[i]!);
     const old = this.old;
-    if (old !== null) for (let i = this.migrated; i < old.length; i++) if (old[i]! > TOMB) visit(old[i]!);
+    const oldHashes = this.oldHashes!;
+    if (old !== null)
+      for (let i = this.migrated; i < old.length; i++) if (old[i]! > TOMB) visit(old[i]!, oldHashes[i]!);
   }
 
   private probe(
     table: Uint32Array,
-    tags: Uint8Array | null,
+    hashes: Uint32Array | null,
     mask: number,
     from: number,
     hash: number,
@@ -223,13 +234,13 @@ export class PrimaryIndex {
     keyOffset: number,
     keyLength: number,
   ): number {
-    const tag = hash >>> 24;
+    const stored = hash >>> 0; // as a Uint32Array holds it
     let i = hash & mask;
     for (;;) {
       const ptr = table[i]!;
       if (ptr === EMPTY) return EMPTY;
       if (
-        (tags === null || tags[i] === tag) &&
+        (hashes === null || hashes[i] === stored) &&
         ptr !== TOMB &&
         i >= from &&
         this.matches(ptr, key, keyOffset, keyLength)
@@ -266,53 +277,54 @@ export class PrimaryIndex {
   /** Backward-shift deletion: keeps every probe chain unbroken without tombstones. */
   private shiftBack(hole: number): void {
     const slots = this.slots;
-    const tags = this.tags;
+    const hashes = this.hashes;
     const mask = this.mask;
     let i = hole;
     let j = (i + 1) & mask;
     for (let ptr = slots[j]!; ptr !== EMPTY; ptr = slots[j]!) {
-      const home = this.hashAt(ptr) & mask;
+      const home = hashes[j]! & mask;
       if (((j - home) & mask) >= ((j - i) & mask)) {
         slots[i] = ptr;
-        tags[i] = tags[j]!;
+        hashes[i] = hashes[j]!;
         i = j;
       }
       j = (j + 1) & mask;
     }
     slots[i] = EMPTY;
-    tags[i] = 0;
+    hashes[i] = 0;
   }
 
   private grow(): void {
     this.old = this.slots;
-    this.oldTags = this.tags;
+    this.oldHashes = this.hashes;
     this.oldMask = this.mask;
     this.migrated = 0;
     this.slots = new Uint32Array(this.old.length * 2);
-    this.tags = new Uint8Array(this.slots.length);
+    this.hashes = new Uint32Array(this.slots.length);
     this.mask = this.slots.length - 1;
   }
 
   private step(): void {
     const old = this.old;
     if (old === null) return;
+    const oldHashes = this.oldHashes!;
     const end = Math.min(old.length, this.migrated + INDEX_MIGRATE_SLOTS_PER_WRITE);
     for (let i = this.migrated; i < end; i++) {
       const ptr = old[i]!;
-      if (ptr > TOMB) place(this.slots, this.tags, this.mask, this.hashAt(ptr), ptr);
+      if (ptr > TOMB) place(this.slots, this.hashes, this.mask, oldHashes[i]!, ptr);
     }
     this.migrated = end;
     if (end === old.length) {
       this.old = null;
-      this.oldTags = null;
+      this.oldHashes = null;
     }
   }
 }
 
-/** Puts ptr, and its tag, in the first empty slot of its probe path. */
-function place(table: Uint32Array, tags: Uint8Array, mask: number, hash: number, ptr: number): void {
+/** Puts ptr, and its hash, in the first empty slot of its probe path. */
+function place(table: Uint32Array, hashes: Uint32Array, mask: number, hash: number, ptr: number): void {
   let i = hash & mask;
   while (table[i] !== EMPTY) i = (i + 1) & mask;
   table[i] = ptr;
-  tags[i] = hash >>> 24;
+  hashes[i] = hash;
 }

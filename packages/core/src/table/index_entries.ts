@@ -14,7 +14,8 @@
  * as it adds each entry.
  *
  * The results live in SharedArrayBuffers, so handing them back copies
- * nothing.
+ * nothing. Every long loop here is paced (threads/pacer.ts), the sort
+ * included (index_sort.ts).
  */
 import { MAX_KEY_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import { compareRanges } from '../index/byte_tree.js';
@@ -24,6 +25,8 @@ import { hashBytes } from '../schema/key_codec.js';
 import { schemaFromJson } from '../schema/stored.js';
 import { Arena, offsetOf, segmentOf } from './arena.js';
 import { ArenaWalk } from './arena_walk.js';
+import { sortOrder } from './index_sort.js';
+import { PACE_EVERY, Pacer } from '../threads/pacer.js';
 
 export interface IndexEntriesTask {
   /** The arena: each segment's memory and the bytes used in it when the build began. */
@@ -93,7 +96,10 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
   const keyBuf = new Uint8Array(MAX_KEY_BYTES);
   const keyView = new DataView(keyBuf.buffer);
   const writer = new OrderedKeyWriter();
+  const pacer = new Pacer();
+  let n = 0;
   const entryOf = (ptr: number): void => {
+    if (++n % PACE_EVERY === 0) pacer.tick();
     const seg = segmentOf(ptr);
     const from = offsetOf(ptr) + VERSION_HEADER_BYTES;
     const row = codec.decodeColumns(arena.u8s[seg]!, arena.dvs[seg]!, from, arena.payloadLength(ptr), columns);
@@ -115,9 +121,9 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
   else for (let i = 0; i < versions.count; i++) entryOf(versions.ptrs[i]!);
   const count = ptrs.length;
   const entries: IndexEntries = ordered
-    ? sortedByKey(count, ptrs.array, keys, ends.array)
+    ? sortedByKey(count, ptrs.array, keys, ends.array, pacer)
     : { count, ptrs: ptrs.array, hashes: hashes.array, keys: null, ends: null };
-  return versions?.base == null ? entries : merged(versions.base, entries);
+  return versions?.base == null ? entries : merged(versions.base, entries, pacer);
 }
 
 /** Entries in one SharedArrayBuffer-backed array each, `count` long (at least one element). */
@@ -133,7 +139,7 @@ function sharedEntries(count: number, keyBytes: number, ordered: boolean): Index
 }
 
 /** The entries of `a` and `b` together: a hash index's one after the other, an ordered one's merged in key order. */
-export function merged(a: IndexEntries, b: IndexEntries): IndexEntries {
+export function merged(a: IndexEntries, b: IndexEntries, pacer: Pacer | null = null): IndexEntries {
   const count = a.count + b.count;
   if (a.hashes !== null) {
     const out = sharedEntries(count, 0, false);
@@ -159,6 +165,7 @@ export function merged(a: IndexEntries, b: IndexEntries): IndexEntries {
     for (let x = from; x < to; x++) keys[used++] = src[x]!;
   };
   for (let k = 0; k < count; k++) {
+    if (k % PACE_EVERY === 0) pacer?.tick();
     const aFrom = i < a.count ? keyStart(aEnds, i) : 0;
     const bFrom = j < b.count ? keyStart(bEnds, j) : 0;
     if (j >= b.count || (i < a.count && compareRanges(aKeys, aFrom, aEnds[i]!, bKeys, bFrom, bEnds[j]!) < 0)) {
@@ -174,56 +181,25 @@ export function merged(a: IndexEntries, b: IndexEntries): IndexEntries {
 }
 
 /** The ordered entries sorted by key. */
-function sortedByKey(count: number, ptrs: Uint32Array, keys: Uint8Array, ends: Uint32Array): IndexEntries {
+function sortedByKey(
+  count: number,
+  ptrs: Uint32Array,
+  keys: Uint8Array,
+  ends: Uint32Array,
+  pacer: Pacer,
+): IndexEntries {
   const start = (i: number): number => keyStart(ends, i);
-  const order = sortOrder(count, keys, ends);
+  const order = sortOrder(count, keys, ends, pacer);
   const out = sharedEntries(count, count === 0 ? 0 : ends[count - 1]!, true);
   const sortedKeys = out.keys!;
   const sortedEnds = out.ends!;
   let used = 0;
   for (let i = 0; i < count; i++) {
+    if (i % PACE_EVERY === 0) pacer.tick();
     const j = order[i]!;
     for (let b = start(j); b < ends[j]!; b++) sortedKeys[used++] = keys[b]!;
     sortedEnds[i] = used;
     out.ptrs[i] = ptrs[j]!;
   }
   return out;
-}
-
-/** Entries this many or more are sorted by comparing keys alone (an entry number no longer fits beside a prefix). */
-const PACKED_ENTRIES = 2 ** 24;
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-/**
- * The entry numbers in key order. Each entry becomes a uint64 of its key's
- * first 5 bytes (zeros past its end) over its 24-bit number, sorted as
- * numbers (natively, no comparator called); runs that share a prefix are
- * then sorted by comparing whole keys.
- */
-export function sortOrder(count: number, keys: Uint8Array, ends: Uint32Array): Uint32Array {
-  const start = (i: number): number => keyStart(ends, i);
-  const byKey = (a: number, b: number): number => compareRanges(keys, start(a), ends[a]!, keys, start(b), ends[b]!);
-  const order = new Uint32Array(count);
-  if (count >= PACKED_ENTRIES || !LITTLE_ENDIAN) {
-    for (let i = 0; i < count; i++) order[i] = i;
-    return order.sort(byKey);
-  }
-  const packed = new BigUint64Array(count);
-  const halves = new Uint32Array(packed.buffer); // little-endian: [low, high] per entry
-  const byte = (i: number, k: number): number => (start(i) + k < ends[i]! ? keys[start(i) + k]! : 0);
-  for (let i = 0; i < count; i++) {
-    halves[2 * i + 1] = ((byte(i, 0) << 24) | (byte(i, 1) << 16) | (byte(i, 2) << 8) | byte(i, 3)) >>> 0;
-    halves[2 * i] = ((byte(i, 4) << 24) | i) >>> 0;
-  }
-  packed.sort();
-  for (let k = 0; k < count; k++) order[k] = halves[2 * k]! & 0xffffff;
-  for (let k = 0; k < count; ) {
-    let end = k + 1;
-    const high = halves[2 * k + 1]!;
-    const fifth = halves[2 * k]! >>> 24;
-    while (end < count && halves[2 * end + 1] === high && halves[2 * end]! >>> 24 === fifth) end++;
-    if (end - k > 1) order.subarray(k, end).sort(byKey);
-    k = end;
-  }
-  return order;
 }

@@ -77,7 +77,7 @@ export class TableStore {
     this.codec = makeRowCodec(schema);
     this.logged = schema.durability !== 'schemaOnly';
     this.arena = new Arena(schema.name);
-    this.primary = new PrimaryIndex(this.arena, (ptr) => this.hashAt(ptr));
+    this.primary = new PrimaryIndex(this.arena);
     this.secondary = schema.indexes.map((def, i) => emptyIndex(def, this.codec.indexKeys[i]!, false));
   }
 
@@ -111,7 +111,7 @@ export class TableStore {
     this.liveRows = 0;
     this.secondary = [];
     this.arena = new Arena(this.name);
-    this.primary = new PrimaryIndex(this.arena, (ptr) => this.hashAt(ptr));
+    this.primary = new PrimaryIndex(this.arena);
   }
 
   /** Starts maintaining an index of `next` (the schema with it) that reads do not use yet; returns it. */
