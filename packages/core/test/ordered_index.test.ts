@@ -209,7 +209,7 @@ test("the order an index build adds its entries in is the keys' order (prefix so
   }
 });
 
-test('SortedLoad: a tree loaded from sorted keys in steps, then changed at random, holds what the model holds', () => {
+test('SortedLoad: a tree loaded from three sorted runs in steps, then changed at random, holds what the model holds', () => {
   const random = rng(11);
   const all = (tree: ByteTree): string[] => {
     const got: string[][] = [[], []];
@@ -235,22 +235,24 @@ test('SortedLoad: a tree loaded from sorted keys in steps, then changed at rando
       distinct.set(hex(key), key);
     }
     const list = [...distinct.values()].sort(bytesOrder);
-    const keys = new Uint8Array(list.reduce((sum, k) => sum + k.length, 0));
-    const ends = new Uint32Array(n);
-    let at = 0;
+    // Split among three runs at random, each still sorted: the load merges them.
+    const parts: Array<Array<[Uint8Array, number]>> = [[], [], []];
     list.forEach((key, i) => {
-      keys.set(key, at);
-      at += key.length;
-      ends[i] = at;
+      parts[Math.floor(random() * 3)]!.push([key, i + 1]);
       model.set(hex(key), i + 1);
     });
-    const load = new SortedLoad(
-      tree,
-      keys,
-      ends,
-      Uint32Array.from(list, (_, i) => i + 1),
-      n,
-    );
+    const runs = parts.map((part) => {
+      const keys = new Uint8Array(part.reduce((sum, [k]) => sum + k.length, 0));
+      const ends = new Uint32Array(part.length);
+      let at = 0;
+      part.forEach(([key], i) => {
+        keys.set(key, at);
+        at += key.length;
+        ends[i] = at;
+      });
+      return { keys, ends, values: Uint32Array.from(part, ([, v]) => v), count: part.length };
+    });
+    const load = new SortedLoad(tree, runs);
     let steps = 1;
     while (!load.step(0)) {
       assert.is(tree.size, 0, 'empty until the last step');

@@ -233,7 +233,7 @@ export const addIndexWorkload: Workload = {
   baseline: 'the index built by a fresh recovery (build time), the inserts before the build (commits, delay)',
   // ops: rows the inserts may use; seconds: the "before" window.
   sizes: {
-    full: { rows: 5_000_000, ops: 8_000_000, seconds: 3 },
+    full: { rows: 5_000_000, ops: 12_000_000, seconds: 3 },
     quick: { rows: 100_000, ops: 1_000_000, seconds: 0.5 },
   },
   run,

@@ -1,6 +1,6 @@
 /**
- * Builds an empty ByteTree from entries already sorted by key (an index
- * build's, table/index_entries.ts), in steps that end at a deadline: leaves
+ * Builds an empty ByteTree from runs of entries already sorted by key (an
+ * index build's, table/index_entries.ts), merged, in steps that end at a deadline: leaves
  * first, a leaf at a time, then the branches above them, and the tree takes
  * the nodes at the end (so it stays empty until then, and nothing may change
  * it meanwhile).
@@ -18,40 +18,56 @@
  * leaves room for the inserts that follow.
  */
 import type { ByteTree } from './byte_tree.js';
-import { Branch, headOf, keyHi, keyLo, Leaf, type Node } from './byte_tree_nodes.js';
+import { Branch, compareRanges, headOf, keyHi, keyLo, Leaf, type Node } from './byte_tree_nodes.js';
 
 /** Bytes more than its share that each leaf's room gets (a rounding's worth, and a key or so). */
 const ROOM_SLACK = 16;
 
+/** Entries sorted by key: entry i's key is keys[ends[i - 1] (0 for the first), ends[i]), its value values[i]. */
+export interface SortedRun {
+  keys: Uint8Array;
+  ends: Uint32Array;
+  values: Uint32Array;
+  count: number;
+}
+
 export class SortedLoad {
-  private at = 0;
+  /** Each run's next entry. */
+  private readonly next: number[];
+  private left: number;
+  private readonly count: number;
   private readonly leaves: Leaf[] = [];
   private readonly words: Uint32Array;
   private readonly bytes: Uint8Array;
   private bytesAt = 0;
   private readonly perLeaf: number;
+  /** The entries of the leaf being made: run and entry number. */
+  private readonly pickedRun: Uint8Array;
+  private readonly pickedAt: Uint32Array;
   private done = false;
 
-  /** Entry i's key is keys[ends[i - 1] (0 for the first), ends[i]), its value values[i]; ascending, no two equal. */
+  /** Loads `runs`, merged (a few: each entry picks the least of their next keys); no key is in two runs. */
   constructor(
     private readonly tree: ByteTree,
-    private readonly keys: Uint8Array,
-    private readonly ends: Uint32Array,
-    private readonly values: Uint32Array,
-    private readonly count: number,
+    private readonly runs: readonly SortedRun[],
   ) {
     this.perLeaf = Math.max(1, (tree.leafEntries * 7) >>> 3);
-    const leaves = Math.ceil(count / this.perLeaf);
+    this.next = runs.map(() => 0);
+    this.count = runs.reduce((sum, run) => sum + run.count, 0);
+    this.left = this.count;
+    const leaves = Math.ceil(this.count / this.perLeaf);
     this.words = new Uint32Array(leaves * (4 * tree.leafEntries + 1));
-    const keyBytes = count === 0 ? 0 : ends[count - 1]!;
+    const keyBytes = runs.reduce((sum, run) => sum + (run.count === 0 ? 0 : run.ends[run.count - 1]!), 0);
     this.bytes = new Uint8Array(Math.ceil((keyBytes * tree.leafEntries) / this.perLeaf) + leaves * (ROOM_SLACK + 1));
+    this.pickedRun = new Uint8Array(this.perLeaf);
+    this.pickedAt = new Uint32Array(this.perLeaf);
   }
 
   /** Loads until `deadline` (performance.now()); returns whether the tree holds every entry. */
   step(deadline: number): boolean {
-    while (this.at < this.count) {
+    while (this.left > 0) {
       this.addLeaf(); // one at least: each step makes progress
-      if (this.at < this.count && performance.now() >= deadline) return false;
+      if (this.left > 0 && performance.now() >= deadline) return false;
     }
     if (!this.done) {
       this.done = true;
@@ -60,13 +76,41 @@ export class SortedLoad {
     return true;
   }
 
+  /** Picks the run whose next key is least. */
+  private least(): number {
+    const { runs, next } = this;
+    let best = -1;
+    for (let r = 0; r < runs.length; r++) {
+      const run = runs[r]!;
+      const i = next[r]!;
+      if (i >= run.count) continue;
+      if (best >= 0) {
+        const b = runs[best]!;
+        const j = next[best]!;
+        const from = i === 0 ? 0 : run.ends[i - 1]!;
+        const bFrom = j === 0 ? 0 : b.ends[j - 1]!;
+        if (compareRanges(run.keys, from, run.ends[i]!, b.keys, bFrom, b.ends[j]!) >= 0) continue;
+      }
+      best = r;
+    }
+    return best;
+  }
+
   /** The next leaf, of the next perLeaf entries. */
   private addLeaf(): void {
-    const { keys, ends, values } = this;
+    const { runs, next, pickedRun, pickedAt } = this;
+    const n = Math.min(this.perLeaf, this.left);
+    let used = 0;
+    for (let k = 0; k < n; k++) {
+      const r = this.least();
+      const i = next[r]!++;
+      pickedRun[k] = r;
+      pickedAt[k] = i;
+      const run = runs[r]!;
+      used += run.ends[i]! - (i === 0 ? 0 : run.ends[i - 1]!);
+    }
+    this.left -= n;
     const capacity = this.tree.leafEntries;
-    const from = this.at;
-    const to = Math.min(from + this.perLeaf, this.count);
-    const base = from === 0 ? 0 : ends[from - 1]!;
     const w = this.leaves.length * (4 * capacity + 1);
     const words = this.words;
     const leaf = new Leaf(
@@ -74,29 +118,30 @@ export class SortedLoad {
       words.subarray(w + capacity + 1, w + 2 * capacity + 1),
       words.subarray(w + 2 * capacity + 1, w + 3 * capacity + 1),
       words.subarray(w + 3 * capacity + 1, w + 4 * capacity + 1),
-      this.room(ends[to - 1]! - base),
+      this.room(used),
     );
-    leaf.bytes.set(keys.subarray(base, ends[to - 1]!));
-    const { offs, vals, hi, lo } = leaf;
-    let start = base;
-    for (let i = from; i < to; i++) {
-      const k = i - from;
-      offs[k] = start - base;
-      vals[k] = values[i]!;
-      headOf(keys, start, ends[i]!);
+    const { offs, vals, hi, lo, bytes } = leaf;
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      const run = runs[pickedRun[k]!]!;
+      const i = pickedAt[k]!;
+      const from = i === 0 ? 0 : run.ends[i - 1]!;
+      const to = run.ends[i]!;
+      offs[k] = at;
+      vals[k] = run.values[i]!;
+      headOf(run.keys, from, to);
       hi[k] = keyHi;
       lo[k] = keyLo;
-      start = ends[i]!;
+      for (let b = from; b < to; b++) bytes[at++] = run.keys[b]!;
     }
-    offs[to - from] = start - base;
-    leaf.n = to - from;
+    offs[n] = at;
+    leaf.n = n;
     const prev = this.leaves.at(-1);
     if (prev !== undefined) {
       prev.next = leaf;
       leaf.prev = prev;
     }
     this.leaves.push(leaf);
-    this.at = to;
   }
 
   /** A leaf's key bytes, for `used` bytes of perLeaf keys: room for a full leaf of them. */

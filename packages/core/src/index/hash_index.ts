@@ -34,7 +34,7 @@ export class HashIndex {
   add(hash: number, ptr: number): void {
     assert(ptr !== 0, 'index pointer is a version');
     if ((this.count + 1) * INDEX_MAX_LOAD_DEN > (this.mask + 1) * INDEX_MAX_LOAD_NUM) this.grow();
-    place(this.pairs, this.mask, hash >>> 0, ptr);
+    placeHash(this.pairs, this.mask, hash >>> 0, ptr);
     this.count++;
   }
 
@@ -92,9 +92,23 @@ export class HashIndex {
 
   /** Makes room for `entries` in all without growing again (an index build's, before it adds them). */
   reserve(entries: number): void {
-    let slots = this.mask + 1;
-    while (entries * INDEX_MAX_LOAD_DEN > slots * INDEX_MAX_LOAD_NUM) slots *= 2;
+    const slots = HashIndex.slotsFor(entries, this.mask + 1);
     if (slots > this.mask + 1) this.rehash(slots);
+  }
+
+  /** The slots a table needs for `entries` without growing: `least` or a power of two times it. */
+  static slotsFor(entries: number, least = INDEX_INITIAL_SLOTS): number {
+    let slots = least;
+    while (entries * INDEX_MAX_LOAD_DEN > slots * INDEX_MAX_LOAD_NUM) slots *= 2;
+    return slots;
+  }
+
+  /** Takes `pairs`, laid out by placeHash with `count` entries, in place of an empty index's (a build's worker made them). */
+  adopt(pairs: Uint32Array, count: number): void {
+    assert(this.count === 0, 'an index takes a built table only when empty');
+    this.pairs = pairs;
+    this.mask = pairs.length / 2 - 1;
+    this.count = count;
   }
 
   private grow(): void {
@@ -105,11 +119,13 @@ export class HashIndex {
     const old = this.pairs;
     this.pairs = new Uint32Array(slots * 2);
     this.mask = slots - 1;
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) place(this.pairs, this.mask, old[i]!, old[i + 1]!);
+    for (let i = 0; i < old.length; i += 2)
+      if (old[i + 1] !== 0) placeHash(this.pairs, this.mask, old[i]!, old[i + 1]!);
   }
 }
 
-function place(pairs: Uint32Array, mask: number, hash: number, ptr: number): void {
+/** Puts [hash, ptr] in the first empty slot of its probe path; `hash` as a uint32. */
+export function placeHash(pairs: Uint32Array, mask: number, hash: number, ptr: number): void {
   let i = hash & mask;
   while (pairs[2 * i + 1] !== 0) i = (i + 1) & mask;
   pairs[2 * i] = hash;

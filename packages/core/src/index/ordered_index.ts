@@ -11,7 +11,7 @@
  * (lexicographic, shorter first on a common prefix).
  */
 import { ByteTree, compareRanges } from './byte_tree.js';
-import { SortedLoad } from './byte_tree_load.js';
+import { SortedLoad, type SortedRun } from './byte_tree_load.js';
 import { MAX, MIN, OrderedKeyWriter } from './ordered_key.js';
 
 export { MAX, MIN };
@@ -37,12 +37,9 @@ export class OrderedIndex {
     this.tree.set(ptr, bytes, from, to);
   }
 
-  /**
-   * Loads entries sorted by encoded key into the empty index, in steps
-   * (byte_tree_load.ts): key i is keys[ends[i - 1], ends[i]), its version ptrs[i].
-   */
-  sortedLoad(keys: Uint8Array, ends: Uint32Array, ptrs: Uint32Array, count: number): SortedLoad {
-    return new SortedLoad(this.tree, keys, ends, ptrs, count);
+  /** Loads runs of entries sorted by encoded key (values: version pointers) into the empty index, in steps (byte_tree_load.ts). */
+  sortedLoad(runs: readonly SortedRun[]): SortedLoad {
+    return new SortedLoad(this.tree, runs);
   }
 
   remove(values: readonly unknown[], versionId: number): void {

@@ -22,6 +22,7 @@
  * than S, any two live rows that share a key meet one of the checks.
  */
 import { ErrorCode, TidemarkError } from '../errors.js';
+import { HashIndex } from '../index/hash_index.js';
 import { definitionToJson } from '../schema/definition_json.js';
 import { storedOf } from '../schema/stored.js';
 import type { TableSchema } from '../schema/types.js';
@@ -141,10 +142,13 @@ export async function fillIndex(
  *   round 1: the worker computes the entries of the versions up to the
  *     snapshot; commits record the versions they add and retire
  *   round k: the worker computes the entries of the versions added since
- *     the last round and merges them in; rounds go on while enough were
- *     added (deferredRounds) and each round has fewer than the last
- *   the main thread, in slices, loads every entry into the empty index (an
- *     ordered one's tree built from its sorted entries, byte_tree_load.ts)
+ *     the last round and merges them into those of the rounds after the
+ *     first (not into the first's: a round then costs what it takes in);
+ *     rounds go on while enough were added (deferredRounds) and each round
+ *     has fewer than the last
+ *   every entry goes into the empty index: an ordered one's tree is built
+ *     from the two sorted runs, merged, by the main thread in slices
+ *     (byte_tree_load.ts); a hash one's table is laid out by the worker
  *   from then on commits keep the index themselves; the versions retired
  *     meanwhile are removed, and those added since the last round are added
  *     (an ordered index's sorted on the worker first, so the tree takes
@@ -166,7 +170,9 @@ async function fillDeferred(
   const deferred = new DeferredEntries();
   ix.deferred = deferred;
   try {
-    let entries = await worker.entries(task());
+    // The first round's entries, and the later rounds' merged among themselves (each round then costs what it takes in).
+    const first = await worker.entries({ ...task(), paced: true });
+    let later: IndexEntries | null = null;
     let last = Number.POSITIVE_INFINITY;
     for (let round = 1; round < deferredRounds.max; round++) {
       checkGoingOn(engine, table);
@@ -174,19 +180,26 @@ async function fillDeferred(
       if (added < deferredRounds.minAdds || added >= last) break;
       last = added;
       deferredRounds.onRound?.(added);
-      entries = await worker.entries({ ...task(), versions: { ...deferred.take(), base: entries } });
+      later = await worker.entries({ ...task(), versions: { ...deferred.take(), base: later } });
     }
     checkGoingOn(engine, table);
-    const { count, ptrs, hashes, keys, ends } = entries;
-    if (hashes !== null) {
-      ix.hash!.reserve(ix.hash!.size + Math.ceil((count + deferred.added) * 1.25));
-      await inSlices(
-        entriesAdded(count, (i) => ix.hash!.add(hashes[i]!, ptrs[i]!)),
-        engine,
-        table,
-        sliceMs,
-      );
-    } else await inSlices(ix.ordered!.sortedLoad(keys!, ends!, ptrs, count), engine, table, sliceMs);
+    const runs = later === null ? [first] : [first, later];
+    const count = runs.reduce((sum, run) => sum + run.count, 0);
+    if (first.hashes !== null) {
+      // The table laid out by the worker, with room for a quarter more: what commits add meanwhile.
+      const slots = HashIndex.slotsFor(Math.ceil((count + deferred.added) * 1.25));
+      const built = await worker.entries({ ...task(), hashTable: { entries: runs, slots } });
+      checkGoingOn(engine, table);
+      ix.hash!.adopt(built.table!, count);
+    } else {
+      const sorted = runs.map(({ keys, ends, ptrs, count: n }) => ({
+        keys: keys!,
+        ends: ends!,
+        values: ptrs,
+        count: n,
+      }));
+      await inSlices(ix.ordered!.sortedLoad(sorted), engine, table, sliceMs);
+    }
   } finally {
     ix.deferred = null;
   }

@@ -19,6 +19,7 @@
  */
 import { MAX_KEY_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import { compareRanges } from '../index/byte_tree.js';
+import { placeHash } from '../index/hash_index.js';
 import { OrderedKeyWriter } from '../index/ordered_key.js';
 import { makeRowCodec } from '../schema/codec.js';
 import { hashBytes } from '../schema/key_codec.js';
@@ -42,6 +43,10 @@ export interface IndexEntriesTask {
    * walk up to the snapshot, merged into `base`, the entries so far, if any.
    */
   versions?: { ptrs: Uint32Array; count: number; base: IndexEntries | null } | null;
+  /** Instead of computing entries: lays out a hash index's table of these, with this many slots (HashIndex.adopt). */
+  hashTable?: { entries: IndexEntries[]; slots: number } | null;
+  /** Whether its long loops nap (threads/pacer.ts): the first round's, which is long, while later rounds, short, run flat out. */
+  paced?: boolean;
 }
 
 export interface IndexEntries {
@@ -53,6 +58,8 @@ export interface IndexEntries {
   /** An ordered index: the keys end to end (key i ends at ends[i], and starts where key i - 1 ends). */
   keys: Uint8Array | null;
   ends: Uint32Array | null;
+  /** A hash index's table of the entries, when the task asked for it. */
+  table?: Uint32Array | null;
 }
 
 /** Where entry i's key starts in `keys` (where entry i - 1's ends). */
@@ -80,6 +87,7 @@ function grown<T extends Uint32Array | Uint8Array>(array: T, size: number): T {
 }
 
 export function indexEntries(task: IndexEntriesTask): IndexEntries {
+  if (task.hashTable != null) return withHashTable(task.hashTable.entries, task.hashTable.slots);
   const schema = schemaFromJson(JSON.parse(task.definition));
   const at = schema?.indexes.findIndex((ix) => ix.name === task.index) ?? -1;
   if (schema === null || at < 0) throw new Error(`index "${task.index}" is not in the definition it came with`);
@@ -96,7 +104,7 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
   const keyBuf = new Uint8Array(MAX_KEY_BYTES);
   const keyView = new DataView(keyBuf.buffer);
   const writer = new OrderedKeyWriter();
-  const pacer = new Pacer();
+  const pacer = task.paced === true ? new Pacer() : Pacer.NONE;
   let n = 0;
   const entryOf = (ptr: number): void => {
     if (++n % PACE_EVERY === 0) pacer.tick();
@@ -124,6 +132,21 @@ export function indexEntries(task: IndexEntriesTask): IndexEntries {
     ? sortedByKey(count, ptrs.array, keys, ends.array, pacer)
     : { count, ptrs: ptrs.array, hashes: hashes.array, keys: null, ends: null };
   return versions?.base == null ? entries : merged(versions.base, entries, pacer);
+}
+
+/** A hash index's table of every entry in `runs`, laid out in `slots` slots, in shared memory (only `table` is set). */
+function withHashTable(runs: IndexEntries[], slots: number): IndexEntries {
+  const pacer = new Pacer();
+  const table = new Uint32Array(new SharedArrayBuffer(slots * 8));
+  let count = 0;
+  for (const { hashes, ptrs, count: n } of runs) {
+    for (let i = 0; i < n; i++) {
+      if (i % PACE_EVERY === 0) pacer.tick();
+      placeHash(table, slots - 1, hashes![i]!, ptrs[i]!);
+    }
+    count += n;
+  }
+  return { count, ptrs: new Uint32Array(0), hashes: null, keys: null, ends: null, table };
 }
 
 /** Entries in one SharedArrayBuffer-backed array each, `count` long (at least one element). */

@@ -17,6 +17,11 @@ export const PACE_NAP_MS = 0.1;
 export const PACE_EVERY = 256;
 
 export class Pacer {
+  /** A pacer that never naps. */
+  static readonly NONE: Pacer = new (class extends Pacer {
+    override tick(): void {}
+  })();
+
   readonly #cell = new Int32Array(new SharedArrayBuffer(4));
   #until = performance.now() + PACE_RUN_MS;
 
