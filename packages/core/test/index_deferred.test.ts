@@ -7,18 +7,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type IndexDef, open, type TableDef } from '../src/index.js';
+import { type IndexDef, open } from '../src/index.js';
 import { deferredRounds, INDEX_WORKER_ROWS } from '../src/table/index_build.js';
-
-const USERS: TableDef = {
-  name: 'users',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'email', type: 'string' },
-    { name: 'age', type: 'int32', nullable: true },
-  ],
-  primaryKey: ['id'],
-};
+import { USERS } from './helpers/tables.js';
 
 test('worker rounds take in the commits made meanwhile: one entry per live row, in order', async () => {
   const rows = INDEX_WORKER_ROWS + 2_000;

@@ -63,6 +63,19 @@ const value = fc.oneof(
   fc.constantFrom(new Uint8Array([0]), new Uint8Array([0, 0]), new Uint8Array([1]), new Uint8Array()),
 );
 
+/** Keys laid end to end, as an index build's entries hold them: key i ends at ends[i]. */
+function endToEnd(list: readonly Uint8Array[]): { keys: Uint8Array; ends: Uint32Array } {
+  const keys = new Uint8Array(list.reduce((n, k) => n + k.length, 0));
+  const ends = new Uint32Array(list.length);
+  let at = 0;
+  list.forEach((k, i) => {
+    keys.set(k, at);
+    at += k.length;
+    ends[i] = at;
+  });
+  return { keys, ends };
+}
+
 function bytesOrder(a: Uint8Array, b: Uint8Array): number {
   return Math.sign(compareRanges(a, 0, a.length, b, 0, b.length));
 }
@@ -194,14 +207,7 @@ test("the order an index build adds its entries in is the keys' order (prefix so
       // Short keys, keys with long shared prefixes and zeros: ties in the packed prefix are common.
       Uint8Array.from({ length: Math.floor(random() * 9) }, () => (random() < 0.6 ? 0 : Math.floor(random() * 3))),
     );
-    const ends = new Uint32Array(count);
-    const keys = new Uint8Array(list.reduce((n, k) => n + k.length, 0));
-    let at = 0;
-    list.forEach((k, i) => {
-      keys.set(k, at);
-      at += k.length;
-      ends[i] = at;
-    });
+    const { keys, ends } = endToEnd(list);
     const got = [...sortOrder(count, keys, ends, pacer)].map((i) => hex(list[i]!));
     const want = list.map(hex).sort((a, b) => bytesOrder(Buffer.from(a, 'hex'), Buffer.from(b, 'hex')));
     const wrong = got.findIndex((key, i) => key !== want[i]); // not assert.equal: its diff of 100 K lines takes minutes
@@ -241,17 +247,11 @@ test('SortedLoad: a tree loaded from three sorted runs in steps, then changed at
       parts[Math.floor(random() * 3)]!.push([key, i + 1]);
       model.set(hex(key), i + 1);
     });
-    const runs = parts.map((part) => {
-      const keys = new Uint8Array(part.reduce((sum, [k]) => sum + k.length, 0));
-      const ends = new Uint32Array(part.length);
-      let at = 0;
-      part.forEach(([key], i) => {
-        keys.set(key, at);
-        at += key.length;
-        ends[i] = at;
-      });
-      return { keys, ends, values: Uint32Array.from(part, ([, v]) => v), count: part.length };
-    });
+    const runs = parts.map((part) => ({
+      ...endToEnd(part.map(([key]) => key)),
+      values: Uint32Array.from(part, ([, v]) => v),
+      count: part.length,
+    }));
     const load = new SortedLoad(tree, runs);
     let steps = 1;
     while (!load.step(0)) {
@@ -277,14 +277,7 @@ test("merged: two sorted entry sets become one in the keys' order, each key with
   const random = rng(5);
   const entriesOf = (list: Uint8Array[], first: number): IndexEntries => {
     list.sort(bytesOrder);
-    const ends = new Uint32Array(list.length);
-    const keys = new Uint8Array(list.reduce((n, k) => n + k.length, 0));
-    let at = 0;
-    list.forEach((k, i) => {
-      keys.set(k, at);
-      at += k.length;
-      ends[i] = at;
-    });
+    const { keys, ends } = endToEnd(list);
     const ptrs = Uint32Array.from(list, (_, i) => first + i);
     return { count: list.length, ptrs, hashes: null, keys, ends };
   };

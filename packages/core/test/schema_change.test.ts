@@ -13,18 +13,9 @@ import { join } from 'node:path';
 import { INDEX_WORKER_ROWS } from '../src/table/index_build.js';
 import { cli } from './helpers/cli.js';
 import { tempDirs } from './helpers/dirs.js';
+import { USERS } from './helpers/tables.js';
 
 const dirs = tempDirs('tidemark-schema-change-');
-
-const USERS: TableDef = {
-  name: 'users',
-  columns: [
-    { name: 'id', type: 'int32' },
-    { name: 'email', type: 'string' },
-    { name: 'age', type: 'int32', nullable: true },
-  ],
-  primaryKey: ['id'],
-};
 
 async function withUsers(dir: string | undefined, rows: number): Promise<Database> {
   const db = await open({ ...(dir === undefined ? {} : { dir }), tables: [USERS] });

@@ -23,12 +23,17 @@ import { Branch, compareRanges, headOf, keyHi, keyLo, Leaf, type Node } from './
 /** Bytes more than its share that each leaf's room gets (a rounding's worth, and a key or so). */
 const ROOM_SLACK = 16;
 
-/** Entries sorted by key: entry i's key is keys[ends[i - 1] (0 for the first), ends[i]), its value values[i]. */
+/** Entries sorted by key: entry i's key is keys[keyStart(ends, i), ends[i]), its value values[i]. */
 export interface SortedRun {
   keys: Uint8Array;
   ends: Uint32Array;
   values: Uint32Array;
   count: number;
+}
+
+/** Where entry i's key starts in a run of keys laid end to end (where entry i - 1's ends). */
+export function keyStart(ends: Uint32Array, i: number): number {
+  return i === 0 ? 0 : ends[i - 1]!;
 }
 
 export class SortedLoad {
@@ -87,8 +92,8 @@ export class SortedLoad {
       if (best >= 0) {
         const b = runs[best]!;
         const j = next[best]!;
-        const from = i === 0 ? 0 : run.ends[i - 1]!;
-        const bFrom = j === 0 ? 0 : b.ends[j - 1]!;
+        const from = keyStart(run.ends, i);
+        const bFrom = keyStart(b.ends, j);
         if (compareRanges(run.keys, from, run.ends[i]!, b.keys, bFrom, b.ends[j]!) >= 0) continue;
       }
       best = r;
@@ -107,7 +112,7 @@ export class SortedLoad {
       pickedRun[k] = r;
       pickedAt[k] = i;
       const run = runs[r]!;
-      used += run.ends[i]! - (i === 0 ? 0 : run.ends[i - 1]!);
+      used += run.ends[i]! - keyStart(run.ends, i);
     }
     this.left -= n;
     const capacity = this.tree.leafEntries;
@@ -125,7 +130,7 @@ export class SortedLoad {
     for (let k = 0; k < n; k++) {
       const run = runs[pickedRun[k]!]!;
       const i = pickedAt[k]!;
-      const from = i === 0 ? 0 : run.ends[i - 1]!;
+      const from = keyStart(run.ends, i);
       const to = run.ends[i]!;
       offs[k] = at;
       vals[k] = run.values[i]!;

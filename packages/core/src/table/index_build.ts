@@ -30,7 +30,8 @@ import type { Engine } from '../txn/engine.js';
 import { checkUniqueVersion } from '../txn/unique.js';
 import { ArenaWalk, CHECK_EVERY } from './arena_walk.js';
 import { DeferredEntries } from './index_deferred.js';
-import { type IndexEntries, type IndexEntriesTask, keyStart } from './index_entries.js';
+import { keyStart } from '../index/byte_tree_load.js';
+import type { IndexEntries, IndexEntriesTask } from './index_entries.js';
 import { IndexWorker } from './index_pool.js';
 import type { SecondaryIndex, TableStore } from './table_store.js';
 

@@ -19,6 +19,7 @@
  */
 import { MAX_KEY_BYTES, VERSION_HEADER_BYTES } from '../constants.js';
 import { compareRanges } from '../index/byte_tree.js';
+import { keyStart } from '../index/byte_tree_load.js';
 import { placeHash } from '../index/hash_index.js';
 import { OrderedKeyWriter } from '../index/ordered_key.js';
 import { makeRowCodec } from '../schema/codec.js';
@@ -60,11 +61,6 @@ export interface IndexEntries {
   ends: Uint32Array | null;
   /** A hash index's table of the entries, when the task asked for it. */
   table?: Uint32Array | null;
-}
-
-/** Where entry i's key starts in `keys` (where entry i - 1's ends). */
-export function keyStart(ends: Uint32Array, i: number): number {
-  return i === 0 ? 0 : ends[i - 1]!;
 }
 
 /** A Uint32Array over shared memory that doubles as it fills. */

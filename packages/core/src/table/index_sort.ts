@@ -6,6 +6,7 @@
  * would hold a core for half a second.
  */
 import { compareRanges } from '../index/byte_tree.js';
+import { keyStart } from '../index/byte_tree_load.js';
 import { PACE_EVERY, type Pacer } from '../threads/pacer.js';
 
 /** Values sorted natively at once, between two naps of a paced sort. */
@@ -22,7 +23,7 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
  * then sorted by comparing whole keys.
  */
 export function sortOrder(count: number, keys: Uint8Array, ends: Uint32Array, pacer: Pacer | null = null): Uint32Array {
-  const start = (i: number): number => (i === 0 ? 0 : ends[i - 1]!); // as index_entries.ts's keyStart
+  const start = (i: number): number => keyStart(ends, i);
   const byKey = (a: number, b: number): number => compareRanges(keys, start(a), ends[a]!, keys, start(b), ends[b]!);
   const order = new Uint32Array(count);
   if (count >= PACKED_ENTRIES || !LITTLE_ENDIAN) {

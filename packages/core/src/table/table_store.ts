@@ -127,7 +127,7 @@ export class TableStore {
     this.secondary = this.secondary.filter((s) => s !== ix);
   }
 
-  /** Adds one version to one index (a build); indexVersion adds a new version to all. */
+  /** Adds one version to one index (a build, or a commit through indexVersion). */
   indexVersionIn(ix: SecondaryIndex, ptr: number): void {
     const values = this.read(ptr, ix.def.columns);
     if (ix.hash !== null) ix.hash.add(this.secondaryHash(ix, values), ptr);
@@ -211,18 +211,11 @@ export class TableStore {
       : this.codec.decodeColumns(this.arena.u8s[seg]!, this.arena.dvs[seg]!, at, length, columns);
   }
 
-  /** Adds a new (non-marker) version to every secondary index. */
+  /** Adds a new (non-marker) version to every secondary index, or records it for one a deferred build fills. */
   indexVersion(ptr: number): void {
-    if (this.secondary.length === 0) return;
-    const versionId = this.arena.versionId(ptr);
     for (const ix of this.secondary) {
-      if (ix.deferred !== null) {
-        ix.deferred.add(ptr);
-        continue;
-      }
-      const values = this.read(ptr, ix.def.columns);
-      if (ix.hash !== null) ix.hash.add(this.secondaryHash(ix, values), ptr);
-      else ix.ordered!.add(ix.keyCodec.valuesFromRow(values), versionId, ptr);
+      if (ix.deferred !== null) ix.deferred.add(ptr);
+      else this.indexVersionIn(ix, ptr);
     }
   }
 

@@ -1,4 +1,5 @@
 /** Table definitions the suites share. */
+import type { TableDef } from '../../src/index.js';
 
 /** A key-value table: an int32 key and a string. */
 export const KV = {
@@ -8,4 +9,15 @@ export const KV = {
     { name: 'v', type: 'string' as const },
   ],
   primaryKey: ['k'],
+};
+
+/** Users: an int32 key, an email, a nullable age (schema changes and index builds). */
+export const USERS: TableDef = {
+  name: 'users',
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'email', type: 'string' },
+    { name: 'age', type: 'int32', nullable: true },
+  ],
+  primaryKey: ['id'],
 };
